@@ -1,0 +1,35 @@
+/* api: request handlers, grouped by resource. Each is called by http.c's
+   router after routing, authentication and body parsing; each sends
+   exactly one reply. */
+#ifndef MESHWATCH_API_H
+#define MESHWATCH_API_H
+
+struct req;
+
+void api_health(struct req *r);
+void api_nodeinfo(struct req *r);
+void api_root(struct req *r);
+void api_dashboard(struct req *r);
+void api_asset(struct req *r);
+void api_metrics(struct req *r);
+void api_node(struct req *r);
+void api_login(struct req *r);
+void api_logout(struct req *r);
+void api_me(struct req *r);
+void api_users_list(struct req *r);
+void api_users_create(struct req *r);
+void api_users_get(struct req *r);
+void api_users_update(struct req *r);
+void api_users_delete(struct req *r);
+
+/* Embedded dashboard files (generated at build time from web/). */
+struct asset {
+	const char *name;          /* "index.html", "app.js", ... */
+	const char *content_type;
+	const unsigned char *data;
+	unsigned long len;
+};
+extern const struct asset mw_assets[];
+extern const unsigned long mw_assets_count;
+
+#endif

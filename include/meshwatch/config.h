@@ -1,0 +1,85 @@
+/* Configuration: defaults < config file (node.json) < environment < CLI.
+   A struct config is plain data; the main thread owns the live copy and
+   replaces it whole on SIGHUP. */
+#ifndef MESHWATCH_CONFIG_H
+#define MESHWATCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_STR 512
+
+struct config {
+	char config_file[CONFIG_STR];
+	char listen[CONFIG_STR];     /* "ADDR:PORT" or "[V6]:PORT" */
+	char listen_addr[128];       /* derived from listen */
+	int listen_port;             /* derived from listen */
+	char data_dir[CONFIG_STR];
+	char cert_dir[CONFIG_STR];   /* default: <data_dir>/certs */
+	char seed_file[CONFIG_STR];
+	char reporting_file[CONFIG_STR];
+	char name[256];              /* fqdn; default: the host name */
+	char advertise[128];         /* advertised IP; default: first interface */
+	int poll_interval_s;
+	char iface[64];
+	char bpf[CONFIG_STR];
+	int snaplen;
+	char pcap_file[CONFIG_STR];
+	char log_level[16];
+	char node_env[32];
+	char root_user[128];
+	char root_password[256];
+	char mesh_secret[256];
+	int max_body_bytes;
+	int http_threads;
+	int handshake_timeout_ms;
+	int request_timeout_ms;
+	int cert_validity_days;
+	int cert_renew_days;
+	int cert_check_interval_s;
+	int session_ttl_s;
+	int session_purge_interval_s;
+	int login_attempts_per_min;
+	int max_users;
+	int pbkdf2_iterations;
+	/* actions */
+	int check_config;
+	int show_version;
+	int show_help;
+};
+
+/* Fills cfg from defaults, the config file (--config or MESHWATCH_CONFIG),
+   the environment and argv. On error returns MW_EINVAL and writes a message
+   naming the source (file, variable or flag), the field and what was
+   expected into err. Does not touch the file system beyond reading the
+   config file. */
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Re-reads the config file on top of the current CLI and environment; on
+   error leaves *cfg unchanged. Same contract as config_load. */
+int config_reload(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Prints the effective configuration as JSON, secrets redacted. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* Usage text for --help. */
+void config_usage(FILE *out);
+
+/* A seed entry as in seed.json: either fqdn or ip may be empty; port 0
+   means the default port. */
+struct seed_entry {
+	char fqdn[256];
+	char ip[64];
+	int port;
+};
+
+/* Parses seed.json ({"nodes":[{"fqdn","ip","port"?}]}), at most max
+   entries. Returns the count (>= 0) and a malloc'd array in *out, or
+   MW_EINVAL/MW_EIO/MW_ETOOBIG with a message in err. */
+int config_load_seeds(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen);
+
+/* Parses reporting.json: {"server_fqdn","server_ip","port"?} or
+   {"servers":[{...}]}. Same contract as config_load_seeds. */
+int config_load_reporting(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,58 @@
+/* http: civetweb set-up, routing, authentication, body limits and JSON
+   replies. Handlers run on civetweb worker threads; each gets a struct req
+   that lives for one request. */
+#ifndef MESHWATCH_HTTP_H
+#define MESHWATCH_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/store.h"
+
+struct mg_connection;
+struct mg_request_info;
+struct node;
+struct http_server;
+
+struct req {
+	struct mg_connection *conn;
+	struct node *node;
+	const struct mg_request_info *ri;
+	const char *method;
+	const char *path;
+	int64_t id;                /* the {id} in the path, or -1 */
+	cJSON *body;               /* parsed JSON body (POST/PUT/PATCH), or NULL */
+	int authed;
+	struct user_row user;      /* when authed */
+	char token_hash[65];       /* the session used, when authed */
+	char client[64];           /* remote address */
+	int status;                /* status sent, for metrics */
+};
+
+/* Starts HTTPS on cfg.listen. NULL with a reason in err (port in use,
+   bad address). */
+struct http_server *http_start(struct node *n, char *err, size_t errlen);
+/* Stops accepting, waits for workers and frees; accepts NULL. */
+void http_stop(struct http_server *h);
+
+/* Replies. Each sends a complete response with Content-Length (keep-alive
+   friendly) and records the status. extra_headers: "Name: value\r\n"... or
+   NULL. http_reply_json takes ownership of body. */
+void http_reply_json(struct req *r, int status, cJSON *body, const char *extra_headers);
+void http_reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void http_reply_raw(struct req *r, int status, const char *content_type, const void *data, size_t len,
+    const char *extra_headers);
+
+/* Reads an integer query parameter within [min, max] into *out (def when
+   absent). On a bad value replies 400 naming the parameter and returns -1. */
+int http_query_int(struct req *r, const char *name, int def, int min, int max, int *out);
+/* Copies a query parameter; 0 when present, -1 when absent, -2 when too long
+   (and replies 400). */
+int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
+
+/* Adds time fields as RFC 3339 strings. */
+void http_add_time(cJSON *obj, const char *key, int64_t t);
+
+#endif

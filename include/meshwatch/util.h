@@ -1,0 +1,66 @@
+/* Small helpers every module shares: time, randomness, hex, error codes. */
+#ifndef MESHWATCH_UTIL_H
+#define MESHWATCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One error convention: 0 on success, a negative MW_E* code on failure. */
+enum {
+	MW_OK = 0,
+	MW_EINVAL = -1,   /* bad argument or input */
+	MW_ENOMEM = -2,   /* allocation failed */
+	MW_EIO = -3,      /* file or socket I/O failed (see errno) */
+	MW_ENOTFOUND = -4,
+	MW_EEXIST = -5,
+	MW_ETOOBIG = -6,  /* a size or count limit was reached */
+	MW_EDB = -7,      /* the database refused */
+	MW_ECRYPTO = -8,  /* mbedTLS failed */
+	MW_EAUTH = -9,    /* credentials rejected */
+	MW_ELIMIT = -10,  /* rate limited */
+};
+
+/* A short English description of an MW_E* code; never NULL. */
+const char *mw_strerror(int code);
+
+/* Monotonic milliseconds, for durations and deadlines. */
+int64_t mw_now_ms(void);
+/* Monotonic time in seconds with sub-millisecond precision. */
+double mw_now_s(void);
+/* Wall-clock seconds since the epoch. */
+int64_t mw_wall_s(void);
+
+/* Formats t (seconds since the epoch, UTC) as "2026-11-22T10:30:00Z".
+   out must hold at least 21 bytes; returns out. */
+char *mw_rfc3339(int64_t t, char *out, size_t outlen);
+
+/* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
+int mw_random(void *buf, size_t n);
+
+/* Writes 2n lowercase hex digits and a NUL to out (2n+1 bytes). */
+void mw_hex(const uint8_t *in, size_t n, char *out);
+
+/* Random version-4 UUID text (37 bytes with NUL). Returns 0 or MW_EIO. */
+int mw_uuid4(char out[37]);
+
+/* Reads a whole file of at most max bytes into a NUL-terminated malloc'd
+   buffer. Returns NULL and sets *err (MW_EIO, MW_ETOOBIG, MW_ENOMEM). */
+char *mw_read_file(const char *path, size_t max, size_t *len, int *err);
+
+/* Writes data to path atomically (temporary file, fsync, rename) with the
+   given mode. Returns 0 or MW_EIO (errno set). */
+int mw_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* Creates a directory (and its parents) with mode if missing. 0 or MW_EIO. */
+int mw_mkdir_p(const char *path, int mode);
+
+/* snprintf that reports truncation: 0 when it fit, MW_ETOOBIG otherwise. */
+int mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Constant-time comparison of n bytes: 1 when equal. */
+int mw_ct_equal(const void *a, const void *b, size_t n);
+
+#define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build and test meshwatch,
+# and fetches civetweb's source from the distribution. Idempotent, and quick
+# when everything is already there.
+#   scripts/setup.sh          build + test dependencies
+#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_bench=0
+[ "${1:-}" = "--bench" ] && want_bench=1
+
+packages=(
+  gcc meson ninja-build pkg-config python3 ca-certificates
+  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev
+  curl procps iproute2 xz-utils dpkg-dev
+  chromium
+)
+# Node.js and npm drive the browser test; a machine may already have them
+# from elsewhere (then Debian's npm package would conflict).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+[ "$want_bench" = 1 ] && packages+=(nginx-light wrk)
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+apt_updated=0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  apt_updated=1
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# civetweb 1.15: the distribution's own source tarball, checked against the
+# hash in subprojects/civetweb.wrap. Never committed.
+tarball=subprojects/packagefiles/civetweb_1.15+dfsg.orig.tar.xz
+want_hash=$(sed -n 's/^source_hash = //p' subprojects/civetweb.wrap)
+have_hash() { [ -f "$tarball" ] && [ "$(sha256sum "$tarball" | cut -d' ' -f1)" = "$want_hash" ]; }
+if ! have_hash; then
+  echo "setup: fetching civetweb source with apt-get source"
+  # A deb-src entry derived from the machine's own sources, if it has none.
+  if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+        $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.sources >/dev/null
+    elif [ -f /etc/apt/sources.list ]; then
+      grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+        $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.list >/dev/null
+    fi
+    apt_updated=0
+  fi
+  [ "$apt_updated" = 1 ] || $SUDO apt-get update -qq
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  chmod 777 "$tmp"
+  (cd "$tmp" && apt-get source --download-only -qq civetweb >/dev/null 2>&1)
+  cp "$tmp"/civetweb_1.15+dfsg.orig.tar.xz "$tarball"
+  have_hash || { echo "setup: civetweb tarball hash mismatch (want $want_hash)" >&2; exit 1; }
+fi
+
+# Browser-test driver, pinned by package-lock.json.
+if [ -f package-lock.json ]; then
+  stamp=node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+    echo "setup: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+fi
+echo "setup: ok"

@@ -1,0 +1,421 @@
+/* api_core: health, node information, the dashboard, metrics, login and
+   users. Handlers run on civetweb worker threads and touch shared state
+   only through thread-safe modules (store, metrics, node health). */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/auth.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/metrics.h"
+#include "meshwatch/node.h"
+#include "meshwatch/store.h"
+#include "meshwatch/tls.h"
+#include "meshwatch/util.h"
+
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 1000
+
+void
+api_health(struct req *r)
+{
+	struct node *n = r->node;
+	char problems[4][160];
+	int k = node_health(n, problems, 4);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "status", k == 0 ? "healthy" : "unhealthy");
+	http_add_time(o, "timestamp", mw_wall_s());
+	cJSON_AddStringToObject(o, "node_id", n->id);
+	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
+	cJSON_AddStringToObject(o, "node_ip", n->ip);
+	cJSON_AddNumberToObject(o, "known_nodes", 0);
+	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
+	cJSON_AddStringToObject(o, "version", MW_VERSION);
+	if (k > 0) {
+		cJSON *p = cJSON_AddArrayToObject(o, "problems");
+		for (int i = 0; i < k; i++)
+			cJSON_AddItemToArray(p, cJSON_CreateString(problems[i]));
+	}
+	http_reply_json(r, k == 0 ? 200 : 503, o, NULL);
+}
+
+static void
+add_identity(cJSON *o, struct node *n)
+{
+	cJSON_AddStringToObject(o, "node_id", n->id);
+	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
+	cJSON_AddStringToObject(o, "node_ip", n->ip);
+	cJSON_AddNumberToObject(o, "port", n->cfg.listen_port);
+	cJSON_AddStringToObject(o, "version", MW_VERSION);
+	http_add_time(o, "started_at", n->started_wall);
+	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
+}
+
+void
+api_nodeinfo(struct req *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_identity(o, r->node);
+	http_add_time(o, "timestamp", mw_wall_s());
+	cJSON_AddArrayToObject(o, "peers");
+	http_reply_json(r, 200, o, NULL);
+}
+
+void
+api_root(struct req *r)
+{
+	http_reply_raw(r, 302, "text/plain; charset=utf-8", "See /dashboard\n", 15, "Location: /dashboard\r\n");
+}
+
+static const struct asset *
+find_asset(const char *name)
+{
+	for (unsigned long i = 0; i < mw_assets_count; i++)
+		if (strcmp(mw_assets[i].name, name) == 0)
+			return &mw_assets[i];
+	return NULL;
+}
+
+/* The page loads only its own embedded files: nothing from elsewhere. */
+#define PAGE_HEADERS \
+	"Content-Security-Policy: default-src 'self'; img-src 'self' data:; style-src 'self'; " \
+	"script-src 'self'; connect-src 'self'; frame-ancestors 'none'\r\n" \
+	"X-Frame-Options: DENY\r\nReferrer-Policy: no-referrer\r\n"
+
+void
+api_dashboard(struct req *r)
+{
+	const struct asset *a = find_asset("index.html");
+	if (a == NULL) {
+		http_reply_error(r, 500, "internal", "the dashboard was not built into this binary");
+		return;
+	}
+	http_reply_raw(r, 200, a->content_type, a->data, a->len, PAGE_HEADERS);
+}
+
+void
+api_asset(struct req *r)
+{
+	const char *name = r->path + strlen("/assets/");
+	const struct asset *a = find_asset(name);
+	if (a == NULL || strcmp(name, "index.html") == 0) {
+		http_reply_error(r, 404, "not_found", "no such asset: %s", name);
+		return;
+	}
+	http_reply_raw(r, 200, a->content_type, a->data, a->len, PAGE_HEADERS);
+}
+
+void
+api_metrics(struct req *r)
+{
+	size_t len = 0;
+	char *text = metrics_render(r->node->metrics, r->node, &len);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	http_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len, NULL);
+	free(text);
+}
+
+void
+api_node(struct req *r)
+{
+	struct node *n = r->node;
+	struct tls_stats ts;
+	struct cert_info cert;
+	char problems[4][160];
+	int k = node_health(n, problems, 4);
+	pthread_mutex_lock(&n->health_lock);
+	cert = n->cert;
+	pthread_mutex_unlock(&n->health_lock);
+	tls_server_stats(n->tls, &ts);
+
+	cJSON *o = cJSON_CreateObject();
+	add_identity(o, n);
+	cJSON_AddStringToObject(o, "status", k == 0 ? "healthy" : "unhealthy");
+	cJSON *p = cJSON_AddArrayToObject(o, "problems");
+	for (int i = 0; i < k; i++)
+		cJSON_AddItemToArray(p, cJSON_CreateString(problems[i]));
+	cJSON_AddStringToObject(o, "listen", n->cfg.listen);
+	cJSON_AddStringToObject(o, "node_env", n->cfg.node_env);
+	cJSON_AddNumberToObject(o, "known_nodes", 0);
+	cJSON *c = cJSON_AddObjectToObject(o, "certificate");
+	cJSON_AddStringToObject(c, "subject", cert.subject);
+	http_add_time(c, "not_before", cert.not_before);
+	http_add_time(c, "not_after", cert.not_after);
+	cJSON_AddNumberToObject(c, "days_left", (double)((cert.not_after - mw_wall_s()) / 86400));
+	cJSON_AddStringToObject(c, "sha256", cert.fingerprint);
+	cJSON *sans = cJSON_AddArrayToObject(c, "names");
+	for (int i = 0; i < cert.san_count; i++)
+		cJSON_AddItemToArray(sans, cJSON_CreateString(cert.sans[i]));
+	cJSON *d = cJSON_AddObjectToObject(o, "database");
+	cJSON_AddStringToObject(d, "path", store_path(n->store));
+	cJSON_AddNumberToObject(d, "size_bytes", (double)store_size_bytes(n->store));
+	cJSON_AddNumberToObject(d, "schema_version", store_schema_version(n->store));
+	cJSON_AddBoolToObject(d, "writable", k == 0 || n->db_writable);
+	cJSON *t = cJSON_AddObjectToObject(o, "tls");
+	cJSON_AddNumberToObject(t, "handshakes_ok", (double)ts.handshakes_ok);
+	cJSON_AddNumberToObject(t, "handshakes_failed", (double)ts.handshakes_failed);
+	cJSON_AddNumberToObject(t, "handshake_avg_ms", ts.handshakes_ok ? ts.handshake_ms_sum / (double)ts.handshakes_ok : 0);
+	cJSON_AddNumberToObject(t, "certificate_reloads", (double)ts.reloads);
+	cJSON_AddNumberToObject(o, "users", store_user_count(n->store));
+	cJSON_AddNumberToObject(o, "sessions", store_session_count(n->store));
+	http_reply_json(r, 200, o, NULL);
+}
+
+static cJSON *
+user_json(const struct user_row *u)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)u->id);
+	cJSON_AddStringToObject(o, "username", u->username);
+	http_add_time(o, "created_at", u->created_at);
+	http_add_time(o, "updated_at", u->updated_at);
+	return o;
+}
+
+/* Reads a required (or optional) string field of the JSON body; replies 400
+   naming it and returns NULL when missing or not a string. */
+static const char *
+body_string(struct req *r, const char *key, int required)
+{
+	if (!cJSON_IsObject(r->body)) {
+		http_reply_error(r, 400, "invalid_body", "request body must be a JSON object");
+		return NULL;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, key);
+	if (v == NULL && !required)
+		return "";
+	if (!cJSON_IsString(v)) {
+		http_reply_error(r, 400, "invalid_field", "field \"%s\" %s", key,
+		    v == NULL ? "is required" : "must be a string");
+		return NULL;
+	}
+	return v->valuestring;
+}
+
+/* A user unknown to the store still costs one PBKDF2 run, so response
+   times do not tell which usernames exist. */
+static const char dummy_hash[] = "pbkdf2-sha256$120000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+void
+api_login(struct req *r)
+{
+	struct node *n = r->node;
+	int wait = ratelimit_hit(n->login_rl, r->client, mw_now_ms());
+	if (wait > 0) {
+		char hdr[64], detail[160];
+		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+		snprintf(detail, sizeof detail,
+		    "too many login attempts from %s: at most %d a minute; retry in %d s", r->client,
+		    n->cfg.login_attempts_per_min, wait);
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "error", "rate_limited");
+		cJSON_AddStringToObject(o, "detail", detail);
+		http_reply_json(r, 429, o, hdr);
+		log_warn("auth", "login rate limit reached for %s", r->client);
+		return;
+	}
+	const char *user = body_string(r, "username", 1);
+	if (user == NULL)
+		return;
+	const char *pass = body_string(r, "password", 1);
+	if (pass == NULL)
+		return;
+	char hash[AUTH_HASH_MAX];
+	struct user_row u;
+	int found = strlen(user) <= STORE_USERNAME_MAX && strlen(pass) <= AUTH_PASSWORD_MAX &&
+	            store_user_get_by_name(n->store, user, &u, hash, sizeof hash) == 0;
+	int ok = auth_verify_password(pass, found ? hash : dummy_hash) == 1 && found;
+	if (!ok) {
+		log_info("auth", "failed login for \"%.64s\" from %s", user, r->client);
+		http_reply_error(r, 401, "invalid_credentials", "unknown username or wrong password");
+		return;
+	}
+	char token[AUTH_TOKEN_LEN + 1], th[AUTH_TOKEN_HASH_LEN + 1];
+	int ttl = __atomic_load_n(&n->session_ttl_s, __ATOMIC_RELAXED);
+	int64_t expires = mw_wall_s() + ttl;
+	if (auth_new_token(token, th) != 0 || store_session_create(n->store, th, u.id, expires) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot store the session: the database refused the write");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "token", token);
+	http_add_time(o, "expires_at", expires);
+	cJSON_AddItemToObject(o, "user", user_json(&u));
+	char cookie[256];
+	snprintf(cookie, sizeof cookie,
+	    "Set-Cookie: mw_session=%s; Path=/; Max-Age=%d; HttpOnly; Secure; SameSite=Strict\r\n", token, ttl);
+	log_info("auth", "user \"%s\" logged in from %s", u.username, r->client);
+	http_reply_json(r, 200, o, cookie);
+}
+
+void
+api_logout(struct req *r)
+{
+	store_session_delete(r->node->store, r->token_hash);
+	http_reply_raw(r, 204, "application/json", "", 0,
+	    "Set-Cookie: mw_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict\r\n");
+}
+
+void
+api_me(struct req *r)
+{
+	http_reply_json(r, 200, user_json(&r->user), NULL);
+}
+
+void
+api_users_list(struct req *r)
+{
+	int limit, offset, n = 0, total = 0;
+	char q[STORE_USERNAME_MAX + 1] = "";
+	if (http_query_int(r, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX, &limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == -2)
+		return;
+	struct user_row *rows = NULL;
+	if (store_user_list(r->node->store, q, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read users from the database");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, user_json(&rows[i]));
+	free(rows);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	http_reply_json(r, 200, o, NULL);
+}
+
+static int
+validate_user_fields(struct req *r, const char *user, const char *pass)
+{
+	const char *why = NULL;
+	const char *field = "username";
+	if (user && *user)
+		why = auth_check_username(user);
+	if (!why && pass && *pass) {
+		why = auth_check_password(pass);
+		field = "password";
+	}
+	if (why) {
+		http_reply_error(r, 400, "invalid_field", "field \"%s\": %s", field, why);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_users_create(struct req *r)
+{
+	const char *user = body_string(r, "username", 1);
+	if (user == NULL)
+		return;
+	const char *pass = body_string(r, "password", 1);
+	if (pass == NULL)
+		return;
+	if (!*user || !*pass) {
+		http_reply_error(r, 400, "invalid_field", "field \"%s\" must not be empty", *user ? "password" : "username");
+		return;
+	}
+	if (validate_user_fields(r, user, pass) != 0)
+		return;
+	char hash[AUTH_HASH_MAX];
+	struct user_row u;
+	if (auth_hash_password(pass, r->node->cfg.pbkdf2_iterations, hash, sizeof hash) != 0) {
+		http_reply_error(r, 500, "internal", "cannot hash the password");
+		return;
+	}
+	int rc = store_user_create(r->node->store, user, hash, r->node->cfg.max_users, &u);
+	if (rc == MW_EEXIST) {
+		http_reply_error(r, 409, "username_taken", "a user named \"%s\" already exists", user);
+	} else if (rc == MW_ETOOBIG) {
+		http_reply_error(r, 409, "user_limit", "the node already has %d users, the limit (max_users)",
+		    r->node->cfg.max_users);
+	} else if (rc != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot write the user to the database");
+	} else {
+		log_info("auth", "user \"%s\" created by \"%s\"", u.username, r->user.username);
+		char loc[80];
+		snprintf(loc, sizeof loc, "Location: /api/users/%lld\r\n", (long long)u.id);
+		http_reply_json(r, 201, user_json(&u), loc);
+	}
+}
+
+void
+api_users_get(struct req *r)
+{
+	struct user_row u;
+	if (store_user_get(r->node->store, r->id, &u) != 0) {
+		http_reply_error(r, 404, "not_found", "no user with id %lld", (long long)r->id);
+		return;
+	}
+	http_reply_json(r, 200, user_json(&u), NULL);
+}
+
+void
+api_users_update(struct req *r)
+{
+	const char *user = body_string(r, "username", 0);
+	if (user == NULL)
+		return;
+	const char *pass = body_string(r, "password", 0);
+	if (pass == NULL)
+		return;
+	int is_put = strcmp(r->method, "PUT") == 0;
+	if (!*user && !*pass) {
+		http_reply_error(r, 400, "invalid_body", "give \"username\", \"password\" or both");
+		return;
+	}
+	if (is_put && !*user) {
+		http_reply_error(r, 400, "invalid_field", "field \"username\" is required for PUT (use PATCH to change only the password)");
+		return;
+	}
+	if (validate_user_fields(r, user, pass) != 0)
+		return;
+	char hash[AUTH_HASH_MAX];
+	if (*pass && auth_hash_password(pass, r->node->cfg.pbkdf2_iterations, hash, sizeof hash) != 0) {
+		http_reply_error(r, 500, "internal", "cannot hash the password");
+		return;
+	}
+	int rc = store_user_update(r->node->store, r->id, *user ? user : NULL, *pass ? hash : NULL, r->token_hash);
+	if (rc == MW_ENOTFOUND) {
+		http_reply_error(r, 404, "not_found", "no user with id %lld", (long long)r->id);
+		return;
+	}
+	if (rc == MW_EEXIST) {
+		http_reply_error(r, 409, "username_taken", "a user named \"%s\" already exists", user);
+		return;
+	}
+	if (rc != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot write the user to the database");
+		return;
+	}
+	api_users_get(r);
+}
+
+void
+api_users_delete(struct req *r)
+{
+	struct store *st = r->node->store;
+	struct user_row u;
+	if (store_user_get(st, r->id, &u) != 0) {
+		http_reply_error(r, 404, "not_found", "no user with id %lld", (long long)r->id);
+		return;
+	}
+	if (store_user_count(st) <= 1) {
+		http_reply_error(r, 409, "last_user", "cannot delete the only user: nobody could log in afterwards");
+		return;
+	}
+	if (store_user_delete(st, r->id) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot delete the user from the database");
+		return;
+	}
+	log_info("auth", "user \"%s\" deleted by \"%s\"", u.username, r->user.username);
+	http_reply_raw(r, 204, "application/json", "", 0, NULL);
+}

@@ -1,0 +1,525 @@
+/* config: builds a struct config from defaults, the JSON config file, the
+   environment and the command line, in that order of increasing
+   precedence. Every value is validated where it is read, and an error names
+   where it came from (file and field, variable, or flag) and what was
+   expected. Runs on the main thread only. */
+#include "meshwatch/config.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meshwatch/log.h"
+#include "meshwatch/util.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+enum opt_type { OPT_STR, OPT_INT, OPT_PATH };
+
+struct opt {
+	const char *key;   /* JSON key in node.json */
+	const char *flag;  /* CLI flag without "--", or NULL */
+	const char *env;   /* environment variable, or NULL */
+	enum opt_type type;
+	size_t offset;
+	size_t size;       /* for strings */
+	long min, max;     /* for integers */
+	const char *def;
+	int secret;
+	const char *help;
+};
+
+#define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define P(field) OPT_PATH, offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define I(field) OPT_INT, offsetof(struct config, field), 0
+
+static const struct opt opts[] = {
+	{"listen", "listen", "MESHWATCH_LISTEN", S(listen), 0, 0, "0.0.0.0:8443", 0, "address and port to serve HTTPS on"},
+	{"data_dir", "data-dir", "DATA_DIR", P(data_dir), 0, 0, "./data", 0, "directory for the database and node identity"},
+	{"cert_dir", "cert-dir", "CERT_DIR", P(cert_dir), 0, 0, "", 0, "directory for key and certificate (default DATA_DIR/certs)"},
+	{"seed_file", "seed", "MESHWATCH_SEED", P(seed_file), 0, 0, "", 0, "seed.json listing nodes to bootstrap from"},
+	{"reporting_file", "reporting", "MESHWATCH_REPORTING", P(reporting_file), 0, 0, "", 0, "reporting.json naming reporting nodes"},
+	{"name", "name", "MESHWATCH_NAME", S(name), 0, 0, "", 0, "this node's FQDN (default: host name)"},
+	{"advertise", "advertise", "MESHWATCH_ADVERTISE", S(advertise), 0, 0, "", 0, "IP address peers should use (default: first interface address)"},
+	{"poll_interval_s", "poll-interval", "MESHWATCH_POLL_INTERVAL", I(poll_interval_s), 1, 86400, "30", 0, "seconds between polls of each peer"},
+	{"iface", "iface", "MESHWATCH_IFACE", S(iface), 0, 0, "", 0, "capture interface"},
+	{"bpf", "bpf", "MESHWATCH_BPF", S(bpf), 0, 0, "ip or ip6", 0, "capture filter"},
+	{"snaplen", "snaplen", "MESHWATCH_SNAPLEN", I(snaplen), 64, 65535, "160", 0, "capture snapshot length"},
+	{"pcap_file", "pcap", "MESHWATCH_PCAP", P(pcap_file), 0, 0, "", 0, "read packets from a capture file"},
+	{"log_level", "log-level", "MESHWATCH_LOG_LEVEL", S(log_level), 0, 0, "info", 0, "error, warn, info or debug"},
+	{"node_env", NULL, "NODE_ENV", S(node_env), 0, 0, "production", 0, "deployment label"},
+	{"root_user", NULL, "ROOT_USER", S(root_user), 0, 0, "", 0, "administrator created or updated at start"},
+	{"root_password", NULL, "ROOT_PASSWORD", S(root_password), 0, 0, "", 1, "password of root_user"},
+	{"mesh_secret", NULL, "MESH_SECRET", S(mesh_secret), 0, 0, "", 1, "shared secret signing mesh requests"},
+	{"max_body_bytes", "max-body", "MESHWATCH_MAX_BODY_BYTES", I(max_body_bytes), 1024, 64 * 1024 * 1024, "1048576", 0, "largest request body accepted"},
+	{"http_threads", "http-threads", "MESHWATCH_HTTP_THREADS", I(http_threads), 4, 1024, "96", 0, "HTTPS worker threads"},
+	{"handshake_timeout_ms", NULL, "MESHWATCH_HANDSHAKE_TIMEOUT_MS", I(handshake_timeout_ms), 100, 120000, "5000", 0, "longest a TLS handshake may take"},
+	{"request_timeout_ms", NULL, "MESHWATCH_REQUEST_TIMEOUT_MS", I(request_timeout_ms), 100, 600000, "15000", 0, "longest wait for a request on an open connection"},
+	{"cert_validity_days", NULL, "MESHWATCH_CERT_VALIDITY_DAYS", I(cert_validity_days), 1, 3650, "365", 0, "validity of generated certificates"},
+	{"cert_renew_days", NULL, "MESHWATCH_CERT_RENEW_DAYS", I(cert_renew_days), 0, 3650, "30", 0, "renew when fewer days than this remain"},
+	{"cert_check_interval_s", NULL, "MESHWATCH_CERT_CHECK_INTERVAL", I(cert_check_interval_s), 1, 86400, "3600", 0, "how often the certificate is checked"},
+	{"session_ttl_s", NULL, "MESHWATCH_SESSION_TTL", I(session_ttl_s), 60, 30 * 86400, "43200", 0, "lifetime of a login session"},
+	{"session_purge_interval_s", NULL, "MESHWATCH_SESSION_PURGE_INTERVAL", I(session_purge_interval_s), 1, 86400, "300", 0, "how often expired sessions are purged"},
+	{"login_attempts_per_min", NULL, "MESHWATCH_LOGIN_RATE", I(login_attempts_per_min), 1, 10000, "10", 0, "login attempts per client address per minute"},
+	{"max_users", NULL, "MESHWATCH_MAX_USERS", I(max_users), 1, 1000000, "1000", 0, "most users the node keeps"},
+	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
+};
+
+static int
+set_value(struct config *cfg, const struct opt *o, const char *val, const char *src, char *err, size_t errlen)
+{
+	char *field = (char *)cfg + o->offset;
+	if (o->type == OPT_INT) {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max) {
+			snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src,
+			    o->key, o->min, o->max, val);
+			return MW_EINVAL;
+		}
+		*(int *)(void *)field = (int)v;
+		return 0;
+	}
+	if (strlen(val) >= o->size) {
+		snprintf(err, errlen, "%s: \"%s\" is longer than %zu characters", src, o->key, o->size - 1);
+		return MW_EINVAL;
+	}
+	memcpy(field, val, strlen(val) + 1);
+	return 0;
+}
+
+static int
+load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	int rc = MW_EINVAL, ferr = 0;
+	size_t len = 0;
+	char *text = mw_read_file(path, CONFIG_FILE_MAX, &len, &ferr);
+	cJSON *root = NULL;
+	if (text == NULL) {
+		if (ferr == MW_ETOOBIG)
+			snprintf(err, errlen, "%s: larger than %d bytes", path, CONFIG_FILE_MAX);
+		else
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		return MW_EINVAL;
+	}
+	root = cJSON_ParseWithLength(text, len);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		snprintf(err, errlen, "%s: not a JSON object (check the syntax near byte %ld)", path,
+		    root == NULL ? (long)(cJSON_GetErrorPtr() - text) : 0L);
+		goto out;
+	}
+	char src[CONFIG_STR + 16];
+	snprintf(src, sizeof src, "%s", path);
+	for (cJSON *it = root->child; it != NULL; it = it->next) {
+		const struct opt *o = NULL;
+		for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++)
+			if (strcmp(opts[i].key, it->string) == 0)
+				o = &opts[i];
+		if (o == NULL) {
+			snprintf(err, errlen, "%s: unknown field \"%s\" (see meshwatch --help for the fields)", path, it->string);
+			goto out;
+		}
+		char buf[64];
+		const char *val;
+		if (o->type == OPT_INT) {
+			if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble) {
+				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld", path, o->key, o->min, o->max);
+				goto out;
+			}
+			snprintf(buf, sizeof buf, "%ld", (long)it->valuedouble);
+			val = buf;
+		} else {
+			if (!cJSON_IsString(it)) {
+				snprintf(err, errlen, "%s: \"%s\" must be a string", path, o->key);
+				goto out;
+			}
+			val = it->valuestring;
+		}
+		if (set_value(cfg, o, val, src, err, errlen) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	return rc;
+}
+
+static const struct opt *
+find_flag(const char *name, size_t len)
+{
+	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++)
+		if (opts[i].flag && strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
+			return &opts[i];
+	return NULL;
+}
+
+/* Splits "ADDR:PORT" / "[V6]:PORT" / ":PORT" / "PORT". */
+static int
+parse_listen(struct config *cfg, char *err, size_t errlen)
+{
+	const char *s = cfg->listen;
+	const char *colon;
+	char addr[128] = "";
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			goto bad;
+		if ((size_t)(close - s - 1) >= sizeof addr)
+			goto bad;
+		memcpy(addr, s + 1, (size_t)(close - s - 1));
+		addr[close - s - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL) {
+			colon = s - 1; /* bare port */
+			strcpy(addr, "0.0.0.0");
+		} else {
+			if ((size_t)(colon - s) >= sizeof addr)
+				goto bad;
+			memcpy(addr, s, (size_t)(colon - s));
+			addr[colon - s] = '\0';
+			if (addr[0] == '\0')
+				strcpy(addr, "0.0.0.0");
+		}
+	}
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port < 1 || port > 65535)
+		goto bad;
+	unsigned char tmp[16];
+	if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
+		goto bad;
+	snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "%s", addr);
+	cfg->listen_port = (int)port;
+	return 0;
+bad:
+	snprintf(err, errlen, "listen: expected IPV4:PORT or [IPV6]:PORT with a numeric address and a port from 1 to 65535, got \"%s\"", s);
+	return MW_EINVAL;
+}
+
+static int
+validate(struct config *cfg, char *err, size_t errlen)
+{
+	if (parse_listen(cfg, err, errlen) != 0)
+		return MW_EINVAL;
+	if (log_parse_level(cfg->log_level) < 0) {
+		snprintf(err, errlen, "log_level: expected error, warn, info or debug, got \"%s\"", cfg->log_level);
+		return MW_EINVAL;
+	}
+	if (cfg->data_dir[0] == '\0') {
+		snprintf(err, errlen, "data_dir: must not be empty");
+		return MW_EINVAL;
+	}
+	if (cfg->cert_dir[0] == '\0' &&
+	    mw_snprintf(cfg->cert_dir, sizeof cfg->cert_dir, "%s/certs", cfg->data_dir) != 0) {
+		snprintf(err, errlen, "data_dir: too long to derive cert_dir");
+		return MW_EINVAL;
+	}
+	if (cfg->advertise[0]) {
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, cfg->advertise, tmp) != 1 && inet_pton(AF_INET6, cfg->advertise, tmp) != 1) {
+			snprintf(err, errlen, "advertise: expected an IPv4 or IPv6 address, got \"%s\"", cfg->advertise);
+			return MW_EINVAL;
+		}
+	}
+	if (cfg->root_user[0] && cfg->root_password[0] == '\0') {
+		snprintf(err, errlen, "ROOT_USER is set but ROOT_PASSWORD is empty: set both or neither");
+		return MW_EINVAL;
+	}
+	if (cfg->cert_renew_days >= cfg->cert_validity_days) {
+		snprintf(err, errlen, "cert_renew_days (%d) must be less than cert_validity_days (%d)",
+		    cfg->cert_renew_days, cfg->cert_validity_days);
+		return MW_EINVAL;
+	}
+	return 0;
+}
+
+/* Applies everything above defaults. */
+static int
+layer(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	/* 1. the config file: --config wins over MESHWATCH_CONFIG */
+	const char *file = getenv("MESHWATCH_CONFIG");
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+	}
+	if (file && *file) {
+		if (strlen(file) >= sizeof cfg->config_file) {
+			snprintf(err, errlen, "--config: path too long");
+			return MW_EINVAL;
+		}
+		strcpy(cfg->config_file, file);
+		if (load_file(cfg, file, err, errlen) != 0)
+			return MW_EINVAL;
+	}
+	/* 2. environment */
+	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++) {
+		const char *v = opts[i].env ? getenv(opts[i].env) : NULL;
+		if (v == NULL || *v == '\0')
+			continue;
+		char src[96];
+		snprintf(src, sizeof src, "environment variable %s", opts[i].env);
+		if (set_value(cfg, &opts[i], v, src, err, errlen) != 0)
+			return MW_EINVAL;
+	}
+	/* 3. command line */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--check-config") == 0) {
+			cfg->check_config = 1;
+			continue;
+		}
+		if (strcmp(a, "--version") == 0) {
+			cfg->show_version = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			cfg->show_help = 1;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument \"%s\" (flags start with --; see --help)", a);
+			return MW_EINVAL;
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+		const char *val;
+		if (nlen == 6 && strncmp(name, "config", 6) == 0) {
+			if (!eq)
+				i++;
+			continue;
+		}
+		const struct opt *o = find_flag(name, nlen);
+		if (o == NULL) {
+			snprintf(err, errlen, "unknown flag \"%.*s\" (see --help)", (int)(nlen + 2), a);
+			return MW_EINVAL;
+		}
+		if (eq) {
+			val = eq + 1;
+		} else {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "flag --%s needs a value", o->flag);
+				return MW_EINVAL;
+			}
+			val = argv[++i];
+		}
+		char src[96];
+		snprintf(src, sizeof src, "flag --%s", o->flag);
+		if (set_value(cfg, o, val, src, err, errlen) != 0)
+			return MW_EINVAL;
+	}
+	if (argc > 1 && strcmp(argv[argc - 1], "--config") == 0) {
+		snprintf(err, errlen, "flag --config needs a value");
+		return MW_EINVAL;
+	}
+	return validate(cfg, err, errlen);
+}
+
+static void
+defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	char src[] = "defaults";
+	char err[256];
+	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++)
+		set_value(cfg, &opts[i], opts[i].def, src, err, sizeof err);
+}
+
+int
+config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	defaults(cfg);
+	return layer(cfg, argc, argv, err, errlen);
+}
+
+int
+config_reload(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	struct config *fresh = malloc(sizeof *fresh);
+	if (fresh == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MW_ENOMEM;
+	}
+	int rc = config_load(fresh, argc, argv, err, errlen);
+	if (rc == 0)
+		*cfg = *fresh;
+	free(fresh);
+	return rc;
+}
+
+void
+config_print(const struct config *cfg, FILE *out)
+{
+	cJSON *o = cJSON_CreateObject();
+	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++) {
+		const char *field = (const char *)cfg + opts[i].offset;
+		if (opts[i].type == OPT_INT)
+			cJSON_AddNumberToObject(o, opts[i].key, *(const int *)(const void *)field);
+		else if (opts[i].secret && field[0])
+			cJSON_AddStringToObject(o, opts[i].key, "(set)");
+		else
+			cJSON_AddStringToObject(o, opts[i].key, field);
+	}
+	cJSON_AddStringToObject(o, "config_file", cfg->config_file);
+	char *s = cJSON_Print(o);
+	if (s) {
+		fprintf(out, "%s\n", s);
+		free(s);
+	}
+	cJSON_Delete(o);
+}
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: meshwatch [--config FILE] [flags]\n"
+	    "\n"
+	    "A peer-to-peer mesh monitoring node. Precedence: flags > environment >\n"
+	    "config file (JSON object with the keys below) > defaults.\n"
+	    "\n"
+	    "  --config FILE            JSON config file (env MESHWATCH_CONFIG)\n"
+	    "  --check-config           validate, print the effective config, exit\n"
+	    "  --version                print the version and exit\n");
+	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++) {
+		const struct opt *o = &opts[i];
+		char flag[48] = "";
+		if (o->flag)
+			snprintf(flag, sizeof flag, "--%s %s", o->flag, o->type == OPT_INT ? "N" : "VALUE");
+		fprintf(out, "  %-24s %s\n      key \"%s\"%s%s, default \"%s\"\n", flag, o->help, o->key,
+		    o->env ? ", env " : "", o->env ? o->env : "", o->def);
+	}
+}
+
+/* seed.json and reporting.json */
+
+static int
+entry_from_json(const cJSON *e, const char *fqdn_key, const char *ip_key, struct seed_entry *out,
+    const char *path, size_t idx, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (!cJSON_IsObject(e)) {
+		snprintf(err, errlen, "%s: entry %zu must be an object", path, idx);
+		return MW_EINVAL;
+	}
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(e, fqdn_key);
+	const cJSON *ip = cJSON_GetObjectItemCaseSensitive(e, ip_key);
+	const cJSON *port = cJSON_GetObjectItemCaseSensitive(e, "port");
+	if (f && !cJSON_IsNull(f)) {
+		if (!cJSON_IsString(f) || strlen(f->valuestring) >= sizeof out->fqdn) {
+			snprintf(err, errlen, "%s: entry %zu: \"%s\" must be a host name string", path, idx, fqdn_key);
+			return MW_EINVAL;
+		}
+		strcpy(out->fqdn, f->valuestring);
+	}
+	if (ip && !cJSON_IsNull(ip)) {
+		unsigned char tmp[16];
+		if (!cJSON_IsString(ip) || strlen(ip->valuestring) >= sizeof out->ip ||
+		    (inet_pton(AF_INET, ip->valuestring, tmp) != 1 && inet_pton(AF_INET6, ip->valuestring, tmp) != 1)) {
+			snprintf(err, errlen, "%s: entry %zu: \"%s\" must be an IPv4 or IPv6 address", path, idx, ip_key);
+			return MW_EINVAL;
+		}
+		strcpy(out->ip, ip->valuestring);
+	}
+	if (port && !cJSON_IsNull(port)) {
+		if (!cJSON_IsNumber(port) || port->valuedouble < 1 || port->valuedouble > 65535 ||
+		    port->valuedouble != (double)(int)port->valuedouble) {
+			snprintf(err, errlen, "%s: entry %zu: \"port\" must be an integer from 1 to 65535", path, idx);
+			return MW_EINVAL;
+		}
+		out->port = (int)port->valuedouble;
+	}
+	if (out->fqdn[0] == '\0' && out->ip[0] == '\0') {
+		snprintf(err, errlen, "%s: entry %zu needs \"%s\" or \"%s\"", path, idx, fqdn_key, ip_key);
+		return MW_EINVAL;
+	}
+	return 0;
+}
+
+static int
+load_entries(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen, int reporting)
+{
+	int ferr = 0, rc = MW_EINVAL;
+	size_t len;
+	struct seed_entry *arr = NULL;
+	*out = NULL;
+	char *text = mw_read_file(path, CONFIG_FILE_MAX, &len, &ferr);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    ferr == MW_ETOOBIG ? "file too large" : strerror(errno));
+		return ferr == MW_ETOOBIG ? MW_ETOOBIG : MW_EIO;
+	}
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	if (!cJSON_IsObject(root)) {
+		snprintf(err, errlen, "%s: not a JSON object", path);
+		goto out;
+	}
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, reporting ? "servers" : "nodes");
+	int single = 0;
+	if (list == NULL && reporting) {
+		list = root;
+		single = 1;
+	} else if (!cJSON_IsArray(list)) {
+		snprintf(err, errlen, "%s: \"%s\" must be an array", path, reporting ? "servers" : "nodes");
+		goto out;
+	}
+	size_t n = single ? 1 : (size_t)cJSON_GetArraySize(list);
+	if (n > max) {
+		snprintf(err, errlen, "%s: %zu entries, more than the limit of %zu", path, n, max);
+		rc = MW_ETOOBIG;
+		goto out;
+	}
+	arr = calloc(n ? n : 1, sizeof *arr);
+	if (arr == NULL) {
+		rc = MW_ENOMEM;
+		goto out;
+	}
+	size_t i = 0;
+	if (single) {
+		if (entry_from_json(list, "server_fqdn", "server_ip", &arr[0], path, 0, err, errlen) != 0)
+			goto out;
+		i = 1;
+	} else {
+		const cJSON *e;
+		cJSON_ArrayForEach(e, list) {
+			const char *fk = reporting && cJSON_GetObjectItemCaseSensitive(e, "server_fqdn") ? "server_fqdn" : "fqdn";
+			const char *ik = reporting && cJSON_GetObjectItemCaseSensitive(e, "server_ip") ? "server_ip" : "ip";
+			if (entry_from_json(e, fk, ik, &arr[i], path, i, err, errlen) != 0)
+				goto out;
+			i++;
+		}
+	}
+	*out = arr;
+	arr = NULL;
+	rc = (int)i;
+out:
+	free(arr);
+	cJSON_Delete(root);
+	free(text);
+	return rc;
+}
+
+int
+config_load_seeds(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen)
+{
+	return load_entries(path, max, out, err, errlen, 0);
+}
+
+int
+config_load_reporting(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen)
+{
+	return load_entries(path, max, out, err, errlen, 1);
+}

@@ -1,0 +1,467 @@
+/* http: one civetweb request handler for every path. It routes by method
+   and path through the table below, answers 404/405 itself, authenticates,
+   enforces the body limit before reading, parses JSON bodies, and counts
+   every response for /metrics. Runs on civetweb's worker threads; keeps no
+   mutable state of its own beyond the civetweb context. */
+#include "meshwatch/http.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/auth.h"
+#include "meshwatch/log.h"
+#include "meshwatch/metrics.h"
+#include "meshwatch/node.h"
+#include "meshwatch/tls.h"
+#include "meshwatch/util.h"
+
+enum { PUBLIC = 0, USER = 1 };
+
+struct route {
+	const char *method;
+	const char *pattern;  /* exact; "{id}" matches a positive integer; trailing "*" a file name */
+	int auth;
+	void (*fn)(struct req *);
+};
+
+static const struct route routes[] = {
+	{"GET", "/health", PUBLIC, api_health},
+	{"GET", "/nodeinfo", PUBLIC, api_nodeinfo},
+	{"GET", "/", PUBLIC, api_root},
+	{"GET", "/dashboard", PUBLIC, api_dashboard},
+	{"GET", "/assets/*", PUBLIC, api_asset},
+	{"POST", "/api/login", PUBLIC, api_login},
+	{"POST", "/api/logout", USER, api_logout},
+	{"GET", "/api/me", USER, api_me},
+	{"GET", "/api/node", USER, api_node},
+	{"GET", "/api/users", USER, api_users_list},
+	{"POST", "/api/users", USER, api_users_create},
+	{"GET", "/api/users/{id}", USER, api_users_get},
+	{"PUT", "/api/users/{id}", USER, api_users_update},
+	{"PATCH", "/api/users/{id}", USER, api_users_update},
+	{"DELETE", "/api/users/{id}", USER, api_users_delete},
+	{"GET", "/metrics", USER, api_metrics},
+};
+
+/* Metric labels: one per distinct pattern, then "unmatched". */
+static const char *route_labels[METRICS_MAX_ROUTES];
+static int nlabels;
+static int route_label[MW_ARRAY_LEN(routes)];
+static int unmatched_label;
+
+struct http_server {
+	struct mg_context *ctx;
+	struct node *node;
+};
+
+static void
+init_labels(void)
+{
+	nlabels = 0;
+	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
+		int found = -1;
+		for (int j = 0; j < nlabels; j++)
+			if (strcmp(route_labels[j], routes[i].pattern) == 0)
+				found = j;
+		if (found < 0) {
+			found = nlabels;
+			route_labels[nlabels++] = routes[i].pattern;
+		}
+		route_label[i] = found;
+	}
+	unmatched_label = nlabels;
+	route_labels[nlabels++] = "unmatched";
+}
+
+/* 1 when path matches pattern; sets *id for "{id}" patterns. */
+static int
+match(const char *pattern, const char *path, int64_t *id)
+{
+	const char *brace = strstr(pattern, "{id}");
+	size_t plen = strlen(pattern);
+	if (plen > 0 && pattern[plen - 1] == '*') {
+		const char *rest = path + plen - 1;
+		return strncmp(pattern, path, plen - 1) == 0 && *rest && strchr(rest, '/') == NULL;
+	}
+	if (brace == NULL)
+		return strcmp(pattern, path) == 0;
+	size_t pre = (size_t)(brace - pattern);
+	if (strncmp(pattern, path, pre) != 0)
+		return 0;
+	const char *p = path + pre;
+	int64_t v = 0;
+	int digits = 0;
+	while (*p >= '0' && *p <= '9' && digits < 18) {
+		v = v * 10 + (*p++ - '0');
+		digits++;
+	}
+	if (digits == 0 || v <= 0 || strcmp(p, brace + 4) != 0)
+		return 0;
+	*id = v;
+	return 1;
+}
+
+static void
+send_response(struct req *r, int status, const char *ctype, const void *data, size_t len, const char *extra)
+{
+	struct mg_connection *c = r->conn;
+	int head = strcmp(r->method, "HEAD") == 0;
+	r->status = status;
+	mg_printf(c,
+	    "HTTP/1.1 %d %s\r\n"
+	    "Content-Type: %s\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "%s"
+	    "\r\n",
+	    status, mg_get_response_code_text(c, status), ctype, len, extra ? extra : "");
+	if (!head && len > 0)
+		mg_write(c, data, len);
+}
+
+void
+http_reply_raw(struct req *r, int status, const char *ctype, const void *data, size_t len, const char *extra)
+{
+	send_response(r, status, ctype, data, len, extra);
+}
+
+void
+http_reply_json(struct req *r, int status, cJSON *body, const char *extra)
+{
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	if (body && text == NULL) {
+		cJSON_Delete(body);
+		http_reply_error(r, 500, "internal", "out of memory while writing the response");
+		return;
+	}
+	send_response(r, status, "application/json", text ? text : "", text ? strlen(text) : 0, extra);
+	free(text);
+	cJSON_Delete(body);
+}
+
+static void
+reply_error_v(struct req *r, int status, const char *code, const char *extra, const char *fmt, va_list ap)
+{
+	char detail[512];
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", code);
+	cJSON_AddStringToObject(o, "detail", detail);
+	http_reply_json(r, status, o, extra);
+}
+
+void
+http_reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_error_v(r, status, code, NULL, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 5, 6))) static void
+reply_error_h(struct req *r, int status, const char *code, const char *extra, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_error_v(r, status, code, extra, fmt, ap);
+	va_end(ap);
+}
+
+void
+http_add_time(cJSON *obj, const char *key, int64_t t)
+{
+	char buf[32];
+	cJSON_AddStringToObject(obj, key, mw_rfc3339(t, buf, sizeof buf));
+}
+
+int
+http_query_str(struct req *r, const char *name, char *out, size_t outlen)
+{
+	const char *q = r->ri->query_string;
+	if (q == NULL)
+		return -1;
+	int n = mg_get_var(q, strlen(q), name, out, outlen);
+	if (n == -1)
+		return -1;
+	if (n < 0) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" is longer than %zu bytes", name, outlen - 1);
+		return -2;
+	}
+	return 0;
+}
+
+int
+http_query_int(struct req *r, const char *name, int def, int min, int max, int *out)
+{
+	char buf[32], *end;
+	int rc = http_query_str(r, name, buf, sizeof buf);
+	if (rc == -2)
+		return -1;
+	if (rc == -1) {
+		*out = def;
+		return 0;
+	}
+	long v = strtol(buf, &end, 10);
+	if (end == buf || *end || v < min || v > max) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an integer from %d to %d", name, min,
+		    max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Finds the session token: Authorization: Bearer first, then the cookie. */
+static int
+authenticate(struct req *r)
+{
+	char token[AUTH_TOKEN_LEN + 2] = "";
+	const char *h = mg_get_header(r->conn, "Authorization");
+	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+		snprintf(token, sizeof token, "%s", h + 7);
+	} else {
+		const char *cookie = mg_get_header(r->conn, "Cookie");
+		if (cookie == NULL || mg_get_cookie(cookie, "mw_session", token, sizeof token) < 0)
+			token[0] = '\0';
+	}
+	if (strlen(token) != AUTH_TOKEN_LEN)
+		return 0;
+	auth_token_hash(token, r->token_hash);
+	if (store_session_lookup(r->node->store, r->token_hash, mw_wall_s(), &r->user) != 0)
+		return 0;
+	r->authed = 1;
+	return 1;
+}
+
+/* Reads the body into a NUL-terminated buffer of at most max bytes.
+   Returns the buffer, or NULL after replying 413 (or 400). */
+static char *
+read_body(struct req *r, int max, size_t *len)
+{
+	long long cl = r->ri->content_length;
+	if (cl > max) {
+		mg_close_after_response(r->conn);
+		reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+		    "request body of %lld bytes is larger than the limit of %d bytes (max_body_bytes)", cl, max);
+		return NULL;
+	}
+	size_t cap = cl >= 0 ? (size_t)cl : 4096, used = 0;
+	char *buf = malloc(cap + 1);
+	if (buf == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return NULL;
+	}
+	for (;;) {
+		if (used == cap) {
+			if (cl >= 0)
+				break;
+			if (cap >= (size_t)max) {
+				/* chunked and still coming: refuse without reading the rest */
+				free(buf);
+				mg_close_after_response(r->conn);
+				reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+				    "request body is larger than the limit of %d bytes (max_body_bytes)", max);
+				return NULL;
+			}
+			size_t ncap = cap * 2 > (size_t)max ? (size_t)max : cap * 2;
+			char *nb = realloc(buf, ncap + 1);
+			if (nb == NULL) {
+				free(buf);
+				http_reply_error(r, 500, "internal", "out of memory");
+				return NULL;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		int n = mg_read(r->conn, buf + used, cap - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	if (cl >= 0 && (long long)used != cl) {
+		free(buf);
+		mg_close_after_response(r->conn);
+		reply_error_h(r, 400, "incomplete_body", "Connection: close\r\n",
+		    "the connection ended after %zu of %lld body bytes", used, cl);
+		return NULL;
+	}
+	buf[used] = '\0';
+	*len = used;
+	return buf;
+}
+
+static int
+handle(struct mg_connection *conn, void *cbdata)
+{
+	struct http_server *h = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct req r = {
+		.conn = conn,
+		.node = h->node,
+		.ri = ri,
+		.method = ri->request_method,
+		.path = ri->local_uri ? ri->local_uri : "/",
+		.id = -1,
+	};
+	snprintf(r.client, sizeof r.client, "%s", ri->remote_addr);
+	const char *method = strcmp(r.method, "HEAD") == 0 ? "GET" : r.method;
+	const struct route *rt = NULL;
+	char allow[128] = "";
+	int label = unmatched_label;
+	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
+		int64_t id = -1;
+		if (!match(routes[i].pattern, r.path, &id))
+			continue;
+		label = route_label[i];
+		if (strcmp(routes[i].method, method) == 0) {
+			rt = &routes[i];
+			r.id = id;
+			break;
+		}
+		if (strstr(allow, routes[i].method) == NULL) {
+			size_t l = strlen(allow);
+			snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[i].method);
+		}
+	}
+	char *body = NULL;
+	if (rt == NULL) {
+		if (allow[0]) {
+			char hdr[160];
+			snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+			reply_error_h(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
+			    allow);
+		} else {
+			http_reply_error(&r, 404, "not_found", "no such endpoint: %s", r.path);
+		}
+		goto out;
+	}
+	if (rt->auth == USER && !authenticate(&r)) {
+		reply_error_h(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
+		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");
+		goto out;
+	}
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
+		size_t len = 0;
+		body = read_body(&r, h->node->cfg.max_body_bytes, &len);
+		if (body == NULL)
+			goto out;
+		if (len > 0) {
+			r.body = cJSON_ParseWithLength(body, len);
+			if (r.body == NULL) {
+				const char *at = cJSON_GetErrorPtr();
+				long off = (at && at >= body && at <= body + len) ? (long)(at - body) : -1;
+				http_reply_error(&r, 400, "invalid_json", "request body is not valid JSON (error near byte %ld)", off);
+				goto out;
+			}
+		}
+	}
+	rt->fn(&r);
+out:
+	if (r.status == 0)
+		http_reply_error(&r, 500, "internal", "the handler sent no response");
+	metrics_count_request(h->node->metrics, label, r.status);
+	log_debug("http", "%s %s %s -> %d", r.client, r.method, r.path, r.status);
+	cJSON_Delete(r.body);
+	free(body);
+	return r.status;
+}
+
+/* civetweb's own errors (bad request line, headers too large, ...) get the
+   same JSON shape as ours. */
+static int
+on_http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	struct http_server *h = mg_get_user_data(mg_get_context(conn));
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct req r = {.conn = conn, .node = h->node, .ri = ri, .method = ri && ri->request_method ? ri->request_method : "GET"};
+	if (strcmp(r.method, "HEAD") == 0)
+		r.method = "GET";
+	mg_close_after_response(conn);
+	reply_error_h(&r, status, status == 413 ? "headers_too_large" : "bad_request", "Connection: close\r\n", "%s",
+	    msg && *msg ? msg : "the request could not be parsed");
+	metrics_count_request(h->node->metrics, unmatched_label, status);
+	return 0;
+}
+
+static int
+on_log(const struct mg_connection *conn, const char *message)
+{
+	log_warn("http", "%s", message);
+	return 1;
+}
+
+struct http_server *
+http_start(struct node *n, char *err, size_t errlen)
+{
+	struct http_server *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->node = n;
+	init_labels();
+	n->metrics = metrics_create(route_labels, nlabels);
+	if (n->metrics == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(h);
+		return NULL;
+	}
+	char ports[200], threads[16], req_to[16], ka_to[16];
+	const char *a = n->cfg.listen_addr;
+	if (strchr(a, ':'))
+		snprintf(ports, sizeof ports, "[%s]:%ds", a, n->cfg.listen_port);
+	else
+		snprintf(ports, sizeof ports, "%s:%ds", a, n->cfg.listen_port);
+	snprintf(threads, sizeof threads, "%d", n->cfg.http_threads);
+	snprintf(req_to, sizeof req_to, "%d", n->cfg.request_timeout_ms);
+	snprintf(ka_to, sizeof ka_to, "%d", n->cfg.request_timeout_ms);
+	const char *options[] = {
+		"listening_ports", ports,
+		"num_threads", threads,
+		"request_timeout_ms", req_to,
+		"keep_alive_timeout_ms", ka_to,
+		"enable_keep_alive", "yes",
+		"tcp_nodelay", "1",
+		"max_request_size", "16384",
+		"listen_backlog", "1024",
+		"linger_timeout_ms", "0",
+		"additional_header", "Strict-Transport-Security: max-age=31536000",
+		NULL,
+	};
+	struct mg_callbacks cb = {0};
+	cb.http_error = on_http_error;
+	cb.log_message = on_log;
+	tls_server_install(n->tls, n->cfg.handshake_timeout_ms, &n->stopping);
+	struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = options};
+	char cerr[256] = "";
+	struct mg_error_data ed = {.text = cerr, .text_buffer_size = sizeof cerr};
+	h->ctx = mg_start2(&init, &ed);
+	if (h->ctx == NULL) {
+		snprintf(err, errlen, "cannot serve HTTPS on %s: %s", n->cfg.listen, cerr[0] ? cerr : "unknown error");
+		metrics_destroy(n->metrics);
+		n->metrics = NULL;
+		free(h);
+		return NULL;
+	}
+	mg_set_request_handler(h->ctx, "**", handle, h);
+	log_info("http", "serving HTTPS on %s with %d worker threads", n->cfg.listen, n->cfg.http_threads);
+	return h;
+}
+
+void
+http_stop(struct http_server *h)
+{
+	if (h == NULL)
+		return;
+	mg_stop(h->ctx);
+	metrics_destroy(h->node->metrics);
+	h->node->metrics = NULL;
+	free(h);
+}

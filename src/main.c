@@ -1,0 +1,129 @@
+/* main: parses the configuration, builds the node, starts HTTPS, then runs
+   the timers (database check, certificate renewal, session purge) and acts
+   on signal flags: SIGTERM/SIGINT stop cleanly, SIGHUP reloads. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshwatch/config.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/node.h"
+#include "meshwatch/util.h"
+
+static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_stop = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+struct timer {
+	int64_t next_ms;
+	int interval_ms;
+	void (*fn)(struct node *);
+};
+
+int
+main(int argc, char **argv)
+{
+	char err[1024];
+	struct config *cfg = calloc(1, sizeof *cfg);
+	if (cfg == NULL)
+		return 1;
+	if (config_load(cfg, argc, argv, err, sizeof err) != 0) {
+		fprintf(stderr, "meshwatch: invalid configuration: %s\n", err);
+		free(cfg);
+		return 2;
+	}
+	if (cfg->show_help) {
+		config_usage(stdout);
+		free(cfg);
+		return 0;
+	}
+	if (cfg->show_version) {
+		printf("meshwatch %s\n", MW_VERSION);
+		free(cfg);
+		return 0;
+	}
+	if (cfg->check_config) {
+		config_print(cfg, stdout);
+		free(cfg);
+		return 0;
+	}
+	log_set_level(log_parse_level(cfg->log_level));
+	install_signals();
+
+	struct node *n = node_create(cfg, err, sizeof err);
+	if (n == NULL) {
+		log_error("main", "cannot start: %s", err);
+		free(cfg);
+		return 1;
+	}
+	n->http = http_start(n, err, sizeof err);
+	if (n->http == NULL) {
+		log_error("main", "cannot start: %s", err);
+		node_destroy(n);
+		free(cfg);
+		return 1;
+	}
+	if (!cfg->mesh_secret[0])
+		log_warn("main", "MESH_SECRET is not set: mesh requests are not authenticated");
+	log_info("main", "meshwatch %s node %s (%s, %s) ready on https://%s/", MW_VERSION, n->id, n->fqdn, n->ip,
+	    cfg->listen);
+
+	int64_t now = mw_now_ms();
+	struct timer timers[] = {
+		{now + 5000, 5000, node_check_db},
+		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
+		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},
+	};
+	while (!got_stop) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (got_hup) {
+			got_hup = 0;
+			struct config *fresh = calloc(1, sizeof *fresh);
+			if (fresh && config_load(fresh, argc, argv, err, sizeof err) == 0)
+				node_apply_reload(n, fresh);
+			else
+				log_error("config", "reload failed, keeping the running configuration: %s", fresh ? err : "out of memory");
+			free(fresh);
+		}
+		now = mw_now_ms();
+		for (size_t i = 0; i < MW_ARRAY_LEN(timers); i++) {
+			if (now >= timers[i].next_ms) {
+				timers[i].fn(n);
+				timers[i].next_ms = mw_now_ms() + timers[i].interval_ms;
+			}
+		}
+	}
+	log_info("main", "stopping");
+	n->stopping = 1;
+	http_stop(n->http);
+	n->http = NULL;
+	node_destroy(n);
+	free(cfg);
+	log_info("main", "stopped");
+	return 0;
+}

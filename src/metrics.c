@@ -1,0 +1,130 @@
+/* metrics: fixed arrays of counters indexed by route and status slot, so
+   counting never allocates or locks. */
+#include "meshwatch/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/node.h"
+#include "meshwatch/store.h"
+#include "meshwatch/tls.h"
+#include "meshwatch/util.h"
+
+static const int statuses[] = {200, 201, 202, 204, 302, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503};
+#define NSTATUS ((int)MW_ARRAY_LEN(statuses) + 1) /* + "other" */
+
+struct metrics {
+	const char *const *routes;
+	int nroutes;
+	uint64_t counts[METRICS_MAX_ROUTES][NSTATUS];
+};
+
+struct metrics *
+metrics_create(const char *const *route_names, int nroutes)
+{
+	struct metrics *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	m->routes = route_names;
+	m->nroutes = nroutes < METRICS_MAX_ROUTES ? nroutes : METRICS_MAX_ROUTES;
+	return m;
+}
+
+void
+metrics_destroy(struct metrics *m)
+{
+	free(m);
+}
+
+void
+metrics_count_request(struct metrics *m, int route, int status)
+{
+	if (m == NULL || route < 0 || route >= m->nroutes)
+		return;
+	int slot = NSTATUS - 1;
+	for (int i = 0; i < NSTATUS - 1; i++)
+		if (statuses[i] == status)
+			slot = i;
+	__atomic_fetch_add(&m->counts[route][slot], 1, __ATOMIC_RELAXED);
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void
+put(struct buf *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
+		char *np = realloc(b->p, ncap);
+		if (np == NULL)
+			return;
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+char *
+metrics_render(struct metrics *m, struct node *n, size_t *len)
+{
+	struct buf b = {0};
+	struct tls_stats ts;
+	tls_server_stats(n->tls, &ts);
+	put(&b, "# HELP meshwatch_build_info Build information.\n# TYPE meshwatch_build_info gauge\n");
+	put(&b, "meshwatch_build_info{version=\"%s\"} 1\n", MW_VERSION);
+	put(&b, "# HELP meshwatch_uptime_seconds Seconds since the node started.\n# TYPE meshwatch_uptime_seconds gauge\n");
+	put(&b, "meshwatch_uptime_seconds %.3f\n", (double)(mw_now_ms() - n->started_mono_ms) / 1000.0);
+	put(&b, "# HELP meshwatch_http_requests_total HTTP responses by route and status.\n"
+	        "# TYPE meshwatch_http_requests_total counter\n");
+	for (int r = 0; r < m->nroutes; r++)
+		for (int s = 0; s < NSTATUS; s++) {
+			uint64_t v = __atomic_load_n(&m->counts[r][s], __ATOMIC_RELAXED);
+			if (v == 0)
+				continue;
+			if (s < NSTATUS - 1)
+				put(&b, "meshwatch_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", m->routes[r],
+				    statuses[s], (unsigned long long)v);
+			else
+				put(&b, "meshwatch_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", m->routes[r],
+				    (unsigned long long)v);
+		}
+	put(&b, "# HELP meshwatch_tls_handshakes_total TLS handshakes by result.\n# TYPE meshwatch_tls_handshakes_total counter\n");
+	put(&b, "meshwatch_tls_handshakes_total{result=\"ok\"} %llu\n", (unsigned long long)ts.handshakes_ok);
+	put(&b, "meshwatch_tls_handshakes_total{result=\"failed\"} %llu\n", (unsigned long long)ts.handshakes_failed);
+	put(&b, "# HELP meshwatch_tls_handshake_seconds_sum Time spent in successful handshakes.\n"
+	        "# TYPE meshwatch_tls_handshake_seconds_sum counter\n");
+	put(&b, "meshwatch_tls_handshake_seconds_sum %.6f\n", ts.handshake_ms_sum / 1000.0);
+	put(&b, "# HELP meshwatch_tls_certificate_reloads_total Certificates loaded while running.\n"
+	        "# TYPE meshwatch_tls_certificate_reloads_total counter\n");
+	put(&b, "meshwatch_tls_certificate_reloads_total %llu\n", (unsigned long long)ts.reloads);
+	pthread_mutex_lock(&n->health_lock);
+	int64_t not_after = n->cert.not_after;
+	int writable = n->db_writable;
+	pthread_mutex_unlock(&n->health_lock);
+	put(&b, "# HELP meshwatch_certificate_expiry_timestamp_seconds When the serving certificate expires.\n"
+	        "# TYPE meshwatch_certificate_expiry_timestamp_seconds gauge\n");
+	put(&b, "meshwatch_certificate_expiry_timestamp_seconds %lld\n", (long long)not_after);
+	put(&b, "# HELP meshwatch_db_writable 1 when the database takes writes.\n# TYPE meshwatch_db_writable gauge\n");
+	put(&b, "meshwatch_db_writable %d\n", writable);
+	put(&b, "# HELP meshwatch_db_size_bytes Database file plus WAL.\n# TYPE meshwatch_db_size_bytes gauge\n");
+	put(&b, "meshwatch_db_size_bytes %lld\n", (long long)store_size_bytes(n->store));
+	put(&b, "# HELP meshwatch_users Users.\n# TYPE meshwatch_users gauge\nmeshwatch_users %d\n", store_user_count(n->store));
+	put(&b, "# HELP meshwatch_sessions Sessions stored.\n# TYPE meshwatch_sessions gauge\nmeshwatch_sessions %d\n",
+	    store_session_count(n->store));
+	*len = b.len;
+	return b.p;
+}

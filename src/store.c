@@ -1,0 +1,531 @@
+/* store: owns the SQLite connection and every SQL statement. One
+   connection behind a mutex: the foundation's write rate is tiny (logins,
+   user edits, session purges), so a writer thread would add nothing yet.
+   WAL mode with synchronous=NORMAL: a kill -9 loses no committed
+   transaction's integrity, and a power cut at worst the last commits.
+   Must never be called with another module's lock held for long work. */
+#include "meshwatch/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "meshwatch/log.h"
+#include "meshwatch/util.h"
+
+struct store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	char path[4096];
+};
+
+/* Each entry moves the schema from version i to i+1. Never edit a released
+   entry: append a new one. */
+static const char *const migrations[] = {
+	/* 1: identity, users, sessions */
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  username TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL);"
+	"CREATE INDEX sessions_expiry ON sessions(expires_at);",
+};
+
+static int
+exec_locked(struct store *st, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return MW_EDB;
+	}
+	return 0;
+}
+
+static int
+migrate(struct store *st, char *err, size_t errlen)
+{
+	if (exec_locked(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err, errlen))
+		return MW_EDB;
+	int version = store_schema_version(st);
+	if (version < 0) {
+		snprintf(err, errlen, "cannot read schema_version");
+		return MW_EDB;
+	}
+	int latest = (int)MW_ARRAY_LEN(migrations);
+	if (version > latest) {
+		snprintf(err, errlen, "database schema version %d is newer than this build knows (%d): use a newer meshwatch",
+		    version, latest);
+		return MW_EDB;
+	}
+	for (int v = version; v < latest; v++) {
+		char sql[128];
+		if (exec_locked(st, "BEGIN IMMEDIATE", err, errlen))
+			return MW_EDB;
+		if (exec_locked(st, migrations[v], err, errlen)) {
+			exec_locked(st, "ROLLBACK", NULL, 0);
+			return MW_EDB;
+		}
+		snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d);", v + 1);
+		if (exec_locked(st, sql, err, errlen) || exec_locked(st, "COMMIT", err, errlen)) {
+			exec_locked(st, "ROLLBACK", NULL, 0);
+			return MW_EDB;
+		}
+		log_info("db", "schema migrated to version %d", v + 1);
+	}
+	return 0;
+}
+
+struct store *
+store_open(const char *dir, char *err, size_t errlen)
+{
+	struct store *st = calloc(1, sizeof *st);
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&st->lock, NULL);
+	if (mw_snprintf(st->path, sizeof st->path, "%s/meshwatch.db", dir) != 0) {
+		snprintf(err, errlen, "data directory path too long");
+		goto fail;
+	}
+	int rc = sqlite3_open_v2(st->path, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", st->path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	char e2[256];
+	if (exec_locked(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2, sizeof e2) ||
+	    migrate(st, e2, sizeof e2)) {
+		snprintf(err, errlen, "%s: %s", st->path, e2);
+		goto fail;
+	}
+	chmod(st->path, 0600);
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->db)
+		sqlite3_close_v2(st->db);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+/* Evaluates expr with the lock held; the pattern every query below follows. */
+#define LOCKED(st, expr) \
+	__extension__({ \
+		pthread_mutex_lock(&(st)->lock); \
+		__typeof__(expr) r_ = (expr); \
+		pthread_mutex_unlock(&(st)->lock); \
+		r_; \
+	})
+
+static sqlite3_stmt *
+prep(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		log_error("db", "prepare failed: %s (%s)", sqlite3_errmsg(st->db), sql);
+		return NULL;
+	}
+	return s;
+}
+
+static int
+int_query_locked(struct store *st, const char *sql)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	int v = -1;
+	if (s == NULL)
+		return MW_EDB;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	else if (rc == SQLITE_DONE)
+		v = 0;
+	sqlite3_finalize(s);
+	return v;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	return LOCKED(st, int_query_locked(st, "SELECT COALESCE(MAX(version),0) FROM schema_version"));
+}
+
+int64_t
+store_size_bytes(struct store *st)
+{
+	struct stat sb;
+	char wal[4200];
+	int64_t total = 0;
+	if (stat(st->path, &sb) == 0)
+		total += sb.st_size;
+	snprintf(wal, sizeof wal, "%s-wal", st->path);
+	if (stat(wal, &sb) == 0)
+		total += sb.st_size;
+	return total;
+}
+
+static int
+check_writable_locked(struct store *st, char *err, size_t errlen)
+{
+	char sql[160];
+	snprintf(sql, sizeof sql,
+	    "INSERT INTO meta(key,value) VALUES('last_write_check','%lld') "
+	    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+	    (long long)mw_wall_s());
+	return exec_locked(st, sql, err, errlen);
+}
+
+int
+store_check_writable(struct store *st, char *err, size_t errlen)
+{
+	return LOCKED(st, check_writable_locked(st, err, errlen));
+}
+
+static int
+meta_get_locked(struct store *st, const char *key, char *out, size_t outlen)
+{
+	sqlite3_stmt *s = prep(st, "SELECT value FROM meta WHERE key=?");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s), ret;
+	if (rc == SQLITE_ROW) {
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		ret = 0;
+	} else {
+		ret = rc == SQLITE_DONE ? MW_ENOTFOUND : MW_EDB;
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_meta_get(struct store *st, const char *key, char *out, size_t outlen)
+{
+	return LOCKED(st, meta_get_locked(st, key, out, outlen));
+}
+
+static int
+meta_set_locked(struct store *st, const char *key, const char *value)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : MW_EDB;
+}
+
+int
+store_meta_set(struct store *st, const char *key, const char *value)
+{
+	return LOCKED(st, meta_set_locked(st, key, value));
+}
+
+static void
+read_user(sqlite3_stmt *s, struct user_row *u)
+{
+	u->id = sqlite3_column_int64(s, 0);
+	snprintf(u->username, sizeof u->username, "%s", (const char *)sqlite3_column_text(s, 1));
+	u->created_at = sqlite3_column_int64(s, 2);
+	u->updated_at = sqlite3_column_int64(s, 3);
+}
+
+static int
+user_create_locked(struct store *st, const char *username, const char *hash, int max_users, struct user_row *out)
+{
+	if (int_query_locked(st, "SELECT COUNT(*) FROM users") >= max_users)
+		return MW_ETOOBIG;
+	sqlite3_stmt *s = prep(st, "INSERT INTO users(username,password_hash,created_at,updated_at) VALUES(?,?,?,?) "
+	                           "RETURNING id,username,created_at,updated_at");
+	if (s == NULL)
+		return MW_EDB;
+	int64_t now = mw_wall_s();
+	sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, now);
+	int rc = sqlite3_step(s), ret = 0;
+	if (rc == SQLITE_ROW) {
+		if (out)
+			read_user(s, out);
+		rc = sqlite3_step(s);
+	}
+	if (rc != SQLITE_DONE)
+		ret = (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) ? MW_EEXIST : MW_EDB;
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_user_create(struct store *st, const char *username, const char *hash, int max_users, struct user_row *out)
+{
+	return LOCKED(st, user_create_locked(st, username, hash, max_users, out));
+}
+
+static int
+user_get_locked(struct store *st, const char *sql, int64_t id, const char *name, struct user_row *out, char *hash,
+    size_t hashlen)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	if (s == NULL)
+		return MW_EDB;
+	if (name)
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s), ret;
+	if (rc == SQLITE_ROW) {
+		read_user(s, out);
+		if (hash)
+			snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(s, 4));
+		ret = 0;
+	} else {
+		ret = rc == SQLITE_DONE ? MW_ENOTFOUND : MW_EDB;
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_user_get(struct store *st, int64_t id, struct user_row *out)
+{
+	return LOCKED(st, user_get_locked(st, "SELECT id,username,created_at,updated_at,password_hash FROM users WHERE id=?",
+	    id, NULL, out, NULL, 0));
+}
+
+int
+store_user_get_by_name(struct store *st, const char *username, struct user_row *out, char *hash, size_t hashlen)
+{
+	return LOCKED(st, user_get_locked(st,
+	    "SELECT id,username,created_at,updated_at,password_hash FROM users WHERE username=?", 0, username, out,
+	    hash, hashlen));
+}
+
+static int
+user_update_locked(struct store *st, int64_t id, const char *username, const char *hash, const char *keep)
+{
+	int ret = 0;
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	sqlite3_stmt *s = prep(st, "UPDATE users SET username=COALESCE(?,username), password_hash=COALESCE(?,password_hash), "
+	                           "updated_at=? WHERE id=?");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, mw_wall_s());
+	sqlite3_bind_int64(s, 4, id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE) {
+		ret = (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_UNIQUE) ? MW_EEXIST : MW_EDB;
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		ret = MW_ENOTFOUND;
+		goto out;
+	}
+	if (hash) {
+		s = prep(st, "DELETE FROM sessions WHERE user_id=? AND token_hash IS NOT ?");
+		if (s == NULL) {
+			ret = MW_EDB;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_text(s, 2, keep, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			ret = MW_EDB;
+	}
+out:
+	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_user_update(struct store *st, int64_t id, const char *username, const char *hash, const char *keep_session_hash)
+{
+	return LOCKED(st, user_update_locked(st, id, username, hash, keep_session_hash));
+}
+
+static int
+delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	if (s == NULL)
+		return MW_EDB;
+	if (text)
+		sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(s, 1, id);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return MW_EDB;
+	return sqlite3_changes(st->db) > 0 ? 0 : MW_ENOTFOUND;
+}
+
+int
+store_user_delete(struct store *st, int64_t id)
+{
+	return LOCKED(st, delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL));
+}
+
+int
+store_user_count(struct store *st)
+{
+	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM users"));
+}
+
+static int
+user_list_locked(struct store *st, const char *q, int limit, int offset, struct user_row **rows, int *n, int *total)
+{
+	*rows = NULL;
+	*n = 0;
+	sqlite3_stmt *s = prep(st, "SELECT COUNT(*) FROM users WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0");
+	if (s == NULL)
+		return MW_EDB;
+	const char *qq = (q && *q) ? q : NULL;
+	sqlite3_bind_text(s, 1, qq, -1, SQLITE_STATIC);
+	*total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	s = prep(st, "SELECT id,username,created_at,updated_at FROM users "
+	             "WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0 ORDER BY id LIMIT ?2 OFFSET ?3");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, qq, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit);
+	sqlite3_bind_int(s, 3, offset);
+	struct user_row *arr = calloc((size_t)(limit > 0 ? limit : 1), sizeof *arr);
+	if (arr == NULL) {
+		sqlite3_finalize(s);
+		return MW_ENOMEM;
+	}
+	int i = 0, rc;
+	while (i < limit && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		read_user(s, &arr[i++]);
+	sqlite3_finalize(s);
+	*rows = arr;
+	*n = i;
+	return 0;
+}
+
+int
+store_user_list(struct store *st, const char *q, int limit, int offset, struct user_row **rows, int *n, int *total)
+{
+	return LOCKED(st, user_list_locked(st, q, limit, offset, rows, n, total));
+}
+
+static int
+session_create_locked(struct store *st, const char *token_hash, int64_t user_id, int64_t expires_at)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO sessions(token_hash,user_id,created_at,expires_at) VALUES(?,?,?,?)");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, user_id);
+	sqlite3_bind_int64(s, 3, mw_wall_s());
+	sqlite3_bind_int64(s, 4, expires_at);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : MW_EDB;
+}
+
+int
+store_session_create(struct store *st, const char *token_hash, int64_t user_id, int64_t expires_at)
+{
+	return LOCKED(st, session_create_locked(st, token_hash, user_id, expires_at));
+}
+
+static int
+session_lookup_locked(struct store *st, const char *token_hash, int64_t now, struct user_row *user)
+{
+	sqlite3_stmt *s = prep(st, "SELECT u.id,u.username,u.created_at,u.updated_at FROM sessions s "
+	                           "JOIN users u ON u.id=s.user_id WHERE s.token_hash=? AND s.expires_at>?");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now);
+	int rc = sqlite3_step(s), ret;
+	if (rc == SQLITE_ROW) {
+		read_user(s, user);
+		ret = 0;
+	} else {
+		ret = rc == SQLITE_DONE ? MW_ENOTFOUND : MW_EDB;
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+store_session_lookup(struct store *st, const char *token_hash, int64_t now, struct user_row *user)
+{
+	return LOCKED(st, session_lookup_locked(st, token_hash, now, user));
+}
+
+int
+store_session_delete(struct store *st, const char *token_hash)
+{
+	return LOCKED(st, delete_by_locked(st, "DELETE FROM sessions WHERE token_hash=?", 0, token_hash));
+}
+
+static int
+session_purge_locked(struct store *st, int64_t now)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE expires_at<=?");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_int64(s, 1, now);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? sqlite3_changes(st->db) : MW_EDB;
+}
+
+int
+store_session_purge(struct store *st, int64_t now)
+{
+	return LOCKED(st, session_purge_locked(st, now));
+}
+
+int
+store_session_count(struct store *st)
+{
+	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM sessions"));
+}

@@ -1,0 +1,232 @@
+/* tls: owns the mbedTLS server state: one RNG, one ticket key set and one
+   session cache for the whole process, and a chain of configuration
+   "generations", each holding a certificate and key. civetweb threads call
+   acquire/release through the hooks our civetweb patch adds; the main
+   thread calls reload. A generation is freed when it is no longer current
+   and its last connection has closed. */
+#include "meshwatch/tls.h"
+
+#include <civetweb.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/x509_crt.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/log.h"
+#include "meshwatch/util.h"
+
+struct tls_gen {
+	mbedtls_ssl_config conf; /* first member: the hooks hand out &conf */
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context key;
+	int refs;                /* connections using it, +1 while current */
+};
+
+struct tls_server {
+	pthread_mutex_t lock;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_ticket_context tickets;
+	mbedtls_ssl_cache_context cache;
+	struct tls_gen *current;
+	struct tls_stats stats;
+};
+
+/* ECDHE on X25519 and P-256 only: mbedTLS's default list starts with
+   secp521r1, which makes each handshake several times slower. */
+static const mbedtls_ecp_group_id curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
+};
+
+/* Our certificate is ECDSA, so only ECDHE-ECDSA AEAD suites can be used. */
+static const int ciphersuites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	0,
+};
+
+static void
+gen_free(struct tls_gen *g)
+{
+	if (g == NULL)
+		return;
+	mbedtls_ssl_config_free(&g->conf);
+	mbedtls_x509_crt_free(&g->crt);
+	mbedtls_pk_free(&g->key);
+	free(g);
+}
+
+static struct tls_gen *
+gen_create(struct tls_server *ts, const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+	struct tls_gen *g = calloc(1, sizeof *g);
+	int r;
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	mbedtls_ssl_config_init(&g->conf);
+	mbedtls_x509_crt_init(&g->crt);
+	mbedtls_pk_init(&g->key);
+	if ((r = mbedtls_x509_crt_parse_file(&g->crt, cert_path)) != 0) {
+		snprintf(err, errlen, "%s: cannot parse certificate (mbedTLS -0x%04x)", cert_path, (unsigned)-r);
+		goto fail;
+	}
+	if ((r = mbedtls_pk_parse_keyfile(&g->key, key_path, NULL)) != 0) {
+		snprintf(err, errlen, "%s: cannot parse key (mbedTLS -0x%04x)", key_path, (unsigned)-r);
+		goto fail;
+	}
+	if ((r = mbedtls_ssl_config_defaults(&g->conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	         MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
+	    (r = mbedtls_ssl_conf_own_cert(&g->conf, &g->crt, &g->key)) != 0) {
+		snprintf(err, errlen, "cannot configure TLS (mbedTLS -0x%04x)", (unsigned)-r);
+		goto fail;
+	}
+	mbedtls_ssl_conf_rng(&g->conf, mbedtls_ctr_drbg_random, &ts->drbg);
+	mbedtls_ssl_conf_min_version(&g->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_curves(&g->conf, curves);
+	mbedtls_ssl_conf_ciphersuites(&g->conf, ciphersuites);
+	mbedtls_ssl_conf_authmode(&g->conf, MBEDTLS_SSL_VERIFY_NONE);
+	mbedtls_ssl_conf_session_tickets_cb(&g->conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &ts->tickets);
+	mbedtls_ssl_conf_session_cache(&g->conf, &ts->cache, mbedtls_ssl_cache_get, mbedtls_ssl_cache_set);
+	g->refs = 1;
+	return g;
+fail:
+	gen_free(g);
+	return NULL;
+}
+
+struct tls_server *
+tls_server_create(const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+	struct tls_server *ts = calloc(1, sizeof *ts);
+	int r;
+	if (ts == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&ts->lock, NULL);
+	mbedtls_entropy_init(&ts->entropy);
+	mbedtls_ctr_drbg_init(&ts->drbg);
+	mbedtls_ssl_ticket_init(&ts->tickets);
+	mbedtls_ssl_cache_init(&ts->cache);
+	mbedtls_ssl_cache_set_max_entries(&ts->cache, 1024);
+	if ((r = mbedtls_ctr_drbg_seed(&ts->drbg, mbedtls_entropy_func, &ts->entropy, (const unsigned char *)"meshwatch-tls", 13)) != 0) {
+		snprintf(err, errlen, "cannot seed the random generator (mbedTLS -0x%04x)", (unsigned)-r);
+		goto fail;
+	}
+	/* Ticket keys rotate every 12 hours; a ticket stays valid for two periods. */
+	if ((r = mbedtls_ssl_ticket_setup(&ts->tickets, mbedtls_ctr_drbg_random, &ts->drbg, MBEDTLS_CIPHER_AES_256_GCM, 43200)) != 0) {
+		snprintf(err, errlen, "cannot set up session tickets (mbedTLS -0x%04x)", (unsigned)-r);
+		goto fail;
+	}
+	ts->current = gen_create(ts, cert_path, key_path, err, errlen);
+	if (ts->current == NULL)
+		goto fail;
+	return ts;
+fail:
+	tls_server_destroy(ts);
+	return NULL;
+}
+
+int
+tls_server_reload(struct tls_server *ts, const char *cert_path, const char *key_path, char *err, size_t errlen)
+{
+	struct tls_gen *g = gen_create(ts, cert_path, key_path, err, errlen), *old;
+	if (g == NULL)
+		return MW_ECRYPTO;
+	pthread_mutex_lock(&ts->lock);
+	old = ts->current;
+	ts->current = g;
+	ts->stats.reloads++;
+	if (old && --old->refs > 0)
+		old = NULL; /* the last connection using it frees it */
+	pthread_mutex_unlock(&ts->lock);
+	gen_free(old);
+	return 0;
+}
+
+static void *
+hook_acquire(void *arg)
+{
+	struct tls_server *ts = arg;
+	pthread_mutex_lock(&ts->lock);
+	struct tls_gen *g = ts->current;
+	if (g)
+		g->refs++;
+	pthread_mutex_unlock(&ts->lock);
+	return g ? &g->conf : NULL;
+}
+
+static void
+hook_release(void *arg, const void *conf)
+{
+	struct tls_server *ts = arg;
+	struct tls_gen *g = (struct tls_gen *)(uintptr_t)conf; /* conf is the first member */
+	pthread_mutex_lock(&ts->lock);
+	int last = (--g->refs == 0);
+	pthread_mutex_unlock(&ts->lock);
+	if (last)
+		gen_free(g);
+}
+
+static void
+hook_handshake(void *arg, int ok, double ms)
+{
+	struct tls_server *ts = arg;
+	pthread_mutex_lock(&ts->lock);
+	if (ok) {
+		ts->stats.handshakes_ok++;
+		ts->stats.handshake_ms_sum += ms;
+	} else {
+		ts->stats.handshakes_failed++;
+	}
+	pthread_mutex_unlock(&ts->lock);
+}
+
+void
+tls_server_install(struct tls_server *ts, int timeout_ms, const volatile int *stopping)
+{
+	struct mg_tls_hooks h = {
+		.acquire_conf = hook_acquire,
+		.release_conf = hook_release,
+		.on_handshake = hook_handshake,
+		.arg = ts,
+		.handshake_timeout_ms = timeout_ms,
+		.stopping = stopping,
+	};
+	mg_set_tls_hooks(&h);
+}
+
+void
+tls_server_stats(struct tls_server *ts, struct tls_stats *out)
+{
+	pthread_mutex_lock(&ts->lock);
+	*out = ts->stats;
+	pthread_mutex_unlock(&ts->lock);
+}
+
+void
+tls_server_destroy(struct tls_server *ts)
+{
+	if (ts == NULL)
+		return;
+	mg_set_tls_hooks(NULL);
+	if (ts->current && --ts->current->refs == 0)
+		gen_free(ts->current);
+	mbedtls_ssl_cache_free(&ts->cache);
+	mbedtls_ssl_ticket_free(&ts->tickets);
+	mbedtls_ctr_drbg_free(&ts->drbg);
+	mbedtls_entropy_free(&ts->entropy);
+	pthread_mutex_destroy(&ts->lock);
+	free(ts);
+}

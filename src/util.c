@@ -1,0 +1,261 @@
+/* util: shared helpers with no state of their own; safe from any thread. */
+#include "meshwatch/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *
+mw_strerror(int code)
+{
+	switch (code) {
+	case MW_OK: return "success";
+	case MW_EINVAL: return "invalid input";
+	case MW_ENOMEM: return "out of memory";
+	case MW_EIO: return "input/output error";
+	case MW_ENOTFOUND: return "not found";
+	case MW_EEXIST: return "already exists";
+	case MW_ETOOBIG: return "limit exceeded";
+	case MW_EDB: return "database error";
+	case MW_ECRYPTO: return "cryptography error";
+	case MW_EAUTH: return "authentication failed";
+	case MW_ELIMIT: return "rate limited";
+	default: return "unknown error";
+	}
+}
+
+int64_t
+mw_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double
+mw_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t
+mw_wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+char *
+mw_rfc3339(int64_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		if (outlen > 0)
+			out[0] = '\0';
+	}
+	return out;
+}
+
+int
+mw_random(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return MW_EIO;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void
+mw_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+mw_uuid4(char out[37])
+{
+	uint8_t b[16];
+	if (mw_random(b, sizeof b) != 0)
+		return MW_EIO;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	    b[13], b[14], b[15]);
+	return 0;
+}
+
+char *
+mw_read_file(const char *path, size_t max, size_t *len, int *err)
+{
+	char *buf = NULL;
+	size_t used = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = MW_EIO;
+		return NULL;
+	}
+	size_t cap = 4096;
+	buf = malloc(cap + 1);
+	if (buf == NULL) {
+		*err = MW_ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		if (used == cap) {
+			if (cap > max) {
+				*err = MW_ETOOBIG;
+				goto fail;
+			}
+			size_t ncap = cap * 2;
+			char *nb = realloc(buf, ncap + 1);
+			if (nb == NULL) {
+				*err = MW_ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + used, cap - used);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			*err = MW_EIO;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		used += (size_t)r;
+		if (used > max) {
+			*err = MW_ETOOBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[used] = '\0';
+	if (len)
+		*len = used;
+	return buf;
+fail:
+	{
+		int saved = errno;
+		close(fd);
+		free(buf);
+		errno = saved;
+	}
+	return NULL;
+}
+
+int
+mw_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	char tmp[4096];
+	if (mw_snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) != 0) {
+		errno = ENAMETOOLONG;
+		return MW_EIO;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return MW_EIO;
+	const char *p = data;
+	size_t left = len;
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto fail;
+	return 0;
+fail:
+	{
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		errno = saved;
+	}
+	return MW_EIO;
+}
+
+int
+mw_mkdir_p(const char *path, int mode)
+{
+	char buf[4096];
+	if (mw_snprintf(buf, sizeof buf, "%s", path) != 0) {
+		errno = ENAMETOOLONG;
+		return MW_EIO;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+			return MW_EIO;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+		return MW_EIO;
+	struct stat st;
+	if (stat(buf, &st) != 0)
+		return MW_EIO;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return MW_EIO;
+	}
+	return 0;
+}
+
+int
+mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= outlen) ? MW_ETOOBIG : 0;
+}
+
+int
+mw_ct_equal(const void *a, const void *b, size_t n)
+{
+	const volatile uint8_t *x = a, *y = b;
+	uint8_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d |= (uint8_t)(x[i] ^ y[i]);
+	return d == 0;
+}
