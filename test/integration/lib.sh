@@ -1,0 +1,99 @@
+# Shared helpers for integration tests (bash). Source it first thing:
+#   . "$(dirname "$0")/lib.sh"
+# It makes a temporary directory, and a trap that stops every node started
+# with start_node and removes the directory, also when the test fails.
+# Tests talk to nodes on their own random loopback address (127.x.y.z), so
+# tests can run in parallel on the same port.
+set -euo pipefail
+
+MW=${MESHWATCH_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/meshwatch}
+[ -x "$MW" ] || { echo "lib.sh: meshwatch binary not found at $MW" >&2; exit 1; }
+TMP=$(mktemp -d /tmp/mwtest.XXXXXX)
+PIDS=()
+TEST_NAME=$(basename "$0" .sh)
+ADMIN_USER=admin
+ADMIN_PASS=admin-pass-123
+CHECKS=0
+
+cleanup() {
+  local rc=$?
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]:-}"; do
+    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+  done
+  if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+    for f in "$TMP"/*.log; do
+      [ -f "$f" ] && { echo "--- $f (last 30 lines)"; tail -n 30 "$f"; }
+    done
+  fi
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "skipped: $*"; exit 77; }
+ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS - $*"; }
+
+# A random loopback address, unlikely to collide with a parallel test.
+rand_addr() { echo "127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))"; }
+
+# curl against a node: ucurl ADDR PATH [curl args...]; sets BODY and
+# HTTP_STATUS (000 when the connection failed).
+HTTP_STATUS=
+BODY=
+ucurl() {
+  local addr=$1 path=$2; shift 2
+  HTTP_STATUS=$(curl -sk --max-time 10 -o "$TMP/.body" -w '%{http_code}' "$@" "https://$addr:8443$path") || true
+  BODY=$(cat "$TMP/.body" 2>/dev/null || true)
+  rm -f "$TMP/.body"
+}
+
+# JSON field: jget 'expr' <<< "$json" with expr in Python, d is the object.
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+# start_node NAME ADDR [extra meshwatch args...]; env vars pass through.
+# The node's pid goes to PIDS and to NODE_PID; waits until /health answers.
+start_node() {
+  local name=$1 addr=$2; shift 2
+  mkdir -p "$TMP/$name"
+  ROOT_USER=${ROOT_USER-$ADMIN_USER} ROOT_PASSWORD=${ROOT_PASSWORD-$ADMIN_PASS} \
+  MESHWATCH_PBKDF2_ITERATIONS=${MESHWATCH_PBKDF2_ITERATIONS:-100000} \
+    "$MW" --listen "$addr:8443" --data-dir "$TMP/$name/data" --name "$name.test" "$@" \
+    >>"$TMP/$name.log" 2>&1 &
+  NODE_PID=$!
+  PIDS+=("$NODE_PID")
+  wait_healthy "$addr" 20 || fail "node $name on $addr did not answer /health"
+}
+
+wait_healthy() {
+  local addr=$1 t=${2:-20} i
+  for ((i = 0; i < t * 10; i++)); do
+    curl -sk --max-time 1 -o /dev/null "https://$addr:8443/health" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_node() {
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# login ADDR [user] [pass] -> prints the bearer token
+login() {
+  local addr=$1 u=${2:-$ADMIN_USER} p=${3:-$ADMIN_PASS}
+  ucurl "$addr" /api/login -X POST -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$u\",\"password\":\"$p\"}"
+  echo "$BODY" | jget 'd["token"]'
+}
+
+# expect_status WANT DESCRIPTION: checks HTTP_STATUS from the last ucurl
+expect_status() {
+  [ "$HTTP_STATUS" = "$1" ] || fail "$2: expected HTTP $1, got $HTTP_STATUS"
+  ok "$2 ($1)"
+}
