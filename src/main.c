@@ -38,6 +38,29 @@ install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Seed and reporting files are checked at start so a typo fails fast. */
+static int
+check_mesh_files(const struct config *cfg, char *err, size_t errlen)
+{
+	struct seed_entry *e = NULL;
+	int n;
+	if (cfg->seed_file[0]) {
+		n = config_load_seeds(cfg->seed_file, 4096, &e, err, errlen);
+		free(e);
+		if (n < 0)
+			return n;
+		log_info("config", "%s lists %d seed nodes", cfg->seed_file, n);
+	}
+	if (cfg->reporting_file[0]) {
+		n = config_load_reporting(cfg->reporting_file, 64, &e, err, errlen);
+		free(e);
+		if (n < 0)
+			return n;
+		log_info("config", "%s names %d reporting nodes", cfg->reporting_file, n);
+	}
+	return 0;
+}
+
 struct timer {
 	int64_t next_ms;
 	int interval_ms;
@@ -52,6 +75,11 @@ main(int argc, char **argv)
 	if (cfg == NULL)
 		return 1;
 	if (config_load(cfg, argc, argv, err, sizeof err) != 0) {
+		fprintf(stderr, "meshwatch: invalid configuration: %s\n", err);
+		free(cfg);
+		return 2;
+	}
+	if (check_mesh_files(cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "meshwatch: invalid configuration: %s\n", err);
 		free(cfg);
 		return 2;

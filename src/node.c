@@ -294,7 +294,6 @@ node_purge_sessions(struct node *n)
 void
 node_apply_reload(struct node *n, const struct config *fresh)
 {
-	log_set_level(log_parse_level(fresh->log_level));
 	ratelimit_set_rate(n->login_rl, fresh->login_attempts_per_min);
 	__atomic_store_n(&n->session_ttl_s, fresh->session_ttl_s, __ATOMIC_RELAXED);
 	static const struct {
@@ -315,8 +314,10 @@ node_apply_reload(struct node *n, const struct config *fresh)
 	n->cfg.session_ttl_s = fresh->session_ttl_s;
 	n->cfg.login_attempts_per_min = fresh->login_attempts_per_min;
 	snprintf(n->cfg.log_level, sizeof n->cfg.log_level, "%s", fresh->log_level);
+	/* Said before the new level applies, so it shows whatever the level. */
 	log_info("config", "reloaded: log_level=%s login_attempts_per_min=%d session_ttl_s=%d", fresh->log_level,
 	    fresh->login_attempts_per_min, fresh->session_ttl_s);
+	log_set_level(log_parse_level(fresh->log_level));
 }
 
 int
