@@ -42,20 +42,16 @@ static const struct opt opts[] = {
 	{"listen", "listen", "MESHWATCH_LISTEN", S(listen), 0, 0, "0.0.0.0:8443", 0, "address and port to serve HTTPS on"},
 	{"data_dir", "data-dir", "DATA_DIR", P(data_dir), 0, 0, "./data", 0, "directory for the database and node identity"},
 	{"cert_dir", "cert-dir", "CERT_DIR", P(cert_dir), 0, 0, "", 0, "directory for key and certificate (default DATA_DIR/certs)"},
-	{"seed_file", "seed", "MESHWATCH_SEED", P(seed_file), 0, 0, "", 0, "seed.json listing nodes to bootstrap from"},
-	{"reporting_file", "reporting", "MESHWATCH_REPORTING", P(reporting_file), 0, 0, "", 0, "reporting.json naming reporting nodes"},
+	{"seed_file", "seed", "MESHWATCH_SEED", P(seed_file), 0, 0, "", 0, "seed.json listing nodes to bootstrap from (validated at start)"},
+	{"reporting_file", "reporting", "MESHWATCH_REPORTING", P(reporting_file), 0, 0, "", 0, "reporting.json naming reporting nodes (validated at start)"},
 	{"name", "name", "MESHWATCH_NAME", S(name), 0, 0, "", 0, "this node's FQDN (default: host name)"},
 	{"advertise", "advertise", "MESHWATCH_ADVERTISE", S(advertise), 0, 0, "", 0, "IP address peers should use (default: first interface address)"},
-	{"poll_interval_s", "poll-interval", "MESHWATCH_POLL_INTERVAL", I(poll_interval_s), 1, 86400, "30", 0, "seconds between polls of each peer"},
-	{"iface", "iface", "MESHWATCH_IFACE", S(iface), 0, 0, "", 0, "capture interface"},
-	{"bpf", "bpf", "MESHWATCH_BPF", S(bpf), 0, 0, "ip or ip6", 0, "capture filter"},
-	{"snaplen", "snaplen", "MESHWATCH_SNAPLEN", I(snaplen), 64, 65535, "160", 0, "capture snapshot length"},
-	{"pcap_file", "pcap", "MESHWATCH_PCAP", P(pcap_file), 0, 0, "", 0, "read packets from a capture file"},
+	{"poll_interval_s", "poll-interval", "MESHWATCH_POLL_INTERVAL", I(poll_interval_s), 1, 86400, "30", 0, "seconds between polls of each peer (read now, used once mesh polling lands)"},
 	{"log_level", "log-level", "MESHWATCH_LOG_LEVEL", S(log_level), 0, 0, "info", 0, "error, warn, info or debug"},
 	{"node_env", NULL, "NODE_ENV", S(node_env), 0, 0, "production", 0, "deployment label"},
 	{"root_user", NULL, "ROOT_USER", S(root_user), 0, 0, "", 0, "administrator created or updated at start"},
 	{"root_password", NULL, "ROOT_PASSWORD", S(root_password), 0, 0, "", 1, "password of root_user"},
-	{"mesh_secret", NULL, "MESH_SECRET", S(mesh_secret), 0, 0, "", 1, "shared secret signing mesh requests"},
+	{"mesh_secret", NULL, "MESH_SECRET", S(mesh_secret), 0, 0, "", 1, "shared secret signing mesh requests (used once mesh gossip lands)"},
 	{"max_body_bytes", "max-body", "MESHWATCH_MAX_BODY_BYTES", I(max_body_bytes), 1024, 64 * 1024 * 1024, "1048576", 0, "largest request body accepted"},
 	{"http_threads", "http-threads", "MESHWATCH_HTTP_THREADS", I(http_threads), 4, 1024, "96", 0, "HTTPS worker threads"},
 	{"handshake_timeout_ms", NULL, "MESHWATCH_HANDSHAKE_TIMEOUT_MS", I(handshake_timeout_ms), 100, 120000, "5000", 0, "longest a TLS handshake may take"},
@@ -396,9 +392,11 @@ config_usage(FILE *out)
 	    "  --version                print the version and exit\n");
 	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++) {
 		const struct opt *o = &opts[i];
-		char flag[48] = "";
+		char flag[48];
 		if (o->flag)
 			snprintf(flag, sizeof flag, "--%s %s", o->flag, o->type == OPT_INT ? "N" : "VALUE");
+		else
+			snprintf(flag, sizeof flag, "(no flag)");
 		fprintf(out, "  %-24s %s\n      key \"%s\"%s%s, default \"%s\"\n", flag, o->help, o->key,
 		    o->env ? ", env " : "", o->env ? o->env : "", o->def);
 	}

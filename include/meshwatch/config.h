@@ -21,10 +21,6 @@ struct config {
 	char name[256];              /* fqdn; default: the host name */
 	char advertise[128];         /* advertised IP; default: first interface */
 	int poll_interval_s;
-	char iface[64];
-	char bpf[CONFIG_STR];
-	int snaplen;
-	char pcap_file[CONFIG_STR];
 	char log_level[16];
 	char node_env[32];
 	char root_user[128];
