@@ -20,9 +20,24 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
   done
+  local st
   for p in "${PIDS[@]:-}"; do
-    [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    [ -n "$p" ] || continue
+    st=0; wait "$p" 2>/dev/null || st=$?
+    # 127: already reaped by stop_node, which recorded its status.
+    [ $st = 0 ] || [ $st = 127 ] || BAD_EXIT="$BAD_EXIT $p:$st"
   done
+  # A sanitizer report in any node's log fails the test, whatever it checked.
+  if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.log 2>/dev/null; then
+    echo "FAIL: sanitizer report in a node log" >&2
+    [ $rc = 0 ] || [ $rc = 77 ] && rc=1
+    for f in "$TMP"/*.log; do grep -A30 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | head -60; done
+  fi
+  # A node that exits non-zero (a leak report exits 23) fails the test too.
+  if [ -n "${BAD_EXIT:-}" ]; then
+    echo "FAIL: node exit statuses: $BAD_EXIT" >&2
+    { [ $rc = 0 ] || [ $rc = 77 ]; } && rc=1
+  fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
     for f in "$TMP"/*.log; do
       [ -f "$f" ] && { echo "--- $f (last 30 lines)"; tail -n 30 "$f"; }
@@ -78,10 +93,12 @@ wait_healthy() {
   return 1
 }
 
+BAD_EXIT=
 stop_node() {
-  local pid=$1
+  local pid=$1 st=0
   kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || st=$?
+  [ $st = 0 ] || BAD_EXIT="$BAD_EXIT $pid:$st"
 }
 
 # login ADDR [user] [pass] -> prints the bearer token
