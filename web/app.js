@@ -40,7 +40,7 @@
         else el.setAttribute(k, v === true ? '' : String(v));
       }
     }
-    for (const c of children.flat()) {
+    for (const c of children.flat(Infinity)) {
       if (c === null || c === undefined || c === false) continue;
       el.append(c instanceof Node ? c : String(c));
     }
@@ -378,7 +378,7 @@
     // value cell bound to a function of the node answer
     function kv(label, key, fn, opts) {
       const dd = h('dd', { 'data-field': key, class: (opts && opts.mono) ? 'mono' : null });
-      fields.push([dd, fn]);
+      fields.push([dd, fn, opts || {}]);
       return [h('dt', { text: label }), dd];
     }
     function card(title, id, ...rows) {
@@ -408,10 +408,10 @@
           const when = left < 0 ? `expired ${plural(-left, 'day', 'days')} ago` : `${plural(left, 'day', 'days')} left`;
           return { text: `${fmtTime(c.not_after)} (${when})`, cls: left < 0 ? 'bad' : left <= 14 ? 'warn' : null };
         }),
-        kv('SHA-256', 'certificate.sha256', (n) => (n.certificate.sha256 || '').replace(/(..)(?!$)/g, '$1:'), { mono: true }),
+        kv('SHA-256', 'certificate.sha256', (n) => (n.certificate.sha256 || '').replace(/(..)(?!$)/g, '$1:'), { mono: true, breakAfter: ':' }),
         [h('dt', { text: 'Names (SAN)' }), h('dd', null, names)]),
       card('Database', 'card-database',
-        kv('Path', 'database.path', (n) => n.database.path, { mono: true }),
+        kv('Path', 'database.path', (n) => n.database.path, { mono: true, breakAfter: '/' }),
         kv('Size', 'database.size_bytes', (n) => ({ text: fmtBytes(n.database.size_bytes), title: `${fmtNumber(n.database.size_bytes)} bytes` })),
         kv('Schema version', 'database.schema_version', (n) => String(n.database.schema_version)),
         kv('Writable', 'database.writable', (n) => n.database.writable
@@ -437,7 +437,7 @@
         setMessage(stale, '');
       }
       if (!n) return;
-      for (const [el, fn] of fields) {
+      for (const [el, fn, opts] of fields) {
         let v;
         try { v = fn(n); } catch (e) { v = undefined; }
         if (v === undefined || v === null || v === '') v = '—';
@@ -446,6 +446,11 @@
           if (v.title) el.title = v.title; else el.removeAttribute('title');
           el.classList.remove('good', 'warn', 'bad');
           if (v.cls) el.classList.add(v.cls);
+        } else if (opts.breakAfter) {
+          // long hex strings: allow line breaks only after the separator
+          const parts = String(v).split(opts.breakAfter);
+          el.replaceChildren(...parts.flatMap((p, i) =>
+            i < parts.length - 1 ? [p + opts.breakAfter, h('wbr')] : [p]));
         } else {
           el.textContent = v;
         }

@@ -1,3 +1,106 @@
 #!/usr/bin/env bash
+# Browser test of the dashboard: Debian's chromium, driven by
+# test/integration/dashboard.mjs through playwright-core (pinned in
+# package.json / package-lock.json, installed by scripts/setup.sh), logs in,
+# walks the overview and users pages, creates/changes/deletes users, logs
+# out. This script then checks the results through the API with curl.
+# Screenshots: $TMP/overview.png (+ users.png, overview-narrow.png); set
+# MW_SCREENSHOT_DIR to keep copies. Skips (77) without chromium, node >= 18
+# or node_modules/playwright-core.
 . "$(dirname "$0")/lib.sh"
-skip "not written yet"
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || skip "no chromium at $CHROMIUM (scripts/setup.sh installs Debian's chromium)"
+command -v node >/dev/null 2>&1 || skip "node is not installed (scripts/setup.sh installs it)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 18 ] || skip "node $(node --version) is too old: playwright-core needs 18 or later"
+[ -f "$ROOT/node_modules/playwright-core/package.json" ] ||
+  skip "node_modules/playwright-core is missing: run scripts/setup.sh (npm ci)"
+
+ADDR=$(rand_addr)
+start_node dash "$ADDR"
+URL="https://$ADDR:8443"
+# A second node whose login rate limit (2 a minute) the page runs into.
+RL_ADDR=$(rand_addr)
+while [ "$RL_ADDR" = "$ADDR" ]; do RL_ADDR=$(rand_addr); done
+MESHWATCH_LOGIN_RATE=2 start_node dashrl "$RL_ADDR"
+
+# ---- "/" redirects to the dashboard (the browser checks it too)
+redir=$(curl -sk --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' "$URL/")
+[ "$redir" = "302 $URL/dashboard" ] || fail "GET / answered \"$redir\", want 302 to $URL/dashboard"
+ok "curl: GET / is a 302 to /dashboard"
+
+ucurl "$ADDR" /health; health=$BODY
+[ "$HTTP_STATUS" = 200 ] || fail "/health: HTTP $HTTP_STATUS"
+NODE_ID=$(jget 'd["node_id"]' <<<"$health")
+FQDN=$(jget 'd["node_fqdn"]' <<<"$health")
+[ -n "$NODE_ID" ] && [ "$FQDN" = dash.test ] || fail "/health: unexpected identity: $health"
+
+suffix=$RANDOM
+NEW_USER="dash-user-$suffix"
+NEW_PASS="first-pass-$suffix"
+NEW_PASS2="second-pass-$suffix"
+DEL_USER="dash-gone-$suffix"
+
+# ---- the browser part
+rc=0
+MW_URL=$URL MW_RL_URL="https://$RL_ADDR:8443" MW_NODE_ID=$NODE_ID MW_FQDN=$FQDN \
+MW_ADMIN_USER=$ADMIN_USER MW_ADMIN_PASS=$ADMIN_PASS \
+MW_NEW_USER=$NEW_USER MW_NEW_PASS=$NEW_PASS MW_NEW_PASS2=$NEW_PASS2 MW_DEL_USER=$DEL_USER \
+MW_OUT=$TMP CHROMIUM=$CHROMIUM \
+  timeout -k 5 100 node "$ROOT/test/integration/dashboard.mjs" >"$TMP/driver.out" 2>&1 || rc=$?
+while IFS= read -r line; do
+  case $line in
+    "ok "*) ok "${line#ok }" ;;
+    *) echo "$line" ;;
+  esac
+done <"$TMP/driver.out"
+
+keep_screenshots() {
+  [ -n "${MW_SCREENSHOT_DIR:-}" ] || return 0
+  mkdir -p "$MW_SCREENSHOT_DIR"
+  for f in overview.png overview-narrow.png users.png users-narrow.png login-ratelimited.png failure.png; do
+    [ -f "$TMP/$f" ] && cp "$TMP/$f" "$MW_SCREENSHOT_DIR/$f"
+  done
+  echo "screenshots copied to $MW_SCREENSHOT_DIR"
+}
+if [ "$rc" -ne 0 ]; then
+  keep_screenshots
+  [ "$rc" -eq 124 ] && fail "browser driver timed out"
+  fail "browser driver failed (exit $rc), see above"
+fi
+
+# ---- screenshots are real PNGs
+for f in overview.png users.png; do
+  [ "$(head -c 8 "$TMP/$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$f is not a PNG"
+  [ "$(stat -c %s "$TMP/$f")" -gt 10000 ] || fail "$f is suspiciously small"
+done
+ok "full-page screenshots saved ($TMP/overview.png, users.png)"
+keep_screenshots
+
+# ---- what the page did, seen through the API
+TOKEN=$(login "$ADDR")
+auth=(-H "Authorization: Bearer $TOKEN")
+ucurl "$ADDR" "/api/users?limit=1000" "${auth[@]}"; users=$BODY
+[ "$HTTP_STATUS" = 200 ] || fail "GET /api/users: HTTP $HTTP_STATUS"
+names=$(jget '" ".join(u["username"] for u in d["items"])' <<<"$users")
+[[ " $names " == *" $NEW_USER "* ]] || fail "user created in the page is not in the API: $names"
+ok "API: $NEW_USER (created with the form) exists"
+[[ " $names " != *" $DEL_USER "* ]] || fail "user deleted in the page is still in the API: $names"
+ok "API: $DEL_USER (deleted in the page) is gone"
+
+ucurl "$ADDR" /api/login -X POST -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$NEW_USER\",\"password\":\"$NEW_PASS2\"}"
+expect_status 200 "API: $NEW_USER logs in with the password set in the page"
+ucurl "$ADDR" /api/login -X POST -H 'Content-Type: application/json' \
+  -d "{\"username\":\"$NEW_USER\",\"password\":\"$NEW_PASS\"}"
+expect_status 401 "API: $NEW_USER's first password no longer works"
+
+# ---- the session the page logged out of is dead
+cookie=$(cat "$TMP/cookie.txt")
+[[ "$cookie" =~ ^[0-9a-f]{32,}$ ]] || fail "cookie saved by the driver looks wrong: $cookie"
+ucurl "$ADDR" /api/me -H "Cookie: mw_session=$cookie"
+expect_status 401 "API: /api/me with the logged-out page's cookie"
+
+echo "dashboard: $CHECKS checks passed"

@@ -1,0 +1,322 @@
+// Browser driver for test/integration/dashboard.sh: drives Debian's
+// chromium through playwright-core (no browser download) against a running
+// node, and prints one "ok <what>" line per passed check. The first failed
+// check prints "FAIL: <why>" and exits 1. Inputs come from the environment
+// (set by dashboard.sh):
+//   MW_URL        https://ADDR:8443 of the node under test
+//   MW_RL_URL     a second node with a login rate limit of 2 a minute (optional)
+//   MW_NODE_ID    node_id from GET /health;  MW_FQDN  its node_fqdn
+//   MW_ADMIN_USER / MW_ADMIN_PASS
+//   MW_NEW_USER / MW_NEW_PASS / MW_NEW_PASS2   user created, then its password changed
+//   MW_DEL_USER   user created and then deleted through the page
+//   MW_OUT        directory for screenshots, the chromium profile and cookie.txt
+//   CHROMIUM      browser binary (default /usr/bin/chromium)
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const env = (k, d) => {
+  const v = process.env[k] ?? d;
+  if (v === undefined) throw new Error(`dashboard.mjs: ${k} is not set`);
+  return v;
+};
+const URL0 = env('MW_URL');
+const RL_URL = process.env.MW_RL_URL || '';
+const NODE_ID = env('MW_NODE_ID');
+const FQDN = env('MW_FQDN');
+const ADMIN_USER = env('MW_ADMIN_USER');
+const ADMIN_PASS = env('MW_ADMIN_PASS');
+const NEW_USER = env('MW_NEW_USER');
+const NEW_PASS = env('MW_NEW_PASS');
+const NEW_PASS2 = env('MW_NEW_PASS2');
+const DEL_USER = env('MW_DEL_USER');
+const OUT = env('MW_OUT');
+const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+
+const allowedOrigins = new Set([new URL(URL0).origin]);
+if (RL_URL) allowedOrigins.add(new URL(RL_URL).origin);
+
+let checks = 0;
+function ok(what) {
+  checks++;
+  console.log(`ok ${what}`);
+}
+class CheckFailed extends Error {}
+function check(cond, what) {
+  if (!cond) throw new CheckFailed(what);
+}
+
+// Everything the page does that a check looks at afterwards.
+const requests = [];        // every URL the browser asked for
+const consoleErrors = [];   // {text, url}
+const pageErrors = [];      // uncaught exceptions
+
+// Responses the page is expected to provoke: "Failed to load resource" for
+// these is not a fault of the page.
+function expectedConsoleError(text, url) {
+  const m = /Failed to load resource: the server responded with a status of (\d+)/.exec(text);
+  if (!m || !url) return false;
+  const p = new URL(url).pathname;
+  if (m[1] === '401') return ['/api/me', '/api/login', '/api/node'].includes(p);
+  if (m[1] === '429') return p === '/api/login';
+  if (m[1] === '400') return p === '/api/users'; // the invalid create below
+  return false;
+}
+
+const profile = path.join(OUT, 'chromium-profile');
+mkdirSync(profile, { recursive: true });
+
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  ignoreHTTPSErrors: true,
+  viewport: { width: 1280, height: 800 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--ignore-certificate-errors'],
+  timeout: 30000,
+});
+
+let exitCode = 0;
+try {
+  context.setDefaultTimeout(10000);
+  // CSP violations surface as console errors, and also through this event.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+    });
+  });
+  context.on('request', (r) => requests.push(r.url()));
+  context.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    consoleErrors.push({ text: msg.text(), url: msg.location() && msg.location().url });
+  });
+  context.on('weberror', (e) => pageErrors.push(String(e.error())));
+  context.on('dialog', (d) => d.accept()); // the delete confirm()
+
+  const page = context.pages()[0] || await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+
+  // ---- / redirects to the dashboard
+  const resp = await page.goto(URL0 + '/', { waitUntil: 'load' });
+  const redirected = resp.request().redirectedFrom();
+  check(new URL(page.url()).pathname === '/dashboard', `"/" should land on /dashboard, got ${page.url()}`);
+  check(redirected && (await redirected.response()).status() === 302, '"/" should answer 302');
+  ok('browser: / redirects (302) to /dashboard');
+
+  // ---- login form first
+  const loginForm = page.locator('#login-form');
+  await loginForm.waitFor({ state: 'visible' });
+  check(await page.locator('#shell').isHidden(), 'app shell visible before login');
+  check(await page.locator('#login-user').isVisible() && await page.locator('#login-pass').isVisible(),
+    'login form lacks username/password fields');
+  ok('not logged in: the login form is shown');
+
+  // ---- wrong password: the server's detail is shown, still on login
+  await page.fill('#login-user', ADMIN_USER);
+  await page.fill('#login-pass', ADMIN_PASS + '-wrong');
+  const [bad] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/login')),
+    page.click('#login-submit'),
+  ]);
+  check(bad.status() === 401, `wrong password: expected 401, got ${bad.status()}`);
+  const badBody = await bad.json();
+  const errBox = page.locator('#login-error');
+  await errBox.waitFor({ state: 'visible' });
+  const errText = (await errBox.textContent()).trim();
+  check(errText === badBody.detail, `wrong password: page shows "${errText}", server said "${badBody.detail}"`);
+  check(await loginForm.isVisible() && await page.locator('#shell').isHidden(), 'wrong password left the login form');
+  ok(`wrong password shows the server's error ("${errText}") and stays on the login form`);
+
+  // ---- right password: overview with fqdn, node_id and "healthy"
+  await page.fill('#login-pass', ADMIN_PASS);
+  await page.click('#login-submit');
+  await page.locator('#overview').waitFor({ state: 'visible' });
+  await page.waitForFunction((id) => {
+    const el = document.querySelector('#overview [data-field="node_id"]');
+    return el && el.textContent.trim() === id;
+  }, NODE_ID);
+  check(await loginForm.isHidden(), 'login form still visible after login');
+  check(new URL(page.url()).hash === '#/overview', `after login the route is ${new URL(page.url()).hash}`);
+  const fqdnHeader = (await page.textContent('#node-fqdn')).trim();
+  const fqdnField = (await page.textContent('#overview [data-field="node_fqdn"]')).trim();
+  check(fqdnHeader === FQDN && fqdnField === FQDN, `fqdn: header "${fqdnHeader}", overview "${fqdnField}", want "${FQDN}"`);
+  const badge = (await page.textContent('#health-badge')).trim();
+  check(badge === 'healthy', `health badge says "${badge}"`);
+  check(await page.locator('#problems').isHidden(), 'problem list shown for a healthy node');
+  ok(`overview shows fqdn ${FQDN}, node_id ${NODE_ID} (same as /health) and "healthy"`);
+
+  // the other overview cards carry real values
+  const field = async (k) => (await page.textContent(`#overview [data-field="${k}"]`)).trim();
+  const sha = await field('certificate.sha256');
+  check(/^([0-9a-f]{2}:){31}[0-9a-f]{2}$/.test(sha), `certificate SHA-256 looks wrong: "${sha}"`);
+  const sans = await page.locator('#overview [data-field="certificate.names"] li').allTextContents();
+  check(sans.includes(FQDN), `SAN names ${JSON.stringify(sans)} lack ${FQDN}`);
+  check(/days? left/.test(await field('certificate.not_after')), 'certificate expiry lacks days left');
+  const dbPath = await field('database.path');
+  check(dbPath.startsWith('/') && dbPath !== '—', `database path "${dbPath}"`);
+  check(await field('database.writable') === 'yes', 'database not shown writable');
+  check(/^\d+(\.\d+)? ms$/.test(await field('tls.handshake_avg_ms')), 'TLS average handshake not in ms');
+  check(/^\d+ (s|min)/.test(await field('uptime')), `uptime "${await field('uptime')}" not humanized`);
+  check(await field('users') === '1', `users count "${await field('users')}"`);
+  ok('overview cards: certificate (SHA-256, SANs, days left), database, TLS, uptime, users');
+
+  // refreshes by itself every 5 s
+  const t0 = Date.now();
+  await page.waitForResponse((r) => r.url().endsWith('/api/node') && r.status() === 200, { timeout: 8000 });
+  ok(`overview refreshed GET /api/node by itself (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+
+  await page.screenshot({ path: path.join(OUT, 'overview.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(OUT, 'overview-narrow.png'), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `overview overflows a 390 px wide screen by ${overflow} px`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  ok('overview screenshots saved; no horizontal overflow at 390 px');
+
+  // ---- users page lists admin
+  await page.click('#nav a[href="#/users"]');
+  const table = page.locator('#users-table');
+  await table.locator(`tr[data-username="${ADMIN_USER}"]`).waitFor();
+  check(new URL(page.url()).hash === '#/users', 'users route not in the address');
+  check((await page.getAttribute('#nav a[href="#/users"]', 'aria-current')) === 'page', 'nav does not mark Users current');
+  ok(`users page lists "${ADMIN_USER}"`);
+
+  // ---- create: an invalid password shows the server's error inline
+  await page.fill('#new-username', NEW_USER);
+  await page.fill('#new-password', 'short');
+  const [badCreate] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/users') && r.request().method() === 'POST'),
+    page.click('#create-submit'),
+  ]);
+  check(badCreate.status() === 400, `short password: expected 400, got ${badCreate.status()}`);
+  const badCreateDetail = (await badCreate.json()).detail;
+  await page.locator('#create-error').waitFor({ state: 'visible' });
+  const ce = (await page.textContent('#create-error')).trim();
+  check(ce === badCreateDetail, `create error shows "${ce}", server said "${badCreateDetail}"`);
+  check(await table.locator(`tr[data-username="${NEW_USER}"]`).count() === 0, 'rejected user appears in the table');
+  ok(`invalid new user: the server's error is shown inline ("${ce}")`);
+
+  // ---- create through the form
+  await page.fill('#new-password', NEW_PASS);
+  await page.click('#create-submit');
+  await table.locator(`tr[data-username="${NEW_USER}"]`).waitFor();
+  check(await page.locator('#create-error').isHidden(), 'create error still shown after success');
+  check((await page.inputValue('#new-username')) === '', 'create form not cleared');
+  ok(`creating "${NEW_USER}" with the form adds it to the table`);
+
+  // ---- and one to delete, through confirm()
+  await page.fill('#new-username', DEL_USER);
+  await page.fill('#new-password', NEW_PASS);
+  await page.click('#create-submit');
+  const delRow = table.locator(`tr[data-username="${DEL_USER}"]`);
+  await delRow.waitFor();
+  await delRow.locator('[data-action="delete"]').click();
+  await delRow.waitFor({ state: 'detached' });
+  await table.locator(`tr[data-username="${NEW_USER}"]`).waitFor();
+  ok(`deleting "${DEL_USER}" (after confirm) removes it from the table`);
+
+  // ---- change password of the new user
+  const newRow = table.locator(`tr[data-username="${NEW_USER}"]`);
+  const newId = await newRow.getAttribute('data-user-id');
+  await newRow.locator('[data-action="password"]').click();
+  await page.fill(`#pw-${newId}`, NEW_PASS2);
+  const [pw] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/users/${newId}`) && r.request().method() === 'PATCH'),
+    page.press(`#pw-${newId}`, 'Enter'),
+  ]);
+  check(pw.status() === 200, `password change: HTTP ${pw.status()}`);
+  await page.locator('#users-status').waitFor({ state: 'visible' });
+  await page.locator(`#pw-${newId}`).waitFor({ state: 'detached' });
+  ok(`changing "${NEW_USER}"'s password through the page (PATCH 200)`);
+
+  // ---- search
+  await page.fill('#user-search', NEW_USER);
+  await table.locator(`tr[data-username="${ADMIN_USER}"]`).waitFor({ state: 'detached' });
+  const shown = await table.locator('tr[data-username]').evaluateAll((rows) => rows.map((r) => r.dataset.username));
+  check(shown.length === 1 && shown[0] === NEW_USER, `search "${NEW_USER}" shows ${JSON.stringify(shown)}`);
+  await page.fill('#user-search', '');
+  await table.locator(`tr[data-username="${ADMIN_USER}"]`).waitFor();
+  ok('search box filters the table');
+  await page.screenshot({ path: path.join(OUT, 'users.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(OUT, 'users-narrow.png'), fullPage: true });
+  const uOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(uOverflow <= 0, `users page overflows a 390 px wide screen by ${uOverflow} px`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  ok('users screenshots saved; no horizontal overflow at 390 px');
+
+  // ---- a refresh that gets 401 returns to the login form
+  const cookies = await context.cookies(URL0);
+  const session = cookies.find((c) => c.name === 'mw_session');
+  check(session && session.httpOnly, 'no HttpOnly mw_session cookie after login');
+  await page.click('#nav a[href="#/overview"]');
+  await page.locator('#overview').waitFor();
+  await context.clearCookies();
+  await loginForm.waitFor({ state: 'visible', timeout: 8000 });
+  check(await page.locator('#shell').isHidden(), 'app still shown after the session vanished');
+  ok('overview refresh answered 401: back to the login form');
+  await context.addCookies([session]);
+  await page.reload();
+  await page.locator('#overview').waitFor({ state: 'visible' });
+  ok('reload with the session cookie goes straight to the overview');
+
+  // ---- logout
+  writeFileSync(path.join(OUT, 'cookie.txt'), session.value + '\n');
+  const [lo] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/logout')),
+    page.click('#logout'),
+  ]);
+  check(lo.status() === 204, `logout: HTTP ${lo.status()}`);
+  await loginForm.waitFor({ state: 'visible' });
+  check(await page.locator('#shell').isHidden(), 'shell still visible after logout');
+  const meAfter = await page.evaluate(async () => (await fetch('/api/me', { credentials: 'same-origin' })).status);
+  check(meAfter === 401, `/api/me after logout from the page: ${meAfter}`);
+  ok('logout returns to the login form; /api/me from the page is 401');
+
+  // ---- rate limit message (second node, 2 logins a minute)
+  if (RL_URL) {
+    await page.goto(RL_URL + '/dashboard');
+    await loginForm.waitFor({ state: 'visible' });
+    let last = null;
+    for (let i = 0; i < 5; i++) {
+      await page.fill('#login-user', ADMIN_USER);
+      await page.fill('#login-pass', 'wrong-password-' + i);
+      await page.waitForFunction(() => !document.querySelector('#login-submit').disabled);
+      [last] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/login')),
+        page.click('#login-submit'),
+      ]);
+      if (last.status() === 429) break;
+    }
+    check(last.status() === 429, `no 429 after repeated wrong logins (last ${last.status()})`);
+    const detail = (await last.json()).detail;
+    await page.waitForFunction((d) => document.querySelector('#login-error').textContent.trim() === d, detail);
+    check(await page.locator('#login-submit').isDisabled(), 'login button usable right after 429');
+    ok(`rate limit: the page shows "${detail}" and holds the button`);
+    await page.screenshot({ path: path.join(OUT, 'login-ratelimited.png') });
+  }
+
+  // ---- nothing loaded from elsewhere, no console errors / CSP violations
+  const foreign = requests.filter((u) => !u.startsWith('data:') && !allowedOrigins.has(new URL(u).origin));
+  check(foreign.length === 0, `requests to other origins: ${JSON.stringify(foreign)}`);
+  ok(`all ${requests.length} requests went to the node itself`);
+  const unexpected = consoleErrors.filter((e) => !expectedConsoleError(e.text, e.url));
+  check(unexpected.length === 0, `console errors: ${JSON.stringify(unexpected)}`);
+  check(pageErrors.length === 0, `uncaught page errors: ${JSON.stringify(pageErrors)}`);
+  ok(`no console errors, CSP violations or uncaught exceptions (${consoleErrors.length} notes of expected 400/401/429 answers)`);
+} catch (e) {
+  exitCode = 1;
+  const msg = e instanceof CheckFailed ? e.message : (e && e.stack) || String(e);
+  console.log(`FAIL: ${msg}`);
+  if (consoleErrors.length) console.log(`console errors seen: ${JSON.stringify(consoleErrors)}`);
+  if (pageErrors.length) console.log(`page errors seen: ${JSON.stringify(pageErrors)}`);
+  try {
+    const p = context.pages()[0];
+    if (p) await p.screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true });
+  } catch (e2) { /* browser gone */ }
+} finally {
+  await context.close().catch(() => {});
+}
+console.log(`driver: ${checks} checks passed${exitCode ? ', then one failed' : ''}`);
+process.exit(exitCode);
