@@ -65,7 +65,8 @@ auth_verify_password(const char *password, const char *encoded)
 	if (*end || it < 1 || it > 100000000)
 		return MW_EINVAL;
 	if (mbedtls_base64_decode(salt, sizeof salt, &sl, (unsigned char *)s, strlen(s)) != 0 ||
-	    mbedtls_base64_decode(want, sizeof want, &wl, (unsigned char *)d, strlen(d)) != 0 || wl == 0)
+	    mbedtls_base64_decode(want, sizeof want, &wl, (unsigned char *)d, strlen(d)) != 0 || wl != DK_LEN ||
+	    sl < SALT_LEN)
 		return MW_EINVAL;
 	if (pbkdf2(password, salt, sl, (int)it, got, wl) != 0)
 		return MW_ECRYPTO;
@@ -136,6 +137,8 @@ struct ratelimit {
 struct ratelimit *
 ratelimit_create(int per_minute, int slots)
 {
+	if (slots < 1 || per_minute < 1)
+		return NULL;
 	struct ratelimit *rl = calloc(1, sizeof *rl + (size_t)slots * sizeof(struct rl_slot));
 	if (rl == NULL)
 		return NULL;
@@ -174,7 +177,8 @@ ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now_ms)
 			slot = s;
 			break;
 		}
-		if (s->last_ms < oldest->last_ms)
+		/* an empty slot first, else the least recently used */
+		if (oldest->key[0] && (!s->key[0] || s->last_ms < oldest->last_ms))
 			oldest = s;
 	}
 	if (slot == NULL) {

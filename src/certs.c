@@ -40,9 +40,9 @@ certs_cert_path(const char *dir, char *out, size_t outlen)
 }
 
 static int
-add_san(char sans[][64], int n, int max, const char *s)
+add_san(char sans[][CERTS_SAN_LEN], int n, int max, const char *s)
 {
-	if (s == NULL || *s == '\0' || strlen(s) >= 64 || n >= max)
+	if (s == NULL || *s == '\0' || strlen(s) >= CERTS_SAN_LEN || n >= max)
 		return n;
 	for (int i = 0; i < n; i++)
 		if (strcmp(sans[i], s) == 0)
@@ -52,7 +52,7 @@ add_san(char sans[][64], int n, int max, const char *s)
 }
 
 int
-certs_local_sans(const char *name, const char *listen_addr, char sans[][64], int max)
+certs_local_sans(const char *name, const char *listen_addr, char sans[][CERTS_SAN_LEN], int max)
 {
 	int n = 0;
 	char host[256];
@@ -87,7 +87,7 @@ certs_local_sans(const char *name, const char *listen_addr, char sans[][64], int
    The ASN.1 writer fills the buffer from its end; returns the length and
    sets *start, or a negative code. */
 static int
-build_san(char sans[][64], int n, unsigned char *buf, size_t size, unsigned char **start)
+build_san(char sans[][CERTS_SAN_LEN], int n, unsigned char *buf, size_t size, unsigned char **start)
 {
 	unsigned char *p = buf + size;
 	size_t len = 0;
@@ -153,13 +153,13 @@ fill_info(const mbedtls_x509_crt *crt, struct cert_info *info)
 	     s = s->next) {
 		char *out = info->sans[info->san_count];
 		int tag = s->buf.tag & 0x1f;
-		if (tag == 2 && s->buf.len < 64) {
+		if (tag == 2 && s->buf.len < CERTS_SAN_LEN) {
 			memcpy(out, s->buf.p, s->buf.len);
 			out[s->buf.len] = '\0';
 		} else if (tag == 7 && s->buf.len == 4) {
-			inet_ntop(AF_INET, s->buf.p, out, 64);
+			inet_ntop(AF_INET, s->buf.p, out, CERTS_SAN_LEN);
 		} else if (tag == 7 && s->buf.len == 16) {
-			inet_ntop(AF_INET6, s->buf.p, out, 64);
+			inet_ntop(AF_INET6, s->buf.p, out, CERTS_SAN_LEN);
 		} else {
 			continue;
 		}
@@ -195,8 +195,8 @@ write_cert(const struct certs_opts *o, mbedtls_pk_context *key, mbedtls_ctr_drbg
 	mbedtls_x509write_cert crt;
 	mbedtls_mpi serial;
 	unsigned char *pem = NULL, *san_start = NULL;
-	unsigned char sanbuf[4096];
-	char sans[CERTS_MAX_SANS][64];
+	unsigned char sanbuf[CERTS_MAX_SANS * (CERTS_SAN_LEN + 4) + 16];
+	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
 	char subject[320], from[16], to[16];
 	int rc = MW_ECRYPTO, r;
 	mbedtls_x509write_crt_init(&crt);

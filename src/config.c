@@ -66,10 +66,43 @@ static const struct opt opts[] = {
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
 };
 
+static int parse_listen_into(const char *s, char *addr, size_t addrlen, int *port);
+
+/* Field checks that need only the value, run where the source is known so
+   the message can name it. NULL when fine, else what was expected. */
+static const char *
+check_field(const char *key, const char *val)
+{
+	unsigned char tmp[16];
+	char addr[128];
+	int port;
+	if (strcmp(key, "listen") == 0 && parse_listen_into(val, addr, sizeof addr, &port) != 0)
+		return "IPV4:PORT or [IPV6]:PORT with a numeric address and a port from 1 to 65535";
+	if (strcmp(key, "log_level") == 0 && log_parse_level(val) < 0)
+		return "error, warn, info or debug";
+	if (strcmp(key, "advertise") == 0 && val[0] && inet_pton(AF_INET, val, tmp) != 1 &&
+	    inet_pton(AF_INET6, val, tmp) != 1)
+		return "an IPv4 or IPv6 address";
+	if (strcmp(key, "name") == 0) {
+		if (strlen(val) > 253)
+			return "a host name of at most 253 characters";
+		for (const char *c = val; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.' ||
+			        *c == '-' || *c == '_'))
+				return "a host name (letters, digits, '.', '-', '_')";
+	}
+	return NULL;
+}
+
 static int
 set_value(struct config *cfg, const struct opt *o, const char *val, const char *src, char *err, size_t errlen)
 {
 	char *field = (char *)cfg + o->offset;
+	const char *want = check_field(o->key, val);
+	if (want) {
+		snprintf(err, errlen, "%s: \"%s\" must be %s, got \"%s\"", src, o->key, want, val);
+		return MW_EINVAL;
+	}
 	if (o->type == OPT_INT) {
 		char *end;
 		errno = 0;
@@ -124,7 +157,8 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 		char buf[64];
 		const char *val;
 		if (o->type == OPT_INT) {
-			if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble) {
+			if (!cJSON_IsNumber(it) || it->valuedouble < (double)o->min || it->valuedouble > (double)o->max ||
+			    it->valuedouble != (double)(long)it->valuedouble) {
 				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld", path, o->key, o->min, o->max);
 				goto out;
 			}
@@ -156,11 +190,10 @@ find_flag(const char *name, size_t len)
 	return NULL;
 }
 
-/* Splits "ADDR:PORT" / "[V6]:PORT" / ":PORT" / "PORT". */
+/* Splits "ADDR:PORT" / "[V6]:PORT" / ":PORT" / "PORT". 0 or MW_EINVAL. */
 static int
-parse_listen(struct config *cfg, char *err, size_t errlen)
+parse_listen_into(const char *s, char *out, size_t outlen, int *portp)
 {
-	const char *s = cfg->listen;
 	const char *colon;
 	char addr[128] = "";
 	if (s[0] == '[') {
@@ -194,21 +227,19 @@ parse_listen(struct config *cfg, char *err, size_t errlen)
 	unsigned char tmp[16];
 	if (inet_pton(AF_INET, addr, tmp) != 1 && inet_pton(AF_INET6, addr, tmp) != 1)
 		goto bad;
-	snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "%s", addr);
-	cfg->listen_port = (int)port;
+	snprintf(out, outlen, "%s", addr);
+	*portp = (int)port;
 	return 0;
 bad:
-	snprintf(err, errlen, "listen: expected IPV4:PORT or [IPV6]:PORT with a numeric address and a port from 1 to 65535, got \"%s\"", s);
 	return MW_EINVAL;
 }
 
 static int
 validate(struct config *cfg, char *err, size_t errlen)
 {
-	if (parse_listen(cfg, err, errlen) != 0)
-		return MW_EINVAL;
-	if (log_parse_level(cfg->log_level) < 0) {
-		snprintf(err, errlen, "log_level: expected error, warn, info or debug, got \"%s\"", cfg->log_level);
+	/* listen, log_level, advertise and name were checked as they were set. */
+	if (parse_listen_into(cfg->listen, cfg->listen_addr, sizeof cfg->listen_addr, &cfg->listen_port) != 0) {
+		snprintf(err, errlen, "listen: \"%s\" is not IPV4:PORT or [IPV6]:PORT", cfg->listen);
 		return MW_EINVAL;
 	}
 	if (cfg->data_dir[0] == '\0') {
@@ -220,19 +251,12 @@ validate(struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "data_dir: too long to derive cert_dir");
 		return MW_EINVAL;
 	}
-	if (cfg->advertise[0]) {
-		unsigned char tmp[16];
-		if (inet_pton(AF_INET, cfg->advertise, tmp) != 1 && inet_pton(AF_INET6, cfg->advertise, tmp) != 1) {
-			snprintf(err, errlen, "advertise: expected an IPv4 or IPv6 address, got \"%s\"", cfg->advertise);
-			return MW_EINVAL;
-		}
-	}
 	if (cfg->root_user[0] && cfg->root_password[0] == '\0') {
 		snprintf(err, errlen, "ROOT_USER is set but ROOT_PASSWORD is empty: set both or neither");
 		return MW_EINVAL;
 	}
 	if (cfg->cert_renew_days >= cfg->cert_validity_days) {
-		snprintf(err, errlen, "cert_renew_days (%d) must be less than cert_validity_days (%d)",
+		snprintf(err, errlen, "cert_renew_days (%d) must be less than cert_validity_days (%d) (set in defaults, file, environment or flags)",
 		    cfg->cert_renew_days, cfg->cert_validity_days);
 		return MW_EINVAL;
 	}

@@ -328,8 +328,10 @@ node_health(struct node *n, char problems[][160], int max)
 	pthread_mutex_lock(&n->health_lock);
 	if (!n->db_writable && k < max)
 		snprintf(problems[k++], 160, "database not writable: %.120s", n->db_error);
-	if (n->cert.not_after <= now && k < max)
-		snprintf(problems[k++], 160, "certificate expired at %lld", (long long)n->cert.not_after);
+	if (n->cert.not_after <= now && k < max) {
+		char t[32];
+		snprintf(problems[k++], 160, "certificate expired at %s", mw_rfc3339(n->cert.not_after, t, sizeof t));
+	}
 	pthread_mutex_unlock(&n->health_lock);
 	return k;
 }

@@ -13,7 +13,8 @@
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 256
 
-/* Encodes "pbkdf2-sha256$ITER$SALT_B64$HASH_B64" into out. 0 or MW_ECRYPTO. */
+/* Encodes "pbkdf2-sha256$ITER$SALT_B64$HASH_B64" into out. 0, MW_ECRYPTO,
+   or MW_ETOOBIG when out is too small. */
 int auth_hash_password(const char *password, int iterations, char *out, size_t outlen);
 
 /* 1 when password matches the encoded hash, 0 when not, negative when the
@@ -30,6 +31,7 @@ void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1]);
    fixed one-minute window. When the table is full the least recently
    used entry is reused, so memory is bounded whatever clients do. */
 struct ratelimit;
+/* NULL when slots or per_minute is below 1, or out of memory. */
 struct ratelimit *ratelimit_create(int per_minute, int slots);
 void ratelimit_destroy(struct ratelimit *rl);
 /* Records an attempt from key at now_ms. Returns 0 when allowed, or the

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #define CERTS_MAX_SANS 64
+#define CERTS_SAN_LEN 254 /* a DNS name is at most 253 characters */
 
 struct certs_opts {
 	const char *dir;          /* CERT_DIR */
@@ -23,7 +24,7 @@ struct cert_info {
 	char fingerprint[65];     /* SHA-256 of the DER certificate, hex */
 	char subject[256];
 	int san_count;
-	char sans[CERTS_MAX_SANS][64];
+	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
 };
 
 /* Makes sure CERT_DIR holds a usable key and certificate: creates them
@@ -44,6 +45,6 @@ void certs_cert_path(const char *dir, char *out, size_t outlen);
 /* Collects the subject alternative names for this host: localhost, the
    host name, name, listen_addr when specific, and every interface address.
    Returns the count (at most max). */
-int certs_local_sans(const char *name, const char *listen_addr, char sans[][64], int max);
+int certs_local_sans(const char *name, const char *listen_addr, char sans[][CERTS_SAN_LEN], int max);
 
 #endif

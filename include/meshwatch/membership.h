@@ -1,0 +1,157 @@
+/* membership: the peer table and the rules that merge what a node hears.
+   Thread-safe: one mutex guards the table; every function takes it for a
+   short, bounded time and never does I/O under it. Readers get copies. */
+#ifndef MESHWATCH_MEMBERSHIP_H
+#define MESHWATCH_MEMBERSHIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/config.h"
+
+enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2 };
+enum peer_source { SRC_SEED = 0, SRC_DIRECT = 1, SRC_GOSSIP = 2 };
+
+/* Why a poll failed; also the labels used in JSON and metrics. */
+enum poll_error {
+	PERR_NONE = 0,
+	PERR_TIMEOUT,
+	PERR_REFUSED,
+	PERR_UNREACHABLE,
+	PERR_DNS,
+	PERR_TLS,
+	PERR_HTTP,     /* a status other than 200 */
+	PERR_BODY,     /* not a valid /nodeinfo answer */
+	PERR_AUTH,     /* mesh signature missing or wrong */
+	PERR_SELF,     /* the address answers as this node */
+	PERR_OTHER,
+	PERR__COUNT
+};
+const char *poll_error_name(int e);
+const char *peer_state_name(int s);
+/* Parses "alive"/"suspect"/"dead"; -1 when unknown. */
+int peer_state_parse(const char *s);
+
+/* One poll's measurements (times in ms; negative = not reached). */
+struct poll_result {
+	int ok;
+	int error;            /* enum poll_error */
+	char detail[128];     /* e.g. "HTTP 503", "connect: Connection refused" */
+	double connect_ms, tls_ms, ttfb_ms, total_ms;
+	int udp_sent, udp_received;
+	double rtt_min_ms, rtt_avg_ms, rtt_max_ms, jitter_ms;
+	int64_t at;           /* wall-clock seconds */
+};
+
+struct pmtu_info {
+	int value;            /* bytes, 0 = not measured */
+	char method[24];      /* "ack", "icmp+ack", "local" */
+	int probes;
+	int black_hole;       /* larger probes vanished without ICMP feedback */
+	int64_t measured_at;
+};
+
+/* A copy of one peer, as readers see it. */
+struct peer {
+	char id[37];          /* "" for a seed not yet contacted */
+	char fqdn[256];
+	char ip[64];
+	int port;
+	int state;            /* enum peer_state */
+	int source;           /* enum peer_source: how we first/last learned of it */
+	uint64_t incarnation;
+	int64_t first_seen, last_seen;   /* wall-clock seconds; last_seen: last sign of life */
+	int64_t last_poll, last_ok;      /* our own polls */
+	int64_t state_since;
+	int fails;                       /* consecutive failed polls */
+	struct poll_result last;         /* our last poll of it */
+	/* success counts in 5-minute buckets over 24 h, for the rates */
+	double success_rate_1h, success_rate_24h; /* -1 when no polls yet */
+	int polls_1h, polls_24h;
+	struct pmtu_info pmtu;
+	int pmtu_due;                    /* a PMTU measurement is wanted */
+};
+
+struct membership_opts {
+	const char *self_id;
+	int max_peers;
+	int suspect_after;    /* consecutive failed polls before suspect */
+	int dead_after;       /* consecutive failed polls before dead */
+	int forget_after_s;   /* dead this long: removed */
+	int pmtu_interval_s;  /* re-measure PMTU this often */
+};
+
+struct membership;
+
+struct membership *membership_create(const struct membership_opts *o);
+void membership_destroy(struct membership *m);
+
+/* Adds seed placeholders (no id yet). Returns how many were added. */
+int membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n, int default_port);
+
+/* A gossiped or announced entry, already validated for syntax. */
+struct peer_news {
+	char id[37];
+	char fqdn[256];
+	char ip[64];
+	int port;
+	int state;
+	uint64_t incarnation;
+	int64_t age_s;        /* seconds since the sender last saw it alive */
+};
+
+/* Result of merging one sender's list. */
+struct merge_stats {
+	int added, updated, ignored_stale, ignored_self, dropped_full;
+	uint64_t refute;      /* > 0: the sender thinks we are suspect/dead at this incarnation */
+};
+
+/* First-hand: a node called us (push) or answered our poll. Makes it alive
+   at once, fills in a seed placeholder at the same address, and never
+   lists a node twice. Returns 0, or MW_ETOOBIG when the table is full. */
+int membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now);
+
+/* Second-hand: the peer list one node sent. Applies the merge rules (see
+   membership.c). */
+void membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now,
+    struct merge_stats *st);
+
+/* Our poll of the peer at index-free key (id, or ip:port for a seed). */
+void membership_poll_done(struct membership *m, const char *id, const char *ip, int port,
+    const struct poll_result *r, int64_t now);
+
+void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
+
+/* State timers: suspect -> dead by time, forgetting long-dead peers.
+   Returns how many changed. */
+int membership_tick(struct membership *m, int64_t now, int poll_interval_s);
+
+/* Copies the table (malloc'd array, caller frees) ordered by id; *n set. */
+struct peer *membership_snapshot(struct membership *m, int *n);
+/* Copies one peer by id; 0 or MW_ENOTFOUND. */
+int membership_get(struct membership *m, const char *id, struct peer *out);
+/* Removes a peer by id; 0 or MW_ENOTFOUND. */
+int membership_forget(struct membership *m, const char *id);
+
+/* Counts by state; seeds not yet contacted count as dead until they answer
+   (they are not known to be alive). */
+void membership_counts(struct membership *m, int *total, int *alive, int *suspect, int *dead);
+
+/* Poll schedule: the next peer to poll in round-robin order, skipping
+   peers with a poll in flight; dead peers only every dead_every-th round.
+   Copies it to out and marks it in flight. 0 when one is due, MW_ENOTFOUND
+   when none. */
+int membership_next_poll(struct membership *m, int dead_every, struct peer *out);
+/* Number of peers the round-robin visits each interval (alive+suspect,
+   plus dead/dead_every, plus seeds). */
+int membership_active_count(struct membership *m, int dead_every);
+
+/* This node's incarnation; bumped to refute a suspicion about us. */
+uint64_t membership_incarnation(struct membership *m);
+void membership_set_incarnation(struct membership *m, uint64_t inc);
+
+/* Validation helpers shared with the gossip parser. */
+int membership_valid_id(const char *id);
+int membership_valid_fqdn(const char *s);
+
+#endif

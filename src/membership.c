@@ -1,0 +1,637 @@
+/* membership: owns the peer table. Any thread may call in; one mutex
+   guards everything and is held only for in-memory work (no I/O, no
+   allocation larger than a snapshot copy).
+
+   Merge rules, in order of strength:
+   1. First-hand beats second-hand: a node that called us, or answered our
+      poll, is alive, whatever gossip says; its address is what it told us.
+   2. Stale news never overrides fresh: gossip about a node carries the
+      node's incarnation; a lower incarnation than ours is ignored.
+   3. A dead node is not brought back by second-hand gossip at the same
+      incarnation, only by its own newer incarnation or our direct contact.
+   4. Second-hand bad news is a suspicion, never a death: a peer reported
+      suspect or dead becomes suspect here (unless we reached it within the
+      last poll interval), and only our own failed polls make it dead.
+   5. A node never lists itself; gossip saying we are suspect or dead at our
+      incarnation makes us bump it (the refutation spreads with our answers).
+   6. The table is bounded (max_peers); when full, new names are dropped and
+      counted, and the log says so (rate-limited). */
+#include "meshwatch/membership.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/log.h"
+#include "meshwatch/util.h"
+
+#define BUCKET_S 300
+#define NBUCKETS 288 /* 24 h of 5-minute buckets */
+
+struct bucket {
+	uint32_t slot;  /* time / BUCKET_S when the counts were made */
+	uint16_t ok, n;
+};
+
+struct entry {
+	struct peer p;
+	int in_flight;
+	int skip;       /* dead peers: polls skipped since the last one */
+	struct bucket b[NBUCKETS];
+};
+
+struct membership {
+	pthread_mutex_t lock;
+	struct membership_opts o;
+	char self_id[37];
+	uint64_t incarnation;
+	struct entry **e;
+	int n, cap;
+	int cursor;
+	int64_t last_full_log;
+	uint64_t dropped_full;
+};
+
+static const char *const err_names[PERR__COUNT] = {
+	"none", "timeout", "refused", "unreachable", "dns", "tls", "http", "bad_body", "auth", "self", "other",
+};
+
+const char *
+poll_error_name(int e)
+{
+	return (e >= 0 && e < PERR__COUNT) ? err_names[e] : "other";
+}
+
+static const char *const state_names[] = {"alive", "suspect", "dead"};
+
+const char *
+peer_state_name(int s)
+{
+	return (s >= 0 && s <= 2) ? state_names[s] : "dead";
+}
+
+int
+peer_state_parse(const char *s)
+{
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+membership_valid_id(const char *id)
+{
+	if (strlen(id) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		char c = id[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (c != '-')
+				return 0;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+membership_valid_fqdn(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		        c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+struct membership *
+membership_create(const struct membership_opts *o)
+{
+	struct membership *m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	m->o = *o;
+	snprintf(m->self_id, sizeof m->self_id, "%s", o->self_id);
+	m->incarnation = 1;
+	return m;
+}
+
+void
+membership_destroy(struct membership *m)
+{
+	if (m == NULL)
+		return;
+	for (int i = 0; i < m->n; i++)
+		free(m->e[i]);
+	free(m->e);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+static struct entry *
+find_id(struct membership *m, const char *id)
+{
+	if (id == NULL || id[0] == '\0')
+		return NULL;
+	for (int i = 0; i < m->n; i++)
+		if (strcmp(m->e[i]->p.id, id) == 0)
+			return m->e[i];
+	return NULL;
+}
+
+/* A seed placeholder at this address (matching by ip, or by fqdn when the
+   seed named no ip). */
+static struct entry *
+find_placeholder(struct membership *m, const char *ip, const char *fqdn, int port)
+{
+	for (int i = 0; i < m->n; i++) {
+		struct peer *p = &m->e[i]->p;
+		if (p->id[0] != '\0' || p->port != port)
+			continue;
+		if ((ip && ip[0] && p->ip[0] && strcmp(p->ip, ip) == 0) ||
+		    (fqdn && fqdn[0] && p->ip[0] == '\0' && strcmp(p->fqdn, fqdn) == 0))
+			return m->e[i];
+	}
+	return NULL;
+}
+
+static void
+remove_at(struct membership *m, int i)
+{
+	free(m->e[i]);
+	memmove(&m->e[i], &m->e[i + 1], (size_t)(m->n - i - 1) * sizeof m->e[0]);
+	m->n--;
+	if (m->cursor > i)
+		m->cursor--;
+	if (m->cursor >= m->n)
+		m->cursor = 0;
+}
+
+static void
+remove_entry(struct membership *m, struct entry *e)
+{
+	for (int i = 0; i < m->n; i++)
+		if (m->e[i] == e) {
+			remove_at(m, i);
+			return;
+		}
+}
+
+static struct entry *
+add_entry(struct membership *m, int64_t now)
+{
+	if (m->n >= m->o.max_peers) {
+		m->dropped_full++;
+		if (now - m->last_full_log >= 60) {
+			log_warn("mesh", "peer table full (max_peers %d): %llu new peers dropped so far", m->o.max_peers,
+			    (unsigned long long)m->dropped_full);
+			m->last_full_log = now;
+		}
+		return NULL;
+	}
+	if (m->n == m->cap) {
+		int ncap = m->cap ? m->cap * 2 : 16;
+		struct entry **ne = realloc(m->e, (size_t)ncap * sizeof *ne);
+		if (ne == NULL)
+			return NULL;
+		m->e = ne;
+		m->cap = ncap;
+	}
+	struct entry *e = calloc(1, sizeof *e);
+	if (e == NULL)
+		return NULL;
+	e->p.first_seen = now;
+	e->p.state_since = now;
+	e->p.success_rate_1h = e->p.success_rate_24h = -1;
+	e->p.pmtu_due = 1;
+	m->e[m->n++] = e;
+	return e;
+}
+
+static void
+set_state(struct entry *e, int state, int64_t now, const char *why)
+{
+	if (e->p.state == state)
+		return;
+	log_info("mesh", "peer %s (%s %s:%d) %s -> %s: %s", e->p.id[0] ? e->p.id : "(seed)", e->p.fqdn, e->p.ip,
+	    e->p.port, peer_state_name(e->p.state), peer_state_name(state), why);
+	e->p.state = state;
+	e->p.state_since = now;
+}
+
+int
+membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n, int default_port)
+{
+	int added = 0;
+	int64_t now = mw_wall_s();
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < n; i++) {
+		int port = seeds[i].port ? seeds[i].port : default_port;
+		if (find_placeholder(m, seeds[i].ip, seeds[i].fqdn, port))
+			continue; /* the same seed listed twice */
+		struct entry *e = add_entry(m, now);
+		if (e == NULL)
+			break;
+		snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", seeds[i].fqdn);
+		snprintf(e->p.ip, sizeof e->p.ip, "%s", seeds[i].ip);
+		e->p.port = port;
+		e->p.source = SRC_SEED;
+		e->p.state = PEER_SUSPECT; /* not known to be alive until it answers */
+		e->p.last_seen = 0;
+		added++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return added;
+}
+
+int
+membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now)
+{
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, who->id);
+	struct entry *ph = find_placeholder(m, who->ip, who->fqdn, who->port);
+	if (e == NULL && ph != NULL) {
+		e = ph; /* the seed turns out to be this node */
+		snprintf(e->p.id, sizeof e->p.id, "%s", who->id);
+		log_info("mesh", "seed %s:%d is node %s (%s)", who->ip, who->port, who->id, who->fqdn);
+		ph = NULL;
+	}
+	if (e == NULL) {
+		e = add_entry(m, now);
+		if (e == NULL) {
+			rc = MW_ETOOBIG;
+			goto out;
+		}
+		snprintf(e->p.id, sizeof e->p.id, "%s", who->id);
+		e->p.state = PEER_ALIVE;
+		log_info("mesh", "new peer %s (%s %s:%d) first-hand", who->id, who->fqdn, who->ip, who->port);
+	}
+	if (ph != NULL && ph != e)
+		remove_entry(m, ph); /* never list a node twice */
+	if (who->fqdn[0])
+		snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", who->fqdn);
+	if (who->ip[0])
+		snprintf(e->p.ip, sizeof e->p.ip, "%s", who->ip);
+	if (who->port)
+		e->p.port = who->port;
+	if (who->incarnation > e->p.incarnation)
+		e->p.incarnation = who->incarnation;
+	e->p.source = SRC_DIRECT;
+	e->p.last_seen = now;
+	e->p.fails = 0;
+	set_state(e, PEER_ALIVE, now, "heard first-hand");
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void
+membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now, struct merge_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < n; i++) {
+		const struct peer_news *x = &list[i];
+		if (strcmp(x->id, m->self_id) == 0) {
+			st->ignored_self++;
+			if (x->state != PEER_ALIVE && x->incarnation >= m->incarnation && x->incarnation + 1 > st->refute)
+				st->refute = x->incarnation;
+			continue;
+		}
+		int64_t seen = now - (x->age_s > 0 ? x->age_s : 0);
+		struct entry *e = find_id(m, x->id);
+		if (e == NULL) {
+			if (x->state == PEER_DEAD) {
+				st->ignored_stale++; /* never learn a node second-hand as dead */
+				continue;
+			}
+			e = find_placeholder(m, x->ip, x->fqdn, x->port);
+			if (e == NULL) {
+				e = add_entry(m, now);
+				if (e == NULL) {
+					st->dropped_full++;
+					continue;
+				}
+				e->p.state = x->state;
+				e->p.source = SRC_GOSSIP;
+				e->p.last_seen = seen;
+			}
+			snprintf(e->p.id, sizeof e->p.id, "%s", x->id);
+			snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
+			snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);
+			e->p.port = x->port;
+			e->p.incarnation = x->incarnation;
+			st->added++;
+			continue;
+		}
+		if (x->incarnation < e->p.incarnation) {
+			st->ignored_stale++;
+			continue;
+		}
+		int recent_ok = e->p.last_ok > 0 && now - e->p.last_ok <= 2 * 60; /* first-hand, fresh */
+		if (x->incarnation > e->p.incarnation) {
+			e->p.incarnation = x->incarnation;
+			if (e->p.source != SRC_DIRECT) {
+				snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);
+				e->p.port = x->port;
+				if (x->fqdn[0])
+					snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
+			}
+			if (x->state == PEER_ALIVE) {
+				if (seen > e->p.last_seen)
+					e->p.last_seen = seen;
+				e->p.fails = 0;
+				set_state(e, PEER_ALIVE, now, "newer incarnation reported alive");
+			} else if (!recent_ok && e->p.state == PEER_ALIVE) {
+				set_state(e, PEER_SUSPECT, now, "reported suspect by a peer");
+			}
+			st->updated++;
+			continue;
+		}
+		/* same incarnation */
+		if (x->state == PEER_ALIVE) {
+			if (seen > e->p.last_seen && e->p.state != PEER_DEAD)
+				e->p.last_seen = seen;
+			st->updated++;
+		} else if (e->p.state == PEER_ALIVE && !recent_ok) {
+			set_state(e, PEER_SUSPECT, now, "reported suspect by a peer");
+			st->updated++;
+		} else {
+			st->ignored_stale++;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static struct entry *
+find_for_poll(struct membership *m, const char *id, const char *ip, int port)
+{
+	struct entry *e = find_id(m, id);
+	if (e == NULL)
+		e = find_placeholder(m, ip, NULL, port);
+	if (e == NULL && ip) /* a placeholder seeded by fqdn: matched on the address it resolved to */
+		for (int i = 0; i < m->n; i++)
+			if (m->e[i]->p.id[0] == '\0' && m->e[i]->p.port == port && m->e[i]->in_flight)
+				return m->e[i];
+	return e;
+}
+
+static void
+count_bucket(struct entry *e, int64_t now, int ok)
+{
+	uint32_t slot = (uint32_t)(now / BUCKET_S);
+	struct bucket *b = &e->b[slot % NBUCKETS];
+	if (b->slot != slot) {
+		b->slot = slot;
+		b->ok = b->n = 0;
+	}
+	if (b->n < UINT16_MAX) {
+		b->n++;
+		b->ok = (uint16_t)(b->ok + (ok ? 1 : 0));
+	}
+}
+
+static void
+compute_rates(struct entry *e, int64_t now)
+{
+	uint32_t cur = (uint32_t)(now / BUCKET_S);
+	int ok1 = 0, n1 = 0, ok24 = 0, n24 = 0;
+	for (int i = 0; i < NBUCKETS; i++) {
+		const struct bucket *b = &e->b[i];
+		if (b->n == 0 || b->slot + NBUCKETS <= cur || b->slot > cur)
+			continue;
+		ok24 += b->ok;
+		n24 += b->n;
+		if (b->slot + 12 > cur) {
+			ok1 += b->ok;
+			n1 += b->n;
+		}
+	}
+	e->p.polls_1h = n1;
+	e->p.polls_24h = n24;
+	e->p.success_rate_1h = n1 ? (double)ok1 / n1 : -1;
+	e->p.success_rate_24h = n24 ? (double)ok24 / n24 : -1;
+}
+
+void
+membership_poll_done(struct membership *m, const char *id, const char *ip, int port, const struct poll_result *r,
+    int64_t now)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_for_poll(m, id, ip, port);
+	if (e == NULL)
+		goto out; /* forgotten while the poll ran */
+	e->in_flight = 0;
+	e->p.last = *r;
+	e->p.last_poll = now;
+	count_bucket(e, now, r->ok);
+	if (r->ok) {
+		e->p.fails = 0;
+		e->p.last_ok = now;
+		e->p.last_seen = now;
+		if (e->p.id[0])
+			set_state(e, PEER_ALIVE, now, "poll succeeded");
+	} else {
+		e->p.fails++;
+		if (e->p.id[0] == '\0')
+			goto out; /* a seed never reached: stays a placeholder */
+		char why[200];
+		snprintf(why, sizeof why, "%d failed polls (%s%s%s)", e->p.fails, poll_error_name(r->error),
+		    r->detail[0] ? ": " : "", r->detail);
+		if (e->p.fails >= m->o.dead_after)
+			set_state(e, PEER_DEAD, now, why);
+		else if (e->p.fails >= m->o.suspect_after && e->p.state == PEER_ALIVE)
+			set_state(e, PEER_SUSPECT, now, why);
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e) {
+		e->p.pmtu = *p;
+		e->p.pmtu_due = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int
+membership_tick(struct membership *m, int64_t now, int poll_interval_s)
+{
+	int changed = 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = m->n - 1; i >= 0; i--) {
+		struct entry *e = m->e[i];
+		if (e->p.id[0] == '\0')
+			continue;
+		/* A suspicion nobody confirms or clears in dead_after intervals ends as dead. */
+		if (e->p.state == PEER_SUSPECT && now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
+		    (e->p.last_ok == 0 || now - e->p.last_ok > (int64_t)m->o.dead_after * poll_interval_s)) {
+			set_state(e, PEER_DEAD, now, "suspect for too long");
+			changed++;
+		} else if (e->p.state == PEER_DEAD && now - e->p.state_since > m->o.forget_after_s) {
+			log_info("mesh", "forgetting peer %s (%s): dead for %lld s", e->p.id, e->p.fqdn,
+			    (long long)(now - e->p.state_since));
+			remove_at(m, i);
+			changed++;
+		}
+		if (i < m->n && m->e[i] == e && e->p.pmtu.measured_at > 0 &&
+		    now - e->p.pmtu.measured_at >= m->o.pmtu_interval_s)
+			e->p.pmtu_due = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return changed;
+}
+
+static int
+cmp_peer(const void *a, const void *b)
+{
+	const struct peer *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+	if (c)
+		return c;
+	c = strcmp(x->ip, y->ip);
+	return c ? c : x->port - y->port;
+}
+
+struct peer *
+membership_snapshot(struct membership *m, int *n)
+{
+	int64_t now = mw_wall_s();
+	pthread_mutex_lock(&m->lock);
+	struct peer *out = malloc((size_t)(m->n ? m->n : 1) * sizeof *out);
+	if (out) {
+		for (int i = 0; i < m->n; i++) {
+			compute_rates(m->e[i], now);
+			out[i] = m->e[i]->p;
+		}
+		*n = m->n;
+	} else {
+		*n = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (out)
+		qsort(out, (size_t)*n, sizeof *out, cmp_peer);
+	return out;
+}
+
+int
+membership_get(struct membership *m, const char *id, struct peer *out)
+{
+	int rc = MW_ENOTFOUND;
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e) {
+		compute_rates(e, mw_wall_s());
+		*out = e->p;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
+membership_forget(struct membership *m, const char *id)
+{
+	int rc = MW_ENOTFOUND;
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e) {
+		remove_entry(m, e);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+void
+membership_counts(struct membership *m, int *total, int *alive, int *suspect, int *dead)
+{
+	*total = *alive = *suspect = *dead = 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < m->n; i++) {
+		const struct peer *p = &m->e[i]->p;
+		if (p->id[0] == '\0')
+			continue; /* seeds are not nodes until they answer */
+		(*total)++;
+		if (p->state == PEER_ALIVE)
+			(*alive)++;
+		else if (p->state == PEER_SUSPECT)
+			(*suspect)++;
+		else
+			(*dead)++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+int
+membership_next_poll(struct membership *m, int dead_every, struct peer *out)
+{
+	int rc = MW_ENOTFOUND;
+	pthread_mutex_lock(&m->lock);
+	for (int k = 0; k < m->n; k++) {
+		if (m->cursor >= m->n)
+			m->cursor = 0;
+		struct entry *e = m->e[m->cursor++];
+		if (e->in_flight)
+			continue;
+		if (e->p.state == PEER_DEAD && e->p.id[0]) {
+			if (++e->skip < dead_every)
+				continue;
+			e->skip = 0;
+		}
+		e->in_flight = 1;
+		*out = e->p;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
+membership_active_count(struct membership *m, int dead_every)
+{
+	int alive = 0, dead = 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < m->n; i++) {
+		if (m->e[i]->p.state == PEER_DEAD && m->e[i]->p.id[0])
+			dead++;
+		else
+			alive++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return alive + (dead + dead_every - 1) / dead_every;
+}
+
+uint64_t
+membership_incarnation(struct membership *m)
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t v = m->incarnation;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
+void
+membership_set_incarnation(struct membership *m, uint64_t inc)
+{
+	pthread_mutex_lock(&m->lock);
+	if (inc > m->incarnation)
+		m->incarnation = inc;
+	pthread_mutex_unlock(&m->lock);
+}
