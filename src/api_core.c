@@ -10,6 +10,8 @@
 #include "meshwatch/auth.h"
 #include "meshwatch/http.h"
 #include "meshwatch/log.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
 #include "meshwatch/metrics.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
@@ -31,7 +33,9 @@ api_health(struct req *r)
 	cJSON_AddStringToObject(o, "node_id", n->id);
 	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
-	cJSON_AddNumberToObject(o, "known_nodes", 0);
+	int total, alive, suspect, dead;
+	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	cJSON_AddNumberToObject(o, "known_nodes", total);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	if (k > 0) {
@@ -52,16 +56,6 @@ add_identity(cJSON *o, struct node *n)
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	http_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
-}
-
-void
-api_nodeinfo(struct req *r)
-{
-	cJSON *o = cJSON_CreateObject();
-	add_identity(o, r->node);
-	http_add_time(o, "timestamp", mw_wall_s());
-	cJSON_AddArrayToObject(o, "peers");
-	http_reply_json(r, 200, o, NULL);
 }
 
 void
@@ -142,7 +136,16 @@ api_node(struct req *r)
 		cJSON_AddItemToArray(p, cJSON_CreateString(problems[i]));
 	cJSON_AddStringToObject(o, "listen", n->cfg.listen);
 	cJSON_AddStringToObject(o, "node_env", n->cfg.node_env);
-	cJSON_AddNumberToObject(o, "known_nodes", 0);
+	int total, alive, suspect, dead;
+	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	cJSON_AddNumberToObject(o, "known_nodes", total);
+	cJSON *mc = cJSON_AddObjectToObject(o, "mesh");
+	cJSON_AddNumberToObject(mc, "total", total);
+	cJSON_AddNumberToObject(mc, "alive", alive);
+	cJSON_AddNumberToObject(mc, "suspect", suspect);
+	cJSON_AddNumberToObject(mc, "dead", dead);
+	cJSON_AddNumberToObject(mc, "incarnation", (double)membership_incarnation(n->mesh->members));
+	cJSON_AddBoolToObject(mc, "signed", n->cfg.mesh_secret[0] != '\0');
 	cJSON *c = cJSON_AddObjectToObject(o, "certificate");
 	cJSON_AddStringToObject(c, "subject", cert.subject);
 	http_add_time(c, "not_before", cert.not_before);

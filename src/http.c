@@ -15,6 +15,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/log.h"
+#include "meshwatch/membership.h"
 #include "meshwatch/metrics.h"
 #include "meshwatch/node.h"
 #include "meshwatch/tls.h"
@@ -46,6 +47,11 @@ static const struct route routes[] = {
 	{"PATCH", "/api/users/{id}", USER, api_users_update},
 	{"DELETE", "/api/users/{id}", USER, api_users_delete},
 	{"GET", "/metrics", USER, api_metrics},
+	{"GET", "/api/nodes", USER, api_nodes_list},
+	{"GET", "/api/nodes/{uuid}", USER, api_nodes_get},
+	{"DELETE", "/api/nodes/{uuid}", USER, api_nodes_delete},
+	{"GET", "/api/nodes/{uuid}/history", USER, api_nodes_history},
+	{"GET", "/api/nodes/{uuid}/pmtu", USER, api_nodes_pmtu},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */
@@ -78,10 +84,24 @@ init_labels(void)
 	route_labels[nlabels++] = "unmatched";
 }
 
-/* 1 when path matches pattern; sets *id for "{id}" patterns. */
+/* 1 when path matches pattern; sets *id for "{id}" patterns and sid for
+   "{uuid}" (a lowercase UUID). */
 static int
-match(const char *pattern, const char *path, int64_t *id)
+match(const char *pattern, const char *path, int64_t *id, char sid[37])
 {
+	const char *ub = strstr(pattern, "{uuid}");
+	if (ub) {
+		size_t pre = (size_t)(ub - pattern);
+		if (strncmp(pattern, path, pre) != 0 || strlen(path) < pre + 36)
+			return 0;
+		char tmp[37];
+		memcpy(tmp, path + pre, 36);
+		tmp[36] = '\0';
+		if (!membership_valid_id(tmp) || strcmp(path + pre + 36, ub + 6) != 0)
+			return 0;
+		memcpy(sid, tmp, 37);
+		return 1;
+	}
 	const char *brace = strstr(pattern, "{id}");
 	size_t plen = strlen(pattern);
 	if (plen > 0 && pattern[plen - 1] == '*') {
@@ -317,12 +337,14 @@ handle(struct mg_connection *conn, void *cbdata)
 	int label = unmatched_label;
 	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
 		int64_t id = -1;
-		if (!match(routes[i].pattern, r.path, &id))
+		char sid[37] = "";
+		if (!match(routes[i].pattern, r.path, &id, sid))
 			continue;
 		label = route_label[i];
 		if (strcmp(routes[i].method, method) == 0) {
 			rt = &routes[i];
 			r.id = id;
+			memcpy(r.sid, sid, sizeof sid);
 			break;
 		}
 		if (strstr(allow, routes[i].method) == NULL) {

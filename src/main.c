@@ -10,6 +10,7 @@
 #include "meshwatch/config.h"
 #include "meshwatch/http.h"
 #include "meshwatch/log.h"
+#include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/util.h"
 
@@ -61,6 +62,18 @@ check_mesh_files(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+static void
+flush_mesh(struct node *n)
+{
+	mesh_flush(n->mesh);
+}
+
+static void
+maintain_mesh(struct node *n)
+{
+	mesh_maintain(n->mesh);
+}
+
 struct timer {
 	int64_t next_ms;
 	int interval_ms;
@@ -108,9 +121,22 @@ main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	n->http = http_start(n, err, sizeof err);
-	if (n->http == NULL) {
+	n->mesh = mesh_create(n, err, sizeof err);
+	if (n->mesh == NULL) {
 		log_error("main", "cannot start: %s", err);
+		node_destroy(n);
+		free(cfg);
+		return 1;
+	}
+	n->http = http_start(n, err, sizeof err);
+	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0) {
+		log_error("main", "cannot start: %s", err);
+		http_stop(n->http);
+		n->http = NULL;
+		n->stopping = 1;
+		mesh_stop(n->mesh);
+		mesh_destroy(n->mesh);
+		n->mesh = NULL;
 		node_destroy(n);
 		free(cfg);
 		return 1;
@@ -122,6 +148,8 @@ main(int argc, char **argv)
 
 	int64_t now = mw_now_ms();
 	struct timer timers[] = {
+		{now + 1000, 1000, flush_mesh},
+		{now + 30000, 60000, maintain_mesh},
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
 		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},
@@ -148,8 +176,11 @@ main(int argc, char **argv)
 	}
 	log_info("main", "stopping");
 	n->stopping = 1;
+	mesh_stop(n->mesh);
 	http_stop(n->http);
 	n->http = NULL;
+	mesh_destroy(n->mesh);
+	n->mesh = NULL;
 	node_destroy(n);
 	free(cfg);
 	log_info("main", "stopped");

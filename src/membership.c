@@ -373,17 +373,21 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 	pthread_mutex_unlock(&m->lock);
 }
 
-static struct entry *
-find_for_poll(struct membership *m, const char *id, const char *ip, int port)
+void
+membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id)
 {
-	struct entry *e = find_id(m, id);
-	if (e == NULL)
-		e = find_placeholder(m, ip, NULL, port);
-	if (e == NULL && ip) /* a placeholder seeded by fqdn: matched on the address it resolved to */
-		for (int i = 0; i < m->n; i++)
-			if (m->e[i]->p.id[0] == '\0' && m->e[i]->p.port == port && m->e[i]->in_flight)
-				return m->e[i];
-	return e;
+	pthread_mutex_lock(&m->lock);
+	struct entry *ph = find_placeholder(m, seed_ip, seed_fqdn, port);
+	if (ph != NULL) {
+		if (find_id(m, id) != NULL) {
+			remove_entry(m, ph); /* never list a node twice */
+		} else {
+			snprintf(ph->p.id, sizeof ph->p.id, "%s", id);
+			log_info("mesh", "seed %s%s%s:%d is node %s", seed_fqdn ? seed_fqdn : "", seed_ip && seed_ip[0] ? " " : "",
+			    seed_ip ? seed_ip : "", port, id);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void
@@ -424,11 +428,11 @@ compute_rates(struct entry *e, int64_t now)
 }
 
 void
-membership_poll_done(struct membership *m, const char *id, const char *ip, int port, const struct poll_result *r,
-    int64_t now)
+membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
+    const struct poll_result *r, int64_t now)
 {
 	pthread_mutex_lock(&m->lock);
-	struct entry *e = find_for_poll(m, id, ip, port);
+	struct entry *e = (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
 	if (e == NULL)
 		goto out; /* forgotten while the poll ran */
 	e->in_flight = 0;

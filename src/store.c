@@ -39,7 +39,29 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  expires_at INTEGER NOT NULL);"
 	"CREATE INDEX sessions_expiry ON sessions(expires_at);",
+	/* 2: the mesh: peers, raw polls (24 h), 5-minute buckets, PMTU changes */
+	"CREATE TABLE peers ("
+	"  id TEXT PRIMARY KEY, fqdn TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL, incarnation INTEGER NOT NULL,"
+	"  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+	"CREATE TABLE polls ("
+	"  peer_id TEXT NOT NULL, ts INTEGER NOT NULL, ok INTEGER NOT NULL, error TEXT,"
+	"  connect_ms REAL, tls_ms REAL, ttfb_ms REAL, total_ms REAL,"
+	"  rtt_avg_ms REAL, jitter_ms REAL, loss REAL);"
+	"CREATE INDEX polls_peer_ts ON polls(peer_id, ts);"
+	"CREATE INDEX polls_ts ON polls(ts);"
+	"CREATE TABLE polls_5m ("
+	"  peer_id TEXT NOT NULL, bucket INTEGER NOT NULL, n INTEGER NOT NULL, ok INTEGER NOT NULL,"
+	"  connect_ms REAL, tls_ms REAL, ttfb_ms REAL, total_ms REAL, rtt_avg_ms REAL, jitter_ms REAL, loss REAL,"
+	"  PRIMARY KEY (peer_id, bucket));"
+	"CREATE INDEX polls_5m_bucket ON polls_5m(bucket);"
+	"CREATE TABLE pmtu_history ("
+	"  peer_id TEXT NOT NULL, measured_at INTEGER NOT NULL, value INTEGER NOT NULL, method TEXT NOT NULL,"
+	"  probes INTEGER NOT NULL, black_hole INTEGER NOT NULL);"
+	"CREATE INDEX pmtu_peer ON pmtu_history(peer_id, measured_at);",
 };
+
+static int int_query_locked(struct store *st, const char *sql);
 
 static int
 exec_locked(struct store *st, const char *sql, char *err, size_t errlen)
@@ -110,6 +132,10 @@ store_open(const char *dir, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(st->db, 5000);
 	char e2[256];
+	/* A new database reclaims pages incrementally, so the size cap can give
+	   space back without a full VACUUM. Only possible before any table exists. */
+	if (int_query_locked(st, "PRAGMA page_count") == 0)
+		exec_locked(st, "PRAGMA auto_vacuum=INCREMENTAL;", NULL, 0);
 	if (exec_locked(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2, sizeof e2) ||
 	    migrate(st, e2, sizeof e2)) {
 		snprintf(err, errlen, "%s: %s", st->path, e2);
@@ -528,4 +554,362 @@ int
 store_session_count(struct store *st)
 {
 	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM sessions"));
+}
+
+/* ---- mesh ---- */
+
+#include "meshwatch/membership.h"
+
+static int
+peers_save_locked(struct store *st, const struct peer *peers, int n)
+{
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int ret = 0;
+	sqlite3_stmt *s = prep(st, "INSERT INTO peers(id,fqdn,ip,port,state,incarnation,first_seen,last_seen) "
+	                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, "
+	                           "ip=excluded.ip, port=excluded.port, state=excluded.state, "
+	                           "incarnation=excluded.incarnation, last_seen=excluded.last_seen");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct peer *p = &peers[i];
+		if (p->id[0] == '\0')
+			continue;
+		sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, p->fqdn, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, p->ip, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, p->port);
+		sqlite3_bind_int(s, 5, p->state);
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)p->incarnation);
+		sqlite3_bind_int64(s, 7, p->first_seen);
+		sqlite3_bind_int64(s, 8, p->last_seen);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = MW_EDB;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	/* peers forgotten by the membership are forgotten here too */
+	if (ret == 0) {
+		exec_locked(st, "CREATE TEMP TABLE IF NOT EXISTS keep_ids(id TEXT PRIMARY KEY); DELETE FROM keep_ids;", NULL, 0);
+		s = prep(st, "INSERT OR IGNORE INTO keep_ids VALUES(?)");
+		for (int i = 0; s && i < n; i++) {
+			if (peers[i].id[0] == '\0')
+				continue;
+			sqlite3_bind_text(s, 1, peers[i].id, -1, SQLITE_STATIC);
+			sqlite3_step(s);
+			sqlite3_reset(s);
+		}
+		sqlite3_finalize(s);
+		if (exec_locked(st, "DELETE FROM peers WHERE id NOT IN (SELECT id FROM keep_ids);", NULL, 0))
+			ret = MW_EDB;
+	}
+out:
+	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_peers_save(struct store *st, const struct peer *peers, int n)
+{
+	return LOCKED(st, peers_save_locked(st, peers, n));
+}
+
+static int
+peers_load_locked(struct store *st, struct peer **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	int total = int_query_locked(st, "SELECT COUNT(*) FROM peers");
+	if (total < 0)
+		return MW_EDB;
+	struct peer *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	if (arr == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen FROM peers");
+	if (s == NULL) {
+		free(arr);
+		return MW_EDB;
+	}
+	int k = 0;
+	while (k < total && sqlite3_step(s) == SQLITE_ROW) {
+		struct peer *p = &arr[k++];
+		snprintf(p->id, sizeof p->id, "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(p->fqdn, sizeof p->fqdn, "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(p->ip, sizeof p->ip, "%s", (const char *)sqlite3_column_text(s, 2));
+		p->port = sqlite3_column_int(s, 3);
+		p->state = sqlite3_column_int(s, 4);
+		p->incarnation = (uint64_t)sqlite3_column_int64(s, 5);
+		p->first_seen = sqlite3_column_int64(s, 6);
+		p->last_seen = sqlite3_column_int64(s, 7);
+	}
+	sqlite3_finalize(s);
+	*out = arr;
+	*n = k;
+	return 0;
+}
+
+int
+store_peers_load(struct store *st, struct peer **out, int *n)
+{
+	return LOCKED(st, peers_load_locked(st, out, n));
+}
+
+static int
+peer_delete_locked(struct store *st, const char *id)
+{
+	int rc = delete_by_locked(st, "DELETE FROM peers WHERE id=?", 0, id);
+	delete_by_locked(st, "DELETE FROM polls WHERE peer_id=?", 0, id);
+	delete_by_locked(st, "DELETE FROM polls_5m WHERE peer_id=?", 0, id);
+	delete_by_locked(st, "DELETE FROM pmtu_history WHERE peer_id=?", 0, id);
+	return rc == MW_ENOTFOUND ? 0 : rc;
+}
+
+int
+store_peer_delete(struct store *st, const char *id)
+{
+	return LOCKED(st, peer_delete_locked(st, id));
+}
+
+static void
+bind_ms(sqlite3_stmt *s, int i, double v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_double(s, i, v);
+}
+
+static int
+polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
+{
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int ret = 0;
+	sqlite3_stmt *s = prep(st, "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,"
+	                           "rtt_avg_ms,jitter_ms,loss) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct poll_row *r = &rows[i];
+		sqlite3_bind_text(s, 1, r->peer_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, r->ts);
+		sqlite3_bind_int(s, 3, r->ok);
+		if (r->ok)
+			sqlite3_bind_null(s, 4);
+		else
+			sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
+		bind_ms(s, 5, r->connect_ms);
+		bind_ms(s, 6, r->tls_ms);
+		bind_ms(s, 7, r->ttfb_ms);
+		bind_ms(s, 8, r->total_ms);
+		bind_ms(s, 9, r->rtt_avg_ms);
+		bind_ms(s, 10, r->jitter_ms);
+		bind_ms(s, 11, r->loss);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = MW_EDB;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+out:
+	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_polls_insert(struct store *st, const struct poll_row *rows, int n)
+{
+	if (n <= 0)
+		return 0;
+	return LOCKED(st, polls_insert_locked(st, rows, n));
+}
+
+static int
+pmtu_insert_locked(struct store *st, const char *peer_id, const struct pmtu_info *p)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO pmtu_history(peer_id,measured_at,value,method,probes,black_hole) "
+	                           "VALUES(?,?,?,?,?,?)");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, p->measured_at);
+	sqlite3_bind_int(s, 3, p->value);
+	sqlite3_bind_text(s, 4, p->method, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, p->probes);
+	sqlite3_bind_int(s, 6, p->black_hole);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : MW_EDB;
+}
+
+int
+store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_info *p)
+{
+	return LOCKED(st, pmtu_insert_locked(st, peer_id, p));
+}
+
+static int
+pmtu_list_locked(struct store *st, const char *peer_id, int limit, struct pmtu_row **rows, int *n)
+{
+	*rows = calloc((size_t)(limit > 0 ? limit : 1), sizeof **rows);
+	*n = 0;
+	if (*rows == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = prep(st, "SELECT measured_at,value,method,probes,black_hole FROM pmtu_history "
+	                           "WHERE peer_id=? ORDER BY measured_at DESC, rowid DESC LIMIT ?");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, limit);
+	while (*n < limit && sqlite3_step(s) == SQLITE_ROW) {
+		struct pmtu_row *r = &(*rows)[(*n)++];
+		r->measured_at = sqlite3_column_int64(s, 0);
+		r->value = sqlite3_column_int(s, 1);
+		snprintf(r->method, sizeof r->method, "%s", (const char *)sqlite3_column_text(s, 2));
+		r->probes = sqlite3_column_int(s, 3);
+		r->black_hole = sqlite3_column_int(s, 4);
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int
+store_pmtu_list(struct store *st, const char *peer_id, int limit, struct pmtu_row **rows, int *n)
+{
+	return LOCKED(st, pmtu_list_locked(st, peer_id, limit, rows, n));
+}
+
+static double
+col_or_neg(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? -1.0 : sqlite3_column_double(s, i);
+}
+
+static int
+history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, int step, struct hist_row **rows,
+    int *n)
+{
+	*rows = NULL;
+	*n = 0;
+	int64_t cap = (to - from) / step + 2;
+	if (cap < 1 || cap > 100000)
+		return MW_EINVAL;
+	struct hist_row *arr = calloc((size_t)cap, sizeof *arr);
+	if (arr == NULL)
+		return MW_ENOMEM;
+	/* Raw polls and 5-minute buckets, weighted by poll count, in one pass. */
+	sqlite3_stmt *s = prep(st,
+	    "SELECT (t/?4)*?4 AS b, SUM(n), SUM(ok), "
+	    "SUM(connect_ms*n)/SUM(CASE WHEN connect_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(tls_ms*n)/SUM(CASE WHEN tls_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(ttfb_ms*n)/SUM(CASE WHEN ttfb_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(total_ms*n)/SUM(CASE WHEN total_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(rtt_avg_ms*n)/SUM(CASE WHEN rtt_avg_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(jitter_ms*n)/SUM(CASE WHEN jitter_ms IS NULL THEN 0 ELSE n END), "
+	    "SUM(loss*n)/SUM(CASE WHEN loss IS NULL THEN 0 ELSE n END) FROM ("
+	    "  SELECT ts AS t, 1 AS n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss "
+	    "  FROM polls WHERE peer_id=?1 AND ts>=?2 AND ts<?3 "
+	    "  UNION ALL SELECT bucket, n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss "
+	    "  FROM polls_5m WHERE peer_id=?1 AND bucket>=?2 AND bucket<?3) GROUP BY b ORDER BY b");
+	if (s == NULL) {
+		free(arr);
+		return MW_EDB;
+	}
+	sqlite3_bind_text(s, 1, peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	sqlite3_bind_int(s, 4, step);
+	int k = 0;
+	while (k < cap && sqlite3_step(s) == SQLITE_ROW) {
+		struct hist_row *r = &arr[k++];
+		r->t = sqlite3_column_int64(s, 0);
+		r->polls = sqlite3_column_int(s, 1);
+		r->ok = sqlite3_column_int(s, 2);
+		r->connect_ms = col_or_neg(s, 3);
+		r->tls_ms = col_or_neg(s, 4);
+		r->ttfb_ms = col_or_neg(s, 5);
+		r->total_ms = col_or_neg(s, 6);
+		r->rtt_avg_ms = col_or_neg(s, 7);
+		r->jitter_ms = col_or_neg(s, 8);
+		r->loss = col_or_neg(s, 9);
+	}
+	sqlite3_finalize(s);
+	*rows = arr;
+	*n = k;
+	return 0;
+}
+
+int
+store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t to, int step, struct hist_row **rows,
+    int *n)
+{
+	if (step < 1 || to <= from)
+		return MW_EINVAL;
+	return LOCKED(st, history_locked(st, peer_id, from, to, step, rows, n));
+}
+
+static int
+bind_exec(struct store *st, const char *sql, int64_t a)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_int64(s, 1, a);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? sqlite3_changes(st->db) : MW_EDB;
+}
+
+static int
+maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
+    struct maint_stats *ms)
+{
+	memset(ms, 0, sizeof *ms);
+	ms->size_before = store_size_bytes(st);
+	/* whole 5-minute buckets only, so a bucket is written once */
+	int64_t cut = ((now - raw_keep_s) / 300) * 300;
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int r = bind_exec(st,
+	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
+	    "SELECT peer_id, (ts/300)*300, COUNT(*), SUM(ok), AVG(connect_ms), AVG(tls_ms), AVG(ttfb_ms), AVG(total_ms), "
+	    "AVG(rtt_avg_ms), AVG(jitter_ms), AVG(loss) FROM polls WHERE ts < ?1 GROUP BY peer_id, (ts/300)*300 "
+	    "ON CONFLICT(peer_id,bucket) DO UPDATE SET n=n+excluded.n, ok=ok+excluded.ok",
+	    cut);
+	if (r >= 0) {
+		ms->downsampled = bind_exec(st, "DELETE FROM polls WHERE ts < ?1", cut);
+		int e = bind_exec(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
+		ms->expired = e > 0 ? e : 0;
+	}
+	exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	if (r < 0)
+		return MW_EDB;
+	/* The size cap: oldest history first, a slice at a time, reclaiming pages. */
+	for (int round = 0; round < 64 && store_size_bytes(st) > max_bytes; round++) {
+		int d = bind_exec(st,
+		    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)", 2000);
+		if (d <= 0)
+			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)", 2000);
+		if (d <= 0)
+			d = bind_exec(st,
+			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
+			    200);
+		if (d <= 0)
+			break; /* nothing left to give back: the rest is users, sessions, peers */
+		ms->capped += d;
+		exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
+	}
+	ms->size_after = store_size_bytes(st);
+	return 0;
+}
+
+int
+store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
+    struct maint_stats *ms)
+{
+	return LOCKED(st, maintain_locked(st, now, raw_keep_s, keep_s, max_bytes, ms));
 }

@@ -21,6 +21,11 @@ void api_users_create(struct req *r);
 void api_users_get(struct req *r);
 void api_users_update(struct req *r);
 void api_users_delete(struct req *r);
+void api_nodes_list(struct req *r);
+void api_nodes_get(struct req *r);
+void api_nodes_delete(struct req *r);
+void api_nodes_history(struct req *r);
+void api_nodes_pmtu(struct req *r);
 
 /* Embedded dashboard files (generated at build time from web/). */
 struct asset {

@@ -38,6 +38,19 @@ struct config {
 	int login_attempts_per_min;
 	int max_users;
 	int pbkdf2_iterations;
+	int max_peers;
+	int suspect_after;
+	int dead_after;
+	int forget_after_s;
+	int dead_poll_every;
+	int poll_concurrency;
+	int poll_timeout_ms;
+	int poll_budget;
+	int pmtu_interval_s;
+	int udp_probes;
+	int db_max_bytes;
+	int retention_days;
+	int max_nodeinfo_bytes;
 	/* actions */
 	int check_config;
 	int show_version;

@@ -22,6 +22,7 @@ struct req {
 	const char *method;
 	const char *path;
 	int64_t id;                /* the {id} in the path, or -1 */
+	char sid[37];              /* the {uuid} in the path, or "" */
 	cJSON *body;               /* parsed JSON body (POST/PUT/PATCH), or NULL */
 	int authed;
 	struct user_row user;      /* when authed */

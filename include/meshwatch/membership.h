@@ -116,8 +116,14 @@ int membership_heard_from(struct membership *m, const struct peer_news *who, int
 void membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now,
     struct merge_stats *st);
 
-/* Our poll of the peer at index-free key (id, or ip:port for a seed). */
-void membership_poll_done(struct membership *m, const char *id, const char *ip, int port,
+/* A seed placeholder (matched by the ip or fqdn and port it was seeded
+   with) answered as node id: it becomes that node, or disappears when the
+   node is already in the table. */
+void membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id);
+
+/* Our poll finished: of the peer with this id, or (id "") of the seed
+   placeholder seeded with seed_ip/seed_fqdn and port. */
+void membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
     const struct poll_result *r, int64_t now);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);

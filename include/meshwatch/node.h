@@ -16,6 +16,7 @@ struct tls_server;
 struct ratelimit;
 struct metrics;
 struct http_server;
+struct mesh;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -30,6 +31,7 @@ struct node {
 	struct ratelimit *login_rl;   /* thread-safe */
 	struct metrics *metrics;      /* atomic counters */
 	struct http_server *http;
+	struct mesh *mesh;            /* thread-safe (see mesh.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;

@@ -67,4 +67,57 @@ int store_session_delete(struct store *st, const char *token_hash);
 int store_session_purge(struct store *st, int64_t now);
 int store_session_count(struct store *st);
 
+/* The mesh. */
+struct peer;
+struct pmtu_info;
+
+struct poll_row {
+	char peer_id[37];
+	int64_t ts;
+	int ok;
+	char error[24];
+	double connect_ms, tls_ms, ttfb_ms, total_ms;  /* < 0: not reached (stored as NULL) */
+	double rtt_avg_ms, jitter_ms, loss;            /* < 0: no UDP data */
+};
+
+/* Saves the identity and state of every peer with an id (one transaction). */
+int store_peers_save(struct store *st, const struct peer *peers, int n);
+/* Loads saved peers into a malloc'd array (caller frees). */
+int store_peers_load(struct store *st, struct peer **out, int *n);
+int store_peer_delete(struct store *st, const char *id);
+
+/* Inserts poll results in one transaction. */
+int store_polls_insert(struct store *st, const struct poll_row *rows, int n);
+
+/* Adds a PMTU measurement to the history. */
+int store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_info *p);
+struct pmtu_row {
+	int64_t measured_at;
+	int value, probes, black_hole;
+	char method[24];
+};
+/* Newest first, at most limit; *rows malloc'd. */
+int store_pmtu_list(struct store *st, const char *peer_id, int limit, struct pmtu_row **rows, int *n);
+
+/* History of one peer between from and to (seconds) in step-second
+   buckets, from raw polls and 5-minute buckets. */
+struct hist_row {
+	int64_t t;
+	int polls, ok;
+	double connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss; /* < 0: no data */
+};
+int store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t to, int step,
+    struct hist_row **rows, int *n);
+
+struct maint_stats {
+	int downsampled, expired, capped;   /* rows */
+	int64_t size_before, size_after;
+};
+/* Moves raw polls older than raw_keep_s into 5-minute buckets, drops
+   buckets older than keep_s, and while the file is larger than max_bytes
+   deletes the oldest history (buckets first, then raw polls) and reclaims
+   the pages. Never touches users, sessions or peers. */
+int store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
+    struct maint_stats *ms);
+
 #endif

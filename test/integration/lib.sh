@@ -9,7 +9,8 @@ set -euo pipefail
 MW=${MESHWATCH_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/meshwatch}
 [ -x "$MW" ] || { echo "lib.sh: meshwatch binary not found at $MW" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/mwtest.XXXXXX)
-PIDS=()
+PIDS=()      # every background process the test started (stopped at exit)
+MW_PIDS=()   # meshwatch nodes among them, whose exit status must be 0
 TEST_NAME=$(basename "$0" .sh)
 ADMIN_USER=admin
 ADMIN_PASS=admin-pass-123
@@ -20,12 +21,14 @@ cleanup() {
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
   done
-  local st
+  local st p q is_mw
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] || continue
     st=0; wait "$p" 2>/dev/null || st=$?
+    is_mw=0
+    for q in "${MW_PIDS[@]:-}"; do [ "$q" = "$p" ] && is_mw=1; done
     # 127: already reaped by stop_node, which recorded its status.
-    [ $st = 0 ] || [ $st = 127 ] || BAD_EXIT="$BAD_EXIT $p:$st"
+    [ $is_mw = 0 ] || [ $st = 0 ] || [ $st = 127 ] || BAD_EXIT="$BAD_EXIT $p:$st"
   done
   # A sanitizer report in any node's log fails the test, whatever it checked.
   if grep -lE "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.log 2>/dev/null; then
@@ -81,6 +84,7 @@ start_node() {
     >>"$TMP/$name.log" 2>&1 &
   NODE_PID=$!
   PIDS+=("$NODE_PID")
+  MW_PIDS+=("$NODE_PID")
   wait_healthy "$addr" 20 || fail "node $name on $addr did not answer /health"
 }
 
@@ -94,6 +98,14 @@ wait_healthy() {
 }
 
 BAD_EXIT=
+# kill_node PID: SIGKILL, on purpose (its status is not checked).
+kill_node() {
+  local pid=$1 q keep=()
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for q in "${MW_PIDS[@]:-}"; do [ "$q" = "$pid" ] || keep+=("$q"); done
+  MW_PIDS=("${keep[@]:-}")
+}
 stop_node() {
   local pid=$1 st=0
   kill -TERM "$pid" 2>/dev/null || true

@@ -121,7 +121,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_schema_version(f->st), 2);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -141,7 +141,12 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
+	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
+	    v, sizeof v);
+	assert_string_equal(v, "4");
+	side_query(want, "PRAGMA auto_vacuum", v, sizeof v);
+	assert_string_equal(v, "2"); /* incremental, so the size cap can give pages back */
 	side_query(want, "SELECT COUNT(*) FROM schema_version", v, sizeof v);
 	assert_string_equal(v, "1");
 }
@@ -156,7 +161,7 @@ test_reopen_keeps_data(void **state)
 	int64_t exp = mw_wall_s() + 3600;
 	assert_int_equal(store_session_create(f->st, "tok-hash-1", u.id, exp), 0);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_schema_version(f->st), 2);
 	assert_int_equal(store_user_count(f->st), 1);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get_by_name(f->st, "keeper", &back, hash, sizeof hash), 0);
@@ -198,13 +203,13 @@ test_open_failures(void **state)
 	snprintf(db, sizeof db, "%s", store_path(f->st));
 	store_close(f->st);
 	f->st = NULL;
-	side_query(db, "UPDATE schema_version SET version=2", NULL, 0);
+	side_query(db, "UPDATE schema_version SET version=99", NULL, 0);
 	err[0] = '\0';
 	assert_null(store_open(f->dir, err, sizeof err));
 	assert_non_null(strstr(err, "newer"));
 	char v[32];
 	side_query(db, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "2");
+	assert_string_equal(v, "99");
 	/* a file that is not a database */
 	snprintf(p, sizeof p, "%s/junk", f->dir);
 	assert_int_equal(mkdir(p, 0700), 0);

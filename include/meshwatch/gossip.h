@@ -1,0 +1,36 @@
+/* gossip: the mesh's wire format. A poll is GET /nodeinfo carrying the
+   caller's identity in X-Mw-* headers (so the callee learns of the caller
+   at once: push-pull); the answer carries the callee's identity and its
+   peer list. Every field from the network is validated here, and lists are
+   bounded, before anything reaches the peer table. No state; any thread. */
+#ifndef MESHWATCH_GOSSIP_H
+#define MESHWATCH_GOSSIP_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/membership.h"
+
+struct node;
+
+/* Identity headers for a request from node n. */
+int gossip_identity_headers(const struct peer_news *self, char *out, size_t outlen);
+/* The identity text signed with the request (both sides build it the same way). */
+void gossip_identity_string(const struct peer_news *who, char *out, size_t outlen);
+
+/* Validates one identity (id, fqdn, ip, port). NULL when fine, else the
+   reason. ip may be empty only when allow_no_ip. */
+const char *gossip_check_identity(const struct peer_news *who, int allow_no_ip);
+
+/* Builds the /nodeinfo body for node n (identity and peers). */
+cJSON *gossip_nodeinfo(struct node *n);
+
+/* Parses a /nodeinfo answer: the sender's identity into *who, at most
+   max_peers entries into *list (malloc'd; caller frees), *n, and how many
+   entries were invalid or over the bound into *dropped. Returns 0, or
+   MW_EINVAL with a reason in why when the answer as a whole is unusable. */
+int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,
+    struct peer_news **list, int *n, int *dropped, char *why, size_t whylen);
+
+#endif

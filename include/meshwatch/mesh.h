@@ -1,0 +1,71 @@
+/* mesh: the running mesh of one node: peer table, poll scheduler and
+   workers, the UDP responder, mesh signatures, and the batches of poll
+   results on their way to the store. Created and stopped by the main
+   thread; its own threads are the scheduler and the poll workers. */
+#ifndef MESHWATCH_MESH_H
+#define MESHWATCH_MESH_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/membership.h"
+
+struct node;
+struct meshauth;
+struct tls_client;
+struct udp_responder;
+struct poll_row;
+
+struct mesh_stats {
+	uint64_t polls_ok, polls_failed;
+	uint64_t gossip_entries_dropped;   /* invalid or over the bound */
+	uint64_t callers_rejected;          /* /nodeinfo callers with a bad identity or signature */
+	uint64_t rows_written, rows_dropped;
+	double poll_ms_sum;
+};
+
+struct mesh {
+	struct node *node;
+	struct membership *members;
+	struct meshauth *auth;
+	struct tls_client *client;
+	struct udp_responder *udp;
+
+	pthread_t scheduler;
+	pthread_t *workers;
+	int nworkers;
+	int started;
+	volatile int stopping;
+
+	pthread_mutex_t lock;        /* guards the job slot, the batch and stats */
+	pthread_cond_t job_ready, job_taken;
+	struct peer *job;            /* the next peer to poll, or NULL */
+	struct poll_row *batch;      /* results waiting for the store */
+	int batch_n, batch_cap;
+	struct mesh_stats stats;
+	uint64_t saved_incarnation;
+};
+
+/* Builds the mesh: the peer table from the database and the seed file,
+   this node's incarnation (one more than last run), the TLS client and
+   signatures. NULL with a reason in err. */
+struct mesh *mesh_create(struct node *n, char *err, size_t errlen);
+/* Starts the UDP responder and the poll threads. 0 or MW_E* with err. */
+int mesh_start(struct mesh *m, char *err, size_t errlen);
+/* Stops the threads (returns within about a poll timeout) and writes what
+   is pending. Accepts NULL. */
+void mesh_stop(struct mesh *m);
+void mesh_destroy(struct mesh *m);
+
+/* Main-thread timer work: writes pending results and the peer table, runs
+   state timers, and every few minutes the store's retention and size cap. */
+void mesh_flush(struct mesh *m);
+void mesh_maintain(struct mesh *m);
+
+void mesh_get_stats(struct mesh *m, struct mesh_stats *out);
+
+/* This node's identity as announced to peers. */
+void mesh_self(struct mesh *m, struct peer_news *out);
+
+#endif

@@ -1,0 +1,41 @@
+/* tlsclient: the HTTPS client nodes use to poll each other, on mbedTLS.
+   One request per fresh connection, so every poll measures TCP connect,
+   TLS handshake, time to first byte and total time; TLS sessions are
+   resumed from a per-address cache (session tickets), so a repeat poll
+   costs no full handshake. Peer certificates are self-signed and accepted;
+   the SHA-256 of the peer's public key is reported so callers can pin it.
+   Thread-safe; each request blocks its calling thread up to the timeout. */
+#ifndef MESHWATCH_TLSCLIENT_H
+#define MESHWATCH_TLSCLIENT_H
+
+#include <stddef.h>
+
+struct tls_client;
+
+struct https_result {
+	int status;                 /* HTTP status, 0 when none arrived */
+	char *body;                 /* malloc'd, NUL-terminated; caller frees */
+	size_t body_len;
+	int error;                  /* enum poll_error (membership.h), 0 on success */
+	char detail[128];
+	double connect_ms, tls_ms, ttfb_ms, total_ms;  /* -1 when not reached */
+	char spki_sha256[65];       /* of the peer's public key */
+	char sig[80];               /* X-Mw-Signature response header, "" if absent */
+};
+
+/* NULL with a reason in err. session_slots bounds the resumption cache. */
+struct tls_client *tlsclient_create(int session_slots, char *err, size_t errlen);
+void tlsclient_destroy(struct tls_client *c);
+
+/* Sends one request to ip:port (numeric IPv4 or IPv6) and reads the whole
+   response. extra_headers: "Name: value\r\n"... or NULL. A body larger than
+   max_body fails with PERR_BODY. Returns 0 when a response arrived (any
+   status), a negative MW_E* with out->error and out->detail otherwise.
+   out->body must be freed by the caller in every case. */
+int tlsclient_request(struct tls_client *c, const char *ip, int port, const char *method, const char *path,
+    const char *extra_headers, const void *body, size_t blen, size_t max_body, int timeout_ms,
+    struct https_result *out);
+
+void https_result_free(struct https_result *r);
+
+#endif

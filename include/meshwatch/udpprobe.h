@@ -1,0 +1,118 @@
+/* udpprobe: the UDP responder every node runs next to its HTTPS port, and
+   the blocking client that measures RTT, jitter and loss against a peer's
+   responder. pmtu.c uses the same wire format for path-MTU probes.
+
+   Wire format (all integers big-endian; a datagram is one message):
+
+     offset size field
+     0      4    magic      "MWU1"
+     4      1    type       1 = probe, 2 = ack
+     5      1    flags      0 (senders write 0, receivers ignore)
+     6      2    reserved   0
+     8      4    seq        chosen by the prober, echoed in the ack
+     12     8    nonce      random per burst / per PMTU run, echoed
+     20     8    ts_ns      prober's monotonic clock, echoed (informational)
+     28     4    rx_len     ack: the UDP payload length of the probe as the
+                            responder received it; probe: 0
+     32     ...  padding    probe only: zero bytes up to the probe size
+
+   A probe is at least UDPP_HDR_LEN bytes; an ack is exactly UDPP_HDR_LEN
+   bytes, so an ack is never larger than the probe it answers. Receivers drop
+   (and count) anything shorter than the header, with the wrong magic, with an
+   unknown type, or truncated (larger than the receive buffer). A responder
+   never answers an ack, so two responders cannot be made to ping-pong. */
+#ifndef MESHWATCH_UDPPROBE_H
+#define MESHWATCH_UDPPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define UDPP_MAGIC "MWU1"
+#define UDPP_HDR_LEN 32
+#define UDPP_TYPE_PROBE 1
+#define UDPP_TYPE_ACK 2
+/* Largest UDP payload a datagram can carry (IPv4: 65535 - 20 - 8). IPv6
+   allows 65527; both fit in a buffer of UDPP_MAX_DGRAM. */
+#define UDPP_MAX_DGRAM 65536
+/* Default ack budget of a responder, acks per second over all sources. */
+#define UDPP_DEFAULT_RATE 20000
+/* Limits of udpprobe_burst(). */
+#define UDPP_MAX_COUNT 1000
+#define UDPP_BURST_PROBE_LEN 64
+
+struct udpp_msg {
+	uint8_t type;
+	uint32_t seq;
+	uint64_t nonce;
+	uint64_t ts_ns;
+	uint32_t rx_len;
+};
+
+/* Writes the header of m into buf (at least UDPP_HDR_LEN bytes) and zeroes
+   the rest up to len. Returns 0, or MW_EINVAL when len < UDPP_HDR_LEN. */
+int udpprobe_encode(const struct udpp_msg *m, uint8_t *buf, size_t len);
+/* Parses a received datagram of len bytes. Returns 0 with *m filled, or
+   MW_EINVAL when it is too short, has the wrong magic or an unknown type.
+   Never reads past buf[len - 1]. */
+int udpprobe_decode(const uint8_t *buf, size_t len, struct udpp_msg *m);
+
+/* Fills *ss with the numeric IPv4 or IPv6 address ip and port (0..65535).
+   An IPv6 link-local address may carry a "%iface" scope. Returns 0 or
+   MW_EINVAL (no name lookups are done). */
+int udpprobe_sockaddr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len);
+
+struct udp_responder;
+
+struct udp_responder_opts {
+	int rate_per_s;  /* ack budget per second overall; <= 0: UDPP_DEFAULT_RATE */
+};
+
+/* Binds UDP on addr:port (addr numeric IPv4 or IPv6; "0.0.0.0" or "::" =
+   all; "::" is dual-stack) and answers probes on its own thread. port 0
+   picks an ephemeral port (see udp_responder_port). Replies leave from the
+   address the probe was sent to (IP_PKTINFO / IPV6_RECVPKTINFO). Probes sent
+   to a multicast or broadcast address are not answered. Acks are never
+   larger than the probe and are rate-limited by a token bucket (rate_per_s
+   per second, bursts up to one second's worth); excess probes are dropped
+   and counted. Returns NULL with a reason in err (bad address, port in use,
+   thread failure). Free with udp_responder_stop. */
+struct udp_responder *udp_responder_start(const char *addr, int port, char *err, size_t errlen);
+struct udp_responder *udp_responder_start_opts(const char *addr, int port,
+	const struct udp_responder_opts *o, char *err, size_t errlen);
+/* Stops the thread (woken at once through an eventfd, joined well within
+   200 ms), closes the socket and frees r. Accepts NULL. */
+void udp_responder_stop(struct udp_responder *r);
+/* The bound UDP port (useful after port 0). */
+int udp_responder_port(const struct udp_responder *r);
+
+struct udp_responder_stats {
+	uint64_t probes;        /* valid probes received */
+	uint64_t acks;          /* acks sent */
+	uint64_t dropped_rate;  /* valid probes not answered: over the budget */
+	uint64_t malformed;     /* datagrams dropped: short, bad magic/type,
+	                           truncated, acks, or sent to multicast/broadcast */
+};
+/* A consistent-enough snapshot of the counters; any thread may call. */
+void udp_responder_stats(struct udp_responder *r, struct udp_responder_stats *out);
+
+struct udp_stats {
+	int sent, received;
+	double rtt_min_ms, rtt_avg_ms, rtt_max_ms, jitter_ms, loss;
+};
+
+/* Sends count (1..UDPP_MAX_COUNT) probes of UDPP_BURST_PROBE_LEN bytes,
+   spaced spacing_ms (>= 0) apart, to ip:port (numeric IPv4 or IPv6) and
+   waits up to timeout_ms (>= 0) after the last one, or less when every
+   probe has been answered. jitter = mean absolute difference of the RTTs of
+   consecutive answered probes (seq order), in ms; loss = 1 - received/sent.
+   Acks are matched by a random per-burst nonce and seq; duplicates and acks
+   that report a different probe length are ignored. Returns 0 (also with
+   100% loss: received = 0, rtt and jitter fields 0, loss 1), MW_EINVAL for
+   bad arguments, MW_EIO when the local socket cannot be made or connected
+   (e.g. no route). Blocking, at most count * spacing_ms + timeout_ms (plus
+   scheduling slack). Thread-safe: no shared state. */
+int udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
+	struct udp_stats *out);
+
+#endif

@@ -1,0 +1,444 @@
+/* api_mesh: /nodeinfo (the mesh's own endpoint: identifies the caller,
+   verifies signatures, answers with this node's peer list) and the
+   /api/nodes resource for the dashboard and scripts. Runs on civetweb
+   worker threads; reads the peer table through membership's copies. */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/gossip.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/meshauth.h"
+#include "meshwatch/node.h"
+#include "meshwatch/store.h"
+#include "meshwatch/util.h"
+
+static void
+copy_header(struct req *r, const char *name, char *out, size_t outlen)
+{
+	const char *v = mg_get_header(r->conn, name);
+	snprintf(out, outlen, "%s", v ? v : "");
+}
+
+/* Rebuilds the path with its query, as signed. */
+static void
+signed_path(struct req *r, char *out, size_t outlen)
+{
+	const char *q = r->ri->query_string;
+	snprintf(out, outlen, "%s%s%s", r->path, q ? "?" : "", q ? q : "");
+}
+
+void
+api_nodeinfo(struct req *r)
+{
+	struct node *n = r->node;
+	struct mesh *m = n->mesh;
+	struct peer_news who;
+	memset(&who, 0, sizeof who);
+	char port[16], inc[32];
+	copy_header(r, "X-Mw-Id", who.id, sizeof who.id);
+	copy_header(r, "X-Mw-Fqdn", who.fqdn, sizeof who.fqdn);
+	copy_header(r, "X-Mw-Ip", who.ip, sizeof who.ip);
+	copy_header(r, "X-Mw-Port", port, sizeof port);
+	copy_header(r, "X-Mw-Incarnation", inc, sizeof inc);
+	int has_ident = who.id[0] != '\0';
+	who.port = atoi(port);
+	who.incarnation = strtoull(inc, NULL, 10);
+	who.state = PEER_ALIVE;
+
+	const char *nonce = mg_get_header(r->conn, "X-Mw-Nonce");
+	if (meshauth_enabled(m->auth)) {
+		char ident[512] = "", path[2048], why[200];
+		if (has_ident)
+			gossip_identity_string(&who, ident, sizeof ident);
+		signed_path(r, path, sizeof path);
+		int rc = meshauth_verify_request(m->auth, r->method, path, ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
+		    nonce, mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why, sizeof why);
+		if (rc != 0) {
+			pthread_mutex_lock(&m->lock);
+			m->stats.callers_rejected++;
+			pthread_mutex_unlock(&m->lock);
+			log_warn("mesh", "/nodeinfo from %s refused: %s", r->client, why);
+			http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
+			return;
+		}
+	}
+	if (has_ident) {
+		const char *bad = gossip_check_identity(&who, 0);
+		if (bad == NULL && strcmp(who.id, n->id) == 0)
+			bad = "the caller claims to be this node";
+		if (bad) {
+			pthread_mutex_lock(&m->lock);
+			m->stats.callers_rejected++;
+			pthread_mutex_unlock(&m->lock);
+			http_reply_error(r, 400, "invalid_caller", "X-Mw-* identity headers: %s", bad);
+			return;
+		}
+		membership_heard_from(m->members, &who, mw_wall_s());
+	}
+	cJSON *o = gossip_nodeinfo(n);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	char hdr[160] = "";
+	if (meshauth_enabled(m->auth)) {
+		char sig[MESHAUTH_SIG_LEN + 1];
+		meshauth_sign_response(m->auth, nonce, 200, text, strlen(text), sig);
+		snprintf(hdr, sizeof hdr, "X-Mw-Signature: %s\r\n", sig);
+	}
+	http_reply_raw(r, 200, "application/json", text, strlen(text), hdr);
+	free(text);
+}
+
+static void
+add_ms(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
+}
+
+static void
+add_time_or_null(cJSON *o, const char *key, int64_t t)
+{
+	if (t > 0)
+		http_add_time(o, key, t);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *
+peer_json(const struct peer *p, int64_t now)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", p->id);
+	cJSON_AddStringToObject(o, "fqdn", p->fqdn);
+	cJSON_AddStringToObject(o, "ip", p->ip);
+	cJSON_AddNumberToObject(o, "port", p->port);
+	cJSON_AddStringToObject(o, "state", peer_state_name(p->state));
+	static const char *const src[] = {"seed", "direct", "gossip"};
+	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
+	add_time_or_null(o, "first_seen", p->first_seen);
+	add_time_or_null(o, "last_seen", p->last_seen);
+	add_time_or_null(o, "state_since", p->state_since);
+	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
+	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
+	if (p->success_rate_1h < 0)
+		cJSON_AddNullToObject(poll, "success_rate_1h");
+	else
+		cJSON_AddNumberToObject(poll, "success_rate_1h", p->success_rate_1h);
+	if (p->success_rate_24h < 0)
+		cJSON_AddNullToObject(poll, "success_rate_24h");
+	else
+		cJSON_AddNumberToObject(poll, "success_rate_24h", p->success_rate_24h);
+	cJSON_AddNumberToObject(poll, "polls_1h", p->polls_1h);
+	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
+	add_time_or_null(poll, "last_poll", p->last_poll);
+	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
+	add_ms(poll, "connect_ms", p->last.connect_ms);
+	add_ms(poll, "tls_ms", p->last.tls_ms);
+	add_ms(poll, "ttfb_ms", p->last.ttfb_ms);
+	add_ms(poll, "total_ms", p->last.total_ms);
+	cJSON_AddNumberToObject(poll, "consecutive_failures", p->fails);
+	if (p->last_poll > 0 && !p->last.ok) {
+		char e[200];
+		snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "", p->last.detail);
+		cJSON_AddStringToObject(poll, "last_error", e);
+	} else {
+		cJSON_AddNullToObject(poll, "last_error");
+	}
+	cJSON *udp = cJSON_AddObjectToObject(o, "udp");
+	int have = p->last.udp_sent > 0;
+	int got = p->last.udp_received > 0;
+	add_ms(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
+	add_ms(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
+	add_ms(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
+	add_ms(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
+	if (have)
+		cJSON_AddNumberToObject(udp, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
+	else
+		cJSON_AddNullToObject(udp, "loss");
+	cJSON_AddNumberToObject(udp, "probes", p->last.udp_sent);
+	cJSON *pm = cJSON_AddObjectToObject(o, "pmtu");
+	if (p->pmtu.value > 0) {
+		cJSON_AddNumberToObject(pm, "value", p->pmtu.value);
+		cJSON_AddStringToObject(pm, "method", p->pmtu.method);
+		cJSON_AddNumberToObject(pm, "probes", p->pmtu.probes);
+		cJSON_AddBoolToObject(pm, "black_hole", p->pmtu.black_hole);
+		http_add_time(pm, "measured_at", p->pmtu.measured_at);
+	} else {
+		cJSON_AddNullToObject(pm, "value");
+		cJSON_AddNullToObject(pm, "method");
+		cJSON_AddNullToObject(pm, "probes");
+		cJSON_AddNullToObject(pm, "black_hole");
+		cJSON_AddNullToObject(pm, "measured_at");
+	}
+	(void)now;
+	return o;
+}
+
+void
+api_nodes_list(struct req *r)
+{
+	int limit, offset;
+	char state[16] = "", q[128] = "";
+	if (http_query_int(r, "limit", 100, 1, 5000, &limit) || http_query_int(r, "offset", 0, 0, 1000000, &offset) ||
+	    http_query_str(r, "state", state, sizeof state) == -2 || http_query_str(r, "q", q, sizeof q) == -2)
+		return;
+	int want_state = -1;
+	if (state[0] && (want_state = peer_state_parse(state)) < 0) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"state\" must be alive, suspect or dead");
+		return;
+	}
+	int np = 0;
+	struct peer *ps = membership_snapshot(r->node->mesh->members, &np);
+	if (ps == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	int64_t now = mw_wall_s();
+	cJSON *o = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *seeds = cJSON_CreateArray();
+	int total = 0, counts[3] = {0, 0, 0};
+	for (int i = 0; i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0') {
+			/* a seed not reached yet: not a node until it answers */
+			cJSON *s = cJSON_CreateObject();
+			cJSON_AddStringToObject(s, "fqdn", p->fqdn);
+			cJSON_AddStringToObject(s, "ip", p->ip);
+			cJSON_AddNumberToObject(s, "port", p->port);
+			add_time_or_null(s, "last_poll", p->last_poll);
+			if (p->last_poll > 0) {
+				char e[200];
+				snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "",
+				    p->last.detail);
+				cJSON_AddStringToObject(s, "last_error", e);
+			} else {
+				cJSON_AddNullToObject(s, "last_error");
+			}
+			cJSON_AddItemToArray(seeds, s);
+			continue;
+		}
+		counts[p->state % 3]++;
+		if (want_state >= 0 && p->state != want_state)
+			continue;
+		if (q[0] && strstr(p->fqdn, q) == NULL && strstr(p->ip, q) == NULL && strncmp(p->id, q, strlen(q)) != 0)
+			continue;
+		if (total++ < offset || cJSON_GetArraySize(items) >= limit)
+			continue;
+		cJSON_AddItemToArray(items, peer_json(p, now));
+	}
+	free(ps);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	cJSON *c = cJSON_AddObjectToObject(o, "counts");
+	cJSON_AddNumberToObject(c, "alive", counts[0]);
+	cJSON_AddNumberToObject(c, "suspect", counts[1]);
+	cJSON_AddNumberToObject(c, "dead", counts[2]);
+	cJSON_AddItemToObject(o, "pending_seeds", seeds);
+	http_reply_json(r, 200, o, NULL);
+}
+
+static int
+get_peer(struct req *r, struct peer *p)
+{
+	if (membership_get(r->node->mesh->members, r->sid, p) != 0) {
+		http_reply_error(r, 404, "not_found", "no peer with id %s", r->sid);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_nodes_get(struct req *r)
+{
+	struct peer p;
+	if (get_peer(r, &p) == 0)
+		http_reply_json(r, 200, peer_json(&p, mw_wall_s()), NULL);
+}
+
+void
+api_nodes_delete(struct req *r)
+{
+	if (membership_forget(r->node->mesh->members, r->sid) != 0) {
+		http_reply_error(r, 404, "not_found", "no peer with id %s", r->sid);
+		return;
+	}
+	store_peer_delete(r->node->store, r->sid);
+	log_info("mesh", "peer %s forgotten by \"%s\" (it comes back if it is still in the mesh)", r->sid,
+	    r->user.username);
+	http_reply_raw(r, 204, "application/json", "", 0, NULL);
+}
+
+/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds. */
+static int
+query_time(struct req *r, const char *name, int64_t def, int64_t *out)
+{
+	char buf[40];
+	int rc = http_query_str(r, name, buf, sizeof buf);
+	if (rc == -2)
+		return -1;
+	if (rc == -1) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	if (end != buf && *end == '\0' && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	struct tm tm = {0};
+	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	http_reply_error(r, 400, "invalid_query",
+	    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
+	return -1;
+}
+
+/* step: seconds, or a number with s, m, h or d. */
+static int
+query_step(struct req *r, int def, int *out)
+{
+	char buf[16];
+	int rc = http_query_str(r, "step", buf, sizeof buf);
+	if (rc == -2)
+		return -1;
+	if (rc == -1) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	long v = strtol(buf, &end, 10);
+	long mult = 1;
+	if (*end == 'm')
+		mult = 60;
+	else if (*end == 'h')
+		mult = 3600;
+	else if (*end == 'd')
+		mult = 86400;
+	else if (*end != 's' && *end != '\0')
+		v = -1;
+	if (*end && end[1] != '\0')
+		v = -1;
+	if (end == buf || v < 1 || v * mult > 30L * 86400) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"step\" must be like 60, 30s, 5m, 1h or 1d (at most 30d)");
+		return -1;
+	}
+	*out = (int)(v * mult);
+	return 0;
+}
+
+void
+api_nodes_history(struct req *r)
+{
+	struct peer p;
+	if (get_peer(r, &p) != 0)
+		return;
+	int64_t now = mw_wall_s(), from, to;
+	int step;
+	if (query_time(r, "to", now, &to) || query_time(r, "from", to - 86400, &from))
+		return;
+	if (to <= from) {
+		http_reply_error(r, 400, "invalid_query", "\"from\" must be before \"to\"");
+		return;
+	}
+	int def = (int)((to - from) / 288);
+	if (def < 1)
+		def = 1;
+	if (query_step(r, def, &step))
+		return;
+	if ((to - from) / step > 10000) {
+		http_reply_error(r, 400, "too_many_points", "from..to / step gives %lld points; the limit is 10000",
+		    (long long)((to - from) / step));
+		return;
+	}
+	struct hist_row *rows = NULL;
+	int n = 0;
+	if (store_poll_history(r->node->store, r->sid, from, to, step, &rows, &n) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read the history from the database");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", r->sid);
+	http_add_time(o, "from", from);
+	http_add_time(o, "to", to);
+	cJSON_AddNumberToObject(o, "step_s", step);
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		http_add_time(e, "t", rows[i].t);
+		cJSON_AddNumberToObject(e, "polls", rows[i].polls);
+		cJSON_AddNumberToObject(e, "ok", rows[i].ok);
+		cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
+		add_ms(e, "connect_ms", rows[i].connect_ms);
+		add_ms(e, "tls_ms", rows[i].tls_ms);
+		add_ms(e, "ttfb_ms", rows[i].ttfb_ms);
+		add_ms(e, "total_ms", rows[i].total_ms);
+		add_ms(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
+		add_ms(e, "jitter_ms", rows[i].jitter_ms);
+		if (rows[i].loss < 0)
+			cJSON_AddNullToObject(e, "loss");
+		else
+			cJSON_AddNumberToObject(e, "loss", rows[i].loss);
+		cJSON_AddItemToArray(items, e);
+	}
+	free(rows);
+	http_reply_json(r, 200, o, NULL);
+}
+
+void
+api_nodes_pmtu(struct req *r)
+{
+	struct peer p;
+	if (get_peer(r, &p) != 0)
+		return;
+	int limit;
+	if (http_query_int(r, "limit", 100, 1, 1000, &limit))
+		return;
+	struct pmtu_row *rows = NULL;
+	int n = 0;
+	if (store_pmtu_list(r->node->store, r->sid, limit, &rows, &n) != 0) {
+		free(rows);
+		http_reply_error(r, 503, "store_unavailable", "cannot read the PMTU history from the database");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", r->sid);
+	cJSON *cur = cJSON_AddObjectToObject(o, "current");
+	if (p.pmtu.value > 0) {
+		cJSON_AddNumberToObject(cur, "value", p.pmtu.value);
+		cJSON_AddStringToObject(cur, "method", p.pmtu.method);
+		cJSON_AddNumberToObject(cur, "probes", p.pmtu.probes);
+		cJSON_AddBoolToObject(cur, "black_hole", p.pmtu.black_hole);
+		http_add_time(cur, "measured_at", p.pmtu.measured_at);
+	}
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddNumberToObject(e, "value", rows[i].value);
+		cJSON_AddStringToObject(e, "method", rows[i].method);
+		cJSON_AddNumberToObject(e, "probes", rows[i].probes);
+		cJSON_AddBoolToObject(e, "black_hole", rows[i].black_hole);
+		http_add_time(e, "measured_at", rows[i].measured_at);
+		cJSON_AddItemToArray(items, e);
+	}
+	free(rows);
+	cJSON_AddNumberToObject(o, "total", n);
+	http_reply_json(r, 200, o, NULL);
+}

@@ -1,0 +1,198 @@
+/* gossip: encode and decode /nodeinfo and the caller identity headers. */
+#include "meshwatch/gossip.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/http.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/node.h"
+#include "meshwatch/util.h"
+
+int
+gossip_identity_headers(const struct peer_news *self, char *out, size_t outlen)
+{
+	return mw_snprintf(out, outlen, "X-Mw-Id: %s\r\nX-Mw-Fqdn: %s\r\nX-Mw-Ip: %s\r\nX-Mw-Port: %d\r\nX-Mw-Incarnation: %llu\r\n",
+	    self->id, self->fqdn, self->ip, self->port, (unsigned long long)self->incarnation);
+}
+
+void
+gossip_identity_string(const struct peer_news *who, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s|%s|%s|%d|%llu", who->id, who->fqdn, who->ip, who->port,
+	    (unsigned long long)who->incarnation);
+}
+
+/* A routable-looking unicast address: not unspecified, not multicast. */
+static int
+valid_ip(const char *ip)
+{
+	unsigned char b[16];
+	if (inet_pton(AF_INET, ip, b) == 1)
+		return !(b[0] == 0 || b[0] >= 224);
+	if (inet_pton(AF_INET6, ip, b) == 1) {
+		static const unsigned char zero[16];
+		return memcmp(b, zero, 16) != 0 && b[0] != 0xff;
+	}
+	return 0;
+}
+
+const char *
+gossip_check_identity(const struct peer_news *who, int allow_no_ip)
+{
+	if (!membership_valid_id(who->id))
+		return "node id is not a lowercase UUID";
+	if (!membership_valid_fqdn(who->fqdn))
+		return "fqdn is not a host name";
+	if (who->ip[0] == '\0' ? !allow_no_ip : !valid_ip(who->ip))
+		return "ip is not a unicast IPv4 or IPv6 address";
+	if (who->port < 1 || who->port > 65535)
+		return "port is not between 1 and 65535";
+	return NULL;
+}
+
+cJSON *
+gossip_nodeinfo(struct node *n)
+{
+	cJSON *o = cJSON_CreateObject();
+	uint64_t inc = membership_incarnation(n->mesh->members);
+	cJSON_AddStringToObject(o, "node_id", n->id);
+	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
+	cJSON_AddStringToObject(o, "node_ip", n->ip);
+	cJSON_AddNumberToObject(o, "port", n->cfg.listen_port);
+	cJSON_AddNumberToObject(o, "incarnation", (double)inc);
+	cJSON_AddStringToObject(o, "version", MW_VERSION);
+	http_add_time(o, "started_at", n->started_wall);
+	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
+	int64_t now = mw_wall_s();
+	http_add_time(o, "timestamp", now);
+	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
+	int np = 0;
+	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	for (int i = 0; i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0')
+			continue; /* seeds not yet reached are not gossiped */
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", p->id);
+		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
+		cJSON_AddStringToObject(e, "ip", p->ip);
+		cJSON_AddNumberToObject(e, "port", p->port);
+		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
+		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
+		if (p->last_seen > 0) {
+			http_add_time(e, "last_seen", p->last_seen);
+			cJSON_AddNumberToObject(e, "age_s", (double)(now - p->last_seen));
+		} else {
+			cJSON_AddNullToObject(e, "last_seen");
+			cJSON_AddNullToObject(e, "age_s");
+		}
+		cJSON_AddItemToArray(arr, e);
+	}
+	free(ps);
+	return o;
+}
+
+static int
+get_str(const cJSON *o, const char *key, char *out, size_t outlen, int required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (v == NULL || cJSON_IsNull(v)) {
+		out[0] = '\0';
+		return required ? -1 : 0;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+		return -1;
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+static int
+get_uint(const cJSON *o, const char *key, double max, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int
+parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
+{
+	double port, inc;
+	char state[16];
+	memset(x, 0, sizeof *x);
+	if (!cJSON_IsObject(e))
+		return -1;
+	if (get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
+	    get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
+	    get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) || get_uint(e, "port", 65535, &port) ||
+	    get_uint(e, "incarnation", 9007199254740991.0, &inc))
+		return -1;
+	x->port = (int)port;
+	x->incarnation = (uint64_t)inc;
+	if (gossip_check_identity(x, 0) != NULL)
+		return -1;
+	if (!self_entry) {
+		if (get_str(e, "state", state, sizeof state, 1) || (x->state = peer_state_parse(state)) < 0)
+			return -1;
+		double age = 0;
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "age_s");
+		if (a && !cJSON_IsNull(a) && get_uint(e, "age_s", 1e9, &age))
+			return -1;
+		x->age_s = (int64_t)age;
+		if (a == NULL || cJSON_IsNull(a))
+			x->age_s = 1000000000; /* never seen alive by the sender */
+	}
+	return 0;
+}
+
+int
+gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who, struct peer_news **list,
+    int *n, int *dropped, char *why, size_t whylen)
+{
+	*list = NULL;
+	*n = 0;
+	*dropped = 0;
+	int rc = MW_EINVAL;
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		snprintf(why, whylen, "answer is not a JSON object");
+		goto out;
+	}
+	if (parse_entry(root, who, 1) != 0) {
+		snprintf(why, whylen, "answer lacks a valid node_id, node_ip, port or incarnation");
+		goto out;
+	}
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
+	if (!cJSON_IsArray(peers)) {
+		snprintf(why, whylen, "answer has no \"peers\" array");
+		goto out;
+	}
+	int total = cJSON_GetArraySize(peers);
+	int keep = total < max_peers ? total : max_peers;
+	struct peer_news *arr = calloc((size_t)(keep > 0 ? keep : 1), sizeof *arr);
+	if (arr == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	int k = 0, i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, peers) {
+		if (i++ >= keep)
+			break;
+		if (parse_entry(e, &arr[k], 0) == 0)
+			k++;
+	}
+	*dropped = total - k;
+	*list = arr;
+	*n = k;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	return rc;
+}

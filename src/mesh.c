@@ -1,0 +1,545 @@
+/* mesh: polls peers. One scheduler thread walks the peer table round-robin
+   and hands one peer at a time to a pool of poll workers, spacing the polls
+   evenly over the poll interval (interval / peers to visit, or / the
+   budget when there are more peers than the budget, so the rotation goes
+   on across intervals). A worker does one poll: GET /nodeinfo over a fresh
+   TLS connection (resumed session), a short UDP burst, and a path-MTU
+   search when one is due; it merges what it learned into the peer table
+   and queues a row for the store. The main thread writes queued rows in
+   batches (one transaction, so far fewer than one fsync per poll).
+   Workers never touch SQLite; the scheduler never blocks on the network. */
+#include "meshwatch/mesh.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshwatch/gossip.h"
+#include "meshwatch/log.h"
+#include "meshwatch/meshauth.h"
+#include "meshwatch/node.h"
+#include "meshwatch/pmtu.h"
+#include "meshwatch/store.h"
+#include "meshwatch/tlsclient.h"
+#include "meshwatch/udpprobe.h"
+#include "meshwatch/util.h"
+
+#define BATCH_MAX 65536    /* rows waiting for the store; past it the oldest are dropped */
+
+void
+mesh_self(struct mesh *m, struct peer_news *out)
+{
+	struct node *n = m->node;
+	memset(out, 0, sizeof *out);
+	snprintf(out->id, sizeof out->id, "%s", n->id);
+	snprintf(out->fqdn, sizeof out->fqdn, "%s", n->fqdn);
+	snprintf(out->ip, sizeof out->ip, "%.63s", n->ip);
+	out->port = n->cfg.listen_port;
+	out->incarnation = membership_incarnation(m->members);
+}
+
+static void
+load_peers(struct mesh *m)
+{
+	struct peer *saved = NULL;
+	int ns = 0;
+	if (store_peers_load(m->node->store, &saved, &ns) != 0)
+		return;
+	int64_t now = mw_wall_s();
+	for (int i = 0; i < ns; i++) {
+		struct peer_news x = {0};
+		snprintf(x.id, sizeof x.id, "%s", saved[i].id);
+		snprintf(x.fqdn, sizeof x.fqdn, "%s", saved[i].fqdn);
+		snprintf(x.ip, sizeof x.ip, "%s", saved[i].ip);
+		x.port = saved[i].port;
+		x.incarnation = saved[i].incarnation;
+		/* Known from the last run, not yet heard from in this one. */
+		x.state = PEER_SUSPECT;
+		x.age_s = now - saved[i].last_seen;
+		struct merge_stats st;
+		if (gossip_check_identity(&x, 0) == NULL)
+			membership_merge(m->members, &x, 1, now, &st);
+	}
+	if (ns > 0)
+		log_info("mesh", "%d peers remembered from the last run", ns);
+	free(saved);
+}
+
+struct mesh *
+mesh_create(struct node *n, char *err, size_t errlen)
+{
+	const struct config *c = &n->cfg;
+	struct mesh *m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->node = n;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->job_ready, NULL);
+	pthread_cond_init(&m->job_taken, NULL);
+	struct membership_opts mo = {
+		.self_id = n->id,
+		.max_peers = c->max_peers,
+		.suspect_after = c->suspect_after,
+		.dead_after = c->dead_after,
+		.forget_after_s = c->forget_after_s,
+		.pmtu_interval_s = c->pmtu_interval_s,
+	};
+	m->members = membership_create(&mo);
+	m->auth = meshauth_create(c->mesh_secret, 16384);
+	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
+	if (m->members == NULL || m->auth == NULL || m->client == NULL) {
+		if (!err[0])
+			snprintf(err, errlen, "out of memory");
+		mesh_destroy(m);
+		return NULL;
+	}
+	/* A restart is a new incarnation: its news beats what peers remember. */
+	char buf[32];
+	uint64_t inc = 0;
+	if (store_meta_get(n->store, "incarnation", buf, sizeof buf) == 0)
+		inc = strtoull(buf, NULL, 10);
+	inc++;
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)inc);
+	store_meta_set(n->store, "incarnation", buf);
+	membership_set_incarnation(m->members, inc);
+	m->saved_incarnation = inc;
+
+	load_peers(m);
+	if (c->seed_file[0]) {
+		struct seed_entry *seeds = NULL;
+		char e2[512];
+		int k = config_load_seeds(c->seed_file, (size_t)c->max_peers, &seeds, e2, sizeof e2);
+		if (k < 0) {
+			snprintf(err, errlen, "%s", e2);
+			mesh_destroy(m);
+			return NULL;
+		}
+		/* a seed naming this very node is skipped */
+		int kept = 0;
+		for (int i = 0; i < k; i++)
+			if (!(seeds[i].ip[0] && strcmp(seeds[i].ip, n->ip) == 0 &&
+			        (seeds[i].port ? seeds[i].port : c->listen_port) == c->listen_port))
+				seeds[kept++] = seeds[i];
+		int added = membership_add_seeds(m->members, seeds, kept, c->listen_port);
+		log_info("mesh", "%d seeds from %s", added, c->seed_file);
+		free(seeds);
+	}
+	return m;
+}
+
+/* Resolves a seed given only by name (blocking; worker threads only). */
+static int
+resolve(const char *fqdn, char *ip, size_t iplen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	if (getaddrinfo(fqdn, NULL, &hints, &res) != 0 || res == NULL)
+		return -1;
+	int rc = -1;
+	for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
+		if (a->ai_family == AF_INET)
+			rc = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr, ip, (socklen_t)iplen) ? 0 : -1;
+		else if (a->ai_family == AF_INET6)
+			rc = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)a->ai_addr)->sin6_addr, ip, (socklen_t)iplen) ? 0 : -1;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+static void
+queue_row(struct mesh *m, const char *id, const struct poll_result *r)
+{
+	if (id[0] == '\0')
+		return; /* seeds that never answered have no history */
+	pthread_mutex_lock(&m->lock);
+	if (m->batch_n == m->batch_cap) {
+		if (m->batch_cap >= BATCH_MAX) {
+			/* the store is not keeping up: drop the oldest, count it */
+			memmove(m->batch, m->batch + 1, (size_t)(m->batch_n - 1) * sizeof *m->batch);
+			m->batch_n--;
+			m->stats.rows_dropped++;
+		} else {
+			int ncap = m->batch_cap ? m->batch_cap * 2 : 256;
+			struct poll_row *nb = realloc(m->batch, (size_t)ncap * sizeof *nb);
+			if (nb == NULL) {
+				m->stats.rows_dropped++;
+				pthread_mutex_unlock(&m->lock);
+				return;
+			}
+			m->batch = nb;
+			m->batch_cap = ncap;
+		}
+	}
+	struct poll_row *row = &m->batch[m->batch_n++];
+	memset(row, 0, sizeof *row);
+	snprintf(row->peer_id, sizeof row->peer_id, "%s", id);
+	row->ts = r->at;
+	row->ok = r->ok;
+	snprintf(row->error, sizeof row->error, "%s", poll_error_name(r->error));
+	row->connect_ms = r->connect_ms;
+	row->tls_ms = r->tls_ms;
+	row->ttfb_ms = r->ttfb_ms;
+	row->total_ms = r->total_ms;
+	row->rtt_avg_ms = r->udp_sent ? (r->udp_received ? r->rtt_avg_ms : -1) : -1;
+	row->jitter_ms = r->udp_received > 1 ? r->jitter_ms : -1;
+	row->loss = r->udp_sent ? 1.0 - (double)r->udp_received / r->udp_sent : -1;
+	if (r->ok)
+		m->stats.polls_ok++;
+	else
+		m->stats.polls_failed++;
+	if (r->total_ms > 0)
+		m->stats.poll_ms_sum += r->total_ms;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void
+measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
+{
+	struct pmtu_opts po = {.timeout_ms = 250, .tries = 3};
+	struct pmtu_result pr;
+	int rc = pmtu_discover(ip, p->port, &po, &pr);
+	if (rc != 0) {
+		log_debug("pmtu", "peer %s (%s): no PMTU result: %s", p->id, ip, mw_strerror(rc));
+		return;
+	}
+	struct pmtu_info pi = {.value = pr.value, .probes = pr.probes, .black_hole = pr.black_hole,
+		.measured_at = mw_wall_s()};
+	snprintf(pi.method, sizeof pi.method, "%s", pr.method);
+	membership_set_pmtu(m->members, p->id, &pi);
+	if (p->pmtu.value != pi.value || p->pmtu.black_hole != pi.black_hole) {
+		log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi.value,
+		    pi.method, pi.probes, pi.black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
+		store_pmtu_insert(m->node->store, p->id, &pi);
+	}
+}
+
+/* One poll of peer p (a copy); runs on a worker thread. */
+static void
+poll_peer(struct mesh *m, struct peer *p)
+{
+	struct node *n = m->node;
+	const struct config *c = &n->cfg;
+	struct poll_result r;
+	memset(&r, 0, sizeof r);
+	r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
+	r.at = mw_wall_s();
+	char ip[64];
+	snprintf(ip, sizeof ip, "%s", p->ip);
+	struct https_result hr = {0};
+	struct peer_news who, *list = NULL;
+	int nlist = 0, dropped = 0;
+
+	if (ip[0] == '\0' && resolve(p->fqdn, ip, sizeof ip) != 0) {
+		r.error = PERR_DNS;
+		snprintf(r.detail, sizeof r.detail, "cannot resolve %.100s", p->fqdn);
+		goto done;
+	}
+	struct peer_news self;
+	mesh_self(m, &self);
+	char ident[512], hdrs[1024], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
+	gossip_identity_string(&self, ident, sizeof ident);
+	gossip_identity_headers(&self, hdrs, sizeof hdrs);
+	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, "", 0, r.at, sig, sizeof sig, nonce);
+	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
+
+	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
+	    (size_t)c->max_nodeinfo_bytes, c->poll_timeout_ms, &hr);
+	r.connect_ms = hr.connect_ms;
+	r.tls_ms = hr.tls_ms;
+	r.ttfb_ms = hr.ttfb_ms;
+	r.total_ms = hr.total_ms;
+	if (rc != 0) {
+		r.error = hr.error;
+		snprintf(r.detail, sizeof r.detail, "%s", hr.detail);
+		goto done;
+	}
+	if (meshauth_enabled(m->auth) &&
+	    meshauth_verify_response(m->auth, nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
+		r.error = PERR_AUTH;
+		snprintf(r.detail, sizeof r.detail, "answer not signed with the mesh secret (HTTP %d)", hr.status);
+		goto done;
+	}
+	if (hr.status != 200) {
+		r.error = PERR_HTTP;
+		snprintf(r.detail, sizeof r.detail, "HTTP %d", hr.status);
+		goto done;
+	}
+	char why[160];
+	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, why, sizeof why) != 0) {
+		r.error = PERR_BODY;
+		snprintf(r.detail, sizeof r.detail, "%.120s", why);
+		goto done;
+	}
+	if (strcmp(who.id, n->id) == 0) {
+		r.error = PERR_SELF;
+		snprintf(r.detail, sizeof r.detail, "%s:%d answers as this node", ip, p->port);
+		goto done;
+	}
+	if (p->id[0] && strcmp(who.id, p->id) != 0) {
+		r.error = PERR_BODY;
+		snprintf(r.detail, sizeof r.detail, "%s:%d now answers as node %.36s", ip, p->port, who.id);
+		/* it is a node all the same: learn it first-hand below, but this poll failed */
+	}
+	/* First-hand: the address we reached is the one to keep. */
+	struct peer_news reached = who;
+	snprintf(reached.ip, sizeof reached.ip, "%s", ip);
+	reached.port = p->port;
+	if (p->id[0] == '\0' && p->fqdn[0] && who.fqdn[0] == '\0')
+		snprintf(reached.fqdn, sizeof reached.fqdn, "%s", p->fqdn);
+	int64_t now = mw_wall_s();
+	if (p->id[0] == '\0') {
+		membership_seed_is(m->members, p->ip, p->fqdn, p->port, who.id);
+		snprintf(p->id, sizeof p->id, "%s", who.id);
+	}
+	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
+	struct merge_stats ms;
+	membership_merge(m->members, list, nlist, now, &ms);
+	if (dropped > 0) {
+		pthread_mutex_lock(&m->lock);
+		m->stats.gossip_entries_dropped += (uint64_t)dropped;
+		pthread_mutex_unlock(&m->lock);
+		log_warn("mesh", "peer %s (%s) sent %d invalid or surplus peer entries: dropped", who.id, ip, dropped);
+	}
+	if (ms.refute > 0) {
+		membership_set_incarnation(m->members, ms.refute + 1);
+		log_info("mesh", "peer %s thinks this node is suspect or dead: incarnation now %llu", who.id,
+		    (unsigned long long)(ms.refute + 1));
+	}
+	if (r.error != 0)
+		goto done;
+	r.ok = 1;
+
+	if (c->udp_probes > 0) {
+		struct udp_stats us;
+		if (udpprobe_burst(ip, p->port, c->udp_probes, 10, 200, &us) == 0) {
+			r.udp_sent = us.sent;
+			r.udp_received = us.received;
+			r.rtt_min_ms = us.rtt_min_ms;
+			r.rtt_avg_ms = us.rtt_avg_ms;
+			r.rtt_max_ms = us.rtt_max_ms;
+			r.jitter_ms = us.jitter_ms;
+		}
+	}
+	if (p->pmtu_due || p->pmtu.value == 0)
+		measure_pmtu(m, p, ip);
+done:
+	membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, mw_wall_s());
+	queue_row(m, p->id, &r);
+	free(list);
+	https_result_free(&hr);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct mesh *m = arg;
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		while (m->job == NULL && !m->stopping)
+			pthread_cond_wait(&m->job_ready, &m->lock);
+		if (m->stopping) {
+			pthread_mutex_unlock(&m->lock);
+			return NULL;
+		}
+		struct peer *p = m->job;
+		m->job = NULL;
+		pthread_cond_signal(&m->job_taken);
+		pthread_mutex_unlock(&m->lock);
+		poll_peer(m, p);
+		free(p);
+	}
+}
+
+static void
+sleep_until(struct mesh *m, int64_t deadline_ms)
+{
+	while (!m->stopping) {
+		int64_t left = deadline_ms - mw_now_ms();
+		if (left <= 0)
+			return;
+		if (left > 100)
+			left = 100;
+		struct timespec ts = {left / 1000, (left % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void *
+scheduler_main(void *arg)
+{
+	struct mesh *m = arg;
+	const struct config *c = &m->node->cfg;
+	int64_t next = mw_now_ms();
+	while (!m->stopping) {
+		int visits = membership_active_count(m->members, c->dead_poll_every);
+		if (visits > c->poll_budget)
+			visits = c->poll_budget;
+		int64_t gap = (int64_t)c->poll_interval_s * 1000 / (visits > 0 ? visits : 1);
+		struct peer *p = malloc(sizeof *p);
+		if (p && membership_next_poll(m->members, c->dead_poll_every, p) == 0) {
+			pthread_mutex_lock(&m->lock);
+			while (m->job != NULL && !m->stopping)
+				pthread_cond_wait(&m->job_taken, &m->lock); /* every worker busy: wait */
+			if (!m->stopping) {
+				m->job = p;
+				p = NULL;
+				pthread_cond_signal(&m->job_ready);
+			}
+			pthread_mutex_unlock(&m->lock);
+			if (p) { /* stopping: the peer stays marked in flight, which no longer matters */
+				free(p);
+				p = NULL;
+			}
+		} else {
+			gap = 200; /* nothing to poll yet */
+		}
+		free(p);
+		next += gap;
+		int64_t now = mw_now_ms();
+		if (next < now - 1000)
+			next = now; /* fell behind (slow workers): do not burst to catch up */
+		sleep_until(m, next);
+	}
+	return NULL;
+}
+
+int
+mesh_start(struct mesh *m, char *err, size_t errlen)
+{
+	struct node *n = m->node;
+	m->udp = udp_responder_start(n->cfg.listen_addr, n->cfg.listen_port, err, errlen);
+	if (m->udp == NULL)
+		return MW_EIO;
+	m->nworkers = n->cfg.poll_concurrency;
+	m->workers = calloc((size_t)m->nworkers, sizeof *m->workers);
+	if (m->workers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MW_ENOMEM;
+	}
+	for (int i = 0; i < m->nworkers; i++)
+		if (pthread_create(&m->workers[i], NULL, worker_main, m) != 0) {
+			snprintf(err, errlen, "cannot start poll threads");
+			m->nworkers = i;
+			return MW_EIO;
+		}
+	if (pthread_create(&m->scheduler, NULL, scheduler_main, m) != 0) {
+		snprintf(err, errlen, "cannot start the poll scheduler");
+		return MW_EIO;
+	}
+	m->started = 1;
+	log_info("mesh", "polling every %d s with %d workers; UDP responder on %s:%d", n->cfg.poll_interval_s,
+	    m->nworkers, n->cfg.listen_addr, n->cfg.listen_port);
+	return 0;
+}
+
+static void
+save_peers(struct mesh *m)
+{
+	int np = 0;
+	struct peer *ps = membership_snapshot(m->members, &np);
+	if (ps) {
+		if (store_peers_save(m->node->store, ps, np) != 0)
+			log_warn("db", "could not save the peer table");
+		free(ps);
+	}
+}
+
+void
+mesh_stop(struct mesh *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stopping = 1;
+	pthread_cond_broadcast(&m->job_ready);
+	pthread_cond_broadcast(&m->job_taken);
+	pthread_mutex_unlock(&m->lock);
+	if (m->started)
+		pthread_join(m->scheduler, NULL);
+	for (int i = 0; i < m->nworkers; i++)
+		pthread_join(m->workers[i], NULL);
+	m->nworkers = 0;
+	m->started = 0;
+	free(m->job);
+	m->job = NULL;
+	udp_responder_stop(m->udp);
+	m->udp = NULL;
+	mesh_flush(m);
+	save_peers(m);
+}
+
+void
+mesh_destroy(struct mesh *m)
+{
+	if (m == NULL)
+		return;
+	membership_destroy(m->members);
+	meshauth_destroy(m->auth);
+	tlsclient_destroy(m->client);
+	free(m->workers);
+	free(m->batch);
+	pthread_cond_destroy(&m->job_ready);
+	pthread_cond_destroy(&m->job_taken);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void
+mesh_flush(struct mesh *m)
+{
+	membership_tick(m->members, mw_wall_s(), m->node->cfg.poll_interval_s);
+	pthread_mutex_lock(&m->lock);
+	struct poll_row *rows = m->batch;
+	int n = m->batch_n;
+	m->batch = NULL;
+	m->batch_n = m->batch_cap = 0;
+	pthread_mutex_unlock(&m->lock);
+	if (n > 0) {
+		if (store_polls_insert(m->node->store, rows, n) == 0) {
+			pthread_mutex_lock(&m->lock);
+			m->stats.rows_written += (uint64_t)n;
+			pthread_mutex_unlock(&m->lock);
+		} else {
+			log_warn("db", "could not write %d poll results", n);
+			pthread_mutex_lock(&m->lock);
+			m->stats.rows_dropped += (uint64_t)n;
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+	free(rows);
+	uint64_t inc = membership_incarnation(m->members);
+	if (inc != m->saved_incarnation) {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%llu", (unsigned long long)inc);
+		if (store_meta_set(m->node->store, "incarnation", buf) == 0)
+			m->saved_incarnation = inc;
+	}
+}
+
+void
+mesh_maintain(struct mesh *m)
+{
+	const struct config *c = &m->node->cfg;
+	int64_t now = mw_wall_s();
+	save_peers(m);
+	struct maint_stats ms;
+	if (store_maintain(m->node->store, now, 86400, (int64_t)c->retention_days * 86400, c->db_max_bytes, &ms) == 0 &&
+	    (ms.capped > 0 || ms.downsampled > 0 || ms.expired > 0))
+		log_info("db", "history: %d polls downsampled, %d buckets expired, %d rows removed for the %d-byte cap "
+		               "(%lld -> %lld bytes)",
+		    ms.downsampled, ms.expired, ms.capped, c->db_max_bytes, (long long)ms.size_before,
+		    (long long)ms.size_after);
+}
+
+void
+mesh_get_stats(struct mesh *m, struct mesh_stats *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->stats;
+	pthread_mutex_unlock(&m->lock);
+}

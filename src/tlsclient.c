@@ -1,0 +1,511 @@
+/* tlsclient: outgoing HTTPS for polls. Owns a client mbedTLS
+   configuration, an RNG and a small cache of TLS sessions by address (for
+   resumption), all shared by the poll worker threads under one mutex held
+   only for cache look-ups. Sockets are non-blocking; every wait is a poll()
+   bounded by the request's deadline. Responses are parsed with
+   libhttp-parser rather than by hand. */
+#include "meshwatch/tlsclient.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
+#include <mbedtls/ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "meshwatch/membership.h"
+#include "meshwatch/util.h"
+
+struct sess_slot {
+	char key[80];             /* "ip:port" */
+	mbedtls_ssl_session sess;
+	int used;
+	int64_t last_ms;
+};
+
+struct tls_client {
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_ssl_config conf;
+	pthread_mutex_t lock;
+	int nslots;
+	struct sess_slot *slots;
+};
+
+static const mbedtls_ecp_group_id curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
+};
+
+struct tls_client *
+tlsclient_create(int session_slots, char *err, size_t errlen)
+{
+	struct tls_client *c = calloc(1, sizeof *c);
+	int r;
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	mbedtls_entropy_init(&c->entropy);
+	mbedtls_ctr_drbg_init(&c->drbg);
+	mbedtls_ssl_config_init(&c->conf);
+	c->nslots = session_slots > 0 ? session_slots : 1;
+	c->slots = calloc((size_t)c->nslots, sizeof *c->slots);
+	if (c->slots == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if ((r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+	         (const unsigned char *)"meshwatch-client", 16)) != 0 ||
+	    (r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+	         MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
+		snprintf(err, errlen, "cannot set up the TLS client (mbedTLS -0x%04x)", (unsigned)-r);
+		goto fail;
+	}
+	/* Peers' certificates are self-signed: accepted, and their key reported for pinning. */
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
+	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_curves(&c->conf, curves);
+	mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+	return c;
+fail:
+	tlsclient_destroy(c);
+	return NULL;
+}
+
+void
+tlsclient_destroy(struct tls_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->slots)
+		for (int i = 0; i < c->nslots; i++)
+			if (c->slots[i].used)
+				mbedtls_ssl_session_free(&c->slots[i].sess);
+	free(c->slots);
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_ctr_drbg_free(&c->drbg);
+	mbedtls_entropy_free(&c->entropy);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* Sets a cached session on ssl, if there is one for key. */
+static void
+session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl)
+{
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < c->nslots; i++)
+		if (c->slots[i].used && strcmp(c->slots[i].key, key) == 0) {
+			mbedtls_ssl_set_session(ssl, &c->slots[i].sess);
+			c->slots[i].last_ms = mw_now_ms();
+			break;
+		}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *ssl)
+{
+	pthread_mutex_lock(&c->lock);
+	struct sess_slot *slot = NULL, *lru = &c->slots[0];
+	for (int i = 0; i < c->nslots; i++) {
+		struct sess_slot *s = &c->slots[i];
+		if (s->used && strcmp(s->key, key) == 0) {
+			slot = s;
+			break;
+		}
+		if (lru->used && (!s->used || s->last_ms < lru->last_ms))
+			lru = s;
+	}
+	if (slot == NULL)
+		slot = lru;
+	if (slot->used)
+		mbedtls_ssl_session_free(&slot->sess);
+	mbedtls_ssl_session_init(&slot->sess);
+	if (mbedtls_ssl_get_session(ssl, &slot->sess) == 0) {
+		slot->used = 1;
+		snprintf(slot->key, sizeof slot->key, "%s", key);
+		slot->last_ms = mw_now_ms();
+	} else {
+		mbedtls_ssl_session_free(&slot->sess);
+		slot->used = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct io {
+	int fd;
+	int64_t deadline_ms;
+};
+
+static int
+wait_fd(struct io *io, short events)
+{
+	int64_t left = io->deadline_ms - mw_now_ms();
+	if (left <= 0)
+		return 0;
+	struct pollfd p = {.fd = io->fd, .events = events};
+	int r = poll(&p, 1, (int)left);
+	return r;
+}
+
+static int
+bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct io *io = ctx;
+	for (;;) {
+		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return MBEDTLS_ERR_NET_SEND_FAILED;
+		int r = wait_fd(io, POLLOUT);
+		if (r == 0)
+			return MBEDTLS_ERR_SSL_TIMEOUT;
+		if (r < 0 && errno != EINTR)
+			return MBEDTLS_ERR_NET_SEND_FAILED;
+	}
+}
+
+static int
+bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct io *io = ctx;
+	for (;;) {
+		ssize_t n = recv(io->fd, buf, len, 0);
+		if (n > 0)
+			return (int)n;
+		if (n == 0)
+			return MBEDTLS_ERR_NET_CONN_RESET;
+		if (errno == EINTR)
+			continue;
+		if (errno == ECONNRESET)
+			return MBEDTLS_ERR_NET_CONN_RESET;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return MBEDTLS_ERR_NET_RECV_FAILED;
+		int r = wait_fd(io, POLLIN);
+		if (r == 0)
+			return MBEDTLS_ERR_SSL_TIMEOUT;
+		if (r < 0 && errno != EINTR)
+			return MBEDTLS_ERR_NET_RECV_FAILED;
+	}
+}
+
+/* Response parsing with libhttp-parser. */
+struct parse {
+	struct https_result *out;
+	size_t max_body;
+	size_t cap;
+	int too_big;
+	int done;
+	int in_sig;              /* the current header is X-Mw-Signature */
+	int last_was_value;
+	char field[32];
+	size_t field_len;
+	int field_overflow;
+};
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct parse *ps = p->data;
+	if (ps->last_was_value) { /* a new header begins */
+		ps->field_len = 0;
+		ps->field_overflow = 0;
+		ps->last_was_value = 0;
+	}
+	if (ps->field_len + len >= sizeof ps->field) {
+		ps->field_overflow = 1;
+	} else {
+		memcpy(ps->field + ps->field_len, at, len);
+		ps->field_len += len;
+		ps->field[ps->field_len] = '\0';
+	}
+	return 0;
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct parse *ps = p->data;
+	if (!ps->last_was_value) {
+		ps->in_sig = !ps->field_overflow && strcasecmp(ps->field, "X-Mw-Signature") == 0;
+		ps->last_was_value = 1;
+	}
+	if (ps->in_sig) {
+		size_t cur = strlen(ps->out->sig);
+		if (cur + len < sizeof ps->out->sig) {
+			memcpy(ps->out->sig + cur, at, len);
+			ps->out->sig[cur + len] = '\0';
+		}
+	}
+	return 0;
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct parse *ps = p->data;
+	struct https_result *o = ps->out;
+	if (o->body_len + len > ps->max_body) {
+		ps->too_big = 1;
+		return 1; /* stop parsing */
+	}
+	if (o->body_len + len + 1 > ps->cap) {
+		size_t ncap = ps->cap ? ps->cap * 2 : 4096;
+		while (ncap < o->body_len + len + 1)
+			ncap *= 2;
+		char *nb = realloc(o->body, ncap);
+		if (nb == NULL) {
+			ps->too_big = 1;
+			return 1;
+		}
+		o->body = nb;
+		ps->cap = ncap;
+	}
+	memcpy(o->body + o->body_len, at, len);
+	o->body_len += len;
+	o->body[o->body_len] = '\0';
+	return 0;
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	((struct parse *)p->data)->done = 1;
+	return 0;
+}
+
+__attribute__((format(printf, 3, 4))) static void
+set_error(struct https_result *o, int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	o->error = error;
+	vsnprintf(o->detail, sizeof o->detail, fmt, ap);
+	va_end(ap);
+}
+
+static void
+tls_error(struct https_result *o, const char *stage, int r)
+{
+	char buf[96];
+	mbedtls_strerror(r, buf, sizeof buf);
+	o->error = (r == MBEDTLS_ERR_SSL_TIMEOUT) ? PERR_TIMEOUT : (r == MBEDTLS_ERR_NET_CONN_RESET ? PERR_REFUSED : PERR_TLS);
+	snprintf(o->detail, sizeof o->detail, "%s: %s", stage, r == MBEDTLS_ERR_SSL_TIMEOUT ? "timed out" : buf);
+}
+
+static void
+spki_hash(const mbedtls_ssl_context *ssl, char out[65])
+{
+	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(ssl);
+	out[0] = '\0';
+	if (crt == NULL)
+		return;
+	unsigned char der[512], d[32];
+	mbedtls_pk_context *pk = (mbedtls_pk_context *)(uintptr_t)&crt->pk;
+	int n = mbedtls_pk_write_pubkey_der(pk, der, sizeof der);
+	if (n <= 0)
+		return;
+	mbedtls_sha256_ret(der + sizeof der - n, (size_t)n, d, 0);
+	mw_hex(d, sizeof d, out);
+}
+
+int
+tlsclient_request(struct tls_client *c, const char *ip, int port, const char *method, const char *path,
+    const char *extra_headers, const void *body, size_t blen, size_t max_body, int timeout_ms,
+    struct https_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->connect_ms = out->tls_ms = out->ttfb_ms = out->total_ms = -1;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		sslen = sizeof *s4;
+	} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		sslen = sizeof *s6;
+	} else {
+		set_error(out, PERR_DNS, "not a numeric address: %s", ip);
+		return MW_EINVAL;
+	}
+
+	double t0 = mw_now_s();
+	struct io io = {.fd = -1, .deadline_ms = mw_now_ms() + timeout_ms};
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_init(&ssl);
+	char *req = NULL;
+	int rc = MW_EIO, r;
+	char key[80];
+	snprintf(key, sizeof key, "%s:%d", ip, port);
+
+	io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (io.fd < 0) {
+		set_error(out, PERR_OTHER, "socket: %s", strerror(errno));
+		goto out;
+	}
+	int one = 1;
+	setsockopt(io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(io.fd, (struct sockaddr *)&ss, sslen) != 0 && errno != EINPROGRESS) {
+		int e = errno;
+		set_error(out, e == ECONNREFUSED ? PERR_REFUSED : PERR_UNREACHABLE, "connect: %s", strerror(e));
+		goto out;
+	}
+	r = wait_fd(&io, POLLOUT);
+	if (r <= 0) {
+		set_error(out, PERR_TIMEOUT, "connect: %s", "timed out");
+		goto out;
+	}
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	getsockopt(io.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	if (soerr != 0) {
+		set_error(out, soerr == ECONNREFUSED ? PERR_REFUSED : (soerr == ETIMEDOUT ? PERR_TIMEOUT : PERR_UNREACHABLE),
+		    "connect: %s", strerror(soerr));
+		goto out;
+	}
+	double t1 = mw_now_s();
+	out->connect_ms = (t1 - t0) * 1000.0;
+
+	if ((r = mbedtls_ssl_setup(&ssl, &c->conf)) != 0) {
+		tls_error(out, "tls setup", r);
+		goto out;
+	}
+	mbedtls_ssl_set_bio(&ssl, &io, bio_send, bio_recv, NULL);
+	session_load(c, key, &ssl);
+	while ((r = mbedtls_ssl_handshake(&ssl)) != 0) {
+		if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
+			tls_error(out, "tls handshake", r);
+			goto out;
+		}
+	}
+	double t2 = mw_now_s();
+	out->tls_ms = (t2 - t1) * 1000.0;
+	spki_hash(&ssl, out->spki_sha256);
+	session_save(c, key, &ssl);
+
+	size_t hlen = strlen(path) + strlen(ip) + (extra_headers ? strlen(extra_headers) : 0) + 256;
+	req = malloc(hlen + blen);
+	if (req == NULL) {
+		set_error(out, PERR_OTHER, "%s", "out of memory");
+		goto out;
+	}
+	int n = snprintf(req, hlen,
+	    "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: meshwatch/%s\r\nAccept: application/json\r\n"
+	    "Connection: close\r\nContent-Length: %zu\r\n%s\r\n",
+	    method, path, strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "", port, MW_VERSION, blen,
+	    extra_headers ? extra_headers : "");
+	if (n < 0 || (size_t)n >= hlen) {
+		set_error(out, PERR_OTHER, "%s", "request headers too long");
+		goto out;
+	}
+	if (blen)
+		memcpy(req + n, body, blen);
+	size_t total = (size_t)n + blen, sent = 0;
+	while (sent < total) {
+		r = mbedtls_ssl_write(&ssl, (const unsigned char *)req + sent, total - sent);
+		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		if (r < 0) {
+			tls_error(out, "send", r);
+			goto out;
+		}
+		sent += (size_t)r;
+	}
+
+	http_parser_settings settings;
+	http_parser_settings_init(&settings);
+	settings.on_header_field = on_header_field;
+	settings.on_header_value = on_header_value;
+	settings.on_body = on_body;
+	settings.on_message_complete = on_message_complete;
+	struct parse ps = {.out = out, .max_body = max_body};
+	http_parser parser;
+	http_parser_init(&parser, HTTP_RESPONSE);
+	parser.data = &ps;
+	unsigned char buf[16384];
+	int eof = 0;
+	while (!ps.done) {
+		r = mbedtls_ssl_read(&ssl, buf, sizeof buf);
+		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+			continue;
+		if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0 || r == MBEDTLS_ERR_NET_CONN_RESET) {
+			eof = 1;
+			http_parser_execute(&parser, &settings, NULL, 0);
+			break;
+		}
+		if (r < 0) {
+			tls_error(out, "receive", r);
+			goto out;
+		}
+		if (out->ttfb_ms < 0)
+			out->ttfb_ms = (mw_now_s() - t2) * 1000.0;
+		size_t used = http_parser_execute(&parser, &settings, (const char *)buf, (size_t)r);
+		if (ps.too_big) {
+			char lim[32];
+			snprintf(lim, sizeof lim, "%zu", max_body);
+			set_error(out, PERR_BODY, "response body larger than %s bytes", lim);
+			goto out;
+		}
+		if (HTTP_PARSER_ERRNO(&parser) != HPE_OK || used != (size_t)r) {
+			set_error(out, PERR_BODY, "malformed HTTP response: %s",
+			    http_errno_description(HTTP_PARSER_ERRNO(&parser)));
+			goto out;
+		}
+	}
+	if (!ps.done) {
+		set_error(out, PERR_BODY, "%s", eof ? "connection closed before the response was complete" : "incomplete response");
+		goto out;
+	}
+	out->status = (int)parser.status_code;
+	out->total_ms = (mw_now_s() - t0) * 1000.0;
+	if (out->body == NULL) {
+		out->body = calloc(1, 1);
+		if (out->body == NULL)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER)
+		mbedtls_ssl_close_notify(&ssl);
+	mbedtls_ssl_free(&ssl);
+	if (io.fd >= 0)
+		close(io.fd);
+	free(req);
+	if (rc != 0 && out->error == 0)
+		set_error(out, PERR_OTHER, "%s", "request failed");
+	return rc;
+}
+
+void
+https_result_free(struct https_result *r)
+{
+	free(r->body);
+	r->body = NULL;
+}

@@ -1,0 +1,602 @@
+/* udpprobe: the UDP responder and the RTT / jitter / loss burst client.
+
+   DESIGN. A responder owns one UDP socket, an eventfd and one thread
+   ("mw-udp") that answers probes; only that thread touches the socket and the
+   token bucket. Other threads read its counters (relaxed atomics) and stop
+   it (eventfd, then join). The responder must never amplify: an ack is the
+   fixed-size header, never more than the probe, and acks are rate-limited
+   overall by a token bucket; it never answers acks, malformed datagrams,
+   or probes sent to multicast/broadcast addresses, and it only ever sends to
+   the source of a probe it received.
+
+   udpprobe_burst runs on the caller's thread (the poller's worker), owns
+   its socket for the duration of the call and shares nothing. The socket is
+   connect()ed to the peer, so the kernel only hands it datagrams from that
+   address and port; every ack is still validated (magic, type, nonce, seq,
+   length) before it counts. */
+#include "meshwatch/udpprobe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshwatch/log.h"
+#include "meshwatch/util.h"
+
+/* Datagrams read per wake-up before the stop flag is looked at again. */
+#define RX_BATCH 64
+/* At most one "over budget" warning per this many ms. */
+#define DROP_LOG_MS 10000
+
+/* Wire format */
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void
+put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+int
+udpprobe_encode(const struct udpp_msg *m, uint8_t *buf, size_t len)
+{
+	if (m == NULL || buf == NULL || len < UDPP_HDR_LEN)
+		return MW_EINVAL;
+	memset(buf, 0, len);
+	memcpy(buf, UDPP_MAGIC, 4);
+	buf[4] = m->type;
+	put_be32(buf + 8, m->seq);
+	put_be64(buf + 12, m->nonce);
+	put_be64(buf + 20, m->ts_ns);
+	put_be32(buf + 28, m->rx_len);
+	return 0;
+}
+
+int
+udpprobe_decode(const uint8_t *buf, size_t len, struct udpp_msg *m)
+{
+	if (buf == NULL || m == NULL || len < UDPP_HDR_LEN)
+		return MW_EINVAL;
+	if (memcmp(buf, UDPP_MAGIC, 4) != 0)
+		return MW_EINVAL;
+	if (buf[4] != UDPP_TYPE_PROBE && buf[4] != UDPP_TYPE_ACK)
+		return MW_EINVAL;
+	m->type = buf[4];
+	m->seq = get_be32(buf + 8);
+	m->nonce = get_be64(buf + 12);
+	m->ts_ns = get_be64(buf + 20);
+	m->rx_len = get_be32(buf + 28);
+	return 0;
+}
+
+int
+udpprobe_sockaddr(const char *ip, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (ip == NULL || ss == NULL || len == NULL || port < 0 || port > 65535)
+		return MW_EINVAL;
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof *s4;
+		return 0;
+	}
+	char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	if (strlen(ip) >= sizeof buf)
+		return MW_EINVAL;
+	strcpy(buf, ip);
+	unsigned scope = 0;
+	char *pct = strchr(buf, '%');
+	if (pct != NULL) {
+		*pct = '\0';
+		scope = if_nametoindex(pct + 1);
+		if (scope == 0)
+			return MW_EINVAL;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET6, buf, &s6->sin6_addr) != 1)
+		return MW_EINVAL;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons((uint16_t)port);
+	s6->sin6_scope_id = scope;
+	*len = sizeof *s6;
+	return 0;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Responder */
+
+struct udp_responder {
+	int fd, evfd, family, port;
+	pthread_t thread;
+	atomic_int stop;
+	double rate, tokens;
+	uint64_t last_refill_ns;
+	int64_t last_drop_log_ms;
+	uint64_t drops_logged;
+	_Atomic uint64_t probes, acks, dropped_rate, malformed;
+	uint8_t buf[UDPP_MAX_DGRAM];
+};
+
+static void
+bump(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* Takes one token from the bucket; 0 when the budget is spent. */
+static int
+bucket_take(struct udp_responder *r)
+{
+	uint64_t now = mono_ns();
+	double add = (double)(now - r->last_refill_ns) * r->rate / 1e9;
+	r->last_refill_ns = now;
+	r->tokens += add;
+	if (r->tokens > r->rate)
+		r->tokens = r->rate;
+	if (r->tokens < 1.0)
+		return 0;
+	r->tokens -= 1.0;
+	return 1;
+}
+
+/* Builds the reply's source-address control message from the one received.
+   Returns the control length to send (0: none). Sets *bad when the probe
+   was not sent to a unicast address of ours. */
+static size_t
+reply_cmsg(struct msghdr *in, uint8_t *ctl, size_t ctllen, int *bad)
+{
+	*bad = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c != NULL; c = CMSG_NXTHDR(in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			/* For a local unicast destination the kernel sets spec_dst
+			   to the destination itself; otherwise it was broadcast
+			   or multicast, which must not be answered. */
+			if (IN_MULTICAST(ntohl(pi.ipi_addr.s_addr)) ||
+			    pi.ipi_addr.s_addr == htonl(INADDR_BROADCAST) ||
+			    pi.ipi_addr.s_addr != pi.ipi_spec_dst.s_addr) {
+				*bad = 1;
+				return 0;
+			}
+			struct in_pktinfo out = { 0 };
+			out.ipi_spec_dst = pi.ipi_addr;
+			if (ctllen < CMSG_SPACE(sizeof out))
+				return 0;
+			memset(ctl, 0, CMSG_SPACE(sizeof out));
+			struct cmsghdr *o = (struct cmsghdr *)(void *)ctl;
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof out);
+			memcpy(CMSG_DATA(o), &out, sizeof out);
+			return CMSG_SPACE(sizeof out);
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			if (IN6_IS_ADDR_MULTICAST(&pi.ipi6_addr)) {
+				*bad = 1;
+				return 0;
+			}
+			if (ctllen < CMSG_SPACE(sizeof pi))
+				return 0;
+			memset(ctl, 0, CMSG_SPACE(sizeof pi));
+			struct cmsghdr *o = (struct cmsghdr *)(void *)ctl;
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof pi);
+			memcpy(CMSG_DATA(o), &pi, sizeof pi);
+			return CMSG_SPACE(sizeof pi);
+		}
+	}
+	return 0;
+}
+
+static int
+src_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void
+responder_handle(struct udp_responder *r, struct msghdr *mh, ssize_t n)
+{
+	struct udpp_msg m;
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    udpprobe_decode(r->buf, (size_t)n, &m) != 0 || m.type != UDPP_TYPE_PROBE ||
+	    src_port(mh->msg_name) == 0) {
+		bump(&r->malformed);
+		return;
+	}
+	uint8_t ctl[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	int bad;
+	size_t ctllen = reply_cmsg(mh, ctl, sizeof ctl, &bad);
+	if (bad) {
+		bump(&r->malformed);
+		return;
+	}
+	bump(&r->probes);
+	if (!bucket_take(r)) {
+		bump(&r->dropped_rate);
+		int64_t now = mw_now_ms();
+		if (now - r->last_drop_log_ms >= DROP_LOG_MS) {
+			uint64_t d = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
+			log_warn("udp", "ack budget of %.0f/s reached: %llu probes dropped so far",
+				r->rate, (unsigned long long)d);
+			r->last_drop_log_ms = now;
+		}
+		return;
+	}
+	uint8_t ack[UDPP_HDR_LEN];
+	struct udpp_msg a = m;
+	a.type = UDPP_TYPE_ACK;
+	a.rx_len = (uint32_t)n;
+	udpprobe_encode(&a, ack, sizeof ack);
+	struct iovec iov = { .iov_base = ack, .iov_len = sizeof ack };
+	struct msghdr out = {
+		.msg_name = mh->msg_name, .msg_namelen = mh->msg_namelen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctllen ? ctl : NULL, .msg_controllen = ctllen,
+	};
+	if (sendmsg(r->fd, &out, MSG_DONTWAIT) == (ssize_t)sizeof ack)
+		bump(&r->acks);
+	else
+		log_debug("udp", "ack not sent: %s", strerror(errno));
+}
+
+static void *
+responder_main(void *arg)
+{
+	struct udp_responder *r = arg;
+	struct pollfd pf[2] = { { .fd = r->fd, .events = POLLIN }, { .fd = r->evfd, .events = POLLIN } };
+	while (!atomic_load(&r->stop)) {
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error_errno("udp", "responder poll failed");
+			break;
+		}
+		if (pf[1].revents)
+			break;
+		for (int i = 0; i < RX_BATCH; i++) {
+			struct sockaddr_storage from;
+			uint8_t ctl[256];
+			struct iovec iov = { .iov_base = r->buf, .iov_len = sizeof r->buf };
+			struct msghdr mh = {
+				.msg_name = &from, .msg_namelen = sizeof from,
+				.msg_iov = &iov, .msg_iovlen = 1,
+				.msg_control = ctl, .msg_controllen = sizeof ctl,
+			};
+			ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;  /* EAGAIN, or a transient socket error */
+			}
+			responder_handle(r, &mh, n);
+		}
+	}
+	return NULL;
+}
+
+static void
+set_err(char *err, size_t errlen, const char *addr, int port, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "udp responder on %s port %d: %s", addr ? addr : "(null)", port, why);
+}
+
+struct udp_responder *
+udp_responder_start(const char *addr, int port, char *err, size_t errlen)
+{
+	return udp_responder_start_opts(addr, port, NULL, err, errlen);
+}
+
+struct udp_responder *
+udp_responder_start_opts(const char *addr, int port, const struct udp_responder_opts *o,
+	char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (udpprobe_sockaddr(addr, port, &ss, &sl) != 0) {
+		set_err(err, errlen, addr, port, "not a numeric IPv4/IPv6 address and port 0..65535");
+		return NULL;
+	}
+	struct udp_responder *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		set_err(err, errlen, addr, port, "out of memory");
+		return NULL;
+	}
+	r->fd = -1;
+	r->evfd = -1;
+	r->family = ss.ss_family;
+	r->rate = (o != NULL && o->rate_per_s > 0) ? o->rate_per_s : UDPP_DEFAULT_RATE;
+	r->tokens = r->rate;
+	r->last_refill_ns = mono_ns();
+	r->last_drop_log_ms = mw_now_ms() - DROP_LOG_MS;
+	int one = 1, zero = 0, e;
+
+	r->fd = socket(r->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		goto fail_errno;
+	if (r->family == AF_INET6) {
+		/* "::" also serves IPv4 (dual-stack); a specific address is v6 only. */
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		int v6only = !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr);
+		if (setsockopt(r->fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? &one : &zero, sizeof one) < 0 ||
+		    setsockopt(r->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+			goto fail_errno;
+		if (!v6only && setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0)
+			goto fail_errno;
+	} else if (setsockopt(r->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) {
+		goto fail_errno;
+	}
+	/* Room for a few 64 KiB PMTU probes; the kernel caps it at rmem_max. */
+	int rcvbuf = 1 << 20;
+	(void)setsockopt(r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	if (bind(r->fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail_errno;
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof bound;
+	if (getsockname(r->fd, (struct sockaddr *)&bound, &bl) < 0)
+		goto fail_errno;
+	r->port = src_port(&bound);
+	r->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->evfd < 0)
+		goto fail_errno;
+	e = pthread_create(&r->thread, NULL, responder_main, r);
+	if (e != 0) {
+		errno = e;
+		goto fail_errno;
+	}
+	pthread_setname_np(r->thread, "mw-udp");
+	log_info("udp", "responder on %s port %d (%.0f acks/s budget)", addr, r->port, r->rate);
+	return r;
+
+fail_errno:
+	e = errno;
+	set_err(err, errlen, addr, port, strerror(e));
+	if (r->evfd >= 0)
+		close(r->evfd);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r);
+	return NULL;
+}
+
+void
+udp_responder_stop(struct udp_responder *r)
+{
+	if (r == NULL)
+		return;
+	atomic_store(&r->stop, 1);
+	uint64_t one = 1;
+	if (write(r->evfd, &one, sizeof one) < 0)
+		log_warn_errno("udp", "could not wake the responder");
+	pthread_join(r->thread, NULL);
+	close(r->evfd);
+	close(r->fd);
+	log_info("udp", "responder on port %d stopped", r->port);
+	free(r);
+}
+
+int
+udp_responder_port(const struct udp_responder *r)
+{
+	return r ? r->port : 0;
+}
+
+void
+udp_responder_stats(struct udp_responder *r, struct udp_responder_stats *out)
+{
+	if (out == NULL)
+		return;
+	memset(out, 0, sizeof *out);
+	if (r == NULL)
+		return;
+	out->probes = atomic_load_explicit(&r->probes, memory_order_relaxed);
+	out->acks = atomic_load_explicit(&r->acks, memory_order_relaxed);
+	out->dropped_rate = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
+	out->malformed = atomic_load_explicit(&r->malformed, memory_order_relaxed);
+}
+
+/* Burst client */
+
+/* Waits for fd to become readable until the absolute monotonic deadline.
+   Returns >0 readable, 0 deadline passed, <0 poll failed. */
+static int
+wait_readable(int fd, uint64_t deadline_ns)
+{
+	for (;;) {
+		uint64_t now = mono_ns();
+		if (now >= deadline_ns)
+			return 0;
+		uint64_t left = deadline_ns - now;
+		struct timespec ts = { .tv_sec = (time_t)(left / 1000000000u),
+			.tv_nsec = (long)(left % 1000000000u) };
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int n = ppoll(&pf, 1, &ts, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+/* Sends one datagram on a connected socket. A pending asynchronous error
+   (an ICMP error for an earlier datagram) makes send() fail once without
+   sending, so that case is retried. Returns 0 or -1 with errno. */
+static int
+send_once(int fd, const uint8_t *buf, size_t len)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		ssize_t n = send(fd, buf, len, MSG_DONTWAIT);
+		if (n == (ssize_t)len)
+			return 0;
+		if (n >= 0)
+			errno = EIO;
+		if (errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH &&
+		    errno != EINTR)
+			return -1;
+	}
+	return -1;
+}
+
+int
+udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
+	struct udp_stats *out)
+{
+	if (out == NULL)
+		return MW_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (count < 1 || count > UDPP_MAX_COUNT || spacing_ms < 0 || timeout_ms < 0 ||
+	    port < 1 || port > 65535)
+		return MW_EINVAL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (udpprobe_sockaddr(ip, port, &ss, &sl) != 0)
+		return MW_EINVAL;
+
+	int rc = 0, fd = -1;
+	uint64_t *sent_ns = calloc((size_t)count, sizeof *sent_ns);
+	double *rtt = calloc((size_t)count, sizeof *rtt);
+	uint8_t *got = calloc((size_t)count, 1);
+	uint64_t nonce;
+	if (sent_ns == NULL || rtt == NULL || got == NULL) {
+		rc = MW_ENOMEM;
+		goto out;
+	}
+	if (mw_random(&nonce, sizeof nonce) != 0) {
+		rc = MW_EIO;
+		goto out;
+	}
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		log_debug("udp", "burst to %s port %d: %s", ip, port, strerror(errno));
+		rc = MW_EIO;
+		goto out;
+	}
+
+	uint8_t pkt[UDPP_BURST_PROBE_LEN], rx[UDPP_HDR_LEN + 1];
+	uint64_t spacing = (uint64_t)spacing_ms * 1000000u, next_send = mono_ns(), deadline = 0;
+	int nsent = 0, nrecv = 0;
+	for (;;) {
+		uint64_t now = mono_ns();
+		while (nsent < count && now >= next_send) {
+			struct udpp_msg m = { .type = UDPP_TYPE_PROBE, .seq = (uint32_t)nsent,
+				.nonce = nonce, .ts_ns = now };
+			udpprobe_encode(&m, pkt, sizeof pkt);
+			sent_ns[nsent] = now;
+			if (send_once(fd, pkt, sizeof pkt) < 0)
+				log_debug("udp", "probe %d to %s not sent: %s", nsent, ip, strerror(errno));
+			nsent++;
+			next_send += spacing;
+			if (nsent == count)
+				deadline = now + (uint64_t)timeout_ms * 1000000u;
+			now = mono_ns();
+		}
+		if (nsent == count && (nrecv == count || now >= deadline))
+			break;
+		int w = wait_readable(fd, nsent < count ? next_send : deadline);
+		if (w < 0) {
+			rc = MW_EIO;
+			goto out;
+		}
+		if (w == 0)
+			continue;
+		for (;;) {
+			/* One byte more than an ack, so an oversized datagram shows. */
+			ssize_t n = recv(fd, rx, sizeof rx, MSG_DONTWAIT | MSG_TRUNC);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					break;
+				continue;  /* an ICMP error reported once (e.g. refused) */
+			}
+			uint64_t t = mono_ns();
+			struct udpp_msg a;
+			if (n != UDPP_HDR_LEN || udpprobe_decode(rx, (size_t)n, &a) != 0 ||
+			    a.type != UDPP_TYPE_ACK || a.nonce != nonce || a.seq >= (uint32_t)nsent ||
+			    got[a.seq] || a.rx_len != UDPP_BURST_PROBE_LEN)
+				continue;
+			got[a.seq] = 1;
+			rtt[a.seq] = (double)(t - sent_ns[a.seq]) / 1e6;
+			nrecv++;
+		}
+	}
+
+	out->sent = nsent;
+	out->received = nrecv;
+	out->loss = 1.0 - (double)nrecv / (double)nsent;
+	if (nrecv > 0) {
+		double sum = 0, jsum = 0, prev = -1;
+		int pairs = 0;
+		out->rtt_min_ms = 1e300;
+		for (int i = 0; i < nsent; i++) {
+			if (!got[i])
+				continue;
+			sum += rtt[i];
+			if (rtt[i] < out->rtt_min_ms)
+				out->rtt_min_ms = rtt[i];
+			if (rtt[i] > out->rtt_max_ms)
+				out->rtt_max_ms = rtt[i];
+			if (prev >= 0) {
+				jsum += rtt[i] > prev ? rtt[i] - prev : prev - rtt[i];
+				pairs++;
+			}
+			prev = rtt[i];
+		}
+		out->rtt_avg_ms = sum / nrecv;
+		out->jitter_ms = pairs ? jsum / pairs : 0;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(sent_ns);
+	free(rtt);
+	free(got);
+	return rc;
+}
