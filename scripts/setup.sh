@@ -13,7 +13,7 @@ want_bench=0
 packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
   libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev
-  curl openssl procps iproute2 xz-utils dpkg-dev
+  curl openssl procps iproute2 nftables xz-utils dpkg-dev
   chromium
 )
 # Node.js and npm drive the browser test; a machine may already have them

@@ -116,8 +116,8 @@ add_time_or_null(cJSON *o, const char *key, int64_t t)
 		cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *
-peer_json(const struct peer *p, int64_t now)
+cJSON *
+api_peer_json(const struct peer *p, int64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", p->id);
@@ -237,7 +237,7 @@ api_nodes_list(struct req *r)
 			continue;
 		if (total++ < offset || cJSON_GetArraySize(items) >= limit)
 			continue;
-		cJSON_AddItemToArray(items, peer_json(p, now));
+		cJSON_AddItemToArray(items, api_peer_json(p, now));
 	}
 	free(ps);
 	cJSON_AddNumberToObject(o, "total", total);
@@ -266,7 +266,7 @@ api_nodes_get(struct req *r)
 {
 	struct peer p;
 	if (get_peer(r, &p) == 0)
-		http_reply_json(r, 200, peer_json(&p, mw_wall_s()), NULL);
+		http_reply_json(r, 200, api_peer_json(&p, mw_wall_s()), NULL);
 }
 
 void

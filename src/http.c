@@ -20,6 +20,7 @@
 #include "meshwatch/node.h"
 #include "meshwatch/tls.h"
 #include "meshwatch/util.h"
+#include "meshwatch/ws.h"
 
 enum { PUBLIC = 0, USER = 1 };
 
@@ -63,6 +64,7 @@ static int unmatched_label;
 struct http_server {
 	struct mg_context *ctx;
 	struct node *node;
+	struct ws_hub *ws;
 };
 
 static void
@@ -516,6 +518,14 @@ http_start(struct node *n, char *err, size_t errlen)
 	/* Authentication is ours; without a handler civetweb looks for an
 	   .htpasswd file on every request. */
 	mg_set_auth_handler(h->ctx, "**", allow_all, NULL);
+	h->ws = ws_start(h->ctx, n, err, errlen);
+	if (h->ws == NULL) {
+		mg_stop(h->ctx);
+		metrics_destroy(n->metrics);
+		n->metrics = NULL;
+		free(h);
+		return NULL;
+	}
 	log_info("http", "serving HTTPS on %s with %d worker threads", n->cfg.listen, n->cfg.http_threads);
 	return h;
 }
@@ -525,7 +535,9 @@ http_stop(struct http_server *h)
 {
 	if (h == NULL)
 		return;
+	ws_stop(h->ws);
 	mg_stop(h->ctx);
+	ws_free(h->ws);
 	metrics_destroy(h->node->metrics);
 	h->node->metrics = NULL;
 	free(h);

@@ -4,6 +4,9 @@
 #ifndef MESHWATCH_API_H
 #define MESHWATCH_API_H
 
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
 struct req;
 
 void api_health(struct req *r);
@@ -26,6 +29,10 @@ void api_nodes_get(struct req *r);
 void api_nodes_delete(struct req *r);
 void api_nodes_history(struct req *r);
 void api_nodes_pmtu(struct req *r);
+
+struct peer;
+/* The JSON of one peer as /api/nodes shows it (caller owns the result). */
+cJSON *api_peer_json(const struct peer *p, int64_t now);
 
 /* Embedded dashboard files (generated at build time from web/). */
 struct asset {

@@ -136,3 +136,19 @@ echo "$BODY" | jget "d['items'][0]['value'] == $want" | grep -q True || fail "pm
 ucurl "$(addr 1)" "/api/nodes/00000000-0000-4000-8000-000000000000" -H "Authorization: Bearer $TOK"; expect_status 404 "unknown node id"
 ucurl "$(addr 1)" "/api/nodes?state=zombie" -H "Authorization: Bearer $TOK"; expect_status 400 "bad state filter"
 ucurl "$(addr 1)" "/api/nodes" ; expect_status 401 "nodes without a session"
+
+# live updates over the WebSocket: authenticated, same origin, one frame a second
+WS="$(dirname "$0")/ws_client.py"
+out=$(python3 "$WS" "$(addr 1)" 8443 "$TOK" read 2.5)
+echo "$out" | head -1 | grep -q '"type":"hello"' || fail "no hello frame: $out"
+frames=$(echo "$out" | grep -c '"type":"mesh"' || true)
+[ "$frames" -ge 2 ] || fail "expected >= 2 mesh frames in 2.5 s, got $frames"
+echo "$out" | grep '"type":"mesh"' | tail -1 | jget 'd["counts"]["alive"] >= 4 and len(d["items"]) == d["counts"]["total"]' | grep -q True || fail "mesh frame: $(echo "$out" | tail -1 | cut -c1-300)"
+ok "WebSocket /ws sends a mesh frame a second ($frames in 2.5 s) with every peer"
+out=$(python3 "$WS" "$(addr 1)" 8443 "" read 1)
+echo "$out" | grep -q refused || fail "WebSocket without a session accepted: $out"
+out=$(python3 "$WS" "$(addr 1)" 8443 "$TOK" read 1 "https://elsewhere.example")
+echo "$out" | grep -q refused || fail "WebSocket from a foreign origin accepted: $out"
+out=$(WS_SEND='{"subscribe":["nope"]}' python3 "$WS" "$(addr 1)" 8443 "$TOK" raw 1)
+echo "$out" | grep -q '"type":"error"' || fail "unknown topic not reported: $out"
+ok "WebSocket refuses no session and foreign origins, and reports unknown topics"

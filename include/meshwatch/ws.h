@@ -1,0 +1,26 @@
+/* ws: the dashboard's live updates over a WebSocket at /ws. A client
+   subscribes to topics ({"subscribe":["mesh"]}); a pusher thread sends
+   each subscribed client one frame a second. A client that stops reading
+   is dropped, never buffered for: before each write the pusher checks how
+   much the client has left unread in its socket. Clients are bounded. */
+#ifndef MESHWATCH_WS_H
+#define MESHWATCH_WS_H
+
+#include <stddef.h>
+
+struct mg_context;
+struct node;
+struct ws_hub;
+
+#define WS_MAX_CLIENTS 64
+
+/* Registers /ws on ctx and starts the pusher. NULL with a reason in err. */
+struct ws_hub *ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen);
+/* Stops the pusher; call before mg_stop. Accepts NULL. */
+void ws_stop(struct ws_hub *h);
+/* Frees the hub; call after mg_stop (civetweb may still call the close
+   handler until then). Accepts NULL. */
+void ws_free(struct ws_hub *h);
+int ws_client_count(struct ws_hub *h);
+
+#endif

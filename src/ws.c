@@ -1,0 +1,329 @@
+/* ws: owns the table of WebSocket clients (under hub->lock) and the pusher
+   thread. civetweb's threads call the connect/ready/data/close handlers;
+   the pusher writes frames. A write happens only with hub->lock held and
+   only when the client's socket has room, so a close handler never frees a
+   connection under a write, and a stalled client cannot stall the pusher
+   for long: it is cut off once it has WS_MAX_UNSENT bytes unread. */
+#include "meshwatch/ws.h"
+
+#include <civetweb.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/auth.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/node.h"
+#include "meshwatch/store.h"
+#include "meshwatch/util.h"
+
+#define WS_MAX_UNSENT (512 * 1024)
+#define WS_MAX_MESSAGE 4096
+#define WS_MAX_PEERS_PER_FRAME 2000
+
+enum { TOPIC_MESH = 1 };
+
+struct ws_client {
+	struct mg_connection *conn;
+	int topics;
+	int dropped;
+};
+
+struct ws_hub {
+	struct node *node;
+	pthread_mutex_t lock;
+	struct ws_client clients[WS_MAX_CLIENTS];
+	int pending;               /* accepted by connect, not yet ready */
+	pthread_t thread;
+	int started;
+	volatile int stop;
+	uint64_t drops;
+};
+
+static int
+count_locked(struct ws_hub *h)
+{
+	int k = h->pending;
+	for (int i = 0; i < WS_MAX_CLIENTS; i++)
+		if (h->clients[i].conn)
+			k++;
+	return k;
+}
+
+/* Same origin only (the cookie is SameSite=Strict too), a valid session,
+   and room in the table. */
+static int
+on_connect(const struct mg_connection *conn, void *cbdata)
+{
+	struct ws_hub *h = cbdata;
+	const char *origin = mg_get_header(conn, "Origin");
+	const char *host = mg_get_header(conn, "Host");
+	if (origin && host) {
+		const char *o = strstr(origin, "://");
+		if (o == NULL || strcmp(o + 3, host) != 0) {
+			log_warn("ws", "refused a WebSocket from origin %.100s (host %.100s)", origin, host);
+			return 1;
+		}
+	}
+	char token[AUTH_TOKEN_LEN + 2] = "", th[AUTH_TOKEN_HASH_LEN + 1];
+	const char *auth = mg_get_header(conn, "Authorization");
+	const char *cookie = mg_get_header(conn, "Cookie");
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+		snprintf(token, sizeof token, "%s", auth + 7);
+	else if (cookie == NULL || mg_get_cookie(cookie, "mw_session", token, sizeof token) < 0)
+		token[0] = '\0';
+	struct user_row u;
+	if (strlen(token) != AUTH_TOKEN_LEN)
+		return 1;
+	auth_token_hash(token, th);
+	if (store_session_lookup(h->node->store, th, mw_wall_s(), &u) != 0)
+		return 1;
+	pthread_mutex_lock(&h->lock);
+	int full = count_locked(h) >= WS_MAX_CLIENTS;
+	if (!full)
+		h->pending++;
+	pthread_mutex_unlock(&h->lock);
+	if (full) {
+		log_warn("ws", "refused a WebSocket: %d clients already (the limit)", WS_MAX_CLIENTS);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+send_text_locked(struct mg_connection *conn, const char *text)
+{
+	mg_lock_connection(conn);
+	mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, text, strlen(text));
+	mg_unlock_connection(conn);
+}
+
+static void
+on_ready(struct mg_connection *conn, void *cbdata)
+{
+	struct ws_hub *h = cbdata;
+	pthread_mutex_lock(&h->lock);
+	if (h->pending > 0)
+		h->pending--;
+	for (int i = 0; i < WS_MAX_CLIENTS; i++)
+		if (h->clients[i].conn == NULL) {
+			h->clients[i] = (struct ws_client){.conn = conn};
+			send_text_locked(conn, "{\"type\":\"hello\",\"topics\":[\"mesh\"]}");
+			break;
+		}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static struct ws_client *
+find_locked(struct ws_hub *h, const struct mg_connection *conn)
+{
+	for (int i = 0; i < WS_MAX_CLIENTS; i++)
+		if (h->clients[i].conn == conn)
+			return &h->clients[i];
+	return NULL;
+}
+
+static int
+on_data(struct mg_connection *conn, int flags, char *data, size_t len, void *cbdata)
+{
+	struct ws_hub *h = cbdata;
+	int op = flags & 0x0f;
+	if (op == MG_WEBSOCKET_OPCODE_CONNECTION_CLOSE)
+		return 0;
+	if (op != MG_WEBSOCKET_OPCODE_TEXT)
+		return 1; /* pings are answered by civetweb; binary is ignored */
+	const char *err = NULL;
+	int topics = 0;
+	cJSON *msg = len <= WS_MAX_MESSAGE ? cJSON_ParseWithLength(data, len) : NULL;
+	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(msg, "subscribe");
+	if (len > WS_MAX_MESSAGE)
+		err = "message larger than 4096 bytes";
+	else if (!cJSON_IsArray(sub))
+		err = "expected {\"subscribe\":[\"mesh\"]}";
+	else {
+		const cJSON *t;
+		cJSON_ArrayForEach(t, sub) {
+			if (cJSON_IsString(t) && strcmp(t->valuestring, "mesh") == 0)
+				topics |= TOPIC_MESH;
+			else
+				err = "unknown topic (known: mesh)";
+		}
+	}
+	cJSON_Delete(msg);
+	pthread_mutex_lock(&h->lock);
+	struct ws_client *c = find_locked(h, conn);
+	if (c) {
+		if (err) {
+			char buf[200];
+			snprintf(buf, sizeof buf, "{\"type\":\"error\",\"detail\":\"%s\"}", err);
+			/* the detail strings above hold no quotes of their own but \" */
+			send_text_locked(conn, buf);
+		} else {
+			c->topics = topics;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return 1;
+}
+
+static void
+on_close(const struct mg_connection *conn, void *cbdata)
+{
+	struct ws_hub *h = cbdata;
+	pthread_mutex_lock(&h->lock);
+	struct ws_client *c = find_locked(h, conn);
+	if (c)
+		memset(c, 0, sizeof *c);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static char *
+mesh_frame(struct node *n)
+{
+	int np = 0, total, alive, suspect, dead;
+	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	int64_t now = mw_wall_s();
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "mesh");
+	http_add_time(o, "time", now);
+	cJSON *c = cJSON_AddObjectToObject(o, "counts");
+	cJSON_AddNumberToObject(c, "total", total);
+	cJSON_AddNumberToObject(c, "alive", alive);
+	cJSON_AddNumberToObject(c, "suspect", suspect);
+	cJSON_AddNumberToObject(c, "dead", dead);
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	int k = 0;
+	for (int i = 0; ps && i < np; i++) {
+		if (ps[i].id[0] == '\0')
+			continue;
+		if (k++ >= WS_MAX_PEERS_PER_FRAME)
+			break;
+		cJSON_AddItemToArray(items, api_peer_json(&ps[i], now));
+	}
+	cJSON_AddBoolToObject(o, "truncated", k > WS_MAX_PEERS_PER_FRAME);
+	free(ps);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* Room for len bytes without blocking, and not too much unread already. */
+static int
+client_ok(struct mg_connection *conn)
+{
+	int fd = mg_get_socket_fd(conn), unsent = 0;
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, SIOCOUTQ, &unsent) == 0 && unsent > WS_MAX_UNSENT)
+		return 0;
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+static void *
+pusher_main(void *arg)
+{
+	struct ws_hub *h = arg;
+	while (!h->stop) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		for (int i = 0; i < 10 && !h->stop; i++)
+			nanosleep(&ts, NULL);
+		if (h->stop)
+			break;
+		pthread_mutex_lock(&h->lock);
+		int want = 0;
+		for (int i = 0; i < WS_MAX_CLIENTS; i++)
+			if (h->clients[i].conn && (h->clients[i].topics & TOPIC_MESH) && !h->clients[i].dropped)
+				want = 1;
+		pthread_mutex_unlock(&h->lock);
+		if (!want)
+			continue;
+		char *frame = mesh_frame(h->node);
+		if (frame == NULL)
+			continue;
+		size_t len = strlen(frame);
+		pthread_mutex_lock(&h->lock);
+		for (int i = 0; i < WS_MAX_CLIENTS; i++) {
+			struct ws_client *c = &h->clients[i];
+			if (!c->conn || !(c->topics & TOPIC_MESH) || c->dropped)
+				continue;
+			if (!client_ok(c->conn)) {
+				/* not reading: cut it off rather than buffer for it */
+				c->dropped = 1;
+				h->drops++;
+				log_warn("ws", "dropping a WebSocket client that does not keep up");
+				shutdown(mg_get_socket_fd(c->conn), SHUT_RDWR);
+				continue;
+			}
+			mg_lock_connection(c->conn);
+			mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, frame, len);
+			mg_unlock_connection(c->conn);
+		}
+		pthread_mutex_unlock(&h->lock);
+		free(frame);
+	}
+	return NULL;
+}
+
+struct ws_hub *
+ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
+{
+	struct ws_hub *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->node = n;
+	pthread_mutex_init(&h->lock, NULL);
+	mg_set_websocket_handler(ctx, "/ws", on_connect, on_ready, on_data, on_close, h);
+	if (pthread_create(&h->thread, NULL, pusher_main, h) != 0) {
+		snprintf(err, errlen, "cannot start the WebSocket pusher");
+		mg_set_websocket_handler(ctx, "/ws", NULL, NULL, NULL, NULL, NULL);
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		return NULL;
+	}
+	h->started = 1;
+	return h;
+}
+
+void
+ws_stop(struct ws_hub *h)
+{
+	if (h == NULL)
+		return;
+	h->stop = 1;
+	if (h->started)
+		pthread_join(h->thread, NULL);
+	h->started = 0;
+}
+
+void
+ws_free(struct ws_hub *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+int
+ws_client_count(struct ws_hub *h)
+{
+	pthread_mutex_lock(&h->lock);
+	int k = count_locked(h);
+	pthread_mutex_unlock(&h->lock);
+	return k;
+}
