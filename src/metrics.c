@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/tls.h"
@@ -125,6 +127,30 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "# HELP meshwatch_users Users.\n# TYPE meshwatch_users gauge\nmeshwatch_users %d\n", store_user_count(n->store));
 	put(&b, "# HELP meshwatch_sessions Sessions stored.\n# TYPE meshwatch_sessions gauge\nmeshwatch_sessions %d\n",
 	    store_session_count(n->store));
+	if (n->mesh) {
+		int total, alive, suspect, dead;
+		struct mesh_stats ms;
+		membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+		mesh_get_stats(n->mesh, &ms);
+		put(&b, "# HELP meshwatch_peers Known peers by state.\n# TYPE meshwatch_peers gauge\n");
+		put(&b, "meshwatch_peers{state=\"alive\"} %d\nmeshwatch_peers{state=\"suspect\"} %d\nmeshwatch_peers{state=\"dead\"} %d\n",
+		    alive, suspect, dead);
+		put(&b, "# HELP meshwatch_polls_total Polls of peers by result.\n# TYPE meshwatch_polls_total counter\n");
+		put(&b, "meshwatch_polls_total{result=\"ok\"} %llu\nmeshwatch_polls_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)ms.polls_ok, (unsigned long long)ms.polls_failed);
+		put(&b, "# HELP meshwatch_poll_seconds_sum Time spent in completed polls.\n# TYPE meshwatch_poll_seconds_sum counter\n");
+		put(&b, "meshwatch_poll_seconds_sum %.6f\n", ms.poll_ms_sum / 1000.0);
+		put(&b, "# HELP meshwatch_gossip_entries_dropped_total Invalid or surplus peer entries received.\n"
+		        "# TYPE meshwatch_gossip_entries_dropped_total counter\n");
+		put(&b, "meshwatch_gossip_entries_dropped_total %llu\n", (unsigned long long)ms.gossip_entries_dropped);
+		put(&b, "# HELP meshwatch_mesh_requests_rejected_total /nodeinfo callers refused (identity or signature).\n"
+		        "# TYPE meshwatch_mesh_requests_rejected_total counter\n");
+		put(&b, "meshwatch_mesh_requests_rejected_total %llu\n", (unsigned long long)ms.callers_rejected);
+		put(&b, "# HELP meshwatch_poll_rows_total Poll results written to or dropped before the database.\n"
+		        "# TYPE meshwatch_poll_rows_total counter\n");
+		put(&b, "meshwatch_poll_rows_total{result=\"written\"} %llu\nmeshwatch_poll_rows_total{result=\"dropped\"} %llu\n",
+		    (unsigned long long)ms.rows_written, (unsigned long long)ms.rows_dropped);
+	}
 	*len = b.len;
 	return b.p;
 }

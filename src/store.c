@@ -889,11 +889,16 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	if (r < 0)
 		return MW_EDB;
 	/* The size cap: oldest history first, a slice at a time, reclaiming pages. */
-	for (int round = 0; round < 64 && store_size_bytes(st) > max_bytes; round++) {
+	for (int round = 0; round < 200 && store_size_bytes(st) > max_bytes; round++) {
+		/* a tenth of what is left (at least 2000 rows) per round */
+		int nb = int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
+		int nr = int_query_locked(st, "SELECT COUNT(*) FROM polls");
 		int d = bind_exec(st,
-		    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)", 2000);
+		    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
+		    nb / 10 > 2000 ? nb / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)", 2000);
+			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
+			    nr / 10 > 2000 ? nr / 10 : 2000);
 		if (d <= 0)
 			d = bind_exec(st,
 			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",

@@ -64,6 +64,10 @@ lo_mtu=$(cat /sys/class/net/lo/mtu)
 want=$(( lo_mtu < 65535 ? lo_mtu : 65535 ))
 echo "$BODY" | jget "d['pmtu']['value'] == $want and d['pmtu']['method'] == 'local'" | grep -q True || fail "pmtu on loopback (want $want): $BODY"
 ok "poll times, UDP RTT/loss and PMTU ($want, the loopback MTU) are measured"
+ucurl "$(addr 1)" /metrics -H "Authorization: Bearer $TOK"
+echo "$BODY" | grep -q '^meshwatch_peers{state="alive"} 4$' || fail "metrics peers: $(echo "$BODY" | grep meshwatch_peers)"
+echo "$BODY" | awk '/^meshwatch_polls_total\{result="ok"\}/ {exit !($2 > 0)}' || fail "metrics polls"
+ok "/metrics counts peers by state and polls by result"
 
 # a killed node turns suspect, then dead; a restart brings it back
 kill_node "${PID[5]}"

@@ -728,6 +728,97 @@ test_threads(void **state)
 	assert_int_equal(store_session_count(f->st), 100);
 }
 
+/* mesh history: downsampling after 24 h, retention, and the size cap */
+
+static void
+fill_polls(struct store *st, const char *peer, int64_t from, int64_t to, int step)
+{
+	int cap = (int)((to - from) / step) + 1, n = 0;
+	struct poll_row *rows = calloc((size_t)cap, sizeof *rows);
+	assert_non_null(rows);
+	for (int64_t t = from; t < to && n < cap; t += step) {
+		struct poll_row *r = &rows[n++];
+		snprintf(r->peer_id, sizeof r->peer_id, "%s", peer);
+		r->ts = t;
+		r->ok = (t / step) % 4 != 0; /* 3 of 4 succeed */
+		snprintf(r->error, sizeof r->error, "%s", r->ok ? "none" : "timeout");
+		r->connect_ms = 1;
+		r->tls_ms = 2;
+		r->ttfb_ms = 3;
+		r->total_ms = 10;
+		r->rtt_avg_ms = 0.5;
+		r->jitter_ms = 0.1;
+		r->loss = 0;
+	}
+	assert_int_equal(store_polls_insert(st, rows, n), 0);
+	free(rows);
+}
+
+static void
+test_history_downsample_and_retention(void **state)
+{
+	struct fx *f = *state;
+	const char *peer = "11111111-2222-4333-8444-555555555555";
+	int64_t now = 1800000000; /* a fixed time, on a 5-minute boundary */
+	/* three days of polls every 30 s */
+	fill_polls(f->st, peer, now - 3 * 86400, now, 30);
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, now, 86400, 2 * 86400, 1 << 30, &ms), 0);
+	/* raw rows older than 24 h became 5-minute buckets; older than 2 days expired */
+	assert_int_equal(ms.downsampled, 2 * 86400 / 30);
+	assert_int_equal(ms.expired, 86400 / 300);
+	struct hist_row *rows = NULL;
+	int n = 0;
+	/* a day ago .. two days ago, in hours: from buckets only */
+	assert_int_equal(store_poll_history(f->st, peer, now - 2 * 86400, now - 86400, 3600, &rows, &n), 0);
+	assert_int_equal(n, 24);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(rows[i].polls, 120);
+		assert_int_equal(rows[i].ok, 90);
+		assert_true(rows[i].total_ms > 9.99 && rows[i].total_ms < 10.01);
+	}
+	free(rows);
+	/* the last day: raw rows, the same arithmetic */
+	assert_int_equal(store_poll_history(f->st, peer, now - 86400, now, 3600, &rows, &n), 0);
+	assert_int_equal(n, 24);
+	assert_int_equal(rows[0].polls, 120);
+	assert_int_equal(rows[0].ok, 90);
+	free(rows);
+	assert_int_equal(store_poll_history(f->st, peer, now, now - 1, 60, &rows, &n), MW_EINVAL);
+}
+
+static void
+test_size_cap_deletes_oldest_first(void **state)
+{
+	struct fx *f = *state;
+	const char *peer = "11111111-2222-4333-8444-555555555555";
+	int64_t now = 1800000000;
+	struct user_row u;
+	assert_int_equal(store_user_create(f->st, "keeper", HASH_A, 10, &u), 0);
+	/* about 14 MB of raw polls within the last day */
+	for (int k = 0; k < 4; k++)
+		fill_polls(f->st, peer, now - 86400 + k, now, 1);
+	int64_t before = store_size_bytes(f->st);
+	assert_true(before > 4 * 1024 * 1024);
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, now, 86400, 30 * 86400, 2 * 1024 * 1024, &ms), 0);
+	assert_true(ms.capped > 0);
+	assert_true(store_size_bytes(f->st) <= 2 * 1024 * 1024);
+	/* the newest history stayed, the oldest went; users are untouched */
+	struct hist_row *rows = NULL;
+	int n = 0;
+	assert_int_equal(store_poll_history(f->st, peer, now - 600, now, 600, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(rows[0].polls > 0);
+	free(rows);
+	assert_int_equal(store_poll_history(f->st, peer, now - 86400, now - 86400 + 600, 600, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+	assert_int_equal(store_user_count(f->st), 1);
+	char err[256];
+	assert_int_equal(store_check_writable(f->st, err, sizeof err), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -750,6 +841,8 @@ main(void)
 		T(test_check_writable_fails),
 		T(test_check_writable_twice_in_a_second),
 		T(test_threads),
+		T(test_history_downsample_and_retention),
+		T(test_size_cap_deletes_oldest_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
