@@ -328,6 +328,14 @@ poll_peer(struct mesh *m, struct peer *p)
 	if (p->pmtu_due || p->pmtu.value == 0)
 		measure_pmtu(m, p, ip);
 done:
+	/* TCP connected but TLS stalled: the classic sign of a path MTU that
+	   shrank (small packets pass, the certificate does not). Measure again
+	   now, over UDP, which does not need the poll to succeed. */
+	if (!r.ok && p->id[0] && r.connect_ms >= 0 && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) &&
+	    p->pmtu.value > 0 && mw_wall_s() - p->pmtu.measured_at >= 10) {
+		log_info("pmtu", "peer %s (%s): TLS stalled after connect: measuring the path MTU again", p->id, ip);
+		measure_pmtu(m, p, ip);
+	}
 	membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, mw_wall_s());
 	queue_row(m, p->id, &r);
 	free(list);
