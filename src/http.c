@@ -201,7 +201,7 @@ http_reply_json(struct req *r, int status, cJSON *body, const char *extra)
 	cJSON_Delete(body);
 }
 
-static void
+__attribute__((format(printf, 5, 0))) static void
 reply_error_v(struct req *r, int status, const char *code, const char *extra, const char *fmt, va_list ap)
 {
 	char detail[512];
