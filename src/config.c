@@ -75,6 +75,9 @@ static const struct opt opts[] = {
 	{"udp_probes", NULL, "MESHWATCH_UDP_PROBES", I(udp_probes), 0, 100, "5", 0, "UDP probes per poll (RTT, jitter, loss)"},
 	{"db_max_bytes", NULL, "MESHWATCH_DB_MAX_BYTES", I(db_max_bytes), 1048576, 2000000000, "10485760", 0, "database size cap; oldest history goes first"},
 	{"retention_days", NULL, "MESHWATCH_RETENTION_DAYS", I(retention_days), 1, 3650, "30", 0, "poll history kept (raw for 24 h, then 5-minute buckets)"},
+	{"report_interval_s", NULL, "MESHWATCH_REPORT_INTERVAL", I(report_interval_s), 1, 86400, "60", 0, "a snapshot goes to the reporting nodes this often"},
+	{"max_outbox", NULL, "MESHWATCH_MAX_OUTBOX", I(max_outbox), 1, 10000000, "10080", 0, "snapshots kept for reporting nodes that are down (a week at 60 s)"},
+	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
 };

@@ -22,12 +22,12 @@
 #include "meshwatch/util.h"
 #include "meshwatch/ws.h"
 
-enum { PUBLIC = 0, USER = 1 };
+enum { PUBLIC = 0, USER = 1, RAW = 2 /* body not parsed: the handler checks it (signatures) */ };
 
 struct route {
 	const char *method;
 	const char *pattern;  /* exact; "{id}" matches a positive integer; trailing "*" a file name */
-	int auth;
+	int auth;             /* PUBLIC or USER, | RAW */
 	void (*fn)(struct req *);
 };
 
@@ -53,6 +53,9 @@ static const struct route routes[] = {
 	{"DELETE", "/api/nodes/{uuid}", USER, api_nodes_delete},
 	{"GET", "/api/nodes/{uuid}/history", USER, api_nodes_history},
 	{"GET", "/api/nodes/{uuid}/pmtu", USER, api_nodes_pmtu},
+	{"POST", "/report", PUBLIC | RAW, api_report},
+	{"GET", "/api/mesh", USER, api_mesh_matrix},
+	{"GET", "/api/mesh/history", USER, api_mesh_history},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */
@@ -305,7 +308,8 @@ read_body(struct req *r, int max, size_t *len)
 	if (cl > max) {
 		mg_close_after_response(r->conn);
 		reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
-		    "request body of %lld bytes is larger than the limit of %d bytes (max_body_bytes)", cl, max);
+		    "request body of %lld bytes is larger than the limit of %d bytes (%s)", cl, max,
+		    r->path && strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 		return NULL;
 	}
 	size_t cap = cl >= 0 ? (size_t)cl : 4096, used = 0;
@@ -323,7 +327,8 @@ read_body(struct req *r, int max, size_t *len)
 				free(buf);
 				mg_close_after_response(r->conn);
 				reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
-				    "request body is larger than the limit of %d bytes (max_body_bytes)", max);
+				    "request body is larger than the limit of %d bytes (%s)", max,
+				    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 				return NULL;
 			}
 			size_t ncap = cap * 2 > (size_t)max ? (size_t)max : cap * 2;
@@ -400,17 +405,21 @@ handle(struct mg_connection *conn, void *cbdata)
 		}
 		goto out;
 	}
-	if (rt->auth == USER && !authenticate(&r)) {
+	if ((rt->auth & USER) && !authenticate(&r)) {
 		reply_error_h(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
 		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");
 		goto out;
 	}
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
 		size_t len = 0;
-		body = read_body(&r, h->node->cfg.max_body_bytes, &len);
+		/* reports carry a whole mesh's view: their own, larger limit */
+		int limit = rt->fn == api_report ? h->node->cfg.max_report_bytes : h->node->cfg.max_body_bytes;
+		body = read_body(&r, limit, &len);
 		if (body == NULL)
 			goto out;
-		if (len > 0) {
+		r.raw_body = body;
+		r.raw_len = len;
+		if (len > 0 && !(rt->auth & RAW)) {
 			r.body = cJSON_ParseWithLength(body, len);
 			if (r.body == NULL) {
 				const char *at = cJSON_GetErrorPtr();

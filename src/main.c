@@ -13,6 +13,7 @@
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/report.h"
 #include "meshwatch/util.h"
 
 static volatile sig_atomic_t got_stop;
@@ -134,7 +135,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	n->http = http_start(n, err, sizeof err);
-	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0) {
+	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0 ||
+	    (n->reporter = reporter_start(n, err, sizeof err)) == NULL) {
 		log_error("main", "cannot start: %s", err);
 		http_stop(n->http);
 		n->http = NULL;
@@ -181,6 +183,9 @@ main(int argc, char **argv)
 	}
 	log_info("main", "stopping");
 	n->stopping = 1;
+	mw_request_abort();
+	reporter_stop(n->reporter);
+	n->reporter = NULL;
 	mesh_stop(n->mesh);
 	http_stop(n->http);
 	n->http = NULL;

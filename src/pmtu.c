@@ -213,6 +213,8 @@ probe_size(struct run *r, int size)
 {
 	r->step++;
 	for (int try = 0; try < r->tries; try++) {
+		if (mw_abort_requested())
+			return MW_EIO; /* the node is stopping */
 		clear_pending(r);
 		r->ev_icmp_mtu = r->ev_refused = r->ev_local = r->ev_local_mtu = 0;
 		int s = send_probe(r, size, try);

@@ -59,6 +59,24 @@ static const char *const migrations[] = {
 	"  peer_id TEXT NOT NULL, measured_at INTEGER NOT NULL, value INTEGER NOT NULL, method TEXT NOT NULL,"
 	"  probes INTEGER NOT NULL, black_hole INTEGER NOT NULL);"
 	"CREATE INDEX pmtu_peer ON pmtu_history(peer_id, measured_at);",
+	/* 3: reporting: the outbox with per-server progress, and on a reporting
+	   node the origins, their accepted sequence numbers and matrix cells */
+	"CREATE TABLE outbox (seq INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, body TEXT NOT NULL);"
+	"CREATE TABLE report_servers (server TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL);"
+	"CREATE TABLE origins ("
+	"  id TEXT PRIMARY KEY, fqdn TEXT NOT NULL, ip TEXT NOT NULL, port INTEGER NOT NULL,"
+	"  last_seq INTEGER NOT NULL, generated_at INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	"  interval_s INTEGER NOT NULL, reports INTEGER NOT NULL);"
+	"CREATE TABLE report_seqs (origin TEXT NOT NULL, seq INTEGER NOT NULL, received_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (origin, seq));"
+	"CREATE TABLE cells ("
+	"  origin TEXT NOT NULL, peer TEXT NOT NULL, t INTEGER NOT NULL, state INTEGER NOT NULL,"
+	"  rtt_ms REAL, loss REAL, pmtu INTEGER, total_ms REAL);"
+	"CREATE INDEX cells_pair ON cells(origin, peer, t);"
+	"CREATE INDEX cells_t ON cells(t);"
+	"CREATE TABLE cells_latest ("
+	"  origin TEXT NOT NULL, peer TEXT NOT NULL, t INTEGER NOT NULL, state INTEGER NOT NULL,"
+	"  rtt_ms REAL, loss REAL, pmtu INTEGER, total_ms REAL, fqdn TEXT, ip TEXT, PRIMARY KEY (origin, peer));",
 };
 
 static int int_query_locked(struct store *st, const char *sql);
@@ -884,6 +902,9 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		ms->downsampled = bind_exec(st, "DELETE FROM polls WHERE ts < ?1", cut);
 		int e = bind_exec(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
 		ms->expired = e > 0 ? e : 0;
+		e = bind_exec(st, "DELETE FROM cells WHERE t < ?1", now - keep_s);
+		ms->expired += e > 0 ? e : 0;
+		bind_exec(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
 	}
 	exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (r < 0)
@@ -893,9 +914,15 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		/* a tenth of what is left (at least 2000 rows) per round */
 		int nb = int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
 		int nr = int_query_locked(st, "SELECT COUNT(*) FROM polls");
-		int d = bind_exec(st,
-		    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
-		    nb / 10 > 2000 ? nb / 10 : 2000);
+		int nc = int_query_locked(st, "SELECT COUNT(*) FROM cells");
+		/* the larger of the received history and our own buckets gives first */
+		int d = nc > nb ? bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
+		                      nc / 10 > 2000 ? nc / 10 : 2000)
+		                : 0;
+		if (d <= 0)
+			d = bind_exec(st,
+			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
+			    nb / 10 > 2000 ? nb / 10 : 2000);
 		if (d <= 0)
 			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
 			    nr / 10 > 2000 ? nr / 10 : 2000);
@@ -917,4 +944,362 @@ store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s
     struct maint_stats *ms)
 {
 	return LOCKED(st, maintain_locked(st, now, raw_keep_s, keep_s, max_bytes, ms));
+}
+
+/* ---- reporting ---- */
+
+static int64_t
+int64_query_locked(struct store *st, const char *sql, const char *arg)
+{
+	sqlite3_stmt *s = prep(st, sql);
+	if (s == NULL)
+		return -1;
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int
+outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now, int max_rows, int *dropped)
+{
+	*dropped = 0;
+	int64_t *seq = &seqv;
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int ret = 0;
+	/* sequence numbers never repeat, even after the outbox is trimmed */
+	int64_t last = int64_query_locked(st, "SELECT value FROM meta WHERE key='report_seq'", NULL);
+	if (seqv != last + 1) {
+		ret = MW_EEXIST;
+		goto out;
+	}
+	sqlite3_stmt *s = prep(st, "INSERT INTO outbox(seq,created_at,body) VALUES(?,?,?)");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, *seq);
+	sqlite3_bind_int64(s, 2, now);
+	sqlite3_bind_text(s, 3, body, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = MW_EDB;
+	sqlite3_finalize(s);
+	if (ret == 0) {
+		s = prep(st, "INSERT INTO meta(key,value) VALUES('report_seq',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+		if (s == NULL) {
+			ret = MW_EDB;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, *seq);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = MW_EDB;
+		sqlite3_finalize(s);
+	}
+	if (ret == 0) {
+		int r = bind_exec(st, "DELETE FROM outbox WHERE seq <= (SELECT MAX(seq) FROM outbox) - ?1", max_rows);
+		*dropped = r > 0 ? r : 0;
+	}
+out:
+	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_outbox_add(struct store *st, int64_t seq, const char *body, int64_t now, int max_rows, int *dropped)
+{
+	return LOCKED(st, outbox_add_locked(st, seq, body, now, max_rows, dropped));
+}
+
+static int
+outbox_next_locked(struct store *st, int64_t after, int64_t *seq, char **body)
+{
+	sqlite3_stmt *s = prep(st, "SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_int64(s, 1, after);
+	int rc = MW_ENOTFOUND;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*seq = sqlite3_column_int64(s, 0);
+		*body = strdup((const char *)sqlite3_column_text(s, 1));
+		rc = *body ? 0 : MW_ENOMEM;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int
+store_outbox_next(struct store *st, int64_t after, int64_t *seq, char **body)
+{
+	return LOCKED(st, outbox_next_locked(st, after, seq, body));
+}
+
+int64_t
+store_report_acked(struct store *st, const char *server)
+{
+	return LOCKED(st, int64_query_locked(st, "SELECT acked_seq FROM report_servers WHERE server=?", server));
+}
+
+static int
+report_ack_locked(struct store *st, const char *server, int64_t seq)
+{
+	sqlite3_stmt *s = prep(st, "INSERT INTO report_servers(server,acked_seq) VALUES(?,?) "
+	                           "ON CONFLICT(server) DO UPDATE SET acked_seq=MAX(acked_seq, excluded.acked_seq)");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, server, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, seq);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : MW_EDB;
+}
+
+int
+store_report_ack(struct store *st, const char *server, int64_t seq)
+{
+	return LOCKED(st, report_ack_locked(st, server, seq));
+}
+
+int
+store_outbox_trim(struct store *st, int64_t seq)
+{
+	return LOCKED(st, bind_exec(st, "DELETE FROM outbox WHERE seq <= ?1", seq));
+}
+
+int
+store_outbox_count(struct store *st)
+{
+	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM outbox"));
+}
+
+int64_t
+store_outbox_last_seq(struct store *st)
+{
+	return LOCKED(st, int64_query_locked(st, "SELECT value FROM meta WHERE key='report_seq'", NULL));
+}
+
+static void
+bind_opt(sqlite3_stmt *s, int i, double v)
+{
+	if (v < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_double(s, i, v);
+}
+
+static int
+report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
+{
+	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int ret = 0;
+	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO report_seqs(origin,seq,received_at) VALUES(?,?,?)");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, o->last_seq);
+	sqlite3_bind_int64(s, 3, o->received_at);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = MW_EDB;
+	sqlite3_finalize(s);
+	if (ret == 0 && sqlite3_changes(st->db) == 0) {
+		ret = MW_EEXIST; /* delivered before: nothing changes */
+		goto out;
+	}
+	s = prep(st, "INSERT INTO origins(id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports) "
+	             "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, ip=excluded.ip, "
+	             "port=excluded.port, last_seq=MAX(last_seq, excluded.last_seq), "
+	             "generated_at=MAX(generated_at, excluded.generated_at), received_at=excluded.received_at, "
+	             "interval_s=excluded.interval_s, reports=reports+1");
+	if (s == NULL) {
+		ret = MW_EDB;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, o->fqdn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, o->ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, o->port);
+	sqlite3_bind_int64(s, 5, o->last_seq);
+	sqlite3_bind_int64(s, 6, o->generated_at);
+	sqlite3_bind_int64(s, 7, o->received_at);
+	sqlite3_bind_int(s, 8, o->interval_s);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		ret = MW_EDB;
+	sqlite3_finalize(s);
+	sqlite3_stmt *h = prep(st, "INSERT INTO cells(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms) VALUES(?,?,?,?,?,?,?,?)");
+	/* the latest view only moves forward: a late backlog report does not overwrite a newer cell */
+	sqlite3_stmt *l = prep(st, "INSERT INTO cells_latest(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip) "
+	                           "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(origin,peer) DO UPDATE SET t=excluded.t, "
+	                           "state=excluded.state, rtt_ms=excluded.rtt_ms, loss=excluded.loss, pmtu=excluded.pmtu, "
+	                           "total_ms=excluded.total_ms, fqdn=excluded.fqdn, ip=excluded.ip WHERE excluded.t >= t");
+	if (h == NULL || l == NULL)
+		ret = MW_EDB;
+	for (int i = 0; ret == 0 && i < n; i++) {
+		const struct report_cell *c = &cells[i];
+		sqlite3_stmt *both[2] = {h, l};
+		for (int k = 0; k < 2; k++) {
+			sqlite3_stmt *q = both[k];
+			sqlite3_bind_text(q, 1, o->id, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, c->peer, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(q, 3, c->t);
+			sqlite3_bind_int(q, 4, c->state);
+			bind_opt(q, 5, c->rtt_ms);
+			bind_opt(q, 6, c->loss);
+			if (c->pmtu > 0)
+				sqlite3_bind_int(q, 7, c->pmtu);
+			else
+				sqlite3_bind_null(q, 7);
+			bind_opt(q, 8, c->total_ms);
+			if (k == 1) {
+				sqlite3_bind_text(q, 9, c->fqdn, -1, SQLITE_STATIC);
+				sqlite3_bind_text(q, 10, c->ip, -1, SQLITE_STATIC);
+			}
+			if (sqlite3_step(q) != SQLITE_DONE)
+				ret = MW_EDB;
+			sqlite3_reset(q);
+		}
+	}
+	sqlite3_finalize(h);
+	sqlite3_finalize(l);
+out:
+	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
+{
+	return LOCKED(st, report_insert_locked(st, o, cells, n));
+}
+
+static int
+report_origins_locked(struct store *st, struct report_origin **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	int total = int_query_locked(st, "SELECT COUNT(*) FROM origins");
+	if (total < 0)
+		return MW_EDB;
+	struct report_origin *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	if (arr == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = prep(st, "SELECT id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports FROM origins ORDER BY fqdn, id");
+	int k = 0;
+	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
+		struct report_origin *o = &arr[k++];
+		snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(s, 0));
+		snprintf(o->fqdn, sizeof o->fqdn, "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(o->ip, sizeof o->ip, "%s", (const char *)sqlite3_column_text(s, 2));
+		o->port = sqlite3_column_int(s, 3);
+		o->last_seq = sqlite3_column_int64(s, 4);
+		o->generated_at = sqlite3_column_int64(s, 5);
+		o->received_at = sqlite3_column_int64(s, 6);
+		o->interval_s = sqlite3_column_int(s, 7);
+		o->reports = sqlite3_column_int(s, 8);
+	}
+	sqlite3_finalize(s);
+	*out = arr;
+	*n = k;
+	return 0;
+}
+
+int
+store_report_origins(struct store *st, struct report_origin **out, int *n)
+{
+	return LOCKED(st, report_origins_locked(st, out, n));
+}
+
+static void
+read_cell(sqlite3_stmt *s, int base, struct report_cell *c)
+{
+	snprintf(c->peer, sizeof c->peer, "%s", (const char *)sqlite3_column_text(s, base));
+	c->t = sqlite3_column_int64(s, base + 1);
+	c->state = sqlite3_column_int(s, base + 2);
+	c->rtt_ms = col_or_neg(s, base + 3);
+	c->loss = col_or_neg(s, base + 4);
+	c->pmtu = sqlite3_column_type(s, base + 5) == SQLITE_NULL ? 0 : sqlite3_column_int(s, base + 5);
+	c->total_ms = col_or_neg(s, base + 6);
+}
+
+static int
+report_latest_locked(struct store *st, struct cell_row **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	int total = int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
+	if (total < 0)
+		return MW_EDB;
+	struct cell_row *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	if (arr == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = prep(st, "SELECT origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest");
+	int k = 0;
+	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
+		struct cell_row *r = &arr[k++];
+		snprintf(r->origin, sizeof r->origin, "%s", (const char *)sqlite3_column_text(s, 0));
+		read_cell(s, 1, &r->c);
+		snprintf(r->c.fqdn, sizeof r->c.fqdn, "%s", sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
+		snprintf(r->c.ip, sizeof r->c.ip, "%s", sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "");
+	}
+	sqlite3_finalize(s);
+	*out = arr;
+	*n = k;
+	return 0;
+}
+
+int
+store_report_latest(struct store *st, struct cell_row **out, int *n)
+{
+	return LOCKED(st, report_latest_locked(st, out, n));
+}
+
+static int
+report_history_locked(struct store *st, const char *origin, const char *peer, int64_t from, int64_t to,
+    struct report_cell **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *s = prep(st, "SELECT peer,t,state,rtt_ms,loss,pmtu,total_ms FROM cells "
+	                           "WHERE origin=? AND peer=? AND t>=? AND t<? ORDER BY t LIMIT 10000");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, peer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, from);
+	sqlite3_bind_int64(s, 4, to);
+	int cap = 64, k = 0;
+	struct report_cell *arr = malloc((size_t)cap * sizeof *arr);
+	while (arr && sqlite3_step(s) == SQLITE_ROW) {
+		if (k == cap) {
+			cap *= 2;
+			struct report_cell *na = realloc(arr, (size_t)cap * sizeof *arr);
+			if (na == NULL)
+				break;
+			arr = na;
+		}
+		memset(&arr[k], 0, sizeof arr[k]);
+		read_cell(s, 0, &arr[k++]);
+	}
+	sqlite3_finalize(s);
+	if (arr == NULL)
+		return MW_ENOMEM;
+	*out = arr;
+	*n = k;
+	return 0;
+}
+
+int
+store_report_history(struct store *st, const char *origin, const char *peer, int64_t from, int64_t to,
+    struct report_cell **out, int *n)
+{
+	return LOCKED(st, report_history_locked(st, origin, peer, from, to, out, n));
+}
+
+int
+store_report_seq_count(struct store *st, const char *origin)
+{
+	return LOCKED(st, (int)int64_query_locked(st, "SELECT COUNT(*) FROM report_seqs WHERE origin=?", origin));
 }

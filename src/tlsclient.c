@@ -156,15 +156,20 @@ struct io {
 	int64_t deadline_ms;
 };
 
+/* Waits for the socket until the deadline, in slices of at most 100 ms so
+   a stopping node does not wait for a slow peer. 0 on timeout or abort. */
 static int
 wait_fd(struct io *io, short events)
 {
-	int64_t left = io->deadline_ms - mw_now_ms();
-	if (left <= 0)
-		return 0;
-	struct pollfd p = {.fd = io->fd, .events = events};
-	int r = poll(&p, 1, (int)left);
-	return r;
+	for (;;) {
+		int64_t left = io->deadline_ms - mw_now_ms();
+		if (left <= 0 || mw_abort_requested())
+			return 0;
+		struct pollfd p = {.fd = io->fd, .events = events};
+		int r = poll(&p, 1, left > 100 ? 100 : (int)left);
+		if (r != 0)
+			return r;
+	}
 }
 
 static int

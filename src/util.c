@@ -250,6 +250,20 @@ mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
 	return (n < 0 || (size_t)n >= outlen) ? MW_ETOOBIG : 0;
 }
 
+static volatile int abort_flag;
+
+void
+mw_request_abort(void)
+{
+	__atomic_store_n(&abort_flag, 1, __ATOMIC_RELAXED);
+}
+
+int
+mw_abort_requested(void)
+{
+	return __atomic_load_n(&abort_flag, __ATOMIC_RELAXED);
+}
+
 int
 mw_ct_equal(const void *a, const void *b, size_t n)
 {

@@ -29,6 +29,9 @@ void api_nodes_get(struct req *r);
 void api_nodes_delete(struct req *r);
 void api_nodes_history(struct req *r);
 void api_nodes_pmtu(struct req *r);
+void api_report(struct req *r);
+void api_mesh_matrix(struct req *r);
+void api_mesh_history(struct req *r);
 
 struct peer;
 /* The JSON of one peer as /api/nodes shows it (caller owns the result). */

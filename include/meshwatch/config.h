@@ -51,6 +51,9 @@ struct config {
 	int db_max_bytes;
 	int retention_days;
 	int max_nodeinfo_bytes;
+	int report_interval_s;
+	int max_outbox;
+	int max_report_bytes;
 	/* actions */
 	int check_config;
 	int show_version;

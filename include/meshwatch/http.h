@@ -24,6 +24,8 @@ struct req {
 	int64_t id;                /* the {id} in the path, or -1 */
 	char sid[37];              /* the {uuid} in the path, or "" */
 	cJSON *body;               /* parsed JSON body (POST/PUT/PATCH), or NULL */
+	const char *raw_body;      /* the body as received (NUL-terminated), or NULL */
+	size_t raw_len;
 	int authed;
 	struct user_row user;      /* when authed */
 	char token_hash[65];       /* the session used, when authed */

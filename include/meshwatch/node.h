@@ -17,6 +17,7 @@ struct ratelimit;
 struct metrics;
 struct http_server;
 struct mesh;
+struct reporter;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -32,6 +33,7 @@ struct node {
 	struct metrics *metrics;      /* atomic counters */
 	struct http_server *http;
 	struct mesh *mesh;            /* thread-safe (see mesh.h) */
+	struct reporter *reporter;    /* its own thread (see report.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;

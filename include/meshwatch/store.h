@@ -120,4 +120,58 @@ struct maint_stats {
 int store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
     struct maint_stats *ms);
 
+/* Reporting: the outbox (this node's snapshots on their way out). */
+
+/* Appends snapshot number seq, which must be store_outbox_last_seq() + 1
+   (one thread adds); past max_rows the oldest rows are dropped and
+   *dropped says how many. MW_EEXIST when seq is not the next number. */
+int store_outbox_add(struct store *st, int64_t seq, const char *body, int64_t now, int max_rows, int *dropped);
+/* The oldest snapshot with a sequence number above after: 0 with a malloc'd
+   body, MW_ENOTFOUND when there is none. */
+int store_outbox_next(struct store *st, int64_t after, int64_t *seq, char **body);
+/* Per-server progress ("ip:port" keys). get returns 0 when unknown. */
+int64_t store_report_acked(struct store *st, const char *server);
+int store_report_ack(struct store *st, const char *server, int64_t seq);
+/* Deletes outbox rows every server has acknowledged (<= seq). */
+int store_outbox_trim(struct store *st, int64_t seq);
+int store_outbox_count(struct store *st);
+/* The highest sequence number handed out so far (0 when none). */
+int64_t store_outbox_last_seq(struct store *st);
+
+/* Reporting: what a node receives. */
+struct report_cell {
+	char peer[37];
+	char fqdn[256];
+	char ip[64];
+	int state;
+	double rtt_ms, loss, total_ms;   /* < 0: not measured */
+	int pmtu;                        /* 0: not measured */
+	int64_t t;                       /* when the origin measured it */
+};
+struct report_origin {
+	char id[37];
+	char fqdn[256];
+	char ip[64];
+	int port;
+	int64_t last_seq, generated_at, received_at;
+	int interval_s;
+	int reports;
+};
+/* Stores one report: MW_EEXIST when (origin, seq) was stored before
+   (nothing changes), else 0. One transaction. */
+int store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n);
+/* Every origin, and the latest cells (*cells malloc'd, *origin_idx giving
+   each cell's origin index). */
+int store_report_origins(struct store *st, struct report_origin **out, int *n);
+struct cell_row {
+	char origin[37];
+	struct report_cell c;
+};
+int store_report_latest(struct store *st, struct cell_row **out, int *n);
+/* History of one pair (origin -> peer) between from and to. */
+int store_report_history(struct store *st, const char *origin, const char *peer, int64_t from, int64_t to,
+    struct report_cell **out, int *n);
+/* Sequence numbers received from origin between lo and hi (for tests). */
+int store_report_seq_count(struct store *st, const char *origin);
+
 #endif

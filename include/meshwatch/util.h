@@ -61,6 +61,12 @@ int mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
 /* Constant-time comparison of n bytes: 1 when equal. */
 int mw_ct_equal(const void *a, const void *b, size_t n);
 
+/* Process-wide shutdown flag: blocking network work (polls, PMTU searches,
+   report deliveries) checks it at least every 100 ms and gives up, so a
+   clean stop never waits for a slow peer. */
+void mw_request_abort(void);
+int mw_abort_requested(void);
+
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -1,0 +1,53 @@
+/* report: snapshots of this node's view sent to reporting nodes, and the
+   parser for the snapshots a reporting node receives.
+
+   Sending is store-and-forward: every report interval a snapshot with the
+   next sequence number goes into the outbox table first; a sender thread
+   then delivers the outbox in order to each reporting node (POST /report),
+   remembering per server the last sequence number it acknowledged, with
+   exponential backoff while a server is down. Nothing is lost across
+   restarts of either side; the outbox is bounded (the oldest are dropped
+   and counted); a repeated delivery changes nothing on the receiver. */
+#ifndef MESHWATCH_REPORT_H
+#define MESHWATCH_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/store.h"
+
+struct node;
+struct reporter;
+
+struct reporter_stats {
+	int64_t last_seq;        /* newest snapshot made */
+	int outbox;              /* snapshots waiting */
+	uint64_t sent, failed, dropped;
+	int servers;
+};
+
+/* Reads the reporting servers from cfg.reporting_file (if any) and starts
+   the sender thread. Returns NULL with a reason in err on a bad file;
+   a node without reporting servers still makes no snapshots and returns a
+   reporter that does nothing. */
+struct reporter *reporter_start(struct node *n, char *err, size_t errlen);
+void reporter_stop(struct reporter *r);
+void reporter_stats(struct reporter *r, struct reporter_stats *out);
+
+/* Builds this node's snapshot number seq (malloc'd JSON text). */
+char *report_snapshot(struct node *n, int64_t seq);
+
+/* A parsed snapshot. */
+struct report {
+	struct report_origin origin;
+	uint64_t incarnation;
+	struct report_cell *cells;   /* malloc'd; report_free releases */
+	int ncells;
+};
+/* Validates and parses a snapshot; at most max_peers cells. 0, or
+   MW_EINVAL / MW_ETOOBIG with a sentence naming the field in why. */
+int report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why,
+    size_t whylen);
+void report_free(struct report *r);
+
+#endif

@@ -1,0 +1,352 @@
+/* api_report: POST /report (snapshots in) and the mesh matrix built from
+   this node's own polls plus the latest report of every origin. Runs on
+   civetweb worker threads; all state is in the store and the membership. */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/gossip.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/meshauth.h"
+#include "meshwatch/node.h"
+#include "meshwatch/report.h"
+#include "meshwatch/store.h"
+#include "meshwatch/util.h"
+
+static void
+hdr(struct req *r, const char *name, char *out, size_t outlen)
+{
+	const char *v = mg_get_header(r->conn, name);
+	snprintf(out, outlen, "%s", v ? v : "");
+}
+
+static void
+reply_signed(struct req *r, int status, cJSON *o, const char *nonce)
+{
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	char h[160] = "";
+	struct mesh *m = r->node->mesh;
+	if (meshauth_enabled(m->auth) && nonce) {
+		char sig[MESHAUTH_SIG_LEN + 1];
+		meshauth_sign_response(m->auth, nonce, status, text, strlen(text), sig);
+		snprintf(h, sizeof h, "X-Mw-Signature: %s\r\n", sig);
+	}
+	http_reply_raw(r, status, "application/json", text, strlen(text), h);
+	free(text);
+}
+
+void
+api_report(struct req *r)
+{
+	struct node *n = r->node;
+	struct mesh *m = n->mesh;
+	const char *body = r->raw_body ? r->raw_body : "";
+	size_t blen = r->raw_len;
+	const char *nonce = mg_get_header(r->conn, "X-Mw-Nonce");
+	if (meshauth_enabled(m->auth)) {
+		struct peer_news who = {0};
+		char port[16], inc[32], ident[512] = "", why[200];
+		hdr(r, "X-Mw-Id", who.id, sizeof who.id);
+		hdr(r, "X-Mw-Fqdn", who.fqdn, sizeof who.fqdn);
+		hdr(r, "X-Mw-Ip", who.ip, sizeof who.ip);
+		hdr(r, "X-Mw-Port", port, sizeof port);
+		hdr(r, "X-Mw-Incarnation", inc, sizeof inc);
+		who.port = atoi(port);
+		who.incarnation = strtoull(inc, NULL, 10);
+		if (who.id[0])
+			gossip_identity_string(&who, ident, sizeof ident);
+		int rc = meshauth_verify_request(m->auth, "POST", "/report", ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
+		    nonce, mg_get_header(r->conn, "X-Mw-Signature"), body, blen, mw_wall_s(), why, sizeof why);
+		if (rc != 0) {
+			log_warn("report", "report from %s refused: %s", r->client, why);
+			http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
+			return;
+		}
+	}
+	if (blen == 0) {
+		http_reply_error(r, 400, "invalid_body", "a report needs a JSON body");
+		return;
+	}
+	struct report rep;
+	char why[200];
+	int rc = report_parse(body, blen, n->cfg.max_peers, mw_wall_s(), &rep, why, sizeof why);
+	if (rc != 0) {
+		log_warn("report", "report from %s rejected: %s", r->client, why);
+		http_reply_error(r, rc == MW_ETOOBIG ? 413 : 400, rc == MW_ETOOBIG ? "report_too_large" : "invalid_report", "%s",
+		    why);
+		return;
+	}
+	if (strcmp(rep.origin.id, n->id) == 0) {
+		report_free(&rep);
+		http_reply_error(r, 400, "invalid_report", "\"origin.id\" is this node's own id");
+		return;
+	}
+	rc = store_report_insert(n->store, &rep.origin, rep.cells, rep.ncells);
+	int64_t seq = rep.origin.last_seq;
+	report_free(&rep);
+	if (rc != 0 && rc != MW_EEXIST) {
+		http_reply_error(r, 503, "store_unavailable", "cannot store the report: the database refused the write");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "accepted_seq", (double)seq);
+	cJSON_AddBoolToObject(o, "duplicate", rc == MW_EEXIST);
+	reply_signed(r, 202, o, nonce);
+}
+
+static void
+add_num_or_null(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
+}
+
+/* nodes: a set of ids with their names, first come first kept. */
+struct nodeset {
+	cJSON *arr;
+	char (*ids)[37];
+	int n, cap;
+};
+
+static void
+nodeset_add(struct nodeset *s, const char *id, const char *fqdn, const char *ip, const char *state)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->ids[i], id) == 0)
+			return;
+	if (s->n == s->cap) {
+		int nc = s->cap ? s->cap * 2 : 64;
+		char(*ni)[37] = realloc(s->ids, (size_t)nc * sizeof *ni);
+		if (ni == NULL)
+			return;
+		s->ids = ni;
+		s->cap = nc;
+	}
+	snprintf(s->ids[s->n++], 37, "%s", id);
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddStringToObject(e, "id", id);
+	cJSON_AddStringToObject(e, "fqdn", fqdn);
+	cJSON_AddStringToObject(e, "ip", ip);
+	if (state)
+		cJSON_AddStringToObject(e, "state", state);
+	else
+		cJSON_AddNullToObject(e, "state");
+	cJSON_AddItemToArray(s->arr, e);
+}
+
+void
+api_mesh_matrix(struct req *r)
+{
+	struct node *n = r->node;
+	int64_t now = mw_wall_s();
+	cJSON *o = cJSON_CreateObject();
+	struct nodeset ns = {.arr = cJSON_AddArrayToObject(o, "nodes")};
+	cJSON *cells = cJSON_AddArrayToObject(o, "cells");
+	cJSON *origins = cJSON_AddArrayToObject(o, "origins");
+
+	/* this node's own row, first-hand */
+	nodeset_add(&ns, n->id, n->fqdn, n->ip, "alive");
+	int np = 0;
+	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	for (int i = 0; ps && i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0')
+			continue;
+		nodeset_add(&ns, p->id, p->fqdn, p->ip, peer_state_name(p->state));
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "from", n->id);
+		cJSON_AddStringToObject(c, "to", p->id);
+		cJSON_AddStringToObject(c, "state", peer_state_name(p->state));
+		add_num_or_null(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
+		add_num_or_null(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
+		if (p->pmtu.value > 0)
+			cJSON_AddNumberToObject(c, "pmtu", p->pmtu.value);
+		else
+			cJSON_AddNullToObject(c, "pmtu");
+		add_num_or_null(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
+		cJSON_AddItemToArray(cells, c);
+	}
+	free(ps);
+	cJSON *self = cJSON_CreateObject();
+	cJSON_AddStringToObject(self, "id", n->id);
+	cJSON_AddStringToObject(self, "fqdn", n->fqdn);
+	http_add_time(self, "last_report", now);
+	cJSON_AddNullToObject(self, "seq");
+	cJSON_AddBoolToObject(self, "stale", 0);
+	cJSON_AddBoolToObject(self, "self", 1);
+	cJSON_AddItemToArray(origins, self);
+
+	/* everyone else's rows, from their latest reports */
+	struct report_origin *ors = NULL;
+	int no = 0;
+	struct cell_row *cr = NULL;
+	int nc = 0;
+	if (store_report_origins(n->store, &ors, &no) != 0 || store_report_latest(n->store, &cr, &nc) != 0) {
+		free(ors);
+		free(cr);
+		free(ns.ids);
+		cJSON_Delete(o);
+		http_reply_error(r, 503, "store_unavailable", "cannot read reports from the database");
+		return;
+	}
+	for (int i = 0; i < no; i++) {
+		const struct report_origin *g = &ors[i];
+		if (strcmp(g->id, n->id) == 0)
+			continue;
+		nodeset_add(&ns, g->id, g->fqdn, g->ip, NULL);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", g->id);
+		cJSON_AddStringToObject(e, "fqdn", g->fqdn);
+		http_add_time(e, "last_report", g->received_at);
+		http_add_time(e, "generated_at", g->generated_at);
+		cJSON_AddNumberToObject(e, "seq", (double)g->last_seq);
+		cJSON_AddNumberToObject(e, "reports", g->reports);
+		cJSON_AddNumberToObject(e, "interval_s", g->interval_s);
+		cJSON_AddNumberToObject(e, "age_s", (double)(now - g->received_at));
+		/* an origin that misses three report intervals is stale */
+		cJSON_AddBoolToObject(e, "stale", now - g->received_at > 3 * (int64_t)g->interval_s);
+		cJSON_AddBoolToObject(e, "self", 0);
+		cJSON_AddItemToArray(origins, e);
+	}
+	for (int i = 0; i < nc; i++) {
+		const struct cell_row *x = &cr[i];
+		if (strcmp(x->origin, n->id) == 0)
+			continue;
+		nodeset_add(&ns, x->c.peer, x->c.fqdn, x->c.ip, NULL);
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "from", x->origin);
+		cJSON_AddStringToObject(c, "to", x->c.peer);
+		cJSON_AddStringToObject(c, "state", peer_state_name(x->c.state));
+		add_num_or_null(c, "rtt_ms", x->c.rtt_ms);
+		add_num_or_null(c, "loss", x->c.loss);
+		if (x->c.pmtu > 0)
+			cJSON_AddNumberToObject(c, "pmtu", x->c.pmtu);
+		else
+			cJSON_AddNullToObject(c, "pmtu");
+		cJSON_AddNumberToObject(c, "age_s", (double)(now - x->c.t));
+		cJSON_AddItemToArray(cells, c);
+	}
+	free(ors);
+	free(cr);
+	free(ns.ids);
+	http_add_time(o, "generated_at", now);
+	http_reply_json(r, 200, o, NULL);
+}
+
+static int
+query_id(struct req *r, const char *name, char out[37])
+{
+	int rc = http_query_str(r, name, out, 37);
+	if (rc == -2)
+		return -1;
+	if (rc == -1 || !membership_valid_id(out)) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be a node id (a lowercase UUID)", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+query_when(struct req *r, const char *name, int64_t def, int64_t *out)
+{
+	char buf[40];
+	int rc = http_query_str(r, name, buf, sizeof buf);
+	if (rc == -2)
+		return -1;
+	if (rc == -1) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	if (end != buf && *end == '\0' && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	struct tm tm = {0};
+	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && strcmp(end, "Z") == 0) {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an RFC 3339 UTC time or epoch seconds", name);
+	return -1;
+}
+
+void
+api_mesh_history(struct req *r)
+{
+	char from_id[37], to_id[37];
+	int64_t now = mw_wall_s(), from, to;
+	if (query_id(r, "from_id", from_id) || query_id(r, "to_id", to_id) || query_when(r, "to", now, &to) ||
+	    query_when(r, "from", to - 86400, &from))
+		return;
+	if (to <= from) {
+		http_reply_error(r, 400, "invalid_query", "\"from\" must be before \"to\"");
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "from_id", from_id);
+	cJSON_AddStringToObject(o, "to_id", to_id);
+	http_add_time(o, "from", from);
+	http_add_time(o, "to", to);
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	if (strcmp(from_id, r->node->id) == 0) {
+		/* our own row: from our poll history */
+		struct hist_row *rows = NULL;
+		int n = 0;
+		int step = (int)((to - from) / 288);
+		if (step < 60)
+			step = 60;
+		if (store_poll_history(r->node->store, to_id, from, to, step, &rows, &n) == 0) {
+			for (int i = 0; i < n; i++) {
+				cJSON *e = cJSON_CreateObject();
+				http_add_time(e, "t", rows[i].t);
+				cJSON_AddStringToObject(e, "state", rows[i].ok == rows[i].polls ? "alive" : (rows[i].ok ? "suspect" : "dead"));
+				add_num_or_null(e, "rtt_ms", rows[i].rtt_avg_ms);
+				add_num_or_null(e, "loss", rows[i].loss);
+				add_num_or_null(e, "total_ms", rows[i].total_ms);
+				cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
+				cJSON_AddItemToArray(items, e);
+			}
+		}
+		free(rows);
+	} else {
+		struct report_cell *cs = NULL;
+		int n = 0;
+		if (store_report_history(r->node->store, from_id, to_id, from, to, &cs, &n) != 0) {
+			cJSON_Delete(o);
+			http_reply_error(r, 503, "store_unavailable", "cannot read the history from the database");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			cJSON *e = cJSON_CreateObject();
+			http_add_time(e, "t", cs[i].t);
+			cJSON_AddStringToObject(e, "state", peer_state_name(cs[i].state));
+			add_num_or_null(e, "rtt_ms", cs[i].rtt_ms);
+			add_num_or_null(e, "loss", cs[i].loss);
+			add_num_or_null(e, "total_ms", cs[i].total_ms);
+			if (cs[i].pmtu > 0)
+				cJSON_AddNumberToObject(e, "pmtu", cs[i].pmtu);
+			else
+				cJSON_AddNullToObject(e, "pmtu");
+			cJSON_AddItemToArray(items, e);
+		}
+		free(cs);
+	}
+	cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(items));
+	http_reply_json(r, 200, o, NULL);
+}

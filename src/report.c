@@ -1,0 +1,518 @@
+/* report: owns the sender thread and its per-server state (delivery
+   cursor, backoff). The outbox lives in SQLite, so a snapshot made is a
+   snapshot kept until every reporting node acknowledged it (or the bound
+   dropped it). The thread wakes every 200 ms; it never holds a lock while
+   on the network. Parsing of received snapshots is stateless. */
+#include "meshwatch/report.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshwatch/gossip.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/meshauth.h"
+#include "meshwatch/node.h"
+#include "meshwatch/tlsclient.h"
+#include "meshwatch/util.h"
+
+#define MAX_SERVERS 64
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define SENDS_PER_WAKE 200   /* a backlog drains quickly but not in one blocking burst */
+
+struct server {
+	char fqdn[256];
+	char ip[64];
+	int port;
+	char key[80];            /* "fqdn|ip:port": the progress key in the store */
+	int64_t acked;
+	int64_t next_try_ms;
+	int backoff_ms;
+	int down;                /* logged as down; said again when it is back */
+};
+
+struct reporter {
+	struct node *n;
+	struct server servers[MAX_SERVERS];
+	int nservers;
+	pthread_t thread;
+	int started;
+	volatile int stop;
+	pthread_mutex_t lock;
+	struct reporter_stats stats;
+};
+
+char *
+report_snapshot(struct node *n, int64_t seq)
+{
+	struct peer_news self;
+	mesh_self(n->mesh, &self);
+	int64_t now = mw_wall_s();
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "version", 1);
+	cJSON *org = cJSON_AddObjectToObject(o, "origin");
+	cJSON_AddStringToObject(org, "id", self.id);
+	cJSON_AddStringToObject(org, "fqdn", self.fqdn);
+	cJSON_AddStringToObject(org, "ip", self.ip);
+	cJSON_AddNumberToObject(org, "port", self.port);
+	cJSON_AddNumberToObject(org, "incarnation", (double)self.incarnation);
+	cJSON_AddNumberToObject(o, "seq", (double)seq);
+	http_add_time(o, "generated_at", now);
+	cJSON_AddNumberToObject(o, "interval_s", n->cfg.report_interval_s);
+	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
+	int np = 0, total, alive, suspect, dead;
+	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	for (int i = 0; ps && i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0')
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", p->id);
+		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
+		cJSON_AddStringToObject(e, "ip", p->ip);
+		cJSON_AddNumberToObject(e, "port", p->port);
+		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
+		if (p->last_seen > 0)
+			http_add_time(e, "last_seen", p->last_seen);
+		else
+			cJSON_AddNullToObject(e, "last_seen");
+		http_add_time(e, "measured_at", p->last_poll > 0 ? p->last_poll : now);
+		int udp = p->last.udp_received > 0;
+		if (udp)
+			cJSON_AddNumberToObject(e, "rtt_ms", p->last.rtt_avg_ms);
+		else
+			cJSON_AddNullToObject(e, "rtt_ms");
+		if (p->last.udp_sent > 0)
+			cJSON_AddNumberToObject(e, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
+		else
+			cJSON_AddNullToObject(e, "loss");
+		if (p->last_poll > 0 && p->last.ok && p->last.total_ms >= 0)
+			cJSON_AddNumberToObject(e, "total_ms", p->last.total_ms);
+		else
+			cJSON_AddNullToObject(e, "total_ms");
+		if (p->pmtu.value > 0)
+			cJSON_AddNumberToObject(e, "pmtu", p->pmtu.value);
+		else
+			cJSON_AddNullToObject(e, "pmtu");
+		if (p->success_rate_1h >= 0)
+			cJSON_AddNumberToObject(e, "success_rate_1h", p->success_rate_1h);
+		else
+			cJSON_AddNullToObject(e, "success_rate_1h");
+		cJSON_AddItemToArray(arr, e);
+	}
+	free(ps);
+	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	cJSON *sum = cJSON_AddObjectToObject(o, "summaries");
+	cJSON *mesh = cJSON_AddObjectToObject(sum, "mesh");
+	cJSON_AddNumberToObject(mesh, "total", total);
+	cJSON_AddNumberToObject(mesh, "alive", alive);
+	cJSON_AddNumberToObject(mesh, "suspect", suspect);
+	cJSON_AddNumberToObject(mesh, "dead", dead);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* ---- parsing ---- */
+
+static int
+parse_time(const cJSON *v, int64_t *out)
+{
+	if (!cJSON_IsString(v))
+		return -1;
+	struct tm tm = {0};
+	const char *end = strptime(v->valuestring, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || strcmp(end, "Z") != 0)
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+/* An optional number in [lo, hi]: -1 stored for null. */
+static int
+opt_num(const cJSON *e, const char *key, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key);
+	if (v == NULL || cJSON_IsNull(v)) {
+		*out = -1;
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+static int
+str_field(const cJSON *o, const char *key, char *out, size_t outlen)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+		return -1;
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+static int
+int_field(const cJSON *o, const char *key, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+int
+report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why, size_t whylen)
+{
+	memset(out, 0, sizeof *out);
+	int rc = MW_EINVAL;
+	double d;
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		snprintf(why, whylen, "the report is not a JSON object");
+		goto out;
+	}
+	if (int_field(root, "version", 1, 1, &d)) {
+		snprintf(why, whylen, "\"version\" must be 1");
+		goto out;
+	}
+	const cJSON *org = cJSON_GetObjectItemCaseSensitive(root, "origin");
+	struct peer_news who = {0};
+	if (!cJSON_IsObject(org) || str_field(org, "id", who.id, sizeof who.id) ||
+	    str_field(org, "fqdn", who.fqdn, sizeof who.fqdn) || str_field(org, "ip", who.ip, sizeof who.ip) ||
+	    int_field(org, "port", 1, 65535, &d)) {
+		snprintf(why, whylen, "\"origin\" must be an object with string id, fqdn, ip and integer port");
+		goto out;
+	}
+	who.port = (int)d;
+	const char *bad = gossip_check_identity(&who, 0);
+	if (bad) {
+		snprintf(why, whylen, "\"origin\": %s", bad);
+		goto out;
+	}
+	if (int_field(org, "incarnation", 0, 9007199254740991.0, &d)) {
+		snprintf(why, whylen, "\"origin.incarnation\" must be a non-negative integer");
+		goto out;
+	}
+	out->incarnation = (uint64_t)d;
+	struct report_origin *o = &out->origin;
+	snprintf(o->id, sizeof o->id, "%s", who.id);
+	snprintf(o->fqdn, sizeof o->fqdn, "%s", who.fqdn);
+	snprintf(o->ip, sizeof o->ip, "%s", who.ip);
+	o->port = who.port;
+	if (int_field(root, "seq", 1, 9007199254740991.0, &d)) {
+		snprintf(why, whylen, "\"seq\" must be an integer from 1");
+		goto out;
+	}
+	o->last_seq = (int64_t)d;
+	if (parse_time(cJSON_GetObjectItemCaseSensitive(root, "generated_at"), &o->generated_at)) {
+		snprintf(why, whylen, "\"generated_at\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z");
+		goto out;
+	}
+	if (o->generated_at > now + 300) {
+		snprintf(why, whylen, "\"generated_at\" is %lld s in the future", (long long)(o->generated_at - now));
+		goto out;
+	}
+	if (int_field(root, "interval_s", 1, 86400, &d)) {
+		snprintf(why, whylen, "\"interval_s\" must be an integer from 1 to 86400");
+		goto out;
+	}
+	o->interval_s = (int)d;
+	o->received_at = now;
+	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
+	if (!cJSON_IsArray(peers)) {
+		snprintf(why, whylen, "\"peers\" must be an array");
+		goto out;
+	}
+	int np = cJSON_GetArraySize(peers);
+	if (np > max_peers) {
+		snprintf(why, whylen, "\"peers\" has %d entries, more than max_peers (%d)", np, max_peers);
+		rc = MW_ETOOBIG;
+		goto out;
+	}
+	out->cells = calloc((size_t)(np ? np : 1), sizeof *out->cells);
+	if (out->cells == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	int i = 0;
+	const cJSON *e;
+	cJSON_ArrayForEach(e, peers) {
+		struct report_cell *c = &out->cells[i];
+		struct peer_news x = {0};
+		char state[16];
+		double pm;
+		if (!cJSON_IsObject(e) || str_field(e, "id", x.id, sizeof x.id) || str_field(e, "fqdn", x.fqdn, sizeof x.fqdn) ||
+		    str_field(e, "ip", x.ip, sizeof x.ip) || int_field(e, "port", 1, 65535, &d) ||
+		    str_field(e, "state", state, sizeof state) || (c->state = peer_state_parse(state)) < 0) {
+			snprintf(why, whylen, "peers[%d]: needs string id, fqdn, ip, state (alive|suspect|dead) and integer port", i);
+			goto out;
+		}
+		x.port = (int)d;
+		if ((bad = gossip_check_identity(&x, 0)) != NULL) {
+			snprintf(why, whylen, "peers[%d]: %s", i, bad);
+			goto out;
+		}
+		if (opt_num(e, "rtt_ms", 0, 3600000, &c->rtt_ms) || opt_num(e, "loss", 0, 1, &c->loss) ||
+		    opt_num(e, "total_ms", 0, 3600000, &c->total_ms) || opt_num(e, "pmtu", 68, 65575, &pm)) {
+			snprintf(why, whylen, "peers[%d]: rtt_ms and total_ms must be null or 0..3600000, loss null or 0..1, pmtu null or 68..65575", i);
+			goto out;
+		}
+		c->pmtu = pm < 0 ? 0 : (int)pm;
+		if (parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
+			c->t = o->generated_at;
+		snprintf(c->peer, sizeof c->peer, "%s", x.id);
+		snprintf(c->fqdn, sizeof c->fqdn, "%s", x.fqdn);
+		snprintf(c->ip, sizeof c->ip, "%s", x.ip);
+		i++;
+	}
+	out->ncells = i;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	if (rc != 0)
+		report_free(out);
+	return rc;
+}
+
+void
+report_free(struct report *r)
+{
+	free(r->cells);
+	r->cells = NULL;
+	r->ncells = 0;
+}
+
+/* ---- sending ---- */
+
+static int
+resolve_server(struct server *s, char *ip, size_t iplen)
+{
+	if (s->ip[0]) {
+		snprintf(ip, iplen, "%s", s->ip);
+		return 0;
+	}
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	if (getaddrinfo(s->fqdn, NULL, &hints, &res) != 0 || res == NULL)
+		return -1;
+	int rc = -1;
+	for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
+		if (a->ai_family == AF_INET)
+			rc = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr, ip, (socklen_t)iplen) ? 0 : -1;
+		else if (a->ai_family == AF_INET6)
+			rc = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)a->ai_addr)->sin6_addr, ip, (socklen_t)iplen) ? 0 : -1;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* Delivers one snapshot; 0 when the server accepted it (or had it). */
+static int
+deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, char *why, size_t whylen)
+{
+	struct node *n = r->n;
+	struct mesh *m = n->mesh;
+	char ip[64];
+	if (resolve_server(s, ip, sizeof ip) != 0) {
+		snprintf(why, whylen, "cannot resolve %.100s", s->fqdn);
+		return -1;
+	}
+	struct peer_news self;
+	mesh_self(m, &self);
+	char ident[512], hdrs[1200], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
+	size_t blen = strlen(body);
+	gossip_identity_string(&self, ident, sizeof ident);
+	gossip_identity_headers(&self, hdrs, sizeof hdrs);
+	meshauth_sign_request(m->auth, "POST", "/report", ident, body, blen, mw_wall_s(), sig, sizeof sig, nonce);
+	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
+	strncat(hdrs, "Content-Type: application/json\r\n", sizeof hdrs - strlen(hdrs) - 1);
+	struct https_result hr;
+	int rc = tlsclient_request(m->client, ip, s->port, "POST", "/report", hdrs, body, blen, 65536,
+	    n->cfg.poll_timeout_ms, &hr);
+	if (rc != 0) {
+		snprintf(why, whylen, "%s: %s", poll_error_name(hr.error), hr.detail);
+	} else if (meshauth_enabled(m->auth) &&
+	           meshauth_verify_response(m->auth, nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
+		snprintf(why, whylen, "answer not signed with the mesh secret (HTTP %d)", hr.status);
+		rc = -1;
+	} else if (hr.status != 202) {
+		snprintf(why, whylen, "HTTP %d: %.120s", hr.status, hr.body ? hr.body : "");
+		rc = -1;
+	} else {
+		cJSON *a = cJSON_ParseWithLength(hr.body, hr.body_len);
+		const cJSON *acc = cJSON_GetObjectItemCaseSensitive(a, "accepted_seq");
+		if (!cJSON_IsNumber(acc) || (int64_t)acc->valuedouble != seq) {
+			snprintf(why, whylen, "202 without accepted_seq %lld", (long long)seq);
+			rc = -1;
+		}
+		cJSON_Delete(a);
+	}
+	https_result_free(&hr);
+	return rc;
+}
+
+static void
+serve_server(struct reporter *r, struct server *s, int64_t now_ms)
+{
+	if (now_ms < s->next_try_ms)
+		return;
+	for (int k = 0; k < SENDS_PER_WAKE && !r->stop; k++) {
+		int64_t seq;
+		char *body = NULL, why[200];
+		if (store_outbox_next(r->n->store, s->acked, &seq, &body) != 0)
+			return; /* caught up */
+		if (seq > s->acked + 1 && s->acked > 0) {
+			log_warn("report", "%s:%d: snapshots %lld..%lld were dropped from the full outbox before delivery",
+			    s->fqdn[0] ? s->fqdn : s->ip, s->port, (long long)s->acked + 1, (long long)seq - 1);
+		}
+		int rc = deliver(r, s, seq, body, why, sizeof why);
+		free(body);
+		pthread_mutex_lock(&r->lock);
+		if (rc == 0)
+			r->stats.sent++;
+		else
+			r->stats.failed++;
+		pthread_mutex_unlock(&r->lock);
+		if (rc != 0) {
+			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+			if (s->backoff_ms > BACKOFF_MAX_MS)
+				s->backoff_ms = BACKOFF_MAX_MS;
+			s->next_try_ms = mw_now_ms() + s->backoff_ms;
+			if (!s->down)
+				log_warn("report", "reporting node %s:%d unreachable (%s): keeping snapshots, retrying with backoff",
+				    s->fqdn[0] ? s->fqdn : s->ip, s->port, why);
+			s->down = 1;
+			return;
+		}
+		if (s->down)
+			log_info("report", "reporting node %s:%d is back: sending the backlog", s->fqdn[0] ? s->fqdn : s->ip,
+			    s->port);
+		s->down = 0;
+		s->backoff_ms = 0;
+		s->acked = seq;
+		store_report_ack(r->n->store, s->key, seq);
+	}
+}
+
+static void *
+sender_main(void *arg)
+{
+	struct reporter *r = arg;
+	struct node *n = r->n;
+	int64_t next_snapshot = mw_now_ms() + 2000; /* let the first polls land */
+	int64_t last_trim = 0;
+	while (!r->stop) {
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		int64_t now_ms = mw_now_ms();
+		if (now_ms >= next_snapshot) {
+			next_snapshot = now_ms + (int64_t)n->cfg.report_interval_s * 1000;
+			int64_t seq = store_outbox_last_seq(n->store) + 1;
+			char *body = report_snapshot(n, seq);
+			int dropped = 0;
+			if (body && store_outbox_add(n->store, seq, body, mw_wall_s(), n->cfg.max_outbox, &dropped) == 0) {
+				pthread_mutex_lock(&r->lock);
+				r->stats.last_seq = seq;
+				r->stats.dropped += (uint64_t)dropped;
+				pthread_mutex_unlock(&r->lock);
+				if (dropped)
+					log_warn("report", "outbox full (max_outbox %d): dropped the %d oldest snapshots", n->cfg.max_outbox,
+					    dropped);
+			} else {
+				log_error("report", "could not store snapshot %lld", (long long)seq);
+			}
+			free(body);
+		}
+		int64_t min_acked = INT64_MAX;
+		for (int i = 0; i < r->nservers && !r->stop; i++) {
+			serve_server(r, &r->servers[i], now_ms);
+			if (r->servers[i].acked < min_acked)
+				min_acked = r->servers[i].acked;
+		}
+		if (now_ms - last_trim > 10000 && min_acked != INT64_MAX) {
+			store_outbox_trim(n->store, min_acked);
+			last_trim = now_ms;
+		}
+		int ob = store_outbox_count(n->store);
+		pthread_mutex_lock(&r->lock);
+		r->stats.outbox = ob;
+		pthread_mutex_unlock(&r->lock);
+	}
+	return NULL;
+}
+
+struct reporter *
+reporter_start(struct node *n, char *err, size_t errlen)
+{
+	struct reporter *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->n = n;
+	pthread_mutex_init(&r->lock, NULL);
+	if (n->cfg.reporting_file[0] == '\0')
+		return r;
+	struct seed_entry *list = NULL;
+	int k = config_load_reporting(n->cfg.reporting_file, MAX_SERVERS, &list, err, errlen);
+	if (k < 0) {
+		reporter_stop(r);
+		return NULL;
+	}
+	for (int i = 0; i < k; i++) {
+		int port = list[i].port ? list[i].port : n->cfg.listen_port;
+		if (list[i].ip[0] && strcmp(list[i].ip, n->ip) == 0 && port == n->cfg.listen_port)
+			continue; /* this node itself: it has its own view already */
+		struct server *s = &r->servers[r->nservers++];
+		snprintf(s->fqdn, sizeof s->fqdn, "%s", list[i].fqdn);
+		snprintf(s->ip, sizeof s->ip, "%s", list[i].ip);
+		s->port = port;
+		snprintf(s->key, sizeof s->key, "%.40s|%.30s:%d", list[i].fqdn, list[i].ip, port);
+		s->acked = store_report_acked(n->store, s->key);
+	}
+	free(list);
+	r->stats.servers = r->nservers;
+	r->stats.last_seq = store_outbox_last_seq(n->store);
+	if (r->nservers == 0)
+		return r;
+	if (pthread_create(&r->thread, NULL, sender_main, r) != 0) {
+		snprintf(err, errlen, "cannot start the report sender");
+		reporter_stop(r);
+		return NULL;
+	}
+	r->started = 1;
+	log_info("report", "sending a snapshot every %d s to %d reporting node(s)", n->cfg.report_interval_s, r->nservers);
+	return r;
+}
+
+void
+reporter_stop(struct reporter *r)
+{
+	if (r == NULL)
+		return;
+	r->stop = 1;
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+void
+reporter_stats(struct reporter *r, struct reporter_stats *out)
+{
+	pthread_mutex_lock(&r->lock);
+	*out = r->stats;
+	pthread_mutex_unlock(&r->lock);
+}
