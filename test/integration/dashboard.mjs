@@ -9,6 +9,10 @@
 //   MW_ADMIN_USER / MW_ADMIN_PASS
 //   MW_NEW_USER / MW_NEW_PASS / MW_NEW_PASS2   user created, then its password changed
 //   MW_DEL_USER   user created and then deleted through the page
+//   MW_PEERS      fqdns of the node's two mesh peers, space separated
+//   MW_KILL_PID   pid of one of them (MW_KILL_FQDN), killed (SIGKILL) mid-test
+//   MW_PMTU       the PMTU expected on loopback (lo MTU, at most 65535)
+//   MW_WS         1 when the node serves /ws (the page must say "live"), else 0
 //   MW_OUT        directory for screenshots, the chromium profile and cookie.txt
 //   CHROMIUM      browser binary (default /usr/bin/chromium)
 import { chromium } from 'playwright-core';
@@ -31,15 +35,22 @@ const NEW_PASS = env('MW_NEW_PASS');
 const NEW_PASS2 = env('MW_NEW_PASS2');
 const DEL_USER = env('MW_DEL_USER');
 const OUT = env('MW_OUT');
+const PEERS = env('MW_PEERS').split(/\s+/).filter(Boolean).sort();
+const KILL_PID = Number(env('MW_KILL_PID'));
+const KILL_FQDN = env('MW_KILL_FQDN');
+const PMTU = env('MW_PMTU');
+const WS = env('MW_WS', '0') === '1';
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 
-const allowedOrigins = new Set([new URL(URL0).origin]);
+const allowedOrigins = new Set([new URL(URL0).origin, new URL(URL0.replace(/^https:/, 'wss:')).origin]);
 if (RL_URL) allowedOrigins.add(new URL(RL_URL).origin);
 
 let checks = 0;
+const T0 = Date.now();
 function ok(what) {
   checks++;
-  console.log(`ok ${what}`);
+  // MW_TIMING=1: seconds since the driver started, to see where time goes
+  console.log(`ok ${what}${process.env.MW_TIMING ? ` [${((Date.now() - T0) / 1000).toFixed(1)} s]` : ''}`);
 }
 class CheckFailed extends Error {}
 function check(cond, what) {
@@ -54,6 +65,9 @@ const pageErrors = [];      // uncaught exceptions
 // Responses the page is expected to provoke: "Failed to load resource" for
 // these is not a fault of the page.
 function expectedConsoleError(text, url) {
+  // a build without /ws: the page falls back to polling, the browser notes
+  // each failed handshake
+  if (!WS && /^WebSocket connection to 'wss:\/\/[^']+\/ws' failed/.test(text)) return true;
   const m = /Failed to load resource: the server responded with a status of (\d+)/.exec(text);
   if (!m || !url) return false;
   const p = new URL(url).pathname;
@@ -61,6 +75,165 @@ function expectedConsoleError(text, url) {
   if (m[1] === '429') return p === '/api/login';
   if (m[1] === '400') return p === '/api/users'; // the invalid create below
   return false;
+}
+
+// Text of every element matching sel, trimmed.
+const texts = (page, sel) => page.locator(sel).evaluateAll((els) => els.map((e) => e.textContent.trim()));
+
+async function noOverflow(page, name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(300); // drawings re-layout for the narrow width
+  await page.screenshot({ path: path.join(OUT, `${name}-narrow.png`), fullPage: true });
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  check(over <= 0, `${name} page overflows a 390 px wide screen by ${over} px`);
+}
+
+// No value shown as NaN / undefined / null (unknown values are "—").
+async function noJunkValues(page, sel, what) {
+  const t = await page.locator(sel).innerText();
+  const m = /\b(NaN|undefined|null|Infinity)\b|\[object /.exec(t);
+  check(!m, `${what} shows "${m && m[0]}"`);
+}
+
+// The mesh page, the node page, a node killed while watching, forget.
+async function meshChecks(page) {
+  // two alive peers, by name, in the table
+  const rowsSel = '#peers-table tr.peer-row';
+  await page.waitForFunction(([sel, want]) => {
+    const alive = [...document.querySelectorAll(sel)].filter((r) => r.dataset.state === 'alive').map((r) => r.dataset.fqdn).sort();
+    return JSON.stringify(alive) === JSON.stringify(want);
+  }, [rowsSel, PEERS], { timeout: 20000 });
+  const names = (await texts(page, `${rowsSel} .peer-link`)).sort();
+  check(JSON.stringify(names) === JSON.stringify(PEERS), `peer table names ${JSON.stringify(names)}, want ${JSON.stringify(PEERS)}`);
+  await page.waitForFunction(() => document.querySelector('#stat-alive').textContent === '2' && document.querySelector('#stat-total').textContent === '2');
+  check(await page.textContent('#stat-suspect') === '0' && await page.textContent('#stat-dead') === '0', 'suspect/dead counts not 0');
+  ok(`mesh page: 2 alive peers (${PEERS.join(', ')}), counts total 2 / alive 2 / suspect 0 / dead 0`);
+
+  // topology: this node + 2 peers, coloured alive, edges labelled in ms
+  const svg = page.locator('svg#topology');
+  await svg.waitFor();
+  check(await svg.locator('a.topo-node').count() === 3, `topology has ${await svg.locator('a.topo-node').count()} nodes, want 3`);
+  check(await svg.locator('a.topo-self').count() === 1, 'topology lacks this node');
+  check(await svg.locator('a.topo-peer.state-alive').count() === 2, 'topology peers not both alive');
+  const svgNames = (await svg.locator('a.topo-peer').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).sort();
+  check(JSON.stringify(svgNames) === JSON.stringify(PEERS), `topology names ${JSON.stringify(svgNames)}`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#topology .topo-edge-label')].every((t) => / ms/.test(t.textContent)));
+  const fills = await svg.locator('a.topo-peer circle').evaluateAll((els) => els.map((e) => getComputedStyle(e).fill));
+  check(fills.every((f) => f === 'rgb(46, 158, 91)'), `alive peers are drawn in ${JSON.stringify(fills)}, want green`);
+  ok(`topology SVG: 3 nodes (this node + 2 green peers), edges labelled "${(await texts(page, '#topology .topo-edge-label')).join('", "')}"`);
+
+  // live (WebSocket) or polling, as the node allows
+  await page.waitForFunction(() => ['live', 'polling'].includes(document.querySelector('#feed-mode').dataset.mode));
+  const mode = await page.getAttribute('#feed-mode', 'data-mode');
+  check(mode === (WS ? 'live' : 'polling'), `page says "${mode}", want "${WS ? 'live' : 'polling'}"`);
+  ok(`updates: the page says "${mode}" (${WS ? 'WebSocket /ws' : 'no /ws: polls /api/nodes every 2 s'})`);
+
+  // table cells: PMTU, times, "ago", no junk
+  await page.waitForFunction(([sel, want]) => [...document.querySelectorAll(sel + ' td[data-label="PMTU"]')].every((td) => td.textContent.trim() === want), [rowsSel, PMTU]);
+  const ages = await texts(page, `${rowsSel} td[data-label="Last seen"]`);
+  check(ages.every((a) => /^(just now|\d+ s ago)$/.test(a)), `last seen ${JSON.stringify(ages)}`);
+  await noJunkValues(page, '#mesh', 'mesh page');
+  // sorting by a header click
+  await page.click('#peers-table th[data-col="fqdn"] button');
+  check(await page.getAttribute('#peers-table th[data-col="fqdn"]', 'aria-sort') === 'descending', 'name column not sorted descending after a click');
+  const desc = (await texts(page, `${rowsSel} .peer-link`));
+  check(JSON.stringify(desc) === JSON.stringify(PEERS.slice().reverse()), `sorted descending: ${JSON.stringify(desc)}`);
+  await page.click('#peers-table th[data-col="fqdn"] button');
+  check(JSON.stringify(await texts(page, `${rowsSel} .peer-link`)) === JSON.stringify(PEERS), 'name sort back to ascending failed');
+  ok(`peer table: PMTU ${PMTU}, last seen "${ages.join('", "')}", sorts by clicking a header`);
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays on top
+  await page.screenshot({ path: path.join(OUT, 'mesh.png'), fullPage: true });
+  await noOverflow(page, 'mesh');
+  ok('mesh screenshots saved; no horizontal overflow at 390 px');
+
+  // ---- a click on a peer in the drawing opens its node page
+  const live = PEERS.find((p) => p !== KILL_FQDN);
+  const liveId = await svg.locator(`a.topo-peer[aria-label="${live}"]`).getAttribute('data-peer-id');
+  await svg.locator(`a.topo-peer[aria-label="${live}"]`).click();
+  await page.locator('#node .page-body').waitFor({ state: 'visible' });
+  check(new URL(page.url()).hash === `#/nodes/${liveId}`, `node page route ${new URL(page.url()).hash}`);
+  check((await page.textContent('#peer-title')).trim() === live, `node page title "${await page.textContent('#peer-title')}"`);
+  check((await page.textContent('#node [data-field="id"]')).trim() === liveId, 'node page shows another id');
+  check((await page.textContent('#peer-state')).trim() === 'alive', `node page state "${await page.textContent('#peer-state')}"`);
+  ok(`clicking ${live} in the topology opens #/nodes/${liveId}`);
+  // chart with a line, PMTU
+  await page.locator('#chart-rt svg path.chart-line.ln-total').waitFor({ state: 'attached' }); // one bucket: a dot, no box
+  const d = await page.getAttribute('#chart-rt svg path.chart-line.ln-total', 'd');
+  check(/^M[\d.]+ [\d.]+/.test(d), `response-time path d="${d}"`);
+  check(await page.locator('#chart-ok svg rect.chart-bar').count() > 0, 'success-rate chart has no bars');
+  await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${want} bytes`, PMTU);
+  const pm = await texts(page, '#pmtu-table tbody td');
+  check(pm.includes(PMTU), `PMTU history ${JSON.stringify(pm)} lacks ${PMTU}`);
+  check((await page.textContent('#node [data-field="pmtu.black_hole"]')).trim() === 'no', 'black hole not "no"');
+  await noJunkValues(page, '#node', 'node page');
+  ok(`node page: response-time chart (SVG path), success bars, PMTU ${PMTU} (${(await page.textContent('#node [data-field="pmtu.method"]')).trim()}) with its history`);
+  // range selector
+  const [hist] = await Promise.all([
+    page.waitForResponse((r) => /\/history\?/.test(r.url()) && /step=120/.test(r.url())),
+    page.click('#peer-charts button[data-range="6h"]'),
+  ]);
+  check(hist.status() === 200, `6 h history: HTTP ${hist.status()}`);
+  check(await page.getAttribute('#peer-charts button[data-range="6h"]', 'aria-pressed') === 'true', '6 h not pressed');
+  await page.click('#peer-charts button[data-range="1h"]');
+  await page.waitForFunction(() => document.querySelector('#history-info').textContent.includes('of 1 min'));
+  await page.locator('#chart-rt svg path.chart-line.ln-total').waitFor({ state: 'attached' }); // one bucket: a dot, no box
+  ok('range selector: 6 h and 1 h reload the history');
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays on top
+  await page.screenshot({ path: path.join(OUT, 'node.png'), fullPage: true });
+  await noOverflow(page, 'node');
+  ok('node screenshots saved; no horizontal overflow at 390 px');
+
+  // ---- back, and a click in the table opens the other peer
+  await page.click('#node .crumbs a');
+  await page.locator('#mesh').waitFor();
+  const victimRow = page.locator(`#peers-table tr.peer-row[data-fqdn="${KILL_FQDN}"]`);
+  const victimId = await victimRow.getAttribute('data-peer-id');
+  await victimRow.locator('td[data-label="Address"]').click();
+  await page.locator('#node .page-body').waitFor({ state: 'visible' });
+  check(new URL(page.url()).hash === `#/nodes/${victimId}`, `table click went to ${new URL(page.url()).hash}`);
+  ok(`clicking ${KILL_FQDN}'s row in the table opens its node page`);
+  await page.click('#nav a[href="#/mesh"]');
+  await page.locator('#mesh').waitFor();
+  await victimRow.waitFor();
+
+  // ---- kill it: the open page shows it suspect, then dead, without a reload
+  await page.evaluate(() => { window.__noReload = true; });
+  const tKill = Date.now();
+  process.kill(KILL_PID, 'SIGKILL');
+  await page.waitForFunction((f) => {
+    const r = document.querySelector(`#peers-table tr.peer-row[data-fqdn="${f}"]`);
+    return r && (r.dataset.state === 'suspect' || r.dataset.state === 'dead');
+  }, KILL_FQDN, { timeout: 10000 });
+  const tSuspect = (Date.now() - tKill) / 1000;
+  await page.waitForFunction((f) => {
+    const r = document.querySelector(`#peers-table tr.peer-row[data-fqdn="${f}"]`);
+    return r && r.dataset.state === 'dead';
+  }, KILL_FQDN, { timeout: 10000 });
+  const tDead = (Date.now() - tKill) / 1000;
+  check(await page.evaluate(() => window.__noReload === true), 'the page reloaded');
+  check(await svg.locator(`a.topo-peer.state-dead[aria-label="${KILL_FQDN}"]`).count() === 1, 'topology does not draw the killed peer dead');
+  const deadFill = await svg.locator(`a.topo-peer[aria-label="${KILL_FQDN}"] circle`).evaluate((e) => getComputedStyle(e).fill);
+  check(deadFill === 'rgb(214, 69, 65)', `dead peer drawn in ${deadFill}, want red`);
+  await page.waitForFunction(() => document.querySelector('#stat-dead').textContent === '1' && document.querySelector('#stat-alive').textContent === '1');
+  check((await page.textContent(`#peers-table tr.peer-row[data-fqdn="${KILL_FQDN}"] td[data-label="State"]`)).trim() === 'dead', 'state badge not "dead"');
+  ok(`kill -9 ${KILL_FQDN}: the open mesh page showed it suspect/dead after ${tSuspect.toFixed(1)} s, dead after ${tDead.toFixed(1)} s (red in the drawing, counts alive 1 / dead 1), no reload`);
+  await page.waitForTimeout(1200); // let "last error" fill in
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays on top
+  await page.screenshot({ path: path.join(OUT, 'mesh-dead.png'), fullPage: true });
+
+  // ---- forget it from its node page (confirm() is accepted)
+  await svg.locator(`a.topo-peer[aria-label="${KILL_FQDN}"]`).click();
+  await page.locator('#node .page-body').waitFor({ state: 'visible' });
+  check((await page.textContent('#peer-state')).trim() === 'dead', 'node page of the killed peer not dead');
+  const [del] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/nodes/${victimId}`) && r.request().method() === 'DELETE'),
+    page.click('#forget-peer'),
+  ]);
+  check(del.status() === 204, `forget: HTTP ${del.status()}`);
+  await page.locator('#mesh').waitFor();
+  check(new URL(page.url()).hash === '#/mesh', `after forget the route is ${new URL(page.url()).hash}`);
+  ok(`"Forget this peer" (after confirm) sends DELETE (204) and returns to the mesh page`);
 }
 
 const profile = path.join(OUT, 'chromium-profile');
@@ -128,16 +301,24 @@ try {
   check(await loginForm.isVisible() && await page.locator('#shell').isHidden(), 'wrong password left the login form');
   ok(`wrong password shows the server's error ("${errText}") and stays on the login form`);
 
-  // ---- right password: overview with fqdn, node_id and "healthy"
+  // ---- right password: the mesh page comes first
   await page.fill('#login-pass', ADMIN_PASS);
   await page.click('#login-submit');
+  await page.locator('#mesh').waitFor({ state: 'visible' });
+  check(new URL(page.url()).hash === '#/mesh', `after login the route is ${new URL(page.url()).hash}`);
+  check(await loginForm.isHidden(), 'login form still visible after login');
+  check((await page.getAttribute('#nav a[href="#/mesh"]', 'aria-current')) === 'page', 'nav does not mark Mesh current');
+  ok('after login the dashboard opens on the mesh page (#/mesh)');
+  await meshChecks(page);
+
+  // ---- overview with fqdn, node_id and "healthy"
+  await page.click('#nav a[href="#/overview"]');
   await page.locator('#overview').waitFor({ state: 'visible' });
   await page.waitForFunction((id) => {
     const el = document.querySelector('#overview [data-field="node_id"]');
     return el && el.textContent.trim() === id;
   }, NODE_ID);
-  check(await loginForm.isHidden(), 'login form still visible after login');
-  check(new URL(page.url()).hash === '#/overview', `after login the route is ${new URL(page.url()).hash}`);
+  check(new URL(page.url()).hash === '#/overview', `overview route is ${new URL(page.url()).hash}`);
   const fqdnHeader = (await page.textContent('#node-fqdn')).trim();
   const fqdnField = (await page.textContent('#overview [data-field="node_fqdn"]')).trim();
   check(fqdnHeader === FQDN && fqdnField === FQDN, `fqdn: header "${fqdnHeader}", overview "${fqdnField}", want "${FQDN}"`);
