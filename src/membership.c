@@ -229,6 +229,44 @@ set_state(struct entry *e, int state, int64_t now, const char *why)
 }
 
 int
+membership_restore(struct membership *m, const struct peer *saved, const struct bucket_count *counts, int ncounts)
+{
+	int64_t now = mw_wall_s();
+	pthread_mutex_lock(&m->lock);
+	int rc = 0;
+	if (find_id(m, saved->id) != NULL || strcmp(saved->id, m->self_id) == 0)
+		goto out;
+	struct entry *e = add_entry(m, now);
+	if (e == NULL) {
+		rc = MW_ETOOBIG;
+		goto out;
+	}
+	snprintf(e->p.id, sizeof e->p.id, "%s", saved->id);
+	snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", saved->fqdn);
+	snprintf(e->p.ip, sizeof e->p.ip, "%s", saved->ip);
+	e->p.port = saved->port;
+	e->p.incarnation = saved->incarnation;
+	e->p.first_seen = saved->first_seen > 0 ? saved->first_seen : now;
+	e->p.last_seen = saved->last_seen;
+	e->p.state = PEER_SUSPECT; /* not heard from in this run yet */
+	e->p.source = SRC_GOSSIP;
+	if (saved->pmtu.value > 0) {
+		e->p.pmtu = saved->pmtu;
+		e->p.pmtu_due = now - saved->pmtu.measured_at >= m->o.pmtu_interval_s;
+	}
+	for (int i = 0; i < ncounts; i++) {
+		uint32_t slot = (uint32_t)(counts[i].t / BUCKET_S);
+		struct bucket *b = &e->b[slot % NBUCKETS];
+		b->slot = slot;
+		b->n = (uint16_t)(counts[i].n > UINT16_MAX ? UINT16_MAX : counts[i].n);
+		b->ok = (uint16_t)(counts[i].ok > b->n ? b->n : counts[i].ok);
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
 membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n, int default_port)
 {
 	int added = 0;

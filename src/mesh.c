@@ -28,7 +28,9 @@
 #include "meshwatch/udpprobe.h"
 #include "meshwatch/util.h"
 
-#define BATCH_MAX 65536    /* rows waiting for the store; past it the oldest are dropped */
+#define BATCH_MAX 65536
+
+static void save_peers(struct mesh *m);    /* rows waiting for the store; past it the oldest are dropped */
 
 void
 mesh_self(struct mesh *m, struct peer_news *out)
@@ -46,8 +48,9 @@ static void
 load_peers(struct mesh *m)
 {
 	struct peer *saved = NULL;
-	int ns = 0;
-	if (store_peers_load(m->node->store, &saved, &ns) != 0)
+	int ns = 0, kept = 0;
+	struct store *st = m->node->store;
+	if (store_peers_load(st, &saved, &ns) != 0)
 		return;
 	int64_t now = mw_wall_s();
 	for (int i = 0; i < ns; i++) {
@@ -56,16 +59,28 @@ load_peers(struct mesh *m)
 		snprintf(x.fqdn, sizeof x.fqdn, "%s", saved[i].fqdn);
 		snprintf(x.ip, sizeof x.ip, "%s", saved[i].ip);
 		x.port = saved[i].port;
-		x.incarnation = saved[i].incarnation;
-		/* Known from the last run, not yet heard from in this one. */
-		x.state = PEER_SUSPECT;
-		x.age_s = now - saved[i].last_seen;
-		struct merge_stats st;
-		if (gossip_check_identity(&x, 0) == NULL)
-			membership_merge(m->members, &x, 1, now, &st);
+		if (gossip_check_identity(&x, 0) != NULL)
+			continue;
+		/* the last PMTU measured and the last day's success counts come back too */
+		struct pmtu_row *pr = NULL;
+		int npr = 0;
+		if (store_pmtu_list(st, saved[i].id, 1, &pr, &npr) == 0 && npr == 1) {
+			saved[i].pmtu.value = pr[0].value;
+			snprintf(saved[i].pmtu.method, sizeof saved[i].pmtu.method, "%s", pr[0].method);
+			saved[i].pmtu.probes = pr[0].probes;
+			saved[i].pmtu.black_hole = pr[0].black_hole;
+			saved[i].pmtu.measured_at = pr[0].measured_at;
+		}
+		free(pr);
+		struct bucket_count *bc = NULL;
+		int nbc = 0;
+		store_poll_buckets(st, saved[i].id, now - 86400, &bc, &nbc);
+		if (membership_restore(m->members, &saved[i], bc, nbc) == 0)
+			kept++;
+		free(bc);
 	}
 	if (ns > 0)
-		log_info("mesh", "%d peers remembered from the last run", ns);
+		log_info("mesh", "%d peers remembered from the last run", kept);
 	free(saved);
 }
 
@@ -520,6 +535,10 @@ mesh_flush(struct mesh *m)
 		}
 	}
 	free(rows);
+	/* the peer table reaches the database every 10 s, so even a kill -9
+	   leaves the next start a recent one to remember */
+	if (++m->flushes % 10 == 0)
+		save_peers(m);
 	uint64_t inc = membership_incarnation(m->members);
 	if (inc != m->saved_incarnation) {
 		char buf[32];

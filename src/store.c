@@ -691,6 +691,35 @@ store_peer_delete(struct store *st, const char *id)
 	return LOCKED(st, peer_delete_locked(st, id));
 }
 
+static int
+poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n)
+{
+	*out = calloc(300, sizeof **out); /* 24 h of 5-minute buckets, and a few more */
+	*n = 0;
+	if (*out == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = prep(st, "SELECT (ts/300)*300, COUNT(*), SUM(ok) FROM polls WHERE peer_id=? AND ts>=? "
+	                           "GROUP BY 1 ORDER BY 1 DESC LIMIT 300");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_text(s, 1, peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	while (*n < 300 && sqlite3_step(s) == SQLITE_ROW) {
+		struct bucket_count *b = &(*out)[(*n)++];
+		b->t = sqlite3_column_int64(s, 0);
+		b->n = sqlite3_column_int(s, 1);
+		b->ok = sqlite3_column_int(s, 2);
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int
+store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n)
+{
+	return LOCKED(st, poll_buckets_locked(st, peer_id, since, out, n));
+}
+
 static void
 bind_ms(sqlite3_stmt *s, int i, double v)
 {

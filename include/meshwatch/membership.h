@@ -86,6 +86,16 @@ struct membership;
 struct membership *membership_create(const struct membership_opts *o);
 void membership_destroy(struct membership *m);
 
+/* A peer remembered from the last run: identity, first/last seen,
+   incarnation and last PMTU come back as they were; it is suspect until it
+   answers. counts: 5-minute buckets (start time, polls, successes) from the
+   stored history, so the success rates survive a restart. */
+struct bucket_count {
+	int64_t t;
+	int n, ok;
+};
+int membership_restore(struct membership *m, const struct peer *saved, const struct bucket_count *counts, int ncounts);
+
 /* Adds seed placeholders (no id yet). Returns how many were added. */
 int membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n, int default_port);
 

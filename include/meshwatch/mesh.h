@@ -45,6 +45,7 @@ struct mesh {
 	int batch_n, batch_cap;
 	struct mesh_stats stats;
 	uint64_t saved_incarnation;
+	unsigned flushes;            /* main thread only */
 };
 
 /* Builds the mesh: the peer table from the database and the seed file,

@@ -86,6 +86,10 @@ int store_peers_save(struct store *st, const struct peer *peers, int n);
 int store_peers_load(struct store *st, struct peer **out, int *n);
 int store_peer_delete(struct store *st, const char *id);
 
+/* Poll counts of one peer since a time, in 5-minute buckets (malloc'd). */
+struct bucket_count;
+int store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n);
+
 /* Inserts poll results in one transaction. */
 int store_polls_insert(struct store *st, const struct poll_row *rows, int n);
 
