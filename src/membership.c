@@ -276,6 +276,13 @@ membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n
 		int port = seeds[i].port ? seeds[i].port : default_port;
 		if (find_placeholder(m, seeds[i].ip, seeds[i].fqdn, port))
 			continue; /* the same seed listed twice */
+		int known = 0;
+		for (int k = 0; k < m->n && !known; k++)
+			known = m->e[k]->p.id[0] && m->e[k]->p.port == port &&
+			        ((seeds[i].ip[0] && strcmp(m->e[k]->p.ip, seeds[i].ip) == 0) ||
+			            (!seeds[i].ip[0] && seeds[i].fqdn[0] && strcmp(m->e[k]->p.fqdn, seeds[i].fqdn) == 0));
+		if (known)
+			continue; /* remembered from the last run: already a node, not a placeholder */
 		struct entry *e = add_entry(m, now);
 		if (e == NULL)
 			break;

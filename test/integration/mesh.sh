@@ -70,6 +70,9 @@ echo "$BODY" | awk '/^meshwatch_polls_total\{result="ok"\}/ {exit !($2 > 0)}' ||
 ok "/metrics counts peers by state and polls by result"
 
 # a killed node turns suspect, then dead; a restart brings it back
+id1=$(cat "$TMP/n1/data/node_id")
+ucurl "$(addr 5)" "/api/nodes/$id1" -H "Authorization: Bearer ${TOKS[5]}"
+fs_before=$(echo "$BODY" | jget 'd["first_seen"]'); polls_before=$(echo "$BODY" | jget 'd["poll"]["polls_24h"]')
 kill_node "${PID[5]}"
 id5=$(python3 - "$TMP/n5/data/node_id" <<'PY'
 import sys; print(open(sys.argv[1]).read().strip())
@@ -126,6 +129,13 @@ done
 inc5b=$(ucurl "$(addr 1)" "/api/nodes/$id5" -H "Authorization: Bearer $TOK"; echo "$BODY" | jget 'd["incarnation"]')
 [ "$inc5b" -gt "$inc5" ] || fail "restarted node kept incarnation $inc5b (was $inc5)"
 ok "restarted node is alive again with a newer incarnation ($inc5 -> $inc5b)"
+TOKS[5]=$(login "$(addr 5)")
+ucurl "$(addr 5)" "/api/nodes/$id1" -H "Authorization: Bearer ${TOKS[5]}"
+[ "$(echo "$BODY" | jget 'd["first_seen"]')" = "$fs_before" ] || fail "first_seen reset by the restart: $fs_before -> $(echo "$BODY" | jget 'd["first_seen"]')"
+echo "$BODY" | jget "d['poll']['polls_24h'] >= $polls_before and d['pmtu']['value'] is not None" | grep -q True || fail "poll counts or PMTU lost across the restart: $BODY"
+ucurl "$(addr 5)" "/api/nodes/$id1/pmtu" -H "Authorization: Bearer ${TOKS[5]}"
+[ "$(echo "$BODY" | jget 'd["total"]')" = 1 ] || fail "a restart added a PMTU 'change' that was none: $BODY"
+ok "a restarted node remembers its peers' first_seen, success counts and PMTU"
 
 # history and PMTU endpoints
 ucurl "$(addr 1)" "/api/nodes/$id2/history?step=1m" -H "Authorization: Bearer $TOK"
