@@ -66,11 +66,12 @@ gossip_nodeinfo(struct node *n)
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	http_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
-	int64_t now = mw_wall_s();
-	http_add_time(o, "timestamp", now);
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	int np = 0;
 	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	/* read after the snapshot: a poll finishing meanwhile must not make an age negative */
+	int64_t now = mw_wall_s();
+	http_add_time(o, "timestamp", now);
 	for (int i = 0; i < np; i++) {
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0')
@@ -84,7 +85,7 @@ gossip_nodeinfo(struct node *n)
 		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
 		if (p->last_seen > 0) {
 			http_add_time(e, "last_seen", p->last_seen);
-			cJSON_AddNumberToObject(e, "age_s", (double)(now - p->last_seen));
+			cJSON_AddNumberToObject(e, "age_s", (double)(now > p->last_seen ? now - p->last_seen : 0));
 		} else {
 			cJSON_AddNullToObject(e, "last_seen");
 			cJSON_AddNullToObject(e, "age_s");

@@ -73,6 +73,11 @@ ok "/metrics counts peers by state and polls by result"
 id1=$(cat "$TMP/n1/data/node_id")
 ucurl "$(addr 5)" "/api/nodes/$id1" -H "Authorization: Bearer ${TOKS[5]}"
 fs_before=$(echo "$BODY" | jget 'd["first_seen"]'); polls_before=$(echo "$BODY" | jget 'd["poll"]["polls_24h"]')
+# the peer table reaches the database every 10 s; kill only once it has
+for t in $(seq 1 150); do
+  [ "$(python3 -c "import sqlite3;print(sqlite3.connect('$TMP/n5/data/meshwatch.db').execute('select count(*) from peers').fetchone()[0])" 2>/dev/null)" = 4 ] && break
+  sleep 0.1
+done
 kill_node "${PID[5]}"
 id5=$(python3 - "$TMP/n5/data/node_id" <<'PY'
 import sys; print(open(sys.argv[1]).read().strip())

@@ -81,16 +81,35 @@ PY
 ok "after the reporting node was down ~8 s (4 intervals), every snapshot arrived exactly once"
 grep -q "is back: sending the backlog" "$TMP/n1.log" || fail "n1 did not log the recovery"
 grep -q "unreachable" "$TMP/n1.log" || fail "n1 did not log the outage"
-for i in 1 2 3 4; do start_one $i --reporting "$TMP/reporting.json"; done
-
-# a duplicate delivery changes nothing; bad reports get the right status
-snap=$(python3 - "$TMP/n1/data/meshwatch.db" <<'PY'
+# a duplicate delivery changes nothing; bad reports get the right status.
+# With the reporting node away, n1's next snapshot waits in its outbox: take
+# it from there, let it be delivered, then deliver it again by hand.
+stop_node "${PID[$R]}"
+start_one 1 --reporting "$TMP/reporting.json"
+snap=
+for t in $(seq 1 50); do
+  snap=$(python3 - "$TMP/n1/data/meshwatch.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-print(db.execute("SELECT body FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()[0])
+r = db.execute("SELECT body FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+print(r[0] if r else "")
 PY
 )
-[ -n "$snap" ] || { python3 -c "import sqlite3;print(sqlite3.connect('$TMP/n1/data/meshwatch.db').execute('select count(*) from outbox').fetchone())"; fail "no snapshot left in n1's outbox to replay"; }
+  [ -n "$snap" ] && break
+  sleep 0.2
+done
+[ -n "$snap" ] || fail "no snapshot in n1's outbox while the reporting node is away"
+snap_seq=$(echo "$snap" | jget 'd["seq"]')
+for i in 2 3 4; do start_one $i --reporting "$TMP/reporting.json"; done
+start_node "n$R" "$(addr $R)" --seed "$TMP/seed$R.json"
+PID[$R]=$NODE_PID
+ucurl "$(addr $R)" /api/login -X POST -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
+TOK=$(echo "$BODY" | jget 'd["token"]')
+for t in $(seq 1 60); do
+  matrix
+  echo "$BODY" | jget "any(o['id']=='$id1' and (o['seq'] or 0) >= $snap_seq for o in d['origins'])" | grep -q True && break
+  sleep 0.5
+done
 before=$(matrix; echo "$BODY" | jget "[o['reports'] for o in d['origins'] if o['id']=='$id1'][0]")
 ucurl "$(addr $R)" /report -X POST -H 'Content-Type: application/json' --data-binary "$snap"
 expect_status 202 "a repeated snapshot"
