@@ -282,35 +282,6 @@ api_nodes_delete(struct req *r)
 	http_reply_raw(r, 204, "application/json", "", 0, NULL);
 }
 
-/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds. */
-static int
-query_time(struct req *r, const char *name, int64_t def, int64_t *out)
-{
-	char buf[40];
-	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
-		*out = def;
-		return 0;
-	}
-	char *end;
-	long long v = strtoll(buf, &end, 10);
-	if (end != buf && *end == '\0' && v >= 0) {
-		*out = v;
-		return 0;
-	}
-	struct tm tm = {0};
-	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
-		*out = (int64_t)timegm(&tm);
-		return 0;
-	}
-	http_reply_error(r, 400, "invalid_query",
-	    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
-	return -1;
-}
-
 /* step: seconds, or a number with s, m, h or d. */
 static int
 query_step(struct req *r, int def, int *out)
@@ -352,7 +323,7 @@ api_nodes_history(struct req *r)
 		return;
 	int64_t now = mw_wall_s(), from, to;
 	int step;
-	if (query_time(r, "to", now, &to) || query_time(r, "from", to - 86400, &from))
+	if (http_query_time(r, "to", now, &to) || http_query_time(r, "from", to - 86400, &from))
 		return;
 	if (to <= from) {
 		http_reply_error(r, 400, "invalid_query", "\"from\" must be before \"to\"");

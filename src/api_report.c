@@ -259,40 +259,13 @@ query_id(struct req *r, const char *name, char out[37])
 	return 0;
 }
 
-static int
-query_when(struct req *r, const char *name, int64_t def, int64_t *out)
-{
-	char buf[40];
-	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
-		*out = def;
-		return 0;
-	}
-	char *end;
-	long long v = strtoll(buf, &end, 10);
-	if (end != buf && *end == '\0' && v >= 0) {
-		*out = v;
-		return 0;
-	}
-	struct tm tm = {0};
-	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && strcmp(end, "Z") == 0) {
-		*out = (int64_t)timegm(&tm);
-		return 0;
-	}
-	http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an RFC 3339 UTC time or epoch seconds", name);
-	return -1;
-}
-
 void
 api_mesh_history(struct req *r)
 {
 	char from_id[37], to_id[37];
 	int64_t now = mw_wall_s(), from, to;
-	if (query_id(r, "from_id", from_id) || query_id(r, "to_id", to_id) || query_when(r, "to", now, &to) ||
-	    query_when(r, "from", to - 86400, &from))
+	if (query_id(r, "from_id", from_id) || query_id(r, "to_id", to_id) || http_query_time(r, "to", now, &to) ||
+	    http_query_time(r, "from", to - 86400, &from))
 		return;
 	if (to <= from) {
 		http_reply_error(r, 400, "invalid_query", "\"from\" must be before \"to\"");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
@@ -275,6 +276,35 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 	}
 	*out = (int)v;
 	return 0;
+}
+
+/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds. */
+int
+http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
+{
+	char buf[40];
+	int rc = http_query_str(r, name, buf, sizeof buf);
+	if (rc == -2)
+		return -1;
+	if (rc == -1) {
+		*out = def;
+		return 0;
+	}
+	char *end;
+	long long v = strtoll(buf, &end, 10);
+	if (end != buf && *end == '\0' && v >= 0) {
+		*out = v;
+		return 0;
+	}
+	struct tm tm = {0};
+	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
+		*out = (int64_t)timegm(&tm);
+		return 0;
+	}
+	http_reply_error(r, 400, "invalid_query",
+	    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
+	return -1;
 }
 
 /* Finds the session token: Authorization: Bearer first, then the cookie. */

@@ -12,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,24 +147,6 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	return m;
 }
 
-/* Resolves a seed given only by name (blocking; worker threads only). */
-static int
-resolve(const char *fqdn, char *ip, size_t iplen)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(fqdn, NULL, &hints, &res) != 0 || res == NULL)
-		return -1;
-	int rc = -1;
-	for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
-		if (a->ai_family == AF_INET)
-			rc = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr, ip, (socklen_t)iplen) ? 0 : -1;
-		else if (a->ai_family == AF_INET6)
-			rc = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)a->ai_addr)->sin6_addr, ip, (socklen_t)iplen) ? 0 : -1;
-	}
-	freeaddrinfo(res);
-	return rc;
-}
-
 static void
 queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 {
@@ -249,7 +230,7 @@ poll_peer(struct mesh *m, struct peer *p)
 	struct peer_news who, *list = NULL;
 	int nlist = 0, dropped = 0;
 
-	if (ip[0] == '\0' && resolve(p->fqdn, ip, sizeof ip) != 0) {
+	if (ip[0] == '\0' && mw_resolve(p->fqdn, ip, sizeof ip) != 0) {
 		r.error = PERR_DNS;
 		snprintf(r.detail, sizeof r.detail, "cannot resolve %.100s", p->fqdn);
 		goto done;

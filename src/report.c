@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,18 +303,7 @@ resolve_server(struct server *s, char *ip, size_t iplen)
 		snprintf(ip, iplen, "%s", s->ip);
 		return 0;
 	}
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(s->fqdn, NULL, &hints, &res) != 0 || res == NULL)
-		return -1;
-	int rc = -1;
-	for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
-		if (a->ai_family == AF_INET)
-			rc = inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr, ip, (socklen_t)iplen) ? 0 : -1;
-		else if (a->ai_family == AF_INET6)
-			rc = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)a->ai_addr)->sin6_addr, ip, (socklen_t)iplen) ? 0 : -1;
-	}
-	freeaddrinfo(res);
-	return rc;
+	return mw_resolve(s->fqdn, ip, iplen);
 }
 
 /* Delivers one snapshot; 0 when the server accepted it (or had it). */

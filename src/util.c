@@ -1,7 +1,9 @@
 /* util: shared helpers with no state of their own; safe from any thread. */
 #include "meshwatch/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,6 +250,24 @@ mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
 	int n = vsnprintf(out, outlen, fmt, ap);
 	va_end(ap);
 	return (n < 0 || (size_t)n >= outlen) ? MW_ETOOBIG : 0;
+}
+
+int
+mw_resolve(const char *host, char *ip, size_t iplen)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || res == NULL)
+		return MW_ENOTFOUND;
+	int rc = MW_ENOTFOUND;
+	for (struct addrinfo *a = res; a && rc; a = a->ai_next) {
+		const void *src = a->ai_family == AF_INET ? (const void *)&((struct sockaddr_in *)(void *)a->ai_addr)->sin_addr
+		                  : a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)(void *)a->ai_addr)->sin6_addr
+		                                             : NULL;
+		if (src && inet_ntop(a->ai_family, src, ip, (socklen_t)iplen))
+			rc = 0;
+	}
+	freeaddrinfo(res);
+	return rc;
 }
 
 static volatile int abort_flag;

@@ -55,6 +55,10 @@ int http_query_int(struct req *r, const char *name, int def, int min, int max, i
    (and replies 400). */
 int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
 
+/* A time query parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch
+   seconds; def when absent. On a bad value replies 400 and returns -1. */
+int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
+
 /* Adds time fields as RFC 3339 strings. */
 void http_add_time(cJSON *obj, const char *key, int64_t t);
 

@@ -61,6 +61,10 @@ int mw_snprintf(char *out, size_t outlen, const char *fmt, ...)
 /* Constant-time comparison of n bytes: 1 when equal. */
 int mw_ct_equal(const void *a, const void *b, size_t n);
 
+/* Resolves a host name to its first IPv4 or IPv6 address (numeric text).
+   Blocking (getaddrinfo): worker threads only. 0 or MW_ENOTFOUND. */
+int mw_resolve(const char *host, char *ip, size_t iplen);
+
 /* Process-wide shutdown flag: blocking network work (polls, PMTU searches,
    report deliveries) checks it at least every 100 ms and gives up, so a
    clean stop never waits for a slow peer. */
