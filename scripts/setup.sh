@@ -12,7 +12,7 @@ want_bench=0
 
 packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
-  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev
+  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev
   curl openssl procps iproute2 nftables xz-utils dpkg-dev
   chromium
 )

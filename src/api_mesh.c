@@ -81,7 +81,9 @@ api_nodeinfo(struct req *r)
 		}
 		membership_heard_from(m->members, &who, mw_wall_s());
 	}
-	cJSON *o = gossip_nodeinfo(n);
+	char known[24];
+	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
+	cJSON *o = gossip_nodeinfo(n, known);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text == NULL) {

@@ -2,6 +2,7 @@
 #include "meshwatch/gossip.h"
 
 #include <arpa/inet.h>
+#include <xxhash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,33 @@ gossip_check_identity(const struct peer_news *who, int allow_no_ip)
 	return NULL;
 }
 
+/* A digest of what the merge rules look at; last_seen ages are left out,
+   so it changes only when the membership does. */
+static void
+list_digest(const struct peer *ps, int np, char out[17])
+{
+	XXH3_state_t *st = XXH3_createState();
+	if (st == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	XXH3_64bits_reset(st);
+	for (int i = 0; i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0')
+			continue;
+		char line[600];
+		int k = snprintf(line, sizeof line, "%s|%s|%s|%d|%d|%llu\n", p->id, p->fqdn, p->ip, p->port, p->state,
+		    (unsigned long long)p->incarnation);
+		if (k > 0)
+			XXH3_64bits_update(st, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
+	}
+	snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
+	XXH3_freeState(st);
+}
+
 cJSON *
-gossip_nodeinfo(struct node *n)
+gossip_nodeinfo(struct node *n, const char *known_digest)
 {
 	cJSON *o = cJSON_CreateObject();
 	uint64_t inc = membership_incarnation(n->mesh->members);
@@ -66,9 +92,16 @@ gossip_nodeinfo(struct node *n)
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	http_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
-	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	int np = 0;
 	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	char digest[17];
+	list_digest(ps, np, digest);
+	cJSON_AddStringToObject(o, "peers_digest", digest);
+	int unchanged = known_digest && digest[0] && strcmp(known_digest, digest) == 0;
+	cJSON_AddBoolToObject(o, "peers_unchanged", unchanged);
+	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
+	if (unchanged)
+		np = 0; /* the caller has this list already */
 	/* read after the snapshot: a poll finishing meanwhile must not make an age negative */
 	int64_t now = mw_wall_s();
 	http_add_time(o, "timestamp", now);
@@ -196,4 +229,24 @@ gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_n
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+void
+gossip_parse_digest(const char *body, size_t len, char digest[17], int *unchanged)
+{
+	digest[0] = '\0';
+	*unchanged = 0;
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "peers_digest");
+	if (cJSON_IsString(d) && strlen(d->valuestring) == 16) {
+		int hex = 1;
+		for (int i = 0; i < 16; i++) {
+			char c = d->valuestring[i];
+			hex &= (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+		}
+		if (hex)
+			memcpy(digest, d->valuestring, 17);
+	}
+	*unchanged = digest[0] && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_unchanged"));
+	cJSON_Delete(root);
 }

@@ -518,6 +518,16 @@ membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info
 	pthread_mutex_unlock(&m->lock);
 }
 
+void
+membership_set_digest(struct membership *m, const char *id, const char *digest)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e)
+		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", digest);
+	pthread_mutex_unlock(&m->lock);
+}
+
 int
 membership_tick(struct membership *m, int64_t now, int poll_interval_s)
 {

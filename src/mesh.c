@@ -242,6 +242,12 @@ poll_peer(struct mesh *m, struct peer *p)
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
 	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, "", 0, r.at, sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
+	if (p->id[0] && p->list_digest[0]) {
+		/* the peer leaves its list out when it has not changed since */
+		char dh[64];
+		snprintf(dh, sizeof dh, "X-Mw-Peers-Digest: %s\r\n", p->list_digest);
+		strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
+	}
 
 	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
 	    (size_t)c->max_nodeinfo_bytes, c->poll_timeout_ms, &hr);
@@ -294,7 +300,11 @@ poll_peer(struct mesh *m, struct peer *p)
 	}
 	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
 	struct merge_stats ms;
+	char digest[17];
+	int unchanged = 0;
+	gossip_parse_digest(hr.body, hr.body_len, digest, &unchanged);
 	membership_merge(m->members, list, nlist, now, &ms);
+	membership_set_digest(m->members, who.id, digest);
 	if (dropped > 0) {
 		pthread_mutex_lock(&m->lock);
 		m->stats.gossip_entries_dropped += (uint64_t)dropped;

@@ -23,8 +23,11 @@ void gossip_identity_string(const struct peer_news *who, char *out, size_t outle
    reason. ip may be empty only when allow_no_ip. */
 const char *gossip_check_identity(const struct peer_news *who, int allow_no_ip);
 
-/* Builds the /nodeinfo body for node n (identity and peers). */
-cJSON *gossip_nodeinfo(struct node *n);
+/* Builds the /nodeinfo body for node n: identity, "peers_digest" (a hash
+   of every peer's id, name, address, state and incarnation) and the peers;
+   when known_digest equals the current digest the list is left out and
+   "peers_unchanged" is true, so a stable mesh's polls stay small. */
+cJSON *gossip_nodeinfo(struct node *n, const char *known_digest);
 
 /* Parses a /nodeinfo answer: the sender's identity into *who, at most
    max_peers entries into *list (malloc'd; caller frees), *n, and how many
@@ -32,5 +35,8 @@ cJSON *gossip_nodeinfo(struct node *n);
    MW_EINVAL with a reason in why when the answer as a whole is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,
     struct peer_news **list, int *n, int *dropped, char *why, size_t whylen);
+/* After a successful parse: the answer's digest (16 hex characters, or ""
+   when absent) and whether the list was left out as unchanged. */
+void gossip_parse_digest(const char *body, size_t len, char digest[17], int *unchanged);
 
 #endif

@@ -70,6 +70,7 @@ struct peer {
 	int polls_1h, polls_24h;
 	struct pmtu_info pmtu;
 	int pmtu_due;                    /* a PMTU measurement is wanted */
+	char list_digest[17];            /* digest of the peer list it last sent us */
 };
 
 struct membership_opts {
@@ -137,6 +138,8 @@ void membership_poll_done(struct membership *m, const char *id, const char *seed
     const struct poll_result *r, int64_t now);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
+/* Remembers the digest of the peer list id last sent ("" forgets it). */
+void membership_set_digest(struct membership *m, const char *id, const char *digest);
 
 /* State timers: suspect -> dead by time, forgetting long-dead peers.
    Returns how many changed. */

@@ -52,6 +52,12 @@ ucurl "$(addr 1)" /health
 ucurl "$(addr 1)" /nodeinfo
 echo "$BODY" | jget 'all(p["state"]=="alive" and p["last_seen"].endswith("Z") for p in d["peers"]) and len(d["peers"])==4' | grep -q True || fail "nodeinfo peers: $BODY"
 ok "/health known_nodes and /nodeinfo peer states"
+dg=$(echo "$BODY" | jget 'd["peers_digest"]')
+ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Digest: $dg"
+echo "$BODY" | jget 'd["peers_unchanged"] is True and d["peers"] == [] and d["peers_digest"] == "'"$dg"'"' | grep -q True || fail "unchanged list still sent: $BODY"
+ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Digest: 0000000000000000"
+echo "$BODY" | jget 'd["peers_unchanged"] is False and len(d["peers"]) == 4' | grep -q True || fail "changed list not sent: $BODY"
+ok "a caller that has the current peer list gets it left out (digest $dg)"
 
 # measurements are real: connect/TLS/total times, UDP RTT, PMTU of loopback
 id2=$(ucurl "$(addr 2)" /health; echo "$BODY" | jget 'd["node_id"]')
