@@ -43,6 +43,8 @@ trap 'st=$?; netns_cleanup; (exit $st); cleanup' EXIT
 
 ip netns add "$NS_A" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
 NSES+=("$NS_A")
+# a chroot or a restricted container can create a namespace but not enter it
+why=$(ip netns exec "$NS_A" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
 for ns in "$NS_R" "$NS_B" "$NS_C"; do
   ip netns add "$ns" || fail "ip netns add $ns"
   NSES+=("$ns")
