@@ -22,6 +22,8 @@
 #include "meshwatch/certs.h"
 #include "meshwatch/util.h"
 
+#include "testdir.h"
+
 #define DAY 86400
 #define NAME "node-1.mesh.test"
 
@@ -34,15 +36,6 @@ struct fx {
 	struct certs_opts o;
 	struct cert_info info;
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -72,7 +65,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 	if (f) {
-		nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(f->root);
 		free(f);
 	}
 	return 0;

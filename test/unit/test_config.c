@@ -18,6 +18,8 @@
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
+#include "testdir.h"
+
 /* Every variable config.c reads: cleared before each test. */
 static const char *const env_vars[] = {
 	"MESHWATCH_CONFIG", "MESHWATCH_LISTEN", "DATA_DIR", "CERT_DIR", "MESHWATCH_SEED", "MESHWATCH_REPORTING",
@@ -33,15 +35,6 @@ struct fx {
 	struct config cfg;
 	char err[1024];
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void
 clear_env(void)
@@ -72,7 +65,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	clear_env();
 	if (f) {
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(f->dir);
 		free(f);
 	}
 	return 0;

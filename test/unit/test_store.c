@@ -21,6 +21,8 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "testdir.h"
+
 #define HASH_A "pbkdf2-sha256$100000$c2FsdHNhbHRzYWx0c2FsdA==$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g="
 #define HASH_B "pbkdf2-sha256$100000$b3RoZXJvdGhlcm90aGVyMQ==$b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcm90aGVyMTI="
 
@@ -29,15 +31,6 @@ struct fx {
 	struct store *st;
 	char err[512];
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
@@ -53,7 +46,7 @@ setup(void **state)
 	f->st = store_open(f->dir, f->err, sizeof f->err);
 	if (f->st == NULL) {
 		fprintf(stderr, "store_open: %s\n", f->err);
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(f->dir);
 		free(f);
 		return -1;
 	}
@@ -67,7 +60,7 @@ teardown(void **state)
 	struct fx *f = *state;
 	if (f) {
 		store_close(f->st);
-		nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(f->dir);
 		free(f);
 	}
 	return 0;

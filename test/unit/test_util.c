@@ -17,20 +17,13 @@
 
 #include "meshwatch/util.h"
 
+#include "testdir.h"
+
 /* Per-test temporary directory */
 
 struct tmp {
 	char dir[256];
 };
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup_tmp(void **state)
@@ -54,7 +47,7 @@ teardown_tmp(void **state)
 	umask(022);
 	if (t) {
 		chmod(t->dir, 0700);
-		nftw(t->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		testdir_remove(t->dir);
 		free(t);
 	}
 	return 0;
