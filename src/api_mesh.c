@@ -101,15 +101,6 @@ api_nodeinfo(struct req *r)
 }
 
 static void
-add_ms(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
-}
-
-static void
 add_time_or_null(cJSON *o, const char *key, int64_t t)
 {
 	if (t > 0)
@@ -146,10 +137,10 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
 	add_time_or_null(poll, "last_poll", p->last_poll);
 	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
-	add_ms(poll, "connect_ms", p->last.connect_ms);
-	add_ms(poll, "tls_ms", p->last.tls_ms);
-	add_ms(poll, "ttfb_ms", p->last.ttfb_ms);
-	add_ms(poll, "total_ms", p->last.total_ms);
+	http_add_num(poll, "connect_ms", p->last.connect_ms);
+	http_add_num(poll, "tls_ms", p->last.tls_ms);
+	http_add_num(poll, "ttfb_ms", p->last.ttfb_ms);
+	http_add_num(poll, "total_ms", p->last.total_ms);
 	cJSON_AddNumberToObject(poll, "consecutive_failures", p->fails);
 	if (p->last_poll > 0 && !p->last.ok) {
 		char e[200];
@@ -161,10 +152,10 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON *udp = cJSON_AddObjectToObject(o, "udp");
 	int have = p->last.udp_sent > 0;
 	int got = p->last.udp_received > 0;
-	add_ms(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
-	add_ms(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
-	add_ms(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
-	add_ms(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
+	http_add_num(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
+	http_add_num(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
+	http_add_num(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
+	http_add_num(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
 	if (have)
 		cJSON_AddNumberToObject(udp, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
 	else
@@ -359,12 +350,12 @@ api_nodes_history(struct req *r)
 		cJSON_AddNumberToObject(e, "polls", rows[i].polls);
 		cJSON_AddNumberToObject(e, "ok", rows[i].ok);
 		cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
-		add_ms(e, "connect_ms", rows[i].connect_ms);
-		add_ms(e, "tls_ms", rows[i].tls_ms);
-		add_ms(e, "ttfb_ms", rows[i].ttfb_ms);
-		add_ms(e, "total_ms", rows[i].total_ms);
-		add_ms(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
-		add_ms(e, "jitter_ms", rows[i].jitter_ms);
+		http_add_num(e, "connect_ms", rows[i].connect_ms);
+		http_add_num(e, "tls_ms", rows[i].tls_ms);
+		http_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
+		http_add_num(e, "total_ms", rows[i].total_ms);
+		http_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
+		http_add_num(e, "jitter_ms", rows[i].jitter_ms);
 		if (rows[i].loss < 0)
 			cJSON_AddNullToObject(e, "loss");
 		else

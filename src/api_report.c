@@ -105,15 +105,6 @@ api_report(struct req *r)
 	reply_signed(r, 202, o, nonce);
 }
 
-static void
-add_num_or_null(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
-}
-
 /* nodes: a set of ids with their names, first come first kept. */
 struct nodeset {
 	cJSON *arr;
@@ -170,13 +161,13 @@ api_mesh_matrix(struct req *r)
 		cJSON_AddStringToObject(c, "from", n->id);
 		cJSON_AddStringToObject(c, "to", p->id);
 		cJSON_AddStringToObject(c, "state", peer_state_name(p->state));
-		add_num_or_null(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
-		add_num_or_null(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
+		http_add_num(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
+		http_add_num(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
 		if (p->pmtu.value > 0)
 			cJSON_AddNumberToObject(c, "pmtu", p->pmtu.value);
 		else
 			cJSON_AddNullToObject(c, "pmtu");
-		add_num_or_null(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
+		http_add_num(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
 		cJSON_AddItemToArray(cells, c);
 	}
 	free(ps);
@@ -230,8 +221,8 @@ api_mesh_matrix(struct req *r)
 		cJSON_AddStringToObject(c, "from", x->origin);
 		cJSON_AddStringToObject(c, "to", x->c.peer);
 		cJSON_AddStringToObject(c, "state", peer_state_name(x->c.state));
-		add_num_or_null(c, "rtt_ms", x->c.rtt_ms);
-		add_num_or_null(c, "loss", x->c.loss);
+		http_add_num(c, "rtt_ms", x->c.rtt_ms);
+		http_add_num(c, "loss", x->c.loss);
 		if (x->c.pmtu > 0)
 			cJSON_AddNumberToObject(c, "pmtu", x->c.pmtu);
 		else
@@ -289,9 +280,9 @@ api_mesh_history(struct req *r)
 				cJSON *e = cJSON_CreateObject();
 				http_add_time(e, "t", rows[i].t);
 				cJSON_AddStringToObject(e, "state", rows[i].ok == rows[i].polls ? "alive" : (rows[i].ok ? "suspect" : "dead"));
-				add_num_or_null(e, "rtt_ms", rows[i].rtt_avg_ms);
-				add_num_or_null(e, "loss", rows[i].loss);
-				add_num_or_null(e, "total_ms", rows[i].total_ms);
+				http_add_num(e, "rtt_ms", rows[i].rtt_avg_ms);
+				http_add_num(e, "loss", rows[i].loss);
+				http_add_num(e, "total_ms", rows[i].total_ms);
 				cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
 				cJSON_AddItemToArray(items, e);
 			}
@@ -309,9 +300,9 @@ api_mesh_history(struct req *r)
 			cJSON *e = cJSON_CreateObject();
 			http_add_time(e, "t", cs[i].t);
 			cJSON_AddStringToObject(e, "state", peer_state_name(cs[i].state));
-			add_num_or_null(e, "rtt_ms", cs[i].rtt_ms);
-			add_num_or_null(e, "loss", cs[i].loss);
-			add_num_or_null(e, "total_ms", cs[i].total_ms);
+			http_add_num(e, "rtt_ms", cs[i].rtt_ms);
+			http_add_num(e, "loss", cs[i].loss);
+			http_add_num(e, "total_ms", cs[i].total_ms);
 			if (cs[i].pmtu > 0)
 				cJSON_AddNumberToObject(e, "pmtu", cs[i].pmtu);
 			else

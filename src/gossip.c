@@ -187,7 +187,7 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 
 int
 gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who, struct peer_news **list,
-    int *n, int *dropped, char *why, size_t whylen)
+    int *n, int *dropped, char digest[17], char *why, size_t whylen)
 {
 	*list = NULL;
 	*n = 0;
@@ -201,6 +201,12 @@ gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_n
 	if (parse_entry(root, who, 1) != 0) {
 		snprintf(why, whylen, "answer lacks a valid node_id, node_ip, port or incarnation");
 		goto out;
+	}
+	if (digest) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "peers_digest");
+		digest[0] = '\0';
+		if (cJSON_IsString(d) && strlen(d->valuestring) == 16 && strspn(d->valuestring, "0123456789abcdef") == 16)
+			memcpy(digest, d->valuestring, 17);
 	}
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
 	if (!cJSON_IsArray(peers)) {
@@ -231,22 +237,3 @@ out:
 	return rc;
 }
 
-void
-gossip_parse_digest(const char *body, size_t len, char digest[17], int *unchanged)
-{
-	digest[0] = '\0';
-	*unchanged = 0;
-	cJSON *root = cJSON_ParseWithLength(body, len);
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "peers_digest");
-	if (cJSON_IsString(d) && strlen(d->valuestring) == 16) {
-		int hex = 1;
-		for (int i = 0; i < 16; i++) {
-			char c = d->valuestring[i];
-			hex &= (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-		}
-		if (hex)
-			memcpy(digest, d->valuestring, 17);
-	}
-	*unchanged = digest[0] && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_unchanged"));
-	cJSON_Delete(root);
-}

@@ -235,6 +235,15 @@ reply_error_h(struct req *r, int status, const char *code, const char *extra, co
 }
 
 void
+http_add_num(cJSON *obj, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(obj, key);
+	else
+		cJSON_AddNumberToObject(obj, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
+}
+
+void
 http_add_time(cJSON *obj, const char *key, int64_t t)
 {
 	char buf[32];

@@ -271,8 +271,9 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r.detail, sizeof r.detail, "HTTP %d", hr.status);
 		goto done;
 	}
-	char why[160];
-	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, why, sizeof why) != 0) {
+	char why[160], digest[17];
+	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, digest, why,
+	        sizeof why) != 0) {
 		r.error = PERR_BODY;
 		snprintf(r.detail, sizeof r.detail, "%.120s", why);
 		goto done;
@@ -300,9 +301,6 @@ poll_peer(struct mesh *m, struct peer *p)
 	}
 	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
 	struct merge_stats ms;
-	char digest[17];
-	int unchanged = 0;
-	gossip_parse_digest(hr.body, hr.body_len, digest, &unchanged);
 	membership_merge(m->members, list, nlist, now, &ms);
 	membership_set_digest(m->members, who.id, digest);
 	if (dropped > 0) {

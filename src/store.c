@@ -1108,15 +1108,6 @@ store_outbox_last_seq(struct store *st)
 	return LOCKED(st, int64_query_locked(st, "SELECT value FROM meta WHERE key='report_seq'", NULL));
 }
 
-static void
-bind_opt(sqlite3_stmt *s, int i, double v)
-{
-	if (v < 0)
-		sqlite3_bind_null(s, i);
-	else
-		sqlite3_bind_double(s, i, v);
-}
-
 static int
 report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
 {
@@ -1175,13 +1166,13 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 			sqlite3_bind_text(q, 2, c->peer, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(q, 3, c->t);
 			sqlite3_bind_int(q, 4, c->state);
-			bind_opt(q, 5, c->rtt_ms);
-			bind_opt(q, 6, c->loss);
+			bind_ms(q, 5, c->rtt_ms);
+			bind_ms(q, 6, c->loss);
 			if (c->pmtu > 0)
 				sqlite3_bind_int(q, 7, c->pmtu);
 			else
 				sqlite3_bind_null(q, 7);
-			bind_opt(q, 8, c->total_ms);
+			bind_ms(q, 8, c->total_ms);
 			if (k == 1) {
 				sqlite3_bind_text(q, 9, c->fqdn, -1, SQLITE_STATIC);
 				sqlite3_bind_text(q, 10, c->ip, -1, SQLITE_STATIC);

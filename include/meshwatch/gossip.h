@@ -30,13 +30,12 @@ const char *gossip_check_identity(const struct peer_news *who, int allow_no_ip);
 cJSON *gossip_nodeinfo(struct node *n, const char *known_digest);
 
 /* Parses a /nodeinfo answer: the sender's identity into *who, at most
-   max_peers entries into *list (malloc'd; caller frees), *n, and how many
-   entries were invalid or over the bound into *dropped. Returns 0, or
-   MW_EINVAL with a reason in why when the answer as a whole is unusable. */
+   max_peers entries into *list (malloc'd; caller frees), *n, how many
+   entries were invalid or over the bound into *dropped, and the list's
+   digest (16 hex characters, "" when absent) into digest unless NULL.
+   Returns 0, or MW_EINVAL with a reason in why when the answer as a whole
+   is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,
-    struct peer_news **list, int *n, int *dropped, char *why, size_t whylen);
-/* After a successful parse: the answer's digest (16 hex characters, or ""
-   when absent) and whether the list was left out as unchanged. */
-void gossip_parse_digest(const char *body, size_t len, char digest[17], int *unchanged);
+    struct peer_news **list, int *n, int *dropped, char digest[17], char *why, size_t whylen);
 
 #endif

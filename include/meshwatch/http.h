@@ -59,6 +59,10 @@ int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
    seconds; def when absent. On a bad value replies 400 and returns -1. */
 int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
 
+/* Adds a measurement rounded to 3 decimals, or null when v < 0 (not
+   measured). */
+void http_add_num(cJSON *obj, const char *key, double v);
+
 /* Adds time fields as RFC 3339 strings. */
 void http_add_time(cJSON *obj, const char *key, int64_t t);
 

@@ -13,7 +13,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct peer_news who, *list = NULL;
 	int n = 0, dropped = 0;
 	char why[160];
-	if (gossip_parse_nodeinfo((const char *)data, size, 64, &who, &list, &n, &dropped, why, sizeof why) == 0) {
+	if (gossip_parse_nodeinfo((const char *)data, size, 64, &who, &list, &n, &dropped, NULL, why, sizeof why) == 0) {
 		if (n > 64 || n < 0 || dropped < 0)
 			abort();
 		for (int i = 0; i < n; i++)
