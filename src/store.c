@@ -16,11 +16,7 @@
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
-struct store {
-	sqlite3 *db;
-	pthread_mutex_t lock;
-	char path[4096];
-};
+#include "store_internal.h"
 
 /* Each entry moves the schema from version i to i+1. Never edit a released
    entry: append a new one. */
@@ -77,12 +73,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE cells_latest ("
 	"  origin TEXT NOT NULL, peer TEXT NOT NULL, t INTEGER NOT NULL, state INTEGER NOT NULL,"
 	"  rtt_ms REAL, loss REAL, pmtu INTEGER, total_ms REAL, fqdn TEXT, ip TEXT, PRIMARY KEY (origin, peer));",
+	/* 4: TCP targets and their checks (store_targets.c) */
+	store_schema_targets,
+	/* 5: traffic: per-minute counters (store_traffic.c) */
+	store_schema_traffic,
+	/* 6: discovery: scans, hosts, services, changes (store_discovery.c) */
+	store_schema_discovery,
 };
 
-static int int_query_locked(struct store *st, const char *sql);
 
-static int
-exec_locked(struct store *st, const char *sql, char *err, size_t errlen)
+int
+store_exec_locked(struct store *st, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
@@ -98,7 +99,7 @@ exec_locked(struct store *st, const char *sql, char *err, size_t errlen)
 static int
 migrate(struct store *st, char *err, size_t errlen)
 {
-	if (exec_locked(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err, errlen))
+	if (store_exec_locked(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);", err, errlen))
 		return MW_EDB;
 	int version = store_schema_version(st);
 	if (version < 0) {
@@ -113,15 +114,15 @@ migrate(struct store *st, char *err, size_t errlen)
 	}
 	for (int v = version; v < latest; v++) {
 		char sql[128];
-		if (exec_locked(st, "BEGIN IMMEDIATE", err, errlen))
+		if (store_exec_locked(st, "BEGIN IMMEDIATE", err, errlen))
 			return MW_EDB;
-		if (exec_locked(st, migrations[v], err, errlen)) {
-			exec_locked(st, "ROLLBACK", NULL, 0);
+		if (store_exec_locked(st, migrations[v], err, errlen)) {
+			store_exec_locked(st, "ROLLBACK", NULL, 0);
 			return MW_EDB;
 		}
 		snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version VALUES (%d);", v + 1);
-		if (exec_locked(st, sql, err, errlen) || exec_locked(st, "COMMIT", err, errlen)) {
-			exec_locked(st, "ROLLBACK", NULL, 0);
+		if (store_exec_locked(st, sql, err, errlen) || store_exec_locked(st, "COMMIT", err, errlen)) {
+			store_exec_locked(st, "ROLLBACK", NULL, 0);
 			return MW_EDB;
 		}
 		log_info("db", "schema migrated to version %d", v + 1);
@@ -152,9 +153,9 @@ store_open(const char *dir, char *err, size_t errlen)
 	char e2[256];
 	/* A new database reclaims pages incrementally, so the size cap can give
 	   space back without a full VACUUM. Only possible before any table exists. */
-	if (int_query_locked(st, "PRAGMA page_count") == 0)
-		exec_locked(st, "PRAGMA auto_vacuum=INCREMENTAL;", NULL, 0);
-	if (exec_locked(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2, sizeof e2) ||
+	if (store_int_query_locked(st, "PRAGMA page_count") == 0)
+		store_exec_locked(st, "PRAGMA auto_vacuum=INCREMENTAL;", NULL, 0);
+	if (store_exec_locked(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2, sizeof e2) ||
 	    migrate(st, e2, sizeof e2)) {
 		snprintf(err, errlen, "%s: %s", st->path, e2);
 		goto fail;
@@ -183,17 +184,8 @@ store_path(const struct store *st)
 	return st->path;
 }
 
-/* Evaluates expr with the lock held; the pattern every query below follows. */
-#define LOCKED(st, expr) \
-	__extension__({ \
-		pthread_mutex_lock(&(st)->lock); \
-		__typeof__(expr) r_ = (expr); \
-		pthread_mutex_unlock(&(st)->lock); \
-		r_; \
-	})
-
-static sqlite3_stmt *
-prep(struct store *st, const char *sql)
+sqlite3_stmt *
+store_prep(struct store *st, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
@@ -203,10 +195,10 @@ prep(struct store *st, const char *sql)
 	return s;
 }
 
-static int
-int_query_locked(struct store *st, const char *sql)
+int
+store_int_query_locked(struct store *st, const char *sql)
 {
-	sqlite3_stmt *s = prep(st, sql);
+	sqlite3_stmt *s = store_prep(st, sql);
 	int v = -1;
 	if (s == NULL)
 		return MW_EDB;
@@ -222,7 +214,7 @@ int_query_locked(struct store *st, const char *sql)
 int
 store_schema_version(struct store *st)
 {
-	return LOCKED(st, int_query_locked(st, "SELECT COALESCE(MAX(version),0) FROM schema_version"));
+	return LOCKED(st, store_int_query_locked(st, "SELECT COALESCE(MAX(version),0) FROM schema_version"));
 }
 
 int64_t
@@ -244,7 +236,7 @@ check_writable_locked(struct store *st, char *err, size_t errlen)
 {
 	/* The value changes on every call: SQLite skips writing a row whose
 	   content is unchanged, which would prove nothing. */
-	return exec_locked(st,
+	return store_exec_locked(st,
 	    "INSERT INTO meta(key,value) VALUES('write_checks','1') "
 	    "ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER)+1",
 	    err, errlen);
@@ -259,7 +251,7 @@ store_check_writable(struct store *st, char *err, size_t errlen)
 static int
 meta_get_locked(struct store *st, const char *key, char *out, size_t outlen)
 {
-	sqlite3_stmt *s = prep(st, "SELECT value FROM meta WHERE key=?");
+	sqlite3_stmt *s = store_prep(st, "SELECT value FROM meta WHERE key=?");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -283,7 +275,7 @@ store_meta_get(struct store *st, const char *key, char *out, size_t outlen)
 static int
 meta_set_locked(struct store *st, const char *key, const char *value)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -311,9 +303,9 @@ read_user(sqlite3_stmt *s, struct user_row *u)
 static int
 user_create_locked(struct store *st, const char *username, const char *hash, int max_users, struct user_row *out)
 {
-	if (int_query_locked(st, "SELECT COUNT(*) FROM users") >= max_users)
+	if (store_int_query_locked(st, "SELECT COUNT(*) FROM users") >= max_users)
 		return MW_ETOOBIG;
-	sqlite3_stmt *s = prep(st, "INSERT INTO users(username,password_hash,created_at,updated_at) VALUES(?,?,?,?) "
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO users(username,password_hash,created_at,updated_at) VALUES(?,?,?,?) "
 	                           "RETURNING id,username,created_at,updated_at");
 	if (s == NULL)
 		return MW_EDB;
@@ -344,7 +336,7 @@ static int
 user_get_locked(struct store *st, const char *sql, int64_t id, const char *name, struct user_row *out, char *hash,
     size_t hashlen)
 {
-	sqlite3_stmt *s = prep(st, sql);
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
 		return MW_EDB;
 	if (name)
@@ -383,9 +375,9 @@ static int
 user_update_locked(struct store *st, int64_t id, const char *username, const char *hash, const char *keep)
 {
 	int ret = 0;
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
-	sqlite3_stmt *s = prep(st, "UPDATE users SET username=COALESCE(?,username), password_hash=COALESCE(?,password_hash), "
+	sqlite3_stmt *s = store_prep(st, "UPDATE users SET username=COALESCE(?,username), password_hash=COALESCE(?,password_hash), "
 	                           "updated_at=? WHERE id=?");
 	if (s == NULL) {
 		ret = MW_EDB;
@@ -406,7 +398,7 @@ user_update_locked(struct store *st, int64_t id, const char *username, const cha
 		goto out;
 	}
 	if (hash) {
-		s = prep(st, "DELETE FROM sessions WHERE user_id=? AND token_hash IS NOT ?");
+		s = store_prep(st, "DELETE FROM sessions WHERE user_id=? AND token_hash IS NOT ?");
 		if (s == NULL) {
 			ret = MW_EDB;
 			goto out;
@@ -419,7 +411,7 @@ user_update_locked(struct store *st, int64_t id, const char *username, const cha
 			ret = MW_EDB;
 	}
 out:
-	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
@@ -432,7 +424,7 @@ store_user_update(struct store *st, int64_t id, const char *username, const char
 static int
 delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text)
 {
-	sqlite3_stmt *s = prep(st, sql);
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
 		return MW_EDB;
 	if (text)
@@ -455,7 +447,7 @@ store_user_delete(struct store *st, int64_t id)
 int
 store_user_count(struct store *st)
 {
-	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM users"));
+	return LOCKED(st, store_int_query_locked(st, "SELECT COUNT(*) FROM users"));
 }
 
 static int
@@ -463,14 +455,14 @@ user_list_locked(struct store *st, const char *q, int limit, int offset, struct 
 {
 	*rows = NULL;
 	*n = 0;
-	sqlite3_stmt *s = prep(st, "SELECT COUNT(*) FROM users WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0");
+	sqlite3_stmt *s = store_prep(st, "SELECT COUNT(*) FROM users WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0");
 	if (s == NULL)
 		return MW_EDB;
 	const char *qq = (q && *q) ? q : NULL;
 	sqlite3_bind_text(s, 1, qq, -1, SQLITE_STATIC);
 	*total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_finalize(s);
-	s = prep(st, "SELECT id,username,created_at,updated_at FROM users "
+	s = store_prep(st, "SELECT id,username,created_at,updated_at FROM users "
 	             "WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0 ORDER BY id LIMIT ?2 OFFSET ?3");
 	if (s == NULL)
 		return MW_EDB;
@@ -500,7 +492,7 @@ store_user_list(struct store *st, const char *q, int limit, int offset, struct u
 static int
 session_create_locked(struct store *st, const char *token_hash, int64_t user_id, int64_t expires_at)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO sessions(token_hash,user_id,created_at,expires_at) VALUES(?,?,?,?)");
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO sessions(token_hash,user_id,created_at,expires_at) VALUES(?,?,?,?)");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_STATIC);
@@ -521,7 +513,7 @@ store_session_create(struct store *st, const char *token_hash, int64_t user_id, 
 static int
 session_lookup_locked(struct store *st, const char *token_hash, int64_t now, struct user_row *user)
 {
-	sqlite3_stmt *s = prep(st, "SELECT u.id,u.username,u.created_at,u.updated_at FROM sessions s "
+	sqlite3_stmt *s = store_prep(st, "SELECT u.id,u.username,u.created_at,u.updated_at FROM sessions s "
 	                           "JOIN users u ON u.id=s.user_id WHERE s.token_hash=? AND s.expires_at>?");
 	if (s == NULL)
 		return MW_EDB;
@@ -553,7 +545,7 @@ store_session_delete(struct store *st, const char *token_hash)
 static int
 session_purge_locked(struct store *st, int64_t now)
 {
-	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE expires_at<=?");
+	sqlite3_stmt *s = store_prep(st, "DELETE FROM sessions WHERE expires_at<=?");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_int64(s, 1, now);
@@ -571,7 +563,7 @@ store_session_purge(struct store *st, int64_t now)
 int
 store_session_count(struct store *st)
 {
-	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM sessions"));
+	return LOCKED(st, store_int_query_locked(st, "SELECT COUNT(*) FROM sessions"));
 }
 
 /* ---- mesh ---- */
@@ -581,10 +573,10 @@ store_session_count(struct store *st)
 static int
 peers_save_locked(struct store *st, const struct peer *peers, int n)
 {
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = prep(st, "INSERT INTO peers(id,fqdn,ip,port,state,incarnation,first_seen,last_seen) "
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO peers(id,fqdn,ip,port,state,incarnation,first_seen,last_seen) "
 	                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, "
 	                           "ip=excluded.ip, port=excluded.port, state=excluded.state, "
 	                           "incarnation=excluded.incarnation, last_seen=excluded.last_seen");
@@ -611,8 +603,8 @@ peers_save_locked(struct store *st, const struct peer *peers, int n)
 	sqlite3_finalize(s);
 	/* peers forgotten by the membership are forgotten here too */
 	if (ret == 0) {
-		exec_locked(st, "CREATE TEMP TABLE IF NOT EXISTS keep_ids(id TEXT PRIMARY KEY); DELETE FROM keep_ids;", NULL, 0);
-		s = prep(st, "INSERT OR IGNORE INTO keep_ids VALUES(?)");
+		store_exec_locked(st, "CREATE TEMP TABLE IF NOT EXISTS keep_ids(id TEXT PRIMARY KEY); DELETE FROM keep_ids;", NULL, 0);
+		s = store_prep(st, "INSERT OR IGNORE INTO keep_ids VALUES(?)");
 		for (int i = 0; s && i < n; i++) {
 			if (peers[i].id[0] == '\0')
 				continue;
@@ -621,11 +613,11 @@ peers_save_locked(struct store *st, const struct peer *peers, int n)
 			sqlite3_reset(s);
 		}
 		sqlite3_finalize(s);
-		if (exec_locked(st, "DELETE FROM peers WHERE id NOT IN (SELECT id FROM keep_ids);", NULL, 0))
+		if (store_exec_locked(st, "DELETE FROM peers WHERE id NOT IN (SELECT id FROM keep_ids);", NULL, 0))
 			ret = MW_EDB;
 	}
 out:
-	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
@@ -640,13 +632,13 @@ peers_load_locked(struct store *st, struct peer **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int total = int_query_locked(st, "SELECT COUNT(*) FROM peers");
+	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM peers");
 	if (total < 0)
 		return MW_EDB;
 	struct peer *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen FROM peers");
+	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen FROM peers");
 	if (s == NULL) {
 		free(arr);
 		return MW_EDB;
@@ -698,7 +690,7 @@ poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct
 	*n = 0;
 	if (*out == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = prep(st, "SELECT (ts/300)*300, COUNT(*), SUM(ok) FROM polls WHERE peer_id=? AND ts>=? "
+	sqlite3_stmt *s = store_prep(st, "SELECT (ts/300)*300, COUNT(*), SUM(ok) FROM polls WHERE peer_id=? AND ts>=? "
 	                           "GROUP BY 1 ORDER BY 1 DESC LIMIT 300");
 	if (s == NULL)
 		return MW_EDB;
@@ -732,10 +724,10 @@ bind_ms(sqlite3_stmt *s, int i, double v)
 static int
 polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
 {
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = prep(st, "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,"
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,"
 	                           "rtt_avg_ms,jitter_ms,loss) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
 	if (s == NULL) {
 		ret = MW_EDB;
@@ -763,7 +755,7 @@ polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
 	}
 	sqlite3_finalize(s);
 out:
-	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
@@ -778,7 +770,7 @@ store_polls_insert(struct store *st, const struct poll_row *rows, int n)
 static int
 pmtu_insert_locked(struct store *st, const char *peer_id, const struct pmtu_info *p)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO pmtu_history(peer_id,measured_at,value,method,probes,black_hole) "
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO pmtu_history(peer_id,measured_at,value,method,probes,black_hole) "
 	                           "VALUES(?,?,?,?,?,?)");
 	if (s == NULL)
 		return MW_EDB;
@@ -806,7 +798,7 @@ pmtu_list_locked(struct store *st, const char *peer_id, int limit, struct pmtu_r
 	*n = 0;
 	if (*rows == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = prep(st, "SELECT measured_at,value,method,probes,black_hole FROM pmtu_history "
+	sqlite3_stmt *s = store_prep(st, "SELECT measured_at,value,method,probes,black_hole FROM pmtu_history "
 	                           "WHERE peer_id=? ORDER BY measured_at DESC, rowid DESC LIMIT ?");
 	if (s == NULL)
 		return MW_EDB;
@@ -849,7 +841,7 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 	if (arr == NULL)
 		return MW_ENOMEM;
 	/* Raw polls and 5-minute buckets, weighted by poll count, in one pass. */
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 	    "SELECT (t/?4)*?4 AS b, SUM(n), SUM(ok), "
 	    "SUM(connect_ms*n)/SUM(CASE WHEN connect_ms IS NULL THEN 0 ELSE n END), "
 	    "SUM(tls_ms*n)/SUM(CASE WHEN tls_ms IS NULL THEN 0 ELSE n END), "
@@ -902,7 +894,7 @@ store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t 
 static int
 bind_exec(struct store *st, const char *sql, int64_t a)
 {
-	sqlite3_stmt *s = prep(st, sql);
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_int64(s, 1, a);
@@ -919,7 +911,7 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	ms->size_before = store_size_bytes(st);
 	/* whole 5-minute buckets only, so a bucket is written once */
 	int64_t cut = ((now - raw_keep_s) / 300) * 300;
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int r = bind_exec(st,
 	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
@@ -935,15 +927,15 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		ms->expired += e > 0 ? e : 0;
 		bind_exec(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
 	}
-	exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (r < 0)
 		return MW_EDB;
 	/* The size cap: oldest history first, a slice at a time, reclaiming pages. */
 	for (int round = 0; round < 200 && store_size_bytes(st) > max_bytes; round++) {
 		/* a tenth of what is left (at least 2000 rows) per round */
-		int nb = int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
-		int nr = int_query_locked(st, "SELECT COUNT(*) FROM polls");
-		int nc = int_query_locked(st, "SELECT COUNT(*) FROM cells");
+		int nb = store_int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
+		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
+		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
 		/* the larger of the received history and our own buckets gives first */
 		int d = nc > nb ? bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
 		                      nc / 10 > 2000 ? nc / 10 : 2000)
@@ -962,7 +954,7 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		if (d <= 0)
 			break; /* nothing left to give back: the rest is users, sessions, peers */
 		ms->capped += d;
-		exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
+		store_exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
 	}
 	ms->size_after = store_size_bytes(st);
 	return 0;
@@ -980,7 +972,7 @@ store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s
 static int64_t
 int64_query_locked(struct store *st, const char *sql, const char *arg)
 {
-	sqlite3_stmt *s = prep(st, sql);
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
 		return -1;
 	if (arg)
@@ -995,7 +987,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 {
 	*dropped = 0;
 	int64_t *seq = &seqv;
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
 	/* sequence numbers never repeat, even after the outbox is trimmed */
@@ -1004,7 +996,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 		ret = MW_EEXIST;
 		goto out;
 	}
-	sqlite3_stmt *s = prep(st, "INSERT INTO outbox(seq,created_at,body) VALUES(?,?,?)");
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO outbox(seq,created_at,body) VALUES(?,?,?)");
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
@@ -1016,7 +1008,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 		ret = MW_EDB;
 	sqlite3_finalize(s);
 	if (ret == 0) {
-		s = prep(st, "INSERT INTO meta(key,value) VALUES('report_seq',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
+		s = store_prep(st, "INSERT INTO meta(key,value) VALUES('report_seq',?) ON CONFLICT(key) DO UPDATE SET value=excluded.value");
 		if (s == NULL) {
 			ret = MW_EDB;
 			goto out;
@@ -1031,7 +1023,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 		*dropped = r > 0 ? r : 0;
 	}
 out:
-	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
@@ -1044,7 +1036,7 @@ store_outbox_add(struct store *st, int64_t seq, const char *body, int64_t now, i
 static int
 outbox_next_locked(struct store *st, int64_t after, int64_t *seq, char **body)
 {
-	sqlite3_stmt *s = prep(st, "SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1");
+	sqlite3_stmt *s = store_prep(st, "SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_int64(s, 1, after);
@@ -1073,7 +1065,7 @@ store_report_acked(struct store *st, const char *server)
 static int
 report_ack_locked(struct store *st, const char *server, int64_t seq)
 {
-	sqlite3_stmt *s = prep(st, "INSERT INTO report_servers(server,acked_seq) VALUES(?,?) "
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO report_servers(server,acked_seq) VALUES(?,?) "
 	                           "ON CONFLICT(server) DO UPDATE SET acked_seq=MAX(acked_seq, excluded.acked_seq)");
 	if (s == NULL)
 		return MW_EDB;
@@ -1099,7 +1091,7 @@ store_outbox_trim(struct store *st, int64_t seq)
 int
 store_outbox_count(struct store *st)
 {
-	return LOCKED(st, int_query_locked(st, "SELECT COUNT(*) FROM outbox"));
+	return LOCKED(st, store_int_query_locked(st, "SELECT COUNT(*) FROM outbox"));
 }
 
 int64_t
@@ -1111,10 +1103,10 @@ store_outbox_last_seq(struct store *st)
 static int
 report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
 {
-	if (exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = prep(st, "INSERT OR IGNORE INTO report_seqs(origin,seq,received_at) VALUES(?,?,?)");
+	sqlite3_stmt *s = store_prep(st, "INSERT OR IGNORE INTO report_seqs(origin,seq,received_at) VALUES(?,?,?)");
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
@@ -1129,7 +1121,7 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 		ret = MW_EEXIST; /* delivered before: nothing changes */
 		goto out;
 	}
-	s = prep(st, "INSERT INTO origins(id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports) "
+	s = store_prep(st, "INSERT INTO origins(id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports) "
 	             "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, ip=excluded.ip, "
 	             "port=excluded.port, last_seq=MAX(last_seq, excluded.last_seq), "
 	             "generated_at=MAX(generated_at, excluded.generated_at), received_at=excluded.received_at, "
@@ -1149,9 +1141,9 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 	if (sqlite3_step(s) != SQLITE_DONE)
 		ret = MW_EDB;
 	sqlite3_finalize(s);
-	sqlite3_stmt *h = prep(st, "INSERT INTO cells(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms) VALUES(?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *h = store_prep(st, "INSERT INTO cells(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms) VALUES(?,?,?,?,?,?,?,?)");
 	/* the latest view only moves forward: a late backlog report does not overwrite a newer cell */
-	sqlite3_stmt *l = prep(st, "INSERT INTO cells_latest(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip) "
+	sqlite3_stmt *l = store_prep(st, "INSERT INTO cells_latest(origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip) "
 	                           "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(origin,peer) DO UPDATE SET t=excluded.t, "
 	                           "state=excluded.state, rtt_ms=excluded.rtt_ms, loss=excluded.loss, pmtu=excluded.pmtu, "
 	                           "total_ms=excluded.total_ms, fqdn=excluded.fqdn, ip=excluded.ip WHERE excluded.t >= t");
@@ -1185,7 +1177,7 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 	sqlite3_finalize(h);
 	sqlite3_finalize(l);
 out:
-	exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
@@ -1200,13 +1192,13 @@ report_origins_locked(struct store *st, struct report_origin **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int total = int_query_locked(st, "SELECT COUNT(*) FROM origins");
+	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM origins");
 	if (total < 0)
 		return MW_EDB;
 	struct report_origin *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = prep(st, "SELECT id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports FROM origins ORDER BY fqdn, id");
+	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports FROM origins ORDER BY fqdn, id");
 	int k = 0;
 	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
 		struct report_origin *o = &arr[k++];
@@ -1249,13 +1241,13 @@ report_latest_locked(struct store *st, struct cell_row **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int total = int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
+	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
 	if (total < 0)
 		return MW_EDB;
 	struct cell_row *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = prep(st, "SELECT origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest");
+	sqlite3_stmt *s = store_prep(st, "SELECT origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest");
 	int k = 0;
 	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
 		struct cell_row *r = &arr[k++];
@@ -1282,7 +1274,7 @@ report_history_locked(struct store *st, const char *origin, const char *peer, in
 {
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *s = prep(st, "SELECT peer,t,state,rtt_ms,loss,pmtu,total_ms FROM cells "
+	sqlite3_stmt *s = store_prep(st, "SELECT peer,t,state,rtt_ms,loss,pmtu,total_ms FROM cells "
 	                           "WHERE origin=? AND peer=? AND t>=? AND t<? ORDER BY t LIMIT 10000");
 	if (s == NULL)
 		return MW_EDB;

@@ -32,11 +32,22 @@
 #define WS_MAX_MESSAGE 4096
 #define WS_MAX_PEERS_PER_FRAME 2000
 
-enum { TOPIC_MESH = 1 };
+/* Topics a client may subscribe to. Each has a frame builder that the
+   pusher calls once a second while at least one client wants it; a builder
+   returns a malloc'd JSON text, or NULL for "nothing to send this second". */
+static char *mesh_frame(struct node *n);
+
+static const struct ws_topic {
+	const char *name;
+	char *(*frame)(struct node *n);
+} topics[] = {
+	{"mesh", mesh_frame},
+};
+#define TOPIC_NAMES "mesh"
 
 struct ws_client {
 	struct mg_connection *conn;
-	int topics;
+	unsigned topics;           /* bit k: topics[k] */
 	int dropped;
 };
 
@@ -49,6 +60,7 @@ struct ws_hub {
 	int started;
 	volatile int stop;
 	uint64_t drops;
+	char hello[256];           /* {"type":"hello","topics":[...]} */
 };
 
 static int
@@ -119,7 +131,7 @@ on_ready(struct mg_connection *conn, void *cbdata)
 	for (int i = 0; i < WS_MAX_CLIENTS; i++)
 		if (h->clients[i].conn == NULL) {
 			h->clients[i] = (struct ws_client){.conn = conn};
-			send_text_locked(conn, "{\"type\":\"hello\",\"topics\":[\"mesh\"]}");
+			send_text_locked(conn, h->hello);
 			break;
 		}
 	pthread_mutex_unlock(&h->lock);
@@ -144,7 +156,7 @@ on_data(struct mg_connection *conn, int flags, char *data, size_t len, void *cbd
 	if (op != MG_WEBSOCKET_OPCODE_TEXT)
 		return 1; /* pings are answered by civetweb; binary is ignored */
 	const char *err = NULL;
-	int topics = 0;
+	unsigned want = 0;
 	cJSON *msg = len <= WS_MAX_MESSAGE ? cJSON_ParseWithLength(data, len) : NULL;
 	const cJSON *sub = cJSON_GetObjectItemCaseSensitive(msg, "subscribe");
 	if (len > WS_MAX_MESSAGE)
@@ -154,10 +166,13 @@ on_data(struct mg_connection *conn, int flags, char *data, size_t len, void *cbd
 	else {
 		const cJSON *t;
 		cJSON_ArrayForEach(t, sub) {
-			if (cJSON_IsString(t) && strcmp(t->valuestring, "mesh") == 0)
-				topics |= TOPIC_MESH;
+			size_t k = 0;
+			while (k < MW_ARRAY_LEN(topics) && !(cJSON_IsString(t) && strcmp(t->valuestring, topics[k].name) == 0))
+				k++;
+			if (k < MW_ARRAY_LEN(topics))
+				want |= 1u << k;
 			else
-				err = "unknown topic (known: mesh)";
+				err = "unknown topic (known: " TOPIC_NAMES ")";
 		}
 	}
 	cJSON_Delete(msg);
@@ -165,12 +180,16 @@ on_data(struct mg_connection *conn, int flags, char *data, size_t len, void *cbd
 	struct ws_client *c = find_locked(h, conn);
 	if (c) {
 		if (err) {
-			char buf[200];
-			snprintf(buf, sizeof buf, "{\"type\":\"error\",\"detail\":\"%s\"}", err);
-			/* the detail strings above hold no quotes of their own but \" */
-			send_text_locked(conn, buf);
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "type", "error");
+			cJSON_AddStringToObject(e, "detail", err);
+			char *text = cJSON_PrintUnformatted(e);
+			if (text)
+				send_text_locked(conn, text);
+			free(text);
+			cJSON_Delete(e);
 		} else {
-			c->topics = topics;
+			c->topics = want;
 		}
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -232,6 +251,35 @@ client_ok(struct mg_connection *conn)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
 }
 
+/* Builds topic k's frame and writes it to every client subscribed to it. */
+static void
+push_topic(struct ws_hub *h, unsigned k)
+{
+	char *frame = topics[k].frame(h->node);
+	if (frame == NULL)
+		return;
+	size_t len = strlen(frame);
+	pthread_mutex_lock(&h->lock);
+	for (int i = 0; i < WS_MAX_CLIENTS; i++) {
+		struct ws_client *c = &h->clients[i];
+		if (!c->conn || !(c->topics & (1u << k)) || c->dropped)
+			continue;
+		if (!client_ok(c->conn)) {
+			/* not reading: cut it off rather than buffer for it */
+			c->dropped = 1;
+			h->drops++;
+			log_warn("ws", "dropping a WebSocket client that does not keep up");
+			shutdown(mg_get_socket_fd(c->conn), SHUT_RDWR);
+			continue;
+		}
+		mg_lock_connection(c->conn);
+		mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, frame, len);
+		mg_unlock_connection(c->conn);
+	}
+	pthread_mutex_unlock(&h->lock);
+	free(frame);
+}
+
 static void *
 pusher_main(void *arg)
 {
@@ -243,36 +291,14 @@ pusher_main(void *arg)
 		if (h->stop)
 			break;
 		pthread_mutex_lock(&h->lock);
-		int want = 0;
+		unsigned want = 0;
 		for (int i = 0; i < WS_MAX_CLIENTS; i++)
-			if (h->clients[i].conn && (h->clients[i].topics & TOPIC_MESH) && !h->clients[i].dropped)
-				want = 1;
+			if (h->clients[i].conn && !h->clients[i].dropped)
+				want |= h->clients[i].topics;
 		pthread_mutex_unlock(&h->lock);
-		if (!want)
-			continue;
-		char *frame = mesh_frame(h->node);
-		if (frame == NULL)
-			continue;
-		size_t len = strlen(frame);
-		pthread_mutex_lock(&h->lock);
-		for (int i = 0; i < WS_MAX_CLIENTS; i++) {
-			struct ws_client *c = &h->clients[i];
-			if (!c->conn || !(c->topics & TOPIC_MESH) || c->dropped)
-				continue;
-			if (!client_ok(c->conn)) {
-				/* not reading: cut it off rather than buffer for it */
-				c->dropped = 1;
-				h->drops++;
-				log_warn("ws", "dropping a WebSocket client that does not keep up");
-				shutdown(mg_get_socket_fd(c->conn), SHUT_RDWR);
-				continue;
-			}
-			mg_lock_connection(c->conn);
-			mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, frame, len);
-			mg_unlock_connection(c->conn);
-		}
-		pthread_mutex_unlock(&h->lock);
-		free(frame);
+		for (size_t k = 0; k < MW_ARRAY_LEN(topics) && !h->stop; k++)
+			if (want & (1u << k))
+				push_topic(h, (unsigned)k);
 	}
 	return NULL;
 }
@@ -287,6 +313,11 @@ ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
 	}
 	h->node = n;
 	pthread_mutex_init(&h->lock, NULL);
+	size_t off = (size_t)snprintf(h->hello, sizeof h->hello, "{\"type\":\"hello\",\"topics\":[");
+	for (size_t k = 0; k < MW_ARRAY_LEN(topics) && off < sizeof h->hello; k++)
+		off += (size_t)snprintf(h->hello + off, sizeof h->hello - off, "%s\"%s\"", k ? "," : "", topics[k].name);
+	if (off < sizeof h->hello)
+		snprintf(h->hello + off, sizeof h->hello - off, "]}");
 	mg_set_websocket_handler(ctx, "/ws", on_connect, on_ready, on_data, on_close, h);
 	if (pthread_create(&h->thread, NULL, pusher_main, h) != 0) {
 		snprintf(err, errlen, "cannot start the WebSocket pusher");

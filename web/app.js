@@ -150,6 +150,14 @@
   // A user who opens the dashboard sees the mesh first.
   const DEFAULT_ROUTE = '/mesh';
 
+  // Pages in their own files (web/targets.js, traffic.js, discovery.js)
+  // register here; they load after this file and before boot(). A page goes
+  // into the navigation before Overview.
+  function registerPage(route) {
+    const at = ROUTES.findIndex((r) => r.path === '/overview');
+    ROUTES.splice(at < 0 ? ROUTES.length : at, 0, route);
+  }
+
   function matchRoute(path) {
     const parts = path.split('/').filter(Boolean);
     for (const r of ROUTES) {
@@ -1760,6 +1768,45 @@
     const ageTimer = setInterval(() => { if (peer && !gone) paintPeer(peer); }, 1000);
     return () => { alive = false; unsub(); clearTimeout(histTimer); clearInterval(ageTimer); if (ro) ro.disconnect(); };
   }
+
+  /* ---------- live topics for page files ---------- */
+
+  // wsTopic('rates', fn): fn(frame) for each frame of that topic from /ws,
+  // reconnecting with backoff; fn(null, 'closed'|'error') when the socket
+  // drops. Returns a function that unsubscribes and closes the socket.
+  function wsTopic(topic, fn) {
+    let ws = null, timer = null, backoff = WS_BACKOFF_MIN_MS, done = false;
+    function connect() {
+      if (done) return;
+      ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+      ws.onopen = () => { backoff = WS_BACKOFF_MIN_MS; ws.send(JSON.stringify({ subscribe: [topic] })); };
+      ws.onmessage = (ev) => {
+        let m = null;
+        try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m && m.type === topic) { try { fn(m, null); } catch (e) { console.warn('page update failed', e); } }
+      };
+      ws.onclose = () => {
+        ws = null;
+        if (done) return;
+        try { fn(null, 'closed'); } catch (e) { /* page gone */ }
+        timer = setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, WS_BACKOFF_MAX_MS);
+      };
+    }
+    connect();
+    return () => { done = true; clearTimeout(timer); if (ws) ws.close(); };
+  }
+
+  // What page files may use: window.meshwatch.registerPage(route) and the
+  // helpers in window.meshwatch.ui.
+  window.meshwatch = {
+    registerPage,
+    ui: {
+      h, s, show, setMessage, api, ApiError, wsTopic, timeChart, niceScale,
+      fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,
+      natCmp, serverNow, noteServerTime, isNum, DASH,
+    },
+  };
 
   /* ---------- start ---------- */
 
