@@ -80,6 +80,17 @@ static const struct opt opts[] = {
 	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
+	/* the prober: event loop and name lookups */
+	{"resolver_threads", NULL, "MESHWATCH_RESOLVER_THREADS", I(resolver_threads), 1, 16, "2", 0, "threads resolving host names for checks and scans"},
+	{"dns_cache_ttl_s", NULL, "MESHWATCH_DNS_CACHE_TTL", I(dns_cache_ttl_s), 1, 86400, "60", 0, "how long a resolved name is reused"},
+	/* TCP targets */
+	{"max_targets", NULL, "MESHWATCH_MAX_TARGETS", I(max_targets), 1, 1000000, "10000", 0, "most TCP targets the node keeps"},
+	{"max_checks_in_flight", NULL, "MESHWATCH_MAX_CHECKS_IN_FLIGHT", I(max_checks_in_flight), 1, 60000, "4096", 0, "TCP target checks connecting at once"},
+
+	/* traffic capture */
+
+	/* discovery */
+
 };
 
 static int parse_listen_into(const char *s, char *addr, size_t addrlen, int *port);

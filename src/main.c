@@ -13,7 +13,9 @@
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/evloop.h"
 #include "meshwatch/report.h"
+#include "meshwatch/resolver.h"
 #include "meshwatch/util.h"
 
 static volatile sig_atomic_t got_stop;
@@ -76,6 +78,18 @@ maintain_mesh(struct node *n)
 	mesh_maintain(n->mesh);
 }
 
+/* Resolver pool first (nothing more is posted), then the loop, then the
+   resolver's cache. Users of the prober stop before this. */
+static void
+stop_prober(struct node *n)
+{
+	resolver_stop(n->resolver);
+	evloop_stop(n->prober);
+	resolver_free(n->resolver);
+	n->prober = NULL;
+	n->resolver = NULL;
+}
+
 struct timer {
 	int64_t next_ms;
 	int interval_ms;
@@ -134,7 +148,10 @@ main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	n->http = http_start(n, err, sizeof err);
+	n->prober = evloop_start("mw-prober", err, sizeof err);
+	if (n->prober)
+		n->resolver = resolver_start(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, sizeof err);
+	n->http = n->resolver ? http_start(n, err, sizeof err) : NULL;
 	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0 ||
 	    (n->reporter = reporter_start(n, err, sizeof err)) == NULL) {
 		log_error("main", "cannot start: %s", err);
@@ -142,6 +159,7 @@ main(int argc, char **argv)
 		n->http = NULL;
 		n->stopping = 1;
 		mesh_stop(n->mesh);
+		stop_prober(n);
 		mesh_destroy(n->mesh);
 		n->mesh = NULL;
 		node_destroy(n);
@@ -189,6 +207,7 @@ main(int argc, char **argv)
 	mesh_stop(n->mesh);
 	http_stop(n->http);
 	n->http = NULL;
+	stop_prober(n);
 	mesh_destroy(n->mesh);
 	n->mesh = NULL;
 	node_destroy(n);

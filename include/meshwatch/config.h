@@ -54,6 +54,14 @@ struct config {
 	int report_interval_s;
 	int max_outbox;
 	int max_report_bytes;
+	int resolver_threads;
+	int dns_cache_ttl_s;
+	int max_targets;
+	int max_checks_in_flight;
+	/* traffic capture */
+
+	/* discovery */
+
 	/* actions */
 	int check_config;
 	int show_version;

@@ -18,6 +18,8 @@ struct metrics;
 struct http_server;
 struct mesh;
 struct reporter;
+struct evloop;
+struct resolver;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -34,6 +36,8 @@ struct node {
 	struct http_server *http;
 	struct mesh *mesh;            /* thread-safe (see mesh.h) */
 	struct reporter *reporter;    /* its own thread (see report.h) */
+	struct evloop *prober;        /* the prober's event loop (see evloop.h) */
+	struct resolver *resolver;    /* name lookups for the prober (resolver.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;
