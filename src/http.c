@@ -57,6 +57,20 @@ static const struct route routes[] = {
 	{"POST", "/report", PUBLIC | RAW, api_report},
 	{"GET", "/api/mesh", USER, api_mesh_matrix},
 	{"GET", "/api/mesh/history", USER, api_mesh_history},
+	/* TCP targets */
+	{"GET", "/api/targets", USER, api_targets_list},
+	{"POST", "/api/targets", USER, api_targets_create},
+	{"GET", "/api/targets/stats", USER, api_targets_stats},
+	{"GET", "/api/targets/{id}", USER, api_targets_get},
+	{"PUT", "/api/targets/{id}", USER, api_targets_update},
+	{"PATCH", "/api/targets/{id}", USER, api_targets_update},
+	{"DELETE", "/api/targets/{id}", USER, api_targets_delete},
+	{"GET", "/api/targets/{id}/history", USER, api_targets_history},
+
+	/* traffic */
+
+	/* discovery */
+
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */

@@ -16,6 +16,7 @@
 #include "meshwatch/evloop.h"
 #include "meshwatch/report.h"
 #include "meshwatch/resolver.h"
+#include "meshwatch/targets.h"
 #include "meshwatch/util.h"
 
 static volatile sig_atomic_t got_stop;
@@ -78,11 +79,25 @@ maintain_mesh(struct node *n)
 	mesh_maintain(n->mesh);
 }
 
+static void
+flush_targets(struct node *n)
+{
+	targets_flush(n->targets);
+}
+
+static void
+maintain_targets(struct node *n)
+{
+	targets_maintain(n->targets);
+}
+
 /* Resolver pool first (nothing more is posted), then the loop, then the
    resolver's cache. Users of the prober stop before this. */
 static void
 stop_prober(struct node *n)
 {
+	targets_stop(n->targets);
+	n->targets = NULL;
 	resolver_stop(n->resolver);
 	evloop_stop(n->prober);
 	resolver_free(n->resolver);
@@ -151,7 +166,9 @@ main(int argc, char **argv)
 	n->prober = evloop_start("mw-prober", err, sizeof err);
 	if (n->prober)
 		n->resolver = resolver_start(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, sizeof err);
-	n->http = n->resolver ? http_start(n, err, sizeof err) : NULL;
+	if (n->resolver)
+		n->targets = targets_start(n, err, sizeof err);
+	n->http = n->targets ? http_start(n, err, sizeof err) : NULL;
 	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0 ||
 	    (n->reporter = reporter_start(n, err, sizeof err)) == NULL) {
 		log_error("main", "cannot start: %s", err);
@@ -175,6 +192,8 @@ main(int argc, char **argv)
 	struct timer timers[] = {
 		{now + 1000, 1000, flush_mesh},
 		{now + 30000, 60000, maintain_mesh},
+		{now + 1000, 1000, flush_targets},
+		{now + 20000, 60000, maintain_targets},
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
 		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},

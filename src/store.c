@@ -936,10 +936,18 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		int nb = store_int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
 		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
 		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
-		/* the larger of the received history and our own buckets gives first */
-		int d = nc > nb ? bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
-		                      nc / 10 > 2000 ? nc / 10 : 2000)
-		                : 0;
+		int nt = store_int_query_locked(st, "SELECT COUNT(*) FROM target_checks");
+		/* the largest history gives first: target checks, received cells,
+		   then our own buckets */
+		int d = nt > nb && nt >= nc
+		            ? bind_exec(st,
+		                  "DELETE FROM target_checks WHERE rowid IN "
+		                  "(SELECT rowid FROM target_checks ORDER BY ts_ms LIMIT ?1)",
+		                  nt / 10 > 2000 ? nt / 10 : 2000)
+		            : 0;
+		if (d <= 0 && nc > nb)
+			d = bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
+			    nc / 10 > 2000 ? nc / 10 : 2000);
 		if (d <= 0)
 			d = bind_exec(st,
 			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",

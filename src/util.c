@@ -55,6 +55,14 @@ mw_wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t
+mw_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 char *
 mw_rfc3339(int64_t t, char *out, size_t outlen)
 {

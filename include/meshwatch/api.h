@@ -32,6 +32,18 @@ void api_nodes_pmtu(struct req *r);
 void api_report(struct req *r);
 void api_mesh_matrix(struct req *r);
 void api_mesh_history(struct req *r);
+void api_targets_list(struct req *r);
+void api_targets_create(struct req *r);
+void api_targets_get(struct req *r);
+void api_targets_update(struct req *r);
+void api_targets_delete(struct req *r);
+void api_targets_history(struct req *r);
+void api_targets_stats(struct req *r);
+struct node;
+struct target_row;
+/* A target as the API shows it, and the checker's figures (caller owns). */
+cJSON *api_target_json(struct node *n, const struct target_row *t);
+cJSON *api_targets_stats_json(struct node *n);
 
 struct peer;
 /* The JSON of one peer as /api/nodes shows it (caller owns the result). */

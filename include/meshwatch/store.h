@@ -178,4 +178,58 @@ int store_report_history(struct store *st, const char *origin, const char *peer,
 /* Sequence numbers received from origin between lo and hi (for tests). */
 int store_report_seq_count(struct store *st, const char *origin);
 
+/* ---------- TCP targets (store_targets.c) ---------- */
+
+#define TARGET_NAME_MAX 128
+#define TARGET_HOST_MAX 253
+
+enum target_state { TS_UNKNOWN, TS_UP, TS_REFUSED, TS_TIMEOUT, TS_UNREACHABLE, TS_DNS_ERROR, TS_COUNT };
+
+struct target_row {
+	int64_t id;
+	char name[TARGET_NAME_MAX + 1];
+	char host[TARGET_HOST_MAX + 1];
+	int port;
+	int interval_s;
+	int timeout_ms;
+	int retention_period;
+	char retention_unit[8];       /* minutes hours days weeks months */
+	int enabled;
+	int64_t created_at, updated_at;
+	/* last check, written by store_checks_insert */
+	int state;                    /* enum target_state */
+	int64_t last_check_ms;        /* 0: never */
+	double last_connect_ms;       /* < 0: none */
+	char last_error[96];
+};
+
+struct check_row {
+	int64_t target_id;
+	int64_t ts_ms;                /* wall clock, when the check started */
+	int state;                    /* enum target_state */
+	double connect_ms;            /* < 0 when it failed */
+	char error[96];
+};
+
+/* MW_ETOOBIG when max targets exist. out gets the stored row. */
+int store_target_create(struct store *st, const struct target_row *in, int max, struct target_row *out);
+int store_target_get(struct store *st, int64_t id, struct target_row *out);          /* MW_ENOTFOUND */
+int store_target_update(struct store *st, const struct target_row *in);              /* config fields */
+int store_target_delete(struct store *st, int64_t id);                               /* and its history */
+/* q matches name or host (substring); enabled -1 = any; state -1 = any. */
+int store_target_list(struct store *st, const char *q, int enabled, int state, int limit, int offset,
+    struct target_row **rows, int *n, int *total);
+int store_target_count(struct store *st);
+/* Results and the targets' last state, one transaction. */
+int store_checks_insert(struct store *st, const struct check_row *rows, int n);
+/* Raw checks of one target in [from_ms, to_ms), oldest first, at most max. */
+int store_target_checks(struct store *st, int64_t id, int64_t from_ms, int64_t to_ms, int max, struct check_row **rows,
+    int *n);
+/* Deletes each target's checks older than its retention; returns rows deleted. */
+int store_targets_purge(struct store *st, int64_t now_ms);
+/* Retention of a period and unit in seconds; 0 for an unknown unit. */
+int64_t target_retention_s(int period, const char *unit);
+const char *target_state_name(int state);
+int target_state_parse(const char *s); /* -1 when unknown */
+
 #endif

@@ -25,6 +25,8 @@ const char *mw_strerror(int code);
 
 /* Monotonic milliseconds, for durations and deadlines. */
 int64_t mw_now_ms(void);
+/* Wall clock in milliseconds since the epoch. */
+int64_t mw_wall_ms(void);
 /* Monotonic time in seconds with sub-millisecond precision. */
 double mw_now_s(void);
 /* Wall-clock seconds since the epoch. */

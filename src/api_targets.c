@@ -1,0 +1,458 @@
+/* api_targets: /api/targets (CRUD, search, filters), its history with
+   grouped buckets, and the checker's own figures (/api/targets/stats).
+   Every field is validated here, with a 400 that names it; the store only
+   ever sees valid rows. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/http.h"
+#include "meshwatch/log.h"
+#include "meshwatch/node.h"
+#include "meshwatch/store.h"
+#include "meshwatch/targets.h"
+#include "meshwatch/util.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+#define HISTORY_MAX_BUCKETS 2000
+#define HISTORY_MAX_ROWS 1000000
+#define MAX_RETENTION_S (5LL * 366 * 86400)
+
+static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
+    "retention_unit", "enabled"};
+
+cJSON *
+api_target_json(struct node *n, const struct target_row *t)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)t->id);
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "host", t->host);
+	cJSON_AddNumberToObject(o, "port", t->port);
+	cJSON_AddNumberToObject(o, "interval_s", t->interval_s);
+	cJSON_AddNumberToObject(o, "timeout_s", t->timeout_ms / 1000.0);
+	cJSON_AddNumberToObject(o, "retention_period", t->retention_period);
+	cJSON_AddStringToObject(o, "retention_unit", t->retention_unit);
+	cJSON_AddBoolToObject(o, "enabled", t->enabled);
+	cJSON_AddStringToObject(o, "state", t->last_check_ms ? target_state_name(t->state) : "unknown");
+	if (t->last_check_ms) {
+		char ts[40];
+		mw_rfc3339(t->last_check_ms / 1000, ts, sizeof ts);
+		cJSON_AddStringToObject(o, "last_check", ts);
+	} else {
+		cJSON_AddNullToObject(o, "last_check");
+	}
+	http_add_num(o, "last_connect_ms", t->last_connect_ms);
+	if (t->last_error[0])
+		cJSON_AddStringToObject(o, "last_error", t->last_error);
+	else
+		cJSON_AddNullToObject(o, "last_error");
+	double ratio = 0;
+	int k = n->targets ? targets_recent(n->targets, t->id, &ratio) : 0;
+	cJSON *rec = cJSON_AddObjectToObject(o, "recent");
+	cJSON_AddNumberToObject(rec, "checks", k);
+	if (k > 0)
+		http_add_num(rec, "success_ratio", ratio);
+	else
+		cJSON_AddNullToObject(rec, "success_ratio");
+	http_add_time(o, "created_at", t->created_at);
+	http_add_time(o, "updated_at", t->updated_at);
+	return o;
+}
+
+/* A host: an IPv4 or IPv6 literal, or a DNS name (letters, digits, '-',
+   '.', '_'; labels of 1..63; at most 253). NULL when fine. */
+static const char *
+host_problem(const char *h)
+{
+	unsigned char buf[16];
+	size_t n = strlen(h);
+	if (n == 0)
+		return "must not be empty";
+	if (n > TARGET_HOST_MAX)
+		return "must be at most 253 characters";
+	if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1)
+		return NULL;
+	size_t label = 0;
+	for (const char *c = h; *c; c++) {
+		if (*c == '.') {
+			if (label == 0)
+				return "must be an IPv4 or IPv6 address or a DNS name (empty label)";
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return "must be an IPv4 or IPv6 address or a DNS name (letters, digits, '-', '.')";
+		if (++label > 63)
+			return "must be a DNS name whose labels are at most 63 characters";
+	}
+	return NULL;
+}
+
+static int
+bad(struct req *r, const char *field, const char *why)
+{
+	http_reply_error(r, 400, "invalid_field", "field \"%s\" %s", field, why);
+	return -1;
+}
+
+/* An integer field within [min, max]. 1 when absent, 0 when set, -1 after
+   replying 400. */
+static int
+int_field(struct req *r, const char *key, long min, long max, int *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, key);
+	if (v == NULL)
+		return 1;
+	char why[96];
+	double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+	if (!cJSON_IsNumber(v) || d != floor(d) || d < (double)min || d > (double)max) {
+		snprintf(why, sizeof why, "must be a whole number from %ld to %ld", min, max);
+		return bad(r, key, why);
+	}
+	*out = (int)d;
+	return 0;
+}
+
+/* Applies the body's fields onto t (all required when full). 0, or -1
+   after replying 400. */
+static int
+apply_body(struct req *r, struct target_row *t, int full)
+{
+	if (!cJSON_IsObject(r->body)) {
+		http_reply_error(r, 400, "invalid_body", "request body must be a JSON object");
+		return -1;
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, r->body) {
+		size_t i = 0;
+		while (i < MW_ARRAY_LEN(known_fields) && strcmp(f->string, known_fields[i]) != 0)
+			i++;
+		if (i == MW_ARRAY_LEN(known_fields))
+			return bad(r, f->string, "is not a target field (name, host, port, interval_s, timeout_s, "
+			                         "retention_period, retention_unit, enabled)");
+	}
+	static const char *const required[] = {"name", "host", "port"};
+	for (size_t i = 0; full && i < MW_ARRAY_LEN(required); i++)
+		if (!cJSON_HasObjectItem(r->body, required[i]))
+			return bad(r, required[i], "is required");
+
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "name");
+	if (v) {
+		if (!cJSON_IsString(v))
+			return bad(r, "name", "must be a string");
+		size_t n = strlen(v->valuestring);
+		if (n == 0 || n > TARGET_NAME_MAX)
+			return bad(r, "name", "must be 1 to 128 characters");
+		for (const char *c = v->valuestring; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return bad(r, "name", "must not contain control characters");
+		snprintf(t->name, sizeof t->name, "%s", v->valuestring);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(r->body, "host");
+	if (v) {
+		if (!cJSON_IsString(v))
+			return bad(r, "host", "must be a string");
+		const char *why = host_problem(v->valuestring);
+		if (why)
+			return bad(r, "host", why);
+		snprintf(t->host, sizeof t->host, "%s", v->valuestring);
+	}
+	if (int_field(r, "port", 1, 65535, &t->port) < 0 || int_field(r, "interval_s", 1, 86400, &t->interval_s) < 0 ||
+	    int_field(r, "retention_period", 1, 100000, &t->retention_period) < 0)
+		return -1;
+	v = cJSON_GetObjectItemCaseSensitive(r->body, "retention_unit");
+	if (v) {
+		if (!cJSON_IsString(v) || target_retention_s(1, v->valuestring) == 0)
+			return bad(r, "retention_unit", "must be one of minutes, hours, days, weeks, months");
+		snprintf(t->retention_unit, sizeof t->retention_unit, "%s", v->valuestring);
+	}
+	if (target_retention_s(t->retention_period, t->retention_unit) > MAX_RETENTION_S)
+		return bad(r, "retention_period", "with its unit must be at most 5 years");
+	v = cJSON_GetObjectItemCaseSensitive(r->body, "enabled");
+	if (v) {
+		if (!cJSON_IsBool(v))
+			return bad(r, "enabled", "must be true or false");
+		t->enabled = cJSON_IsTrue(v);
+	}
+	/* the timeout: at most the interval and 60 s; when not given, that
+	   maximum (an interval change moves a timeout that was the default) */
+	int max_ms = (t->interval_s < 60 ? t->interval_s : 60) * 1000;
+	v = cJSON_GetObjectItemCaseSensitive(r->body, "timeout_s");
+	if (v) {
+		char why[120];
+		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.05) || v->valuedouble * 1000 > max_ms + 1e-6) {
+			snprintf(why, sizeof why, "must be a number of seconds from 0.05 to %d (the interval, at most 60)",
+			    max_ms / 1000);
+			return bad(r, "timeout_s", why);
+		}
+		t->timeout_ms = (int)lround(v->valuedouble * 1000);
+	} else if (t->timeout_ms <= 0 || t->timeout_ms > max_ms) {
+		t->timeout_ms = max_ms;
+	}
+	return 0;
+}
+
+static void
+defaults(struct target_row *t)
+{
+	memset(t, 0, sizeof *t);
+	t->interval_s = 60;
+	t->retention_period = 7;
+	snprintf(t->retention_unit, sizeof t->retention_unit, "days");
+	t->enabled = 1;
+	t->last_connect_ms = -1;
+}
+
+static int
+no_store(struct req *r)
+{
+	http_reply_error(r, 503, "store_unavailable", "cannot reach the database");
+	return -1;
+}
+
+void
+api_targets_list(struct req *r)
+{
+	int limit, offset, enabled = -1, state = -1;
+	char q[TARGET_HOST_MAX + 1] = "", en[8] = "", stname[16] = "";
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == -2 ||
+	    http_query_str(r, "enabled", en, sizeof en) == -2 || http_query_str(r, "state", stname, sizeof stname) == -2)
+		return;
+	if (en[0]) {
+		if (strcmp(en, "true") != 0 && strcmp(en, "false") != 0) {
+			http_reply_error(r, 400, "invalid_query", "parameter \"enabled\" must be true or false");
+			return;
+		}
+		enabled = strcmp(en, "true") == 0;
+	}
+	if (stname[0] && (state = target_state_parse(stname)) < 0) {
+		http_reply_error(r, 400, "invalid_query",
+		    "parameter \"state\" must be up, refused, timeout, unreachable, dns_error or unknown");
+		return;
+	}
+	struct target_row *rows = NULL;
+	int n = 0, total = 0;
+	if (store_target_list(r->node->store, q, enabled, state, limit, offset, &rows, &n, &total) != 0) {
+		no_store(r);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, api_target_json(r->node, &rows[i]));
+	free(rows);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	http_reply_json(r, 200, o, NULL);
+}
+
+void
+api_targets_create(struct req *r)
+{
+	struct target_row t, out;
+	defaults(&t);
+	if (apply_body(r, &t, 1) != 0)
+		return;
+	int rc = store_target_create(r->node->store, &t, r->node->cfg.max_targets, &out);
+	if (rc == MW_ETOOBIG) {
+		http_reply_error(r, 409, "target_limit", "the node already has %d targets, the limit (max_targets)",
+		    r->node->cfg.max_targets);
+		return;
+	}
+	if (rc != 0) {
+		no_store(r);
+		return;
+	}
+	if (r->node->targets)
+		targets_changed(r->node->targets, &out);
+	log_info("targets", "target %lld \"%s\" (%s port %d every %d s) added by \"%s\"", (long long)out.id, out.name,
+	    out.host, out.port, out.interval_s, r->user.username);
+	char loc[80];
+	snprintf(loc, sizeof loc, "Location: /api/targets/%lld\r\n", (long long)out.id);
+	http_reply_json(r, 201, api_target_json(r->node, &out), loc);
+}
+
+static int
+load(struct req *r, struct target_row *t)
+{
+	int rc = store_target_get(r->node->store, r->id, t);
+	if (rc == MW_ENOTFOUND) {
+		http_reply_error(r, 404, "not_found", "no target with id %lld", (long long)r->id);
+		return -1;
+	}
+	return rc ? no_store(r) : 0;
+}
+
+void
+api_targets_get(struct req *r)
+{
+	struct target_row t;
+	if (load(r, &t) == 0)
+		http_reply_json(r, 200, api_target_json(r->node, &t), NULL);
+}
+
+void
+api_targets_update(struct req *r)
+{
+	struct target_row t;
+	if (load(r, &t) != 0)
+		return;
+	int full = strcmp(r->method, "PUT") == 0;
+	if (full) {
+		/* PUT replaces: what is not given goes back to its default */
+		struct target_row keep = t;
+		defaults(&t);
+		t.id = keep.id;
+		t.created_at = keep.created_at;
+	} else if (t.timeout_ms == (t.interval_s < 60 ? t.interval_s : 60) * 1000) {
+		t.timeout_ms = 0; /* it was the default: it follows a new interval */
+	}
+	if (apply_body(r, &t, full) != 0)
+		return;
+	int rc = store_target_update(r->node->store, &t);
+	if (rc == MW_ENOTFOUND) {
+		http_reply_error(r, 404, "not_found", "no target with id %lld", (long long)r->id);
+		return;
+	}
+	if (rc != 0 || store_target_get(r->node->store, r->id, &t) != 0) {
+		no_store(r);
+		return;
+	}
+	if (r->node->targets)
+		targets_changed(r->node->targets, &t);
+	http_reply_json(r, 200, api_target_json(r->node, &t), NULL);
+}
+
+void
+api_targets_delete(struct req *r)
+{
+	struct target_row t;
+	if (load(r, &t) != 0)
+		return;
+	if (r->node->targets)
+		targets_removed(r->node->targets, r->id);
+	int rc = store_target_delete(r->node->store, r->id);
+	if (rc != 0 && rc != MW_ENOTFOUND) {
+		no_store(r);
+		return;
+	}
+	log_info("targets", "target %lld \"%s\" and its history deleted by \"%s\"", (long long)t.id, t.name,
+	    r->user.username);
+	http_reply_raw(r, 204, "application/json", "", 0, NULL);
+}
+
+/* An automatic bucket size: a round step giving at most about 300 buckets. */
+static int64_t
+auto_step(int64_t span_ms)
+{
+	static const int64_t steps[] = {10000, 60000, 300000, 900000, 3600000, 3 * 3600000, 6 * 3600000, 86400000};
+	for (size_t i = 0; i < MW_ARRAY_LEN(steps); i++)
+		if (span_ms / steps[i] <= 300)
+			return steps[i];
+	return 7 * 86400000LL;
+}
+
+void
+api_targets_history(struct req *r)
+{
+	struct target_row t;
+	if (load(r, &t) != 0)
+		return;
+	int64_t now = mw_wall_s(), from, to;
+	if (http_query_time(r, "from", now - 86400, &from) || http_query_time(r, "to", now, &to))
+		return;
+	if (to <= from) {
+		http_reply_error(r, 400, "invalid_query", "parameter \"to\" must be later than \"from\"");
+		return;
+	}
+	char gb[16] = "";
+	if (http_query_str(r, "group_by", gb, sizeof gb) == -2)
+		return;
+	int64_t span = (to - from) * 1000;
+	int64_t step = gb[0] ? targets_parse_step(gb) : auto_step(span);
+	if (step < 0) {
+		http_reply_error(r, 400, "invalid_query", "parameter \"group_by\" must be a duration such as 10s, 1m, 5m, 1h or 1d");
+		return;
+	}
+	if (step < 1000 || span / step > HISTORY_MAX_BUCKETS) {
+		http_reply_error(r, 400, "invalid_query",
+		    "parameter \"group_by\" gives %lld buckets over this range; at most %d (choose a larger step or a shorter range)",
+		    (long long)(span / step), HISTORY_MAX_BUCKETS);
+		return;
+	}
+	struct check_row *rows = NULL;
+	int n = 0;
+	if (store_target_checks(r->node->store, t.id, from * 1000, to * 1000, HISTORY_MAX_ROWS, &rows, &n) != 0) {
+		no_store(r);
+		return;
+	}
+	struct target_bucket *b = calloc((size_t)(span / step + 2), sizeof *b);
+	int nb = b ? targets_group(rows, n, step, b, (int)(span / step + 2)) : 0;
+	free(rows);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)t.id);
+	http_add_time(o, "from", from);
+	http_add_time(o, "to", to);
+	cJSON_AddNumberToObject(o, "step_s", (double)step / 1000.0);
+	cJSON_AddBoolToObject(o, "truncated", n >= HISTORY_MAX_ROWS);
+	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	for (int i = 0; i < nb; i++) {
+		cJSON *it = cJSON_CreateObject();
+		char ts[40];
+		int64_t ms = b[i].t_ms;
+		mw_rfc3339(ms / 1000, ts, sizeof ts);
+		cJSON_AddStringToObject(it, "t", ts);
+		cJSON_AddNumberToObject(it, "checks", b[i].checks);
+		cJSON_AddNumberToObject(it, "up", b[i].up);
+		http_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);
+		http_add_num(it, "latency_avg_ms", b[i].avg_ms);
+		http_add_num(it, "latency_p95_ms", b[i].p95_ms);
+		cJSON_AddItemToArray(items, it);
+	}
+	free(b);
+	http_reply_json(r, 200, o, NULL);
+}
+
+cJSON *
+api_targets_stats_json(struct node *n)
+{
+	struct targets_stats s;
+	cJSON *o = cJSON_CreateObject();
+	if (n->targets == NULL)
+		return o;
+	targets_stats(n->targets, &s);
+	cJSON_AddNumberToObject(o, "targets", s.targets);
+	cJSON_AddNumberToObject(o, "enabled", s.enabled);
+	cJSON *bs = cJSON_AddObjectToObject(o, "by_state");
+	for (int i = 0; i < TS_COUNT; i++)
+		cJSON_AddNumberToObject(bs, target_state_name(i), s.by_state[i]);
+	cJSON_AddNumberToObject(o, "in_flight", s.in_flight);
+	cJSON_AddNumberToObject(o, "queued", s.queued);
+	cJSON_AddNumberToObject(o, "checks", (double)s.checks);
+	cJSON_AddNumberToObject(o, "skipped_rounds", (double)s.skipped);
+	cJSON_AddNumberToObject(o, "results_dropped", (double)s.results_dropped);
+	cJSON *l = cJSON_AddObjectToObject(o, "lateness_ms");
+	http_add_num(l, "p50", s.lateness_p50_ms);
+	http_add_num(l, "p99", s.lateness_p99_ms);
+	http_add_num(l, "max", s.lateness_max_ms);
+	http_add_num(l, "p50_last_minute", s.lateness_p50_ms_1m);
+	http_add_num(l, "p99_last_minute", s.lateness_p99_ms_1m);
+	cJSON *d = cJSON_AddObjectToObject(o, "dns");
+	cJSON_AddNumberToObject(d, "lookups", (double)s.dns_lookups);
+	cJSON_AddNumberToObject(d, "cache_hits", (double)s.dns_cache_hits);
+	return o;
+}
+
+void
+api_targets_stats(struct req *r)
+{
+	http_reply_json(r, 200, api_targets_stats_json(r->node), NULL);
+}
