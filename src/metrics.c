@@ -11,6 +11,7 @@
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
+#include "meshwatch/targets.h"
 #include "meshwatch/tls.h"
 #include "meshwatch/util.h"
 
@@ -78,6 +79,62 @@ put(struct buf *b, const char *fmt, ...)
 		b->p = np;
 		b->cap = ncap;
 	}
+}
+
+/* A label value with \\, " and newlines escaped, cut at 120 bytes. */
+static void
+label_escape(const char *in, char *out, size_t outlen)
+{
+	size_t k = 0;
+	for (const char *c = in; *c && k + 3 < outlen && c - in < 120; c++) {
+		if (*c == '\\' || *c == '"') {
+			out[k++] = '\\';
+			out[k++] = *c;
+		} else if (*c == '\n') {
+			out[k++] = '\\';
+			out[k++] = 'n';
+		} else {
+			out[k++] = *c;
+		}
+	}
+	out[k] = '\0';
+}
+
+#define METRICS_MAX_TARGET_SERIES 1000
+
+static void
+put_targets(struct buf *b, struct node *n)
+{
+	struct targets_stats s;
+	targets_stats(n->targets, &s);
+	put(b, "# HELP meshwatch_targets Enabled TCP targets by last state.\n# TYPE meshwatch_targets gauge\n");
+	for (int i = 0; i < TS_COUNT; i++)
+		put(b, "meshwatch_targets{state=\"%s\"} %d\n", target_state_name(i), s.by_state[i]);
+	put(b, "# HELP meshwatch_target_checks_total TCP target checks made.\n# TYPE meshwatch_target_checks_total counter\n");
+	put(b, "meshwatch_target_checks_total %llu\n", (unsigned long long)s.checks);
+	put(b, "# HELP meshwatch_target_lateness_p99_seconds 99th percentile of check start lateness since start.\n"
+	       "# TYPE meshwatch_target_lateness_p99_seconds gauge\n");
+	put(b, "meshwatch_target_lateness_p99_seconds %.3f\n", s.lateness_p99_ms < 0 ? 0 : s.lateness_p99_ms / 1000.0);
+	struct target_row *rows = NULL;
+	int k = 0, total = 0;
+	if (store_target_list(n->store, NULL, 1, -1, METRICS_MAX_TARGET_SERIES, 0, &rows, &k, &total) != 0)
+		return;
+	put(b, "# HELP meshwatch_target_up 1 when the last check of an enabled target connected (first %d targets).\n"
+	       "# TYPE meshwatch_target_up gauge\n", METRICS_MAX_TARGET_SERIES);
+	for (int i = 0; i < k; i++) {
+		char name[260], host[520];
+		label_escape(rows[i].name, name, sizeof name);
+		label_escape(rows[i].host, host, sizeof host);
+		put(b, "meshwatch_target_up{id=\"%lld\",name=\"%s\",host=\"%s\",port=\"%d\",state=\"%s\"} %d\n",
+		    (long long)rows[i].id, name, host, rows[i].port, target_state_name(rows[i].state), rows[i].state == TS_UP);
+	}
+	put(b, "# HELP meshwatch_target_connect_seconds Connect time of the last successful check.\n"
+	       "# TYPE meshwatch_target_connect_seconds gauge\n");
+	for (int i = 0; i < k; i++)
+		if (rows[i].state == TS_UP && rows[i].last_connect_ms >= 0)
+			put(b, "meshwatch_target_connect_seconds{id=\"%lld\"} %.6f\n", (long long)rows[i].id,
+			    rows[i].last_connect_ms / 1000.0);
+	free(rows);
 }
 
 char *
@@ -151,6 +208,8 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "meshwatch_poll_rows_total{result=\"written\"} %llu\nmeshwatch_poll_rows_total{result=\"dropped\"} %llu\n",
 		    (unsigned long long)ms.rows_written, (unsigned long long)ms.rows_dropped);
 	}
+	if (n->targets)
+		put_targets(&b, n);
 	*len = b.len;
 	return b.p;
 }

@@ -21,6 +21,7 @@
 #include "meshwatch/meshauth.h"
 #include "meshwatch/node.h"
 #include "meshwatch/tlsclient.h"
+#include "meshwatch/targets.h"
 #include "meshwatch/util.h"
 
 #define MAX_SERVERS 64
@@ -49,6 +50,8 @@ struct reporter {
 	pthread_mutex_t lock;
 	struct reporter_stats stats;
 };
+
+static cJSON *targets_summary(struct node *n);
 
 char *
 report_snapshot(struct node *n, int64_t seq)
@@ -116,9 +119,49 @@ report_snapshot(struct node *n, int64_t seq)
 	cJSON_AddNumberToObject(mesh, "alive", alive);
 	cJSON_AddNumberToObject(mesh, "suspect", suspect);
 	cJSON_AddNumberToObject(mesh, "dead", dead);
+	if (n->targets)
+		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
+}
+
+/* TCP targets in a snapshot: counts by state and the first
+   REPORT_MAX_TARGETS enabled targets with their state and recent ratio. */
+#define REPORT_MAX_TARGETS 200
+
+static cJSON *
+targets_summary(struct node *n)
+{
+	cJSON *t = cJSON_CreateObject();
+	struct targets_stats s;
+	targets_stats(n->targets, &s);
+	cJSON *bs = cJSON_AddObjectToObject(t, "by_state");
+	for (int i = 0; i < TS_COUNT; i++)
+		cJSON_AddNumberToObject(bs, target_state_name(i), s.by_state[i]);
+	struct target_row *rows = NULL;
+	int k = 0, total = 0;
+	cJSON *items = cJSON_AddArrayToObject(t, "items");
+	if (store_target_list(n->store, NULL, 1, -1, REPORT_MAX_TARGETS, 0, &rows, &k, &total) != 0)
+		return t;
+	cJSON_AddNumberToObject(t, "enabled", total);
+	for (int i = 0; i < k; i++) {
+		cJSON *e = cJSON_CreateObject();
+		double ratio;
+		cJSON_AddNumberToObject(e, "id", (double)rows[i].id);
+		cJSON_AddStringToObject(e, "name", rows[i].name);
+		cJSON_AddStringToObject(e, "host", rows[i].host);
+		cJSON_AddNumberToObject(e, "port", rows[i].port);
+		cJSON_AddStringToObject(e, "state", rows[i].last_check_ms ? target_state_name(rows[i].state) : "unknown");
+		if (targets_recent(n->targets, rows[i].id, &ratio) > 0)
+			cJSON_AddNumberToObject(e, "success_ratio", ratio);
+		else
+			cJSON_AddNullToObject(e, "success_ratio");
+		cJSON_AddItemToArray(items, e);
+	}
+	cJSON_AddBoolToObject(t, "truncated", total > k);
+	free(rows);
+	return t;
 }
 
 /* ---- parsing ---- */

@@ -198,6 +198,14 @@ python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['targets']==4 a
   fail "stats: $BODY"
 ok "/api/targets/stats: targets, checks, lateness"
 
+# ---- /metrics ----
+ucurl "$A" /metrics "${AUTH[@]}"
+echo "$BODY" | grep -q "^meshwatch_target_up{id=\"$ID_OPEN\",name=\"open\",host=\"$L\",port=\"$OPEN\",state=\"up\"} 1$" ||
+  fail "metrics lack the open target: $(echo "$BODY" | grep target)"
+echo "$BODY" | grep -q '^meshwatch_targets{state="timeout"} 1$' || fail "metrics: targets by state"
+echo "$BODY" | grep -Eq '^meshwatch_target_checks_total [1-9]' || fail "metrics: checks total"
+ok "/metrics: targets by state, checks, one up gauge per target"
+
 # ---- the limit (6 here) ----
 post "{\"name\":\"five\",\"host\":\"$L\",\"port\":$OPEN}"; expect_status 201 "5th target"
 post "{\"name\":\"six\",\"host\":\"$L\",\"port\":$OPEN}"; expect_status 201 "6th target"
