@@ -1823,6 +1823,8 @@
     }
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-  else boot();
+  // After DOMContentLoaded: the page files (deferred, loaded after this
+  // one) have registered their routes by then.
+  if (document.readyState === 'complete') boot();
+  else document.addEventListener('DOMContentLoaded', boot);
 })();
