@@ -33,6 +33,93 @@ signed_path(struct req *r, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%s%s", r->path, q ? "?" : "", q ? q : "");
 }
 
+/* A mesh request's signature (when MESH_SECRET is set): 0, or -1 after
+   replying 401 (503 when the nonce memory is full). */
+static int
+verify_signed(struct req *r, const char *ident)
+{
+	struct mesh *m = r->node->mesh;
+	if (!meshauth_enabled(m->auth))
+		return 0;
+	char path[2048], why[200];
+	signed_path(r, path, sizeof path);
+	int rc = meshauth_verify_request(m->auth, r->method, path, ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
+	    mg_get_header(r->conn, "X-Mw-Nonce"), mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why,
+	    sizeof why);
+	if (rc == 0)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	m->stats.callers_rejected++;
+	pthread_mutex_unlock(&m->lock);
+	log_warn("mesh", "%s from %s refused: %s", r->path, r->client, why);
+	http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
+	return -1;
+}
+
+/* Replies with a body signed for the caller's nonce (when signing is on). */
+static void
+reply_signed(struct req *r, int status, const char *text)
+{
+	struct mesh *m = r->node->mesh;
+	char hdr[160] = "";
+	if (meshauth_enabled(m->auth)) {
+		char sig[MESHAUTH_SIG_LEN + 1];
+		meshauth_sign_response(m->auth, mg_get_header(r->conn, "X-Mw-Nonce"), status, text, strlen(text), sig);
+		snprintf(hdr, sizeof hdr, "X-Mw-Signature: %s\r\n", sig);
+	}
+	http_reply_raw(r, status, "application/json", text, strlen(text), hdr);
+}
+
+#define REACH_MAX_IN_FLIGHT 4
+
+/* GET /nodeinfo/reach?id=UUID: another node's indirect probe. This node
+   connects to that peer now (GET /health, at most 3 s) and says whether it
+   answered. At most REACH_MAX_IN_FLIGHT at once, so the mesh cannot turn
+   this node into an amplifier. */
+void
+api_nodeinfo_reach(struct req *r)
+{
+	struct mesh *m = r->node->mesh;
+	char id[40] = "";
+	if (verify_signed(r, "") != 0)
+		return;
+	if (http_query_str(r, "id", id, sizeof id) != 0 || !membership_valid_id(id)) {
+		if (r->status == 0)
+			http_reply_error(r, 400, "invalid_query", "parameter \"id\" must be a node id (UUID)");
+		return;
+	}
+	if (__atomic_add_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED) > REACH_MAX_IN_FLIGHT) {
+		__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+		http_reply_error(r, 503, "busy", "already answering %d indirect probes", REACH_MAX_IN_FLIGHT);
+		return;
+	}
+	struct https_result hr = {0};
+	int timeout = r->node->cfg.poll_timeout_ms < 3000 ? r->node->cfg.poll_timeout_ms : 3000;
+	int rc = mesh_reach(m, id, timeout, &hr);
+	__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+	if (rc == MW_ENOTFOUND) {
+		https_result_free(&hr);
+		http_reply_error(r, 404, "not_found", "no peer with id %s", id);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddBoolToObject(o, "reached", rc == 1);
+	http_add_num(o, "connect_ms", hr.connect_ms);
+	http_add_num(o, "total_ms", hr.total_ms);
+	if (rc != 1)
+		cJSON_AddStringToObject(o, "error", hr.detail[0] ? hr.detail : poll_error_name(hr.error));
+	https_result_free(&hr);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	reply_signed(r, 200, text);
+	free(text);
+}
+
 void
 api_nodeinfo(struct req *r)
 {
@@ -51,23 +138,11 @@ api_nodeinfo(struct req *r)
 	who.incarnation = strtoull(inc, NULL, 10);
 	who.state = PEER_ALIVE;
 
-	const char *nonce = mg_get_header(r->conn, "X-Mw-Nonce");
-	if (meshauth_enabled(m->auth)) {
-		char ident[512] = "", path[2048], why[200];
-		if (has_ident)
-			gossip_identity_string(&who, ident, sizeof ident);
-		signed_path(r, path, sizeof path);
-		int rc = meshauth_verify_request(m->auth, r->method, path, ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
-		    nonce, mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why, sizeof why);
-		if (rc != 0) {
-			pthread_mutex_lock(&m->lock);
-			m->stats.callers_rejected++;
-			pthread_mutex_unlock(&m->lock);
-			log_warn("mesh", "/nodeinfo from %s refused: %s", r->client, why);
-			http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
-			return;
-		}
-	}
+	char ident[512] = "";
+	if (has_ident)
+		gossip_identity_string(&who, ident, sizeof ident);
+	if (verify_signed(r, ident) != 0)
+		return;
 	if (has_ident) {
 		const char *bad = gossip_check_identity(&who, 0);
 		if (bad == NULL && strcmp(who.id, n->id) == 0)
@@ -90,13 +165,7 @@ api_nodeinfo(struct req *r)
 		http_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	char hdr[160] = "";
-	if (meshauth_enabled(m->auth)) {
-		char sig[MESHAUTH_SIG_LEN + 1];
-		meshauth_sign_response(m->auth, nonce, 200, text, strlen(text), sig);
-		snprintf(hdr, sizeof hdr, "X-Mw-Signature: %s\r\n", sig);
-	}
-	http_reply_raw(r, 200, "application/json", text, strlen(text), hdr);
+	reply_signed(r, 200, text);
 	free(text);
 }
 
@@ -174,6 +243,20 @@ api_peer_json(const struct peer *p, int64_t now)
 		cJSON_AddNullToObject(pm, "probes");
 		cJSON_AddNullToObject(pm, "black_hole");
 		cJSON_AddNullToObject(pm, "measured_at");
+	}
+	cJSON *vp = cJSON_AddObjectToObject(o, "vantage");
+	if (p->vantage_at > 0) {
+		/* other nodes asked, when our polls were failing, whether they reach it */
+		cJSON_AddNumberToObject(vp, "asked", p->vantage_asked);
+		cJSON_AddNumberToObject(vp, "reached", p->vantage_reached);
+		cJSON_AddNumberToObject(vp, "agree", p->state == PEER_ALIVE ? p->vantage_reached
+		                                                             : p->vantage_asked - p->vantage_reached);
+		http_add_time(vp, "checked_at", p->vantage_at);
+	} else {
+		cJSON_AddNullToObject(vp, "asked");
+		cJSON_AddNullToObject(vp, "reached");
+		cJSON_AddNullToObject(vp, "agree");
+		cJSON_AddNullToObject(vp, "checked_at");
 	}
 	(void)now;
 	return o;

@@ -67,6 +67,7 @@ static const struct opt opts[] = {
 	{"suspect_after", NULL, "MESHWATCH_SUSPECT_AFTER", I(suspect_after), 1, 100, "1", 0, "failed polls before a peer is suspect"},
 	{"dead_after", NULL, "MESHWATCH_DEAD_AFTER", I(dead_after), 1, 1000, "3", 0, "failed polls before a peer is dead"},
 	{"forget_after_s", NULL, "MESHWATCH_FORGET_AFTER", I(forget_after_s), 10, 90 * 86400, "86400", 0, "dead peers are forgotten after this long"},
+	{"indirect_probes", NULL, "MESHWATCH_INDIRECT_PROBES", I(indirect_probes), 0, 16, "3", 0, "other nodes asked whether they reach a peer while its polls fail, before it is declared dead (0: off)"},
 	{"dead_poll_every", NULL, "MESHWATCH_DEAD_POLL_EVERY", I(dead_poll_every), 1, 100, "4", 0, "dead peers are polled every Nth round"},
 	{"poll_concurrency", NULL, "MESHWATCH_POLL_CONCURRENCY", I(poll_concurrency), 1, 256, "8", 0, "polls in flight at once"},
 	{"poll_timeout_ms", NULL, "MESHWATCH_POLL_TIMEOUT_MS", I(poll_timeout_ms), 100, 60000, "5000", 0, "a poll taking longer fails as a timeout"},

@@ -35,6 +35,7 @@ struct route {
 static const struct route routes[] = {
 	{"GET", "/health", PUBLIC, api_health},
 	{"GET", "/nodeinfo", PUBLIC, api_nodeinfo},
+	{"GET", "/nodeinfo/reach", PUBLIC, api_nodeinfo_reach},
 	{"GET", "/", PUBLIC, api_root},
 	{"GET", "/dashboard", PUBLIC, api_dashboard},
 	{"GET", "/assets/*", PUBLIC, api_asset},

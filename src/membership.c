@@ -497,7 +497,19 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 		char why[200];
 		snprintf(why, sizeof why, "%d failed polls (%s%s%s)", e->p.fails, poll_error_name(r->error),
 		    r->detail[0] ? ": " : "", r->detail);
-		if (e->p.fails >= m->o.dead_after)
+		if (r->vantage_asked > 0) {
+			e->p.vantage_asked = r->vantage_asked;
+			e->p.vantage_reached = r->vantage_reached;
+			e->p.vantage_at = now;
+		}
+		if (e->p.fails >= m->o.dead_after && r->vantage_reached > 0) {
+			/* other nodes reach it: the trouble is between us, not the peer */
+			size_t l = strlen(why);
+			snprintf(why + l, sizeof why - l, "; but %d of %d other nodes reach it", r->vantage_reached,
+			    r->vantage_asked);
+			if (e->p.state == PEER_ALIVE)
+				set_state(e, PEER_SUSPECT, now, why);
+		} else if (e->p.fails >= m->o.dead_after)
 			set_state(e, PEER_DEAD, now, why);
 		else if (e->p.fails >= m->o.suspect_after && e->p.state == PEER_ALIVE)
 			set_state(e, PEER_SUSPECT, now, why);
@@ -538,7 +550,11 @@ membership_tick(struct membership *m, int64_t now, int poll_interval_s)
 		if (e->p.id[0] == '\0')
 			continue;
 		/* A suspicion nobody confirms or clears in dead_after intervals ends as dead. */
-		if (e->p.state == PEER_SUSPECT && now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
+		/* another node reached it lately (indirect probe): not dead by time;
+		   the window spans a few rounds of slow, timing-out polls */
+		int vouched = e->p.vantage_reached > 0 && now - e->p.vantage_at <= 2 * (int64_t)m->o.dead_after * poll_interval_s + 10;
+		if (e->p.state == PEER_SUSPECT && !vouched &&
+		    now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
 		    (e->p.last_ok == 0 || now - e->p.last_ok > (int64_t)m->o.dead_after * poll_interval_s)) {
 			set_state(e, PEER_DEAD, now, "suspect for too long");
 			changed++;

@@ -10,6 +10,7 @@
    Workers never touch SQLite; the scheduler never blocks on the network. */
 #include "meshwatch/mesh.h"
 
+#include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -215,6 +216,66 @@ measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
 }
 
 /* One poll of peer p (a copy); runs on a worker thread. */
+/* SWIM's indirect probe: before a failed poll makes p dead, ask up to
+   indirect_probes other alive nodes (chosen at random) whether they reach
+   it. Each answers from a connect of its own (GET /nodeinfo/reach). */
+static void
+indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
+{
+	const struct config *c = &m->node->cfg;
+	int n = 0, k = 0;
+	struct peer *all = membership_snapshot(m->members, &n);
+	if (all == NULL)
+		return;
+	/* candidates: alive, identified, not p; a partial Fisher-Yates shuffle */
+	for (int i = 0; i < n; i++)
+		if (all[i].id[0] && all[i].state == PEER_ALIVE && strcmp(all[i].id, p->id) != 0)
+			all[k++] = all[i];
+	int want = k < c->indirect_probes ? k : c->indirect_probes;
+	int timeout = c->poll_timeout_ms < 3000 ? c->poll_timeout_ms : 3000;
+	for (int i = 0; i < want && !m->stopping; i++) {
+		uint32_t rnd = 0;
+		mw_random(&rnd, sizeof rnd);
+		int j = i + (int)(rnd % (uint32_t)(k - i));
+		struct peer v = all[j];
+		all[j] = all[i];
+		char path[128], hdrs[512], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
+		snprintf(path, sizeof path, "/nodeinfo/reach?id=%s", p->id);
+		hdrs[0] = '\0';
+		meshauth_sign_request(m->auth, "GET", path, "", "", 0, mw_wall_s(), sig, sizeof sig, nonce);
+		strncat(hdrs, sig, sizeof hdrs - 1);
+		struct https_result hr = {0};
+		/* the vantage point needs up to its own timeout, plus our round trip */
+		int rc = tlsclient_request(m->client, v.ip, v.port, "GET", path, hdrs, NULL, 0, 4096, timeout + 1000, &hr);
+		cJSON *o = rc == 0 && hr.status == 200 ? cJSON_ParseWithLength(hr.body, hr.body_len) : NULL;
+		const cJSON *reached = cJSON_GetObjectItemCaseSensitive(o, "reached");
+		if (cJSON_IsBool(reached) &&
+		    (!meshauth_enabled(m->auth) ||
+		        meshauth_verify_response(m->auth, nonce, hr.status, hr.body, hr.body_len, hr.sig) == 0)) {
+			r->vantage_asked++;
+			if (cJSON_IsTrue(reached))
+				r->vantage_reached++;
+		}
+		cJSON_Delete(o);
+		https_result_free(&hr);
+	}
+	free(all);
+	if (want > 0)
+		log_info("mesh", "peer %s (%s) fails from here: %d of %d other nodes asked reach it", p->id, p->fqdn,
+		    r->vantage_reached, r->vantage_asked);
+}
+
+int
+mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
+{
+	struct peer p;
+	if (membership_get(m->members, id, &p) != 0)
+		return MW_ENOTFOUND;
+	int rc = tlsclient_request(m->client, p.ip, p.port, "GET", "/health", "", NULL, 0, 65536, timeout_ms, hr);
+	/* any HTTP answer (503 included) means the node is there */
+	return rc == 0 && hr->status > 0;
+}
+
 static void
 poll_peer(struct mesh *m, struct peer *p)
 {
@@ -340,6 +401,10 @@ done:
 		log_info("pmtu", "peer %s (%s): TLS stalled after connect: measuring the path MTU again", p->id, ip);
 		measure_pmtu(m, p, ip);
 	}
+	/* every failure of a suspect peer asks the others again, so the time
+	   rule in membership_tick sees a fresh answer too */
+	if (!r.ok && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+		indirect_probe(m, p, &r);
 	membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, mw_wall_s());
 	queue_row(m, p->id, &r);
 	free(list);

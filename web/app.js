@@ -1541,7 +1541,14 @@
         kv('Times', 'poll.times', (p) => `connect ${fmtMs(get(p, 'poll.connect_ms'))} · TLS ${fmtMs(get(p, 'poll.tls_ms'))} · first byte ${fmtMs(get(p, 'poll.ttfb_ms'))}`),
         kv('Total', 'poll.total_ms', (p) => fmtMs(get(p, 'poll.total_ms'))),
         kv('Failures in a row', 'poll.consecutive_failures', (p) => { const n = get(p, 'poll.consecutive_failures'); return isNum(n) ? { text: String(n), cls: n > 0 ? 'warn' : null } : DASH; }),
-        kv('Last error', 'poll.last_error', (p) => get(p, 'poll.last_error') ? { text: p.poll.last_error, cls: 'bad' } : DASH)),
+        kv('Last error', 'poll.last_error', (p) => get(p, 'poll.last_error') ? { text: p.poll.last_error, cls: 'bad' } : DASH),
+        // indirect probes: asked when our polls failed
+        kv('Other vantage points', 'vantage', (p) => {
+          const v = p.vantage;
+          if (!v || !isNum(v.asked)) return 'not asked (our polls have not failed)';
+          const txt = `${v.reached} of ${v.asked} other ${v.asked === 1 ? 'node reaches' : 'nodes reach'} it (asked ${fmtAgo(v.checked_at)})`;
+          return v.reached > 0 && p.state !== 'alive' ? { text: txt + ': the trouble is between here and it', cls: 'warn' } : txt;
+        })),
       card('UDP probes', 'peer-udp',
         kv('RTT min / avg / max', 'udp.rtt', (p) => `${fmtMs(get(p, 'udp.rtt_min_ms'))} / ${fmtMs(get(p, 'udp.rtt_avg_ms'))} / ${fmtMs(get(p, 'udp.rtt_max_ms'))}`),
         kv('Jitter', 'udp.jitter_ms', (p) => fmtMs(get(p, 'udp.jitter_ms'))),

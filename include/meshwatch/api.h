@@ -11,6 +11,7 @@ struct req;
 
 void api_health(struct req *r);
 void api_nodeinfo(struct req *r);
+void api_nodeinfo_reach(struct req *r);
 void api_root(struct req *r);
 void api_dashboard(struct req *r);
 void api_asset(struct req *r);

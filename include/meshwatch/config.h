@@ -41,6 +41,7 @@ struct config {
 	int max_peers;
 	int suspect_after;
 	int dead_after;
+	int indirect_probes;
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;

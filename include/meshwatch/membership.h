@@ -41,6 +41,9 @@ struct poll_result {
 	int udp_sent, udp_received;
 	double rtt_min_ms, rtt_avg_ms, rtt_max_ms, jitter_ms;
 	int64_t at;           /* wall-clock seconds */
+	/* indirect probes made because this failure would make the peer dead:
+	   how many other nodes answered, and how many of them reach it */
+	int vantage_asked, vantage_reached;
 };
 
 struct pmtu_info {
@@ -71,6 +74,10 @@ struct peer {
 	struct pmtu_info pmtu;
 	int pmtu_due;                    /* a PMTU measurement is wanted */
 	char list_digest[17];            /* digest of the peer list it last sent us */
+	/* the last indirect probes (see mesh.c): other nodes asked whether
+	   they reach it, and how many did; vantage_at 0 = never asked */
+	int vantage_asked, vantage_reached;
+	int64_t vantage_at;
 };
 
 struct membership_opts {

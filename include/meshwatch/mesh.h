@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "meshwatch/membership.h"
+#include "meshwatch/tlsclient.h"
 
 struct node;
 struct meshauth;
@@ -46,6 +47,7 @@ struct mesh {
 	struct mesh_stats stats;
 	uint64_t saved_incarnation;
 	unsigned flushes;            /* main thread only */
+	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
 };
 
 /* Builds the mesh: the peer table from the database and the seed file,
@@ -65,6 +67,11 @@ void mesh_flush(struct mesh *m);
 void mesh_maintain(struct mesh *m);
 
 void mesh_get_stats(struct mesh *m, struct mesh_stats *out);
+
+/* Answers another node's indirect probe: can this node reach peer id now?
+   (GET /nodeinfo/reach, blocking for at most timeout_ms.) 1 reached, 0
+   not (why in detail), MW_ENOTFOUND when the peer is unknown here. */
+int mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr);
 
 /* This node's identity as announced to peers. */
 void mesh_self(struct mesh *m, struct peer_news *out);

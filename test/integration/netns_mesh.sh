@@ -16,6 +16,10 @@
 #  5. R drops ICMP "fragmentation needed": A, restarted with its data, still
 #     finds exactly 1400 to B, by acks alone ("ack"), flagged as a black
 #     hole, and its PMTU history of B records the change;
+#  7. a partial partition: R drops only A<->B. A's polls of B fail, but C
+#     (asked by A: an indirect probe) still reaches B, so A keeps B suspect,
+#     never dead, and shows 1 of 1 vantage points reaching it; C sees B
+#     alive throughout; /nodeinfo/reach answers and refuses bad ids.
 #  6. partition: the R-B link goes down; A and C see B suspect, then dead,
 #     B sees A and C not alive; the link comes back and everyone is alive
 #     again. Detection and healing times are printed.
@@ -432,5 +436,46 @@ h_ab=$(transition a b dead alive "$t1") h_cb=$(transition c b dead alive "$t1")
 h_ba=$(transition b a 'suspect|dead' alive "$t1") h_bc=$(transition b c 'suspect|dead' alive "$t1")
 echo "# healing (s after link up, from the logs): A: B alive $h_ab; C: B alive $h_cb; B: A alive $h_ba, C alive $h_bc"
 ok "partition healed: everyone alive again (API) ${heal} s after the link came back"
+
+# 7. partial partition: only A<->B is cut, C reaches both.
+ip netns exec "$NS_R" nft -f - <<NFT || fail "nft on R"
+table inet mwpart {
+  chain cut {
+    type filter hook forward priority 0; policy accept;
+    ip saddr ${IP[a]} ip daddr ${IP[b]} drop
+    ip saddr ${IP[b]} ip daddr ${IP[a]} drop
+  }
+}
+NFT
+t2=$(date +%s.%N)
+vantage_of() {  # vantage_of KEY PEER: "state asked reached agree"
+  api "$1" "/api/nodes/${ID[$2]}"
+  jget '"%s %s %s %s" % (d["state"], d["vantage"]["asked"], d["vantage"]["reached"], d["vantage"]["agree"])' <<<"$BODY" 2>/dev/null ||
+    echo "HTTP$HTTP_STATUS"
+}
+seen=""
+end=$(( $(date +%s) + 15 ))
+while [ "$(date +%s)" -lt $end ]; do
+  v=$(vantage_of a b)
+  case "$v" in dead*) nscurl c "/nodeinfo/reach?id=${ID[b]}"
+    fail "partial partition: A declared B dead although C reaches it ($v); C now says: $HTTP_STATUS $BODY" ;; esac
+  [ "$v" = "suspect 1 1 0" ] && seen=$v
+  sleep 0.3
+done
+[ -n "$seen" ] || fail "partial partition: A never showed B suspect with 1 of 1 vantage points reaching it (last: $v)"
+[ "$(state_of c b)" = alive ] || fail "partial partition: C does not see B alive"
+[ "$(transition a b suspect dead "$t2")" = never ] || fail "partial partition: A's log shows B going dead"
+grep -q "fails from here: 1 of 1 other nodes asked reach it" "$TMP/a.log" || fail "partial partition: A's log does not say C reaches B"
+ok "partial partition A<->B: A keeps B suspect for 15 s, 1 of 1 vantage point (C) reaches it; C sees B alive"
+nscurl c "/nodeinfo/reach?id=${ID[b]}"
+[ "$HTTP_STATUS" = 200 ] && [ "$(jget 'd["reached"]' <<<"$BODY")" = True ] || fail "reach from C: $HTTP_STATUS $BODY"
+nscurl c "/nodeinfo/reach?id=not-a-uuid"
+[ "$HTTP_STATUS" = 400 ] || fail "reach with a bad id: $HTTP_STATUS $BODY"
+nscurl c "/nodeinfo/reach?id=00000000-0000-4000-8000-000000000000"
+[ "$HTTP_STATUS" = 404 ] || fail "reach with an unknown id: $HTTP_STATUS $BODY"
+ok "/nodeinfo/reach: 200 reached for a known peer, 400 bad id, 404 unknown id"
+ip netns exec "$NS_R" nft delete table inet mwpart
+wait_converged 15 a b c || fail "mesh not whole again 15 s after the partial partition ended"
+ok "partial partition healed"
 
 echo "# all checks passed ($CHECKS) in $(since "$T_START") s"
