@@ -166,6 +166,7 @@ netns_up() {
     ip -n "$P-router" link set "$n" up
     ip -n "$ns" route add default via "$pfx.$((i + 1)).1"
   done
+  echo "demo: namespaces $P-router and $P-{$(IFS=,; echo "${names[*]}")}, host link $hostif, $pfx.0.0/16"
 }
 
 [ $netns = 0 ] || netns_up
