@@ -3,9 +3,13 @@
 Docker engine (called by compose_check.sh, which says how it runs).
 
     compose_check.py REPO MESHWATCH_BIN TMPDIR
+    compose_check.py REPO MESHWATCH_BIN TMPDIR --plan
 
 Prints "ok N - ..." per check; the first failed check prints "FAIL: ..."
 and exits 1. Exits 77 ("skipped: why") when apt-cache cannot answer.
+With --plan it only prints, as JSON, how each service would run as a plain
+process (compose_mesh.sh runs them): {"services": {name: {"args": [...],
+"env": {...}}}, "names": {fqdn or service name: service}}.
 """
 import json
 import os
@@ -18,6 +22,7 @@ import sys
 import yaml
 
 REPO, MW, TMP = sys.argv[1], sys.argv[2], sys.argv[3]
+PLAN = sys.argv[4:] == ["--plan"]
 n_ok = 0
 
 
@@ -40,6 +45,88 @@ def skip(msg):
 def repo_path(p):
     return os.path.normpath(os.path.join(REPO, p))
 
+
+def mounts(svc):
+    """[(source, target, read_only, kind)] from short or long volume syntax."""
+    out = []
+    for v in svc.get("volumes") or []:
+        if isinstance(v, dict):
+            out.append((v.get("source"), v["target"], bool(v.get("read_only")), v.get("type", "volume")))
+            continue
+        parts = v.split(":")
+        src, tgt, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
+        kind = "bind" if src.startswith((".", "/", "~")) else "volume"
+        out.append((src, tgt, "ro" in mode.split(","), kind))
+    return out
+
+
+def service_run(name, svc, binds):
+    """(command, args with repository paths, environment) of a service."""
+    # The command, with every container path under a bind mount mapped back
+    # to the repository; any other absolute path would not exist in the
+    # container.
+    cmd = svc.get("command") or []
+    cmd = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+    args = []
+    for a in cmd:
+        if a.startswith("/"):
+            hit = [t for t in binds if a == t or a.startswith(t.rstrip("/") + "/")]
+            hit or fail("%s: command names %s, which no bind mount provides" % (name, a))
+            t = max(hit, key=len)
+            a = repo_path(os.path.join(binds[t], os.path.relpath(a, t)) if a != t else binds[t])
+        args.append(a)
+    # Environment as the container has it: the image's ENV, the env_file
+    # (its committed .example), the service's environment (data in $TMP).
+    cenv = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    efs = svc.get("env_file") or []
+    efs = [efs] if isinstance(efs, (str, dict)) else efs
+    efs or fail("%s: no env_file (the mesh secret comes from one)" % name)
+    for ef in efs:
+        ef = ef["path"] if isinstance(ef, dict) else ef
+        ex = repo_path(ef + ".example")
+        os.path.isfile(ex) or fail("%s: env_file %s has no committed example %s.example" % (name, ef, ef))
+        for line in open(ex):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, _, v = line.partition("=")
+                cenv[k] = v
+        "MESH_SECRET" in cenv or fail("%s.example does not set MESH_SECRET" % ef)
+    environ = svc.get("environment") or {}
+    if isinstance(environ, list):
+        environ = dict(e.partition("=")[::2] for e in environ)
+    cenv.update({k: str(v) for k, v in environ.items()})
+    cenv["DATA_DIR"] = os.path.join(TMP, name, "data")
+    cenv["CERT_DIR"] = os.path.join(TMP, name, "certs")
+    return cmd, args, cenv
+
+
+def compose_file():
+    dc = yaml.safe_load(open(repo_path("docker-compose.yml")))
+    return dc, dc.get("services") or fail("docker-compose.yml: no services")
+
+
+def service_names(services):
+    """Names each service answers to on its networks: its own, its aliases."""
+    names = {}
+    for name, svc in services.items():
+        names[name] = name
+        nets = svc.get("networks") or {}
+        if isinstance(nets, dict):
+            for net in nets.values():
+                for a in (net or {}).get("aliases") or []:
+                    names[a] = name
+    return names
+
+
+if PLAN:
+    _, services = compose_file()
+    out = {"services": {}, "names": service_names(services)}
+    for name, svc in services.items():
+        binds = {tgt: src for src, tgt, ro, kind in mounts(svc) if kind == "bind"}
+        _, args, cenv = service_run(name, svc, binds)
+        out["services"][name] = {"args": args, "env": cenv}
+    json.dump(out, sys.stdout, indent=1)
+    sys.exit(0)
 
 # ---- the Dockerfile ---------------------------------------------------------
 
@@ -167,35 +254,11 @@ ok(".dockerignore excludes .git, node_modules, build trees and configs/mesh.env"
 
 # ---- docker-compose.yml ----------------------------------------------------
 
-dc = yaml.safe_load(open(repo_path("docker-compose.yml")))
-services = dc.get("services") or fail("docker-compose.yml: no services")
+dc, services = compose_file()
 named_volumes = set((dc.get("volumes") or {}).keys())
 ok("docker-compose.yml parses: services %s" % " ".join(services))
+dns_names = service_names(services)
 
-
-def mounts(svc):
-    """[(source, target, read_only, kind)] from short or long volume syntax."""
-    out = []
-    for v in svc.get("volumes") or []:
-        if isinstance(v, dict):
-            out.append((v.get("source"), v["target"], bool(v.get("read_only")), v.get("type", "volume")))
-            continue
-        parts = v.split(":")
-        src, tgt, mode = parts[0], parts[1], parts[2] if len(parts) > 2 else ""
-        kind = "bind" if src.startswith((".", "/", "~")) else "volume"
-        out.append((src, tgt, "ro" in mode.split(","), kind))
-    return out
-
-
-# Names each service answers to on its networks: the service name, aliases.
-dns_names = {}
-for name, svc in services.items():
-    dns_names[name] = name
-    nets = svc.get("networks") or {}
-    if isinstance(nets, dict):
-        for net in nets.values():
-            for a in (net or {}).get("aliases") or []:
-                dns_names[a] = name
 
 host_ports = {}
 data_volumes = {}
@@ -214,41 +277,7 @@ for name, svc in services.items():
     for d in (env["DATA_DIR"], env["CERT_DIR"]):
         any(t == d and k == "volume" for _, t, _, k in ms) or fail("%s: no named volume at %s" % (name, d))
 
-    # The command, with every container path under a bind mount mapped back
-    # to the repository; any other absolute path would not exist in the
-    # container.
-    cmd = svc.get("command") or []
-    cmd = shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-    args = []
-    for a in cmd:
-        if a.startswith("/"):
-            hit = [t for t in binds if a == t or a.startswith(t.rstrip("/") + "/")]
-            hit or fail("%s: command names %s, which no bind mount provides" % (name, a))
-            t = max(hit, key=len)
-            a = repo_path(os.path.join(binds[t], os.path.relpath(a, t)) if a != t else binds[t])
-        args.append(a)
-    # Environment as the container has it: the image's ENV, the env_file
-    # (its committed .example), the service's environment (data in $TMP).
-    cenv = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    efs = svc.get("env_file") or []
-    efs = [efs] if isinstance(efs, (str, dict)) else efs
-    efs or fail("%s: no env_file (the mesh secret comes from one)" % name)
-    for ef in efs:
-        ef = ef["path"] if isinstance(ef, dict) else ef
-        ex = repo_path(ef + ".example")
-        os.path.isfile(ex) or fail("%s: env_file %s has no committed example %s.example" % (name, ef, ef))
-        for line in open(ex):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                k, _, v = line.partition("=")
-                cenv[k] = v
-        "MESH_SECRET" in cenv or fail("%s.example does not set MESH_SECRET" % ef)
-    environ = svc.get("environment") or {}
-    if isinstance(environ, list):
-        environ = dict(e.partition("=")[::2] for e in environ)
-    cenv.update({k: str(v) for k, v in environ.items()})
-    cenv["DATA_DIR"] = os.path.join(TMP, name, "data")
-    cenv["CERT_DIR"] = os.path.join(TMP, name, "certs")
+    cmd, args, cenv = service_run(name, svc, binds)
     r = subprocess.run([MW, "--check-config"] + args, capture_output=True, text=True, env=cenv, cwd=TMP)
     r.returncode == 0 or fail("%s: meshwatch --check-config %s: exit %d: %s" % (name, " ".join(args), r.returncode, r.stderr.strip()))
     eff = json.loads(r.stdout)
