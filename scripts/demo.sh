@@ -8,9 +8,11 @@
 #                                   different link MTU per node (root only)
 #   scripts/demo.sh --netns --check start it, check health, convergence and every node's path MTU
 #                                   to every peer, print the PMTU matrix, remove it all
+#   scripts/demo.sh --netns --ipv6  the links carry IPv4 and IPv6 either way; with --ipv6 the
+#                                   nodes listen, seed and measure over IPv6
 # Environment: DEMO_NET (default 127.0.0) puts the loopback nodes on
 # DEMO_NET.11-15; DEMO_NETNS_NET (default 10.79) is the /16 the namespaces
-# use; DEMO_WAIT (default 120) is how many half-seconds --check waits for
+# use (and fd00:10:79::/48 for IPv6, after it); DEMO_WAIT (default 120) is how many half-seconds --check waits for
 # the mesh; MESHWATCH_BIN uses that binary instead of building one.
 #
 # The seed and reporting files in configs/ name the nodes by FQDN only (as
@@ -19,16 +21,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-check=0 netns=0
+check=0 netns=0 ipv6=0
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
     --netns) netns=1 ;;
-    *) echo "usage: scripts/demo.sh [--netns] [--check]" >&2; exit 2 ;;
+    --ipv6) ipv6=1 ;;
+    *) echo "usage: scripts/demo.sh [--netns [--ipv6]] [--check]" >&2; exit 2 ;;
   esac
 done
+[ $ipv6 = 0 ] || [ $netns = 1 ] || { echo "demo: --ipv6 goes with --netns" >&2; exit 2; }
 net=${DEMO_NET:-127.0.0}
 pfx=${DEMO_NETNS_NET:-10.79}
+v6pfx=fd00:${pfx//./:}
 password=${DEMO_PASSWORD:-meshwatch-demo}
 names=(node1 node2 node3 node4 reporting)
 # --netns: each node's link to the router, in bytes (1280 is IPv6's minimum).
@@ -75,9 +80,14 @@ stop() {
 trap stop EXIT
 trap 'exit 130' INT TERM
 
-# addr I: the address node I listens on.
+# addr I: the address node I listens on; host I: the same for a URL.
 addr() {
-  if [ $netns = 1 ]; then echo "$pfx.$(($1 + 1)).2"; else echo "$net.$((11 + $1))"; fi
+  if [ $ipv6 = 1 ]; then echo "$v6pfx:$(($1 + 1))::2"
+  elif [ $netns = 1 ]; then echo "$pfx.$(($1 + 1)).2"
+  else echo "$net.$((11 + $1))"; fi
+}
+host() {
+  if [ $ipv6 = 1 ]; then echo "[$(addr "$1")]"; else addr "$1"; fi
 }
 
 # write_configs: for each node, copies of its configs/ files in $dir/NAME/
@@ -121,8 +131,8 @@ PY
 #   host ──(1500)── router ──(9000)── node1      PFX.0.1 ── PFX.0.2
 #                     ├─────(1500)── node2                  PFX.N.1 ── PFX.N.2
 #                     ├─────(1400)── node3      (N = 1..5, node N at PFX.N.2)
-#                     ├─────(1280)── node4
-#                     └─────(1500)── reporting
+#                     ├─────(1280)── node4      and the same in IPv6: fd00:A:B:N::1, ::2
+#                     └─────(1500)── reporting  for PFX = A.B
 netns_up() {
   local owner x i n ns why
   # Namespaces of an earlier run killed outright (SIGKILL leaves no chance
@@ -135,8 +145,9 @@ netns_up() {
   done
   # The host gets a route to PFX.0.0/16: refuse a range it already uses.
   local used
-  used=$( { ip -4 route show match "$pfx.0.0/16"; ip -4 route show root "$pfx.0.0/16"; } 2>/dev/null | grep -v '^default' || true)
-  [ -z "$used" ] || die "$pfx.0.0/16 is already routed on this host ($(head -n1 <<<"$used")): set DEMO_NETNS_NET to another /16, e.g. DEMO_NETNS_NET=10.80"
+  used=$( { ip -4 route show match "$pfx.0.0/16"; ip -4 route show root "$pfx.0.0/16"
+             ip -6 route show match "$v6pfx::/48"; ip -6 route show root "$v6pfx::/48"; } 2>/dev/null | grep -v '^default' || true)
+  [ -z "$used" ] || die "$pfx.0.0/16 or $v6pfx::/48 is already routed on this host ($(head -n1 <<<"$used")): set DEMO_NETNS_NET to another /16, e.g. DEMO_NETNS_NET=10.80"
 
   ns=$P-router
   ip netns add "$ns" || die "ip netns add $ns failed"
@@ -144,14 +155,18 @@ netns_up() {
   # a chroot or a restricted container can create a namespace but not enter it
   why=$(ip netns exec "$ns" true 2>&1) || die "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
   ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 >/dev/null
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 \
+    net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0 >/dev/null
 
   ip link add "$hostif" mtu 1500 type veth peer name host0 netns "$ns" mtu 1500
   ip addr add "$pfx.0.1/24" dev "$hostif"
+  ip addr add "$v6pfx:0::1/64" dev "$hostif" nodad
   ip link set "$hostif" up
   ip -n "$ns" addr add "$pfx.0.2/24" dev host0
+  ip -n "$ns" addr add "$v6pfx:0::2/64" dev host0 nodad
   ip -n "$ns" link set host0 up
   ip route add "$pfx.0.0/16" via "$pfx.0.2" dev "$hostif"
+  ip -6 route add "$v6pfx::/48" via "$v6pfx:0::2" dev "$hostif"
 
   for i in "${!names[@]}"; do
     n=${names[$i]}
@@ -160,13 +175,16 @@ netns_up() {
     nses+=("$ns")
     ip -n "$ns" link set lo up
     ip link add veth0 netns "$ns" mtu "${mtus[$i]}" type veth peer name "$n" netns "$P-router" mtu "${mtus[$i]}"
-    ip -n "$ns" addr add "$(addr "$i")/24" dev veth0
+    ip -n "$ns" addr add "$pfx.$((i + 1)).2/24" dev veth0
+    ip -n "$ns" addr add "$v6pfx:$((i + 1))::2/64" dev veth0 nodad
     ip -n "$ns" link set veth0 up
     ip -n "$P-router" addr add "$pfx.$((i + 1)).1/24" dev "$n"
+    ip -n "$P-router" addr add "$v6pfx:$((i + 1))::1/64" dev "$n" nodad
     ip -n "$P-router" link set "$n" up
     ip -n "$ns" route add default via "$pfx.$((i + 1)).1"
+    ip -n "$ns" -6 route add default via "$v6pfx:$((i + 1))::1"
   done
-  echo "demo: namespaces $P-router and $P-{$(IFS=,; echo "${names[*]}")}, host link $hostif, $pfx.0.0/16"
+  echo "demo: namespaces $P-router and $P-{$(IFS=,; echo "${names[*]}")}, host link $hostif, $pfx.0.0/16 and $v6pfx::/48"
 }
 
 [ $netns = 0 ] || netns_up
@@ -174,7 +192,7 @@ write_configs
 
 for i in "${!names[@]}"; do
   n=${names[$i]}
-  a=$(addr "$i")
+  a=$(host "$i")
   args=(--config "$dir/$n/node.json" --listen "$a:8443" --data-dir "$dir/$n/data" --seed "$dir/$n/seed.json")
   [ -f "$dir/$n/reporting.json" ] && args+=(--reporting "$dir/$n/reporting.json")
   run=()
@@ -184,7 +202,7 @@ for i in "${!names[@]}"; do
 done
 
 for i in "${!names[@]}"; do
-  a=$(addr "$i")
+  a=$(host "$i")
   up=0
   for _ in $(seq 1 100); do
     if curl -sk --max-time 1 -o /dev/null "https://$a:8443/health"; then up=1; break; fi
@@ -203,7 +221,7 @@ converged=0
 for _ in $(seq 1 "${DEMO_WAIT:-120}"); do
   converged=1
   for i in "${!names[@]}"; do
-    [ "$(known "$(addr "$i")")" = $(( ${#names[@]} - 1 )) ] || { converged=0; break; }
+    [ "$(known "$(host "$i")")" = $(( ${#names[@]} - 1 )) ] || { converged=0; break; }
   done
   [ $converged = 1 ] && break
   [ $check = 1 ] || break
@@ -216,12 +234,12 @@ done
 pmtu_matrix() {
   local spec=() i
   for i in "${!names[@]}"; do
-    spec+=("${names[$i]}=$(addr "$i")=${mtus[$i]}=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "configs/${names[$i]}/node.json")")
+    spec+=("${names[$i]}=$(host "$i")=${mtus[$i]}=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["name"])' "configs/${names[$i]}/node.json")")
   done
-  python3 - "$password" "${DEMO_WAIT:-120}" "${spec[@]}" <<'PY'
+  python3 - "$password" "${DEMO_WAIT:-120}" "$ipv6" "${spec[@]}" <<'PY'
 import json, ssl, sys, time, urllib.request
-password, wait = sys.argv[1], int(sys.argv[2])
-nodes = [s.split("=", 3) for s in sys.argv[3:]]           # name, addr, mtu, fqdn
+password, wait, ipv6 = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+nodes = [s.split("=", 3) for s in sys.argv[4:]]           # name, host, mtu, fqdn
 by_fqdn = {fqdn: name for name, _, _, fqdn in nodes}
 ctx = ssl.create_default_context()
 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # self-signed, by design
@@ -241,7 +259,8 @@ def snapshot():
     for name, addr, _, _ in nodes:
         for p in call(addr, "/api/nodes?limit=100", tokens[name])["items"]:
             peer = by_fqdn.get(p.get("fqdn"), p.get("fqdn"))
-            got[(name, peer)] = (p.get("state"), (p.get("pmtu") or {}).get("value"), (p.get("pmtu") or {}).get("method"))
+            got[(name, peer)] = (p.get("state"), (p.get("pmtu") or {}).get("value"), (p.get("pmtu") or {}).get("method"),
+                                 ":" in (p.get("ip") or ""))
     return got
 end = time.time() + wait / 2
 while True:
@@ -251,6 +270,7 @@ while True:
         got = {}
         print("demo: /api/nodes: %s" % e, file=sys.stderr)
     ok = all(got.get(k, (None, None))[:2] == ("alive", v) for k, v in want.items())
+    family_ok = all(g[3] == ipv6 for g in got.values())
     if ok or time.time() > end:
         break
     time.sleep(1)
@@ -264,30 +284,33 @@ for a in names:
         if a == b:
             cell = "-"
         else:
-            state, value, method = got.get((a, b), (None, None, None))
+            state, value, method, _ = got.get((a, b), (None, None, None, None))
             cell = "%s" % value
             if (state, value) != ("alive", want[(a, b)]):
                 cell += "!=%d" % want[(a, b)] + ("" if state == "alive" else "(%s)" % state)
         row += "%11s" % cell
     print(row)
 methods = sorted({"%s" % v[2] for v in got.values()})
-print("methods seen: %s" % ", ".join(methods))
+print("methods seen: %s; peers' addresses: %s" % (", ".join(methods),
+      ", ".join(sorted({"IPv6" if v[3] else "IPv4" for v in got.values()}))))
 if not ok:
     print("demo: the path MTUs above marked != are not what the links allow (or the peer is not alive)", file=sys.stderr)
-sys.exit(0 if ok else 1)
+if not family_ok:
+    print("demo: the nodes know each other by %s addresses only in part" % ("IPv6" if ipv6 else "IPv4"), file=sys.stderr)
+sys.exit(0 if ok and family_ok else 1)
 PY
 }
 
 if [ $check = 1 ]; then
   for i in "${!names[@]}"; do
-    a=$(addr "$i")
+    a=$(host "$i")
     curl -skf "https://$a:8443/health" | grep -q '"status":"healthy"' || die "${names[$i]} unhealthy"
   done
   [ $converged = 1 ] || die "the mesh did not converge"
   echo "demo: all ${#names[@]} nodes healthy, each knows the other $(( ${#names[@]} - 1 ))"
   if [ $netns = 1 ]; then
     pmtu_matrix || exit 1
-    echo "demo: every node sees the other $(( ${#names[@]} - 1 )) alive, each path MTU as the links allow"
+    echo "demo: every node sees the other $(( ${#names[@]} - 1 )) alive over $([ $ipv6 = 1 ] && echo IPv6 || echo IPv4), each path MTU as the links allow"
   fi
   exit 0
 fi
@@ -300,18 +323,18 @@ else
 fi
 for i in "${!names[@]}"; do
   if [ $netns = 1 ]; then
-    printf '  %-10s https://%s:8443/dashboard   (link MTU %s)\n' "${names[$i]}" "$(addr "$i")" "${mtus[$i]}"
+    printf '  %-10s https://%s:8443/dashboard   (link MTU %s)\n' "${names[$i]}" "$(host "$i")" "${mtus[$i]}"
   else
     printf '  %-10s https://%s:8443/dashboard\n' "${names[$i]}" "$(addr "$i")"
   fi
 done
 echo
 echo "  log in as: admin / $password   (the certificates are self-signed: accept them in the browser)"
-echo "  try:       curl -k https://$(addr 0):8443/health"
+echo "  try:       curl -k https://$(host 0):8443/health"
 if [ $netns = 1 ]; then
-  echo "  this host reaches $pfx.0.0/16 through $hostif into $P-router; from elsewhere, tunnel, e.g."
-  echo "  ssh -L 8443:$(addr 0):8443 this-host, then https://localhost:8443/dashboard"
-  echo "  inside a namespace: ip netns exec $P-node1 curl -k https://$(addr 3):8443/health"
+  echo "  this host reaches $pfx.0.0/16 and $v6pfx::/48 through $hostif into $P-router; from elsewhere,"
+  echo "  tunnel, e.g. ssh -L 8443:$(host 0):8443 this-host, then https://localhost:8443/dashboard"
+  echo "  inside a namespace: ip netns exec $P-node1 curl -k https://$(host 3):8443/health"
   echo "  the Node page of each peer shows the path MTU it measured (the smaller of the two links)."
 fi
 echo "  the nodes poll each other every 10 s (configs/*/node.json); each seed file names"
