@@ -12,8 +12,9 @@
 #                                   nodes listen, seed and measure over IPv6
 # Environment: DEMO_NET (default 127.0.0) puts the loopback nodes on
 # DEMO_NET.11-15; DEMO_NETNS_NET (default 10.79) is the /16 the namespaces
-# use (and fd00:10:79::/48 for IPv6, after it); DEMO_WAIT (default 120) is how many half-seconds --check waits for
-# the mesh; MESHWATCH_BIN uses that binary instead of building one.
+# use (fd00:10:79::/48 for IPv6, after it); DEMO_WAIT (default 120) is how
+# many half-seconds --check waits for the mesh; MESHWATCH_BIN uses that
+# binary instead of building one.
 #
 # The seed and reporting files in configs/ name the nodes by FQDN only (as
 # docker-compose.yml resolves them); the demo writes copies that add each
