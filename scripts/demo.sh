@@ -11,8 +11,8 @@
 #   scripts/demo.sh --netns --ipv6  the links carry IPv4 and IPv6 either way; with --ipv6 the
 #                                   nodes listen, seed and measure over IPv6
 # Environment: DEMO_NET (default 127.0.0) puts the loopback nodes on
-# DEMO_NET.11-15; DEMO_NETNS_NET (default 10.79) is the /16 the namespaces
-# use (fd00:10:79::/48 for IPv6, after it); DEMO_WAIT (default 120) is how
+# DEMO_NET.11-15; DEMO_NETNS_NET (default 10.90) is the /16 the namespaces
+# use (fd00:10:90::/48 for IPv6, after it); DEMO_WAIT (default 120) is how
 # many half-seconds --check waits for the mesh; MESHWATCH_BIN uses that
 # binary instead of building one.
 #
@@ -33,7 +33,7 @@ for arg in "$@"; do
 done
 [ $ipv6 = 0 ] || [ $netns = 1 ] || { echo "demo: --ipv6 goes with --netns" >&2; exit 2; }
 net=${DEMO_NET:-127.0.0}
-pfx=${DEMO_NETNS_NET:-10.79}
+pfx=${DEMO_NETNS_NET:-10.90}
 v6pfx=fd00:${pfx//./:}
 password=${DEMO_PASSWORD:-meshwatch-demo}
 names=(node1 node2 node3 node4 reporting)
@@ -46,7 +46,7 @@ if [ $netns = 1 ]; then
   # Checked before building anything: these need root, and nothing else does.
   [ "$(id -u)" = 0 ] || die "--netns needs root (it creates network namespaces and veth links): sudo scripts/demo.sh --netns"
   command -v ip >/dev/null 2>&1 || die "--netns needs ip (iproute2)"
-  [[ "$pfx" =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "DEMO_NETNS_NET must be the first two octets of a /16 (like 10.79), got '$pfx'"
+  [[ "$pfx" =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "DEMO_NETNS_NET must be the first two octets of a /16 (like 10.90), got '$pfx'"
 fi
 
 if [ -z "${MESHWATCH_BIN:-}" ]; then
@@ -148,7 +148,7 @@ netns_up() {
   local used
   used=$( { ip -4 route show match "$pfx.0.0/16"; ip -4 route show root "$pfx.0.0/16"
              ip -6 route show match "$v6pfx::/48"; ip -6 route show root "$v6pfx::/48"; } 2>/dev/null | grep -v '^default' || true)
-  [ -z "$used" ] || die "$pfx.0.0/16 or $v6pfx::/48 is already routed on this host ($(head -n1 <<<"$used")): set DEMO_NETNS_NET to another /16, e.g. DEMO_NETNS_NET=10.80"
+  [ -z "$used" ] || die "$pfx.0.0/16 or $v6pfx::/48 is already routed on this host ($(head -n1 <<<"$used")): set DEMO_NETNS_NET to another /16, e.g. DEMO_NETNS_NET=10.91"
 
   ns=$P-router
   ip netns add "$ns" || die "ip netns add $ns failed"
