@@ -2,23 +2,37 @@
 # Installs what a fresh Debian 12 machine lacks to build and test meshwatch,
 # and fetches civetweb's source from the distribution. Idempotent, and quick
 # when everything is already there.
-#   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk)
+#   scripts/setup.sh               build + test dependencies
+#   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk)
+#   scripts/setup.sh --build-only  only what building needs (the Dockerfile's
+#                                  build stage): no browser, no npm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_bench=0
-[ "${1:-}" = "--bench" ] && want_bench=1
+want_bench=0 build_only=0
+case "${1:-}" in
+  --bench) want_bench=1 ;;
+  --build-only) build_only=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--bench | --build-only]" >&2; exit 2 ;;
+esac
 
+# libcmocka-dev belongs to the build: meson configures the unit tests too.
+# xz-utils unpacks civetweb's tarball; dpkg-dev goes with apt-get source.
 packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
   libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev
-  curl openssl procps iproute2 nftables xz-utils dpkg-dev
-  chromium
+  xz-utils dpkg-dev
 )
-# Node.js and npm drive the browser test; a machine may already have them
-# from elsewhere (then Debian's npm package would conflict).
-command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+if [ "$build_only" = 0 ]; then
+  # Tests: curl and openssl talk to nodes, iproute2 and nftables build the
+  # namespace meshes, python3-yaml reads docker-compose.yml, systemd brings
+  # systemd-analyze for the unit file, chromium runs the dashboard test.
+  packages+=(curl openssl procps iproute2 nftables python3-yaml systemd chromium)
+  # Node.js and npm drive the browser test; a machine may already have them
+  # from elsewhere (then Debian's npm package would conflict).
+  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+fi
 [ "$want_bench" = 1 ] && packages+=(nginx-light wrk)
 
 SUDO=""
@@ -64,7 +78,7 @@ if ! have_hash; then
 fi
 
 # Browser-test driver, pinned by package-lock.json.
-if [ -f package-lock.json ]; then
+if [ "$build_only" = 0 ] && [ -f package-lock.json ]; then
   stamp=node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
     echo "setup: npm ci"
