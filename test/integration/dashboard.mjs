@@ -96,6 +96,43 @@ async function noJunkValues(page, sel, what) {
   check(!m, `${what} shows "${m && m[0]}"`);
 }
 
+// The matrix: this node's own row (its polls), one column per node, the
+// diagonal empty, the live peer's cell linking to the pair's history; the
+// origins table names this node. (Reporting-node rows are covered by the
+// report test's API checks.)
+async function matrixChecks(page) {
+  await page.click('#nav a[href="#/matrix"]');
+  await page.locator('#matrix').waitFor({ state: 'visible' });
+  // the killed peer was forgotten on the node page (meshChecks)
+  const live = PEERS.find((p) => p !== KILL_FQDN);
+  await page.waitForFunction((want) => {
+    const c = [...document.querySelectorAll('#matrix thead th.mx-col')].map((e) => e.textContent.trim()).sort();
+    return JSON.stringify(c) === JSON.stringify(want);
+  }, [FQDN, live].sort(), { timeout: 15000 });
+  const cols = await texts(page, '#matrix thead th.mx-col');
+  const rows = await texts(page, '#matrix tbody th.mx-row');
+  check(rows.length === 1 && rows[0] === FQDN, `matrix rows ${JSON.stringify(rows)}: want only this node's own`);
+  check(await page.locator('#matrix td.mx-diag').count() === 1, 'matrix: no empty diagonal cell');
+  const liveCol = cols.indexOf(live);
+  const cell = page.locator('#matrix tbody tr').first().locator('td').nth(liveCol);
+  await page.waitForFunction((i) => {
+    const td = document.querySelectorAll('#matrix tbody tr')[0].querySelectorAll('td')[i];
+    return td && td.dataset.state === 'alive' && td.querySelector('a');
+  }, liveCol, { timeout: 15000 });
+  check(/ms/.test(await cell.getAttribute('title')), 'matrix cell tooltip lacks the RTT');
+  const origin = await texts(page, '#origins-table tbody td:first-child');
+  check(origin.some((t) => t.startsWith(FQDN) && /this node/.test(t)), `origins table: ${JSON.stringify(origin)}`);
+  await noJunkValues(page, '#matrix', 'matrix');
+  await page.screenshot({ path: path.join(OUT, 'matrix.png'), fullPage: true });
+  ok(`matrix: own row, ${cols.length} columns, ${live} alive with RTT, origins table`);
+  await cell.locator('a').click();
+  await page.locator('#pair-chart').waitFor({ state: 'visible' });
+  await page.waitForFunction(() => document.querySelector('h1') && /→|->/.test(document.querySelector('#view h1').textContent), null, { timeout: 10000 }).catch(() => {});
+  check(/#\/matrix\/[0-9a-f-]{36}\/[0-9a-f-]{36}$/.test(page.url()), `pair route: ${page.url()}`);
+  await page.screenshot({ path: path.join(OUT, 'pair.png'), fullPage: true });
+  ok('matrix: a cell opens that pair\'s history');
+}
+
 // TCP targets: add through the form (a bad port first), the row turns
 // "up", the target page draws its charts, group-by, delete with confirm.
 async function targetChecks(page) {
@@ -353,6 +390,7 @@ try {
   ok('after login the dashboard opens on the mesh page (#/mesh)');
   await meshChecks(page);
   await targetChecks(page);
+  await matrixChecks(page);
 
   // ---- overview with fqdn, node_id and "healthy"
   await page.click('#nav a[href="#/overview"]');
