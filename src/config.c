@@ -70,6 +70,7 @@ static const struct opt opts[] = {
 	{"indirect_probes", NULL, "MESHWATCH_INDIRECT_PROBES", I(indirect_probes), 0, 16, "3", 0, "other nodes asked whether they reach a peer while its polls fail, before it is declared dead (0: off)"},
 	{"dead_poll_every", NULL, "MESHWATCH_DEAD_POLL_EVERY", I(dead_poll_every), 1, 100, "4", 0, "dead peers are polled every Nth round"},
 	{"poll_concurrency", NULL, "MESHWATCH_POLL_CONCURRENCY", I(poll_concurrency), 1, 256, "8", 0, "polls in flight at once"},
+	{"first_contacts", NULL, "MESHWATCH_FIRST_CONTACTS", I(first_contacts), 0, 256, "2", 0, "polls needing a full TLS handshake (no session yet) at once; 0: no limit"},
 	{"poll_timeout_ms", NULL, "MESHWATCH_POLL_TIMEOUT_MS", I(poll_timeout_ms), 100, 60000, "5000", 0, "a poll taking longer fails as a timeout"},
 	{"poll_budget", NULL, "MESHWATCH_POLL_BUDGET", I(poll_budget), 1, 1000000, "1000", 0, "most polls per interval; more peers rotate across intervals"},
 	{"pmtu_interval_s", NULL, "MESHWATCH_PMTU_INTERVAL", I(pmtu_interval_s), 10, 7 * 86400, "3600", 0, "path MTU is measured again this often"},

@@ -108,6 +108,8 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	m->members = membership_create(&mo);
 	m->auth = meshauth_create(c->mesh_secret, 16384);
 	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
+	if (m->client)
+		tlsclient_limit_full_handshakes(m->client, c->first_contacts);
 	if (m->members == NULL || m->auth == NULL || m->client == NULL) {
 		if (!err[0])
 			snprintf(err, errlen, "out of memory");

@@ -13,6 +13,7 @@
 #include "meshwatch/store.h"
 #include "meshwatch/targets.h"
 #include "meshwatch/tls.h"
+#include "meshwatch/tlsclient.h"
 #include "meshwatch/util.h"
 
 static const int statuses[] = {200, 201, 202, 204, 302, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429, 500, 503};
@@ -207,6 +208,10 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		        "# TYPE meshwatch_poll_rows_total counter\n");
 		put(&b, "meshwatch_poll_rows_total{result=\"written\"} %llu\nmeshwatch_poll_rows_total{result=\"dropped\"} %llu\n",
 		    (unsigned long long)ms.rows_written, (unsigned long long)ms.rows_dropped);
+		put(&b, "# HELP meshwatch_first_contact_waits_total Polls that waited for a full-handshake slot (first_contacts).\n"
+		        "# TYPE meshwatch_first_contact_waits_total counter\n");
+		put(&b, "meshwatch_first_contact_waits_total %llu\n",
+		    (unsigned long long)tlsclient_full_handshake_waits(n->mesh->client));
 	}
 	if (n->targets)
 		put_targets(&b, n);

@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,10 @@ struct tls_client {
 	pthread_mutex_t lock;
 	int nslots;
 	struct sess_slot *slots;
+	/* full handshakes (no session to resume) in progress, and the limit */
+	pthread_cond_t full_cond;
+	int full_busy, full_max;
+	uint64_t full_waits;
 };
 
 static const mbedtls_ecp_group_id curves[] = {
@@ -62,6 +67,7 @@ tlsclient_create(int session_slots, char *err, size_t errlen)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->full_cond, NULL);
 	mbedtls_entropy_init(&c->entropy);
 	mbedtls_ctr_drbg_init(&c->drbg);
 	mbedtls_ssl_config_init(&c->conf);
@@ -103,8 +109,70 @@ tlsclient_destroy(struct tls_client *c)
 	mbedtls_ssl_config_free(&c->conf);
 	mbedtls_ctr_drbg_free(&c->drbg);
 	mbedtls_entropy_free(&c->entropy);
+	pthread_cond_destroy(&c->full_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+void
+tlsclient_limit_full_handshakes(struct tls_client *c, int n)
+{
+	pthread_mutex_lock(&c->lock);
+	c->full_max = n;
+	pthread_cond_broadcast(&c->full_cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+uint64_t
+tlsclient_full_handshake_waits(struct tls_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t v = c->full_waits;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+/* With no session to resume for key, waits for one of the full_max
+   first-contact slots (1 when taken, to give back with full_release);
+   0 when a session exists or there is no limit. A full handshake costs
+   milliseconds of elliptic-curve CPU on both sides: a node meeting
+   hundreds of peers at once would otherwise start them all together and
+   let them all time out. The wait is before the poll's clock starts. */
+static int
+full_acquire(struct tls_client *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	int known = 0;
+	for (int i = 0; i < c->nslots && !known; i++)
+		known = c->slots[i].used && strcmp(c->slots[i].key, key) == 0;
+	if (known || c->full_max <= 0) {
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	if (c->full_busy >= c->full_max)
+		c->full_waits++;
+	while (c->full_busy >= c->full_max && c->full_max > 0 && !mw_abort_requested()) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c->full_cond, &c->lock, &ts);
+	}
+	c->full_busy++;
+	pthread_mutex_unlock(&c->lock);
+	return 1;
+}
+
+static void
+full_release(struct tls_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->full_busy--;
+	pthread_cond_signal(&c->full_cond);
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* Sets a cached session on ssl, if there is one for key. */
@@ -361,14 +429,15 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		return MW_EINVAL;
 	}
 
+	char key[80];
+	snprintf(key, sizeof key, "%s:%d", ip, port);
+	int full = full_acquire(c, key);
 	double t0 = mw_now_s();
 	struct io io = {.fd = -1, .deadline_ms = mw_now_ms() + timeout_ms};
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_init(&ssl);
 	char *req = NULL;
 	int rc = MW_EIO, r;
-	char key[80];
-	snprintf(key, sizeof key, "%s:%d", ip, port);
 
 	io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (io.fd < 0) {
@@ -412,6 +481,10 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	}
 	double t2 = mw_now_s();
 	out->tls_ms = (t2 - t1) * 1000.0;
+	if (full) {
+		full_release(c);
+		full = 0;
+	}
 	spki_hash(&ssl, out->spki_sha256);
 	session_save(c, key, &ssl);
 
@@ -497,6 +570,8 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	}
 	rc = 0;
 out:
+	if (full)
+		full_release(c);
 	if (ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER)
 		mbedtls_ssl_close_notify(&ssl);
 	mbedtls_ssl_free(&ssl);

@@ -42,6 +42,7 @@ struct config {
 	int suspect_after;
 	int dead_after;
 	int indirect_probes;
+	int first_contacts;
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;

@@ -9,6 +9,7 @@
 #define MESHWATCH_TLSCLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct tls_client;
 
@@ -37,5 +38,11 @@ int tlsclient_request(struct tls_client *c, const char *ip, int port, const char
     struct https_result *out);
 
 void https_result_free(struct https_result *r);
+
+/* At most n full handshakes (no session to resume) at once; more wait
+   before connecting (0: no limit, the default). The count of requests
+   that had to wait, for metrics. */
+void tlsclient_limit_full_handshakes(struct tls_client *c, int n);
+uint64_t tlsclient_full_handshake_waits(struct tls_client *c);
 
 #endif
