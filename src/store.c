@@ -891,8 +891,8 @@ store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t 
 	return LOCKED(st, history_locked(st, peer_id, from, to, step, rows, n));
 }
 
-static int
-bind_exec(struct store *st, const char *sql, int64_t a)
+int
+store_bind_exec_locked(struct store *st, const char *sql, int64_t a)
 {
 	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
@@ -913,19 +913,21 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	int64_t cut = ((now - raw_keep_s) / 300) * 300;
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
-	int r = bind_exec(st,
+	int r = store_bind_exec_locked(st,
 	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
 	    "SELECT peer_id, (ts/300)*300, COUNT(*), SUM(ok), AVG(connect_ms), AVG(tls_ms), AVG(ttfb_ms), AVG(total_ms), "
 	    "AVG(rtt_avg_ms), AVG(jitter_ms), AVG(loss) FROM polls WHERE ts < ?1 GROUP BY peer_id, (ts/300)*300 "
 	    "ON CONFLICT(peer_id,bucket) DO UPDATE SET n=n+excluded.n, ok=ok+excluded.ok",
 	    cut);
 	if (r >= 0) {
-		ms->downsampled = bind_exec(st, "DELETE FROM polls WHERE ts < ?1", cut);
-		int e = bind_exec(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
+		ms->downsampled = store_bind_exec_locked(st, "DELETE FROM polls WHERE ts < ?1", cut);
+		int e = store_bind_exec_locked(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
 		ms->expired = e > 0 ? e : 0;
-		e = bind_exec(st, "DELETE FROM cells WHERE t < ?1", now - keep_s);
+		e = store_bind_exec_locked(st, "DELETE FROM cells WHERE t < ?1", now - keep_s);
 		ms->expired += e > 0 ? e : 0;
-		bind_exec(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
+		store_bind_exec_locked(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
+		e = store_traffic_expire_locked(st, now - keep_s);
+		ms->expired += e > 0 ? e : 0;
 	}
 	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (r < 0)
@@ -936,19 +938,25 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		int nb = store_int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
 		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
 		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
+		/* traffic minutes give first while they are older than our poll buckets */
+		int64_t t_old = 0;
+		int nt = store_traffic_count_locked(st, &t_old);
+		int b_old = nb > 0 ? store_int_query_locked(st, "SELECT MIN(bucket) FROM polls_5m") : 0;
+		int d = nt > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, nt / 10 > 60 ? nt / 10 : 60) : 0;
 		/* the larger of the received history and our own buckets gives first */
-		int d = nc > nb ? bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
+		if (d <= 0)
+			d = nc > nb ? store_bind_exec_locked(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
 		                      nc / 10 > 2000 ? nc / 10 : 2000)
 		                : 0;
 		if (d <= 0)
-			d = bind_exec(st,
+			d = store_bind_exec_locked(st,
 			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
 			    nb / 10 > 2000 ? nb / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
+			d = store_bind_exec_locked(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
 			    nr / 10 > 2000 ? nr / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st,
+			d = store_bind_exec_locked(st,
 			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
 			    200);
 		if (d <= 0)
@@ -1019,7 +1027,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 		sqlite3_finalize(s);
 	}
 	if (ret == 0) {
-		int r = bind_exec(st, "DELETE FROM outbox WHERE seq <= (SELECT MAX(seq) FROM outbox) - ?1", max_rows);
+		int r = store_bind_exec_locked(st, "DELETE FROM outbox WHERE seq <= (SELECT MAX(seq) FROM outbox) - ?1", max_rows);
 		*dropped = r > 0 ? r : 0;
 	}
 out:
@@ -1085,7 +1093,7 @@ store_report_ack(struct store *st, const char *server, int64_t seq)
 int
 store_outbox_trim(struct store *st, int64_t seq)
 {
-	return LOCKED(st, bind_exec(st, "DELETE FROM outbox WHERE seq <= ?1", seq));
+	return LOCKED(st, store_bind_exec_locked(st, "DELETE FROM outbox WHERE seq <= ?1", seq));
 }
 
 int

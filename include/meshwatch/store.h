@@ -178,4 +178,12 @@ int store_report_history(struct store *st, const char *origin, const char *peer,
 /* Sequence numbers received from origin between lo and hi (for tests). */
 int store_report_seq_count(struct store *st, const char *origin);
 
+/* Traffic: per-minute counters (store_traffic.c). */
+struct rollup_sec;
+/* Adds the minutes (t = minute start) in one transaction; a minute already
+   stored is added to. 0 or MW_EDB. */
+int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n);
+/* Minutes in [from, to), oldest first, at most max; *out malloc'd. */
+int store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int max, struct rollup_sec **out, int *n);
+
 #endif
