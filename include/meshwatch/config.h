@@ -54,6 +54,14 @@ struct config {
 	int report_interval_s;
 	int max_outbox;
 	int max_report_bytes;
+	/* traffic capture (off unless capture_iface or capture_pcap is set) */
+	char capture_iface[64];
+	char capture_bpf[CONFIG_STR];
+	int capture_snaplen;
+	int capture_retention_s;
+	int capture_buffer_bytes;
+	char capture_pcap[CONFIG_STR];
+	int capture_max_flows;
 	/* actions */
 	int check_config;
 	int show_version;
