@@ -57,6 +57,9 @@ static const struct route routes[] = {
 	{"POST", "/report", PUBLIC | RAW, api_report},
 	{"GET", "/api/mesh", USER, api_mesh_matrix},
 	{"GET", "/api/mesh/history", USER, api_mesh_history},
+	{"GET", "/api/flows", USER, api_traffic_flows},
+	{"GET", "/api/counters", USER, api_traffic_counters},
+	{"GET", "/api/stats", USER, api_traffic_stats},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */

@@ -18,6 +18,7 @@ struct metrics;
 struct http_server;
 struct mesh;
 struct reporter;
+struct capture;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -34,6 +35,7 @@ struct node {
 	struct http_server *http;
 	struct mesh *mesh;            /* thread-safe (see mesh.h) */
 	struct reporter *reporter;    /* its own thread (see report.h) */
+	struct capture *capture;      /* its own thread; readers use capture.h (never NULL once started) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;
