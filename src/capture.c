@@ -11,6 +11,7 @@
 #include "meshwatch/capture.h"
 
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -298,18 +299,19 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 		c->first_us = us;
 	if (us > c->last_us)
 		c->last_us = us;
+	uint32_t len = decode_wire_len(c->linktype, bytes, h->caplen, h->len);
 	c->packets++;
-	c->bytes += h->len;
+	c->bytes += len;
 	c->cur.packets++;
-	c->cur.bytes += h->len;
+	c->cur.bytes += len;
 	struct decoded d;
 	int st = decode_packet(c->linktype, bytes, h->caplen, h->len, &d);
 	c->decode[st]++;
 	if (st == DECODE_OK) {
-		flowtable_update(c->ft, &d, h->len, us);
-		c->cur.proto_bytes[proto_slot(&d)] += h->len;
+		flowtable_update(c->ft, &d, len, us);
+		c->cur.proto_bytes[proto_slot(&d)] += len;
 	} else {
-		c->cur.proto_bytes[ROLLUP_OTHER] += h->len;
+		c->cur.proto_bytes[ROLLUP_OTHER] += len;
 	}
 }
 
@@ -370,7 +372,14 @@ capture_main(void *arg)
 	if (!c->offline) {
 		c->cur.t = mw_wall_s();
 	}
+	int fd = c->offline ? -1 : pcap_get_selectable_fd(c->pcap);
 	while (!c->stop) {
+		if (fd >= 0) {
+			/* non-blocking handle: wait here, so a quiet interface still
+			   lets seconds close and snapshots go out */
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			poll(&pfd, 1, READ_TIMEOUT_MS);
+		}
 		int r = pcap_dispatch(c->pcap, BATCH, on_packet, (u_char *)(void *)c);
 		if (r == PCAP_ERROR_BREAK)
 			break;
@@ -444,6 +453,10 @@ open_live(struct capture *c, char *err, size_t errlen)
 	}
 	if (rc > 0)
 		log_warn("pcap", "%s: %s (%s)", c->source, pcap_statustostr(rc), pcap_geterr(c->pcap));
+	if (pcap_setnonblock(c->pcap, 1, eb) != 0) {
+		snprintf(err, errlen, "cannot make the capture on %s non-blocking: %s", c->source, eb);
+		return MW_EIO;
+	}
 	return 0;
 }
 

@@ -222,6 +222,17 @@ decode_packet(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
 	}
 }
 
+uint32_t
+decode_wire_len(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen)
+{
+	/* ARPHRD_ETHER = 1: SLL has it at offset 2, SLL2 at offset 8 */
+	if (linktype == DECODE_LINK_SLL && caplen >= 16 && wirelen >= 16 && rd16(p + 2) == 1)
+		return wirelen - 2;
+	if (linktype == DECODE_LINK_SLL2 && caplen >= 20 && wirelen >= 20 && rd16(p + 8) == 1)
+		return wirelen - 6;
+	return wirelen;
+}
+
 const char *
 decode_status_name(int status)
 {

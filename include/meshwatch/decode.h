@@ -47,6 +47,11 @@ struct decoded {
    Returns a decode_status; out is filled only for DECODE_OK. */
 int decode_packet(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen, struct decoded *out);
 
+/* The bytes a frame took on the wire: wirelen, except for Linux cooked
+   capture of an Ethernet device, whose 16- or 20-byte cooked header stands
+   in for the 14-byte Ethernet header it replaced. */
+uint32_t decode_wire_len(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen);
+
 /* "truncated_link", "bad_ip", ...; "ok" and "not_ip" for the others. */
 const char *decode_status_name(int status);
 

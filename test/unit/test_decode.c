@@ -229,6 +229,12 @@ test_cooked_and_raw(void **state)
 	assert_int_equal(dec(DECODE_LINK_SLL, &p, p.n, &d), DECODE_OK);
 	expect_v4_tcp(&d, 10, 20, 0x10);
 	assert_int_equal(dec(DECODE_LINK_SLL, &p, 15, &d), DECODE_TRUNC_LINK);
+	/* an Ethernet device's frame counts with the Ethernet header it had */
+	assert_int_equal(decode_wire_len(DECODE_LINK_SLL, p.b, (uint32_t)p.n, (uint32_t)p.n), p.n - 2);
+	assert_int_equal(decode_wire_len(DECODE_LINK_SLL, p.b, 10, (uint32_t)p.n), p.n);
+	p.b[3] = 0x18; /* ARPHRD_LOOPBACK (772) is not Ethernet */
+	assert_int_equal(decode_wire_len(DECODE_LINK_SLL, p.b, (uint32_t)p.n, (uint32_t)p.n), p.n);
+	assert_int_equal(decode_wire_len(DECODE_LINK_ETHERNET, p.b, (uint32_t)p.n, 99), 99);
 	/* SLL with a VLAN tag left in */
 	p.n = 0;
 	put(&p, sll, 14);
@@ -252,6 +258,8 @@ test_cooked_and_raw(void **state)
 	assert_int_equal(d.tcp_flags, 0x04);
 	assert_false(decode_is_v4(d.src));
 	assert_int_equal(dec(DECODE_LINK_SLL2, &p, 19, &d), DECODE_TRUNC_LINK);
+	p.b[9] = 1; /* ARPHRD_ETHER */
+	assert_int_equal(decode_wire_len(DECODE_LINK_SLL2, p.b, (uint32_t)p.n, (uint32_t)p.n), p.n - 6);
 	/* raw IP: either family by the version nibble; and the v4/v6-only types */
 	p.n = 0;
 	ipv4(&p, 6, 20, 0, 0);
