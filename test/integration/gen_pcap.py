@@ -8,6 +8,9 @@ gen_pcap.py known FILE EXPECT.json
     truncated and malformed frames. EXPECT.json gets the flows (canonical
     a/b: the smaller address, then port, is a) and the totals the node must
     report for them.
+gen_pcap.py corpus DIR
+    The known frames as a seed corpus for test/fuzz/fuzz_decode (a selector
+    byte, then the frame: Ethernet, and the same frames as raw IP).
 gen_pcap.py bench FILE PACKETS FLOWS
     A large capture for the benchmark: an IMIX-like size mix (7 x 64, 4 x
     576, 1 x 1500 bytes), TCP and UDP over FLOWS distinct IPv4 flows,
@@ -15,6 +18,7 @@ gen_pcap.py bench FILE PACKETS FLOWS
 """
 import ipaddress
 import json
+import os
 import random
 import struct
 import sys
@@ -149,6 +153,27 @@ class Known:
 
 
 def known(path, expect_path):
+    k = known_frames()
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET))
+        f.writelines(k.records)
+    with open(expect_path, "w") as f:
+        json.dump({"flows": list(k.flows.values()), "totals": k.totals, "errors": k.errors,
+                   "by_second": {str(s): n for s, n in sorted(k.by_second.items())}}, f, indent=1)
+
+
+def corpus(d):
+    os.makedirs(d, exist_ok=True)
+    for i, r in enumerate(known_frames().records):
+        frame = r[16:]
+        with open(os.path.join(d, "eth-%02d" % i), "wb") as f:
+            f.write(b"\0" + frame)  # selector 0: Ethernet
+        if len(frame) > 14:
+            with open(os.path.join(d, "raw-%02d" % i), "wb") as f:
+                f.write(b"\1" + frame[14:])  # selector 1: raw IP
+
+
+def known_frames():
     k = Known()
     A, B = "10.0.0.1", "10.0.0.2"
     pad = b"x" * 100
@@ -211,12 +236,7 @@ def known(path, expect_path):
     k.bad(eth(ipv6(S6, D6, 6, tcp(1, 2, SYN)), 0x86DD), "truncated_ip", caplen=14 + 30)
     # the last second's only talkers: one more query
     k.add(eth(ipv4("10.0.0.4", "10.0.0.3", 17, udp(5353, 53, b"q" * 58)), 0x0800), "10.0.0.4", 5353, "10.0.0.3", 53, 17)
-    with open(path, "wb") as f:
-        f.write(pcap_header(LINKTYPE_ETHERNET))
-        f.writelines(k.records)
-    with open(expect_path, "w") as f:
-        json.dump({"flows": list(k.flows.values()), "totals": k.totals, "errors": k.errors,
-                   "by_second": {str(s): n for s, n in sorted(k.by_second.items())}}, f, indent=1)
+    return k
 
 
 def bench(path, packets, flows):
@@ -257,6 +277,8 @@ def bench(path, packets, flows):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "known":
         known(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "corpus":
+        corpus(sys.argv[2])
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
