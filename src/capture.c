@@ -48,6 +48,7 @@ struct capture {
 	pcap_t *pcap;
 	int linktype;
 	struct flowtable *ft;
+	struct flow_batch batch;        /* packets on their way into ft */
 	struct rollup_sec cur;          /* the second in progress; cur.t = 0 before the first */
 	uint64_t packets, bytes, decode[DECODE_NSTATUS];
 	int64_t first_us, last_us;
@@ -262,6 +263,7 @@ advance(struct capture *c, int64_t sec, int64_t now_us)
 	}
 	if (c->cur.t != 0)
 		rollup_push(c->rollup, &c->cur);
+	flowtable_batch_flush(c->ft, &c->batch);
 	flowtable_sweep(c->ft, now_us, on_flow_tick, c);
 	pick_top(c, c->cur.t);
 	memset(&c->cur, 0, sizeof c->cur);
@@ -308,7 +310,7 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	int st = decode_packet(c->linktype, bytes, h->caplen, h->len, &d);
 	c->decode[st]++;
 	if (st == DECODE_OK) {
-		flowtable_update(c->ft, &d, len, us);
+		flowtable_batch_add(c->ft, &c->batch, &d, len, us);
 		c->cur.proto_bytes[proto_slot(&d)] += len;
 	} else {
 		c->cur.proto_bytes[ROLLUP_OTHER] += len;
@@ -318,6 +320,7 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 static void
 publish_stats(struct capture *c, int state)
 {
+	flowtable_batch_flush(c->ft, &c->batch);
 	pthread_mutex_lock(&c->lock);
 	struct capture_stats *p = &c->pub;
 	if (state >= 0)
@@ -347,6 +350,7 @@ snapshot_unref_locked(struct flow_snapshot *s)
 static void
 publish_flows(struct capture *c)
 {
+	flowtable_batch_flush(c->ft, &c->batch);
 	uint32_t n;
 	const struct flow *f = flowtable_flows(c->ft, &n);
 	struct flow_snapshot *s = malloc(sizeof *s + sizeof *f * (size_t)n);

@@ -171,45 +171,96 @@ flowtable_find(struct flowtable *ft, const struct flow_key *k)
 	return ft->slots[i].idx1 ? &ft->flows[ft->slots[i].idx1 - 1] : NULL;
 }
 
-struct flow *
-flowtable_update(struct flowtable *ft, const struct decoded *d, uint32_t wirelen, int64_t now_us)
+static struct flow *
+commit(struct flowtable *ft, const struct flow_pending *pk)
 {
-	struct flow_key k;
-	int fwd;
-	flowtable_key(d, &k, &fwd);
-	uint32_t h = key_hash(ft, &k);
-	uint32_t i = probe(ft, &k, h);
+	uint32_t i = probe(ft, &pk->key, pk->hash);
 	struct flow *f;
 	if (ft->slots[i].idx1) {
 		f = &ft->flows[ft->slots[i].idx1 - 1];
 	} else {
 		if (ft->n == ft->max) {
 			evict_one(ft);
-			i = probe(ft, &k, h); /* the shift may have moved the empty slot */
+			i = probe(ft, &pk->key, pk->hash); /* the shift may have moved the empty slot */
 		}
 		uint32_t fi = ft->n++;
 		f = &ft->flows[fi];
 		memset(f, 0, sizeof *f);
-		f->key = k;
-		f->hash = h;
-		f->first_us = now_us;
-		ft->slots[i] = (struct slot){.idx1 = fi + 1, .hash = h};
+		f->key = pk->key;
+		f->hash = pk->hash;
+		f->first_us = pk->us;
+		ft->slots[i] = (struct slot){.idx1 = fi + 1, .hash = pk->hash};
 		ft->stats.created++;
 	}
 	f->packets++;
-	f->bytes += wirelen;
-	if (fwd)
-		f->a_to_b_bytes += wirelen;
+	f->bytes += pk->wirelen;
+	if (pk->forward)
+		f->a_to_b_bytes += pk->wirelen;
 	else
-		f->b_to_a_bytes += wirelen;
-	if (now_us > f->last_us)
-		f->last_us = now_us;
-	if (d->proto == 6) {
-		f->tcp_flags |= d->tcp_flags;
-		if (d->tcp_flags & (TCP_FIN | TCP_RST))
+		f->b_to_a_bytes += pk->wirelen;
+	if (pk->us > f->last_us)
+		f->last_us = pk->us;
+	if (pk->key.proto == 6) {
+		f->tcp_flags |= pk->tcp_flags;
+		if (pk->tcp_flags & (TCP_FIN | TCP_RST))
 			f->closing = 1;
 	}
 	return f;
+}
+
+static void
+prepare(const struct flowtable *ft, const struct decoded *d, uint32_t wirelen, int64_t now_us, struct flow_pending *pk)
+{
+	int fwd;
+	flowtable_key(d, &pk->key, &fwd);
+	pk->forward = (uint8_t)fwd;
+	pk->tcp_flags = d->tcp_flags;
+	pk->hash = key_hash(ft, &pk->key);
+	pk->wirelen = wirelen;
+	pk->us = now_us;
+}
+
+struct flow *
+flowtable_update(struct flowtable *ft, const struct decoded *d, uint32_t wirelen, int64_t now_us)
+{
+	struct flow_pending pk;
+	prepare(ft, d, wirelen, now_us, &pk);
+	return commit(ft, &pk);
+}
+
+void
+flowtable_batch_add(struct flowtable *ft, struct flow_batch *b, const struct decoded *d, uint32_t wirelen,
+    int64_t now_us)
+{
+	if (b->n == FLOW_BATCH) {
+		commit(ft, &b->p[b->head]);
+		b->head = (b->head + 1) % FLOW_BATCH;
+		b->n--;
+	}
+	struct flow_pending *pk = &b->p[(b->head + b->n) % FLOW_BATCH];
+	prepare(ft, d, wirelen, now_us, pk);
+	__builtin_prefetch(&ft->slots[pk->hash & ft->mask]);
+	b->n++;
+	/* halfway along, its slot has arrived: fetch the flow it points to */
+	if (b->n > FLOW_BATCH / 2) {
+		const struct flow_pending *mid = &b->p[(b->head + b->n - 1 - FLOW_BATCH / 2) % FLOW_BATCH];
+		const struct slot *sl = &ft->slots[mid->hash & ft->mask];
+		if (sl->idx1) {
+			const char *fp = (const char *)&ft->flows[sl->idx1 - 1];
+			__builtin_prefetch(fp, 1);
+			__builtin_prefetch(fp + 64, 1);
+		}
+	}
+}
+
+void
+flowtable_batch_flush(struct flowtable *ft, struct flow_batch *b)
+{
+	for (; b->n > 0; b->n--) {
+		commit(ft, &b->p[b->head]);
+		b->head = (b->head + 1) % FLOW_BATCH;
+	}
+	b->head = 0;
 }
 
 int

@@ -58,6 +58,27 @@ void flowtable_destroy(struct flowtable *ft);
    flow, never NULL. */
 struct flow *flowtable_update(struct flowtable *ft, const struct decoded *d, uint32_t wirelen, int64_t now_us);
 
+/* The same, for a stream of packets: a packet added to the batch has its
+   index slot and then its flow fetched from memory while the packets
+   before it are counted, so the table's cache misses overlap instead of
+   adding up. Packets are counted in the order added; a packet is in the
+   table only after FLOW_BATCH later ones were added or after
+   flowtable_batch_flush, which must run before sweeps and reads. */
+#define FLOW_BATCH 16
+struct flow_pending {
+	struct flow_key key;
+	uint32_t hash, wirelen;
+	int64_t us;
+	uint8_t forward, tcp_flags;
+};
+struct flow_batch {
+	struct flow_pending p[FLOW_BATCH];
+	unsigned head, n;
+};
+void flowtable_batch_add(struct flowtable *ft, struct flow_batch *b, const struct decoded *d, uint32_t wirelen,
+    int64_t now_us);
+void flowtable_batch_flush(struct flowtable *ft, struct flow_batch *b);
+
 /* Looks a flow up by canonical key; NULL when absent. */
 struct flow *flowtable_find(struct flowtable *ft, const struct flow_key *k);
 

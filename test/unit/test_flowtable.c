@@ -209,6 +209,41 @@ test_random_consistency(void **state)
 	flowtable_destroy(ft);
 }
 
+/* The batched path counts exactly what the direct one does. */
+static void
+test_batch_matches_update(void **state)
+{
+	struct flowtable *a = flowtable_create(4096, 3), *b = flowtable_create(4096, 4);
+	static struct flow_batch batch;
+	srand(11);
+	for (int i = 0; i < 50000; i++) {
+		uint32_t k = (uint32_t)rand() % 3000;
+		struct decoded d = (rand() & 1) ? pkt(0x0a000000 + k, 1000, 0x0b000001, 443, 6) : pkt(0x0b000001, 443, 0x0a000000 + k, 1000, 6);
+		d.tcp_flags = (uint8_t)(1 << (rand() % 5));
+		uint32_t len = 60 + (uint32_t)(rand() % 1400);
+		flowtable_update(a, &d, len, i);
+		flowtable_batch_add(b, &batch, &d, len, i);
+		if (i % 7777 == 0)
+			flowtable_batch_flush(b, &batch);
+	}
+	flowtable_batch_flush(b, &batch);
+	assert_int_equal(flowtable_count(a), flowtable_count(b));
+	uint32_t n;
+	const struct flow *fa = flowtable_flows(a, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct flow *fb = flowtable_find(b, &fa[i].key);
+		assert_non_null(fb);
+		assert_int_equal(fa[i].packets, fb->packets);
+		assert_int_equal(fa[i].a_to_b_bytes, fb->a_to_b_bytes);
+		assert_int_equal(fa[i].b_to_a_bytes, fb->b_to_a_bytes);
+		assert_int_equal(fa[i].tcp_flags, fb->tcp_flags);
+		assert_int_equal(fa[i].first_us, fb->first_us);
+		assert_int_equal(fa[i].last_us, fb->last_us);
+	}
+	flowtable_destroy(a);
+	flowtable_destroy(b);
+}
+
 static struct rollup_sec
 sec(int64_t t, uint64_t packets)
 {
@@ -307,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_ttl),
 		cmocka_unit_test(test_cap_and_eviction),
 		cmocka_unit_test(test_random_consistency),
+		cmocka_unit_test(test_batch_matches_update),
 		cmocka_unit_test(test_rollup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
