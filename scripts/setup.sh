@@ -3,7 +3,8 @@
 # and fetches civetweb's source from the distribution. Idempotent, and quick
 # when everything is already there.
 #   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk)
+#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk, tcpdump,
+#                             tshark, tcpreplay)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,9 @@ packages=(
 # Node.js and npm drive the browser test; a machine may already have them
 # from elsewhere (then Debian's npm package would conflict).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-[ "$want_bench" = 1 ] && packages+=(nginx-light wrk)
+# tshark asks whether non-root users may capture: DEBIAN_FRONTEND=noninteractive
+# (below) takes the default answer, no.
+[ "$want_bench" = 1 ] && packages+=(nginx-light wrk tcpdump tshark tcpreplay)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
