@@ -63,7 +63,7 @@ add_traffic(cJSON *o, struct node *n)
 	capture_get_stats(n->capture, &cs);
 	cJSON *t = cJSON_AddObjectToObject(o, "traffic");
 	cJSON_AddStringToObject(t, "state", capture_state_name(cs.state));
-	cJSON_AddNumberToObject(t, "kernel_drops", (double)(cs.kernel_drops + cs.if_drops));
+	cJSON_AddNumberToObject(t, "drops_total", (double)(cs.kernel_drops + cs.if_drops));
 	cJSON_AddNumberToObject(t, "flows", cs.flows);
 	cJSON *rates = api_traffic_rates_json(n);
 	if (rates) {
