@@ -373,9 +373,8 @@ capture_main(void *arg)
 {
 	struct capture *c = arg;
 	int end_state = CAPTURE_STOPPED;
-	if (!c->offline) {
+	if (!c->offline)
 		c->cur.t = mw_wall_s();
-	}
 	int fd = c->offline ? -1 : pcap_get_selectable_fd(c->pcap);
 	while (!c->stop) {
 		if (fd >= 0) {
@@ -415,8 +414,11 @@ capture_main(void *arg)
 		if (mw_now_ms() - c->last_publish_ms >= 1000)
 			publish_flows(c);
 	}
-	if (!c->offline)
+	if (!c->offline && end_state == CAPTURE_STOPPED) {
+		/* the second in progress belongs to the minute stored at exit */
+		advance(c, c->cur.t + 1, c->last_us);
 		rollup_finish_minute(c->rollup);
+	}
 	publish_flows(c);
 	publish_stats(c, end_state);
 	pthread_mutex_lock(&c->lock);
