@@ -22,7 +22,10 @@ python3 "$HERE/gen_pcap.py" known "$TMP/known.pcap" "$TMP/expect.json"
 T0=1767225600
 
 A=$(rand_addr)
-start_node n1 "$A" --pcap "$TMP/known.pcap" --bpf ''
+# a reporting node that is never there: snapshots wait in the outbox, where
+# the test reads the traffic summary they carry
+echo '{"server_fqdn":"nowhere.test","server_ip":"127.0.0.1","port":9}' > "$TMP/reporting.json"
+MESHWATCH_REPORT_INTERVAL=1 start_node n1 "$A" --pcap "$TMP/known.pcap" --bpf '' --reporting "$TMP/reporting.json"
 TOKEN=$(login "$A")
 AUTH=(-H "Authorization: Bearer $TOKEN")
 
@@ -160,6 +163,21 @@ echo "$BODY" | grep -q "^meshwatch_traffic_packets_total $(jget 'd["totals"]["pa
 echo "$BODY" | grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 3$' || fail "metrics decode errors"
 echo "$BODY" | grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" || fail "metrics flows"
 ok "/metrics: traffic packets, flows, decode errors"
+
+python3 - "$TMP/n1/data/meshwatch.db" <<'EOF' || fail "the report snapshot's traffic summary"
+import json, sqlite3, sys, time
+for _ in range(50):
+    row = sqlite3.connect(sys.argv[1]).execute("SELECT body FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+    if row:
+        break
+    time.sleep(0.1)
+d = json.loads(row[0])
+assert "peers" in d and "summaries" in d and "origin" in d, sorted(d)  # the fields that were there before
+t = d["traffic"]
+assert t["state"] == "finished" and t["pps"] == 3 and t["flows"] == 15 and t["drops_total"] == 0, t
+assert sorted(r["ip"] for r in t["top_talkers"]) == ["10.0.0.3", "10.0.0.4"], t
+EOF
+ok "report snapshots keep their fields and add traffic: state, pps, flows, drops, top talkers"
 
 # the minute persisted: a restart without the file answers from the database
 stop_node "$NODE_PID"
