@@ -20,7 +20,6 @@
 #define COUNTERS_MAX_POINTS 3600
 #define COUNTERS_DEFAULT_RANGE 300
 #define COUNTERS_MAX_STEP 86400
-#define COUNTERS_MAX_MINUTES 200000
 
 static const char *const proto_keys[ROLLUP_NPROTO] = {"tcp", "udp", "icmp", "icmpv6", "other"};
 
@@ -408,13 +407,11 @@ api_traffic_counters(struct req *r)
 		for (int i = 0; i < k; i++)
 			rollup_add(&b[(secs[i].t - from) / step], &secs[i]);
 	}
-	/* whole minutes before the ring's first second */
-	int64_t mto = oldest && oldest < to ? oldest : to;
+	/* whole minutes before the ring's first second, summed per bucket */
+	int64_t mto = oldest && oldest - 59 < to ? oldest - 59 : to;
 	if (step >= 60 && from < mto &&
-	    store_traffic_minutes_range(r->node->store, from, mto, COUNTERS_MAX_MINUTES, &mins, &nm) == 0) {
+	    store_traffic_minutes_range(r->node->store, from, mto, step, (int)npoints, &mins, &nm) == 0) {
 		for (int i = 0; i < nm; i++) {
-			if (oldest && mins[i].t + 60 > oldest)
-				continue;
 			int64_t bi = (mins[i].t - from) / step;
 			rollup_add(&b[bi], &mins[i]);
 			minute_src[bi] = 1;

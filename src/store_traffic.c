@@ -60,18 +60,21 @@ store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n
 }
 
 static int
-minutes_range_locked(struct store *st, int64_t from, int64_t to, int max, struct rollup_sec **out, int *n)
+minutes_range_locked(struct store *st, int64_t from, int64_t to, int step, int max, struct rollup_sec **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
+	/* summed in SQL, so a long range never brings every minute over */
 	sqlite3_stmt *s = store_prep(st,
-	    "SELECT minute,packets,bytes,tcp_bytes,udp_bytes,icmp_bytes,icmpv6_bytes,other_bytes,drops "
-	    "FROM traffic_minutes WHERE minute >= ? AND minute < ? ORDER BY minute LIMIT ?");
+	    "SELECT (minute - ?1) / ?3 AS b, SUM(packets), SUM(bytes), SUM(tcp_bytes), SUM(udp_bytes), SUM(icmp_bytes), "
+	    "SUM(icmpv6_bytes), SUM(other_bytes), SUM(drops) "
+	    "FROM traffic_minutes WHERE minute >= ?1 AND minute < ?2 GROUP BY b ORDER BY b LIMIT ?4");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
-	sqlite3_bind_int(s, 3, max);
+	sqlite3_bind_int(s, 3, step);
+	sqlite3_bind_int(s, 4, max);
 	struct rollup_sec *rows = calloc((size_t)(max > 0 ? max : 1), sizeof *rows);
 	if (rows == NULL) {
 		sqlite3_finalize(s);
@@ -80,7 +83,7 @@ minutes_range_locked(struct store *st, int64_t from, int64_t to, int max, struct
 	int k = 0;
 	while (k < max && sqlite3_step(s) == SQLITE_ROW) {
 		struct rollup_sec *r = &rows[k++];
-		r->t = sqlite3_column_int64(s, 0);
+		r->t = from + sqlite3_column_int64(s, 0) * step;
 		r->packets = (uint64_t)sqlite3_column_int64(s, 1);
 		r->bytes = (uint64_t)sqlite3_column_int64(s, 2);
 		for (int p = 0; p < ROLLUP_NPROTO; p++)
@@ -94,9 +97,12 @@ minutes_range_locked(struct store *st, int64_t from, int64_t to, int max, struct
 }
 
 int
-store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int max, struct rollup_sec **out, int *n)
+store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int step, int max, struct rollup_sec **out,
+    int *n)
 {
-	return LOCKED(st, minutes_range_locked(st, from, to, max, out, n));
+	if (step < 60 || to <= from)
+		return MW_EINVAL;
+	return LOCKED(st, minutes_range_locked(st, from, to, step, max, out, n));
 }
 
 int

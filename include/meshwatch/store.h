@@ -183,7 +183,11 @@ struct rollup_sec;
 /* Adds the minutes (t = minute start) in one transaction; a minute already
    stored is added to. 0 or MW_EDB. */
 int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n);
-/* Minutes in [from, to), oldest first, at most max; *out malloc'd. */
-int store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int max, struct rollup_sec **out, int *n);
+/* The minutes in [from, to) summed into step-second buckets starting at
+   from (step >= 60; t = the bucket's start), oldest first, at most max
+   buckets, empty ones left out; *out malloc'd. MW_EINVAL for a bad step
+   or range. */
+int store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int step, int max, struct rollup_sec **out,
+    int *n);
 
 #endif

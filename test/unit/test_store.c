@@ -836,7 +836,7 @@ test_traffic_minutes(void **state)
 	assert_int_equal(store_traffic_minutes_add(f->st, &rows[total - 1], 1), 0);
 	struct rollup_sec *got = NULL;
 	int n = 0;
-	assert_int_equal(store_traffic_minutes_range(f->st, now - 120, now, 100, &got, &n), 0);
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 120, now, 60, 100, &got, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(got[0].t, now - 120);
 	assert_int_equal(got[0].packets, 10);
@@ -845,14 +845,29 @@ test_traffic_minutes(void **state)
 	assert_int_equal(got[1].drops, 2);
 	free(got);
 	/* max bounds the answer */
-	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 7, &got, &n), 0);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, 7, &got, &n), 0);
 	assert_int_equal(n, 7);
 	free(got);
+	/* a day in hours: summed in the database, 60 minutes each */
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 86400, now, 3600, 100, &got, &n), 0);
+	assert_int_equal(n, 24);
+	assert_int_equal(got[0].t, now - 86400);
+	assert_int_equal(got[0].packets, 600);
+	assert_int_equal(got[23].packets, 610); /* the minute stored twice */
+	assert_int_equal(got[5].proto_bytes[ROLLUP_TCP], 60 * 400);
+	free(got);
+	/* three days in 1-day steps never reads more rows than buckets */
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 3 * 86400, now, 86400, 2, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[1].packets, 14400);
+	free(got);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 59, 10, &got, &n), MW_EINVAL);
+	assert_int_equal(store_traffic_minutes_range(f->st, now, now, 60, 10, &got, &n), MW_EINVAL);
 	/* retention: older than two days goes */
 	struct maint_stats ms;
 	assert_int_equal(store_maintain(f->st, now, 86400, 2 * 86400, 1 << 30, &ms), 0);
 	assert_int_equal(ms.expired, 1440);
-	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 10000, &got, &n), 0);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, 10000, &got, &n), 0);
 	assert_int_equal(n, 2 * 1440);
 	assert_int_equal(got[0].t, now - 2 * 86400);
 	free(got);
@@ -881,7 +896,7 @@ test_size_cap_takes_oldest_traffic_minutes(void **state)
 	assert_true(ms.capped > 0);
 	struct rollup_sec *got = NULL;
 	int n = 0;
-	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, total, &got, &n), 0);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, total, &got, &n), 0);
 	assert_true(n > 0 && n < total);
 	/* what is left is the newest, without holes */
 	assert_int_equal(got[n - 1].t, now - 60);
