@@ -499,6 +499,7 @@ api_traffic_stats(struct req *r)
 	cJSON_AddNumberToObject(o, "retention_s", s.retention_s);
 	add_u64(o, "minutes_stored", s.minutes_stored);
 	add_u64(o, "minutes_dropped", s.minutes_dropped);
+	add_u64(o, "talkers_left_out", s.talkers_left_out);
 	if (s.offline && s.state != CAPTURE_OFF) {
 		cJSON *p = cJSON_AddObjectToObject(o, "processing");
 		cJSON_AddNumberToObject(p, "seconds", s.processing_s);

@@ -27,8 +27,8 @@
 
 #define BATCH 4096              /* frames per pcap_dispatch: then counters are published */
 #define READ_TIMEOUT_MS 100     /* live: how long a quiet interface blocks the thread */
-#define TALKER_SLOTS 8192       /* per-IP accumulation for one interval; must be a power of 2 */
-#define TALKER_MAX 6144         /* more distinct IPs in one second are left out of the ranking */
+#define TALKER_SLOTS 8192       /* per-IP accumulation for one interval; a power of 2 above TALKER_MAX */
+#define TALKER_MAX CAPTURE_TALKERS_MAX
 #define PERSIST_BATCH 256
 
 struct talker_slot {
@@ -58,6 +58,7 @@ struct capture {
 	int *talker_used;
 	int ntalkers;
 	uint64_t talker_seed;
+	uint64_t talkers_left_out;
 	int64_t last_publish_ms;
 	double started_s;
 
@@ -193,8 +194,10 @@ talker_add(struct capture *c, const uint8_t ip[16], uint64_t bytes, uint64_t pac
 	for (;;) {
 		struct talker_slot *s = &c->talkers[i];
 		if (!s->used) {
-			if (c->ntalkers == TALKER_MAX)
+			if (c->ntalkers == TALKER_MAX) {
+				c->talkers_left_out++;
 				return;
+			}
 			s->used = 1;
 			memcpy(s->t.ip, ip, 16);
 			c->talker_used[c->ntalkers++] = (int)i;
@@ -335,6 +338,7 @@ publish_stats(struct capture *c, int state)
 	flowtable_get_stats(c->ft, &p->ft);
 	p->first_us = c->first_us;
 	p->last_us = c->last_us;
+	p->talkers_left_out = c->talkers_left_out;
 	if (c->offline)
 		p->processing_s = mw_now_s() - c->started_s;
 	pthread_mutex_unlock(&c->lock);

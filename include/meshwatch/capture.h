@@ -45,7 +45,12 @@ struct capture_stats {
 	double processing_s;           /* wall time spent reading a file */
 	int retention_s;
 	uint64_t minutes_stored, minutes_dropped;
+	uint64_t talkers_left_out;     /* addresses past the per-second talker table (CAPTURE_TALKERS_MAX) */
 };
+
+/* Distinct addresses ranked for the top talkers of one second; more are
+   left out of that second's ranking (and counted). */
+#define CAPTURE_TALKERS_MAX 6144
 
 /* The flows at one moment, shared read-only by reference counting. */
 struct flow_snapshot {

@@ -210,6 +210,22 @@ done
 ok "500 flows through --max-flows 16: 16 kept, 484 evicted"
 stop_node "$NODE_PID"
 
+# the per-second talker table: 7001 addresses in one second, 6144 ranked
+python3 "$HERE/gen_pcap.py" talkers "$TMP/talkers.pcap" 7000
+start_node n5 "$B" --pcap "$TMP/talkers.pcap"
+TOKEN=$(login "$B")
+for _ in $(seq 50); do
+  ucurl "$B" /api/stats -H "Authorization: Bearer $TOKEN"
+  [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && break
+  sleep 0.1
+done
+[ "$(echo "$BODY" | jget '(d["flows"], d["talkers_left_out"])')" = "(7000, $((7000 - 6143)))" ] || fail "talker table: $BODY"
+WS_TOPICS=top_talkers timeout 20 python3 "$HERE/ws_client.py" "$B" 8443 "$TOKEN" read 1.5 > "$TMP/ws2.txt" 2>&1 || true
+grep '"type":"top_talkers"' "$TMP/ws2.txt" | head -1 | jget '(len(d["rows"]), d["rows"][0]["ip"], d["rows"][0]["packets"])' |
+  grep -qx "(10, '10.0.0.1', 7000)" || fail "top talkers past the table: $(head -c 300 "$TMP/ws2.txt")"
+ok "7001 addresses in one second: the server still ranks first (7000 packets), 857 addresses left out and counted"
+stop_node "$NODE_PID"
+
 # a bad filter, a missing file: capture fails, the node does not
 C=$(rand_addr)
 start_node n3 "$C" --pcap "$TMP/known.pcap" --bpf 'tcp port ((('

@@ -11,6 +11,9 @@ gen_pcap.py known FILE EXPECT.json
 gen_pcap.py corpus DIR
     The known frames as a seed corpus for test/fuzz/fuzz_decode (a selector
     byte, then the frame: Ethernet, and the same frames as raw IP).
+gen_pcap.py talkers FILE N
+    N clients (10.1.0.0/16), one UDP datagram each to 10.0.0.1:53, all in
+    one second: more addresses than the per-second talker table holds.
 gen_pcap.py bench FILE PACKETS FLOWS
     A large capture for the benchmark: an IMIX-like size mix (7 x 64, 4 x
     576, 1 x 1500 bytes), TCP and UDP over FLOWS distinct IPv4 flows,
@@ -239,6 +242,14 @@ def known_frames():
     return k
 
 
+def talkers(path, n):
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET))
+        for i in range(n):
+            client = "10.1.%d.%d" % (i >> 8, i & 0xFF)
+            f.write(record(T0 * 1000000 + i, eth(ipv4(client, "10.0.0.1", 17, udp(1000, 53, b"t" * 10)), 0x0800)))
+
+
 def bench(path, packets, flows):
     rnd = random.Random(1)
     sizes = [64] * 7 + [576] * 4 + [1500]
@@ -279,6 +290,8 @@ if __name__ == "__main__":
         known(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "corpus":
         corpus(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "talkers":
+        talkers(sys.argv[2], int(sys.argv[3]))
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
