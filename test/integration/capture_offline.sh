@@ -21,6 +21,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 python3 "$HERE/gen_pcap.py" known "$TMP/known.pcap" "$TMP/expect.json"
 T0=1767225600
 
+# wait_finished ADDR TOKEN: until the node has read its file; BODY is /api/stats
+wait_finished() {
+  local i
+  for i in $(seq 50); do
+    ucurl "$1" /api/stats -H "Authorization: Bearer $2"
+    [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && return 0
+    sleep 0.1
+  done
+}
+
 A=$(rand_addr)
 # a reporting node that is never there: snapshots wait in the outbox, where
 # the test reads the traffic summary they carry
@@ -29,11 +39,7 @@ MESHWATCH_REPORT_INTERVAL=1 start_node n1 "$A" --pcap "$TMP/known.pcap" --bpf ''
 TOKEN=$(login "$A")
 AUTH=(-H "Authorization: Bearer $TOKEN")
 
-for _ in $(seq 50); do
-  ucurl "$A" /api/stats "${AUTH[@]}"
-  [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && break
-  sleep 0.1
-done
+wait_finished "$A" "$TOKEN"
 expect_status 200 "GET /api/stats"
 STATS=$BODY
 python3 - "$TMP/expect.json" "$STATS" <<'EOF' || fail "/api/stats does not match the file"
@@ -200,11 +206,7 @@ python3 "$HERE/gen_pcap.py" bench "$TMP/many.pcap" 500 500
 B=$(rand_addr)
 start_node n2 "$B" --pcap "$TMP/many.pcap" --max-flows 16
 TOKEN=$(login "$B")
-for _ in $(seq 50); do
-  ucurl "$B" /api/stats -H "Authorization: Bearer $TOKEN"
-  [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && break
-  sleep 0.1
-done
+wait_finished "$B" "$TOKEN"
 [ "$(echo "$BODY" | jget '(d["flows"], d["flows_created"], d["evictions"], d["max_flows"])')" = "(16, 500, 484, 16)" ] ||
   fail "flow cap: $BODY"
 ok "500 flows through --max-flows 16: 16 kept, 484 evicted"
@@ -214,11 +216,7 @@ stop_node "$NODE_PID"
 python3 "$HERE/gen_pcap.py" talkers "$TMP/talkers.pcap" 7000
 start_node n5 "$B" --pcap "$TMP/talkers.pcap"
 TOKEN=$(login "$B")
-for _ in $(seq 50); do
-  ucurl "$B" /api/stats -H "Authorization: Bearer $TOKEN"
-  [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && break
-  sleep 0.1
-done
+wait_finished "$B" "$TOKEN"
 [ "$(echo "$BODY" | jget '(d["flows"], d["talkers_left_out"])')" = "(7000, $((7000 - 6143)))" ] || fail "talker table: $BODY"
 WS_TOPICS=top_talkers timeout 20 python3 "$HERE/ws_client.py" "$B" 8443 "$TOKEN" read 1.5 > "$TMP/ws2.txt" 2>&1 || true
 grep '"type":"top_talkers"' "$TMP/ws2.txt" | head -1 | jget '(len(d["rows"]), d["rows"][0]["ip"], d["rows"][0]["packets"])' |
