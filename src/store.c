@@ -721,34 +721,20 @@ bind_ms(sqlite3_stmt *s, int i, double v)
 		sqlite3_bind_double(s, i, v);
 }
 
-static int
-polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
+int
+store_insert_rows_locked(struct store *st, const char *sql, const void *rows, size_t size, int n,
+    void (*bind)(sqlite3_stmt *s, const void *row))
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = store_prep(st, "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,"
-	                           "rtt_avg_ms,jitter_ms,loss) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		const struct poll_row *r = &rows[i];
-		sqlite3_bind_text(s, 1, r->peer_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, r->ts);
-		sqlite3_bind_int(s, 3, r->ok);
-		if (r->ok)
-			sqlite3_bind_null(s, 4);
-		else
-			sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
-		bind_ms(s, 5, r->connect_ms);
-		bind_ms(s, 6, r->tls_ms);
-		bind_ms(s, 7, r->ttfb_ms);
-		bind_ms(s, 8, r->total_ms);
-		bind_ms(s, 9, r->rtt_avg_ms);
-		bind_ms(s, 10, r->jitter_ms);
-		bind_ms(s, 11, r->loss);
+	for (int i = 0; i < n && ret == 0; i++) {
+		bind(s, (const char *)rows + (size_t)i * size);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			ret = MW_EDB;
 		sqlite3_reset(s);
@@ -757,6 +743,35 @@ polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
 out:
 	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
+}
+
+static void
+bind_poll(sqlite3_stmt *s, const void *row)
+{
+	const struct poll_row *r = row;
+	sqlite3_bind_text(s, 1, r->peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->ts);
+	sqlite3_bind_int(s, 3, r->ok);
+	if (r->ok)
+		sqlite3_bind_null(s, 4);
+	else
+		sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
+	bind_ms(s, 5, r->connect_ms);
+	bind_ms(s, 6, r->tls_ms);
+	bind_ms(s, 7, r->ttfb_ms);
+	bind_ms(s, 8, r->total_ms);
+	bind_ms(s, 9, r->rtt_avg_ms);
+	bind_ms(s, 10, r->jitter_ms);
+	bind_ms(s, 11, r->loss);
+}
+
+static int
+polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
+{
+	return store_insert_rows_locked(st,
+	    "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
+	    "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	    rows, sizeof *rows, n, bind_poll);
 }
 
 int

@@ -26,12 +26,16 @@ struct store {
 		r_; \
 	})
 
-/* The lock must be held for all four. */
+/* The lock must be held for all of these. */
 sqlite3_stmt *store_prep(struct store *st, const char *sql); /* NULL and logged on error */
 int store_exec_locked(struct store *st, const char *sql, char *err, size_t errlen);
 int store_int_query_locked(struct store *st, const char *sql); /* first column of the first row; 0 if none */
 /* Runs sql with ?1 bound to a; rows changed, or MW_EDB. */
 int store_bind_exec_locked(struct store *st, const char *sql, int64_t a);
+/* Runs sql once per row (n rows of size bytes; bind binds one) in one
+   transaction, rolled back when any row fails. 0 or MW_EDB. */
+int store_insert_rows_locked(struct store *st, const char *sql, const void *rows, size_t size, int n,
+    void (*bind)(sqlite3_stmt *s, const void *row));
 
 /* Schema migrations owned by the resource files, in store.c's list. */
 extern const char store_schema_targets[];

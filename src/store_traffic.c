@@ -18,39 +18,29 @@ const char store_schema_traffic[] =
 	"  icmpv6_bytes INTEGER NOT NULL, other_bytes INTEGER NOT NULL,"
 	"  drops INTEGER NOT NULL);";
 
+static void
+bind_minute(sqlite3_stmt *s, const void *row)
+{
+	const struct rollup_sec *r = row;
+	sqlite3_bind_int64(s, 1, r->t);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->packets);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)r->bytes);
+	for (int k = 0; k < ROLLUP_NPROTO; k++)
+		sqlite3_bind_int64(s, 4 + k, (sqlite3_int64)r->proto_bytes[k]);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)r->drops);
+}
+
+/* A minute stored at shutdown goes on after a restart: it is added to. */
 static int
 minutes_add_locked(struct store *st, const struct rollup_sec *rows, int n)
 {
-	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
-		return MW_EDB;
-	int ret = 0;
-	/* a minute stored at shutdown goes on after a restart: add to it */
-	sqlite3_stmt *s = store_prep(st,
+	return store_insert_rows_locked(st,
 	    "INSERT INTO traffic_minutes(minute,packets,bytes,tcp_bytes,udp_bytes,icmp_bytes,icmpv6_bytes,other_bytes,drops) "
 	    "VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(minute) DO UPDATE SET packets=packets+excluded.packets, "
 	    "bytes=bytes+excluded.bytes, tcp_bytes=tcp_bytes+excluded.tcp_bytes, udp_bytes=udp_bytes+excluded.udp_bytes, "
 	    "icmp_bytes=icmp_bytes+excluded.icmp_bytes, icmpv6_bytes=icmpv6_bytes+excluded.icmpv6_bytes, "
-	    "other_bytes=other_bytes+excluded.other_bytes, drops=drops+excluded.drops");
-	if (s == NULL) {
-		ret = MW_EDB;
-		goto out;
-	}
-	for (int i = 0; i < n && ret == 0; i++) {
-		const struct rollup_sec *r = &rows[i];
-		sqlite3_bind_int64(s, 1, r->t);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)r->packets);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)r->bytes);
-		for (int k = 0; k < ROLLUP_NPROTO; k++)
-			sqlite3_bind_int64(s, 4 + k, (sqlite3_int64)r->proto_bytes[k]);
-		sqlite3_bind_int64(s, 9, (sqlite3_int64)r->drops);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			ret = MW_EDB;
-		sqlite3_reset(s);
-	}
-	sqlite3_finalize(s);
-out:
-	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
-	return ret;
+	    "other_bytes=other_bytes+excluded.other_bytes, drops=drops+excluded.drops",
+	    rows, sizeof *rows, n, bind_minute);
 }
 
 int
