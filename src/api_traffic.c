@@ -392,7 +392,10 @@ api_traffic_counters(struct req *r)
 	}
 	struct rollup_sec *b = calloc((size_t)npoints, sizeof *b);
 	char *minute_src = calloc((size_t)npoints, 1);
+	/* room for the seconds of the range the ring can hold, no more */
 	int nsec = ru ? rollup_seconds(ru) : 0;
+	if (nsec > to - from)
+		nsec = (int)(to - from);
 	struct rollup_sec *secs = nsec ? calloc((size_t)nsec, sizeof *secs) : NULL;
 	struct rollup_sec *mins = NULL;
 	int nm = 0;
