@@ -102,8 +102,7 @@
         h('p', { text: 'To capture live traffic, start the node with an interface (or "any" for all of them):' }),
         h('pre', { class: 'code', text: 'meshwatch --iface eth0            # or --iface any\nmeshwatch --pcap capture.pcap     # or read a capture file' }),
         h('p', { text: 'Live capture needs root, or the capabilities given once to the binary:' }),
-        h('pre', { class: 'code', text: 'sudo setcap cap_net_raw,cap_net_admin+eip build/meshwatch' }),
-        st.hint ? h('p', { class: 'muted small', text: st.hint }) : null);
+        h('pre', { class: 'code', text: 'sudo setcap cap_net_raw,cap_net_admin+eip build/meshwatch' }));
     }
 
     function kvRow(k, v) { return h('tr', null, h('th', { scope: 'row', text: k }), h('td', { text: v })); }
