@@ -24,8 +24,19 @@ VN=mwc$$n          # near end, in this namespace, captured
 VF=mwc$$f          # far end, in $NS
 SUB=10.79.$(($$ % 200 + 20))
 NEAR=$SUB.1 FAR=$SUB.2
+# The interpreter itself: a version-manager shim (pyenv) in between would
+# be the process we know, and the echo could outlive it.
+PY=$(python3 -c 'import sys; print(sys.executable)')
 MADE_NS=0 MADE_LINK=0
+# Nodes stop first (their exit status recorded as stop_node does), so no
+# capture sees its interface vanish; then what runs in the namespace; then
+# the link and the namespace. lib.sh's cleanup does the rest.
 live_cleanup() {
+  local p
+  for p in "${MW_PIDS[@]:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && stop_node "$p"; done
+  if [ $MADE_NS = 1 ]; then
+    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+  fi
   [ $MADE_LINK = 0 ] || ip link del "$VN" 2>/dev/null || true
   [ $MADE_NS = 0 ] || ip netns del "$NS" 2>/dev/null || true
 }
@@ -80,7 +91,7 @@ threading.Thread(target=echo, daemon=True).start()
 print("ready", flush=True)
 sink()
 EOF
-ip netns exec "$NS" python3 "$TMP/far.py" "$FAR" > "$TMP/far.out" 2>&1 &
+ip netns exec "$NS" "$PY" "$TMP/far.py" "$FAR" > "$TMP/far.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ready "$TMP/far.out" 2>/dev/null && break; sleep 0.1; done
 grep -q ready "$TMP/far.out" || fail "the echo in the namespace did not start: $(cat "$TMP/far.out")"
