@@ -3,7 +3,8 @@
 # and fetches civetweb's source from the distribution. Idempotent, and quick
 # when everything is already there.
 #   scripts/setup.sh               build + test dependencies
-#   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk)
+#   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk, nmap,
+#                                  tcpdump, tshark, tcpreplay)
 #   scripts/setup.sh --build-only  only what building needs (the Dockerfile's
 #                                  build stage): no browser, no npm
 set -euo pipefail
@@ -33,7 +34,9 @@ if [ "$build_only" = 0 ]; then
   # from elsewhere (then Debian's npm package would conflict).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
-[ "$want_bench" = 1 ] && packages+=(nginx-light wrk)
+# tshark asks whether non-root users may capture: DEBIAN_FRONTEND=noninteractive
+# (below) takes the default answer, no.
+[ "$want_bench" = 1 ] && packages+=(nginx-light wrk nmap tcpdump tshark tcpreplay)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -19,7 +19,7 @@
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 
-enum opt_type { OPT_STR, OPT_INT, OPT_PATH };
+enum opt_type { OPT_STR, OPT_INT, OPT_PATH, OPT_DUR /* seconds, written 90, 90s, 60m, 2h or 1d */ };
 
 struct opt {
 	const char *key;   /* JSON key in node.json */
@@ -37,6 +37,7 @@ struct opt {
 #define S(field) OPT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define P(field) OPT_PATH, offsetof(struct config, field), sizeof(((struct config *)0)->field)
 #define I(field) OPT_INT, offsetof(struct config, field), 0
+#define D(field) OPT_DUR, offsetof(struct config, field), 0
 
 static const struct opt opts[] = {
 	{"listen", "listen", "MESHWATCH_LISTEN", S(listen), 0, 0, "0.0.0.0:8443", 0, "address and port to serve HTTPS on"},
@@ -81,6 +82,13 @@ static const struct opt opts[] = {
 	{"max_outbox", NULL, "MESHWATCH_MAX_OUTBOX", I(max_outbox), 1, 10000000, "10080", 0, "snapshots kept for reporting nodes that are down (a week at 60 s)"},
 	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
+	{"iface", "iface", "MESHWATCH_IFACE", S(capture_iface), 0, 0, "", 0, "capture traffic on this interface (\"any\": all of them); capture is off without iface or pcap"},
+	{"bpf", "bpf", "MESHWATCH_BPF", S(capture_bpf), 0, 0, "ip or ip6", 0, "BPF filter for captured traffic"},
+	{"snaplen", "snaplen", "MESHWATCH_SNAPLEN", I(capture_snaplen), 64, 65535, "160", 0, "bytes captured of each frame (headers are enough)"},
+	{"retention", "retention", "MESHWATCH_RETENTION", D(capture_retention_s), 60, 86400, "60m", 0, "per-second traffic counters kept in memory (60m, 2h, ...); older traffic is kept per minute in the database"},
+	{"capture_buffer_bytes", "capture-buffer", "MESHWATCH_CAPTURE_BUFFER", I(capture_buffer_bytes), 1048576, 1073741824, "33554432", 0, "kernel buffer for captured frames"},
+	{"pcap", "pcap", "MESHWATCH_PCAP", P(capture_pcap), 0, 0, "", 0, "read this capture file as fast as possible (packet times from the file) instead of an interface, then keep serving the results"},
+	{"max_flows", "max-flows", "MESHWATCH_MAX_FLOWS", I(capture_max_flows), 16, 16777216, "262144", 0, "flows tracked at once; past it the least recently seen give way"},
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
 	/* the prober: event loop and name lookups */
 	{"resolver_threads", NULL, "MESHWATCH_RESOLVER_THREADS", I(resolver_threads), 1, 16, "2", 0, "threads resolving host names for checks and scans"},
@@ -132,16 +140,24 @@ set_value(struct config *cfg, const struct opt *o, const char *val, const char *
 		snprintf(err, errlen, "%s: \"%s\" must be %s, got \"%s\"", src, o->key, want, val);
 		return MW_EINVAL;
 	}
-	if (o->type == OPT_INT) {
+	if (o->type == OPT_INT || o->type == OPT_DUR) {
 		char *end;
 		errno = 0;
-		long v = strtol(val, &end, 10);
-		if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max) {
-			snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src,
-			    o->key, o->min, o->max, val);
+		long v = strtol(val, &end, 10), unit = 1;
+		if (o->type == OPT_DUR && end != val && *end && end[1] == '\0') {
+			unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+			end += unit > 0;
+		}
+		if (errno != 0 || end == val || *end != '\0' || (unit > 1 && v < 0) || v > o->max / unit || v * unit < o->min) {
+			if (o->type == OPT_DUR)
+				snprintf(err, errlen, "%s: \"%s\" must be a duration from %lds to %lds like 90s, 60m or 2h, got \"%s\"",
+				    src, o->key, o->min, o->max, val);
+			else
+				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src, o->key,
+				    o->min, o->max, val);
 			return MW_EINVAL;
 		}
-		*(int *)(void *)field = (int)v;
+		*(int *)(void *)field = (int)(v * unit);
 		return 0;
 	}
 	if (strlen(val) >= o->size) {
@@ -185,7 +201,9 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 		}
 		char buf[64];
 		const char *val;
-		if (o->type == OPT_INT) {
+		if (o->type == OPT_DUR && cJSON_IsString(it)) {
+			val = it->valuestring;
+		} else if (o->type == OPT_INT || o->type == OPT_DUR) {
 			if (!cJSON_IsNumber(it) || it->valuedouble < (double)o->min || it->valuedouble > (double)o->max ||
 			    it->valuedouble != (double)(long)it->valuedouble) {
 				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld", path, o->key, o->min, o->max);
@@ -282,6 +300,11 @@ validate(struct config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->root_user[0] && cfg->root_password[0] == '\0') {
 		snprintf(err, errlen, "ROOT_USER is set but ROOT_PASSWORD is empty: set both or neither");
+		return MW_EINVAL;
+	}
+	if (cfg->capture_iface[0] && cfg->capture_pcap[0]) {
+		snprintf(err, errlen, "iface (\"%s\") and pcap (\"%s\") are both set: capture from an interface or read a file, not both",
+		    cfg->capture_iface, cfg->capture_pcap);
 		return MW_EINVAL;
 	}
 	if (cfg->cert_renew_days >= cfg->cert_validity_days) {
@@ -415,7 +438,7 @@ config_print(const struct config *cfg, FILE *out)
 	cJSON *o = cJSON_CreateObject();
 	for (size_t i = 0; i < MW_ARRAY_LEN(opts); i++) {
 		const char *field = (const char *)cfg + opts[i].offset;
-		if (opts[i].type == OPT_INT)
+		if (opts[i].type == OPT_INT || opts[i].type == OPT_DUR)
 			cJSON_AddNumberToObject(o, opts[i].key, *(const int *)(const void *)field);
 		else if (opts[i].secret && field[0])
 			cJSON_AddStringToObject(o, opts[i].key, "(set)");
@@ -447,7 +470,7 @@ config_usage(FILE *out)
 		const struct opt *o = &opts[i];
 		char flag[48];
 		if (o->flag)
-			snprintf(flag, sizeof flag, "--%s %s", o->flag, o->type == OPT_INT ? "N" : "VALUE");
+			snprintf(flag, sizeof flag, "--%s %s", o->flag, o->type == OPT_INT ? "N" : o->type == OPT_DUR ? "DURATION" : "VALUE");
 		else
 			snprintf(flag, sizeof flag, "(no flag)");
 		fprintf(out, "  %-24s %s\n      key \"%s\"%s%s, default \"%s\"\n", flag, o->help, o->key,

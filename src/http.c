@@ -69,7 +69,9 @@ static const struct route routes[] = {
 	{"GET", "/api/targets/{id}/history", USER, api_targets_history},
 
 	/* traffic */
-
+	{"GET", "/api/flows", USER, api_traffic_flows},
+	{"GET", "/api/counters", USER, api_traffic_counters},
+	{"GET", "/api/stats", USER, api_traffic_stats},
 	/* discovery */
 
 };

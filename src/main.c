@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshwatch/capture.h"
 #include "meshwatch/config.h"
 #include "meshwatch/http.h"
 #include "meshwatch/log.h"
@@ -71,6 +72,14 @@ static void
 flush_mesh(struct node *n)
 {
 	mesh_flush(n->mesh);
+}
+
+/* Completed traffic minutes go to the database here, never on the capture
+   thread. */
+static void
+persist_traffic(struct node *n)
+{
+	capture_persist(n->capture, n->store);
 }
 
 static void
@@ -163,6 +172,17 @@ main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
+	/* Capture opens before HTTPS starts so the handlers always find it;
+	   it failing (permission, interface, filter) is not fatal. */
+	n->capture = capture_create(cfg);
+	if (n->capture == NULL) {
+		log_error("main", "cannot start: out of memory for the capture");
+		mesh_destroy(n->mesh);
+		node_destroy(n);
+		free(cfg);
+		return 1;
+	}
+	capture_start(n->capture);
 	n->prober = evloop_start("mw-prober", err, sizeof err);
 	if (n->prober)
 		n->resolver = resolver_start(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, sizeof err);
@@ -179,6 +199,8 @@ main(int argc, char **argv)
 		stop_prober(n);
 		mesh_destroy(n->mesh);
 		n->mesh = NULL;
+		capture_destroy(n->capture);
+		n->capture = NULL;
 		node_destroy(n);
 		free(cfg);
 		return 1;
@@ -191,6 +213,7 @@ main(int argc, char **argv)
 	int64_t now = mw_now_ms();
 	struct timer timers[] = {
 		{now + 1000, 1000, flush_mesh},
+		{now + 1000, 1000, persist_traffic},
 		{now + 30000, 60000, maintain_mesh},
 		{now + 1000, 1000, flush_targets},
 		{now + 20000, 60000, maintain_targets},
@@ -223,10 +246,14 @@ main(int argc, char **argv)
 	mw_request_abort();
 	reporter_stop(n->reporter);
 	n->reporter = NULL;
+	capture_stop(n->capture);
+	capture_persist(n->capture, n->store);
 	mesh_stop(n->mesh);
 	http_stop(n->http);
 	n->http = NULL;
 	stop_prober(n);
+	capture_destroy(n->capture);
+	n->capture = NULL;
 	mesh_destroy(n->mesh);
 	n->mesh = NULL;
 	node_destroy(n);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshwatch/capture.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
@@ -138,6 +139,38 @@ put_targets(struct buf *b, struct node *n)
 	free(rows);
 }
 
+/* One metric without labels: HELP, TYPE and the value. */
+static void
+put_one(struct buf *b, const char *name, const char *type, const char *help, unsigned long long v)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+}
+
+static void
+put_traffic(struct buf *b, struct capture *c)
+{
+	struct capture_stats cs;
+	capture_get_stats(c, &cs);
+	put_one(b, "meshwatch_traffic_capture_up", "gauge", "1 while traffic capture runs (or its file was read).",
+	    cs.state == CAPTURE_RUNNING || cs.state == CAPTURE_FINISHED);
+	put_one(b, "meshwatch_traffic_packets_total", "counter", "Frames captured.", cs.packets);
+	put_one(b, "meshwatch_traffic_bytes_total", "counter", "Bytes of captured frames (wire length).", cs.bytes);
+	put_one(b, "meshwatch_traffic_flows", "gauge", "Flows tracked now.", cs.flows);
+	put(b, "# HELP meshwatch_traffic_drops_total Frames dropped before the capture saw them.\n"
+	       "# TYPE meshwatch_traffic_drops_total counter\n");
+	put(b, "meshwatch_traffic_drops_total{where=\"kernel\"} %llu\nmeshwatch_traffic_drops_total{where=\"interface\"} %llu\n",
+	    (unsigned long long)cs.kernel_drops, (unsigned long long)cs.if_drops);
+	put(b, "# HELP meshwatch_traffic_flow_evictions_total Flows removed, by reason.\n"
+	       "# TYPE meshwatch_traffic_flow_evictions_total counter\n");
+	put(b, "meshwatch_traffic_flow_evictions_total{reason=\"idle\"} %llu\nmeshwatch_traffic_flow_evictions_total{reason=\"max_flows\"} %llu\n",
+	    (unsigned long long)cs.ft.expired, (unsigned long long)cs.ft.evicted);
+	put(b, "# HELP meshwatch_traffic_decode_errors_total Frames that could not be decoded, by kind.\n"
+	       "# TYPE meshwatch_traffic_decode_errors_total counter\n");
+	for (int k = DECODE_NOT_IP + 1; k < DECODE_NSTATUS; k++)
+		put(b, "meshwatch_traffic_decode_errors_total{kind=\"%s\"} %llu\n", decode_status_name(k),
+		    (unsigned long long)cs.decode[k]);
+}
+
 char *
 metrics_render(struct metrics *m, struct node *n, size_t *len)
 {
@@ -215,6 +248,8 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	}
 	if (n->targets)
 		put_targets(&b, n);
+	if (n->capture)
+		put_traffic(&b, n->capture);
 	*len = b.len;
 	return b.p;
 }

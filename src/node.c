@@ -307,6 +307,13 @@ node_apply_reload(struct node *n, const struct config *fresh)
 		{"advertise", offsetof(struct config, advertise), sizeof(((struct config *)0)->advertise)},
 		{"http_threads", offsetof(struct config, http_threads), sizeof(int)},
 		{"max_body_bytes", offsetof(struct config, max_body_bytes), sizeof(int)},
+		{"iface", offsetof(struct config, capture_iface), sizeof(((struct config *)0)->capture_iface)},
+		{"pcap", offsetof(struct config, capture_pcap), sizeof(((struct config *)0)->capture_pcap)},
+		{"bpf", offsetof(struct config, capture_bpf), sizeof(((struct config *)0)->capture_bpf)},
+		{"snaplen", offsetof(struct config, capture_snaplen), sizeof(int)},
+		{"retention", offsetof(struct config, capture_retention_s), sizeof(int)},
+		{"capture_buffer_bytes", offsetof(struct config, capture_buffer_bytes), sizeof(int)},
+		{"max_flows", offsetof(struct config, capture_max_flows), sizeof(int)},
 	};
 	for (size_t i = 0; i < MW_ARRAY_LEN(restart); i++)
 		if (memcmp((const char *)&n->cfg + restart[i].off, (const char *)fresh + restart[i].off, restart[i].size) != 0)

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "meshwatch/api.h"
+#include "meshwatch/capture.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/http.h"
 #include "meshwatch/log.h"
@@ -52,6 +54,34 @@ struct reporter {
 };
 
 static cJSON *targets_summary(struct node *n);
+/* A compact traffic summary: state, the newest second's rates and drops,
+   the top five talkers. Receivers that predate it ignore it. */
+static void
+add_traffic(cJSON *o, struct node *n)
+{
+	if (n->capture == NULL)
+		return;
+	struct capture_stats cs;
+	capture_get_stats(n->capture, &cs);
+	cJSON *t = cJSON_AddObjectToObject(o, "traffic");
+	cJSON_AddStringToObject(t, "state", capture_state_name(cs.state));
+	cJSON_AddNumberToObject(t, "drops_total", (double)(cs.kernel_drops + cs.if_drops));
+	cJSON_AddNumberToObject(t, "flows", cs.flows);
+	cJSON *rates = api_traffic_rates_json(n);
+	if (rates) {
+		http_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
+		cJSON_AddNumberToObject(t, "pps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "pps")));
+		cJSON_AddNumberToObject(t, "bps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bps")));
+		cJSON_AddNumberToObject(t, "drops", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "drops")));
+		cJSON_Delete(rates);
+	}
+	cJSON *top = api_traffic_top_json(n, 5);
+	if (top) {
+		cJSON *rows = cJSON_DetachItemFromObjectCaseSensitive(top, "rows");
+		cJSON_AddItemToObject(t, "top_talkers", rows);
+		cJSON_Delete(top);
+	}
+}
 
 char *
 report_snapshot(struct node *n, int64_t seq)
@@ -121,6 +151,7 @@ report_snapshot(struct node *n, int64_t seq)
 	cJSON_AddNumberToObject(mesh, "dead", dead);
 	if (n->targets)
 		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
+	add_traffic(o, n);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;

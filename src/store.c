@@ -721,34 +721,20 @@ bind_ms(sqlite3_stmt *s, int i, double v)
 		sqlite3_bind_double(s, i, v);
 }
 
-static int
-polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
+int
+store_insert_rows_locked(struct store *st, const char *sql, const void *rows, size_t size, int n,
+    void (*bind)(sqlite3_stmt *s, const void *row))
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = store_prep(st, "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,"
-	                           "rtt_avg_ms,jitter_ms,loss) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		const struct poll_row *r = &rows[i];
-		sqlite3_bind_text(s, 1, r->peer_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, r->ts);
-		sqlite3_bind_int(s, 3, r->ok);
-		if (r->ok)
-			sqlite3_bind_null(s, 4);
-		else
-			sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
-		bind_ms(s, 5, r->connect_ms);
-		bind_ms(s, 6, r->tls_ms);
-		bind_ms(s, 7, r->ttfb_ms);
-		bind_ms(s, 8, r->total_ms);
-		bind_ms(s, 9, r->rtt_avg_ms);
-		bind_ms(s, 10, r->jitter_ms);
-		bind_ms(s, 11, r->loss);
+	for (int i = 0; i < n && ret == 0; i++) {
+		bind(s, (const char *)rows + (size_t)i * size);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			ret = MW_EDB;
 		sqlite3_reset(s);
@@ -757,6 +743,35 @@ polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
 out:
 	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
+}
+
+static void
+bind_poll(sqlite3_stmt *s, const void *row)
+{
+	const struct poll_row *r = row;
+	sqlite3_bind_text(s, 1, r->peer_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->ts);
+	sqlite3_bind_int(s, 3, r->ok);
+	if (r->ok)
+		sqlite3_bind_null(s, 4);
+	else
+		sqlite3_bind_text(s, 4, r->error, -1, SQLITE_STATIC);
+	bind_ms(s, 5, r->connect_ms);
+	bind_ms(s, 6, r->tls_ms);
+	bind_ms(s, 7, r->ttfb_ms);
+	bind_ms(s, 8, r->total_ms);
+	bind_ms(s, 9, r->rtt_avg_ms);
+	bind_ms(s, 10, r->jitter_ms);
+	bind_ms(s, 11, r->loss);
+}
+
+static int
+polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
+{
+	return store_insert_rows_locked(st,
+	    "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
+	    "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	    rows, sizeof *rows, n, bind_poll);
 }
 
 int
@@ -891,8 +906,8 @@ store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t 
 	return LOCKED(st, history_locked(st, peer_id, from, to, step, rows, n));
 }
 
-static int
-bind_exec(struct store *st, const char *sql, int64_t a)
+int
+store_bind_exec_locked(struct store *st, const char *sql, int64_t a)
 {
 	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
@@ -913,19 +928,21 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	int64_t cut = ((now - raw_keep_s) / 300) * 300;
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
-	int r = bind_exec(st,
+	int r = store_bind_exec_locked(st,
 	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
 	    "SELECT peer_id, (ts/300)*300, COUNT(*), SUM(ok), AVG(connect_ms), AVG(tls_ms), AVG(ttfb_ms), AVG(total_ms), "
 	    "AVG(rtt_avg_ms), AVG(jitter_ms), AVG(loss) FROM polls WHERE ts < ?1 GROUP BY peer_id, (ts/300)*300 "
 	    "ON CONFLICT(peer_id,bucket) DO UPDATE SET n=n+excluded.n, ok=ok+excluded.ok",
 	    cut);
 	if (r >= 0) {
-		ms->downsampled = bind_exec(st, "DELETE FROM polls WHERE ts < ?1", cut);
-		int e = bind_exec(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
+		ms->downsampled = store_bind_exec_locked(st, "DELETE FROM polls WHERE ts < ?1", cut);
+		int e = store_bind_exec_locked(st, "DELETE FROM polls_5m WHERE bucket < ?1", now - keep_s);
 		ms->expired = e > 0 ? e : 0;
-		e = bind_exec(st, "DELETE FROM cells WHERE t < ?1", now - keep_s);
+		e = store_bind_exec_locked(st, "DELETE FROM cells WHERE t < ?1", now - keep_s);
 		ms->expired += e > 0 ? e : 0;
-		bind_exec(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
+		store_bind_exec_locked(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
+		e = store_traffic_expire_locked(st, now - keep_s);
+		ms->expired += e > 0 ? e : 0;
 	}
 	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (r < 0)
@@ -937,26 +954,28 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
 		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
 		int nt = store_int_query_locked(st, "SELECT COUNT(*) FROM target_checks");
-		/* the largest history gives first: target checks, received cells,
-		   then our own buckets */
-		int d = nt > nb && nt >= nc
-		            ? bind_exec(st,
-		                  "DELETE FROM target_checks WHERE rowid IN "
-		                  "(SELECT rowid FROM target_checks ORDER BY ts_ms LIMIT ?1)",
-		                  nt / 10 > 2000 ? nt / 10 : 2000)
-		            : 0;
+		/* traffic minutes give first while they are older than our poll buckets */
+		int64_t t_old = 0;
+		int ntr = store_traffic_count_locked(st, &t_old);
+		int b_old = nb > 0 ? store_int_query_locked(st, "SELECT MIN(bucket) FROM polls_5m") : 0;
+		int d = ntr > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, ntr / 10 > 60 ? ntr / 10 : 60) : 0;
+		/* then the largest history: target checks, received cells, our own buckets */
+		if (d <= 0 && nt > nb && nt >= nc)
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM target_checks WHERE rowid IN (SELECT rowid FROM target_checks ORDER BY ts_ms LIMIT ?1)",
+			    nt / 10 > 2000 ? nt / 10 : 2000);
 		if (d <= 0 && nc > nb)
-			d = bind_exec(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
+			d = store_bind_exec_locked(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
 			    nc / 10 > 2000 ? nc / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st,
+			d = store_bind_exec_locked(st,
 			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
 			    nb / 10 > 2000 ? nb / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
+			d = store_bind_exec_locked(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
 			    nr / 10 > 2000 ? nr / 10 : 2000);
 		if (d <= 0)
-			d = bind_exec(st,
+			d = store_bind_exec_locked(st,
 			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
 			    200);
 		if (d <= 0)
@@ -1027,7 +1046,7 @@ outbox_add_locked(struct store *st, int64_t seqv, const char *body, int64_t now,
 		sqlite3_finalize(s);
 	}
 	if (ret == 0) {
-		int r = bind_exec(st, "DELETE FROM outbox WHERE seq <= (SELECT MAX(seq) FROM outbox) - ?1", max_rows);
+		int r = store_bind_exec_locked(st, "DELETE FROM outbox WHERE seq <= (SELECT MAX(seq) FROM outbox) - ?1", max_rows);
 		*dropped = r > 0 ? r : 0;
 	}
 out:
@@ -1093,7 +1112,7 @@ store_report_ack(struct store *st, const char *server, int64_t seq)
 int
 store_outbox_trim(struct store *st, int64_t seq)
 {
-	return LOCKED(st, bind_exec(st, "DELETE FROM outbox WHERE seq <= ?1", seq));
+	return LOCKED(st, store_bind_exec_locked(st, "DELETE FROM outbox WHERE seq <= ?1", seq));
 }
 
 int

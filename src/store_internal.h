@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct store {
 	sqlite3 *db;
@@ -25,14 +26,27 @@ struct store {
 		r_; \
 	})
 
-/* The lock must be held for all three. */
+/* The lock must be held for all of these. */
 sqlite3_stmt *store_prep(struct store *st, const char *sql); /* NULL and logged on error */
 int store_exec_locked(struct store *st, const char *sql, char *err, size_t errlen);
 int store_int_query_locked(struct store *st, const char *sql); /* first column of the first row; 0 if none */
+/* Runs sql with ?1 bound to a; rows changed, or MW_EDB. */
+int store_bind_exec_locked(struct store *st, const char *sql, int64_t a);
+/* Runs sql once per row (n rows of size bytes; bind binds one) in one
+   transaction, rolled back when any row fails. 0 or MW_EDB. */
+int store_insert_rows_locked(struct store *st, const char *sql, const void *rows, size_t size, int n,
+    void (*bind)(sqlite3_stmt *s, const void *row));
 
 /* Schema migrations owned by the resource files, in store.c's list. */
 extern const char store_schema_targets[];
 extern const char store_schema_traffic[];
 extern const char store_schema_discovery[];
+
+/* Traffic minutes for store_maintain (lock held): expire deletes rows
+   before a time, trim the oldest rows (both return how many); count
+   returns how many there are and sets *oldest (0 when none). */
+int store_traffic_expire_locked(struct store *st, int64_t before);
+int store_traffic_trim_locked(struct store *st, int rows);
+int store_traffic_count_locked(struct store *st, int64_t *oldest);
 
 #endif

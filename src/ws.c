@@ -25,6 +25,7 @@
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/rollup.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -36,14 +37,18 @@
    pusher calls once a second while at least one client wants it; a builder
    returns a malloc'd JSON text, or NULL for "nothing to send this second". */
 static char *mesh_frame(struct node *n);
+static char *rates_frame(struct node *n);
+static char *top_talkers_frame(struct node *n);
 
 static const struct ws_topic {
 	const char *name;
 	char *(*frame)(struct node *n);
 } topics[] = {
 	{"mesh", mesh_frame},
+	{"rates", rates_frame},
+	{"top_talkers", top_talkers_frame},
 };
-#define TOPIC_NAMES "mesh"
+#define TOPIC_NAMES "mesh, rates, top_talkers"
 
 struct ws_client {
 	struct mg_connection *conn;
@@ -236,6 +241,31 @@ mesh_frame(struct node *n)
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
+}
+
+/* Traffic: the newest second of counters and its top talkers (nothing
+   while capture is off or has seen no second yet). */
+static char *
+typed_frame(cJSON *o, const char *type)
+{
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "type", type);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+static char *
+rates_frame(struct node *n)
+{
+	return typed_frame(api_traffic_rates_json(n), "rates");
+}
+
+static char *
+top_talkers_frame(struct node *n)
+{
+	return typed_frame(api_traffic_top_json(n, ROLLUP_TOP_K), "top_talkers");
 }
 
 /* Room for len bytes without blocking, and not too much unread already. */

@@ -1830,8 +1830,9 @@
     }
   }
 
-  // After DOMContentLoaded: the page files (deferred, loaded after this
-  // one) have registered their routes by then.
+  // Deferred scripts run while readyState is already "interactive", before
+  // DOMContentLoaded: waiting for it lets the page files after this one
+  // register their routes before the navigation is built.
   if (document.readyState === 'complete') boot();
   else document.addEventListener('DOMContentLoaded', boot);
 })();

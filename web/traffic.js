@@ -1,9 +1,250 @@
-/* meshwatch dashboard: the traffic page(s). Loaded after app.js; registers its
-   routes with window.meshwatch.registerPage and draws with the helpers in
+/* meshwatch dashboard: the traffic page. Loaded after app.js; registers its
+   route with window.meshwatch.registerPage and draws with the helpers in
    window.meshwatch.ui (same rules as app.js: no innerHTML, no inline
-   style or script). */
+   style or script).
+     #/traffic   capture state; live bits/s and packets/s (WebSocket
+                 "rates", or /api/counters polling while the socket is
+                 down); protocol breakdown; top talkers ("top_talkers");
+                 the flow table with filters, sorting and paging. When
+                 capture is off or failed, why and how to turn it on. */
 'use strict';
 
 (function () {
-  // const { h, api } = window.meshwatch.ui;
+  const { h, api, setMessage, wsTopic, timeChart, fmtBytes, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
+  const WINDOW_S = 300;          // seconds on the charts
+  const FLOWS_PAGE = 50;
+  const FLOWS_REFRESH_MS = 5000;
+  const STATS_REFRESH_MS = 5000;
+  const POLL_MS = 2000;          // /api/counters while the socket is down
+  const PROTOS = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'];
+
+  function fmtRate(v, unit) {
+    v = Number(v) || 0;
+    const pre = ['', 'k', 'M', 'G', 'T'];
+    let i = 0;
+    while (v >= 1000 && i < pre.length - 1) { v /= 1000; i++; }
+    return `${v.toFixed(v < 10 && i > 0 ? 2 : i > 0 ? 1 : 0)} ${pre[i]}${unit}`;
+  }
+
+  function stateBadge(st) {
+    const cls = st === 'running' || st === 'finished' ? 'badge-ok' : st === 'failed' ? 'badge-bad' : 'badge-unknown';
+    return h('span', { class: 'badge ' + cls, id: 'capture-state', 'data-state': st, text: st });
+  }
+
+  function renderTraffic(view) {
+    const errBox = h('p', { class: 'error', role: 'alert', hidden: true });
+    const head = h('span', { class: 'muted small', id: 'capture-source' });
+    const badgeBox = h('span');
+    const offCard = h('section', { class: 'card traffic-off', id: 'capture-off', hidden: true });
+    const liveNote = h('span', { class: 'muted small', id: 'rates-source' });
+    const bpsBox = h('div', { class: 'chart-box', id: 'chart-bps' });
+    const ppsBox = h('div', { class: 'chart-box', id: 'chart-pps' });
+    const nowLine = h('p', { class: 'traffic-now', id: 'rates-now' });
+    const protoList = h('div', { class: 'proto-list', id: 'proto-breakdown' });
+    const talkersBody = h('tbody');
+    const statsBody = h('tbody');
+
+    // flow filters
+    const fProto = h('select', { id: 'flow-proto', 'aria-label': 'Protocol' },
+      h('option', { value: '', text: 'any protocol' }), ['tcp', 'udp', 'icmp', 'icmpv6'].map((p) => h('option', { value: p, text: p })));
+    const fIp = h('input', { id: 'flow-ip', placeholder: '10.0.0.0/24 or fd00::/64', autocomplete: 'off', spellcheck: 'false', 'aria-label': 'Address or CIDR' });
+    const fPort = h('input', { id: 'flow-port', type: 'number', min: '1', max: '65535', placeholder: 'port', 'aria-label': 'Port' });
+    const fSort = h('select', { id: 'flow-sort', 'aria-label': 'Sort by' },
+      [['bytes', 'bytes'], ['packets', 'packets'], ['last_seen', 'last seen'], ['first_seen', 'first seen']].map(([v, t]) => h('option', { value: v, text: t })));
+    const fDir = h('select', { id: 'flow-dir', 'aria-label': 'Order' }, h('option', { value: 'desc', text: 'descending' }), h('option', { value: 'asc', text: 'ascending' }));
+    const flowErr = h('p', { class: 'error', id: 'flow-error', role: 'alert', hidden: true });
+    const flowsBody = h('tbody');
+    const flowRange = h('span', { class: 'muted', id: 'flow-range' });
+    const prev = h('button', { type: 'button', class: 'secondary', text: '← Previous', onclick: () => goFlows(flowPage.offset - FLOWS_PAGE) });
+    const next = h('button', { type: 'button', class: 'secondary', text: 'Next →', onclick: () => goFlows(flowPage.offset + FLOWS_PAGE) });
+    const form = h('form', { class: 'inline-form', id: 'flow-filters', novalidate: true, onsubmit: (e) => { e.preventDefault(); goFlows(0); } },
+      h('div', { class: 'field field-narrow' }, h('label', { for: 'flow-proto', text: 'Protocol' }), fProto),
+      h('div', { class: 'field' }, h('label', { for: 'flow-ip', text: 'Address or CIDR' }), fIp),
+      h('div', { class: 'field field-narrow' }, h('label', { for: 'flow-port', text: 'Port' }), fPort),
+      h('div', { class: 'field field-narrow' }, h('label', { for: 'flow-sort', text: 'Sort by' }), fSort),
+      h('div', { class: 'field field-narrow' }, h('label', { for: 'flow-dir', text: 'Order' }), fDir),
+      h('div', { class: 'field field-button' }, h('button', { type: 'submit', class: 'primary', text: 'Apply' })));
+
+    const liveParts = [
+      h('section', { class: 'card' },
+        h('div', { class: 'card-head' }, h('h2', { text: 'Throughput' }), liveNote),
+        nowLine, h('h3', { class: 'chart-title', text: 'bits/s' }), bpsBox, h('h3', { class: 'chart-title', text: 'packets/s' }), ppsBox),
+      h('div', { class: 'traffic-grid' },
+        h('section', { class: 'card' }, h('h2', { text: 'Protocols (last second)' }), protoList),
+        h('section', { class: 'card' }, h('h2', { text: 'Top talkers (last second)' }),
+          h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'talkers-table' },
+            h('thead', null, h('tr', null, ['Address', 'Bytes', 'bits/s', 'Packets'].map((t, i) => h('th', { class: i ? 'num' : null, text: t })))),
+            talkersBody)))),
+      h('section', { class: 'card' },
+        h('h2', { text: 'Flows' }), form, flowErr,
+        h('div', { class: 'table-wrap' }, h('table', { class: 'table flows', id: 'flows-table' },
+          h('thead', null, h('tr', null, ['A', 'B', 'Proto', 'VLAN', 'Packets', 'Bytes', 'A→B', 'B→A', 'TCP flags', 'First seen', 'Last seen']
+            .map((t, i) => h('th', { class: i >= 3 && i <= 7 ? 'num' : null, text: t })))),
+          flowsBody)),
+        h('div', { class: 'pager' }, prev, flowRange, next)),
+      h('section', { class: 'card' }, h('h2', { text: 'Capture' }),
+        h('table', { class: 'table capture-stats', id: 'capture-stats' }, statsBody)),
+    ];
+    view.replaceChildren(
+      h('div', { class: 'page-head' }, h('h1', { text: 'Traffic' }), badgeBox, head),
+      errBox, offCard, ...liveParts);
+
+    let alive = true, stats = null;
+    const series = new Map(); // epoch second -> counters item
+
+    /* capture state */
+    function paintOff(st) {
+      const why = st.state === 'failed'
+        ? [h('p', null, 'Capture could not start: ', h('strong', { text: st.error || 'unknown error' })),
+          h('p', { class: 'muted', text: 'The rest of the node runs normally.' })]
+        : [h('p', { text: 'Traffic capture is off on this node.' })];
+      offCard.replaceChildren(h('h2', { text: st.state === 'failed' ? 'Capture failed' : 'Capture is off' }), ...why,
+        h('p', { text: 'To capture live traffic, start the node with an interface (or "any" for all of them):' }),
+        h('pre', { class: 'code', text: 'meshwatch --iface eth0            # or --iface any\nmeshwatch --pcap capture.pcap     # or read a capture file' }),
+        h('p', { text: 'Live capture needs root, or the capabilities given once to the binary:' }),
+        h('pre', { class: 'code', text: 'sudo setcap cap_net_raw,cap_net_admin+eip build/meshwatch' }));
+    }
+
+    function kvRow(k, v) { return h('tr', null, h('th', { scope: 'row', text: k }), h('td', { text: v })); }
+
+    function paintStats(st) {
+      badgeBox.replaceChildren(stateBadge(st.state));
+      head.textContent = st.mode === 'offline' ? `file ${st.file}` : st.interface ? `interface ${st.interface}` : '';
+      const on = st.state !== 'off' && st.state !== 'failed';
+      offCard.hidden = on;
+      for (const p of liveParts) p.hidden = !on;
+      if (!on) { paintOff(st); return; }
+      const errs = st.decode_errors || {};
+      const rows = [
+        ['Mode', st.mode + (st.mode === 'offline' && st.processing ? ` (read at ${fmtNumber(Math.round(st.processing.packets_per_s))} packets/s)` : '')],
+        ['Filter', st.bpf || '(none)'], ['Link type', st.linktype], ['Snap length', `${st.snaplen} bytes`],
+        ['Buffer', fmtBytes(st.buffer_bytes)], ['Frames', fmtNumber(st.packets_received)], ['Bytes', fmtBytes(st.bytes_received)],
+        ['Kernel drops', fmtNumber(st.kernel_drops)], ['Interface drops', fmtNumber(st.interface_drops)],
+        ['Flows', `${fmtNumber(st.flows)} of at most ${fmtNumber(st.max_flows)}`],
+        ['Flows evicted at the cap', fmtNumber(st.evictions)], ['Flows expired (idle)', fmtNumber(st.flows_expired)],
+        ['Not IP', fmtNumber(st.not_ip)],
+        ['Decode errors', `${fmtNumber(st.decode_errors_total)}` + (st.decode_errors_total ? ' (' + Object.entries(errs).filter(([, n]) => n).map(([k, n]) => `${k.replace(/_/g, ' ')} ${n}`).join(', ') + ')' : '')],
+        ['Packets seen', st.first_packet ? `${fmtTime(st.first_packet)} … ${fmtTime(st.last_packet)}` : DASH],
+      ];
+      statsBody.replaceChildren(...rows.map(([k, v]) => kvRow(k, v)));
+    }
+
+    async function loadStats() {
+      try {
+        stats = await api('GET', '/api/stats');
+        setMessage(errBox, '');
+        paintStats(stats);
+      } catch (e) {
+        if (alive) setMessage(errBox, e.detail || String(e));
+      }
+    }
+
+    /* rates: charts and protocols */
+    function addItem(it) {
+      const t = Date.parse(it.time);
+      if (!Number.isFinite(t)) return;
+      series.set(t / 1000, it);
+      const newest = Math.max(...series.keys());
+      for (const k of series.keys()) if (k <= newest - WINDOW_S) series.delete(k);
+    }
+
+    function paintRates() {
+      const items = [...series.values()].map((it) => Object.assign({ t: it.time }, it));
+      if (!items.length) return;
+      const newestMs = Math.max(...items.map((it) => Date.parse(it.time))) + 1000;
+      const common = { from: newestMs - WINDOW_S * 1000, to: newestMs, stepS: 1, height: 180, items };
+      bpsBox.replaceChildren(timeChart(Object.assign({}, common, {
+        label: 'bits per second', yFmt: (v) => fmtRate(v, 'b/s'), series: [{ key: 'bps', cls: 'ln-total' }],
+        tip: (it) => `${fmtTime(it.time)}: ${fmtRate(it.bps, 'bit/s')}` })));
+      ppsBox.replaceChildren(timeChart(Object.assign({}, common, {
+        label: 'packets per second', yFmt: (v) => fmtRate(v, 'p/s'), series: [{ key: 'pps', cls: 'ln-ttfb' }],
+        tip: (it) => `${fmtTime(it.time)}: ${fmtRate(it.pps, 'packets/s')}` })));
+      const last = items.reduce((a, b) => (Date.parse(a.time) > Date.parse(b.time) ? a : b));
+      nowLine.textContent = `${fmtTime(last.time)}: ${fmtRate(last.bps, 'bit/s')}, ${fmtRate(last.pps, 'packets/s')}` +
+        (last.drops ? `, ${fmtNumber(last.drops)} dropped` : '');
+      const bp = last.by_proto || {};
+      const total = PROTOS.reduce((a, p) => a + (Number(bp[p]) || 0), 0);
+      protoList.replaceChildren(...PROTOS.map((p) => h('div', { class: 'proto-row', 'data-proto': p },
+        h('span', { class: 'proto-name', text: p }),
+        h('progress', { max: String(total || 1), value: String(Number(bp[p]) || 0), 'aria-label': p }),
+        h('span', { class: 'proto-val', text: `${fmtBytes(bp[p] || 0)} (${total ? Math.round((100 * (bp[p] || 0)) / total) : 0} %)` }))));
+    }
+
+    let pollTimer = null;
+    async function pollCounters() {
+      clearTimeout(pollTimer);
+      if (!alive) return;
+      try {
+        const d = await api('GET', '/api/counters?step=1');
+        for (const it of d.items || []) addItem(it);
+        paintRates();
+      } catch (e) { /* the stats call reports errors */ }
+      if (alive && !wsUp) pollTimer = setTimeout(pollCounters, POLL_MS);
+    }
+
+    let wsUp = false;
+    const stopRates = wsTopic('rates', (frame, closed) => {
+      if (closed) {
+        if (wsUp || !pollTimer) { wsUp = false; liveNote.textContent = 'live feed down: polling /api/counters'; pollCounters(); }
+        return;
+      }
+      if (!wsUp) { wsUp = true; clearTimeout(pollTimer); pollTimer = null; liveNote.textContent = 'live (WebSocket)'; }
+      addItem(frame);
+      paintRates();
+    });
+    const stopTalkers = wsTopic('top_talkers', (frame) => {
+      if (!frame) return;
+      const rows = frame.rows || [];
+      talkersBody.replaceChildren(...(rows.length ? rows.map((r) => h('tr', null,
+        h('td', null, h('a', { href: '#/traffic', text: r.ip, onclick: (e) => { e.preventDefault(); fIp.value = r.ip; goFlows(0); } })),
+        h('td', { class: 'num', text: fmtBytes(r.bytes) }), h('td', { class: 'num', text: fmtRate(r.bps, 'b/s') }),
+        h('td', { class: 'num', text: fmtNumber(r.packets) })))
+        : [h('tr', null, h('td', { class: 'empty', colspan: '4', text: 'No traffic in the last second.' }))]));
+    });
+
+    /* flows */
+    const flowPage = { offset: 0, total: 0, seq: 0 };
+    let flowTimer = null;
+    async function goFlows(offset) {
+      clearTimeout(flowTimer);
+      flowPage.offset = Math.max(0, offset);
+      const q = new URLSearchParams({ limit: String(FLOWS_PAGE), offset: String(flowPage.offset), sort: fSort.value, dir: fDir.value });
+      if (fProto.value) q.set('proto', fProto.value);
+      if (fIp.value.trim()) q.set('ip', fIp.value.trim());
+      if (fPort.value.trim()) q.set('port', fPort.value.trim());
+      const seq = ++flowPage.seq;
+      try {
+        const d = await api('GET', '/api/flows?' + q);
+        if (!alive || seq !== flowPage.seq) return;
+        setMessage(flowErr, '');
+        flowPage.total = d.total;
+        flowsBody.replaceChildren(...(d.items.length ? d.items.map((f) => h('tr', null,
+          h('td', { class: 'mono', text: f.a }), h('td', { class: 'mono', text: f.b }), h('td', { text: f.proto }),
+          h('td', { class: 'num', text: f.vlan || DASH }), h('td', { class: 'num', text: fmtNumber(f.packets) }),
+          h('td', { class: 'num', text: fmtBytes(f.bytes) }), h('td', { class: 'num', text: fmtBytes(f.a_to_b_bytes) }),
+          h('td', { class: 'num', text: fmtBytes(f.b_to_a_bytes) }), h('td', { class: 'mono', text: f.tcp_flags_text || DASH }),
+          h('td', { text: fmtTime(f.first_seen) }), h('td', { text: fmtTime(f.last_seen) })))
+          : [h('tr', null, h('td', { class: 'empty', colspan: '11', text: 'No flows match.' }))]));
+        flowRange.textContent = d.total ? `${flowPage.offset + 1}–${flowPage.offset + d.items.length} of ${fmtNumber(d.total)}` : '0 flows';
+        prev.disabled = flowPage.offset === 0;
+        next.disabled = flowPage.offset + d.items.length >= d.total;
+      } catch (e) {
+        if (alive && seq === flowPage.seq) setMessage(flowErr, e.detail || String(e));
+      }
+      if (alive) flowTimer = setTimeout(() => goFlows(flowPage.offset), FLOWS_REFRESH_MS);
+    }
+
+    loadStats().then(() => { if (alive && stats && stats.state !== 'off' && stats.state !== 'failed') { pollCounters(); goFlows(0); } });
+    const statsTimer = setInterval(loadStats, STATS_REFRESH_MS);
+    return () => {
+      alive = false;
+      stopRates();
+      stopTalkers();
+      clearTimeout(pollTimer);
+      clearTimeout(flowTimer);
+      clearInterval(statsTimer);
+    };
+  }
+
+  window.meshwatch.registerPage({ path: '/traffic', label: 'Traffic', render: renderTraffic });
 })();

@@ -45,10 +45,23 @@ struct target_row;
 /* A target as the API shows it, and the checker's figures (caller owns). */
 cJSON *api_target_json(struct node *n, const struct target_row *t);
 cJSON *api_targets_stats_json(struct node *n);
+void api_traffic_flows(struct req *r);
+void api_traffic_counters(struct req *r);
+void api_traffic_stats(struct req *r);
 
 struct peer;
 /* The JSON of one peer as /api/nodes shows it (caller owns the result). */
 cJSON *api_peer_json(const struct peer *p, int64_t now);
+
+struct flow;
+struct node;
+/* Traffic JSON (caller owns the result): one flow as /api/flows shows it;
+   the newest second of counters (the "rates" frame without its type) and
+   the top k talkers of the newest interval, both NULL when capture is
+   off or has nothing yet. */
+cJSON *api_flow_json(const struct flow *f);
+cJSON *api_traffic_rates_json(struct node *n);
+cJSON *api_traffic_top_json(struct node *n, int k);
 
 /* Embedded dashboard files (generated at build time from web/). */
 struct asset {

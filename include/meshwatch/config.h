@@ -60,8 +60,14 @@ struct config {
 	int dns_cache_ttl_s;
 	int max_targets;
 	int max_checks_in_flight;
-	/* traffic capture */
-
+	/* traffic capture (off unless capture_iface or capture_pcap is set) */
+	char capture_iface[64];
+	char capture_bpf[CONFIG_STR];
+	int capture_snaplen;
+	int capture_retention_s;
+	int capture_buffer_bytes;
+	char capture_pcap[CONFIG_STR];
+	int capture_max_flows;
 	/* discovery */
 
 	/* actions */

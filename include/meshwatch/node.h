@@ -21,6 +21,7 @@ struct reporter;
 struct evloop;
 struct resolver;
 struct targets;
+struct capture;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -40,6 +41,7 @@ struct node {
 	struct evloop *prober;        /* the prober's event loop (see evloop.h) */
 	struct resolver *resolver;    /* name lookups for the prober (resolver.h) */
 	struct targets *targets;      /* TCP targets (see targets.h) */
+	struct capture *capture;      /* its own thread; readers use capture.h (never NULL once started) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;

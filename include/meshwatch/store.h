@@ -231,5 +231,16 @@ int store_targets_purge(struct store *st, int64_t now_ms);
 int64_t target_retention_s(int period, const char *unit);
 const char *target_state_name(int state);
 int target_state_parse(const char *s); /* -1 when unknown */
+/* Traffic: per-minute counters (store_traffic.c). */
+struct rollup_sec;
+/* Adds the minutes (t = minute start) in one transaction; a minute already
+   stored is added to. 0 or MW_EDB. */
+int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n);
+/* The minutes in [from, to) summed into step-second buckets starting at
+   from (step >= 60; t = the bucket's start), oldest first, at most max
+   buckets, empty ones left out; *out malloc'd. MW_EINVAL for a bad step
+   or range. */
+int store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int step, int max, struct rollup_sec **out,
+    int *n);
 
 #endif

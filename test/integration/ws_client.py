@@ -2,7 +2,8 @@
 """A small WebSocket client for tests (the standard library has none).
 
 ws_client.py ADDR PORT TOKEN MODE SECONDS [ORIGIN]
-  MODE read:   subscribe to "mesh", print each text frame (one JSON per line)
+  MODE read:   subscribe to "mesh" (or the comma-separated topics in env
+               WS_TOPICS), print each text frame (one JSON per line)
   MODE stall:  subscribe, then never read; print "closed" if the server cuts us off
   MODE raw:    send the text given in env WS_SEND, print the replies
 Prints "refused <status line>" when the upgrade is refused."""
@@ -99,7 +100,7 @@ end = time.time() + seconds
 if mode == "raw":
     send_text(os.environ.get("WS_SEND", ""))
 else:
-    send_text(json.dumps({"subscribe": ["mesh"]}))
+    send_text(json.dumps({"subscribe": os.environ.get("WS_TOPICS", "mesh").split(",")}))
 if mode == "stall":
     time.sleep(seconds)
     # drain: if the server cut us off, the stream ends early

@@ -28,6 +28,8 @@ static const char *const env_vars[] = {
 	"MESHWATCH_REQUEST_TIMEOUT_MS", "MESHWATCH_CERT_VALIDITY_DAYS", "MESHWATCH_CERT_RENEW_DAYS",
 	"MESHWATCH_CERT_CHECK_INTERVAL", "MESHWATCH_SESSION_TTL", "MESHWATCH_SESSION_PURGE_INTERVAL",
 	"MESHWATCH_LOGIN_RATE", "MESHWATCH_MAX_USERS", "MESHWATCH_PBKDF2_ITERATIONS",
+	"MESHWATCH_IFACE", "MESHWATCH_BPF", "MESHWATCH_SNAPLEN", "MESHWATCH_RETENTION", "MESHWATCH_CAPTURE_BUFFER",
+	"MESHWATCH_PCAP", "MESHWATCH_MAX_FLOWS",
 };
 
 struct fx {
@@ -300,10 +302,10 @@ test_file_errors(void **state)
 	expect_einval(f, mkargs("--config", p, NULL), p, "listen");
 	put_file(f, "null.json", "{\"data_dir\":null}", p, sizeof p);
 	expect_einval(f, mkargs("--config", p, NULL), p, "data_dir");
-	/* capture settings were dropped: they are unknown fields and flags now */
-	put_file(f, "capture.json", "{\"snaplen\":160}", p, sizeof p);
-	expect_einval(f, mkargs("--config", p, NULL), p, "snaplen");
-	expect_einval(f, mkargs("--bpf", "ip", NULL), "--bpf");
+	/* a near miss of a real field or flag is unknown */
+	put_file(f, "capture.json", "{\"snap_len\":160}", p, sizeof p);
+	expect_einval(f, mkargs("--config", p, NULL), p, "snap_len");
+	expect_einval(f, mkargs("--bpf-filter", "ip", NULL), "--bpf-filter");
 	/* an empty object is fine */
 	put_file(f, "ok.json", "{ }", p, sizeof p);
 	expect_ok(f, mkargs("--config", p, NULL));
@@ -479,6 +481,59 @@ test_advertise(void **state)
 	expect_ok(f, mkargs("--advertise", "2001:db8::7", NULL));
 	expect_einval(f, mkargs("--advertise", "node.example", NULL), "advertise", "node.example");
 	expect_einval(f, mkargs("--advertise", "192.0.2.7:80", NULL), "advertise");
+}
+
+static void
+test_capture_options(void **state)
+{
+	struct fx *f = *state;
+	char p[512];
+	expect_ok(f, mkargs(NULL));
+	assert_string_equal(f->cfg.capture_iface, "");
+	assert_string_equal(f->cfg.capture_pcap, "");
+	assert_string_equal(f->cfg.capture_bpf, "ip or ip6");
+	assert_int_equal(f->cfg.capture_snaplen, 160);
+	assert_int_equal(f->cfg.capture_retention_s, 3600);
+	assert_int_equal(f->cfg.capture_buffer_bytes, 32 * 1024 * 1024);
+	assert_int_equal(f->cfg.capture_max_flows, 262144);
+	/* retention is a duration */
+	expect_ok(f, mkargs("--retention", "2h", NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 7200);
+	expect_ok(f, mkargs("--retention=90s", NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 90);
+	expect_ok(f, mkargs("--retention", "1d", NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 86400);
+	expect_ok(f, mkargs("--retention", "600", NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 600);
+	expect_einval(f, mkargs("--retention", "59s", NULL), "retention", "59s");
+	expect_einval(f, mkargs("--retention", "25h", NULL), "retention");
+	expect_einval(f, mkargs("--retention", "2x", NULL), "retention");
+	expect_einval(f, mkargs("--retention", "h", NULL), "retention");
+	expect_einval(f, mkargs("--retention", "-1h", NULL), "retention");
+	setenv("MESHWATCH_RETENTION", "30m", 1);
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 1800);
+	unsetenv("MESHWATCH_RETENTION");
+	put_file(f, "ret.json", "{\"retention\":\"3h\",\"max_flows\":1000}", p, sizeof p);
+	expect_ok(f, mkargs("--config", p, NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 10800);
+	assert_int_equal(f->cfg.capture_max_flows, 1000);
+	put_file(f, "ret2.json", "{\"retention\":120}", p, sizeof p);
+	expect_ok(f, mkargs("--config", p, NULL));
+	assert_int_equal(f->cfg.capture_retention_s, 120);
+	put_file(f, "ret3.json", "{\"retention\":true}", p, sizeof p);
+	expect_einval(f, mkargs("--config", p, NULL), "retention");
+	/* the flow cap and the other limits */
+	expect_ok(f, mkargs("--max-flows", "16", NULL));
+	expect_einval(f, mkargs("--max-flows", "15", NULL), "max_flows");
+	expect_einval(f, mkargs("--max-flows", "16777217", NULL), "max_flows");
+	expect_einval(f, mkargs("--snaplen", "63", NULL), "snaplen");
+	expect_einval(f, mkargs("--capture-buffer", "1048575", NULL), "capture_buffer_bytes");
+	/* a live interface or a file, not both */
+	expect_ok(f, mkargs("--iface", "any", "--bpf", "udp", NULL));
+	assert_string_equal(f->cfg.capture_iface, "any");
+	assert_string_equal(f->cfg.capture_bpf, "udp");
+	expect_einval(f, mkargs("--iface", "lo", "--pcap", "x.pcap", NULL), "iface", "pcap");
 }
 
 static void
@@ -866,6 +921,7 @@ main(void)
 		T(test_validation_names_source),
 		T(test_log_level),
 		T(test_advertise),
+		T(test_capture_options),
 		T(test_root_user_needs_password),
 		T(test_cert_dir_and_renewal_window),
 		T(test_config_file_size_limit),

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "meshwatch/rollup.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -812,6 +813,97 @@ test_size_cap_deletes_oldest_first(void **state)
 	assert_int_equal(store_check_writable(f->st, err, sizeof err), 0);
 }
 
+static void
+test_traffic_minutes(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = 1800000000;
+	/* three days of minutes, stored in batches as the capture hands them over */
+	int total = 3 * 1440;
+	struct rollup_sec *rows = calloc((size_t)total, sizeof *rows);
+	assert_non_null(rows);
+	for (int i = 0; i < total; i++) {
+		rows[i].t = now - 3 * 86400 + i * 60;
+		rows[i].packets = 10;
+		rows[i].bytes = 1000;
+		rows[i].proto_bytes[ROLLUP_UDP] = 600;
+		rows[i].proto_bytes[ROLLUP_TCP] = 400;
+		rows[i].drops = 1;
+	}
+	for (int i = 0; i < total; i += 500)
+		assert_int_equal(store_traffic_minutes_add(f->st, rows + i, total - i < 500 ? total - i : 500), 0);
+	/* a minute stored twice (shutdown, then restart within it) adds up */
+	assert_int_equal(store_traffic_minutes_add(f->st, &rows[total - 1], 1), 0);
+	struct rollup_sec *got = NULL;
+	int n = 0;
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 120, now, 60, 100, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0].t, now - 120);
+	assert_int_equal(got[0].packets, 10);
+	assert_int_equal(got[1].packets, 20);
+	assert_int_equal(got[1].proto_bytes[ROLLUP_UDP], 1200);
+	assert_int_equal(got[1].drops, 2);
+	free(got);
+	/* max bounds the answer */
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, 7, &got, &n), 0);
+	assert_int_equal(n, 7);
+	free(got);
+	/* a day in hours: summed in the database, 60 minutes each */
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 86400, now, 3600, 100, &got, &n), 0);
+	assert_int_equal(n, 24);
+	assert_int_equal(got[0].t, now - 86400);
+	assert_int_equal(got[0].packets, 600);
+	assert_int_equal(got[23].packets, 610); /* the minute stored twice */
+	assert_int_equal(got[5].proto_bytes[ROLLUP_TCP], 60 * 400);
+	free(got);
+	/* three days in 1-day steps never reads more rows than buckets */
+	assert_int_equal(store_traffic_minutes_range(f->st, now - 3 * 86400, now, 86400, 2, &got, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[1].packets, 14400);
+	free(got);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 59, 10, &got, &n), MW_EINVAL);
+	assert_int_equal(store_traffic_minutes_range(f->st, now, now, 60, 10, &got, &n), MW_EINVAL);
+	/* retention: older than two days goes */
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, now, 86400, 2 * 86400, 1 << 30, &ms), 0);
+	assert_int_equal(ms.expired, 1440);
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, 10000, &got, &n), 0);
+	assert_int_equal(n, 2 * 1440);
+	assert_int_equal(got[0].t, now - 2 * 86400);
+	free(got);
+	free(rows);
+}
+
+static void
+test_size_cap_takes_oldest_traffic_minutes(void **state)
+{
+	struct fx *f = *state;
+	int64_t now = 1800000000;
+	/* ten days of minutes: the cap takes the oldest first */
+	int total = 10 * 1440;
+	struct rollup_sec *rows = calloc((size_t)total, sizeof *rows);
+	assert_non_null(rows);
+	for (int i = 0; i < total; i++) {
+		rows[i].t = now - 10 * 86400 + i * 60;
+		rows[i].packets = (uint64_t)i * 1000003u;
+		rows[i].bytes = (uint64_t)i * 1000000007u;
+	}
+	assert_int_equal(store_traffic_minutes_add(f->st, rows, total), 0);
+	free(rows);
+	struct maint_stats ms;
+	int64_t cap = store_size_bytes(f->st) / 2;
+	assert_int_equal(store_maintain(f->st, now, 86400, 30 * 86400, cap, &ms), 0);
+	assert_true(ms.capped > 0);
+	struct rollup_sec *got = NULL;
+	int n = 0;
+	assert_int_equal(store_traffic_minutes_range(f->st, 0, now, 60, total, &got, &n), 0);
+	assert_true(n > 0 && n < total);
+	/* what is left is the newest, without holes */
+	assert_int_equal(got[n - 1].t, now - 60);
+	assert_int_equal(got[0].t, now - (int64_t)n * 60);
+	free(got);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -836,6 +928,8 @@ main(void)
 		T(test_threads),
 		T(test_history_downsample_and_retention),
 		T(test_size_cap_deletes_oldest_first),
+		T(test_traffic_minutes),
+		T(test_size_cap_takes_oldest_traffic_minutes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

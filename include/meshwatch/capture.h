@@ -1,0 +1,90 @@
+/* capture: libpcap (a live interface or a capture file) -> decode ->
+   flowtable, with a 1-second rollup. One capture thread owns the pcap
+   handle and the flow table; it publishes a flow snapshot and its counters
+   for readers, and never waits on the database or on HTTP clients. Capture
+   is optional and never fatal: when it cannot start, the node runs on and
+   the reason is in capture_get_stats() and in the log. */
+#ifndef MESHWATCH_CAPTURE_H
+#define MESHWATCH_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshwatch/decode.h"
+#include "meshwatch/flowtable.h"
+#include "meshwatch/rollup.h"
+
+struct config;
+struct store;
+struct capture;
+
+enum capture_state {
+	CAPTURE_OFF,        /* neither iface nor pcap configured */
+	CAPTURE_STARTING,
+	CAPTURE_RUNNING,
+	CAPTURE_FINISHED,   /* a capture file was read to its end */
+	CAPTURE_FAILED,     /* could not start, or the handle failed; see error */
+	CAPTURE_STOPPED,
+};
+
+struct capture_stats {
+	int state;
+	char error[512];
+	int offline;
+	char source[512];              /* interface or file */
+	char bpf[512];
+	int snaplen;
+	int buffer_bytes;
+	int linktype;                  /* LINKTYPE_* once open */
+	uint64_t packets, bytes;       /* frames seen (wire length) */
+	uint64_t kernel_drops, if_drops;
+	uint64_t decode[DECODE_NSTATUS]; /* frames by decode outcome */
+	uint32_t flows, max_flows;
+	struct flowtable_stats ft;
+	int64_t first_us, last_us;     /* packet times seen */
+	double processing_s;           /* wall time spent reading a file */
+	int retention_s;
+	uint64_t minutes_stored, minutes_dropped;
+	uint64_t talkers_left_out;     /* addresses past the per-second talker table (CAPTURE_TALKERS_MAX) */
+};
+
+/* Distinct addresses ranked for the top talkers of one second; more are
+   left out of that second's ranking (and counted). */
+#define CAPTURE_TALKERS_MAX 6144
+
+/* The flows at one moment, shared read-only by reference counting. */
+struct flow_snapshot {
+	int refs;
+	int64_t at_us;                 /* packet time of the snapshot */
+	uint32_t n;
+	struct flow flows[];
+};
+
+/* A capture set up from cfg (state CAPTURE_OFF when cfg names neither an
+   interface nor a file). NULL only when out of memory. */
+struct capture *capture_create(const struct config *cfg);
+/* Opens the interface or file and starts the thread. On failure the state
+   is CAPTURE_FAILED with the reason, logged once, and MW_EIO is returned;
+   the caller carries on. Call from the main thread (privileges). */
+int capture_start(struct capture *c);
+/* Stops and joins the thread; the results stay readable. Accepts NULL. */
+void capture_stop(struct capture *c);
+void capture_destroy(struct capture *c);
+
+void capture_get_stats(struct capture *c, struct capture_stats *out);
+/* The latest published flows (a reference: release it), or NULL. */
+struct flow_snapshot *capture_flows(struct capture *c);
+void capture_flows_release(struct capture *c, struct flow_snapshot *s);
+/* The rollup ring; NULL when capture is off. */
+struct rollup *capture_rollup(struct capture *c);
+/* Stores completed minutes in one transaction (main thread, once a
+   second is fine: minutes arrive once a minute). */
+void capture_persist(struct capture *c, struct store *st);
+/* Blocks until a capture file has been read (or the thread ended). */
+void capture_wait(struct capture *c);
+
+const char *capture_state_name(int state);
+/* "ethernet", "linux_sll", ... or "unknown". */
+const char *capture_linktype_name(int linktype);
+
+#endif

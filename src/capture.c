@@ -1,0 +1,649 @@
+/* capture: owns the pcap handle, the flow table, the second in progress
+   and the per-IP talker table, all on the capture thread. For each frame:
+   decode, count into the flow table and the current second. When packet
+   time enters a new second (or, live and idle, when the wall clock does),
+   the finished second goes to the rollup ring, idle flows are swept out and
+   the top talkers of the interval are picked. Readers see only what this
+   thread publishes under c->lock: the counters after every batch, a copy
+   of the flows once a second of wall time. The thread never touches the
+   database (the main thread stores finished minutes) and never waits for
+   a reader longer than a pointer swap. */
+#include "meshwatch/capture.h"
+
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <xxhash.h>
+
+#include "meshwatch/config.h"
+#include "meshwatch/log.h"
+#include "meshwatch/store.h"
+#include "meshwatch/util.h"
+
+#define BATCH 4096              /* frames per pcap_dispatch: then counters are published */
+#define READ_TIMEOUT_MS 100     /* live: how long a quiet interface blocks the thread */
+#define TALKER_SLOTS 8192       /* per-IP accumulation for one interval; a power of 2 above TALKER_MAX */
+#define TALKER_MAX CAPTURE_TALKERS_MAX
+#define PERSIST_BATCH 256
+
+struct talker_slot {
+	struct talker t;
+	int used;
+};
+
+struct capture {
+	/* fixed after capture_create */
+	int enabled, offline;
+	char source[CONFIG_STR], bpf[CONFIG_STR];
+	int snaplen, buffer_bytes, retention_s;
+	uint32_t max_flows;
+	struct rollup *rollup;
+
+	/* the capture thread's (and capture_start's, before the thread runs) */
+	pcap_t *pcap;
+	int linktype;
+	struct flowtable *ft;
+	struct flow_batch batch;        /* packets on their way into ft */
+	struct rollup_sec cur;          /* the second in progress; cur.t = 0 before the first */
+	uint64_t packets, bytes, decode[DECODE_NSTATUS];
+	int64_t first_us, last_us;
+	unsigned kdrop_seen, ifdrop_seen;
+	uint64_t kernel_drops, if_drops;
+	struct talker_slot *talkers;
+	int *talker_used;
+	int ntalkers;
+	uint64_t talker_seed;
+	uint64_t talkers_left_out;
+	int64_t last_publish_ms;
+	double started_s;
+
+	pthread_t thread;
+	int started;
+	volatile int stop;
+
+	/* published, under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct capture_stats pub;
+	struct flow_snapshot *snap;
+	int thread_done;
+};
+
+const char *
+capture_state_name(int state)
+{
+	static const char *const names[] = {"off", "starting", "running", "finished", "failed", "stopped"};
+	return state >= 0 && state < (int)MW_ARRAY_LEN(names) ? names[state] : "unknown";
+}
+
+const char *
+capture_linktype_name(int lt)
+{
+	switch (lt) {
+	case DECODE_LINK_ETHERNET:
+		return "ethernet";
+	case DECODE_LINK_RAW:
+		return "raw";
+	case DECODE_LINK_SLL:
+		return "linux_sll";
+	case DECODE_LINK_SLL2:
+		return "linux_sll2";
+	case DECODE_LINK_IPV4:
+		return "ipv4";
+	case DECODE_LINK_IPV6:
+		return "ipv6";
+	default:
+		return "unknown";
+	}
+}
+
+/* pcap_datalink() gives DLT_* values, which differ from the LINKTYPE_*
+   values in files for raw IP only. */
+static int
+linktype_of(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+		return DECODE_LINK_ETHERNET;
+#ifdef DLT_RAW
+	case DLT_RAW:
+#endif
+	case 14:  /* DLT_RAW on OpenBSD */
+	case 101: /* LINKTYPE_RAW */
+		return DECODE_LINK_RAW;
+	case DLT_LINUX_SLL:
+		return DECODE_LINK_SLL;
+	case 276:
+		return DECODE_LINK_SLL2;
+	case 228:
+		return DECODE_LINK_IPV4;
+	case 229:
+		return DECODE_LINK_IPV6;
+	default:
+		return -1;
+	}
+}
+
+struct capture *
+capture_create(const struct config *cfg)
+{
+	struct capture *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->offline = cfg->capture_pcap[0] != '\0';
+	c->enabled = c->offline || cfg->capture_iface[0] != '\0';
+	snprintf(c->source, sizeof c->source, "%s", c->offline ? cfg->capture_pcap : cfg->capture_iface);
+	snprintf(c->bpf, sizeof c->bpf, "%s", cfg->capture_bpf);
+	c->snaplen = cfg->capture_snaplen;
+	c->buffer_bytes = cfg->capture_buffer_bytes;
+	c->retention_s = cfg->capture_retention_s;
+	c->max_flows = (uint32_t)cfg->capture_max_flows;
+	c->pub.state = CAPTURE_OFF;
+	c->pub.offline = c->offline;
+	snprintf(c->pub.source, sizeof c->pub.source, "%s", c->source);
+	snprintf(c->pub.bpf, sizeof c->pub.bpf, "%s", c->bpf);
+	c->pub.snaplen = c->snaplen;
+	c->pub.buffer_bytes = c->buffer_bytes;
+	c->pub.retention_s = c->retention_s;
+	c->pub.max_flows = c->max_flows;
+	if (c->enabled) {
+		c->rollup = rollup_create(c->retention_s);
+		c->talkers = calloc(TALKER_SLOTS, sizeof *c->talkers);
+		c->talker_used = calloc(TALKER_MAX, sizeof *c->talker_used);
+		if (c->rollup == NULL || c->talkers == NULL || c->talker_used == NULL) {
+			capture_destroy(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+static void
+set_failed(struct capture *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_failed(struct capture *c, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&c->lock);
+	c->pub.state = CAPTURE_FAILED;
+	size_t l = strnlen(msg, sizeof c->pub.error - 1);
+	memcpy(c->pub.error, msg, l);
+	c->pub.error[l] = '\0';
+	pthread_mutex_unlock(&c->lock);
+	log_error("pcap", "capture is off: %s (the rest of the node runs on)", msg);
+}
+
+/* ---- the capture thread ---- */
+
+static void
+talker_add(struct capture *c, const uint8_t ip[16], uint64_t bytes, uint64_t packets)
+{
+	uint32_t i = (uint32_t)XXH3_64bits_withSeed(ip, 16, c->talker_seed) & (TALKER_SLOTS - 1);
+	for (;;) {
+		struct talker_slot *s = &c->talkers[i];
+		if (!s->used) {
+			if (c->ntalkers == TALKER_MAX) {
+				c->talkers_left_out++;
+				return;
+			}
+			s->used = 1;
+			memcpy(s->t.ip, ip, 16);
+			c->talker_used[c->ntalkers++] = (int)i;
+		}
+		if (memcmp(s->t.ip, ip, 16) == 0) {
+			s->t.bytes += bytes;
+			s->t.packets += packets;
+			return;
+		}
+		i = (i + 1) & (TALKER_SLOTS - 1);
+	}
+}
+
+static void
+on_flow_tick(const struct flow *f, void *arg)
+{
+	struct capture *c = arg;
+	uint64_t db = f->bytes - f->tick_bytes, dp = f->packets - f->tick_packets;
+	if (dp == 0)
+		return;
+	talker_add(c, f->key.a, db, dp);
+	if (memcmp(f->key.a, f->key.b, 16) != 0)
+		talker_add(c, f->key.b, db, dp);
+}
+
+/* The K largest by bytes, then the table is emptied for the next interval. */
+static void
+pick_top(struct capture *c, int64_t t)
+{
+	struct talker top[ROLLUP_TOP_K];
+	int n = 0;
+	for (int k = 0; k < c->ntalkers; k++) {
+		struct talker_slot *s = &c->talkers[c->talker_used[k]];
+		int pos = n;
+		while (pos > 0 && top[pos - 1].bytes < s->t.bytes)
+			pos--;
+		if (pos < ROLLUP_TOP_K) {
+			int last = n < ROLLUP_TOP_K ? n : ROLLUP_TOP_K - 1;
+			memmove(&top[pos + 1], &top[pos], sizeof top[0] * (size_t)(last - pos));
+			top[pos] = s->t;
+			if (n < ROLLUP_TOP_K)
+				n++;
+		}
+		memset(s, 0, sizeof *s);
+	}
+	c->ntalkers = 0;
+	rollup_set_top(c->rollup, top, n, t);
+}
+
+/* Closes the second in progress and opens second sec (now_us: the time
+   idle flows are judged by). */
+static void
+advance(struct capture *c, int64_t sec, int64_t now_us)
+{
+	if (!c->offline && c->pcap) {
+		struct pcap_stat ps;
+		if (pcap_stats(c->pcap, &ps) == 0) {
+			/* 32-bit counters that wrap: the difference is still right */
+			unsigned kd = ps.ps_drop - c->kdrop_seen, id = ps.ps_ifdrop - c->ifdrop_seen;
+			c->kdrop_seen = ps.ps_drop;
+			c->ifdrop_seen = ps.ps_ifdrop;
+			c->kernel_drops += kd;
+			c->if_drops += id;
+			c->cur.drops += (uint64_t)kd + id;
+		}
+	}
+	if (c->cur.t != 0)
+		rollup_push(c->rollup, &c->cur);
+	flowtable_batch_flush(c->ft, &c->batch);
+	flowtable_sweep(c->ft, now_us, on_flow_tick, c);
+	pick_top(c, c->cur.t);
+	memset(&c->cur, 0, sizeof c->cur);
+	c->cur.t = sec;
+}
+
+static int
+proto_slot(const struct decoded *d)
+{
+	switch (d->proto) {
+	case 6:
+		return ROLLUP_TCP;
+	case 17:
+		return ROLLUP_UDP;
+	case 1:
+		return ROLLUP_ICMP;
+	case 58:
+		return ROLLUP_ICMPV6;
+	default:
+		return ROLLUP_OTHER;
+	}
+}
+
+static void
+on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct capture *c = (struct capture *)(void *)user;
+	int64_t sec = (int64_t)h->ts.tv_sec;
+	int64_t us = sec * 1000000 + (int64_t)h->ts.tv_usec;
+	if (c->cur.t == 0)
+		c->cur.t = sec;
+	else if (sec > c->cur.t)
+		advance(c, sec, us);
+	if (c->first_us == 0)
+		c->first_us = us;
+	if (us > c->last_us)
+		c->last_us = us;
+	uint32_t len = decode_wire_len(c->linktype, bytes, h->caplen, h->len);
+	c->packets++;
+	c->bytes += len;
+	c->cur.packets++;
+	c->cur.bytes += len;
+	struct decoded d;
+	int st = decode_packet(c->linktype, bytes, h->caplen, h->len, &d);
+	c->decode[st]++;
+	if (st == DECODE_OK) {
+		flowtable_batch_add(c->ft, &c->batch, &d, len, us);
+		c->cur.proto_bytes[proto_slot(&d)] += len;
+	} else {
+		c->cur.proto_bytes[ROLLUP_OTHER] += len;
+	}
+}
+
+static void
+publish_stats(struct capture *c, int state)
+{
+	flowtable_batch_flush(c->ft, &c->batch);
+	pthread_mutex_lock(&c->lock);
+	struct capture_stats *p = &c->pub;
+	if (state >= 0)
+		p->state = state;
+	p->linktype = c->linktype;
+	p->packets = c->packets;
+	p->bytes = c->bytes;
+	p->kernel_drops = c->kernel_drops;
+	p->if_drops = c->if_drops;
+	memcpy(p->decode, c->decode, sizeof p->decode);
+	p->flows = flowtable_count(c->ft);
+	flowtable_get_stats(c->ft, &p->ft);
+	p->first_us = c->first_us;
+	p->last_us = c->last_us;
+	p->talkers_left_out = c->talkers_left_out;
+	if (c->offline)
+		p->processing_s = mw_now_s() - c->started_s;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void
+snapshot_unref_locked(struct flow_snapshot *s)
+{
+	if (s && --s->refs == 0)
+		free(s);
+}
+
+static void
+publish_flows(struct capture *c)
+{
+	flowtable_batch_flush(c->ft, &c->batch);
+	uint32_t n;
+	const struct flow *f = flowtable_flows(c->ft, &n);
+	struct flow_snapshot *s = malloc(sizeof *s + sizeof *f * (size_t)n);
+	if (s == NULL)
+		return; /* readers keep the previous snapshot */
+	s->refs = 1;
+	s->at_us = c->last_us;
+	s->n = n;
+	memcpy(s->flows, f, sizeof *f * (size_t)n);
+	pthread_mutex_lock(&c->lock);
+	struct flow_snapshot *old = c->snap;
+	c->snap = s;
+	snapshot_unref_locked(old);
+	pthread_mutex_unlock(&c->lock);
+	c->last_publish_ms = mw_now_ms();
+}
+
+static void *
+capture_main(void *arg)
+{
+	struct capture *c = arg;
+	int end_state = CAPTURE_STOPPED;
+	if (!c->offline)
+		c->cur.t = mw_wall_s();
+	int fd = c->offline ? -1 : pcap_get_selectable_fd(c->pcap);
+	while (!c->stop) {
+		if (fd >= 0) {
+			/* non-blocking handle: wait here, so a quiet interface still
+			   lets seconds close and snapshots go out */
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			poll(&pfd, 1, READ_TIMEOUT_MS);
+		}
+		int r = pcap_dispatch(c->pcap, BATCH, on_packet, (u_char *)(void *)c);
+		if (r == PCAP_ERROR_BREAK)
+			break;
+		if (r < 0) {
+			char why[PCAP_ERRBUF_SIZE + 1];
+			snprintf(why, sizeof why, "%s", pcap_geterr(c->pcap));
+			set_failed(c, "reading from %s failed: %s", c->source, why);
+			end_state = -1;
+			break;
+		}
+		if (c->offline && r == 0) {
+			/* the end of the file: close its last second, keep the flows */
+			if (c->cur.t != 0)
+				advance(c, c->cur.t + 1, c->last_us);
+			rollup_finish_minute(c->rollup);
+			end_state = CAPTURE_FINISHED;
+			double s = mw_now_s() - c->started_s;
+			log_info("pcap", "read %s: %llu frames in %.3f s (%.0f frames/s), %u flows", c->source,
+			    (unsigned long long)c->packets, s, s > 0 ? (double)c->packets / s : 0.0, flowtable_count(c->ft));
+			break;
+		}
+		if (!c->offline) {
+			/* quiet interface: seconds still pass */
+			int64_t wall = mw_wall_s();
+			if (wall - 1 > c->cur.t)
+				advance(c, wall - 1, wall * 1000000);
+		}
+		publish_stats(c, -1);
+		if (mw_now_ms() - c->last_publish_ms >= 1000)
+			publish_flows(c);
+	}
+	if (!c->offline && end_state == CAPTURE_STOPPED) {
+		/* the second in progress belongs to the minute stored at exit */
+		advance(c, c->cur.t + 1, c->last_us);
+		rollup_finish_minute(c->rollup);
+	}
+	publish_flows(c);
+	publish_stats(c, end_state);
+	pthread_mutex_lock(&c->lock);
+	c->thread_done = 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* ---- start and stop (main thread) ---- */
+
+static int
+open_live(struct capture *c, char *err, size_t errlen)
+{
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	c->pcap = pcap_create(c->source, eb);
+	if (c->pcap == NULL) {
+		snprintf(err, errlen, "cannot open interface %s: %s", c->source, eb);
+		return MW_EIO;
+	}
+	pcap_set_snaplen(c->pcap, c->snaplen);
+	pcap_set_buffer_size(c->pcap, c->buffer_bytes);
+	pcap_set_timeout(c->pcap, READ_TIMEOUT_MS);
+	pcap_set_promisc(c->pcap, 0);
+	int rc = pcap_activate(c->pcap);
+	if (rc < 0) {
+		const char *detail = pcap_geterr(c->pcap);
+		if (rc == PCAP_ERROR_PERM_DENIED)
+			snprintf(err, errlen,
+			    "no permission to capture on %s (%s): run as root or grant the binary "
+			    "cap_net_raw,cap_net_admin+eip with setcap",
+			    c->source, detail);
+		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+			snprintf(err, errlen, "no interface named \"%s\" (iface): %s", c->source, detail);
+		else
+			snprintf(err, errlen, "cannot capture on %s: %s (%s)", c->source, pcap_statustostr(rc), detail);
+		return MW_EIO;
+	}
+	if (rc > 0)
+		log_warn("pcap", "%s: %s (%s)", c->source, pcap_statustostr(rc), pcap_geterr(c->pcap));
+	if (pcap_setnonblock(c->pcap, 1, eb) != 0) {
+		snprintf(err, errlen, "cannot make the capture on %s non-blocking: %s", c->source, eb);
+		return MW_EIO;
+	}
+	return 0;
+}
+
+static int
+open_file(struct capture *c, char *err, size_t errlen)
+{
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	c->pcap = pcap_open_offline_with_tstamp_precision(c->source, PCAP_TSTAMP_PRECISION_MICRO, eb);
+	if (c->pcap == NULL) {
+		snprintf(err, errlen, "cannot read capture file %s (pcap): %s", c->source, eb);
+		return MW_EIO;
+	}
+	return 0;
+}
+
+int
+capture_start(struct capture *c)
+{
+	char err[1536];
+	if (!c->enabled) {
+		log_info("pcap", "traffic capture is off (start with --iface IF or --pcap FILE)");
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->pub.state = CAPTURE_STARTING;
+	pthread_mutex_unlock(&c->lock);
+	if ((c->offline ? open_file(c, err, sizeof err) : open_live(c, err, sizeof err)) != 0)
+		goto fail;
+	struct bpf_program prog;
+	if (c->bpf[0]) {
+		if (pcap_compile(c->pcap, &prog, c->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+			snprintf(err, sizeof err, "bad BPF filter \"%s\" (bpf): %s", c->bpf, pcap_geterr(c->pcap));
+			goto fail;
+		}
+		int rc = pcap_setfilter(c->pcap, &prog);
+		pcap_freecode(&prog);
+		if (rc != 0) {
+			snprintf(err, sizeof err, "cannot apply BPF filter \"%s\" (bpf): %s", c->bpf, pcap_geterr(c->pcap));
+			goto fail;
+		}
+	}
+	int dlt = pcap_datalink(c->pcap);
+	c->linktype = linktype_of(dlt);
+	if (c->linktype < 0) {
+		const char *name = pcap_datalink_val_to_name(dlt);
+		snprintf(err, sizeof err,
+		    "%s has link type %s (%d), which is not supported (Ethernet, Linux cooked capture and raw IP are)",
+		    c->source, name ? name : "?", dlt);
+		c->linktype = 0;
+		goto fail;
+	}
+	uint64_t seed = 0;
+	mw_random(&seed, sizeof seed);
+	mw_random(&c->talker_seed, sizeof c->talker_seed);
+	c->ft = flowtable_create(c->max_flows, seed);
+	if (c->ft == NULL) {
+		snprintf(err, sizeof err, "out of memory for %u flows (max_flows)", c->max_flows);
+		goto fail;
+	}
+	c->started_s = mw_now_s();
+	publish_stats(c, CAPTURE_RUNNING);
+	if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
+		snprintf(err, sizeof err, "cannot start the capture thread");
+		goto fail;
+	}
+	c->started = 1;
+	log_info("pcap", "capturing %s %s (link type %s, filter \"%s\", snaplen %d, buffer %d bytes, up to %u flows)",
+	    c->offline ? "from file" : "on", c->source, capture_linktype_name(c->linktype), c->bpf, c->snaplen,
+	    c->buffer_bytes, c->max_flows);
+	return 0;
+fail:
+	if (c->pcap) {
+		pcap_close(c->pcap);
+		c->pcap = NULL;
+	}
+	set_failed(c, "%s", err);
+	return MW_EIO;
+}
+
+void
+capture_wait(struct capture *c)
+{
+	if (c == NULL || !c->started)
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (!c->thread_done)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void
+capture_stop(struct capture *c)
+{
+	if (c == NULL || !c->started)
+		return;
+	c->stop = 1;
+	pcap_breakloop(c->pcap);
+	pthread_join(c->thread, NULL);
+	c->started = 0;
+	pcap_close(c->pcap);
+	c->pcap = NULL;
+}
+
+void
+capture_destroy(struct capture *c)
+{
+	if (c == NULL)
+		return;
+	capture_stop(c);
+	pthread_mutex_lock(&c->lock);
+	snapshot_unref_locked(c->snap);
+	c->snap = NULL;
+	pthread_mutex_unlock(&c->lock);
+	flowtable_destroy(c->ft);
+	rollup_destroy(c->rollup);
+	free(c->talkers);
+	free(c->talker_used);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---- readers ---- */
+
+void
+capture_get_stats(struct capture *c, struct capture_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->pub;
+	pthread_mutex_unlock(&c->lock);
+	if (c->rollup)
+		out->minutes_dropped = rollup_minutes_dropped(c->rollup);
+}
+
+struct flow_snapshot *
+capture_flows(struct capture *c)
+{
+	pthread_mutex_lock(&c->lock);
+	struct flow_snapshot *s = c->snap;
+	if (s)
+		s->refs++;
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+void
+capture_flows_release(struct capture *c, struct flow_snapshot *s)
+{
+	pthread_mutex_lock(&c->lock);
+	snapshot_unref_locked(s);
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct rollup *
+capture_rollup(struct capture *c)
+{
+	return c->rollup;
+}
+
+void
+capture_persist(struct capture *c, struct store *st)
+{
+	if (c == NULL || c->rollup == NULL)
+		return;
+	struct rollup_sec *rows = malloc(sizeof *rows * PERSIST_BATCH);
+	if (rows == NULL)
+		return;
+	int n;
+	while ((n = rollup_take_minutes(c->rollup, rows, PERSIST_BATCH)) > 0) {
+		if (store_traffic_minutes_add(st, rows, n) != 0) {
+			rollup_return_minutes(c->rollup, rows, n);
+			log_warn("db", "could not store %d traffic minutes; trying again later", n);
+			break;
+		}
+		pthread_mutex_lock(&c->lock);
+		c->pub.minutes_stored += (uint64_t)n;
+		pthread_mutex_unlock(&c->lock);
+	}
+	free(rows);
+}

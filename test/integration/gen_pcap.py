@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Writes capture files with known content for the traffic tests (standard
+library only: struct).
+
+gen_pcap.py known FILE EXPECT.json
+    A small Ethernet capture: TCP, UDP, ICMP, VLAN and QinQ, IPv6 with
+    extension headers, IPv4 options and fragments (both families), ARP,
+    truncated and malformed frames. EXPECT.json gets the flows (canonical
+    a/b: the smaller address, then port, is a) and the totals the node must
+    report for them.
+gen_pcap.py corpus DIR
+    The known frames as a seed corpus for test/fuzz/fuzz_decode (a selector
+    byte, then the frame: Ethernet, and the same frames as raw IP).
+gen_pcap.py talkers FILE N
+    N clients (10.1.0.0/16), one UDP datagram each to 10.0.0.1:53, all in
+    one second: more addresses than the per-second talker table holds.
+gen_pcap.py bench FILE PACKETS FLOWS
+    A large capture for the benchmark: an IMIX-like size mix (7 x 64, 4 x
+    576, 1 x 1500 bytes), TCP and UDP over FLOWS distinct IPv4 flows,
+    1 µs apart.
+"""
+import ipaddress
+import json
+import os
+import random
+import struct
+import sys
+
+T0 = 1767225600  # 2026-01-01T00:00:00Z
+LINKTYPE_ETHERNET = 1
+
+
+def pcap_header(linktype, snaplen=65535):
+    return struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, snaplen, linktype)
+
+
+def record(t_us, frame, wirelen=None, caplen=None):
+    data = frame if caplen is None else frame[:caplen]
+    return struct.pack("<IIII", t_us // 1000000, t_us % 1000000, len(data),
+                       wirelen if wirelen is not None else len(frame)) + data
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+MAC_A = bytes.fromhex("020000000001")
+MAC_B = bytes.fromhex("020000000002")
+
+
+def eth(payload, ethertype, tags=()):
+    """tags: [(tpid, vid), ...] outermost first."""
+    h = MAC_B + MAC_A
+    for tpid, vid in tags:
+        h += struct.pack("!HH", tpid, vid)
+    return h + struct.pack("!H", ethertype) + payload
+
+
+def ipv4(src, dst, proto, payload, options=b"", frag_off=0, more=False, total=None, ihl=None, version=4):
+    hl = 20 + len(options)
+    ihl = ihl if ihl is not None else hl // 4
+    tot = total if total is not None else hl + len(payload)
+    flags = (0x2000 if more else 0) | frag_off
+    h = struct.pack("!BBHHHBBH4s4s", (version << 4) | ihl, 0, tot, 1, flags, 64, proto, 0,
+                    ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed) + options
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + payload
+
+
+def ipv6(src, dst, nh, payload, ext=()):
+    """ext: [(type, body_bytes)], in order; each body is padded by the caller."""
+    chain = b""
+    types = [t for t, _ in ext] + [nh]
+    for i, (t, body) in enumerate(ext):
+        nxt = types[i + 1]
+        if t == 44:  # fragment: fixed 8 bytes, body = offset/flags word + id
+            chain += struct.pack("!BB", nxt, 0) + body
+        elif t == 51:  # AH: length in 4-byte units minus 2
+            chain += struct.pack("!BB", nxt, (len(body) + 2) // 4 - 2) + body
+        else:
+            chain += struct.pack("!BB", nxt, (len(body) + 2) // 8 - 1) + body
+    first = types[0]
+    return struct.pack("!IHBB16s16s", 6 << 28, len(chain) + len(payload), first, 64,
+                       ipaddress.IPv6Address(src).packed, ipaddress.IPv6Address(dst).packed) + chain + payload
+
+
+def tcp(sport, dport, flags, data=b""):
+    return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, flags, 65535, 0, 0) + data
+
+
+def udp(sport, dport, data=b""):
+    return struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+
+
+def icmp(typ, data=b""):
+    return struct.pack("!BBHHH", typ, 0, 0, 1, 1) + data
+
+
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}
+
+
+def addr16(ip):
+    a = ipaddress.ip_address(ip)
+    return a.packed if a.version == 6 else b"\0" * 10 + b"\xff\xff" + a.packed
+
+
+def endpoint(ip, port):
+    return ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, port)
+
+
+class Known:
+    def __init__(self):
+        self.records = []
+        self.flows = {}
+        self.t = T0 * 1000000
+        self.totals = {"packets": 0, "bytes": 0, "not_ip": 0}
+        self.errors = {}
+        self.by_second = {}
+
+    def _count(self, wirelen):
+        self.totals["packets"] += 1
+        self.totals["bytes"] += wirelen
+        sec = self.t // 1000000
+        self.by_second[sec] = self.by_second.get(sec, 0) + 1
+
+    def add(self, frame, src, sport, dst, dport, proto, vlan=0, flags=0):
+        """A frame the decoder must turn into flow (src:sport -> dst:dport)."""
+        self.t += 100000  # 100 ms apart: the file spans several seconds
+        self.records.append(record(self.t, frame))
+        self._count(len(frame))
+        fwd = (addr16(src), sport) <= (addr16(dst), dport)
+        a, b = ((src, sport), (dst, dport)) if fwd else ((dst, dport), (src, sport))
+        key = (endpoint(*a), endpoint(*b), PROTO_NAMES.get(proto, str(proto)), vlan)
+        f = self.flows.setdefault(key, {"a": key[0], "b": key[1], "proto": key[2], "vlan": vlan, "packets": 0,
+                                        "bytes": 0, "a_to_b_bytes": 0, "b_to_a_bytes": 0, "tcp_flags": 0})
+        f["packets"] += 1
+        f["bytes"] += len(frame)
+        f["a_to_b_bytes" if fwd else "b_to_a_bytes"] += len(frame)
+        f["tcp_flags"] |= flags
+
+    def bad(self, frame, kind, caplen=None):
+        """A frame counted but not decoded: kind is the decode error (or not_ip)."""
+        self.t += 100000
+        self.records.append(record(self.t, frame, caplen=caplen))
+        self._count(len(frame))
+        if kind == "not_ip":
+            self.totals["not_ip"] += 1
+        else:
+            self.errors[kind] = self.errors.get(kind, 0) + 1
+
+
+def known(path, expect_path):
+    k = known_frames()
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET))
+        f.writelines(k.records)
+    with open(expect_path, "w") as f:
+        json.dump({"flows": list(k.flows.values()), "totals": k.totals, "errors": k.errors,
+                   "by_second": {str(s): n for s, n in sorted(k.by_second.items())}}, f, indent=1)
+
+
+def corpus(d):
+    os.makedirs(d, exist_ok=True)
+    for i, r in enumerate(known_frames().records):
+        frame = r[16:]
+        with open(os.path.join(d, "eth-%02d" % i), "wb") as f:
+            f.write(b"\0" + frame)  # selector 0: Ethernet
+        if len(frame) > 14:
+            with open(os.path.join(d, "raw-%02d" % i), "wb") as f:
+                f.write(b"\1" + frame[14:])  # selector 1: raw IP
+
+
+def known_frames():
+    k = Known()
+    A, B = "10.0.0.1", "10.0.0.2"
+    pad = b"x" * 100
+    # TCP 10.0.0.1:40000 <-> 10.0.0.2:80, handshake, data, FIN
+    k.add(eth(ipv4(A, B, 6, tcp(40000, 80, SYN)), 0x0800), A, 40000, B, 80, 6, flags=SYN)
+    k.add(eth(ipv4(B, A, 6, tcp(80, 40000, SYN | ACK)), 0x0800), B, 80, A, 40000, 6, flags=SYN | ACK)
+    k.add(eth(ipv4(A, B, 6, tcp(40000, 80, ACK | PSH, pad)), 0x0800), A, 40000, B, 80, 6, flags=ACK | PSH)
+    k.add(eth(ipv4(B, A, 6, tcp(80, 40000, ACK | PSH, pad * 5)), 0x0800), B, 80, A, 40000, 6, flags=ACK | PSH)
+    k.add(eth(ipv4(A, B, 6, tcp(40000, 80, FIN | ACK)), 0x0800), A, 40000, B, 80, 6, flags=FIN | ACK)
+    # UDP: 5 queries of one size, 2 answers of another (the reply side is the smaller address)
+    for _ in range(5):
+        k.add(eth(ipv4("10.0.0.4", "10.0.0.3", 17, udp(5353, 53, b"q" * 58)), 0x0800), "10.0.0.4", 5353, "10.0.0.3", 53, 17)
+    for _ in range(2):
+        k.add(eth(ipv4("10.0.0.3", "10.0.0.4", 17, udp(53, 5353, b"a" * 158)), 0x0800), "10.0.0.3", 53, "10.0.0.4", 5353, 17)
+    # ICMP echo request and reply
+    k.add(eth(ipv4(A, B, 1, icmp(8, b"p" * 56)), 0x0800), A, 0, B, 0, 1)
+    k.add(eth(ipv4(B, A, 1, icmp(0, b"p" * 56)), 0x0800), B, 0, A, 0, 1)
+    # 802.1Q VLAN 100, and QinQ (802.1ad 200 outside, 802.1Q 300 inside): the outer id counts
+    for _ in range(3):
+        k.add(eth(ipv4("10.1.0.1", "10.1.0.2", 17, udp(1000, 2000, b"v" * 20)), 0x0800, [(0x8100, 100)]),
+              "10.1.0.1", 1000, "10.1.0.2", 2000, 17, vlan=100)
+    for _ in range(2):
+        k.add(eth(ipv4("10.2.0.1", "10.2.0.2", 17, udp(1, 2, b"w" * 30)), 0x0800, [(0x88A8, 200), (0x8100, 300)]),
+              "10.2.0.1", 1, "10.2.0.2", 2, 17, vlan=200)
+    # the same addresses and ports untagged: a different flow
+    k.add(eth(ipv4("10.1.0.1", "10.1.0.2", 17, udp(1000, 2000, b"v" * 20)), 0x0800), "10.1.0.1", 1000, "10.1.0.2", 2000, 17)
+    # IPv4 with options (IHL 6) carrying TCP
+    k.add(eth(ipv4("10.4.0.1", "10.4.0.2", 6, tcp(1234, 22, SYN), options=b"\x01\x01\x01\x00"), 0x0800),
+          "10.4.0.1", 1234, "10.4.0.2", 22, 6, flags=SYN)
+    # IPv4 fragments: the first has the ports, a later one does not
+    k.add(eth(ipv4("10.3.0.1", "10.3.0.2", 17, udp(7000, 8000, b"f" * 72), more=True), 0x0800),
+          "10.3.0.1", 7000, "10.3.0.2", 8000, 17)
+    k.add(eth(ipv4("10.3.0.1", "10.3.0.2", 17, b"g" * 80, frag_off=10), 0x0800), "10.3.0.1", 0, "10.3.0.2", 0, 17)
+    # IPv6 TCP behind hop-by-hop, destination options and routing headers
+    S6, D6 = "fd00::1", "fd00::2"
+    ext = [(0, b"\x01\x04\0\0\0\0"), (60, b"\x01\x04\0\0\0\0"), (43, b"\0\0\0\0\0\0")]
+    k.add(eth(ipv6(S6, D6, 6, tcp(5000, 443, SYN), ext), 0x86DD), S6, 5000, D6, 443, 6, flags=SYN)
+    k.add(eth(ipv6(D6, S6, 6, tcp(443, 5000, RST | ACK)), 0x86DD), D6, 443, S6, 5000, 6, flags=RST | ACK)
+    # IPv6 behind AH
+    k.add(eth(ipv6(S6, D6, 17, udp(9, 9, b"h" * 10), [(51, b"\0\0" + b"\0" * 12)]), 0x86DD), S6, 9, D6, 9, 17)
+    # ICMPv6 echo
+    k.add(eth(ipv6(S6, D6, 58, icmp(128, b"e" * 16)), 0x86DD), S6, 0, D6, 0, 58)
+    k.add(eth(ipv6(D6, S6, 58, icmp(129, b"e" * 16)), 0x86DD), D6, 0, S6, 0, 58)
+    # IPv6 fragments: the first (offset 0) has ports, the second not
+    k.add(eth(ipv6(S6, D6, 17, udp(6000, 6001, b"i" * 40), [(44, struct.pack("!HI", 0x0001, 7))]), 0x86DD),
+          S6, 6000, D6, 6001, 17)
+    k.add(eth(ipv6(S6, D6, 17, b"j" * 40, [(44, struct.pack("!HI", 48 << 3, 7))]), 0x86DD), S6, 0, D6, 0, 17)
+    # GRE (another protocol): a flow without ports
+    k.add(eth(ipv4("10.5.0.1", "10.5.0.2", 47, b"\0" * 24), 0x0800), "10.5.0.1", 0, "10.5.0.2", 0, 47)
+    # not IP, truncated, malformed
+    k.bad(eth(b"\0\1\x08\0\6\4\0\1" + b"\0" * 20, 0x0806), "not_ip")
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN)), 0x0800), "truncated_link", caplen=10)
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN)), 0x0800), "truncated_ip", caplen=14 + 12)
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN)), 0x0800), "truncated_l4", caplen=14 + 20 + 8)
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), version=5), 0x0800), "bad_ip")
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), ihl=3), 0x0800), "bad_ip")
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), total=16), 0x0800), "bad_ip")
+    k.bad(eth(ipv4(A, B, 17, udp(1, 2), total=24), 0x0800), "bad_l4")
+    k.bad(eth(ipv6(S6, D6, 6, tcp(1, 2, SYN), [(0, b"\0" * 6)] * 9), 0x86DD), "bad_ipv6_ext")
+    k.bad(eth(ipv6(S6, D6, 6, tcp(1, 2, SYN)), 0x86DD), "truncated_ip", caplen=14 + 30)
+    # the last second's only talkers: one more query
+    k.add(eth(ipv4("10.0.0.4", "10.0.0.3", 17, udp(5353, 53, b"q" * 58)), 0x0800), "10.0.0.4", 5353, "10.0.0.3", 53, 17)
+    return k
+
+
+def talkers(path, n):
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET))
+        for i in range(n):
+            client = "10.1.%d.%d" % (i >> 8, i & 0xFF)
+            f.write(record(T0 * 1000000 + i, eth(ipv4(client, "10.0.0.1", 17, udp(1000, 53, b"t" * 10)), 0x0800)))
+
+
+def bench(path, packets, flows):
+    rnd = random.Random(1)
+    sizes = [64] * 7 + [576] * 4 + [1500]
+    # one template frame per size and protocol; addresses and ports patched in
+    tmpl = {}
+    for size in set(sizes):
+        for proto in (6, 17):
+            l4 = tcp(0, 0, ACK) if proto == 6 else udp(0, 0)
+            frame = eth(ipv4("10.0.0.1", "10.0.0.2", proto, l4 + b"\0" * (size - 14 - 20 - len(l4))), 0x0800)
+            tmpl[(size, proto)] = bytearray(frame)
+    hdr = struct.Struct("<IIII")
+    t = T0 * 1000000
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET, 65535))
+        out = []
+        for i in range(packets):
+            fl = i % flows if i < flows else rnd.randrange(flows)
+            size = sizes[i % len(sizes)]
+            proto = 6 if fl % 3 else 17
+            fr = tmpl[(size, proto)]
+            fr[26:30] = struct.pack("!I", 0x0A000000 | (fl >> 8))       # src 10.x.y.z
+            fr[30:34] = struct.pack("!I", 0xC0A80000 | (fl & 0xFF))     # dst 192.168.0.z
+            fr[34:38] = struct.pack("!HH", 1024 + (fl % 50000), 80 + (fl % 7))
+            if i & 1:  # replies: the other direction of the same flow
+                fr[26:30], fr[30:34] = bytes(fr[30:34]), bytes(fr[26:30])
+                fr[34:38] = bytes(fr[36:38]) + bytes(fr[34:36])
+            t += 1
+            out.append(hdr.pack(t // 1000000, t % 1000000, size, size))
+            out.append(bytes(fr))
+            if len(out) >= 20000:
+                f.write(b"".join(out))
+                out = []
+        f.write(b"".join(out))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "known":
+        known(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "corpus":
+        corpus(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "talkers":
+        talkers(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "bench":
+        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        sys.exit(__doc__)
