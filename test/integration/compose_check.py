@@ -201,13 +201,17 @@ ok("Dockerfile: the runtime stage's %d packages are real Debian packages: %s" % 
 
 # Every shared library the binary needs comes from one of them (or from the
 # base image's libc). Only where dpkg knows the libraries (Debian).
+# Only the libraries the binary names itself (NEEDED): theirs come with
+# their packages through apt's dependencies.
 need = set()
+direct = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                        subprocess.run(["readelf", "-d", MW], capture_output=True, text=True).stdout))
 ldd = subprocess.run(["ldd", MW], capture_output=True, text=True)
 for line in ldd.stdout.splitlines():
-    m = re.search(r"=>\s+(/\S+)", line)
-    if not m:
+    m = re.search(r"^\s*(\S+)\s+=>\s+(/\S+)", line)
+    if not m or (direct and m.group(1) not in direct):
         continue
-    lib = m.group(1)
+    lib = m.group(2)
     owner = None
     for cand in (lib, os.path.realpath(lib)):
         r = subprocess.run(["dpkg", "-S", cand], capture_output=True, text=True)
