@@ -35,4 +35,9 @@ extern const char store_schema_targets[];
 extern const char store_schema_traffic[];
 extern const char store_schema_discovery[];
 
+/* Size-cap help from store_discovery.c: deletes up to rows of the oldest
+   discovery history (per-port scan results, then changes); returns how
+   many went, 0 when none is left. Lock held. */
+int store_discovery_shed_locked(struct store *st, int rows);
+
 #endif
