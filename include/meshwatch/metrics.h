@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_MAX_ROUTES 32
+#define METRICS_MAX_ROUTES 64
 
 struct metrics;
 struct node;

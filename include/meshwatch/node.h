@@ -20,6 +20,7 @@ struct mesh;
 struct reporter;
 struct evloop;
 struct resolver;
+struct scanner;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -38,6 +39,7 @@ struct node {
 	struct reporter *reporter;    /* its own thread (see report.h) */
 	struct evloop *prober;        /* the prober's event loop (see evloop.h) */
 	struct resolver *resolver;    /* name lookups for the prober (resolver.h) */
+	struct scanner *scanner;      /* discovery scans, its own thread (scanner.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;
