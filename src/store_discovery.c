@@ -667,8 +667,8 @@ store_services_list(struct store *st, const char *q, const char *service, int po
 {
 	const char *b[] = {q ? q : "", service ? service : "", state ? state : ""};
 	return LOCKED(st, paged_locked(st, "SELECT COUNT(*) FROM host_services v" SVC_WHERE,
-	                      "SELECT " SVC_COLS " FROM host_services v JOIN hosts h USING(ip)" SVC_WHERE
-	                      " ORDER BY h.ipnum, v.port LIMIT ?5 OFFSET ?6",
+	                      "SELECT " SVC_COLS " FROM host_services v" SVC_WHERE
+	                      " ORDER BY (SELECT ipnum FROM hosts h WHERE h.ip=v.ip), v.port LIMIT ?5 OFFSET ?6",
 	                      b, 3, port, limit, offset, (void **)rows, sizeof **rows, fill_service, n, total));
 }
 

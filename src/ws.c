@@ -25,6 +25,7 @@
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -36,14 +37,16 @@
    pusher calls once a second while at least one client wants it; a builder
    returns a malloc'd JSON text, or NULL for "nothing to send this second". */
 static char *mesh_frame(struct node *n);
+static char *scans_frame(struct node *n);
 
 static const struct ws_topic {
 	const char *name;
 	char *(*frame)(struct node *n);
 } topics[] = {
 	{"mesh", mesh_frame},
+	{"scans", scans_frame},
 };
-#define TOPIC_NAMES "mesh"
+#define TOPIC_NAMES "mesh, scans"
 
 struct ws_client {
 	struct mg_connection *conn;
@@ -233,6 +236,25 @@ mesh_frame(struct node *n)
 	}
 	cJSON_AddBoolToObject(o, "truncated", k > WS_MAX_PEERS_PER_FRAME);
 	free(ps);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* The running scan's progress; nothing while no scan runs. */
+static char *
+scans_frame(struct node *n)
+{
+	struct scan_row row;
+	if (n->scanner == NULL || scanner_current(n->scanner, &row) != 0)
+		return NULL;
+	struct scanner_stats st;
+	scanner_get_stats(n->scanner, &st);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "scans");
+	http_add_time(o, "time", mw_wall_s());
+	cJSON_AddItemToObject(o, "scan", api_scan_json(&row));
+	cJSON_AddNumberToObject(o, "queued", st.queued);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
