@@ -1823,6 +1823,9 @@
     }
   }
 
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  // Deferred scripts run while readyState is already "interactive" but
+  // before DOMContentLoaded: waiting for it lets the page files loaded
+  // after this one register their routes before the navigation is built.
+  if (document.readyState !== 'complete') document.addEventListener('DOMContentLoaded', boot);
   else boot();
 })();
