@@ -3,7 +3,7 @@
 # and fetches civetweb's source from the distribution. Idempotent, and quick
 # when everything is already there.
 #   scripts/setup.sh          build + test dependencies
-#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk)
+#   scripts/setup.sh --bench  also the benchmark peers (nginx, wrk, nmap)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,12 +14,13 @@ packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
   libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev
   curl openssl procps iproute2 nftables xz-utils dpkg-dev
+  ieee-data
   chromium
 )
 # Node.js and npm drive the browser test; a machine may already have them
 # from elsewhere (then Debian's npm package would conflict).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
-[ "$want_bench" = 1 ] && packages+=(nginx-light wrk)
+[ "$want_bench" = 1 ] && packages+=(nginx-light wrk nmap)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
