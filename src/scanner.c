@@ -42,6 +42,7 @@
 #include "meshwatch/util.h"
 
 #define SCAN_QUEUE_MAX 64
+#define SCAN_MIN_TIMEOUT_MS 150  /* the adaptive timeout never goes below this */
 #define ARP_FILE_MAX (4 * 1024 * 1024)
 
 enum { T_PENDING = 0, T_OPEN = 1, T_CLOSED = 2, T_FILTERED = 3 };
@@ -70,6 +71,12 @@ struct open_port {
 	char tls_raw[SCAN_RAW_MAX + 1];
 };
 
+/* Smoothed connect round-trip time and its variation (RFC 6298), ms. */
+struct rtt {
+	float srtt, var;
+	int n;
+};
+
 struct sweep;
 
 struct probe {
@@ -92,6 +99,8 @@ struct sweep {
 	uint8_t *state;
 	uint16_t *host_pending;
 	uint8_t *host_flags;
+	struct rtt *host_rtt;       /* per host, from answered connects */
+	struct rtt all_rtt;         /* every host of this sweep */
 	struct probe *probes;
 	int *free_slots, nfree;
 	struct ev_timer refill;
@@ -128,6 +137,37 @@ want_refill(struct sweep *sw)
 {
 	if (!evloop_timer_armed(&sw->refill))
 		evloop_timer_at(sw->loop, &sw->refill, evloop_now(sw->loop));
+}
+
+static void
+rtt_add(struct rtt *r, float ms)
+{
+	if (r->n++ == 0) {
+		r->srtt = ms;
+		r->var = ms / 2;
+		return;
+	}
+	float d = ms > r->srtt ? ms - r->srtt : r->srtt - ms;
+	r->var = 0.75f * r->var + 0.25f * d;
+	r->srtt = 0.875f * r->srtt + 0.125f * ms;
+}
+
+/* How long a connect to host h may take before it counts as unanswered:
+   srtt + 4 var of that host once it has answered; four times that of the
+   whole sweep before (a host further away than the others gets room);
+   scan_timeout_ms while nothing has answered. Never below
+   SCAN_MIN_TIMEOUT_MS nor above scan_timeout_ms. */
+static int
+effective_timeout(const struct sweep *sw, int h)
+{
+	const struct rtt *r = &sw->host_rtt[h];
+	float t = sw->timeout_ms;
+	if (r->n > 0)
+		t = r->srtt + 4 * r->var;
+	else if (sw->all_rtt.n > 0)
+		t = 4 * (sw->all_rtt.srtt + 4 * sw->all_rtt.var);
+	int lo = sw->timeout_ms < SCAN_MIN_TIMEOUT_MS ? sw->timeout_ms : SCAN_MIN_TIMEOUT_MS;
+	return t < lo ? lo : t > sw->timeout_ms ? sw->timeout_ms : (int)t;
 }
 
 /* The neighbour entry of ip is incomplete: on-link and no ARP answer. */
@@ -281,7 +321,10 @@ probe_connect(struct probe *p)
 		evloop_timer_at(sw->loop, &p->timer, evloop_now(sw->loop) + sw->banner_ms);
 		return;
 	}
-	evloop_timer_at(sw->loop, &p->timer, evloop_now(sw->loop) + sw->timeout_ms);
+	/* first look at the minimum; probe_timeout waits longer while the
+	   round-trip estimate says so */
+	int first = sw->timeout_ms < SCAN_MIN_TIMEOUT_MS ? sw->timeout_ms : SCAN_MIN_TIMEOUT_MS;
+	evloop_timer_at(sw->loop, &p->timer, p->started_ms + first);
 }
 
 static void
@@ -309,6 +352,11 @@ probe_timeout(struct ev_timer *t)
 	struct sweep *sw = p->sw;
 	if (p->phase == P_CONNECT) {
 		int h = p->target / sw->job->nports;
+		int64_t due = p->started_ms + effective_timeout(sw, h);
+		if (due > evloop_now(sw->loop)) {
+			evloop_timer_at(sw->loop, t, due);
+			return;
+		}
 		/* no answer: retry, unless the host is known down */
 		if (!(sw->host_flags[h] & (H_ANSWERED | H_CHECKED))) {
 			sw->host_flags[h] |= H_CHECKED;
@@ -340,6 +388,11 @@ probe_io(struct ev_io *io, uint32_t events)
 		int soerr = 0;
 		socklen_t sl = sizeof soerr;
 		getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+		if (soerr == 0 || soerr == ECONNREFUSED) {
+			float ms = (float)(evloop_now(sw->loop) - p->started_ms);
+			rtt_add(&sw->host_rtt[p->target / sw->job->nports], ms);
+			rtt_add(&sw->all_rtt, ms);
+		}
 		if (soerr != 0) {
 			int h = p->target / sw->job->nports;
 			if (soerr == EHOSTUNREACH && !(sw->host_flags[h] & H_ANSWERED) &&
@@ -451,6 +504,7 @@ sweep_free(struct sweep *sw)
 	free(sw->state);
 	free(sw->host_pending);
 	free(sw->host_flags);
+	free(sw->host_rtt);
 	free(sw->probes);
 	free(sw->free_slots);
 	free(sw);
@@ -475,9 +529,10 @@ sweep_new(struct scanner *sc, struct job *job)
 	sw->state = calloc((size_t)sw->ntargets + 1, 1);
 	sw->host_pending = calloc((size_t)job->nhosts + 1, sizeof *sw->host_pending);
 	sw->host_flags = calloc((size_t)job->nhosts + 1, 1);
+	sw->host_rtt = calloc((size_t)job->nhosts + 1, sizeof *sw->host_rtt);
 	sw->probes = calloc((size_t)sw->conc, sizeof *sw->probes);
 	sw->free_slots = calloc((size_t)sw->conc, sizeof *sw->free_slots);
-	if (!sw->state || !sw->host_pending || !sw->host_flags || !sw->probes || !sw->free_slots) {
+	if (!sw->state || !sw->host_pending || !sw->host_flags || !sw->host_rtt || !sw->probes || !sw->free_slots) {
 		sweep_free(sw);
 		return NULL;
 	}
