@@ -145,8 +145,10 @@ oui_parse(const char *text, size_t len)
 				goto oom;
 		} else if (ll > 8 && parse_prefix(p, &q, &prefix) == 0 && q - p == 8) {
 			/* txt: "00-22-72   (hex)\t\tName" */
-			const char *h = strstr(q, "(hex)");
-			if (h && h < eol && add(db, prefix, h + 5, (size_t)(eol - h - 5)) != 0)
+			/* memmem within the line: strstr would scan (and, under
+			   sanitizers, measure) the rest of the file for every line */
+			const char *h = memmem(q, (size_t)(eol - q), "(hex)", 5);
+			if (h && add(db, prefix, h + 5, (size_t)(eol - h - 5)) != 0)
 				goto oom;
 		}
 		p = eol + 1;
