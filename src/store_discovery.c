@@ -509,7 +509,8 @@ apply_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_h
 	int rc = 0;
 	for (int i = 0; i < nhosts && rc == 0; i++)
 		rc = record_host_locked(st, scan_id, now, &hosts[i], ports, nports, changes);
-	if (rc == 0)
+	/* no range (a cancelled scan): nothing can be said to be gone */
+	if (rc == 0 && scanned)
 		rc = mark_gone_locked(st, scan_id, now, "scan", hosts, nhosts, scanned, nscanned, changes);
 	sqlite3_stmt *s = rc == 0 ? store_prep(st, "INSERT OR REPLACE INTO scan_results(scan_id,ipnum,port,state) VALUES(?,?,?,?)") : NULL;
 	for (int i = 0; s && i < nresults && i < lim->max_results_per_scan; i++) {
