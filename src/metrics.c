@@ -180,6 +180,10 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		        "meshwatch_scans_queued %d\n", ss.queued);
 		put(&b, "# HELP meshwatch_scans_running 1 while a scan runs.\n# TYPE meshwatch_scans_running gauge\n"
 		        "meshwatch_scans_running %d\n", ss.running);
+		put(&b, "# HELP meshwatch_scan_peak_connects The last scan's most connects in flight (scan_concurrency).\n"
+		        "# TYPE meshwatch_scan_peak_connects gauge\nmeshwatch_scan_peak_connects %d\n", ss.peak_connects);
+		put(&b, "# HELP meshwatch_scan_peak_hosts The last scan's most hosts probed at once (scan_host_window).\n"
+		        "# TYPE meshwatch_scan_peak_hosts gauge\nmeshwatch_scan_peak_hosts %d\n", ss.peak_hosts);
 	}
 	*len = b.len;
 	return b.p;

@@ -96,6 +96,7 @@ struct sweep {
 	struct evloop *loop;
 	int conc, timeout_ms, retries, banner_ms, host_window;
 	int ntargets, next, inflight, active_hosts;
+	int peak_inflight, peak_hosts;
 	uint8_t *state;
 	uint16_t *host_pending;
 	uint8_t *host_flags;
@@ -434,6 +435,8 @@ sweep_finish(struct sweep *sw)
 {
 	struct scanner *sc = sw->sc;
 	pthread_mutex_lock(&sc->lock);
+	sc->stats.peak_connects = sw->peak_inflight;
+	sc->stats.peak_hosts = sw->peak_hosts;
 	sw->done = 1;
 	pthread_cond_broadcast(&sc->cond);
 	pthread_mutex_unlock(&sc->lock);
@@ -462,13 +465,16 @@ sweep_refill(struct ev_timer *t)
 				break;
 			sw->host_flags[h] |= H_STARTED;
 			sw->active_hosts++;
+			if (sw->active_hosts > sw->peak_hosts)
+				sw->peak_hosts = sw->active_hosts;
 		}
 		struct probe *p = &sw->probes[sw->free_slots[--sw->nfree]];
 		p->target = target;
 		p->tries = 0;
 		p->op = NULL;
 		sw->next++;
-		sw->inflight++;
+		if (++sw->inflight > sw->peak_inflight)
+			sw->peak_inflight = sw->inflight;
 		probe_connect(p);
 	}
 	if (sw->next >= sw->ntargets && sw->inflight == 0 && !evloop_timer_armed(&sw->refill))

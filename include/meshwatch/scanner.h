@@ -32,6 +32,8 @@ struct scanner_stats {
 	uint64_t scans_completed, scans_failed, scans_cancelled;
 	uint64_t probes, open, closed, filtered;
 	uint64_t docker_runs;
+	int peak_connects;          /* the last sweep's most connects in flight */
+	int peak_hosts;             /* and most distinct hosts probed at once */
 	int queued;
 	int running;                /* 1 while a scan runs */
 };

@@ -178,6 +178,30 @@ echo "$BODY" | grep -q '^meshwatch_discovered_hosts{state="up"} 1$' || fail "met
 echo "$BODY" | grep -q '^meshwatch_scans_total{result="cancelled"} 2$' || fail "metrics scans: $(echo "$BODY" | grep scans_total)"
 ok "/metrics counts discovered hosts and scans"
 
+# ---- the sweep's bounds: a /24 of loopback (every port refused at once) on
+# a second node with scan_concurrency 16 and scan_host_window 3
+B=$(rand_addr)
+while [ "$B" = "$A" ]; do B=$(rand_addr); done
+SUB=${WIDE%.0.0/16}.7.0/24
+MESHWATCH_SCAN_SUBNETS="$WIDE" MESHWATCH_SCAN_RDNS=0 MESHWATCH_SCAN_CONCURRENCY=16 MESHWATCH_SCAN_HOST_WINDOW=3 \
+  start_node n2 "$B"
+TOKEN2=$(login "$B")
+ucurl "$B" /api/scans -X POST -H "Authorization: Bearer $TOKEN2" -d "{\"subnets\":[\"$SUB\"],\"ports\":[\"1-10\"]}"
+expect_status 201 "a scan of $SUB x 10 ports"
+ID=$(echo "$BODY" | jget 'd["id"]')
+for i in $(seq 300); do
+  ucurl "$B" "/api/scans/$ID" -H "Authorization: Bearer $TOKEN2"
+  [ "$(echo "$BODY" | jget 'd["state"]')" = completed ] && break
+  sleep 0.1
+done
+[ "$(echo "$BODY" | jget '(d["state"], d["progress"]["hosts_done"], d["port_states"]["closed"])')" = "('completed', 254, 2540)" ] ||
+  fail "loopback /24 scan: $BODY"
+ucurl "$B" /metrics -H "Authorization: Bearer $TOKEN2"
+pc=$(echo "$BODY" | sed -n 's/^meshwatch_scan_peak_connects //p'); ph=$(echo "$BODY" | sed -n 's/^meshwatch_scan_peak_hosts //p')
+[ "$ph" = 3 ] || fail "peak hosts at once $ph, want exactly scan_host_window 3"
+[ "$pc" -le 16 ] && [ "$pc" -ge 10 ] || fail "peak connects $pc, want 10..16 (scan_concurrency 16, 3 hosts x 10 ports)"
+ok "2540 refused ports: at most $pc connects (scan_concurrency 16) and $ph hosts (scan_host_window 3) at once"
+
 # ---- 5. bad options stop the node at start, naming the option
 out=$(MESHWATCH_SCAN_SUBNETS=10.0.0.1/8 "$MW" --check-config 2>&1) && fail "bad scan_subnets accepted"
 echo "$out" | grep -q scan_subnets || fail "bad scan_subnets message: $out"
