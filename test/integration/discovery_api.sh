@@ -202,6 +202,42 @@ pc=$(echo "$BODY" | sed -n 's/^meshwatch_scan_peak_connects //p'); ph=$(echo "$B
 [ "$pc" -le 16 ] && [ "$pc" -ge 10 ] || fail "peak connects $pc, want 10..16 (scan_concurrency 16, 3 hosts x 10 ports)"
 ok "2540 refused ports: at most $pc connects (scan_concurrency 16) and $ph hosts (scan_host_window 3) at once"
 
+# ---- scheduled scans (scan_interval_s) and the discovery object of reports:
+# a third node scans n1's address every second and makes a snapshot every
+# second for a reporting node that is not there (they wait in its outbox)
+C=$(rand_addr)
+while [ "$C" = "$A" ] || [ "$C" = "$B" ]; do C=$(rand_addr); done
+echo "{\"server_ip\":\"$(rand_addr)\",\"port\":8443}" >"$TMP/reporting.json"
+MESHWATCH_SCAN_SUBNETS="$A/32" MESHWATCH_SCAN_RDNS=0 MESHWATCH_SCAN_INTERVAL=1 MESHWATCH_REPORT_INTERVAL=1 \
+  start_node n3 "$C" --reporting "$TMP/reporting.json"
+TOKEN3=$(login "$C")
+for i in $(seq 150); do
+  ucurl "$C" "/api/scans?state=completed" -H "Authorization: Bearer $TOKEN3"
+  [ "$(echo "$BODY" | jget 'd["total"]')" -ge 1 ] && break
+  sleep 0.1
+done
+[ "$(echo "$BODY" | jget 'd["items"][-1]["trigger"]')" = schedule ] || fail "no scheduled scan: $BODY"
+ok "scan_interval_s: a scheduled scan of the allowed subnet ran"
+snap=
+for i in $(seq 100); do
+  snap=$("$PY" - "$TMP/n3/data/meshwatch.db" <<'PYEOF'
+import json, sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=5)
+row = db.execute("SELECT body FROM outbox ORDER BY seq DESC LIMIT 1").fetchone()
+if row:
+    d = json.loads(row[0]).get("discovery", {})
+    if d.get("hosts", 0) >= 1:
+        print(json.dumps(d))
+PYEOF
+)
+  [ -n "$snap" ] && break
+  sleep 0.2
+done
+[ -n "$snap" ] || fail "no snapshot with a discovery object in n3's outbox"
+echo "$snap" | jget '[h["ip"] for h in d["host_list"]]' | grep -q "'$A'" || fail "snapshot host_list: $snap"
+echo "$snap" | jget '[c["kind"] for c in d["recent_changes"]]' | grep -q new_host || fail "snapshot changes: $snap"
+ok "reports carry discovery: $(echo "$snap" | jget 'd["hosts"]') host(s), the host list and recent changes"
+
 # ---- 5. bad options stop the node at start, naming the option
 out=$(MESHWATCH_SCAN_SUBNETS=10.0.0.1/8 "$MW" --check-config 2>&1) && fail "bad scan_subnets accepted"
 echo "$out" | grep -q scan_subnets || fail "bad scan_subnets message: $out"
