@@ -55,7 +55,7 @@ static void
 mkhost(struct disc_host *h, struct disc_service *svc, int last, const int *ports, int n)
 {
 	memset(h, 0, sizeof *h);
-	snprintf(h->ip, sizeof h->ip, "10.0.0.%d", last);
+	snprintf(h->ip, sizeof h->ip, "10.0.0.%u", (unsigned)(last & 255));
 	snprintf(h->source, sizeof h->source, "scan");
 	h->svc = svc;
 	h->nsvc = n;
