@@ -30,6 +30,8 @@ if [ "$build_only" = 0 ]; then
   # namespace meshes, python3-yaml reads docker-compose.yml, systemd brings
   # systemd-analyze for the unit file, chromium runs the dashboard test.
   packages+=(curl openssl procps iproute2 nftables python3-yaml systemd chromium)
+  # MAC vendors: the IEEE registry (discovery reads oui.txt when present)
+  packages+=(ieee-data)
   # Node.js and npm drive the browser test; a machine may already have them
   # from elsewhere (then Debian's npm package would conflict).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

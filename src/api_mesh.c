@@ -169,15 +169,6 @@ api_nodeinfo(struct req *r)
 	free(text);
 }
 
-static void
-add_time_or_null(cJSON *o, const char *key, int64_t t)
-{
-	if (t > 0)
-		http_add_time(o, key, t);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
 cJSON *
 api_peer_json(const struct peer *p, int64_t now)
 {
@@ -189,9 +180,9 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON_AddStringToObject(o, "state", peer_state_name(p->state));
 	static const char *const src[] = {"seed", "direct", "gossip"};
 	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
-	add_time_or_null(o, "first_seen", p->first_seen);
-	add_time_or_null(o, "last_seen", p->last_seen);
-	add_time_or_null(o, "state_since", p->state_since);
+	http_add_time_or_null(o, "first_seen", p->first_seen);
+	http_add_time_or_null(o, "last_seen", p->last_seen);
+	http_add_time_or_null(o, "state_since", p->state_since);
 	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
 	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
 	if (p->success_rate_1h < 0)
@@ -204,7 +195,7 @@ api_peer_json(const struct peer *p, int64_t now)
 		cJSON_AddNumberToObject(poll, "success_rate_24h", p->success_rate_24h);
 	cJSON_AddNumberToObject(poll, "polls_1h", p->polls_1h);
 	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
-	add_time_or_null(poll, "last_poll", p->last_poll);
+	http_add_time_or_null(poll, "last_poll", p->last_poll);
 	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
 	http_add_num(poll, "connect_ms", p->last.connect_ms);
 	http_add_num(poll, "tls_ms", p->last.tls_ms);
@@ -294,7 +285,7 @@ api_nodes_list(struct req *r)
 			cJSON_AddStringToObject(s, "fqdn", p->fqdn);
 			cJSON_AddStringToObject(s, "ip", p->ip);
 			cJSON_AddNumberToObject(s, "port", p->port);
-			add_time_or_null(s, "last_poll", p->last_poll);
+			http_add_time_or_null(s, "last_poll", p->last_poll);
 			if (p->last_poll > 0) {
 				char e[200];
 				snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "",

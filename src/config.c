@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "meshwatch/log.h"
+#include "meshwatch/scan.h"
 #include "meshwatch/util.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -100,6 +101,25 @@ static const struct opt opts[] = {
 	/* traffic capture */
 
 	/* discovery */
+	{"scan_subnets", NULL, "MESHWATCH_SCAN_SUBNETS", S(scan_subnets), 0, 0, "", 0, "IPv4 subnets scans may cover, comma-separated (default: the directly connected ones)"},
+	{"scan_ports", NULL, "MESHWATCH_SCAN_PORTS", S(scan_ports), 0, 0, "", 0, "ports added to the built-in list, e.g. 8000-8010,9999"},
+	{"scan_max_hosts", NULL, "MESHWATCH_SCAN_MAX_HOSTS", I(scan_max_hosts), 1, 65536, "1024", 0, "most hosts one scan covers"},
+	{"scan_max_ports", NULL, "MESHWATCH_SCAN_MAX_PORTS", I(scan_max_ports), 1, 4096, "1024", 0, "most ports one scan tries per host"},
+	{"scan_concurrency", NULL, "MESHWATCH_SCAN_CONCURRENCY", I(scan_concurrency), 1, 4096, "256", 0, "scan connects in flight at once"},
+	{"scan_timeout_ms", NULL, "MESHWATCH_SCAN_TIMEOUT_MS", I(scan_timeout_ms), 50, 30000, "1000", 0, "a port that does not answer in this time is filtered"},
+	{"scan_retries", NULL, "MESHWATCH_SCAN_RETRIES", I(scan_retries), 0, 5, "1", 0, "retries of a port that did not answer (never of a refused one)"},
+	{"scan_banner_ms", NULL, "MESHWATCH_SCAN_BANNER_MS", I(scan_banner_ms), 50, 10000, "800", 0, "wait for a service to speak first (HTTP answers get twice this)"},
+	{"scan_host_window", NULL, "MESHWATCH_SCAN_HOST_WINDOW", I(scan_host_window), 1, 1024, "64", 0, "distinct hosts probed at once (keeps the neighbour table small)"},
+	{"scan_queue_max", NULL, "MESHWATCH_SCAN_QUEUE_MAX", I(scan_queue_max), 1, 64, "8", 0, "scans waiting in the queue"},
+	{"scan_interval_s", NULL, "MESHWATCH_SCAN_INTERVAL", I(scan_interval_s), 0, 30 * 86400, "0", 0, "a scheduled scan of the allowed subnets this often (0 = off)"},
+	{"scan_rdns", NULL, "MESHWATCH_SCAN_RDNS", I(scan_rdns), 0, 1, "1", 0, "1: look host names up by reverse DNS"},
+	{"scan_rdns_timeout_ms", NULL, "MESHWATCH_SCAN_RDNS_TIMEOUT_MS", I(scan_rdns_timeout_ms), 100, 60000, "2000", 0, "longest wait for the reverse lookups of one scan"},
+	{"scan_keep", NULL, "MESHWATCH_SCAN_KEEP", I(scan_keep), 1, 10000, "100", 0, "finished scans kept (with their per-port results)"},
+	{"discovery_max_hosts", NULL, "MESHWATCH_DISCOVERY_MAX_HOSTS", I(discovery_max_hosts), 1, 1000000, "10000", 0, "most discovered hosts kept (least recently seen go first)"},
+	{"discovery_max_changes", NULL, "MESHWATCH_DISCOVERY_MAX_CHANGES", I(discovery_max_changes), 1, 10000000, "10000", 0, "most host and port changes kept"},
+	{"services_file", NULL, "MESHWATCH_SERVICES_FILE", P(services_file), 0, 0, "", 0, "JSON service definitions replacing or adding to the built-in ones"},
+	{"oui_file", NULL, "MESHWATCH_OUI_FILE", P(oui_file), 0, 0, "/usr/share/ieee-data/oui.txt", 0, "IEEE MAC vendor registry (Debian package ieee-data)"},
+	{"docker_socket", NULL, "MESHWATCH_DOCKER_SOCKET", P(docker_socket), 0, 0, "/var/run/docker.sock", 0, "container engine API socket; containers appear as hosts when readable"},
 
 };
 
@@ -120,6 +140,18 @@ check_field(const char *key, const char *val)
 	if (strcmp(key, "advertise") == 0 && val[0] && inet_pton(AF_INET, val, tmp) != 1 &&
 	    inet_pton(AF_INET6, val, tmp) != 1)
 		return "an IPv4 or IPv6 address";
+	if (strcmp(key, "scan_subnets") == 0 && val[0]) {
+		static char why[256];
+		struct scan_net nets[SCAN_MAX_NETS];
+		if (scan_parse_net_list(val, nets, SCAN_MAX_NETS, why, sizeof why) < 0)
+			return why;
+	}
+	if (strcmp(key, "scan_ports") == 0 && val[0]) {
+		static char why[256];
+		uint16_t ports[SCAN_PORTS_LIMIT];
+		if (scan_parse_port_list(val, ports, SCAN_PORTS_LIMIT, why, sizeof why) < 0)
+			return why;
+	}
 	if (strcmp(key, "name") == 0) {
 		if (strlen(val) > 253)
 			return "a host name of at most 253 characters";

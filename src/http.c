@@ -73,7 +73,15 @@ static const struct route routes[] = {
 	{"GET", "/api/counters", USER, api_traffic_counters},
 	{"GET", "/api/stats", USER, api_traffic_stats},
 	/* discovery */
-
+	{"POST", "/api/scans", USER, api_scans_create},
+	{"GET", "/api/scans", USER, api_scans_list},
+	{"GET", "/api/scans/{id}", USER, api_scans_get},
+	{"DELETE", "/api/scans/{id}", USER, api_scans_delete},
+	{"GET", "/api/scans/{id}/results", USER, api_scans_results},
+	{"GET", "/api/hosts", USER, api_hosts_list},
+	{"GET", "/api/hosts/*", USER, api_hosts_get},
+	{"GET", "/api/services", USER, api_services_list},
+	{"GET", "/api/changes", USER, api_changes_list},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */
@@ -265,6 +273,26 @@ http_add_time(cJSON *obj, const char *key, int64_t t)
 {
 	char buf[32];
 	cJSON_AddStringToObject(obj, key, mw_rfc3339(t, buf, sizeof buf));
+}
+
+void
+http_add_time_or_null(cJSON *obj, const char *key, int64_t t)
+{
+	if (t > 0)
+		http_add_time(obj, key, t);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+void
+http_reply_collection(struct req *r, cJSON *items, int total, int limit, int offset)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "items", items);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	http_reply_json(r, 200, o, NULL);
 }
 
 int

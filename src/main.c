@@ -1,5 +1,6 @@
 /* main: parses the configuration, builds the node, starts HTTPS, then runs
-   the timers (database check, certificate renewal, session purge) and acts
+   the timers (database check, certificate renewal, session purge, scheduled
+   scans) and acts
    on signal flags: SIGTERM/SIGINT stop cleanly, SIGHUP reloads. */
 #include <malloc.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "meshwatch/report.h"
 #include "meshwatch/resolver.h"
 #include "meshwatch/targets.h"
+#include "meshwatch/scanner.h"
 #include "meshwatch/util.h"
 
 static volatile sig_atomic_t got_stop;
@@ -188,7 +190,9 @@ main(int argc, char **argv)
 		n->resolver = resolver_start(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, sizeof err);
 	if (n->resolver)
 		n->targets = targets_start(n, err, sizeof err);
-	n->http = n->targets ? http_start(n, err, sizeof err) : NULL;
+	if (n->targets)
+		n->scanner = scanner_start(n, err, sizeof err);
+	n->http = n->scanner ? http_start(n, err, sizeof err) : NULL;
 	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0 ||
 	    (n->reporter = reporter_start(n, err, sizeof err)) == NULL) {
 		log_error("main", "cannot start: %s", err);
@@ -196,6 +200,8 @@ main(int argc, char **argv)
 		n->http = NULL;
 		n->stopping = 1;
 		mesh_stop(n->mesh);
+		scanner_stop(n->scanner);
+		n->scanner = NULL;
 		stop_prober(n);
 		mesh_destroy(n->mesh);
 		n->mesh = NULL;
@@ -220,6 +226,7 @@ main(int argc, char **argv)
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
 		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},
+		{now + 1000, 1000, scanner_tick},
 	};
 	while (!got_stop) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
@@ -251,6 +258,8 @@ main(int argc, char **argv)
 	mesh_stop(n->mesh);
 	http_stop(n->http);
 	n->http = NULL;
+	scanner_stop(n->scanner);
+	n->scanner = NULL;
 	stop_prober(n);
 	capture_destroy(n->capture);
 	n->capture = NULL;

@@ -11,6 +11,7 @@
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
 #include "meshwatch/targets.h"
 #include "meshwatch/tls.h"
@@ -250,6 +251,39 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put_targets(&b, n);
 	if (n->capture)
 		put_traffic(&b, n->capture);
+	if (n->scanner) {
+		struct scanner_stats ss;
+		int hosts = 0, up = 0, services = 0, changes = 0;
+		scanner_get_stats(n->scanner, &ss);
+		store_discovery_counts(n->store, &hosts, &up, &services, &changes);
+		put(&b, "# HELP meshwatch_discovered_hosts Discovered hosts by state.\n# TYPE meshwatch_discovered_hosts gauge\n");
+		put(&b, "meshwatch_discovered_hosts{state=\"up\"} %d\nmeshwatch_discovered_hosts{state=\"gone\"} %d\n", up,
+		    hosts - up);
+		put(&b, "# HELP meshwatch_discovered_services Open services on discovered hosts.\n"
+		        "# TYPE meshwatch_discovered_services gauge\nmeshwatch_discovered_services %d\n", services);
+		put(&b, "# HELP meshwatch_discovery_changes Host and port changes kept.\n"
+		        "# TYPE meshwatch_discovery_changes gauge\nmeshwatch_discovery_changes %d\n", changes);
+		put(&b, "# HELP meshwatch_scans_total Finished scans by result.\n# TYPE meshwatch_scans_total counter\n");
+		put(&b, "meshwatch_scans_total{result=\"completed\"} %llu\nmeshwatch_scans_total{result=\"failed\"} %llu\n"
+		        "meshwatch_scans_total{result=\"cancelled\"} %llu\n",
+		    (unsigned long long)ss.scans_completed, (unsigned long long)ss.scans_failed,
+		    (unsigned long long)ss.scans_cancelled);
+		put(&b, "# HELP meshwatch_scan_ports_total Scanned ports by state.\n# TYPE meshwatch_scan_ports_total counter\n");
+		put(&b, "meshwatch_scan_ports_total{state=\"open\"} %llu\nmeshwatch_scan_ports_total{state=\"closed\"} %llu\n"
+		        "meshwatch_scan_ports_total{state=\"filtered\"} %llu\n",
+		    (unsigned long long)ss.open, (unsigned long long)ss.closed, (unsigned long long)ss.filtered);
+		put(&b, "# HELP meshwatch_scan_connects_total Connect attempts by scans (retries included).\n"
+		        "# TYPE meshwatch_scan_connects_total counter\nmeshwatch_scan_connects_total %llu\n",
+		    (unsigned long long)ss.probes);
+		put(&b, "# HELP meshwatch_scans_queued Scans waiting.\n# TYPE meshwatch_scans_queued gauge\n"
+		        "meshwatch_scans_queued %d\n", ss.queued);
+		put(&b, "# HELP meshwatch_scans_running 1 while a scan runs.\n# TYPE meshwatch_scans_running gauge\n"
+		        "meshwatch_scans_running %d\n", ss.running);
+		put(&b, "# HELP meshwatch_scan_peak_connects The last scan's most connects in flight (scan_concurrency).\n"
+		        "# TYPE meshwatch_scan_peak_connects gauge\nmeshwatch_scan_peak_connects %d\n", ss.peak_connects);
+		put(&b, "# HELP meshwatch_scan_peak_hosts The last scan's most hosts probed at once (scan_host_window).\n"
+		        "# TYPE meshwatch_scan_peak_hosts gauge\nmeshwatch_scan_peak_hosts %d\n", ss.peak_hosts);
+	}
 	*len = b.len;
 	return b.p;
 }

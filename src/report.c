@@ -22,6 +22,7 @@
 #include "meshwatch/mesh.h"
 #include "meshwatch/meshauth.h"
 #include "meshwatch/node.h"
+#include "meshwatch/store.h"
 #include "meshwatch/tlsclient.h"
 #include "meshwatch/targets.h"
 #include "meshwatch/util.h"
@@ -29,7 +30,10 @@
 #define MAX_SERVERS 64
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
-#define SENDS_PER_WAKE 200   /* a backlog drains quickly but not in one blocking burst */
+#define SENDS_PER_WAKE 200
+#define REPORT_MAX_HOSTS 200     /* discovered hosts listed in one snapshot */
+#define REPORT_MAX_SERVICES 16
+#define REPORT_MAX_CHANGES 50   /* a backlog drains quickly but not in one blocking burst */
 
 struct server {
 	char fqdn[256];
@@ -81,6 +85,52 @@ add_traffic(cJSON *o, struct node *n)
 		cJSON_AddItemToObject(t, "top_talkers", rows);
 		cJSON_Delete(top);
 	}
+}
+
+/* Discovered hosts for reporting nodes: counts, the most recently seen
+   hosts (bounded, services as "port/name") and the changes of the last
+   report interval or two (bounded). */
+static cJSON *
+discovery_summary(struct node *n, int64_t now)
+{
+	cJSON *d = cJSON_CreateObject();
+	int hosts = 0, up = 0, services = 0, changes = 0;
+	store_discovery_counts(n->store, &hosts, &up, &services, &changes);
+	cJSON_AddNumberToObject(d, "hosts", hosts);
+	cJSON_AddNumberToObject(d, "hosts_up", up);
+	cJSON_AddNumberToObject(d, "services", services);
+	cJSON *list = cJSON_AddArrayToObject(d, "host_list");
+	struct disc_host *hs = NULL;
+	int nh = 0, total = 0;
+	if (store_hosts_list(n->store, "", "", 0, "", REPORT_MAX_HOSTS, 0, &hs, &nh, &total) == 0) {
+		for (int i = 0; i < nh; i++) {
+			cJSON *h = cJSON_CreateObject();
+			cJSON_AddStringToObject(h, "ip", hs[i].ip);
+			cJSON_AddStringToObject(h, "hostname", hs[i].hostname);
+			cJSON_AddStringToObject(h, "vendor", hs[i].vendor);
+			cJSON_AddStringToObject(h, "source", hs[i].source);
+			cJSON_AddStringToObject(h, "state", hs[i].gone ? "gone" : "up");
+			cJSON *sv = cJSON_AddArrayToObject(h, "services");
+			for (int k = 0; k < hs[i].nsvc && k < REPORT_MAX_SERVICES; k++) {
+				char e[96];
+				snprintf(e, sizeof e, "%d/%s", hs[i].svc[k].port, hs[i].svc[k].service);
+				cJSON_AddItemToArray(sv, cJSON_CreateString(e));
+			}
+			cJSON_AddItemToArray(list, h);
+		}
+		store_hosts_free(hs, nh);
+	}
+	cJSON_AddBoolToObject(d, "host_list_truncated", total > nh);
+	cJSON *ch = cJSON_AddArrayToObject(d, "recent_changes");
+	struct disc_change *cs = NULL;
+	int nc = 0;
+	if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
+	        &nc, &total) == 0) {
+		for (int i = 0; i < nc; i++)
+			cJSON_AddItemToArray(ch, api_change_json(&cs[i]));
+		free(cs);
+	}
+	return d;
 }
 
 char *
@@ -152,6 +202,7 @@ report_snapshot(struct node *n, int64_t seq)
 	if (n->targets)
 		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
 	add_traffic(o, n);
+	cJSON_AddItemToObject(o, "discovery", discovery_summary(n, now));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;

@@ -979,6 +979,8 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
 			    200);
 		if (d <= 0)
+			d = store_discovery_shed_locked(st, 2000);
+		if (d <= 0)
 			break; /* nothing left to give back: the rest is users, sessions, peers */
 		ms->capped += d;
 		store_exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);

@@ -48,5 +48,9 @@ extern const char store_schema_discovery[];
 int store_traffic_expire_locked(struct store *st, int64_t before);
 int store_traffic_trim_locked(struct store *st, int rows);
 int store_traffic_count_locked(struct store *st, int64_t *oldest);
+/* Size-cap help from store_discovery.c: deletes up to rows of the oldest
+   discovery history (per-port scan results, then changes); returns how
+   many went, 0 when none is left. Lock held. */
+int store_discovery_shed_locked(struct store *st, int rows);
 
 #endif

@@ -26,6 +26,7 @@
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/rollup.h"
+#include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -39,6 +40,7 @@
 static char *mesh_frame(struct node *n);
 static char *rates_frame(struct node *n);
 static char *top_talkers_frame(struct node *n);
+static char *scans_frame(struct node *n);
 
 static const struct ws_topic {
 	const char *name;
@@ -47,8 +49,9 @@ static const struct ws_topic {
 	{"mesh", mesh_frame},
 	{"rates", rates_frame},
 	{"top_talkers", top_talkers_frame},
+	{"scans", scans_frame},
 };
-#define TOPIC_NAMES "mesh, rates, top_talkers"
+#define TOPIC_NAMES "mesh, rates, top_talkers, scans"
 
 struct ws_client {
 	struct mg_connection *conn;
@@ -251,6 +254,25 @@ typed_frame(cJSON *o, const char *type)
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "type", type);
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* The running scan's progress; nothing while no scan runs. */
+static char *
+scans_frame(struct node *n)
+{
+	struct scan_row row;
+	if (n->scanner == NULL || scanner_current(n->scanner, &row) != 0)
+		return NULL;
+	struct scanner_stats st;
+	scanner_get_stats(n->scanner, &st);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "scans");
+	http_add_time(o, "time", mw_wall_s());
+	cJSON_AddItemToObject(o, "scan", api_scan_json(&row));
+	cJSON_AddNumberToObject(o, "queued", st.queued);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;

@@ -48,6 +48,24 @@ cJSON *api_targets_stats_json(struct node *n);
 void api_traffic_flows(struct req *r);
 void api_traffic_counters(struct req *r);
 void api_traffic_stats(struct req *r);
+void api_scans_create(struct req *r);
+void api_scans_list(struct req *r);
+void api_scans_get(struct req *r);
+void api_scans_delete(struct req *r);
+void api_scans_results(struct req *r);
+void api_hosts_list(struct req *r);
+void api_hosts_get(struct req *r);
+void api_services_list(struct req *r);
+void api_changes_list(struct req *r);
+
+/* Discovery JSON shared by the API, the WebSocket and reports (caller
+   owns the result). */
+struct scan_row;
+struct disc_host;
+struct disc_change;
+cJSON *api_scan_json(const struct scan_row *s);
+cJSON *api_host_json(const struct disc_host *h);
+cJSON *api_change_json(const struct disc_change *c);
 
 struct peer;
 /* The JSON of one peer as /api/nodes shows it (caller owns the result). */

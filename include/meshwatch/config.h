@@ -69,6 +69,25 @@ struct config {
 	char capture_pcap[CONFIG_STR];
 	int capture_max_flows;
 	/* discovery */
+	char scan_subnets[CONFIG_STR];   /* allowed subnets, "a/b,c/d"; "" = connected ones */
+	char scan_ports[CONFIG_STR];     /* ports added to the built-in list */
+	int scan_max_hosts;
+	int scan_max_ports;
+	int scan_concurrency;
+	int scan_timeout_ms;
+	int scan_retries;
+	int scan_banner_ms;
+	int scan_host_window;
+	int scan_queue_max;
+	int scan_interval_s;
+	int scan_rdns;
+	int scan_rdns_timeout_ms;
+	int scan_keep;
+	int discovery_max_hosts;
+	int discovery_max_changes;
+	char services_file[CONFIG_STR];
+	char oui_file[CONFIG_STR];
+	char docker_socket[CONFIG_STR];
 
 	/* actions */
 	int check_config;

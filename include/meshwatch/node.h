@@ -22,6 +22,7 @@ struct evloop;
 struct resolver;
 struct targets;
 struct capture;
+struct scanner;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -42,6 +43,7 @@ struct node {
 	struct resolver *resolver;    /* name lookups for the prober (resolver.h) */
 	struct targets *targets;      /* TCP targets (see targets.h) */
 	struct capture *capture;      /* its own thread; readers use capture.h (never NULL once started) */
+	struct scanner *scanner;      /* discovery scans, its own thread (scanner.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;

@@ -242,5 +242,116 @@ int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, i
    or range. */
 int store_traffic_minutes_range(struct store *st, int64_t from, int64_t to, int step, int max, struct rollup_sec **out,
     int *n);
+/* ---- discovery (store_discovery.c) ---- */
+
+#define DISC_IP_MAX 16
+#define DISC_BANNER_MAX 256
+
+struct scan_row {
+	int64_t id;
+	int64_t created_at, started_at, finished_at; /* 0: not yet */
+	char state[12];            /* queued, running, completed, failed, cancelled */
+	char trigger[12];          /* api or schedule */
+	char subnets[1024];        /* "10.0.0.0/24,10.0.1.0/24" */
+	char ports[1024];          /* "22,80,8000-8010" (ranges folded) */
+	int nports;
+	int hosts_total, hosts_done, hosts_up, found;  /* found: open ports */
+	int open, closed, filtered;
+	char error[200];
+};
+
+struct disc_service {
+	char ip[DISC_IP_MAX];
+	int port;
+	char proto[4];
+	char state[10];            /* open, closed, filtered */
+	char service[64];
+	char confidence[8];
+	char banner[DISC_BANNER_MAX];
+	char title[128];
+	char tls_subject[160];
+	int64_t first_seen, last_seen;
+};
+
+struct disc_host {
+	char ip[DISC_IP_MAX];
+	char mac[18];
+	char vendor[96];
+	char hostname[256];
+	char hostname_source[8];   /* dns, service, docker, ip */
+	char source[8];            /* scan or docker */
+	char detail[160];          /* docker: image and network */
+	int64_t first_seen, last_seen;
+	int gone;
+	int nsvc;
+	struct disc_service *svc;  /* malloc'd */
+};
+
+struct disc_change {
+	int64_t id, t, scan_id;
+	char ip[DISC_IP_MAX];
+	char kind[16];             /* new_host, port_opened, port_closed, host_gone, host_back */
+	int port;                  /* 0 for host changes */
+	char detail[160];
+};
+
+/* One port's result in a scan (for GET /api/scans/{id}/results). */
+struct disc_result {
+	char ip[DISC_IP_MAX];
+	int port;
+	char state[10];
+};
+
+/* Bounds the discovery tables hold to (config). */
+struct disc_limits {
+	int max_hosts, max_changes, keep_scans, max_results_per_scan;
+};
+
+/* Scans: create fills row->id; update writes state, times, counts and
+   error. get returns MW_ENOTFOUND for an unknown id. */
+int store_scan_create(struct store *st, struct scan_row *row);
+int store_scan_update(struct store *st, const struct scan_row *row);
+int store_scan_get(struct store *st, int64_t id, struct scan_row *out);
+/* Newest first; state "" for all. *rows malloc'd. */
+int store_scan_list(struct store *st, const char *state, int limit, int offset, struct scan_row **rows, int *n,
+    int *total);
+/* Scans left queued or running by a previous run become failed. */
+int store_scans_interrupted(struct store *st, int64_t now);
+
+/* Records a finished scan in one transaction: hosts up (with their open
+   services) are inserted or refreshed; against what was known before it
+   records new_host, host_back, port_opened, port_closed (an open port of a
+   scanned host within the scanned ports that is no longer open) and
+   host_gone (a known scanned host in the scanned range that did not
+   answer) changes; results holds the per-port outcomes kept for the scan.
+   scanned (sorted, host order) and ports say what the scan covered. Then
+   trims the tables to lim. Returns 0 or MW_EDB. */
+int store_discovery_apply(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *hosts, int nhosts,
+    const uint32_t *scanned, int nscanned, const uint16_t *ports, int nports, const struct disc_result *results,
+    int nresults, const struct disc_limits *lim, int *changes);
+/* Containers from the container engine: upserts them as hosts with
+   source "docker" and their ports as services; containers no longer listed
+   are marked gone (host_gone change). */
+int store_discovery_apply_docker(struct store *st, int64_t now, const struct disc_host *hosts, int n,
+    const struct disc_limits *lim, int *changes);
+
+/* Hosts whose ip, hostname, mac or vendor contains q, with a service whose
+   name contains service, with an open port, exact ip; ordered by address.
+   Empty / 0 filters are off. Each host's services are attached (free with
+   store_hosts_free). */
+int store_hosts_list(struct store *st, const char *q, const char *service, int port, const char *ip, int limit,
+    int offset, struct disc_host **rows, int *n, int *total);
+void store_hosts_free(struct disc_host *rows, int n);
+/* Services (flat), same filters as hosts plus state. *rows malloc'd. */
+int store_services_list(struct store *st, const char *q, const char *service, int port, const char *state,
+    int limit, int offset, struct disc_service **rows, int *n, int *total);
+/* Changes at or after since (seconds), newest first, optional kind and ip. */
+int store_changes_list(struct store *st, int64_t since, const char *kind, const char *ip, int limit, int offset,
+    struct disc_change **rows, int *n, int *total);
+/* Per-port results of a scan, optional state filter, ordered by address. */
+int store_scan_results(struct store *st, int64_t scan_id, const char *state, int limit, int offset,
+    struct disc_result **rows, int *n, int *total);
+/* Counts for /metrics and reports. */
+int store_discovery_counts(struct store *st, int *hosts, int *hosts_up, int *services, int *changes);
 
 #endif

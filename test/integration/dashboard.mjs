@@ -13,6 +13,7 @@
 //   MW_KILL_PID   pid of one of them (MW_KILL_FQDN), killed (SIGKILL) mid-test
 //   MW_PMTU       the PMTU expected on loopback (lo MTU, at most 65535)
 //   MW_WS         1 when the node serves /ws (the page must say "live"), else 0
+//   MW_SCAN_ADDR  the node's own address, the one subnet (/32) it may scan
 //   MW_OUT        directory for screenshots, the chromium profile and cookie.txt
 //   CHROMIUM      browser binary (default /usr/bin/chromium)
 import { chromium } from 'playwright-core';
@@ -41,6 +42,7 @@ const KILL_FQDN = env('MW_KILL_FQDN');
 const PMTU = env('MW_PMTU');
 const WS = env('MW_WS', '0') === '1';
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const SCAN_ADDR = process.env.MW_SCAN_ADDR || '';
 
 const allowedOrigins = new Set([new URL(URL0).origin, new URL(URL0.replace(/^https:/, 'wss:')).origin]);
 if (RL_URL) allowedOrigins.add(new URL(RL_URL).origin);
@@ -73,7 +75,7 @@ function expectedConsoleError(text, url) {
   const p = new URL(url).pathname;
   if (m[1] === '401') return ['/api/me', '/api/login', '/api/node'].includes(p);
   if (m[1] === '429') return p === '/api/login';
-  if (m[1] === '400') return p === '/api/users' || p === '/api/targets'; // the invalid creates below
+  if (m[1] === '400') return ['/api/users', '/api/targets', '/api/scans'].includes(p); // the invalid creates below
   return false;
 }
 
@@ -507,6 +509,35 @@ try {
   check(uOverflow <= 0, `users page overflows a 390 px wide screen by ${uOverflow} px`);
   await page.setViewportSize({ width: 1280, height: 800 });
   ok('users screenshots saved; no horizontal overflow at 390 px');
+
+  // ---- discovery: a scan of the node's own address from the page
+  if (SCAN_ADDR) {
+    await page.click('#nav a[href="#/discovery"]');
+    await page.locator('#discovery').waitFor({ state: 'visible' });
+    check((await page.getAttribute('#nav a[href="#/discovery"]', 'aria-current')) === 'page', 'nav does not mark Discovery current');
+    await page.fill('#scan-subnets', '10.255.255.0/24');
+    await page.click('#scan-submit');
+    await page.waitForFunction(() => /outside the subnets/.test(document.querySelector('#scan-error').textContent));
+    ok('discovery: a subnet outside scan_subnets shows the server\'s 400 detail');
+    await page.fill('#scan-subnets', SCAN_ADDR + '/32');
+    await page.fill('#scan-ports', '8443, 1');
+    const [created] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/scans') && r.request().method() === 'POST'),
+      page.click('#scan-submit'),
+    ]);
+    check(created.status() === 201, `scan from the page: HTTP ${created.status()}`);
+    const hostLink = page.locator(`#hosts-table a[href="#/hosts/${SCAN_ADDR}"]`);
+    await hostLink.waitFor({ timeout: 20000 });
+    const row = await page.textContent('#hosts-table tbody');
+    check(row.includes('8443') && row.includes('meshwatch'), `hosts table: ${row}`);
+    await page.locator('#changes-table td', { hasText: 'new host' }).first().waitFor();
+    ok('discovery: the scan finishes and the host appears with 8443 named meshwatch, and a "new host" change');
+    await page.screenshot({ path: path.join(OUT, 'discovery.png'), fullPage: true });
+    await hostLink.click();
+    await page.locator('#host-services td', { hasText: '8443/tcp' }).waitFor();
+    check(new URL(page.url()).hash === `#/hosts/${SCAN_ADDR}`, `host route is ${new URL(page.url()).hash}`);
+    ok('discovery: the host page lists its services');
+  }
 
   // ---- a refresh that gets 401 returns to the login form
   const cookies = await context.cookies(URL0);

@@ -32,7 +32,9 @@ for i in 1 2 3; do
   echo "{\"nodes\":[{\"fqdn\":\"${NAMES[$next-1]}.test\",\"ip\":\"$BASE.$((10 + next))\"}]}" >"$TMP/seed$i.json"
 done
 for i in 1 2 3; do
-  MESHWATCH_POLL_INTERVAL=1 start_node "${NAMES[$i-1]}" "$BASE.$((10 + i))" --seed "$TMP/seed$i.json"
+  # scans may only cover the node's own loopback address
+  MESHWATCH_POLL_INTERVAL=1 MESHWATCH_SCAN_SUBNETS="$BASE.$((10 + i))/32" MESHWATCH_SCAN_RDNS=0 \
+    start_node "${NAMES[$i-1]}" "$BASE.$((10 + i))" --seed "$TMP/seed$i.json"
   MESH_PID[$i]=$NODE_PID
 done
 URL="https://$ADDR:8443"
@@ -80,7 +82,7 @@ rc=0
 MW_URL=$URL MW_RL_URL="https://$RL_ADDR:8443" MW_NODE_ID=$NODE_ID MW_FQDN=$FQDN \
 MW_ADMIN_USER=$ADMIN_USER MW_ADMIN_PASS=$ADMIN_PASS \
 MW_NEW_USER=$NEW_USER MW_NEW_PASS=$NEW_PASS MW_NEW_PASS2=$NEW_PASS2 MW_DEL_USER=$DEL_USER \
-MW_PEERS="peer2.test peer3.test" MW_KILL_PID=$KILL_PID MW_KILL_FQDN=peer3.test MW_PMTU=$PMTU MW_WS=$WS \
+MW_SCAN_ADDR=$ADDR MW_PEERS="peer2.test peer3.test" MW_KILL_PID=$KILL_PID MW_KILL_FQDN=peer3.test MW_PMTU=$PMTU MW_WS=$WS \
 MW_OUT=$TMP CHROMIUM=$CHROMIUM \
   timeout -k 5 110 node "$ROOT/test/integration/dashboard.mjs" >"$TMP/driver.out" 2>&1 || rc=$?
 while IFS= read -r line; do

@@ -1,0 +1,413 @@
+/* api_discovery: /api/scans, /api/hosts, /api/services and /api/changes.
+   Runs on civetweb worker threads; reads through the store and the
+   scanner's short-locked accessors, never waits for a scan. */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshwatch/api.h"
+#include "meshwatch/http.h"
+#include "meshwatch/node.h"
+#include "meshwatch/scanner.h"
+#include "meshwatch/store.h"
+#include "meshwatch/util.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 1000
+
+cJSON *
+api_scan_json(const struct scan_row *s)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)s->id);
+	cJSON_AddStringToObject(o, "state", s->state);
+	cJSON_AddStringToObject(o, "trigger", s->trigger);
+	cJSON *subnets = cJSON_AddArrayToObject(o, "subnets");
+	char buf[sizeof s->subnets];
+	snprintf(buf, sizeof buf, "%s", s->subnets);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(subnets, cJSON_CreateString(t));
+	cJSON_AddStringToObject(o, "ports", s->ports);
+	cJSON_AddNumberToObject(o, "port_count", s->nports);
+	http_add_time_or_null(o, "created_at", s->created_at);
+	http_add_time_or_null(o, "started_at", s->started_at);
+	http_add_time_or_null(o, "finished_at", s->finished_at);
+	cJSON *p = cJSON_AddObjectToObject(o, "progress");
+	cJSON_AddNumberToObject(p, "hosts_done", s->hosts_done);
+	cJSON_AddNumberToObject(p, "hosts_total", s->hosts_total);
+	cJSON_AddNumberToObject(p, "found", s->found);
+	cJSON_AddNumberToObject(p, "hosts_up", s->hosts_up);
+	cJSON *ports = cJSON_AddObjectToObject(o, "port_states");
+	cJSON_AddNumberToObject(ports, "open", s->open);
+	cJSON_AddNumberToObject(ports, "closed", s->closed);
+	cJSON_AddNumberToObject(ports, "filtered", s->filtered);
+	if (s->error[0])
+		cJSON_AddStringToObject(o, "error", s->error);
+	else
+		cJSON_AddNullToObject(o, "error");
+	return o;
+}
+
+/* Collects a body field that may be an array of strings (and, for ports,
+   numbers): items point into the JSON or into numbuf. -1 after a 400. */
+static int
+string_items(struct req *r, const char *key, int allow_numbers, const char **items, int max, char (*numbuf)[8],
+    int *n)
+{
+	*n = 0;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, key);
+	if (v == NULL || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v)) {
+		http_reply_error(r, 400, "invalid_field", "field \"%s\" must be an array of %s", key,
+		    allow_numbers ? "ports (numbers or \"from-to\" strings)" : "CIDR strings like \"192.168.1.0/24\"");
+		return -1;
+	}
+	const cJSON *e;
+	cJSON_ArrayForEach(e, v) {
+		if (*n >= max) {
+			http_reply_error(r, 400, "too_many", "field \"%s\" holds more than %d items", key, max);
+			return -1;
+		}
+		if (cJSON_IsString(e)) {
+			items[(*n)++] = e->valuestring;
+		} else if (allow_numbers && cJSON_IsNumber(e)) {
+			if (e->valuedouble != (double)(int)e->valuedouble || e->valuedouble < 1 || e->valuedouble > 65535) {
+				http_reply_error(r, 400, "invalid_field", "field \"%s\": %g is not a port (1-65535)", key, e->valuedouble);
+				return -1;
+			}
+			snprintf(numbuf[*n], sizeof numbuf[*n], "%d", e->valueint);
+			items[*n] = numbuf[*n];
+			(*n)++;
+		} else {
+			http_reply_error(r, 400, "invalid_field", "field \"%s\" must hold only %s", key,
+			    allow_numbers ? "port numbers or \"from-to\" strings" : "CIDR strings");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+api_scans_create(struct req *r)
+{
+	struct scanner *sc = r->node->scanner;
+	if (r->body && !cJSON_IsObject(r->body)) {
+		http_reply_error(r, 400, "invalid_json", "the body must be a JSON object like {\"subnets\":[...],\"ports\":[...]}");
+		return;
+	}
+	const cJSON *f;
+	cJSON_ArrayForEach(f, r->body) {
+		if (strcmp(f->string, "subnets") != 0 && strcmp(f->string, "ports") != 0) {
+			http_reply_error(r, 400, "unknown_field", "unknown field \"%.60s\" (known: subnets, ports)", f->string);
+			return;
+		}
+	}
+	static const int max_items = SCAN_PORTS_LIMIT;
+	const char **subnets = calloc(SCAN_MAX_NETS + 1, sizeof *subnets);
+	const char **ports = calloc((size_t)max_items, sizeof *ports);
+	char(*nums)[8] = calloc((size_t)max_items, sizeof *nums);
+	int ns = 0, np = 0;
+	if (!subnets || !ports || !nums) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
+	char dummy[SCAN_MAX_NETS + 1][8];
+	if (string_items(r, "subnets", 0, subnets, SCAN_MAX_NETS, dummy, &ns) != 0 ||
+	    string_items(r, "ports", 1, ports, max_items, nums, &np) != 0)
+		goto out;
+	struct scan_row row;
+	char err[600];
+	int rc = scanner_submit(sc, subnets, ns, ports, np, "api", &row, err, sizeof err);
+	if (rc == MW_EINVAL)
+		http_reply_error(r, 400, "invalid_scan", "%s", err);
+	else if (rc == MW_ELIMIT)
+		http_reply_error(r, 429, "queue_full", "%s", err);
+	else if (rc != 0)
+		http_reply_error(r, 503, "store_unavailable", "%s", err);
+	else
+		http_reply_json(r, 201, api_scan_json(&row), NULL);
+out:
+	free(subnets);
+	free(ports);
+	free(nums);
+}
+
+void
+api_scans_list(struct req *r)
+{
+	int limit, offset, n = 0, total = 0;
+	char state[16] = "";
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "state", state, sizeof state) == -2)
+		return;
+	static const char *const states[] = {"", "queued", "running", "completed", "failed", "cancelled"};
+	int known = 0;
+	for (size_t i = 0; i < MW_ARRAY_LEN(states); i++)
+		known |= strcmp(state, states[i]) == 0;
+	if (!known) {
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"state\" must be queued, running, completed, failed or cancelled");
+		return;
+	}
+	struct scan_row *rows = NULL;
+	if (store_scan_list(r->node->store, state, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read scans from the database");
+		return;
+	}
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 0; i < n; i++) {
+		scanner_live(r->node->scanner, &rows[i]);
+		cJSON_AddItemToArray(items, api_scan_json(&rows[i]));
+	}
+	free(rows);
+	http_reply_collection(r, items, total, limit, offset);
+}
+
+void
+api_scans_get(struct req *r)
+{
+	struct scan_row row;
+	if (store_scan_get(r->node->store, r->id, &row) != 0) {
+		http_reply_error(r, 404, "not_found", "no scan with id %lld", (long long)r->id);
+		return;
+	}
+	scanner_live(r->node->scanner, &row);
+	http_reply_json(r, 200, api_scan_json(&row), NULL);
+}
+
+void
+api_scans_delete(struct req *r)
+{
+	struct scan_row row;
+	if (store_scan_get(r->node->store, r->id, &row) != 0) {
+		http_reply_error(r, 404, "not_found", "no scan with id %lld", (long long)r->id);
+		return;
+	}
+	if (scanner_cancel(r->node->scanner, r->id) != 0) {
+		http_reply_error(r, 409, "not_cancellable", "scan %lld is %s: only queued or running scans can be cancelled",
+		    (long long)r->id, row.state);
+		return;
+	}
+	if (store_scan_get(r->node->store, r->id, &row) == 0)
+		scanner_live(r->node->scanner, &row);
+	/* a running scan stops within scan_timeout_ms; its state says cancelled then */
+	http_reply_json(r, 200, api_scan_json(&row), NULL);
+}
+
+void
+api_scans_results(struct req *r)
+{
+	int limit, offset, n = 0, total = 0;
+	char state[16] = "";
+	if (http_query_int(r, "limit", 1000, 1, 10000, &limit) || http_query_int(r, "offset", 0, 0, 1000000000, &offset) ||
+	    http_query_str(r, "state", state, sizeof state) == -2)
+		return;
+	if (state[0] && strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "filtered")) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"state\" must be open, closed or filtered");
+		return;
+	}
+	struct scan_row row;
+	if (store_scan_get(r->node->store, r->id, &row) != 0) {
+		http_reply_error(r, 404, "not_found", "no scan with id %lld", (long long)r->id);
+		return;
+	}
+	struct disc_result *rows = NULL;
+	if (store_scan_results(r->node->store, r->id, state, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read scan results from the database");
+		return;
+	}
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 0; i < n; i++) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "ip", rows[i].ip);
+		cJSON_AddNumberToObject(e, "port", rows[i].port);
+		cJSON_AddStringToObject(e, "proto", "tcp");
+		cJSON_AddStringToObject(e, "state", rows[i].state);
+		cJSON_AddItemToArray(items, e);
+	}
+	free(rows);
+	http_reply_collection(r, items, total, limit, offset);
+}
+
+static cJSON *
+service_json(const struct disc_service *v, int with_ip)
+{
+	cJSON *e = cJSON_CreateObject();
+	if (with_ip)
+		cJSON_AddStringToObject(e, "ip", v->ip);
+	cJSON_AddNumberToObject(e, "port", v->port);
+	cJSON_AddStringToObject(e, "proto", v->proto);
+	cJSON_AddStringToObject(e, "state", v->state);
+	cJSON_AddStringToObject(e, "service", v->service);
+	cJSON_AddStringToObject(e, "confidence", v->confidence);
+	cJSON_AddStringToObject(e, "banner", v->banner);
+	cJSON_AddStringToObject(e, "title", v->title);
+	cJSON_AddStringToObject(e, "tls_subject", v->tls_subject);
+	http_add_time_or_null(e, "first_seen", v->first_seen);
+	http_add_time_or_null(e, "last_seen", v->last_seen);
+	return e;
+}
+
+cJSON *
+api_host_json(const struct disc_host *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "ip", h->ip);
+	if (h->mac[0])
+		cJSON_AddStringToObject(o, "mac", h->mac);
+	else
+		cJSON_AddNullToObject(o, "mac");
+	if (h->vendor[0])
+		cJSON_AddStringToObject(o, "vendor", h->vendor);
+	else
+		cJSON_AddNullToObject(o, "vendor");
+	cJSON_AddStringToObject(o, "hostname", h->hostname);
+	cJSON_AddStringToObject(o, "hostname_source", h->hostname_source);
+	cJSON_AddStringToObject(o, "source", h->source);
+	cJSON_AddStringToObject(o, "detail", h->detail);
+	cJSON_AddStringToObject(o, "state", h->gone ? "gone" : "up");
+	http_add_time_or_null(o, "first_seen", h->first_seen);
+	http_add_time_or_null(o, "last_seen", h->last_seen);
+	cJSON *s = cJSON_AddArrayToObject(o, "services");
+	for (int i = 0; i < h->nsvc; i++)
+		cJSON_AddItemToArray(s, service_json(&h->svc[i], 0));
+	return o;
+}
+
+/* Common filters of /api/hosts and /api/services; -1 after a 400. */
+static int
+list_filters(struct req *r, int *limit, int *offset, char *q, size_t qlen, char *service, size_t slen, int *port)
+{
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, offset) || http_query_str(r, "q", q, qlen) == -2 ||
+	    http_query_str(r, "service", service, slen) == -2 || http_query_int(r, "port", 0, 0, 65535, port))
+		return -1;
+	return 0;
+}
+
+static void
+reply_hosts(struct req *r, const char *ip, int one)
+{
+	int limit, offset, port, n = 0, total = 0;
+	char q[128] = "", service[64] = "";
+	if (list_filters(r, &limit, &offset, q, sizeof q, service, sizeof service, &port))
+		return;
+	struct disc_host *rows = NULL;
+	if (store_hosts_list(r->node->store, q, service, port, ip, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read hosts from the database");
+		return;
+	}
+	if (one) {
+		if (n == 0)
+			http_reply_error(r, 404, "not_found", "no host %s has been discovered", ip);
+		else
+			http_reply_json(r, 200, api_host_json(&rows[0]), NULL);
+		store_hosts_free(rows, n);
+		return;
+	}
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, api_host_json(&rows[i]));
+	store_hosts_free(rows, n);
+	http_reply_collection(r, items, total, limit, offset);
+}
+
+void
+api_hosts_list(struct req *r)
+{
+	char ip[DISC_IP_MAX + 8] = "";
+	unsigned char tmp[4];
+	if (http_query_str(r, "ip", ip, sizeof ip) == -2)
+		return;
+	if (ip[0] && inet_pton(AF_INET, ip, tmp) != 1) {
+		http_reply_error(r, 400, "invalid_query", "query parameter \"ip\" must be an IPv4 address");
+		return;
+	}
+	reply_hosts(r, ip, 0);
+}
+
+void
+api_hosts_get(struct req *r)
+{
+	const char *ip = r->path + strlen("/api/hosts/");
+	unsigned char tmp[4];
+	if (inet_pton(AF_INET, ip, tmp) != 1) {
+		http_reply_error(r, 400, "invalid_path", "\"%.40s\" is not an IPv4 address", ip);
+		return;
+	}
+	reply_hosts(r, ip, 1);
+}
+
+void
+api_services_list(struct req *r)
+{
+	int limit, offset, port, n = 0, total = 0;
+	char q[128] = "", service[64] = "", state[16] = "";
+	if (list_filters(r, &limit, &offset, q, sizeof q, service, sizeof service, &port) ||
+	    http_query_str(r, "state", state, sizeof state) == -2)
+		return;
+	struct disc_service *rows = NULL;
+	if (store_services_list(r->node->store, q, service, port, state, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read services from the database");
+		return;
+	}
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, service_json(&rows[i], 1));
+	free(rows);
+	http_reply_collection(r, items, total, limit, offset);
+}
+
+cJSON *
+api_change_json(const struct disc_change *c)
+{
+	cJSON *e = cJSON_CreateObject();
+	cJSON_AddNumberToObject(e, "id", (double)c->id);
+	http_add_time(e, "time", c->t);
+	if (c->scan_id > 0)
+		cJSON_AddNumberToObject(e, "scan_id", (double)c->scan_id);
+	else
+		cJSON_AddNullToObject(e, "scan_id");
+	cJSON_AddStringToObject(e, "ip", c->ip);
+	cJSON_AddStringToObject(e, "kind", c->kind);
+	if (c->port > 0)
+		cJSON_AddNumberToObject(e, "port", c->port);
+	else
+		cJSON_AddNullToObject(e, "port");
+	cJSON_AddStringToObject(e, "detail", c->detail);
+	return e;
+}
+
+void
+api_changes_list(struct req *r)
+{
+	int limit, offset, n = 0, total = 0;
+	int64_t since;
+	char kind[16] = "", ip[DISC_IP_MAX + 8] = "";
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_time(r, "since", 0, &since) ||
+	    http_query_str(r, "kind", kind, sizeof kind) == -2 || http_query_str(r, "ip", ip, sizeof ip) == -2)
+		return;
+	static const char *const kinds[] = {"", "new_host", "host_back", "host_gone", "port_opened", "port_closed"};
+	int known = 0;
+	for (size_t i = 0; i < MW_ARRAY_LEN(kinds); i++)
+		known |= strcmp(kind, kinds[i]) == 0;
+	if (!known) {
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"kind\" must be new_host, host_back, host_gone, port_opened or port_closed");
+		return;
+	}
+	struct disc_change *rows = NULL;
+	if (store_changes_list(r->node->store, since, kind, ip, limit, offset, &rows, &n, &total) != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read changes from the database");
+		return;
+	}
+	cJSON *items = cJSON_CreateArray();
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(items, api_change_json(&rows[i]));
+	free(rows);
+	http_reply_collection(r, items, total, limit, offset);
+}
