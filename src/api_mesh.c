@@ -56,11 +56,18 @@ verify_signed(struct req *r, const char *ident)
 	return -1;
 }
 
-/* Replies with a body signed for the caller's nonce (when signing is on). */
+/* Replies with o (freed here) as a body signed for the caller's nonce
+   (when signing is on). */
 static void
-reply_signed(struct req *r, int status, const char *text)
+reply_signed(struct req *r, int status, cJSON *o)
 {
 	struct mesh *m = r->node->mesh;
+	char *text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
 	char hdr[160] = "";
 	if (meshauth_enabled(m->auth)) {
 		char sig[MESHAUTH_SIG_LEN + 1];
@@ -68,6 +75,7 @@ reply_signed(struct req *r, int status, const char *text)
 		snprintf(hdr, sizeof hdr, "X-Mw-Signature: %s\r\n", sig);
 	}
 	http_reply_raw(r, status, "application/json", text, strlen(text), hdr);
+	free(text);
 }
 
 #define REACH_MAX_IN_FLIGHT 4
@@ -110,14 +118,7 @@ api_nodeinfo_reach(struct req *r)
 	if (rc != 1)
 		cJSON_AddStringToObject(o, "error", hr.detail[0] ? hr.detail : poll_error_name(hr.error));
 	https_result_free(&hr);
-	char *text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text == NULL) {
-		http_reply_error(r, 500, "internal", "out of memory");
-		return;
-	}
-	reply_signed(r, 200, text);
-	free(text);
+	reply_signed(r, 200, o);
 }
 
 void
@@ -159,14 +160,7 @@ api_nodeinfo(struct req *r)
 	char known[24];
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
 	cJSON *o = gossip_nodeinfo(n, known);
-	char *text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text == NULL) {
-		http_reply_error(r, 500, "internal", "out of memory");
-		return;
-	}
-	reply_signed(r, 200, text);
-	free(text);
+	reply_signed(r, 200, o);
 }
 
 cJSON *
