@@ -284,15 +284,11 @@ api_users_list(struct req *r)
 		http_reply_error(r, 503, "store_unavailable", "cannot read users from the database");
 		return;
 	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
 		cJSON_AddItemToArray(items, user_json(&rows[i]));
 	free(rows);
-	cJSON_AddNumberToObject(o, "total", total);
-	cJSON_AddNumberToObject(o, "limit", limit);
-	cJSON_AddNumberToObject(o, "offset", offset);
-	http_reply_json(r, 200, o, NULL);
+	http_reply_collection(r, items, total, limit, offset);
 }
 
 static int

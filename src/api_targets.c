@@ -40,13 +40,7 @@ api_target_json(struct node *n, const struct target_row *t)
 	cJSON_AddStringToObject(o, "retention_unit", t->retention_unit);
 	cJSON_AddBoolToObject(o, "enabled", t->enabled);
 	cJSON_AddStringToObject(o, "state", t->last_check_ms ? target_state_name(t->state) : "unknown");
-	if (t->last_check_ms) {
-		char ts[40];
-		mw_rfc3339(t->last_check_ms / 1000, ts, sizeof ts);
-		cJSON_AddStringToObject(o, "last_check", ts);
-	} else {
-		cJSON_AddNullToObject(o, "last_check");
-	}
+	http_add_time_or_null(o, "last_check", t->last_check_ms / 1000);
 	http_add_num(o, "last_connect_ms", t->last_connect_ms);
 	if (t->last_error[0])
 		cJSON_AddStringToObject(o, "last_error", t->last_error);
@@ -243,15 +237,11 @@ api_targets_list(struct req *r)
 		no_store(r);
 		return;
 	}
-	cJSON *o = cJSON_CreateObject();
-	cJSON *items = cJSON_AddArrayToObject(o, "items");
+	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
 		cJSON_AddItemToArray(items, api_target_json(r->node, &rows[i]));
 	free(rows);
-	cJSON_AddNumberToObject(o, "total", total);
-	cJSON_AddNumberToObject(o, "limit", limit);
-	cJSON_AddNumberToObject(o, "offset", offset);
-	http_reply_json(r, 200, o, NULL);
+	http_reply_collection(r, items, total, limit, offset);
 }
 
 void
@@ -406,10 +396,7 @@ api_targets_history(struct req *r)
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < nb; i++) {
 		cJSON *it = cJSON_CreateObject();
-		char ts[40];
-		int64_t ms = b[i].t_ms;
-		mw_rfc3339(ms / 1000, ts, sizeof ts);
-		cJSON_AddStringToObject(it, "t", ts);
+		http_add_time(it, "t", b[i].t_ms / 1000);
 		cJSON_AddNumberToObject(it, "checks", b[i].checks);
 		cJSON_AddNumberToObject(it, "up", b[i].up);
 		http_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);

@@ -195,6 +195,13 @@ store_prep(struct store *st, const char *sql)
 	return s;
 }
 
+const char *
+store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? (const char *)t : "";
+}
+
 int
 store_int_query_locked(struct store *st, const char *sql)
 {

@@ -45,14 +45,7 @@ const char store_schema_discovery[] =
 	" scan_id INTEGER NOT NULL, ipnum INTEGER NOT NULL, port INTEGER NOT NULL, state TEXT NOT NULL,"
 	" PRIMARY KEY (scan_id, ipnum, port)) WITHOUT ROWID;";
 
-static const char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? (const char *)t : "";
-}
-
-#define COPY_COL(dst, s, i) snprintf((dst), sizeof(dst), "%s", col_text((s), (i)))
+#define COPY_COL(dst, s, i) snprintf((dst), sizeof(dst), "%s", store_col_text((s), (i)))
 
 static uint32_t
 ip_num(const char *ip)
@@ -404,7 +397,7 @@ close_missing_locked(struct store *st, int64_t scan_id, int64_t now, const struc
 		for (int i = 0; i < h->nsvc && !still; i++)
 			still = h->svc[i].port == port;
 		if (!still) {
-			snprintf(names[ng], sizeof names[ng], "%s", col_text(s, 1));
+			snprintf(names[ng], sizeof names[ng], "%s", store_col_text(s, 1));
 			gone[ng++] = port;
 		}
 	}
@@ -460,7 +453,7 @@ mark_gone_locked(struct store *st, int64_t scan_id, int64_t now, const char *sou
 	char(*gone)[DISC_IP_MAX] = NULL;
 	int ng = 0, cap = 0, rc = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *ip = col_text(s, 0);
+		const char *ip = store_col_text(s, 0);
 		uint32_t num = (uint32_t)sqlite3_column_int64(s, 1);
 		if (scanned && !has_host(scanned, nscanned, num))
 			continue;

@@ -30,6 +30,8 @@ struct store {
 sqlite3_stmt *store_prep(struct store *st, const char *sql); /* NULL and logged on error */
 int store_exec_locked(struct store *st, const char *sql, char *err, size_t errlen);
 int store_int_query_locked(struct store *st, const char *sql); /* first column of the first row; 0 if none */
+/* Column i as text, "" for NULL (valid until the next step). */
+const char *store_col_text(sqlite3_stmt *s, int i);
 /* Runs sql with ?1 bound to a; rows changed, or MW_EDB. */
 int store_bind_exec_locked(struct store *st, const char *sql, int64_t a);
 /* Runs sql once per row (n rows of size bytes; bind binds one) in one

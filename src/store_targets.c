@@ -59,31 +59,24 @@ target_retention_s(int period, const char *unit)
 	"state,last_check_ms,last_connect_ms,last_error"
 
 static void
-text_col(sqlite3_stmt *s, int i, char *out, size_t outlen)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(out, outlen, "%s", t ? (const char *)t : "");
-}
-
-static void
 read_target(sqlite3_stmt *s, struct target_row *t)
 {
 	memset(t, 0, sizeof *t);
 	t->id = sqlite3_column_int64(s, 0);
-	text_col(s, 1, t->name, sizeof t->name);
-	text_col(s, 2, t->host, sizeof t->host);
+	snprintf(t->name, sizeof t->name, "%s", store_col_text(s, 1));
+	snprintf(t->host, sizeof t->host, "%s", store_col_text(s, 2));
 	t->port = sqlite3_column_int(s, 3);
 	t->interval_s = sqlite3_column_int(s, 4);
 	t->timeout_ms = sqlite3_column_int(s, 5);
 	t->retention_period = sqlite3_column_int(s, 6);
-	text_col(s, 7, t->retention_unit, sizeof t->retention_unit);
+	snprintf(t->retention_unit, sizeof t->retention_unit, "%s", store_col_text(s, 7));
 	t->enabled = sqlite3_column_int(s, 8);
 	t->created_at = sqlite3_column_int64(s, 9);
 	t->updated_at = sqlite3_column_int64(s, 10);
 	t->state = sqlite3_column_int(s, 11);
 	t->last_check_ms = sqlite3_column_int64(s, 12);
 	t->last_connect_ms = sqlite3_column_type(s, 13) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 13);
-	text_col(s, 14, t->last_error, sizeof t->last_error);
+	snprintf(t->last_error, sizeof t->last_error, "%s", store_col_text(s, 14));
 }
 
 static int
@@ -356,7 +349,7 @@ checks_locked(struct store *st, int64_t id, int64_t from_ms, int64_t to_ms, int 
 		c->ts_ms = sqlite3_column_int64(s, 0);
 		c->state = sqlite3_column_int(s, 1);
 		c->connect_ms = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 2);
-		text_col(s, 3, c->error, sizeof c->error);
+		snprintf(c->error, sizeof c->error, "%s", store_col_text(s, 3));
 	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {

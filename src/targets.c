@@ -51,7 +51,7 @@ struct check {
 	struct tgt *t;
 	struct resolved addrs;
 	int addr_i;
-	int64_t start_us;           /* of this address's connect */
+	double start_s;             /* of this address's connect (mw_now_s) */
 	int64_t started_ms;         /* wall clock of the check */
 	int64_t deadline_ms;        /* monotonic */
 };
@@ -87,14 +87,6 @@ struct targets {
 
 static struct tgt TOMB_;
 #define TOMB (&TOMB_)
-
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---------- the table (loop thread) ---------- */
 
@@ -336,7 +328,7 @@ on_writable(struct ev_io *io, uint32_t events)
 	if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
 		e = errno;
 	if (e == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
-		finish(c, TS_UP, (double)(now_us() - c->start_us) / 1000.0, NULL);
+		finish(c, TS_UP, (mw_now_s() - c->start_s) * 1000.0, NULL);
 		return;
 	}
 	failed(c, e ? e : ECONNRESET);
@@ -367,7 +359,7 @@ connect_next(struct check *c)
 		return;
 	}
 	c->io = (struct ev_io){.fd = fd, .fn = on_writable, .arg = c};
-	c->start_us = now_us();
+	c->start_s = mw_now_s();
 	if (connect(fd, (struct sockaddr *)&sa, sl) == 0) {
 		evloop_add(c->ts->loop, &c->io, EPOLLOUT); /* reported at once */
 	} else if (errno == EINPROGRESS) {
@@ -531,13 +523,18 @@ do_upsert(void *arg)
 	}
 }
 
+struct removal {
+	struct targets *ts;
+	int64_t id;
+};
+
 static void
 do_remove(void *arg)
 {
-	int64_t *idp = arg;
-	struct targets *ts = *(struct targets **)(idp + 1);
-	struct tgt *t = find(ts, idp[0]);
-	free(arg);
+	struct removal *rm = arg;
+	struct targets *ts = rm->ts;
+	struct tgt *t = find(ts, rm->id);
+	free(rm);
 	if (t == NULL)
 		return;
 	evloop_timer_cancel(ts->loop, &t->timer);
@@ -642,13 +639,11 @@ targets_changed(struct targets *ts, const struct target_row *row)
 void
 targets_removed(struct targets *ts, int64_t id)
 {
-	/* the id and the owner in one allocation */
-	int64_t *m = malloc(sizeof(int64_t) + sizeof(struct targets *));
-	if (m == NULL)
+	struct removal *rm = malloc(sizeof *rm);
+	if (rm == NULL)
 		return;
-	m[0] = id;
-	memcpy(m + 1, &ts, sizeof ts);
-	evloop_post(ts->loop, do_remove, m, free);
+	*rm = (struct removal){.ts = ts, .id = id};
+	evloop_post(ts->loop, do_remove, rm, free);
 }
 
 int

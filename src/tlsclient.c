@@ -132,6 +132,16 @@ tlsclient_full_handshake_waits(struct tls_client *c)
 	return v;
 }
 
+/* The cache slot holding key's session, or NULL. Lock held. */
+static struct sess_slot *
+find_slot_locked(struct tls_client *c, const char *key)
+{
+	for (int i = 0; i < c->nslots; i++)
+		if (c->slots[i].used && strcmp(c->slots[i].key, key) == 0)
+			return &c->slots[i];
+	return NULL;
+}
+
 /* With no session to resume for key, waits for one of the full_max
    first-contact slots (1 when taken, to give back with full_release);
    0 when a session exists or there is no limit. A full handshake costs
@@ -142,10 +152,7 @@ static int
 full_acquire(struct tls_client *c, const char *key)
 {
 	pthread_mutex_lock(&c->lock);
-	int known = 0;
-	for (int i = 0; i < c->nslots && !known; i++)
-		known = c->slots[i].used && strcmp(c->slots[i].key, key) == 0;
-	if (known || c->full_max <= 0) {
+	if (c->full_max <= 0 || find_slot_locked(c, key)) {
 		pthread_mutex_unlock(&c->lock);
 		return 0;
 	}
@@ -180,12 +187,11 @@ static void
 session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl)
 {
 	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < c->nslots; i++)
-		if (c->slots[i].used && strcmp(c->slots[i].key, key) == 0) {
-			mbedtls_ssl_set_session(ssl, &c->slots[i].sess);
-			c->slots[i].last_ms = mw_now_ms();
-			break;
-		}
+	struct sess_slot *slot = find_slot_locked(c, key);
+	if (slot) {
+		mbedtls_ssl_set_session(ssl, &slot->sess);
+		slot->last_ms = mw_now_ms();
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
