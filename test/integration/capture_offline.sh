@@ -20,6 +20,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 python3 "$HERE/gen_pcap.py" known "$TMP/known.pcap" "$TMP/expect.json"
 T0=1767225600
+# The capture files are dated 2026-01-01: keep ten years of history, or the
+# hourly maintenance (first run 30 s after start) expires the stored minute
+# this test reads back once the date is more than retention_days later.
+export MESHWATCH_RETENTION_DAYS=3650
 
 # wait_finished ADDR TOKEN: until the node has read its file; BODY is /api/stats
 wait_finished() {
