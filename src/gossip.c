@@ -2,7 +2,6 @@
 #include "meshwatch/gossip.h"
 
 #include <arpa/inet.h>
-#include <xxhash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,31 +53,6 @@ gossip_check_identity(const struct peer_news *who, int allow_no_ip)
 	return NULL;
 }
 
-/* A digest of what the merge rules look at; last_seen ages are left out,
-   so it changes only when the membership does. */
-static void
-list_digest(const struct peer *ps, int np, char out[17])
-{
-	XXH3_state_t *st = XXH3_createState();
-	if (st == NULL) {
-		out[0] = '\0';
-		return;
-	}
-	XXH3_64bits_reset(st);
-	for (int i = 0; i < np; i++) {
-		const struct peer *p = &ps[i];
-		if (p->id[0] == '\0')
-			continue;
-		char line[600];
-		int k = snprintf(line, sizeof line, "%s|%s|%s|%d|%d|%llu\n", p->id, p->fqdn, p->ip, p->port, p->state,
-		    (unsigned long long)p->incarnation);
-		if (k > 0)
-			XXH3_64bits_update(st, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
-	}
-	snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(st));
-	XXH3_freeState(st);
-}
-
 cJSON *
 gossip_nodeinfo(struct node *n, const char *known_digest)
 {
@@ -92,23 +66,20 @@ gossip_nodeinfo(struct node *n, const char *known_digest)
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	http_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
-	int np = 0;
-	struct peer *ps = membership_snapshot(n->mesh->members, &np);
-	char digest[17];
-	list_digest(ps, np, digest);
-	cJSON_AddStringToObject(o, "peers_digest", digest);
-	int unchanged = known_digest && digest[0] && strcmp(known_digest, digest) == 0;
-	cJSON_AddBoolToObject(o, "peers_unchanged", unchanged);
-	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-	if (unchanged)
-		np = 0; /* the caller has this list already */
-	/* read after the snapshot: a poll finishing meanwhile must not make an age negative */
 	int64_t now = mw_wall_s();
+	int np = 0;
+	struct peer_news *ps = NULL;
+	char digest[17];
+	if (membership_gossip(n->mesh->members, known_digest, now, &ps, &np, digest) != 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	cJSON_AddStringToObject(o, "peers_digest", digest);
+	cJSON_AddBoolToObject(o, "peers_unchanged", ps == NULL); /* the caller has this list already */
+	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	http_add_time(o, "timestamp", now);
 	for (int i = 0; i < np; i++) {
-		const struct peer *p = &ps[i];
-		if (p->id[0] == '\0')
-			continue; /* seeds not yet reached are not gossiped */
+		const struct peer_news *p = &ps[i];
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "id", p->id);
 		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
@@ -116,9 +87,9 @@ gossip_nodeinfo(struct node *n, const char *known_digest)
 		cJSON_AddNumberToObject(e, "port", p->port);
 		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
 		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
-		if (p->last_seen > 0) {
-			http_add_time(e, "last_seen", p->last_seen);
-			cJSON_AddNumberToObject(e, "age_s", (double)(now > p->last_seen ? now - p->last_seen : 0));
+		if (p->age_s >= 0) {
+			http_add_time(e, "last_seen", now - p->age_s);
+			cJSON_AddNumberToObject(e, "age_s", (double)p->age_s);
 		} else {
 			cJSON_AddNullToObject(e, "last_seen");
 			cJSON_AddNullToObject(e, "age_s");

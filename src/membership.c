@@ -22,15 +22,21 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
-#define BUCKET_S 300
-#define NBUCKETS 288 /* 24 h of 5-minute buckets */
+/* Success counts for the rates: the last hour in 5-minute buckets, the
+   last 24 hours in hourly ones (288 bytes a peer instead of 2.3 KB for
+   24 h of 5-minute buckets; the 24 h rate moves in hourly steps). */
+#define FINE_S 300
+#define NFINE 12
+#define COARSE_S 3600
+#define NCOARSE 24
 
 struct bucket {
-	uint32_t slot;  /* time / BUCKET_S when the counts were made */
+	uint32_t slot;  /* time / FINE_S or COARSE_S when the counts were made */
 	uint16_t ok, n;
 };
 
@@ -38,7 +44,7 @@ struct entry {
 	struct peer p;
 	int in_flight;
 	int skip;       /* dead peers: polls skipped since the last one */
-	struct bucket b[NBUCKETS];
+	struct bucket fine[NFINE], coarse[NCOARSE];
 };
 
 struct membership {
@@ -52,6 +58,8 @@ struct membership {
 	int64_t last_full_log;
 	uint64_t dropped_full;
 };
+
+static void add_counts(struct entry *e, int64_t t, int n, int ok);
 
 static const char *const err_names[PERR__COUNT] = {
 	"none", "timeout", "refused", "unreachable", "dns", "tls", "http", "bad_body", "auth", "self", "other",
@@ -254,13 +262,8 @@ membership_restore(struct membership *m, const struct peer *saved, const struct 
 		e->p.pmtu = saved->pmtu;
 		e->p.pmtu_due = now - saved->pmtu.measured_at >= m->o.pmtu_interval_s;
 	}
-	for (int i = 0; i < ncounts; i++) {
-		uint32_t slot = (uint32_t)(counts[i].t / BUCKET_S);
-		struct bucket *b = &e->b[slot % NBUCKETS];
-		b->slot = slot;
-		b->n = (uint16_t)(counts[i].n > UINT16_MAX ? UINT16_MAX : counts[i].n);
-		b->ok = (uint16_t)(counts[i].ok > b->n ? b->n : counts[i].ok);
-	}
+	for (int i = 0; i < ncounts; i++)
+		add_counts(e, counts[i].t, counts[i].n, counts[i].ok);
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -436,36 +439,53 @@ membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_f
 }
 
 static void
-count_bucket(struct entry *e, int64_t now, int ok)
+bucket_add(struct bucket *ring, int len, uint32_t slot, int n, int ok)
 {
-	uint32_t slot = (uint32_t)(now / BUCKET_S);
-	struct bucket *b = &e->b[slot % NBUCKETS];
+	struct bucket *b = &ring[slot % (uint32_t)len];
 	if (b->slot != slot) {
 		b->slot = slot;
 		b->ok = b->n = 0;
 	}
-	if (b->n < UINT16_MAX) {
-		b->n++;
-		b->ok = (uint16_t)(b->ok + (ok ? 1 : 0));
+	int tn = b->n + n, tok = b->ok + ok;
+	b->n = (uint16_t)(tn > UINT16_MAX ? UINT16_MAX : tn);
+	b->ok = (uint16_t)(tok > b->n ? b->n : tok);
+}
+
+/* n polls, ok of them successful, made at time t */
+static void
+add_counts(struct entry *e, int64_t t, int n, int ok)
+{
+	bucket_add(e->fine, NFINE, (uint32_t)(t / FINE_S), n, ok);
+	bucket_add(e->coarse, NCOARSE, (uint32_t)(t / COARSE_S), n, ok);
+}
+
+static void
+count_bucket(struct entry *e, int64_t now, int ok)
+{
+	add_counts(e, now, 1, ok ? 1 : 0);
+}
+
+/* sums the buckets of ring made within its span before now */
+static void
+ring_sum(const struct bucket *ring, int len, int64_t now, int span_s, int *n, int *ok)
+{
+	uint32_t cur = (uint32_t)(now / span_s);
+	*n = *ok = 0;
+	for (int i = 0; i < len; i++) {
+		const struct bucket *b = &ring[i];
+		if (b->n == 0 || b->slot + (uint32_t)len <= cur || b->slot > cur)
+			continue;
+		*n += b->n;
+		*ok += b->ok;
 	}
 }
 
 static void
 compute_rates(struct entry *e, int64_t now)
 {
-	uint32_t cur = (uint32_t)(now / BUCKET_S);
-	int ok1 = 0, n1 = 0, ok24 = 0, n24 = 0;
-	for (int i = 0; i < NBUCKETS; i++) {
-		const struct bucket *b = &e->b[i];
-		if (b->n == 0 || b->slot + NBUCKETS <= cur || b->slot > cur)
-			continue;
-		ok24 += b->ok;
-		n24 += b->n;
-		if (b->slot + 12 > cur) {
-			ok1 += b->ok;
-			n1 += b->n;
-		}
-	}
+	int ok1, n1, ok24, n24;
+	ring_sum(e->fine, NFINE, now, FINE_S, &n1, &ok1);
+	ring_sum(e->coarse, NCOARSE, now, COARSE_S, &n24, &ok24);
 	e->p.polls_1h = n1;
 	e->p.polls_24h = n24;
 	e->p.success_rate_1h = n1 ? (double)ok1 / n1 : -1;
@@ -515,6 +535,16 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 			set_state(e, PEER_SUSPECT, now, why);
 	}
 out:
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+membership_poll_deferred(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port)
+{
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
+	if (e)
+		e->in_flight = 0;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -602,6 +632,61 @@ membership_snapshot(struct membership *m, int *n)
 	if (out)
 		qsort(out, (size_t)*n, sizeof *out, cmp_peer);
 	return out;
+}
+
+static uint64_t
+entry_hash(const struct peer *p)
+{
+	struct {
+		int32_t port, state;
+		uint64_t incarnation;
+	} fixed = {p->port, p->state, p->incarnation};
+	uint64_t h = XXH3_64bits_withSeed(&fixed, sizeof fixed, 0);
+	h = XXH3_64bits_withSeed(p->id, strlen(p->id), h);
+	h = XXH3_64bits_withSeed(p->ip, strlen(p->ip) + 1, h); /* the NUL keeps ip|fqdn splits apart */
+	return XXH3_64bits_withSeed(p->fqdn, strlen(p->fqdn), h);
+}
+
+int
+membership_gossip(struct membership *m, const char *known, int64_t now, struct peer_news **list, int *n,
+    char digest[17])
+{
+	*list = NULL;
+	*n = 0;
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	uint64_t sum = 0;
+	int count = 0;
+	for (int i = 0; i < m->n; i++)
+		if (m->e[i]->p.id[0]) {
+			sum += entry_hash(&m->e[i]->p); /* a sum: the order of the table does not matter */
+			count++;
+		}
+	sum ^= (uint64_t)count * 0x9E3779B97F4A7C15ull;
+	snprintf(digest, 17, "%016llx", (unsigned long long)sum);
+	if (known && strcmp(known, digest) == 0)
+		goto out;
+	*list = malloc((size_t)(count ? count : 1) * sizeof **list);
+	if (*list == NULL) {
+		rc = MW_ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < m->n; i++) {
+		const struct peer *p = &m->e[i]->p;
+		if (p->id[0] == '\0')
+			continue;
+		struct peer_news *x = &(*list)[(*n)++];
+		memcpy(x->id, p->id, sizeof x->id);
+		memcpy(x->fqdn, p->fqdn, sizeof x->fqdn);
+		memcpy(x->ip, p->ip, sizeof x->ip);
+		x->port = p->port;
+		x->state = p->state;
+		x->incarnation = p->incarnation;
+		x->age_s = p->last_seen > 0 ? (now > p->last_seen ? now - p->last_seen : 0) : -1;
+	}
+out:
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 int

@@ -29,6 +29,10 @@
 #include "meshwatch/util.h"
 
 #define BATCH_MAX 65536
+/* First contacts a node may make at once before first_contact_rate paces
+   them (at most a minute's worth): enough for its seeds and the first
+   peers it hears of. */
+#define FIRST_CONTACT_BURST 10
 
 static void save_peers(struct mesh *m);    /* rows waiting for the store; past it the oldest are dropped */
 
@@ -97,6 +101,7 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->job_ready, NULL);
 	pthread_cond_init(&m->job_taken, NULL);
+	mw_cond_init_mono(&m->wake);
 	struct membership_opts mo = {
 		.self_id = n->id,
 		.max_peers = c->max_peers,
@@ -108,8 +113,11 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	m->members = membership_create(&mo);
 	m->auth = meshauth_create(c->mesh_secret, 16384);
 	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
-	if (m->client)
+	if (m->client) {
 		tlsclient_limit_full_handshakes(m->client, c->first_contacts);
+		tlsclient_pace_first_contacts(m->client, c->first_contact_rate,
+		    c->first_contact_rate < FIRST_CONTACT_BURST ? c->first_contact_rate : FIRST_CONTACT_BURST);
+	}
 	if (m->members == NULL || m->auth == NULL || m->client == NULL) {
 		if (!err[0])
 			snprintf(err, errlen, "out of memory");
@@ -298,6 +306,12 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r.detail, sizeof r.detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
+	if (!tlsclient_first_contact_ok(m->client, ip, p->port)) {
+		/* not met yet and this minute's first contacts are spent: the
+		   next round comes back to it; gossip keeps its state meanwhile */
+		membership_poll_deferred(m->members, p->id, p->ip, p->fqdn, p->port);
+		return;
+	}
 	struct peer_news self;
 	mesh_self(m, &self);
 	char ident[512], hdrs[1024], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
@@ -383,7 +397,7 @@ poll_peer(struct mesh *m, struct peer *p)
 
 	if (c->udp_probes > 0) {
 		struct udp_stats us;
-		if (udpprobe_burst(ip, p->port, c->udp_probes, 10, 200, &us) == 0) {
+		if (udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &us) == 0) {
 			r.udp_sent = us.sent;
 			r.udp_received = us.received;
 			r.rtt_min_ms = us.rtt_min_ms;
@@ -437,15 +451,10 @@ worker_main(void *arg)
 static void
 sleep_until(struct mesh *m, int64_t deadline_ms)
 {
-	while (!m->stopping) {
-		int64_t left = deadline_ms - mw_now_ms();
-		if (left <= 0)
-			return;
-		if (left > 100)
-			left = 100;
-		struct timespec ts = {left / 1000, (left % 1000) * 1000000};
-		nanosleep(&ts, NULL);
-	}
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && mw_cond_wait_until(&m->wake, &m->lock, deadline_ms) == 0)
+		;
+	pthread_mutex_unlock(&m->lock);
 }
 
 static void *
@@ -537,6 +546,7 @@ mesh_stop(struct mesh *m)
 	m->stopping = 1;
 	pthread_cond_broadcast(&m->job_ready);
 	pthread_cond_broadcast(&m->job_taken);
+	pthread_cond_broadcast(&m->wake);
 	pthread_mutex_unlock(&m->lock);
 	if (m->started)
 		pthread_join(m->scheduler, NULL);
@@ -564,6 +574,7 @@ mesh_destroy(struct mesh *m)
 	free(m->batch);
 	pthread_cond_destroy(&m->job_ready);
 	pthread_cond_destroy(&m->job_taken);
+	pthread_cond_destroy(&m->wake);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -246,6 +246,10 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		        "# TYPE meshwatch_first_contact_waits_total counter\n");
 		put(&b, "meshwatch_first_contact_waits_total %llu\n",
 		    (unsigned long long)tlsclient_full_handshake_waits(n->mesh->client));
+		put(&b, "# HELP meshwatch_first_contacts_deferred_total Polls deferred to a later round: the peer was not met yet and first_contact_rate was spent.\n"
+		        "# TYPE meshwatch_first_contacts_deferred_total counter\n");
+		put(&b, "meshwatch_first_contacts_deferred_total %llu\n",
+		    (unsigned long long)tlsclient_first_contacts_deferred(n->mesh->client));
 	}
 	if (n->targets)
 		put_targets(&b, n);

@@ -51,6 +51,10 @@ struct tls_client {
 	pthread_cond_t full_cond;
 	int full_busy, full_max;
 	uint64_t full_waits;
+	/* first-contact pacing: a token bucket (see tlsclient.h) */
+	double pace_per_ms, pace_tokens, pace_burst;
+	int64_t pace_at_ms;
+	uint64_t pace_deferred;
 };
 
 static const mbedtls_ecp_group_id curves[] = {
@@ -182,6 +186,50 @@ full_release(struct tls_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void
+tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst)
+{
+	pthread_mutex_lock(&c->lock);
+	c->pace_per_ms = per_min > 0 ? per_min / 60000.0 : 0;
+	c->pace_burst = burst > 0 ? burst : 1;
+	c->pace_tokens = c->pace_burst;
+	c->pace_at_ms = mw_now_ms();
+	pthread_mutex_unlock(&c->lock);
+}
+
+int
+tlsclient_first_contact_ok(struct tls_client *c, const char *ip, int port)
+{
+	char key[80];
+	snprintf(key, sizeof key, "%s:%d", ip, port);
+	int ok = 1;
+	pthread_mutex_lock(&c->lock);
+	if (c->pace_per_ms > 0 && find_slot_locked(c, key) == NULL) {
+		int64_t now = mw_now_ms();
+		c->pace_tokens += (double)(now - c->pace_at_ms) * c->pace_per_ms;
+		if (c->pace_tokens > c->pace_burst)
+			c->pace_tokens = c->pace_burst;
+		c->pace_at_ms = now;
+		if (c->pace_tokens >= 1) {
+			c->pace_tokens -= 1;
+		} else {
+			ok = 0;
+			c->pace_deferred++;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+uint64_t
+tlsclient_first_contacts_deferred(struct tls_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	uint64_t v = c->pace_deferred;
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
 /* Sets a cached session on ssl, if there is one for key. */
 static void
 session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl)
@@ -225,9 +273,22 @@ session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *s
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The socket side of one request. mbedTLS writes every handshake message
+   as its own record and reads each record in two calls (header, then
+   body); on loopback and in a VM every send can wake the peer and every
+   call is a system call. So writes are gathered and leave together just
+   before the next read (or at io_flush), and reads take what the socket
+   has in one call: a resumed handshake plus the request is then two
+   writes and about two reads instead of five and eight. Safe because only
+   this file waits on the socket, always through these functions. */
+#define IO_WBUF 4096
+#define IO_RBUF 4096
 struct io {
 	int fd;
 	int64_t deadline_ms;
+	int eof;                        /* the peer closed its side */
+	size_t wlen, rpos, rlen;
+	unsigned char wbuf[IO_WBUF], rbuf[IO_RBUF];
 };
 
 /* Waits for the socket until the deadline, in slices of at most 100 ms so
@@ -247,9 +308,8 @@ wait_fd(struct io *io, short events)
 }
 
 static int
-bio_send(void *ctx, const unsigned char *buf, size_t len)
+send_now(struct io *io, const unsigned char *buf, size_t len)
 {
-	struct io *io = ctx;
 	for (;;) {
 		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL);
 		if (n >= 0)
@@ -266,16 +326,48 @@ bio_send(void *ctx, const unsigned char *buf, size_t len)
 	}
 }
 
+/* Sends everything gathered. 0 or an MBEDTLS_ERR_* code. */
 static int
-bio_recv(void *ctx, unsigned char *buf, size_t len)
+io_flush(struct io *io)
+{
+	size_t off = 0;
+	while (off < io->wlen) {
+		int n = send_now(io, io->wbuf + off, io->wlen - off);
+		if (n < 0)
+			return n;
+		off += (size_t)n;
+	}
+	io->wlen = 0;
+	return 0;
+}
+
+static int
+bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	struct io *io = ctx;
+	if (io->wlen + len > IO_WBUF) {
+		int r = io_flush(io);
+		if (r != 0)
+			return r;
+		if (len > IO_WBUF)
+			return send_now(io, buf, len);
+	}
+	memcpy(io->wbuf + io->wlen, buf, len);
+	io->wlen += len;
+	return (int)len;
+}
+
+static int
+recv_now(struct io *io, unsigned char *buf, size_t len)
+{
 	for (;;) {
 		ssize_t n = recv(io->fd, buf, len, 0);
 		if (n > 0)
 			return (int)n;
-		if (n == 0)
+		if (n == 0) {
+			io->eof = 1;
 			return MBEDTLS_ERR_NET_CONN_RESET;
+		}
 		if (errno == EINTR)
 			continue;
 		if (errno == ECONNRESET)
@@ -288,6 +380,28 @@ bio_recv(void *ctx, unsigned char *buf, size_t len)
 		if (r < 0 && errno != EINTR)
 			return MBEDTLS_ERR_NET_RECV_FAILED;
 	}
+}
+
+static int
+bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct io *io = ctx;
+	int r = io_flush(io); /* what we wrote is what the peer waits for */
+	if (r != 0)
+		return r;
+	if (io->rpos == io->rlen) {
+		if (len >= IO_RBUF)
+			return recv_now(io, buf, len);
+		r = recv_now(io, io->rbuf, IO_RBUF);
+		if (r < 0)
+			return r;
+		io->rpos = 0;
+		io->rlen = (size_t)r;
+	}
+	size_t k = io->rlen - io->rpos < len ? io->rlen - io->rpos : len;
+	memcpy(buf, io->rbuf + io->rpos, k);
+	io->rpos += k;
+	return (int)k;
 }
 
 /* Response parsing with libhttp-parser. */
@@ -522,6 +636,10 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		}
 		sent += (size_t)r;
 	}
+	if ((r = io_flush(&io)) != 0) {
+		tls_error(out, "send", r);
+		goto out;
+	}
 
 	http_parser_settings settings;
 	http_parser_settings_init(&settings);
@@ -541,6 +659,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 			continue;
 		if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0 || r == MBEDTLS_ERR_NET_CONN_RESET) {
 			eof = 1;
+			io.eof = 1;
 			http_parser_execute(&parser, &settings, NULL, 0);
 			break;
 		}
@@ -578,8 +697,12 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 out:
 	if (full)
 		full_release(c);
-	if (ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER)
+	if (ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER && !io.eof) {
+		/* the peer closes after its answer; tell one that has not */
 		mbedtls_ssl_close_notify(&ssl);
+		if (io.wlen > 0)
+			(void)send(io.fd, io.wbuf, io.wlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	mbedtls_ssl_free(&ssl);
 	if (io.fd >= 0)
 		close(io.fd);

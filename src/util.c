@@ -33,6 +33,25 @@ mw_strerror(int code)
 	}
 }
 
+void
+mw_cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+int
+mw_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms)
+{
+	if (deadline_ms < 0)
+		deadline_ms = 0;
+	struct timespec ts = {deadline_ms / 1000, (deadline_ms % 1000) * 1000000};
+	return pthread_cond_timedwait(c, mu, &ts) == ETIMEDOUT ? 1 : 0;
+}
+
 int64_t
 mw_now_ms(void)
 {

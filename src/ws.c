@@ -62,6 +62,7 @@ struct ws_client {
 struct ws_hub {
 	struct node *node;
 	pthread_mutex_t lock;
+	pthread_cond_t wake;   /* the pusher's once-a-second sleep (monotonic); signalled at stop */
 	struct ws_client clients[WS_MAX_CLIENTS];
 	int pending;               /* accepted by connect, not yet ready */
 	pthread_t thread;
@@ -336,13 +337,18 @@ static void *
 pusher_main(void *arg)
 {
 	struct ws_hub *h = arg;
+	int64_t next = mw_now_ms();
 	while (!h->stop) {
-		struct timespec ts = {0, 100 * 1000 * 1000};
-		for (int i = 0; i < 10 && !h->stop; i++)
-			nanosleep(&ts, NULL);
-		if (h->stop)
-			break;
+		next += 1000;
+		if (next < mw_now_ms())
+			next = mw_now_ms() + 1000; /* fell behind: no burst to catch up */
 		pthread_mutex_lock(&h->lock);
+		while (!h->stop && mw_cond_wait_until(&h->wake, &h->lock, next) == 0)
+			;
+		if (h->stop) {
+			pthread_mutex_unlock(&h->lock);
+			break;
+		}
 		unsigned want = 0;
 		for (int i = 0; i < WS_MAX_CLIENTS; i++)
 			if (h->clients[i].conn && !h->clients[i].dropped)
@@ -365,6 +371,7 @@ ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
 	}
 	h->node = n;
 	pthread_mutex_init(&h->lock, NULL);
+	mw_cond_init_mono(&h->wake);
 	size_t off = (size_t)snprintf(h->hello, sizeof h->hello, "{\"type\":\"hello\",\"topics\":[");
 	for (size_t k = 0; k < MW_ARRAY_LEN(topics) && off < sizeof h->hello; k++)
 		off += (size_t)snprintf(h->hello + off, sizeof h->hello - off, "%s\"%s\"", k ? "," : "", topics[k].name);
@@ -375,6 +382,7 @@ ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the WebSocket pusher");
 		mg_set_websocket_handler(ctx, "/ws", NULL, NULL, NULL, NULL, NULL);
 		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->wake);
 		free(h);
 		return NULL;
 	}
@@ -387,7 +395,10 @@ ws_stop(struct ws_hub *h)
 {
 	if (h == NULL)
 		return;
+	pthread_mutex_lock(&h->lock);
 	h->stop = 1;
+	pthread_cond_broadcast(&h->wake);
+	pthread_mutex_unlock(&h->lock);
 	if (h->started)
 		pthread_join(h->thread, NULL);
 	h->started = 0;
@@ -399,6 +410,7 @@ ws_free(struct ws_hub *h)
 	if (h == NULL)
 		return;
 	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->wake);
 	free(h);
 }
 

@@ -43,6 +43,7 @@ struct config {
 	int dead_after;
 	int indirect_probes;
 	int first_contacts;
+	int first_contact_rate;
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;
@@ -50,6 +51,7 @@ struct config {
 	int poll_budget;
 	int pmtu_interval_s;
 	int udp_probes;
+	int udp_probe_spacing_ms;
 	int db_max_bytes;
 	int retention_days;
 	int max_nodeinfo_bytes;

@@ -129,6 +129,17 @@ struct merge_stats {
    lists a node twice. Returns 0, or MW_ETOOBIG when the table is full. */
 int membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now);
 
+/* What /nodeinfo gossips: every contacted peer (seeds not yet reached are
+   left out) with id, fqdn, address, port, state, incarnation and age_s
+   (seconds since last seen, -1 never). digest (17 bytes) receives a digest
+   of those fields but the ages, independent of the table's order, so it
+   changes only when the membership does. When known is that digest, *list
+   is NULL and *n 0 (the caller has the list already); otherwise *list is
+   malloc'd (free it). Returns 0 or MW_ENOMEM. Cheap: one pass under the
+   lock, no sorting, no rate computations. */
+int membership_gossip(struct membership *m, const char *known, int64_t now, struct peer_news **list, int *n,
+    char digest[17]);
+
 /* Second-hand: the peer list one node sent. Applies the merge rules (see
    membership.c). */
 void membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now,
@@ -143,6 +154,11 @@ void membership_seed_is(struct membership *m, const char *seed_ip, const char *s
    placeholder seeded with seed_ip/seed_fqdn and port. */
 void membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
     const struct poll_result *r, int64_t now);
+/* A poll that did not happen (its first contact was deferred, see
+   tlsclient_first_contact_ok): the peer is free for the next round and
+   nothing is counted for or against it. */
+void membership_poll_deferred(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn,
+    int port);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
 /* Remembers the digest of the peer list id last sent ("" forgets it). */

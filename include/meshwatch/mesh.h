@@ -41,6 +41,7 @@ struct mesh {
 
 	pthread_mutex_t lock;        /* guards the job slot, the batch and stats */
 	pthread_cond_t job_ready, job_taken;
+	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
 	struct peer *job;            /* the next peer to poll, or NULL */
 	struct poll_row *batch;      /* results waiting for the store */
 	int batch_n, batch_cap;

@@ -3,6 +3,7 @@
 #define MESHWATCH_UTIL_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 /* One error convention: 0 on success, a negative MW_E* code on failure. */
@@ -31,6 +32,14 @@ int64_t mw_wall_ms(void);
 double mw_now_s(void);
 /* Wall-clock seconds since the epoch. */
 int64_t mw_wall_s(void);
+
+/* A condition variable timed on the monotonic clock, for threads that
+   sleep until a deadline or until another thread signals (a stop): they
+   wake once per deadline instead of polling a flag. */
+void mw_cond_init_mono(pthread_cond_t *c);
+/* Waits on c (mu held) until signalled or until deadline_ms (mw_now_ms
+   time). Returns 0 when signalled (or spuriously woken), 1 at the deadline. */
+int mw_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms);
 
 /* Formats t (seconds since the epoch, UTC) as "2026-11-22T10:30:00Z".
    out must hold at least 21 bytes; returns out. */

@@ -177,3 +177,21 @@ echo "$out" | grep -q refused || fail "WebSocket from a foreign origin accepted:
 out=$(WS_SEND='{"subscribe":["nope"]}' python3 "$WS" "$(addr 1)" 8443 "$TOK" raw 1)
 echo "$out" | grep -q '"type":"error"' || fail "unknown topic not reported: $out"
 ok "WebSocket refuses no session and foreign origins, and reports unknown topics"
+
+# First contacts are paced (first_contact_rate per minute): a node seeded
+# with four peers at a rate of 1 meets one of them (a burst of one), learns
+# the others from its gossip, and defers their polls instead of failing them.
+X=$(addr 9)
+echo "{\"nodes\":[{\"ip\":\"$(addr 1)\"},{\"ip\":\"$(addr 2)\"},{\"ip\":\"$(addr 3)\"},{\"ip\":\"$(addr 4)\"}]}" > "$TMP/seedx.json"
+MESHWATCH_FIRST_CONTACT_RATE=1 start_node nx "$X" --seed "$TMP/seedx.json"
+TOKX=$(login "$X")
+sleep 3
+ucurl "$X" /metrics -H "Authorization: Bearer $TOKX"
+deferred=$(echo "$BODY" | awk '/^meshwatch_first_contacts_deferred_total / {print $2}')
+[ "${deferred:-0}" -ge 3 ] || fail "first contacts not deferred: $(echo "$BODY" | grep first_contact)"
+failed=$(echo "$BODY" | awk '/^meshwatch_polls_total\{result="failed"\}/ {print $2}')
+[ "${failed:-0}" = 0 ] || fail "deferred first contacts counted as failed polls ($failed)"
+ucurl "$X" /api/nodes -H "Authorization: Bearer $TOKX"
+echo "$BODY" | jget 'sum(1 for p in d["items"] if p["poll"]["polls_1h"] > 0)' | grep -qx 1 || fail "with a rate of 1/min more than one peer was polled: $BODY"
+echo "$BODY" | jget 'd["total"] >= 4' | grep -q True || fail "the peers it has not met are not known from gossip: $BODY"
+ok "first_contact_rate=1: one seed met and polled, the others known from gossip, their polls deferred ($deferred so far), none failed"
