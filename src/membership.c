@@ -459,12 +459,6 @@ add_counts(struct entry *e, int64_t t, int n, int ok)
 	bucket_add(e->coarse, NCOARSE, (uint32_t)(t / COARSE_S), n, ok);
 }
 
-static void
-count_bucket(struct entry *e, int64_t now, int ok)
-{
-	add_counts(e, now, 1, ok ? 1 : 0);
-}
-
 /* sums the buckets of ring made within its span before now */
 static void
 ring_sum(const struct bucket *ring, int len, int64_t now, int span_s, int *n, int *ok)
@@ -503,7 +497,7 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 	e->in_flight = 0;
 	e->p.last = *r;
 	e->p.last_poll = now;
-	count_bucket(e, now, r->ok);
+	add_counts(e, now, 1, r->ok ? 1 : 0);
 	if (r->ok) {
 		e->p.fails = 0;
 		e->p.last_ok = now;

@@ -51,9 +51,9 @@ struct tls_client {
 	pthread_cond_t full_cond;
 	int full_busy, full_max;
 	uint64_t full_waits;
-	/* first-contact pacing: a token bucket (see tlsclient.h) */
-	double pace_per_ms, pace_tokens, pace_burst;
-	int64_t pace_at_ms;
+	/* first-contact pacing (see tlsclient.h); pace_on 0: off */
+	int pace_on;
+	struct mw_bucket pace;
 	uint64_t pace_deferred;
 };
 
@@ -186,14 +186,19 @@ full_release(struct tls_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The session cache's key for ip:port. */
+static void
+session_key(char key[80], const char *ip, int port)
+{
+	snprintf(key, 80, "%s:%d", ip, port);
+}
+
 void
 tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst)
 {
 	pthread_mutex_lock(&c->lock);
-	c->pace_per_ms = per_min > 0 ? per_min / 60000.0 : 0;
-	c->pace_burst = burst > 0 ? burst : 1;
-	c->pace_tokens = c->pace_burst;
-	c->pace_at_ms = mw_now_ms();
+	c->pace_on = per_min > 0;
+	mw_bucket_init(&c->pace, per_min / 60.0, burst > 0 ? burst : 1);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -201,21 +206,12 @@ int
 tlsclient_first_contact_ok(struct tls_client *c, const char *ip, int port)
 {
 	char key[80];
-	snprintf(key, sizeof key, "%s:%d", ip, port);
+	session_key(key, ip, port);
 	int ok = 1;
 	pthread_mutex_lock(&c->lock);
-	if (c->pace_per_ms > 0 && find_slot_locked(c, key) == NULL) {
-		int64_t now = mw_now_ms();
-		c->pace_tokens += (double)(now - c->pace_at_ms) * c->pace_per_ms;
-		if (c->pace_tokens > c->pace_burst)
-			c->pace_tokens = c->pace_burst;
-		c->pace_at_ms = now;
-		if (c->pace_tokens >= 1) {
-			c->pace_tokens -= 1;
-		} else {
-			ok = 0;
-			c->pace_deferred++;
-		}
+	if (c->pace_on && find_slot_locked(c, key) == NULL && !mw_bucket_take(&c->pace)) {
+		ok = 0;
+		c->pace_deferred++;
 	}
 	pthread_mutex_unlock(&c->lock);
 	return ok;
@@ -550,7 +546,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	}
 
 	char key[80];
-	snprintf(key, sizeof key, "%s:%d", ip, port);
+	session_key(key, ip, port);
 	int full = full_acquire(c, key);
 	double t0 = mw_now_s();
 	struct io io = {.fd = -1, .deadline_ms = mw_now_ms() + timeout_ms};

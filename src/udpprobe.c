@@ -150,8 +150,7 @@ struct udp_responder {
 	int fd, evfd, family, port;
 	pthread_t thread;
 	atomic_int stop;
-	double rate, tokens;
-	uint64_t last_refill_ns;
+	struct mw_bucket acks_budget;
 	int64_t last_drop_log_ms;
 	uint64_t drops_logged;
 	_Atomic uint64_t probes, acks, dropped_rate, malformed;
@@ -162,22 +161,6 @@ static void
 bump(_Atomic uint64_t *c)
 {
 	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-/* Takes one token from the bucket; 0 when the budget is spent. */
-static int
-bucket_take(struct udp_responder *r)
-{
-	uint64_t now = mono_ns();
-	double add = (double)(now - r->last_refill_ns) * r->rate / 1e9;
-	r->last_refill_ns = now;
-	r->tokens += add;
-	if (r->tokens > r->rate)
-		r->tokens = r->rate;
-	if (r->tokens < 1.0)
-		return 0;
-	r->tokens -= 1.0;
-	return 1;
 }
 
 /* Builds the reply's source-address control message from the one received.
@@ -261,13 +244,13 @@ responder_handle(struct udp_responder *r, struct msghdr *mh, ssize_t n)
 		return;
 	}
 	bump(&r->probes);
-	if (!bucket_take(r)) {
+	if (!mw_bucket_take(&r->acks_budget)) {
 		bump(&r->dropped_rate);
 		int64_t now = mw_now_ms();
 		if (now - r->last_drop_log_ms >= DROP_LOG_MS) {
 			uint64_t d = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
 			log_warn("udp", "ack budget of %.0f/s reached: %llu probes dropped so far",
-				r->rate, (unsigned long long)d);
+				r->acks_budget.burst, (unsigned long long)d);
 			r->last_drop_log_ms = now;
 		}
 		return;
@@ -355,9 +338,8 @@ udp_responder_start_opts(const char *addr, int port, const struct udp_responder_
 	r->fd = -1;
 	r->evfd = -1;
 	r->family = ss.ss_family;
-	r->rate = (o != NULL && o->rate_per_s > 0) ? o->rate_per_s : UDPP_DEFAULT_RATE;
-	r->tokens = r->rate;
-	r->last_refill_ns = mono_ns();
+	double rate = (o != NULL && o->rate_per_s > 0) ? o->rate_per_s : UDPP_DEFAULT_RATE;
+	mw_bucket_init(&r->acks_budget, rate, rate); /* bursts up to one second's worth */
 	r->last_drop_log_ms = mw_now_ms() - DROP_LOG_MS;
 	int one = 1, zero = 0, e;
 
@@ -395,7 +377,7 @@ udp_responder_start_opts(const char *addr, int port, const struct udp_responder_
 		goto fail_errno;
 	}
 	pthread_setname_np(r->thread, "mw-udp");
-	log_info("udp", "responder on %s port %d (%.0f acks/s budget)", addr, r->port, r->rate);
+	log_info("udp", "responder on %s port %d (%.0f acks/s budget)", addr, r->port, r->acks_budget.burst);
 	return r;
 
 fail_errno:

@@ -41,6 +41,16 @@ void mw_cond_init_mono(pthread_cond_t *c);
    time). Returns 0 when signalled (or spuriously woken), 1 at the deadline. */
 int mw_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms);
 
+/* A token bucket: rate_per_s tokens a second, at most burst saved; starts
+   full. Not locked: its owner serialises the calls. */
+struct mw_bucket {
+	double rate_per_ns, burst, tokens;
+	int64_t at_ns;
+};
+void mw_bucket_init(struct mw_bucket *b, double rate_per_s, double burst);
+/* Takes one token: 1, or 0 when the bucket is empty. */
+int mw_bucket_take(struct mw_bucket *b);
+
 /* Formats t (seconds since the epoch, UTC) as "2026-11-22T10:30:00Z".
    out must hold at least 21 bytes; returns out. */
 char *mw_rfc3339(int64_t t, char *out, size_t outlen);
