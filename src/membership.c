@@ -370,10 +370,15 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 					st->dropped_full++;
 					continue;
 				}
-				e->p.state = x->state;
-				e->p.source = SRC_GOSSIP;
-				e->p.last_seen = seen;
 			}
+			/* A seed that never answered us (it was not up yet) is known
+			   from now on by what gossip says of it: its failed polls and
+			   its time as a placeholder must not make it dead at once. */
+			e->p.state = x->state;
+			e->p.state_since = now;
+			e->p.fails = 0;
+			e->p.source = SRC_GOSSIP;
+			e->p.last_seen = seen;
 			snprintf(e->p.id, sizeof e->p.id, "%s", x->id);
 			snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
 			snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);

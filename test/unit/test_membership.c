@@ -1,0 +1,151 @@
+/* Unit tests for membership.c: the merge rules that decide a peer's state,
+   driven with explicit times so that the time rules of membership_tick are
+   checked too. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "meshwatch/config.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/util.h"
+
+#define SELF "00000000-0000-4000-8000-000000000001"
+#define B_ID "00000000-0000-4000-8000-00000000000b"
+#define C_ID "00000000-0000-4000-8000-00000000000c"
+
+static struct membership *
+make(void)
+{
+	struct membership_opts o = {
+		.self_id = SELF, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600,
+	};
+	struct membership *m = membership_create(&o);
+	assert_non_null(m);
+	return m;
+}
+
+static struct peer_news
+news(const char *id, const char *ip, int state, uint64_t inc)
+{
+	struct peer_news x;
+	memset(&x, 0, sizeof x);
+	snprintf(x.id, sizeof x.id, "%s", id);
+	snprintf(x.ip, sizeof x.ip, "%s", ip);
+	x.port = 8443;
+	x.state = state;
+	x.incarnation = inc;
+	return x;
+}
+
+static void
+fail_seed_poll(struct membership *m, const char *ip, int64_t at)
+{
+	struct peer p;
+	assert_int_equal(membership_next_poll(m, 4, &p), 0);
+	assert_string_equal(p.ip, ip);
+	struct poll_result r;
+	memset(&r, 0, sizeof r);
+	r.error = PERR_REFUSED;
+	r.at = at;
+	membership_poll_done(m, "", ip, "", 8443, &r, at);
+}
+
+/* A seed that was not up when we started (its polls failed while it was a
+   placeholder) and that we then hear of through gossip is what gossip says:
+   alive, and not made dead by the placeholder's old failures and age. */
+static void
+test_seed_learned_by_gossip_is_alive(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	struct seed_entry s = {.ip = "127.0.0.12", .port = 8443};
+	assert_int_equal(membership_add_seeds(m, &s, 1, 8443), 1);
+	int64_t t0 = mw_wall_s();
+	for (int i = 0; i < 4; i++)
+		fail_seed_poll(m, "127.0.0.12", t0 + i);
+
+	int64_t t1 = t0 + 60; /* long after the placeholder was made */
+	struct peer_news x = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	struct merge_stats ms;
+	membership_merge(m, &x, 1, t1, &ms);
+	struct peer p;
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	assert_int_equal(p.fails, 0);
+
+	membership_tick(m, t1 + 1, 6);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	int total, alive, suspect, dead;
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(total, 1); /* the placeholder became the node: never listed twice */
+	assert_int_equal(alive, 1);
+	membership_destroy(m);
+}
+
+/* Rule 3: a dead peer is not brought back by second-hand news at the same
+   incarnation, only by a newer one. */
+static void
+test_dead_needs_newer_incarnation(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	int64_t t = mw_wall_s();
+	struct peer_news c = news(C_ID, "127.0.0.13", PEER_ALIVE, 5);
+	assert_int_equal(membership_heard_from(m, &c, t), 0);
+	struct poll_result r;
+	memset(&r, 0, sizeof r);
+	r.error = PERR_TIMEOUT;
+	for (int i = 0; i < 3; i++)
+		membership_poll_done(m, C_ID, "", "", 8443, &r, t + 1 + i);
+	struct peer p;
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_DEAD);
+
+	struct merge_stats ms;
+	membership_merge(m, &c, 1, t + 10, &ms); /* stale: incarnation 5 again */
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_DEAD);
+
+	c.incarnation = 6;
+	membership_merge(m, &c, 1, t + 11, &ms);
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	membership_destroy(m);
+}
+
+/* Rule 5: news of ourselves is never a peer, and a suspicion at our
+   incarnation asks for a refutation. */
+static void
+test_self_is_never_a_peer(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_incarnation(m, 3);
+	struct peer_news me = news(SELF, "127.0.0.11", PEER_SUSPECT, 3);
+	struct merge_stats ms;
+	membership_merge(m, &me, 1, mw_wall_s(), &ms);
+	assert_int_equal(ms.ignored_self, 1);
+	assert_true(ms.refute >= 3);
+	int total, alive, suspect, dead;
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(total, 0);
+	membership_destroy(m);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_learned_by_gossip_is_alive),
+		cmocka_unit_test(test_dead_needs_newer_incarnation),
+		cmocka_unit_test(test_self_is_never_a_peer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
