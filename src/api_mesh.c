@@ -157,9 +157,12 @@ api_nodeinfo(struct req *r)
 		}
 		membership_heard_from(m->members, &who, mw_wall_s());
 	}
-	char known[24];
+	char known[24], view[24], since[MEMBERSHIP_CURSOR_LEN + 8];
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
-	cJSON *o = gossip_nodeinfo(n, known);
+	copy_header(r, "X-Mw-View-Digest", view, sizeof view);
+	copy_header(r, "X-Mw-Peers-Since", since, sizeof since);
+	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since};
+	cJSON *o = gossip_nodeinfo(n, &ask);
 	reply_signed(r, 200, o);
 }
 

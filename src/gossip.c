@@ -54,7 +54,7 @@ gossip_check_identity(const struct peer_news *who, int allow_no_ip)
 }
 
 cJSON *
-gossip_nodeinfo(struct node *n, const char *known_digest)
+gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 {
 	cJSON *o = cJSON_CreateObject();
 	uint64_t inc = membership_incarnation(n->mesh->members);
@@ -69,13 +69,15 @@ gossip_nodeinfo(struct node *n, const char *known_digest)
 	int64_t now = mw_wall_s();
 	int np = 0;
 	struct peer_news *ps = NULL;
-	char digest[17];
-	if (membership_gossip(n->mesh->members, known_digest, now, &ps, &np, digest) != 0) {
+	struct gossip_meta meta;
+	if (membership_gossip(n->mesh->members, ask, now, &ps, &np, &meta) != 0) {
 		cJSON_Delete(o);
 		return NULL;
 	}
-	cJSON_AddStringToObject(o, "peers_digest", digest);
-	cJSON_AddBoolToObject(o, "peers_unchanged", ps == NULL); /* the caller has this list already */
+	cJSON_AddStringToObject(o, "peers_digest", meta.digest);
+	cJSON_AddStringToObject(o, "peers_cursor", meta.cursor);
+	cJSON_AddBoolToObject(o, "peers_unchanged", meta.unchanged); /* the caller has this list already */
+	cJSON_AddBoolToObject(o, "peers_delta", meta.delta);         /* only what changed since its cursor */
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	http_add_time(o, "timestamp", now);
 	for (int i = 0; i < np; i++) {
@@ -158,7 +160,7 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 
 int
 gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who, struct peer_news **list,
-    int *n, int *dropped, char digest[17], char *why, size_t whylen)
+    int *n, int *dropped, struct gossip_meta *meta, char *why, size_t whylen)
 {
 	*list = NULL;
 	*n = 0;
@@ -173,11 +175,22 @@ gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_n
 		snprintf(why, whylen, "answer lacks a valid node_id, node_ip, port or incarnation");
 		goto out;
 	}
-	if (digest) {
+	if (meta) {
+		memset(meta, 0, sizeof *meta);
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "peers_digest");
-		digest[0] = '\0';
 		if (cJSON_IsString(d) && strlen(d->valuestring) == 16 && strspn(d->valuestring, "0123456789abcdef") == 16)
-			memcpy(digest, d->valuestring, 17);
+			memcpy(meta->digest, d->valuestring, 17);
+		/* "8 hex digits.decimal", kept only when well formed */
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "peers_cursor");
+		if (cJSON_IsString(c)) {
+			const char *v = c->valuestring;
+			size_t clen = strlen(v);
+			if (clen > 9 && clen < sizeof meta->cursor && strspn(v, "0123456789abcdef") == 8 && v[8] == '.' &&
+			    strspn(v + 9, "0123456789") == clen - 9)
+				memcpy(meta->cursor, v, clen + 1);
+		}
+		meta->unchanged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_unchanged"));
+		meta->delta = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_delta"));
 	}
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
 	if (!cJSON_IsArray(peers)) {

@@ -42,6 +42,8 @@ struct bucket {
 
 struct entry {
 	struct peer p;
+	uint64_t h;     /* hash of the gossiped fields at the last refresh */
+	uint64_t ver;   /* table version when they last changed */
 	int in_flight;
 	int skip;       /* dead peers: polls skipped since the last one */
 	struct bucket fine[NFINE], coarse[NCOARSE];
@@ -55,6 +57,12 @@ struct membership {
 	struct entry **e;
 	int n, cap;
 	int cursor;
+	/* the table's position for delta gossip: epoch (random, per run) and
+	   version (bumped for each entry found changed) */
+	uint32_t epoch;
+	uint64_t version;
+	char self_fqdn[256], self_ip[64];
+	int self_port;
 	int64_t last_full_log;
 	uint64_t dropped_full;
 };
@@ -130,7 +138,19 @@ membership_create(const struct membership_opts *o)
 	m->o = *o;
 	snprintf(m->self_id, sizeof m->self_id, "%s", o->self_id);
 	m->incarnation = 1;
+	if (mw_random(&m->epoch, sizeof m->epoch) != 0)
+		m->epoch = (uint32_t)mw_now_ms();
 	return m;
+}
+
+void
+membership_set_self(struct membership *m, const char *fqdn, const char *ip, int port)
+{
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->self_fqdn, sizeof m->self_fqdn, "%s", fqdn ? fqdn : "");
+	snprintf(m->self_ip, sizeof m->self_ip, "%s", ip ? ip : "");
+	m->self_port = port;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void
@@ -560,12 +580,14 @@ membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info
 }
 
 void
-membership_set_digest(struct membership *m, const char *id, const char *digest)
+membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor)
 {
 	pthread_mutex_lock(&m->lock);
 	struct entry *e = find_id(m, id);
-	if (e)
-		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", digest);
+	if (e) {
+		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", digest ? digest : "");
+		snprintf(e->p.list_cursor, sizeof e->p.list_cursor, "%s", cursor ? cursor : "");
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -646,33 +668,96 @@ entry_hash(const struct peer *p)
 	return XXH3_64bits_withSeed(p->fqdn, strlen(p->fqdn), h);
 }
 
+/* Re-hashes every identified entry, stamping the ones whose gossiped
+   fields changed with a new version; returns the view digest (this node
+   included). Lock held. */
+static uint64_t
+refresh_locked(struct membership *m, int *count)
+{
+	uint64_t sum = 0;
+	int k = 0;
+	for (int i = 0; i < m->n; i++) {
+		struct entry *e = m->e[i];
+		if (e->p.id[0] == '\0')
+			continue;
+		uint64_t h = entry_hash(&e->p);
+		if (h != e->h || e->ver == 0) {
+			e->h = h;
+			e->ver = ++m->version;
+		}
+		sum += h; /* a sum: the order of the table does not matter */
+		k++;
+	}
+	struct peer self;
+	memset(&self, 0, sizeof self);
+	memcpy(self.id, m->self_id, sizeof self.id);
+	memcpy(self.fqdn, m->self_fqdn, sizeof self.fqdn);
+	memcpy(self.ip, m->self_ip, sizeof self.ip);
+	self.port = m->self_port;
+	self.state = PEER_ALIVE;
+	self.incarnation = m->incarnation;
+	sum += entry_hash(&self);
+	if (count)
+		*count = k;
+	return sum ^ (uint64_t)(k + 1) * 0x9E3779B97F4A7C15ull;
+}
+
+void
+membership_view_digest(struct membership *m, char digest[17])
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t d = refresh_locked(m, NULL);
+	pthread_mutex_unlock(&m->lock);
+	snprintf(digest, 17, "%016llx", (unsigned long long)d);
+}
+
+/* The version of a cursor "epoch.version" from this table's epoch, or -1. */
+static int64_t
+cursor_version(const struct membership *m, const char *since)
+{
+	if (since == NULL || since[0] == '\0')
+		return -1;
+	char *end;
+	unsigned long ep = strtoul(since, &end, 16);
+	if (end == since || *end != '.' || ep != m->epoch || end - since != 8)
+		return -1;
+	const char *v = end + 1;
+	if (*v < '0' || *v > '9')
+		return -1;
+	unsigned long long ver = strtoull(v, &end, 10);
+	if (*end != '\0' || ver > m->version)
+		return -1;
+	return (int64_t)ver;
+}
+
 int
-membership_gossip(struct membership *m, const char *known, int64_t now, struct peer_news **list, int *n,
-    char digest[17])
+membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t now, struct peer_news **list,
+    int *n, struct gossip_meta *meta)
 {
 	*list = NULL;
 	*n = 0;
-	int rc = 0;
+	memset(meta, 0, sizeof *meta);
+	int rc = 0, count = 0;
 	pthread_mutex_lock(&m->lock);
-	uint64_t sum = 0;
-	int count = 0;
-	for (int i = 0; i < m->n; i++)
-		if (m->e[i]->p.id[0]) {
-			sum += entry_hash(&m->e[i]->p); /* a sum: the order of the table does not matter */
-			count++;
-		}
-	sum ^= (uint64_t)count * 0x9E3779B97F4A7C15ull;
-	snprintf(digest, 17, "%016llx", (unsigned long long)sum);
-	if (known && strcmp(known, digest) == 0)
+	uint64_t d = refresh_locked(m, &count);
+	snprintf(meta->digest, sizeof meta->digest, "%016llx", (unsigned long long)d);
+	snprintf(meta->cursor, sizeof meta->cursor, "%08x.%llu", (unsigned)m->epoch, (unsigned long long)m->version);
+	if (ask && ((ask->known_digest && strcmp(ask->known_digest, meta->digest) == 0) ||
+	               (ask->view_digest && strcmp(ask->view_digest, meta->digest) == 0))) {
+		meta->unchanged = 1; /* the caller's view is ours, or it has our list already */
 		goto out;
+	}
+	int64_t since = cursor_version(m, ask ? ask->since : NULL);
+	meta->delta = since >= 0;
 	*list = malloc((size_t)(count ? count : 1) * sizeof **list);
 	if (*list == NULL) {
 		rc = MW_ENOMEM;
 		goto out;
 	}
 	for (int i = 0; i < m->n; i++) {
-		const struct peer *p = &m->e[i]->p;
-		if (p->id[0] == '\0')
+		const struct entry *e = m->e[i];
+		const struct peer *p = &e->p;
+		if (p->id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
 			continue;
 		struct peer_news *x = &(*list)[(*n)++];
 		memcpy(x->id, p->id, sizeof x->id);

@@ -111,6 +111,8 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		.pmtu_interval_s = c->pmtu_interval_s,
 	};
 	m->members = membership_create(&mo);
+	if (m->members)
+		membership_set_self(m->members, n->fqdn, n->ip, c->listen_port);
 	m->auth = meshauth_create(c->mesh_secret, 16384);
 	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
 	if (m->client) {
@@ -319,12 +321,16 @@ poll_peer(struct mesh *m, struct peer *p)
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
 	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, "", 0, r.at, sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
-	if (p->id[0] && p->list_digest[0]) {
-		/* the peer leaves its list out when it has not changed since */
-		char dh[64];
-		snprintf(dh, sizeof dh, "X-Mw-Peers-Digest: %s\r\n", p->list_digest);
-		strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
-	}
+	/* What we have of its list: it answers with only what is new to us,
+	   or nothing when our view is already its view. */
+	char view[17], dh[160];
+	membership_view_digest(m->members, view);
+	int dl = snprintf(dh, sizeof dh, "X-Mw-View-Digest: %s\r\n", view);
+	if (p->id[0] && p->list_digest[0])
+		dl += snprintf(dh + dl, sizeof dh - (size_t)dl, "X-Mw-Peers-Digest: %s\r\n", p->list_digest);
+	if (p->id[0] && p->list_cursor[0])
+		snprintf(dh + dl, sizeof dh - (size_t)dl, "X-Mw-Peers-Since: %s\r\n", p->list_cursor);
+	strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
 
 	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
 	    (size_t)c->max_nodeinfo_bytes, c->poll_timeout_ms, &hr);
@@ -348,8 +354,9 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r.detail, sizeof r.detail, "HTTP %d", hr.status);
 		goto done;
 	}
-	char why[160], digest[17];
-	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, digest, why,
+	char why[160];
+	struct gossip_meta gm;
+	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, &gm, why,
 	        sizeof why) != 0) {
 		r.error = PERR_BODY;
 		snprintf(r.detail, sizeof r.detail, "%.120s", why);
@@ -379,7 +386,7 @@ poll_peer(struct mesh *m, struct peer *p)
 	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
 	struct merge_stats ms;
 	membership_merge(m->members, list, nlist, now, &ms);
-	membership_set_digest(m->members, who.id, digest);
+	membership_set_digest(m->members, who.id, gm.digest, gm.cursor);
 	if (dropped > 0) {
 		pthread_mutex_lock(&m->lock);
 		m->stats.gossip_entries_dropped += (uint64_t)dropped;

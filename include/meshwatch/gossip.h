@@ -23,19 +23,25 @@ void gossip_identity_string(const struct peer_news *who, char *out, size_t outle
    reason. ip may be empty only when allow_no_ip. */
 const char *gossip_check_identity(const struct peer_news *who, int allow_no_ip);
 
-/* Builds the /nodeinfo body for node n: identity, "peers_digest" (a hash
-   of every peer's id, name, address, state and incarnation) and the peers;
-   when known_digest equals the current digest the list is left out and
-   "peers_unchanged" is true, so a stable mesh's polls stay small. */
-cJSON *gossip_nodeinfo(struct node *n, const char *known_digest);
+/* Builds the /nodeinfo body for node n: identity, "peers_digest" (the
+   view digest: a hash of every node's id, name, address, state and
+   incarnation, this one included), "peers_cursor" (the table's position)
+   and the peers. What the caller already has (ask, from its
+   X-Mw-Peers-Digest, X-Mw-View-Digest and X-Mw-Peers-Since headers; NULL:
+   nothing) shrinks the list: "peers_unchanged" when it has it all (a
+   stable mesh's polls carry no list, first contacts included),
+   "peers_delta" when only the entries changed since its cursor are sent.
+   See membership_gossip. */
+cJSON *gossip_nodeinfo(struct node *n, const struct gossip_ask *ask);
 
 /* Parses a /nodeinfo answer: the sender's identity into *who, at most
    max_peers entries into *list (malloc'd; caller frees), *n, how many
-   entries were invalid or over the bound into *dropped, and the list's
-   digest (16 hex characters, "" when absent) into digest unless NULL.
+   entries were invalid or over the bound into *dropped, and unless meta
+   is NULL the sender's view digest (16 hex characters) and cursor ("" when
+   absent or malformed), and whether the list was left out or a delta.
    Returns 0, or MW_EINVAL with a reason in why when the answer as a whole
    is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,
-    struct peer_news **list, int *n, int *dropped, char digest[17], char *why, size_t whylen);
+    struct peer_news **list, int *n, int *dropped, struct gossip_meta *meta, char *why, size_t whylen);
 
 #endif

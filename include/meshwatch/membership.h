@@ -9,6 +9,9 @@
 
 #include "meshwatch/config.h"
 
+/* A table's position: "epoch.version" (8 hex digits, '.', a decimal). */
+#define MEMBERSHIP_CURSOR_LEN 32
+
 enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2 };
 enum peer_source { SRC_SEED = 0, SRC_DIRECT = 1, SRC_GOSSIP = 2 };
 
@@ -73,7 +76,8 @@ struct peer {
 	int polls_1h, polls_24h;
 	struct pmtu_info pmtu;
 	int pmtu_due;                    /* a PMTU measurement is wanted */
-	char list_digest[17];            /* digest of the peer list it last sent us */
+	char list_digest[17];            /* digest of the view it last sent us */
+	char list_cursor[MEMBERSHIP_CURSOR_LEN]; /* "epoch.version" of its table as of its last answer */
 	/* the last indirect probes (see mesh.c): other nodes asked whether
 	   they reach it, and how many did; vantage_at 0 = never asked */
 	int vantage_asked, vantage_reached;
@@ -129,16 +133,39 @@ struct merge_stats {
    lists a node twice. Returns 0, or MW_ETOOBIG when the table is full. */
 int membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now);
 
-/* What /nodeinfo gossips: every contacted peer (seeds not yet reached are
-   left out) with id, fqdn, address, port, state, incarnation and age_s
-   (seconds since last seen, -1 never). digest (17 bytes) receives a digest
-   of those fields but the ages, independent of the table's order, so it
-   changes only when the membership does. When known is that digest, *list
-   is NULL and *n 0 (the caller has the list already); otherwise *list is
-   malloc'd (free it). Returns 0 or MW_ENOMEM. Cheap: one pass under the
-   lock, no sorting, no rate computations. */
-int membership_gossip(struct membership *m, const char *known, int64_t now, struct peer_news **list, int *n,
-    char digest[17]);
+/* This node's own identity, so that the view digest covers it too. */
+void membership_set_self(struct membership *m, const char *fqdn, const char *ip, int port);
+
+/* What a caller already has of this node's list (each field may be NULL
+   or ""): the digest we last sent it, its own view's digest, and the
+   cursor of our table we last sent it. */
+struct gossip_ask {
+	const char *known_digest, *view_digest, *since;
+};
+/* What membership_gossip decided. */
+struct gossip_meta {
+	char digest[17];                       /* this node's view digest */
+	char cursor[MEMBERSHIP_CURSOR_LEN];    /* the table's position now */
+	int unchanged;                         /* the caller has it all: no list */
+	int delta;                             /* the list holds only changes since ask->since */
+};
+
+/* What /nodeinfo gossips: contacted peers (seeds not yet reached are left
+   out) with id, fqdn, address, port, state, incarnation and age_s
+   (seconds since last seen, -1 never).
+   The view digest sums a hash of every entry's fields but the age, this
+   node's own entry included, so two nodes that agree on the whole mesh
+   have the same digest whatever the order of their tables. The list is
+   left out (*list NULL, meta->unchanged) when the caller's known or view
+   digest is ours; when its cursor is from this table's epoch, only the
+   entries changed since are listed (meta->delta); otherwise all of them.
+   Each entry carries the table version at which its fields last changed,
+   found by comparing its hash with the one of the previous call, so no
+   mutation can be missed. Returns 0 or MW_ENOMEM. */
+int membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t now, struct peer_news **list,
+    int *n, struct gossip_meta *meta);
+/* This node's view digest (see membership_gossip) into digest (17 bytes). */
+void membership_view_digest(struct membership *m, char digest[17]);
 
 /* Second-hand: the peer list one node sent. Applies the merge rules (see
    membership.c). */
@@ -161,8 +188,8 @@ void membership_poll_deferred(struct membership *m, const char *id, const char *
     int port);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
-/* Remembers the digest of the peer list id last sent ("" forgets it). */
-void membership_set_digest(struct membership *m, const char *id, const char *digest);
+/* Remembers the view digest and table cursor id last sent ("" forgets them). */
+void membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor);
 
 /* State timers: suspect -> dead by time, forgetting long-dead peers.
    Returns how many changed. */

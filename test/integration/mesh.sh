@@ -59,6 +59,30 @@ ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Digest: 0000000000000000"
 echo "$BODY" | jget 'd["peers_unchanged"] is False and len(d["peers"]) == 4' | grep -q True || fail "changed list not sent: $BODY"
 ok "a caller that has the current peer list gets it left out (digest $dg)"
 
+# every node of the converged mesh has the same view (itself included), so
+# the same digest: a caller whose own view is the callee's gets no list
+digests=""
+for i in $(seq 1 $N); do
+  ucurl "$(addr "$i")" /nodeinfo -H "X-Mw-Peers-Digest: 0000000000000000"
+  digests="$digests $(echo "$BODY" | jget 'd["peers_digest"]')"
+done
+[ "$(echo $digests | tr ' ' '\n' | sort -u | wc -l)" = 1 ] || fail "converged nodes disagree on the view digest:$digests"
+ucurl "$(addr 2)" /nodeinfo -H "X-Mw-View-Digest: $dg"
+echo "$BODY" | jget 'd["peers_unchanged"] is True and d["peers"] == []' | grep -q True || fail "same view, list still sent: $BODY"
+ok "converged nodes share one view digest ($dg); a caller with that view gets no list"
+
+# deltas: with the cursor of its last answer a caller gets only what
+# changed since (nothing, here); a cursor of another epoch gets everything
+ucurl "$(addr 1)" /nodeinfo
+cur=$(echo "$BODY" | jget 'd["peers_cursor"]')
+ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Since: $cur"
+echo "$BODY" | jget 'd["peers_delta"] is True and d["peers"] == [] and d["peers_unchanged"] is False' | grep -q True || fail "delta since $cur not empty: $BODY"
+ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Since: 00000000.0"
+echo "$BODY" | jget 'd["peers_delta"] is False and len(d["peers"]) == 4' | grep -q True || fail "foreign cursor did not get the whole list: $BODY"
+ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Peers-Since: $(printf 'x%.0s' $(seq 300))"
+echo "$BODY" | jget 'd["peers_delta"] is False and len(d["peers"]) == 4' | grep -q True || fail "malformed cursor: $BODY"
+ok "delta gossip: cursor $cur gives no entries; a foreign or malformed cursor the whole list"
+
 # measurements are real: connect/TLS/total times, UDP RTT, PMTU of loopback
 id2=$(ucurl "$(addr 2)" /health; echo "$BODY" | jget 'd["node_id"]')
 sleep 1.5

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meshwatch/config.h"
@@ -139,6 +140,118 @@ test_self_is_never_a_peer(void **state)
 	membership_destroy(m);
 }
 
+#define D_ID "00000000-0000-4000-8000-00000000000d"
+
+/* gossip of m for a caller that has (known, view, since); returns the list
+   length, with *meta filled */
+static int
+ask(struct membership *m, const char *known, const char *view, const char *since, struct gossip_meta *meta,
+    struct peer_news **list)
+{
+	struct gossip_ask a = {.known_digest = known, .view_digest = view, .since = since};
+	int n = -1;
+	assert_int_equal(membership_gossip(m, &a, mw_wall_s(), list, &n, meta), 0);
+	return n;
+}
+
+/* Delta gossip: a caller with a cursor gets only the entries whose fields
+   changed since; a cursor from another run (epoch) or from the future gets
+   the whole list; the same digest gets no list at all. */
+static void
+test_gossip_deltas(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_self(m, "self.test", "127.0.0.11", 8443);
+	int64_t t = mw_wall_s();
+	struct peer_news two[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
+	struct merge_stats ms;
+	membership_merge(m, two, 2, t, &ms);
+
+	struct gossip_meta g1, g2, g3;
+	struct peer_news *l = NULL;
+	assert_int_equal(ask(m, NULL, NULL, NULL, &g1, &l), 2); /* first contact: everything */
+	free(l);
+	assert_false(g1.delta);
+	assert_false(g1.unchanged);
+	assert_int_equal(strlen(g1.digest), 16);
+
+	assert_int_equal(ask(m, NULL, NULL, g1.cursor, &g2, &l), 0); /* nothing changed since */
+	free(l);
+	assert_true(g2.delta);
+	assert_string_equal(g2.cursor, g1.cursor);
+
+	/* one change (C suspect) and one new peer (D): exactly those two */
+	struct peer_news more[2] = {news(C_ID, "127.0.0.13", PEER_SUSPECT, 1), news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
+	membership_merge(m, more, 2, t + 1, &ms);
+	assert_int_equal(ask(m, NULL, NULL, g1.cursor, &g3, &l), 2);
+	assert_true(g3.delta);
+	int seen_c = 0, seen_d = 0;
+	for (int i = 0; i < 2; i++) {
+		seen_c += strcmp(l[i].id, C_ID) == 0 && l[i].state == PEER_SUSPECT;
+		seen_d += strcmp(l[i].id, D_ID) == 0;
+	}
+	free(l);
+	assert_int_equal(seen_c + seen_d, 2);
+	assert_string_not_equal(g3.cursor, g1.cursor);
+	assert_string_not_equal(g3.digest, g1.digest);
+
+	/* unknown epoch, a version from the future, garbage: the whole list */
+	struct gossip_meta g;
+	char bad[64];
+	snprintf(bad, sizeof bad, "%08x.1", (unsigned)(strtoul(g3.cursor, NULL, 16) ^ 1u));
+	assert_int_equal(ask(m, NULL, NULL, bad, &g, &l), 3);
+	free(l);
+	assert_false(g.delta);
+	snprintf(bad, sizeof bad, "%.8s.999999", g3.cursor);
+	assert_int_equal(ask(m, NULL, NULL, bad, &g, &l), 3);
+	free(l);
+	assert_int_equal(ask(m, NULL, NULL, "zz.-1", &g, &l), 3);
+	free(l);
+
+	/* the digest last sent, or a caller whose own view is this one: no list */
+	assert_int_equal(ask(m, g3.digest, NULL, NULL, &g, &l), 0);
+	assert_null(l);
+	assert_true(g.unchanged);
+	assert_int_equal(ask(m, "0000000000000000", g3.digest, NULL, &g, &l), 0);
+	assert_true(g.unchanged);
+	membership_destroy(m);
+}
+
+/* Two tables that agree on the whole mesh (each knowing the other and a
+   third node, alive, at the same incarnations) have the same view digest;
+   any difference (a state, an incarnation) makes them differ. */
+static void
+test_view_digest_agrees(void **state)
+{
+	(void)state;
+	struct membership_opts o = {
+		.self_id = B_ID, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600,
+	};
+	struct membership *a = make(), *b = membership_create(&o);
+	assert_non_null(b);
+	membership_set_self(a, "", "127.0.0.11", 8443);
+	membership_set_self(b, "", "127.0.0.12", 8443);
+	int64_t t = mw_wall_s();
+	struct peer_news for_a[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
+	struct peer_news for_b[2] = {news(SELF, "127.0.0.11", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
+	struct merge_stats ms;
+	membership_merge(a, for_a, 2, t, &ms);
+	membership_merge(b, for_b, 2, t, &ms);
+	char da[17], db[17];
+	membership_view_digest(a, da);
+	membership_view_digest(b, db);
+	assert_string_equal(da, db);
+
+	struct peer_news c2 = news(C_ID, "127.0.0.13", PEER_ALIVE, 2);
+	membership_merge(b, &c2, 1, t + 1, &ms);
+	membership_view_digest(b, db);
+	assert_string_not_equal(da, db);
+	membership_destroy(a);
+	membership_destroy(b);
+}
+
 int
 main(void)
 {
@@ -146,6 +259,8 @@ main(void)
 		cmocka_unit_test(test_seed_learned_by_gossip_is_alive),
 		cmocka_unit_test(test_dead_needs_newer_incarnation),
 		cmocka_unit_test(test_self_is_never_a_peer),
+		cmocka_unit_test(test_gossip_deltas),
+		cmocka_unit_test(test_view_digest_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
