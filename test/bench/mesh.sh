@@ -164,7 +164,9 @@ idle_pct() { # share of the machine idle over 1 s
 	awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ");
 		d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 100)}'
 }
-threads_now() { ps -eLf --no-headers 2>/dev/null | wc -l; }
+# threads on the machine, from /proc/loadavg ("running/total"): instant even
+# when thousands of threads compete (ps -eLf can take minutes then)
+threads_now() { awk '{split($4, a, "/"); print a[2]}' /proc/loadavg; }
 
 # ---------------------------------------------------------------- the monitor (python3)
 cat >"$T/monitor.py" <<'PY'
