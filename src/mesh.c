@@ -464,17 +464,40 @@ sleep_until(struct mesh *m, int64_t deadline_ms)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* Spacing between two polls: the interval over the peers to visit (or
+   over the budget). */
+static int64_t
+poll_gap_ms(struct mesh *m)
+{
+	const struct config *c = &m->node->cfg;
+	int visits = membership_active_count(m->members, c->dead_poll_every);
+	if (visits > c->poll_budget)
+		visits = c->poll_budget;
+	return (int64_t)c->poll_interval_s * 1000 / (visits > 0 ? visits : 1);
+}
+
 static void *
 scheduler_main(void *arg)
 {
 	struct mesh *m = arg;
 	const struct config *c = &m->node->cfg;
-	int64_t next = mw_now_ms();
+	int64_t prev = mw_now_ms(), next = prev; /* when the last poll was due, when the next is */
+	int idle = 0;                               /* the last turn found nothing to poll */
 	while (!m->stopping) {
-		int visits = membership_active_count(m->members, c->dead_poll_every);
-		if (visits > c->poll_budget)
-			visits = c->poll_budget;
-		int64_t gap = (int64_t)c->poll_interval_s * 1000 / (visits > 0 ? visits : 1);
+		/* The next poll is due one gap after the last, and the gap is
+		   taken again at least every second while waiting: a node that
+		   knew one peer and has just heard of fifty polls the newcomers
+		   within a second or so, not after the 30 s its one peer was worth. */
+		int64_t now = mw_now_ms();
+		if (now < next) {
+			if (!idle)
+				next = prev + poll_gap_ms(m);
+			if (now < next) {
+				sleep_until(m, next < now + 1000 ? next : now + 1000);
+				continue;
+			}
+		}
+		prev = next;
 		struct peer *p = malloc(sizeof *p);
 		if (p && membership_next_poll(m->members, c->dead_poll_every, p) == 0) {
 			pthread_mutex_lock(&m->lock);
@@ -490,15 +513,16 @@ scheduler_main(void *arg)
 				free(p);
 				p = NULL;
 			}
+			next = prev + poll_gap_ms(m);
+			idle = 0;
 		} else {
-			gap = 200; /* nothing to poll yet */
+			next = prev + 200; /* nothing to poll yet */
+			idle = 1;
 		}
 		free(p);
-		next += gap;
-		int64_t now = mw_now_ms();
+		now = mw_now_ms();
 		if (next < now - 1000)
-			next = now; /* fell behind (slow workers): do not burst to catch up */
-		sleep_until(m, next);
+			prev = next = now; /* fell behind (slow workers): do not burst to catch up */
 	}
 	return NULL;
 }
