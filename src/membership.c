@@ -9,9 +9,15 @@
       node's incarnation; a lower incarnation than ours is ignored.
    3. A dead node is not brought back by second-hand gossip at the same
       incarnation, only by its own newer incarnation or our direct contact.
-   4. Second-hand bad news is a suspicion, never a death: a peer reported
-      suspect or dead becomes suspect here (unless we reached it within the
-      last poll interval), and only our own failed polls make it dead.
+   4. Second-hand bad news is a suspicion, never a death, and only a
+      death counts: a peer another node reports dead (after its own failed
+      polls and indirect probes) becomes suspect here unless we reached it
+      within the last two minutes; only our own failed polls make it dead.
+      Another node's suspicion is its own opinion (one timed-out poll on a
+      busy machine) and changes nothing here: adopted, it spread to the
+      whole mesh at once and took hundreds of healthy nodes out of "alive"
+      on every hiccup. The suspected node still hears of it and refutes it
+      with a new incarnation (rule 5).
    5. A node never lists itself; gossip saying we are suspect or dead at our
       incarnation makes us bump it (the refutation spreads with our answers).
    6. The table is bounded (max_peers); when full, new names are dropped and
@@ -394,7 +400,7 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			/* A seed that never answered us (it was not up yet) is known
 			   from now on by what gossip says of it: its failed polls and
 			   its time as a placeholder must not make it dead at once. */
-			e->p.state = x->state;
+			e->p.state = PEER_ALIVE; /* never dead here (above); a suspicion is the sender's own (rule 4) */
 			e->p.state_since = now;
 			e->p.fails = 0;
 			e->p.source = SRC_GOSSIP;
@@ -425,8 +431,8 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 					e->p.last_seen = seen;
 				e->p.fails = 0;
 				set_state(e, PEER_ALIVE, now, "newer incarnation reported alive");
-			} else if (!recent_ok && e->p.state == PEER_ALIVE) {
-				set_state(e, PEER_SUSPECT, now, "reported suspect by a peer");
+			} else if (x->state == PEER_DEAD && !recent_ok && e->p.state == PEER_ALIVE) {
+				set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
 			}
 			st->updated++;
 			continue;
@@ -436,8 +442,8 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			if (seen > e->p.last_seen && e->p.state != PEER_DEAD)
 				e->p.last_seen = seen;
 			st->updated++;
-		} else if (e->p.state == PEER_ALIVE && !recent_ok) {
-			set_state(e, PEER_SUSPECT, now, "reported suspect by a peer");
+		} else if (x->state == PEER_DEAD && e->p.state == PEER_ALIVE && !recent_ok) {
+			set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
 			st->updated++;
 		} else {
 			st->ignored_stale++;

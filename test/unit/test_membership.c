@@ -142,6 +142,32 @@ test_self_is_never_a_peer(void **state)
 
 #define D_ID "00000000-0000-4000-8000-00000000000d"
 
+/* Rule 4: another node's suspicion changes nothing here (not for a peer
+   we know, nor for one we learn of); its report of a death makes a peer we
+   have not reached lately suspect, never dead. */
+static void
+test_second_hand_suspicion_ignored(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	int64_t t = mw_wall_s();
+	struct peer_news x[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_SUSPECT, 1)};
+	struct merge_stats ms;
+	membership_merge(m, x, 2, t, &ms);
+	struct peer p;
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE); /* learned while another node suspected it */
+	x[0].state = PEER_SUSPECT;
+	membership_merge(m, x, 1, t + 1, &ms);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	x[0].state = PEER_DEAD;
+	membership_merge(m, x, 1, t + 2, &ms);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_SUSPECT);
+	membership_destroy(m);
+}
+
 /* gossip of m for a caller that has (known, view, since); returns the list
    length, with *meta filled */
 static int
@@ -181,14 +207,14 @@ test_gossip_deltas(void **state)
 	assert_true(g2.delta);
 	assert_string_equal(g2.cursor, g1.cursor);
 
-	/* one change (C suspect) and one new peer (D): exactly those two */
-	struct peer_news more[2] = {news(C_ID, "127.0.0.13", PEER_SUSPECT, 1), news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
+	/* one change (C's new incarnation) and one new peer (D): exactly those two */
+	struct peer_news more[2] = {news(C_ID, "127.0.0.13", PEER_ALIVE, 2), news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
 	membership_merge(m, more, 2, t + 1, &ms);
 	assert_int_equal(ask(m, NULL, NULL, g1.cursor, &g3, &l), 2);
 	assert_true(g3.delta);
 	int seen_c = 0, seen_d = 0;
 	for (int i = 0; i < 2; i++) {
-		seen_c += strcmp(l[i].id, C_ID) == 0 && l[i].state == PEER_SUSPECT;
+		seen_c += strcmp(l[i].id, C_ID) == 0 && l[i].incarnation == 2;
 		seen_d += strcmp(l[i].id, D_ID) == 0;
 	}
 	free(l);
@@ -259,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_seed_learned_by_gossip_is_alive),
 		cmocka_unit_test(test_dead_needs_newer_incarnation),
 		cmocka_unit_test(test_self_is_never_a_peer),
+		cmocka_unit_test(test_second_hand_suspicion_ignored),
 		cmocka_unit_test(test_gossip_deltas),
 		cmocka_unit_test(test_view_digest_agrees),
 	};
