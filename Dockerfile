@@ -27,7 +27,8 @@ RUN meson setup build-image --buildtype=release \
 
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries of the binary (ldd: mbedTLS, SQLite, cJSON, http-parser,
-# xxHash; libpcap for capture), curl for HEALTHCHECK, libcap2-bin for setcap.
+# xxHash; libpcap, opened when a capture starts), curl for HEALTHCHECK,
+# libcap2-bin for setcap.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libmbedtls14 libmbedx509-1 libmbedcrypto7 libsqlite3-0 libcjson1 libhttp-parser2.9 libxxhash0 \
