@@ -35,7 +35,8 @@
 
 struct sess_slot {
 	char key[80];             /* "ip:port" */
-	mbedtls_ssl_session sess;
+	char spki[65];            /* the peer key's hash, from the full handshake */
+	mbedtls_ssl_session sess; /* without the peer's certificate (see session_save) */
 	int used;
 	int64_t last_ms;
 };
@@ -239,8 +240,23 @@ session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The peer key's hash remembered with key's session ("" when none). */
 static void
-session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *ssl)
+session_spki(struct tls_client *c, const char *key, char out[65])
+{
+	pthread_mutex_lock(&c->lock);
+	struct sess_slot *slot = find_slot_locked(c, key);
+	snprintf(out, 65, "%s", slot ? slot->spki : "");
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Keeps ssl's session for key. The peer's certificate is dropped from the
+   copy: resumption needs only the ticket and the master secret, and a
+   parsed certificate with its key is about 2 KB per peer, most of a
+   node's heap at 200 peers; its key's hash is kept instead (spki, "" to
+   keep the one already there). */
+static void
+session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *ssl, const char *spki)
 {
 	pthread_mutex_lock(&c->lock);
 	struct sess_slot *slot = NULL, *lru = &c->slots[0];
@@ -258,7 +274,15 @@ session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *s
 	if (slot->used)
 		mbedtls_ssl_session_free(&slot->sess);
 	mbedtls_ssl_session_init(&slot->sess);
+	int same = slot->used && strcmp(slot->key, key) == 0;
 	if (mbedtls_ssl_get_session(ssl, &slot->sess) == 0) {
+		if (slot->sess.peer_cert != NULL) {
+			mbedtls_x509_crt_free(slot->sess.peer_cert);
+			free(slot->sess.peer_cert);
+			slot->sess.peer_cert = NULL;
+		}
+		if (spki[0] || !same)
+			snprintf(slot->spki, sizeof slot->spki, "%s", spki);
 		slot->used = 1;
 		snprintf(slot->key, sizeof slot->key, "%s", key);
 		slot->last_ms = mw_now_ms();
@@ -601,8 +625,10 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		full_release(c);
 		full = 0;
 	}
-	spki_hash(&ssl, out->spki_sha256);
-	session_save(c, key, &ssl);
+	spki_hash(&ssl, out->spki_sha256); /* "" on a resumed session: its certificate is not kept */
+	session_save(c, key, &ssl, out->spki_sha256);
+	if (out->spki_sha256[0] == '\0')
+		session_spki(c, key, out->spki_sha256);
 
 	size_t hlen = strlen(path) + strlen(ip) + (extra_headers ? strlen(extra_headers) : 0) + 256;
 	req = malloc(hlen + blen);
