@@ -535,6 +535,9 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 		e->p.last_seen = now;
 		if (e->p.id[0])
 			set_state(e, PEER_ALIVE, now, "poll succeeded");
+	} else if (r->excused) {
+		/* this node was too busy to tell: the failure is in the history
+		   and the rates, but says nothing about the peer's state */
 	} else {
 		e->p.fails++;
 		if (e->p.id[0] == '\0')

@@ -424,9 +424,21 @@ done:
 		log_info("pmtu", "peer %s (%s): TLS stalled after connect: measuring the path MTU again", p->id, ip);
 		measure_pmtu(m, p, ip);
 	}
+	/* A timeout (or a handshake cut off) while this machine is overloaded
+	   says more about this node than about the peer: recorded as a failed
+	   poll, but not counted towards suspect and dead, and no other node is
+	   asked to probe it (which would add load to a mesh already short of
+	   CPU). Refused, unreachable and bad answers still count. */
+	if (!r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) &&
+	    __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED)) {
+		r.excused = 1;
+		pthread_mutex_lock(&m->lock);
+		m->stats.polls_excused++;
+		pthread_mutex_unlock(&m->lock);
+	}
 	/* every failure of a suspect peer asks the others again, so the time
 	   rule in membership_tick sees a fresh answer too */
-	if (!r.ok && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+	if (!r.ok && !r.excused && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
 		indirect_probe(m, p, &r);
 	membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, mw_wall_s());
 	queue_row(m, p->id, &r);
@@ -610,9 +622,51 @@ mesh_destroy(struct mesh *m)
 	free(m);
 }
 
+/* The machine's CPU pressure: the share of the last 10 s in which some
+   runnable task waited for a CPU (/proc/pressure/cpu, "some avg10"), in %;
+   -1 when the kernel does not report it. */
+static double
+cpu_pressure(void)
+{
+	FILE *f = fopen("/proc/pressure/cpu", "re");
+	if (f == NULL)
+		return -1;
+	double v = -1;
+	if (fscanf(f, "some avg10=%lf", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Once a second: is this machine overloaded? On at overload_cpu_pressure,
+   off again below half of it, each change logged. */
+static void
+check_overload(struct mesh *m)
+{
+	int limit = m->node->cfg.overload_cpu_pressure;
+	if (limit <= 0)
+		return;
+	double p = cpu_pressure();
+	int was = __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED), now = was;
+	if (p >= limit)
+		now = 1;
+	else if (p >= 0 && p < limit / 2.0)
+		now = 0;
+	if (now == was)
+		return;
+	__atomic_store_n(&m->overloaded, now, __ATOMIC_RELAXED);
+	if (now)
+		log_warn("mesh", "this machine is overloaded (CPU pressure %.0f %% >= %d %%): polls that time out are "
+		                 "recorded but not held against peers until it falls below %d %%",
+		    p, limit, limit / 2);
+	else
+		log_info("mesh", "CPU pressure down to %.0f %%: timed-out polls count against peers again", p);
+}
+
 void
 mesh_flush(struct mesh *m)
 {
+	check_overload(m);
 	membership_tick(m->members, mw_wall_s(), m->node->cfg.poll_interval_s);
 	pthread_mutex_lock(&m->lock);
 	struct poll_row *rows = m->batch;

@@ -230,6 +230,9 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "# HELP meshwatch_polls_total Polls of peers by result.\n# TYPE meshwatch_polls_total counter\n");
 		put(&b, "meshwatch_polls_total{result=\"ok\"} %llu\nmeshwatch_polls_total{result=\"failed\"} %llu\n",
 		    (unsigned long long)ms.polls_ok, (unsigned long long)ms.polls_failed);
+		put(&b, "# HELP meshwatch_polls_excused_total Failed polls not held against the peer: they timed out while "
+		        "this machine was overloaded.\n# TYPE meshwatch_polls_excused_total counter\n");
+		put(&b, "meshwatch_polls_excused_total %llu\n", (unsigned long long)ms.polls_excused);
 		put(&b, "# HELP meshwatch_poll_seconds_sum Time spent in completed polls.\n# TYPE meshwatch_poll_seconds_sum counter\n");
 		put(&b, "meshwatch_poll_seconds_sum %.6f\n", ms.poll_ms_sum / 1000.0);
 		put(&b, "# HELP meshwatch_gossip_entries_dropped_total Invalid or surplus peer entries received.\n"

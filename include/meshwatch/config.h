@@ -44,6 +44,7 @@ struct config {
 	int indirect_probes;
 	int first_contacts;
 	int first_contact_rate;
+	int overload_cpu_pressure;
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;

@@ -47,6 +47,9 @@ struct poll_result {
 	/* indirect probes made because this failure would make the peer dead:
 	   how many other nodes answered, and how many of them reach it */
 	int vantage_asked, vantage_reached;
+	/* a timeout while this machine was overloaded: recorded, but not held
+	   against the peer (no failed-poll count, no state change) */
+	int excused;
 };
 
 struct pmtu_info {

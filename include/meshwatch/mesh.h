@@ -23,6 +23,7 @@ struct mesh_stats {
 	uint64_t gossip_entries_dropped;   /* invalid or over the bound */
 	uint64_t callers_rejected;          /* /nodeinfo callers with a bad identity or signature */
 	uint64_t rows_written, rows_dropped;
+	uint64_t polls_excused;             /* timed out while this machine was overloaded */
 	double poll_ms_sum;
 };
 
@@ -49,6 +50,7 @@ struct mesh {
 	uint64_t saved_incarnation;
 	unsigned flushes;            /* main thread only */
 	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
+	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
 };
 
 /* Builds the mesh: the peer table from the database and the seed file,

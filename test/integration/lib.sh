@@ -9,6 +9,10 @@ set -euo pipefail
 MW=${MESHWATCH_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/meshwatch}
 [ -x "$MW" ] || { echo "lib.sh: meshwatch binary not found at $MW" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/mwtest.XXXXXX)
+# The suite runs tests in parallel on few cores: a busy machine must not
+# excuse the timeouts that tests of failure detection wait for (see
+# overload_cpu_pressure; overload.sh tests it on purpose).
+export MESHWATCH_OVERLOAD_CPU_PRESSURE=${MESHWATCH_OVERLOAD_CPU_PRESSURE:-0}
 PIDS=()      # every background process the test started (stopped at exit)
 MW_PIDS=()   # meshwatch nodes among them, whose exit status must be 0
 TEST_NAME=$(basename "$0" .sh)
