@@ -180,17 +180,11 @@ gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_n
 		const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "peers_digest");
 		if (cJSON_IsString(d) && strlen(d->valuestring) == 16 && strspn(d->valuestring, "0123456789abcdef") == 16)
 			memcpy(meta->digest, d->valuestring, 17);
-		/* "8 hex digits.decimal", kept only when well formed */
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "peers_cursor");
-		if (cJSON_IsString(c)) {
-			const char *v = c->valuestring;
-			size_t clen = strlen(v);
-			if (clen > 9 && clen < sizeof meta->cursor && strspn(v, "0123456789abcdef") == 8 && v[8] == '.' &&
-			    strspn(v + 9, "0123456789") == clen - 9)
-				memcpy(meta->cursor, v, clen + 1);
-		}
-		meta->unchanged = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_unchanged"));
-		meta->delta = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "peers_delta"));
+		uint32_t ep;
+		uint64_t ver;
+		if (cJSON_IsString(c) && membership_parse_cursor(c->valuestring, &ep, &ver) == 0)
+			snprintf(meta->cursor, sizeof meta->cursor, "%s", c->valuestring); /* kept only when well formed */
 	}
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
 	if (!cJSON_IsArray(peers)) {

@@ -25,6 +25,7 @@
 #include "meshwatch/membership.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -720,21 +721,32 @@ membership_view_digest(struct membership *m, char digest[17])
 	snprintf(digest, 17, "%016llx", (unsigned long long)d);
 }
 
+int
+membership_parse_cursor(const char *s, uint32_t *epoch, uint64_t *version)
+{
+	if (s == NULL)
+		return -1;
+	size_t len = strlen(s);
+	/* digits only (strtoul alone would take signs, spaces and "0x") */
+	if (len < 10 || len >= MEMBERSHIP_CURSOR_LEN || strspn(s, "0123456789abcdef") != 8 || s[8] != '.' ||
+	    strspn(s + 9, "0123456789") != len - 9)
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s + 9, NULL, 10);
+	if (errno != 0)
+		return -1;
+	*epoch = (uint32_t)strtoul(s, NULL, 16);
+	*version = v;
+	return 0;
+}
+
 /* The version of a cursor "epoch.version" from this table's epoch, or -1. */
 static int64_t
 cursor_version(const struct membership *m, const char *since)
 {
-	if (since == NULL || since[0] == '\0')
-		return -1;
-	char *end;
-	unsigned long ep = strtoul(since, &end, 16);
-	if (end == since || *end != '.' || ep != m->epoch || end - since != 8)
-		return -1;
-	const char *v = end + 1;
-	if (*v < '0' || *v > '9')
-		return -1;
-	unsigned long long ver = strtoull(v, &end, 10);
-	if (*end != '\0' || ver > m->version)
+	uint32_t ep;
+	uint64_t ver;
+	if (membership_parse_cursor(since, &ep, &ver) != 0 || ep != m->epoch || ver > m->version)
 		return -1;
 	return (int64_t)ver;
 }

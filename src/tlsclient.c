@@ -227,26 +227,19 @@ tlsclient_first_contacts_deferred(struct tls_client *c)
 	return v;
 }
 
-/* Sets a cached session on ssl, if there is one for key. */
+/* Sets a cached session on ssl, if there is one for key, and copies the
+   peer key's hash remembered with it into spki ("" when none). */
 static void
-session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl)
+session_load(struct tls_client *c, const char *key, mbedtls_ssl_context *ssl, char spki[65])
 {
+	spki[0] = '\0';
 	pthread_mutex_lock(&c->lock);
 	struct sess_slot *slot = find_slot_locked(c, key);
 	if (slot) {
 		mbedtls_ssl_set_session(ssl, &slot->sess);
 		slot->last_ms = mw_now_ms();
+		memcpy(spki, slot->spki, sizeof slot->spki);
 	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* The peer key's hash remembered with key's session ("" when none). */
-static void
-session_spki(struct tls_client *c, const char *key, char out[65])
-{
-	pthread_mutex_lock(&c->lock);
-	struct sess_slot *slot = find_slot_locked(c, key);
-	snprintf(out, 65, "%s", slot ? slot->spki : "");
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -612,7 +605,8 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		goto out;
 	}
 	mbedtls_ssl_set_bio(&ssl, &io, bio_send, bio_recv, NULL);
-	session_load(c, key, &ssl);
+	char cached_spki[65];
+	session_load(c, key, &ssl, cached_spki);
 	while ((r = mbedtls_ssl_handshake(&ssl)) != 0) {
 		if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
 			tls_error(out, "tls handshake", r);
@@ -628,7 +622,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	spki_hash(&ssl, out->spki_sha256); /* "" on a resumed session: its certificate is not kept */
 	session_save(c, key, &ssl, out->spki_sha256);
 	if (out->spki_sha256[0] == '\0')
-		session_spki(c, key, out->spki_sha256);
+		memcpy(out->spki_sha256, cached_spki, sizeof cached_spki);
 
 	size_t hlen = strlen(path) + strlen(ip) + (extra_headers ? strlen(extra_headers) : 0) + 256;
 	req = malloc(hlen + blen);

@@ -38,7 +38,7 @@ cJSON *gossip_nodeinfo(struct node *n, const struct gossip_ask *ask);
    max_peers entries into *list (malloc'd; caller frees), *n, how many
    entries were invalid or over the bound into *dropped, and unless meta
    is NULL the sender's view digest (16 hex characters) and cursor ("" when
-   absent or malformed), and whether the list was left out or a delta.
+   absent or malformed); meta's other fields are left 0.
    Returns 0, or MW_EINVAL with a reason in why when the answer as a whole
    is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,

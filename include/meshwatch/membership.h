@@ -167,6 +167,9 @@ struct gossip_meta {
    mutation can be missed. Returns 0 or MW_ENOMEM. */
 int membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t now, struct peer_news **list,
     int *n, struct gossip_meta *meta);
+/* Splits a cursor "epoch.version" (8 lowercase hex digits, '.', decimal
+   digits; shorter than MEMBERSHIP_CURSOR_LEN). 0, or -1 when malformed. */
+int membership_parse_cursor(const char *s, uint32_t *epoch, uint64_t *version);
 /* This node's view digest (see membership_gossip) into digest (17 bytes). */
 void membership_view_digest(struct membership *m, char digest[17]);
 
