@@ -27,6 +27,13 @@ struct mesh_stats {
 	double poll_ms_sum;
 };
 
+struct poll_worker {
+	struct mesh *mesh;
+	pthread_t thread;
+	pthread_cond_t ready; /* job set, or stopping */
+	struct peer *job;     /* the peer to poll, or NULL */
+};
+
 struct mesh {
 	struct node *node;
 	struct membership *members;
@@ -35,15 +42,15 @@ struct mesh {
 	struct udp_responder *udp;
 
 	pthread_t scheduler;
-	pthread_t *workers;
+	struct poll_worker *workers;
 	int nworkers;
+	int *idle, nidle;            /* idle workers, the most recently idle last */
 	int started;
 	volatile int stopping;
 
-	pthread_mutex_t lock;        /* guards the job slot, the batch and stats */
-	pthread_cond_t job_ready, job_taken;
+	pthread_mutex_t lock;        /* guards the workers' jobs and the idle list, the batch and stats */
+	pthread_cond_t worker_idle;  /* a worker joined the idle list */
 	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
-	struct peer *job;            /* the next peer to poll, or NULL */
 	struct poll_row *batch;      /* results waiting for the store */
 	int batch_n, batch_cap;
 	struct mesh_stats stats;
