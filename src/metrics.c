@@ -2,6 +2,8 @@
    counting never allocates or locks. */
 #include "meshwatch/metrics.h"
 
+#include <malloc.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +174,38 @@ put_traffic(struct buf *b, struct capture *c)
 		    (unsigned long long)cs.decode[k]);
 }
 
+/* Where the node's memory goes: the resident set split as the kernel counts
+   it (/proc/self/status: anonymous = heap and stacks, private to this
+   process; file = library and program pages, shared with every process
+   mapping them), what malloc hands out, and SQLite's share of that. */
+static void
+put_memory(struct buf *b)
+{
+	long long anon = -1, file = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (f) {
+		char line[128];
+		while (fgets(line, sizeof line, f)) {
+			if (strncmp(line, "RssAnon:", 8) == 0)
+				anon = strtoll(line + 8, NULL, 10) * 1024;
+			else if (strncmp(line, "RssFile:", 8) == 0)
+				file = strtoll(line + 8, NULL, 10) * 1024;
+		}
+		fclose(f);
+	}
+	if (anon >= 0 && file >= 0) {
+		put(b, "# HELP meshwatch_resident_bytes Resident memory: anon (heap, stacks) and file (program and library pages).\n"
+		       "# TYPE meshwatch_resident_bytes gauge\n");
+		put(b, "meshwatch_resident_bytes{kind=\"anon\"} %lld\nmeshwatch_resident_bytes{kind=\"file\"} %lld\n", anon,
+		    file);
+	}
+	struct mallinfo2 mi = mallinfo2();
+	put(b, "# HELP meshwatch_heap_bytes Heap bytes in use: all (in_use) and the part SQLite holds (sqlite).\n"
+	       "# TYPE meshwatch_heap_bytes gauge\n");
+	put(b, "meshwatch_heap_bytes{kind=\"in_use\"} %zu\nmeshwatch_heap_bytes{kind=\"sqlite\"} %lld\n",
+	    mi.uordblks + mi.hblkhd, (long long)sqlite3_memory_used());
+}
+
 char *
 metrics_render(struct metrics *m, struct node *n, size_t *len)
 {
@@ -216,6 +250,7 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "meshwatch_db_writable %d\n", writable);
 	put(&b, "# HELP meshwatch_db_size_bytes Database file plus WAL.\n# TYPE meshwatch_db_size_bytes gauge\n");
 	put(&b, "meshwatch_db_size_bytes %lld\n", (long long)store_size_bytes(n->store));
+	put_memory(&b);
 	put(&b, "# HELP meshwatch_users Users.\n# TYPE meshwatch_users gauge\nmeshwatch_users %d\n", store_user_count(n->store));
 	put(&b, "# HELP meshwatch_sessions Sessions stored.\n# TYPE meshwatch_sessions gauge\nmeshwatch_sessions %d\n",
 	    store_session_count(n->store));
