@@ -82,6 +82,13 @@ if ! have_hash; then
   have_hash || { echo "setup: civetweb tarball hash mismatch (want $want_hash)" >&2; exit 1; }
 fi
 
+# An unpacked civetweb keeps the build file it was unpacked with; bring
+# over a newer one (meson then reconfigures the builds that use it).
+if [ -d subprojects/civetweb-1.15 ] &&
+  ! cmp -s subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build; then
+  cp subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build
+fi
+
 # Browser-test driver, pinned by package-lock.json.
 if [ "$build_only" = 0 ] && [ -f package-lock.json ]; then
   stamp=node_modules/.package-lock.json

@@ -25,7 +25,8 @@
 # them down; none); CHECK_RATE (/nodeinfo checks
 # per second by the monitor; default min(50, 4N/interval), at least 10);
 # INFO_NODE (index of one node that logs at info level; default none); KEEP=1
-# (keep the temporary directory with data and logs); PORT (8443); MESHWATCH
+# (keep the temporary directory with data and logs); SMAPS_DIR (save /proc/PID/smaps
+# of three nodes there at the end of the window, and their malloc_stats in their logs); PORT (8443); MESHWATCH
 # (binary; default build-bench/meshwatch, built as a release build when
 # missing). The environment is passed on to the nodes (MESHWATCH_POLL_CONCURRENCY,
 # MESHWATCH_UDP_PROBES, MALLOC_ARENA_MAX, ...); MESHWATCH_LOG_LEVEL defaults to warn.
@@ -503,6 +504,17 @@ if perf:
 c1 = {n.i: ticks(n.pid) for n in nodes}
 m1 = machine()
 st = {n.i: status(n.pid) for n in nodes}
+if os.environ.get("SMAPS_DIR"):  # where the memory of three nodes goes (diagnostics)
+    os.makedirs(os.environ["SMAPS_DIR"], exist_ok=True)
+    for n in nodes[:3]:
+        try:
+            with open(f"/proc/{n.pid}/smaps") as f, open(f"{os.environ['SMAPS_DIR']}/smaps{n.i}", "w") as o:
+                o.write(f.read())
+            # glibc's per-arena figures, written to the node's log
+            subprocess.run(["gdb", "-batch", "-p", str(n.pid), "-ex", "call (void)malloc_stats()"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            pass
 if perf:
     perf.send_signal(signal.SIGINT)  # prints the counts and exits
     fs_procs.append((None, perf))
