@@ -200,12 +200,14 @@ put_memory(struct buf *b)
 		    file);
 	}
 	struct mallinfo2 mi = mallinfo2();
-	put(b, "# HELP meshwatch_heap_bytes Heap bytes in use: all (in_use) and the part SQLite holds (sqlite).\n"
+	put(b, "# HELP meshwatch_heap_bytes malloc's bytes: in_use (chunks of its arenas), mapped (large blocks mapped "
+	       "on their own; pages never written are not resident), sqlite (SQLite's part of both).\n"
 	       "# TYPE meshwatch_heap_bytes gauge\n");
 	/* an allocator that does not keep glibc's figures (a sanitizer's)
 	   reports 0: left out rather than shown as nothing in use */
 	if (mi.uordblks + mi.hblkhd > 0)
-		put(b, "meshwatch_heap_bytes{kind=\"in_use\"} %zu\n", mi.uordblks + mi.hblkhd);
+		put(b, "meshwatch_heap_bytes{kind=\"in_use\"} %zu\nmeshwatch_heap_bytes{kind=\"mapped\"} %zu\n", mi.uordblks,
+		    mi.hblkhd);
 	put(b, "meshwatch_heap_bytes{kind=\"sqlite\"} %lld\n", (long long)sqlite3_memory_used());
 }
 

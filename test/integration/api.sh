@@ -159,6 +159,8 @@ import os, re, sys
 v = {m[0]: int(m[1]) for m in re.findall(r"^(meshwatch_(?:resident|heap)_bytes\{kind=\"\w+\"\}) (\d+)$", sys.stdin.read(), re.M)}
 a, f = v.get("meshwatch_resident_bytes{kind=\"anon\"}", 0), v.get("meshwatch_resident_bytes{kind=\"file\"}", 0)
 h, q = v.get("meshwatch_heap_bytes{kind=\"in_use\"}"), v.get("meshwatch_heap_bytes{kind=\"sqlite\"}", 0)
+if h is not None:
+    h += v.get("meshwatch_heap_bytes{kind=\"mapped\"}", 0)
 # in_use is left out under a sanitizer, whose allocator keeps no such figure
 if os.environ["SANITIZED"] == "1" and h is None:
     h = q + 1
