@@ -503,20 +503,20 @@ scheduler_main(void *arg)
 	struct mesh *m = arg;
 	const struct config *c = &m->node->cfg;
 	int64_t prev = mw_now_ms(), next = prev; /* when the last poll was due, when the next is */
-	int idle = 0;                               /* the last turn found nothing to poll */
+	int idle = 1; /* the last turn found nothing to poll (and the first turn polls at once) */
 	while (!m->stopping) {
 		/* The next poll is due one gap after the last, and the gap is
 		   taken again at least every second while waiting: a node that
 		   knew one peer and has just heard of fifty polls the newcomers
 		   within a second or so, not after the 30 s its one peer was worth. */
 		int64_t now = mw_now_ms();
+		if (!idle)
+			next = prev + poll_gap_ms(m);
+		if (next < now - 1000)
+			prev = next = now; /* fell behind (slow workers): do not burst to catch up */
 		if (now < next) {
-			if (!idle)
-				next = prev + poll_gap_ms(m);
-			if (now < next) {
-				sleep_until(m, next < now + 1000 ? next : now + 1000);
-				continue;
-			}
+			sleep_until(m, next < now + 1000 ? next : now + 1000);
+			continue;
 		}
 		prev = next;
 		struct peer *p = malloc(sizeof *p);
@@ -531,20 +531,12 @@ scheduler_main(void *arg)
 				pthread_cond_signal(&w->ready);
 			}
 			pthread_mutex_unlock(&m->lock);
-			if (p) { /* stopping: the peer stays marked in flight, which no longer matters */
-				free(p);
-				p = NULL;
-			}
-			next = prev + poll_gap_ms(m);
-			idle = 0;
+			idle = 0; /* stopping with p still ours: the peer stays marked in flight, which no longer matters */
 		} else {
 			next = prev + 200; /* nothing to poll yet */
 			idle = 1;
 		}
 		free(p);
-		now = mw_now_ms();
-		if (next < now - 1000)
-			prev = next = now; /* fell behind (slow workers): do not burst to catch up */
 	}
 	return NULL;
 }
