@@ -735,8 +735,9 @@ run_scenario() { # name nodes interval window
 	if [ -n "$(comm -12 "$T/inuse" "$T/want")" ]; then
 		die "addresses already in use: $(comm -12 "$T/inuse" "$T/want" | head -5 | tr '\n' ' ')"
 	fi
-	# thread budget: N x (http threads + poll workers + ~6 others)
-	local need=$((n * (HTTP_THREADS + POLL_WORKERS + 6)))
+	# thread budget: N x (http threads + poll workers + 9 others: main, civetweb's listener,
+	# the prober loop, two resolvers, the scanner, the UDP responder, the poll scheduler, the WebSocket pusher)
+	local need=$((n * (HTTP_THREADS + POLL_WORKERS + 9)))
 	local pidmax tmax
 	pidmax=$(cat /proc/sys/kernel/pid_max) tmax=$(cat /proc/sys/kernel/threads-max)
 	if [ $((need + $(threads_now))) -gt $((pidmax * 9 / 10)) ] || [ "$need" -gt $((tmax * 9 / 10)) ]; then
