@@ -278,7 +278,10 @@ def get(n, path, timeout=5.0):
 
 
 def check(n):
-    """One /nodeinfo: True when the node lists N-1 peers, all alive."""
+    """One /nodeinfo: True when the node lists N-1 peers, all alive; None
+    when it could not be asked (a node too busy to answer the monitor within
+    the timeout has not changed its view: it is asked again, and its last
+    answer stands)."""
     now = time.time()
     n.last_check = now
     try:
@@ -288,7 +291,7 @@ def check(n):
         n.alive = sum(1 for p in peers if p.get("state") == "alive")
     except (OSError, ValueError, ssl.SSLError):
         n.errors += 1
-        n.known = n.alive = 0
+        return None
     now = time.time()
     ok = n.known == N - 1 and n.alive == N - 1
     if ok:
@@ -381,6 +384,10 @@ while True:
         except queue.Empty:
             break
         inflight.discard(n)
+        if ok is None:  # not asked: ask again (a sweep waits for its answer)
+            if kind == "confirm":
+                confirm.append(n)
+            continue
         if kind == "pend":
             if ok and n in pend:
                 pend.remove(n)
@@ -440,6 +447,7 @@ else:
     say(f"    NOT converged after {conv_max:.0f} s: {res['unconverged']} node(s) not yet listing {N - 1} alive peers")
 res["target_intervals"] = target
 res["checks"] = sum(n.checks for n in nodes)
+res["check_errors"] = sum(n.errors for n in nodes)
 res["resumed"] = sum(n.resumed for n in nodes)
 res["monitor_cpu_s"] = (mon1.user + mon1.system) - (mon0.user + mon0.system)
 
@@ -527,7 +535,8 @@ futs = []
 for n in nodes:
     futs.append(pool.submit(check, n))
     time.sleep(1.0 / rate)
-still = sum(1 for f in futs if f.result())
+after = [f.result() for f in futs]
+still, unasked = sum(1 for r in after if r), sum(1 for r in after if r is None)
 pool.shutdown()
 time.sleep(max(0.0, w1 + cfg["poll_timeout_s"] + 2 - time.time()))
 dead = sorted(set(dead) | {n.i for n in nodes if not alive(n.pid)})
@@ -702,11 +711,12 @@ row("  threads per node", f"{p[0]} - {p[2]} ({sum(thr)} in all)")
 row("crashes (node processes gone)", f"{len(dead)}" + (f": nodes {dead[:20]}" if dead else ""), "0",
     "met" if not dead else "NOT MET")
 res["crashed"] = sorted(set(res["crashed"]) | set(dead))
-row("still converged after the window", f"{still}/{N} nodes")
+row("still converged after the window", f"{still}/{N} nodes" + (f" ({unasked} did not answer the monitor in 5 s)" if unasked else ""))
 row("log lines WARN / ERROR (all nodes)", f"{warn_lines} / {err_lines}")
 for m, k in msgs.most_common(5):
     say(f"      {k:6d}x {m}")
-say(f"  (monitor: {res['checks']} /nodeinfo checks, {res['resumed']} resumed TLS sessions, "
+say(f"  (monitor: {res['checks']} /nodeinfo checks, {res['check_errors']} unanswered in 5 s and asked again, "
+    f"{res['resumed']} resumed TLS sessions, "
     f"{res['monitor_cpu_s']:.1f} CPU-s during convergence)")
 json.dump(res, open(out_json, "w"))
 PY
