@@ -20,7 +20,9 @@ COPY scripts/setup.sh scripts/setup.sh
 COPY subprojects/ subprojects/
 RUN ./scripts/setup.sh --build-only
 COPY . .
-RUN meson setup build-image --buildtype=release \
+# -O2, not release's -O3: 60 KB less program text mapped in each node, and
+# the time goes to TLS, SQLite and the kernel, not to meshwatch's own code
+RUN meson setup build-image --buildtype=release -Doptimization=2 \
  && ninja -C build-image meshwatch \
  && install -D -m 0755 -s build-image/meshwatch /out/meshwatch \
  && /out/meshwatch --version

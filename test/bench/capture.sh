@@ -42,7 +42,7 @@ for tool in python3 curl tcpdump tshark; do
 	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (scripts/setup.sh --bench)"
 done
 if [ ! -x "$BUILD/meshwatch" ] || [ ! -x "$BUILD/test/tools/capture_bench" ]; then
-	[ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	[ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release -Doptimization=2 >/dev/null
 	ninja -C "$BUILD" >/dev/null
 fi
 

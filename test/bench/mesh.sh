@@ -144,7 +144,7 @@ if [ ! -x "$MESHWATCH" ]; then
 	[ "$MESHWATCH" = "$ROOT/build-bench/meshwatch" ] || die "$MESHWATCH is not an executable"
 	say "building a release binary in build-bench/ (once) ..."
 	if [ ! -f build-bench/build.ninja ]; then
-		meson setup build-bench --buildtype=release >"$T/build.log" 2>&1 ||
+		meson setup build-bench --buildtype=release -Doptimization=2 >"$T/build.log" 2>&1 ||
 			{ tail -30 "$T/build.log" >&2; die "meson setup failed (./scripts/setup.sh installs the build dependencies)"; }
 	fi
 	ninja -C build-bench meshwatch >>"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&2; die "build failed"; }

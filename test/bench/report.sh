@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 SECS=${SECONDS_RUN:-20}; PEERS=${PEERS:-200}; ORIGINS=${ORIGINS:-200}; THREADS=${THREADS:-4}
 BIN=${MESHWATCH:-build-bench/meshwatch}
 if [ ! -x "$BIN" ]; then
-  [ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release >/dev/null
+  [ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release -Doptimization=2 >/dev/null
   ninja -C build-bench >/dev/null
 fi
 T=$(mktemp -d /tmp/mw-bench-report.XXXXXX)

@@ -43,7 +43,7 @@ if [ -z "$MW" ]; then
   MW=$ROOT/build-bench/meshwatch
   if [ ! -x "$MW" ]; then
     echo "# building build-bench (release)"
-    meson setup build-bench --buildtype=release >/dev/null && ninja -C build-bench meshwatch >/dev/null || die "build failed"
+    meson setup build-bench --buildtype=release -Doptimization=2 >/dev/null && ninja -C build-bench meshwatch >/dev/null || die "build failed"
   fi
 fi
 [ -x "$MW" ] || die "no meshwatch binary at $MW"

@@ -35,7 +35,7 @@ die() { printf 'targets.sh: %s\n' "$*" >&2; exit 2; }
 
 MW=${MESHWATCH:-}
 if [ -z "$MW" ]; then
-	[ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release >/dev/null
+	[ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release -Doptimization=2 >/dev/null
 	ninja -C build-bench meshwatch >/dev/null
 	MW=$ROOT/build-bench/meshwatch
 fi
