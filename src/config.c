@@ -72,6 +72,7 @@ static const struct opt opts[] = {
 	{"indirect_probes", NULL, "MESHWATCH_INDIRECT_PROBES", I(indirect_probes), 0, 16, "3", 0, "other nodes asked whether they reach a peer while its polls fail, before it is declared dead (0: off)"},
 	{"dead_poll_every", NULL, "MESHWATCH_DEAD_POLL_EVERY", I(dead_poll_every), 1, 100, "4", 0, "dead peers are polled every Nth round"},
 	{"poll_concurrency", NULL, "MESHWATCH_POLL_CONCURRENCY", I(poll_concurrency), 1, 256, "8", 0, "polls in flight at once"},
+	{"overload_poll_concurrency", NULL, "MESHWATCH_OVERLOAD_POLL_CONCURRENCY", I(overload_poll_concurrency), 1, 256, "2", 0, "polls in flight at once while the machine is overloaded (overload_cpu_pressure): when the CPU is what limits, more buy no polls, only memory and latency"},
 	{"overload_cpu_pressure", NULL, "MESHWATCH_OVERLOAD_CPU_PRESSURE", I(overload_cpu_pressure), 0, 100, "50", 0, "when the machine's CPU pressure (/proc/pressure/cpu, some avg10) is at least this %, polls that time out are recorded but not held against peers (0: off)"},
 	{"first_contact_rate", NULL, "MESHWATCH_FIRST_CONTACT_RATE", I(first_contact_rate), 0, 60000, "30", 0, "first contacts (full TLS handshakes) a node starts per minute, after a burst of up to 10; polls of peers still waiting are deferred, not failed (0: no pacing)"},
 	{"first_contacts", NULL, "MESHWATCH_FIRST_CONTACTS", I(first_contacts), 0, 256, "2", 0, "polls needing a full TLS handshake (no session yet) at once; 0: no limit"},

@@ -522,8 +522,11 @@ scheduler_main(void *arg)
 		struct peer *p = malloc(sizeof *p);
 		if (p && membership_next_poll(m->members, c->dead_poll_every, p) == 0) {
 			pthread_mutex_lock(&m->lock);
-			while (m->nidle == 0 && !m->stopping)
-				pthread_cond_wait(&m->worker_idle, &m->lock); /* every worker busy: wait */
+			/* every worker busy, or as many polls in flight as an
+			   overloaded machine is allowed: wait for one to finish */
+			while (!m->stopping && (m->nidle == 0 || (m->nworkers - m->nidle >= c->overload_poll_concurrency &&
+			                                              __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED))))
+				pthread_cond_wait(&m->worker_idle, &m->lock);
 			if (!m->stopping) {
 				struct poll_worker *w = &m->workers[m->idle[--m->nidle]];
 				w->job = p;
@@ -670,10 +673,11 @@ check_overload(struct mesh *m)
 	__atomic_store_n(&m->overloaded, now, __ATOMIC_RELAXED);
 	if (now)
 		log_warn("mesh", "this machine is overloaded (CPU pressure %.0f %% >= %d %%): polls that time out are "
-		                 "recorded but not held against peers until it falls below %d %%",
-		    p, limit, limit / 2);
+		                 "recorded but not held against peers, and at most %d are in flight, until it falls below %d %%",
+		    p, limit, m->node->cfg.overload_poll_concurrency, limit / 2);
 	else
-		log_info("mesh", "CPU pressure down to %.0f %%: timed-out polls count against peers again", p);
+		log_info("mesh", "CPU pressure down to %.0f %%: timed-out polls count against peers again, up to %d polls in flight",
+		    p, m->node->cfg.poll_concurrency);
 }
 
 void

@@ -48,6 +48,7 @@ struct config {
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;
+	int overload_poll_concurrency;
 	int poll_timeout_ms;
 	int poll_budget;
 	int pmtu_interval_s;
