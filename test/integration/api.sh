@@ -21,8 +21,8 @@ ok "/health fields, RFC 3339 time, node id kept in DATA_DIR"
 
 # / and /dashboard
 hdrs=$(curl -sk -o /dev/null -D - "https://$A:8443/")
-echo "$hdrs" | grep -q '^HTTP/1.1 302' || fail "/ is not 302: $hdrs"
-echo "$hdrs" | grep -qi '^Location: /dashboard' || fail "/ does not redirect to /dashboard"
+grep -q '^HTTP/1.1 302' <<<"$hdrs" || fail "/ is not 302: $hdrs"
+grep -qi '^Location: /dashboard' <<<"$hdrs" || fail "/ does not redirect to /dashboard"
 ok "/ redirects to /dashboard"
 ucurl "$A" /dashboard; expect_status 200 "GET /dashboard without login"
 ucurl "$A" /assets/app.js; expect_status 200 "GET /assets/app.js"
@@ -62,10 +62,10 @@ ucurl "$A" /api/login -X POST -d '{"username":"ghost","password":"wrong-password
 expect_status 401 "unknown user"
 hdrs=$(curl -sk -D - -o "$TMP/login.json" -X POST "https://$A:8443/api/login" \
   -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}")
-echo "$hdrs" | grep -q '^HTTP/1.1 200' || fail "login failed: $hdrs"
+grep -q '^HTTP/1.1 200' <<<"$hdrs" || fail "login failed: $hdrs"
 cookie=$(echo "$hdrs" | grep -i '^Set-Cookie:' | tr -d '\r')
 for attr in HttpOnly Secure SameSite=Strict 'Path=/' 'mw_session='; do
-  echo "$cookie" | grep -q "$attr" || fail "cookie lacks $attr: $cookie"
+  grep -q "$attr" <<<"$cookie" || fail "cookie lacks $attr: $cookie"
 done
 ok "login sets an HttpOnly Secure SameSite=Strict cookie"
 TOKEN=$(jget 'd["token"]' < "$TMP/login.json")
@@ -73,7 +73,7 @@ TOKEN=$(jget 'd["token"]' < "$TMP/login.json")
 sess=$(echo "$cookie" | sed 's/.*mw_session=\([0-9a-f]*\).*/\1/')
 ucurl "$A" /api/me -H "Cookie: mw_session=$sess"; body=$BODY; expect_status 200 "/api/me with the cookie"
 [ "$(echo "$body" | jget 'd["username"]')" = admin ] || fail "me: $body"
-echo "$body" | grep -qi hash && fail "user JSON leaks a hash: $body"
+grep -qi hash <<<"$body" && fail "user JSON leaks a hash: $body"
 AUTH=(-H "Authorization: Bearer $TOKEN")
 ucurl "$A" /api/me "${AUTH[@]}"; expect_status 200 "/api/me with the bearer token"
 python3 - "$TMP/n1/data/meshwatch.db" "$TOKEN" <<'PY' || fail "session token stored in clear"
@@ -149,7 +149,7 @@ for m in 'meshwatch_build_info{version=' meshwatch_uptime_seconds \
   'meshwatch_http_requests_total{route="/health",status="200"}' \
   'meshwatch_http_requests_total{route="/api/users",status="413"}' \
   'meshwatch_tls_handshakes_total{result="ok"}'; do
-  echo "$body" | grep -qF "$m" || fail "metrics lack $m"
+  grep -qF "$m" <<<"$body" || fail "metrics lack $m"
 done
 ok "metrics count requests by route and status, and TLS handshakes"
 # memory gauges: positive, and the SQLite share is part of the heap
@@ -177,8 +177,8 @@ for i in $(seq 1 12); do
   ucurl "$A" /api/login -X POST -d '{"username":"admin","password":"wrong-password"}'
 done
 hdrs=$(curl -sk -D - -o "$TMP/rl.json" -X POST -d '{"username":"admin","password":"wrong-password"}' "https://$A:8443/api/login")
-echo "$hdrs" | grep -q '^HTTP/1.1 429' || fail "no 429 after 13 attempts: $hdrs"
-echo "$hdrs" | grep -qi '^Retry-After: [0-9]' || fail "429 without Retry-After"
+grep -q '^HTTP/1.1 429' <<<"$hdrs" || fail "no 429 after 13 attempts: $hdrs"
+grep -qi '^Retry-After: [0-9]' <<<"$hdrs" || fail "429 without Retry-After"
 jget 'd["error"]' < "$TMP/rl.json" | grep -q rate_limited || fail "429 body"
 ok "login attempts are rate limited per client address (429 + Retry-After)"
 echo "all api checks passed ($CHECKS)"

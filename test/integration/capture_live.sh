@@ -176,7 +176,7 @@ sleep 1.2
 ucurl "$A" "/api/counters?from=$(($(date +%s) - 60))" "${AUTH[@]}"
 [ "$(echo "$BODY" | jget 'sum(i["packets"] for i in d["items"])')" = $((RXP + TXP)) ] || fail "counters: $BODY"
 ucurl "$A" /metrics "${AUTH[@]}"
-echo "$BODY" | grep -qx "meshwatch_traffic_packets_total $((RXP + TXP))" || fail "metrics"
+grep -qx "meshwatch_traffic_packets_total $((RXP + TXP))" <<<"$BODY" || fail "metrics"
 ok "no drops, no decode errors; /api/stats, /api/counters and /metrics count every frame"
 
 for _ in $(seq 20); do

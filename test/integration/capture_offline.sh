@@ -169,9 +169,9 @@ grep '"type":"top_talkers"' "$TMP/ws.txt" | head -1 | jget 'sorted((r["ip"], r["
 ok "/ws sends rates (newest second: pps, by_proto) and top_talkers (per IP, sent + received) frames"
 
 ucurl "$A" /metrics "${AUTH[@]}"
-echo "$BODY" | grep -q "^meshwatch_traffic_packets_total $(jget 'd["totals"]["packets"]' < "$TMP/expect.json")$" || fail "metrics packets"
-echo "$BODY" | grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 3$' || fail "metrics decode errors"
-echo "$BODY" | grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" || fail "metrics flows"
+grep -q "^meshwatch_traffic_packets_total $(jget 'd[" <<<"$BODY"totals"]["packets"]' < "$TMP/expect.json")$" || fail "metrics packets"
+grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 3$' <<<"$BODY" || fail "metrics decode errors"
+grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" <<<"$BODY" || fail "metrics flows"
 ok "/metrics: traffic packets, flows, decode errors"
 
 python3 - "$TMP/n1/data/meshwatch.db" <<'EOF' || fail "the report snapshot's traffic summary"

@@ -4,5 +4,5 @@
 . "$(dirname "$0")/lib.sh"
 net="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))"
 out=$(MESHWATCH_POLL_INTERVAL=1 DEMO_NET=$net MESHWATCH_BIN=$MW bash "$(dirname "$0")/../../scripts/demo.sh" --check 2>&1) || fail "demo.sh --check: $out"
-echo "$out" | grep -q "all 5 nodes healthy, each knows the other 4" || fail "demo output: $out"
+grep -q "all 5 nodes healthy, each knows the other 4" <<<"$out" || fail "demo output: $out"
 ok "demo mesh of five nodes from configs/ comes up healthy and converges"

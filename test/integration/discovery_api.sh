@@ -174,8 +174,8 @@ api GET /api/scans?limit=0; expect_status 400 "scans?limit=0"
 
 # ---- 6. /metrics
 ucurl "$A" /metrics "${AUTH[@]}"
-echo "$BODY" | grep -q '^meshwatch_discovered_hosts{state="up"} 1$' || fail "metrics hosts: $(echo "$BODY" | grep discover)"
-echo "$BODY" | grep -q '^meshwatch_scans_total{result="cancelled"} 2$' || fail "metrics scans: $(echo "$BODY" | grep scans_total)"
+grep -q '^meshwatch_discovered_hosts{state="up"} 1$' <<<"$BODY" || fail "metrics hosts: $(echo "$BODY" | grep discover)"
+grep -q '^meshwatch_scans_total{result="cancelled"} 2$' <<<"$BODY" || fail "metrics scans: $(echo "$BODY" | grep scans_total)"
 ok "/metrics counts discovered hosts and scans"
 
 # ---- the sweep's bounds: a /24 of loopback (every port refused at once) on
@@ -240,9 +240,9 @@ ok "reports carry discovery: $(echo "$snap" | jget 'd["hosts"]') host(s), the ho
 
 # ---- 5. bad options stop the node at start, naming the option
 out=$(MESHWATCH_SCAN_SUBNETS=10.0.0.1/8 "$MW" --check-config 2>&1) && fail "bad scan_subnets accepted"
-echo "$out" | grep -q scan_subnets || fail "bad scan_subnets message: $out"
+grep -q scan_subnets <<<"$out" || fail "bad scan_subnets message: $out"
 out=$(MESHWATCH_SCAN_PORTS=99999 "$MW" --check-config 2>&1) && fail "bad scan_ports accepted"
-echo "$out" | grep -q scan_ports || fail "bad scan_ports message: $out"
+grep -q scan_ports <<<"$out" || fail "bad scan_ports message: $out"
 echo '[{"name":"x"}]' >"$TMP/bad-services.json"
 st=0
 MESHWATCH_SERVICES_FILE=$TMP/bad-services.json "$MW" --listen "$A:8444" --data-dir "$TMP/bad" >"$TMP/bad.out" 2>&1 || st=$?

@@ -14,13 +14,13 @@ set +e
 msg=$("$MW" --check-config --config "$TMP/bad.json" 2>&1); rc=$?
 set -e
 [ $rc = 2 ] || fail "invalid config exit code $rc (want 2)"
-echo "$msg" | grep -q "$TMP/bad.json" || fail "message does not name the file: $msg"
-echo "$msg" | grep -q poll_interval_s || fail "message does not name the field: $msg"
+grep -q "$TMP/bad.json" <<<"$msg" || fail "message does not name the file: $msg"
+grep -q poll_interval_s <<<"$msg" || fail "message does not name the field: $msg"
 ok "invalid config exits 2 naming file and field"
 set +e
 msg=$(MESHWATCH_POLL_INTERVAL=0 "$MW" --check-config 2>&1); rc=$?
 set -e
-[ $rc = 2 ] && echo "$msg" | grep -q MESHWATCH_POLL_INTERVAL || fail "bad env not named: $rc $msg"
+[ $rc = 2 ] && grep -q MESHWATCH_POLL_INTERVAL <<<"$msg" || fail "bad env not named: $rc $msg"
 echo '{"poll_interval_s": 10}' > "$TMP/good.json"
 out=$(MESHWATCH_POLL_INTERVAL=20 "$MW" --check-config --config "$TMP/good.json")
 [ "$(echo "$out" | jget 'd["poll_interval_s"]')" = 20 ] || fail "env does not override file"
@@ -28,8 +28,8 @@ out=$(MESHWATCH_POLL_INTERVAL=20 "$MW" --check-config --config "$TMP/good.json" 
 [ "$(echo "$out" | jget 'd["poll_interval_s"]')" = 40 ] || fail "flag does not override env"
 ok "precedence: flags > environment > file"
 out=$(MESH_SECRET=s3cret ROOT_USER=r ROOT_PASSWORD=secret-pass "$MW" --check-config)
-echo "$out" | grep -q s3cret && fail "--check-config prints the mesh secret"
-echo "$out" | grep -q secret-pass && fail "--check-config prints the root password"
+grep -q s3cret <<<"$out" && fail "--check-config prints the mesh secret"
+grep -q secret-pass <<<"$out" && fail "--check-config prints the root password"
 ok "--check-config redacts secrets"
 
 # first start without ROOT_*: a generated admin password, written once

@@ -95,7 +95,7 @@ want=$(( lo_mtu < 65535 ? lo_mtu : 65535 ))
 echo "$BODY" | jget "d['pmtu']['value'] == $want and d['pmtu']['method'] == 'local'" | grep -q True || fail "pmtu on loopback (want $want): $BODY"
 ok "poll times, UDP RTT/loss and PMTU ($want, the loopback MTU) are measured"
 ucurl "$(addr 1)" /metrics -H "Authorization: Bearer $TOK"
-echo "$BODY" | grep -q '^meshwatch_peers{state="alive"} 4$' || fail "metrics peers: $(echo "$BODY" | grep meshwatch_peers)"
+grep -q '^meshwatch_peers{state="alive"} 4$' <<<"$BODY" || fail "metrics peers: $(echo "$BODY" | grep meshwatch_peers)"
 echo "$BODY" | awk '/^meshwatch_polls_total\{result="ok"\}/ {exit !($2 > 0)}' || fail "metrics polls"
 ok "/metrics counts peers by state and polls by result"
 
@@ -195,11 +195,11 @@ frames=$(echo "$out" | grep -c '"type":"mesh"' || true)
 echo "$out" | grep '"type":"mesh"' | tail -1 | jget 'd["counts"]["alive"] >= 4 and len(d["items"]) == d["counts"]["total"]' | grep -q True || fail "mesh frame: $(echo "$out" | tail -1 | cut -c1-300)"
 ok "WebSocket /ws sends a mesh frame a second ($frames in 2.5 s) with every peer"
 out=$(python3 "$WS" "$(addr 1)" 8443 "" read 1)
-echo "$out" | grep -q refused || fail "WebSocket without a session accepted: $out"
+grep -q refused <<<"$out" || fail "WebSocket without a session accepted: $out"
 out=$(python3 "$WS" "$(addr 1)" 8443 "$TOK" read 1 "https://elsewhere.example")
-echo "$out" | grep -q refused || fail "WebSocket from a foreign origin accepted: $out"
+grep -q refused <<<"$out" || fail "WebSocket from a foreign origin accepted: $out"
 out=$(WS_SEND='{"subscribe":["nope"]}' python3 "$WS" "$(addr 1)" 8443 "$TOK" raw 1)
-echo "$out" | grep -q '"type":"error"' || fail "unknown topic not reported: $out"
+grep -q '"type":"error"' <<<"$out" || fail "unknown topic not reported: $out"
 ok "WebSocket refuses no session and foreign origins, and reports unknown topics"
 
 # First contacts are paced (first_contact_rate per minute): a node seeded

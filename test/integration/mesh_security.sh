@@ -35,11 +35,11 @@ hdrs H wrong-secret 0 11111111-2222-4333-8444-555555555555 intruder.test 127.1.2
 ucurl "$(addr 1)" /nodeinfo "${H[@]}"; expect_status 401 "forged signature"
 hdrs H correct-horse -120
 ucurl "$(addr 1)" /nodeinfo "${H[@]}"; expect_status 401 "stale timestamp"
-echo "$BODY" | grep -q stale || fail "stale detail: $BODY"
+grep -q stale <<<"$BODY" || fail "stale detail: $BODY"
 hdrs H correct-horse 0 11111111-2222-4333-8444-555555555555 friend.test 127.1.2.3 8443 1
 ucurl "$(addr 1)" /nodeinfo "${H[@]}"; expect_status 200 "a correctly signed caller"
 ucurl "$(addr 1)" /nodeinfo "${H[@]}"; expect_status 401 "replayed request"
-echo "$BODY" | grep -q replay || fail "replay detail: $BODY"
+grep -q replay <<<"$BODY" || fail "replay detail: $BODY"
 # tampering with a signed identity
 H2=("${H[@]}"); for k in "${!H2[@]}"; do [[ "${H2[$k]}" == X-Mw-Ip:* ]] && H2[$k]="X-Mw-Ip: 127.9.9.9"; done
 ucurl "$(addr 1)" /nodeinfo "${H2[@]}"; expect_status 401 "altered identity under a valid signature"
@@ -53,7 +53,7 @@ sleep 3
 id9=$(cat "$TMP/n9/data/node_id")
 TOK=$(login "$(addr 1)")
 ucurl "$(addr 1)" /api/nodes -H "Authorization: Bearer $TOK"
-echo "$BODY" | grep -q "$id9" && fail "the node with the wrong secret joined n1's table"
+grep -q "$id9" <<<"$BODY" && fail "the node with the wrong secret joined n1's table"
 [ "$(known 9)" = 0 ] || fail "the wrong-secret node learned peers: $(known 9)"
 T9=$(login "$(addr 9)")
 ucurl "$(addr 9)" /api/nodes -H "Authorization: Bearer $T9"
@@ -84,16 +84,16 @@ fake_err() {  # waits for the next poll of the fake and prints its last_error
   echo "$BODY" | jget 'd["poll"]["last_error"]'
 }
 answer '{"status":200,"raw":"{\"node_id\": [1,2"}'
-e=$(fake_err); echo "$e" | grep -q "bad_body" || fail "malformed JSON: $e"
+e=$(fake_err); grep -q "bad_body" <<<"$e" || fail "malformed JSON: $e"
 ok "malformed answer: poll fails as bad_body ($e)"
 answer '{"status":200,"huge":1000000}'
-e=$(fake_err); echo "$e" | grep -q "larger than 65536" || fail "huge answer: $e"
+e=$(fake_err); grep -q "larger than 65536" <<<"$e" || fail "huge answer: $e"
 ok "huge answer: refused at max_nodeinfo_bytes ($e)"
 answer "{\"status\":200,\"body\":{\"node_id\":\"$lone_id\",\"node_ip\":\"$F\",\"port\":8443,\"incarnation\":1,\"peers\":[]}}"
-e=$(fake_err); echo "$e" | grep -q "self" || fail "answer claiming to be the caller: $e"
+e=$(fake_err); grep -q "self" <<<"$e" || fail "answer claiming to be the caller: $e"
 ok "an answer claiming to be the caller is refused ($e)"
 answer '{"status":503,"body":{"error":"x"}}'
-e=$(fake_err); echo "$e" | grep -q "HTTP 503" || fail "HTTP status: $e"
+e=$(fake_err); grep -q "HTTP 503" <<<"$e" || fail "HTTP status: $e"
 bad='{"id":"not-a-uuid","fqdn":"x.test","ip":"127.5.5.5","port":8443,"state":"alive","incarnation":1},
  {"id":"bbbbbbbb-0000-4000-8000-000000000001","fqdn":"x.test","ip":"999.1.1.1","port":8443,"state":"alive","incarnation":1},
  {"id":"bbbbbbbb-0000-4000-8000-000000000002","fqdn":"x.test","ip":"0.0.0.0","port":8443,"state":"alive","incarnation":1},

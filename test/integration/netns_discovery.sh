@@ -153,7 +153,7 @@ scan() { # scan BODY: runs a scan to its end; prints the final scan object
 PORTS='[22,23,25,80,443,3306,5432,6379,8080]'
 
 api POST /api/scans -d '{"subnets":["10.80.0.0/24"]}'
-[ "$HTTP_STATUS" = 400 ] && echo "$BODY" | grep -q "10.80.0.0/24 is outside" || fail "a foreign subnet: $HTTP_STATUS $BODY"
+[ "$HTTP_STATUS" = 400 ] && grep -q "10.80.0.0/24 is outside" <<<"$BODY" || fail "a foreign subnet: $HTTP_STATUS $BODY"
 ok "a subnet outside the connected /24 is refused (400 naming it)"
 
 t0=$(date +%s.%N)
@@ -228,6 +228,6 @@ api GET "/api/hosts/10.79.0.13"
 ok "second scan: port_closed (H1:22) and host_gone (H3) recorded"
 
 nscurl /metrics -H "Authorization: Bearer $TOKEN"
-echo "$BODY" | grep -q '^meshwatch_discovered_hosts{state="gone"} 1$' || fail "metrics: $(echo "$BODY" | grep discovered)"
+grep -q '^meshwatch_discovered_hosts{state="gone"} 1$' <<<"$BODY" || fail "metrics: $(echo "$BODY" | grep discovered)"
 ok "/metrics: 2 hosts up, 1 gone"
 echo "netns_discovery: $CHECKS checks passed"

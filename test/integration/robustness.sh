@@ -42,15 +42,15 @@ done
 # TLS parameters a peer sees: ECDSA certificate, X25519, resumption.
 if command -v openssl >/dev/null; then
   out=$(openssl s_client -connect "$A:8443" -tls1_2 -sess_out "$TMP/sess" 2>&1 </dev/null) || true
-  echo "$out" | grep -q "Server Temp Key: X25519" || fail "ECDHE is not X25519: $(echo "$out" | grep -i 'temp key')"
+  grep -q "Server Temp Key: X25519" <<<"$out" || fail "ECDHE is not X25519: $(echo "$out" | grep -i 'temp key')"
   echo "$out" | grep -Eq "Peer signature type: ECDSA|Cipher +: ECDHE-ECDSA" || fail "not an ECDSA certificate"
-  echo "$out" | grep -q "TLS session ticket" || fail "no session ticket issued"
+  grep -q "TLS session ticket" <<<"$out" || fail "no session ticket issued"
   ok "TLS 1.2 with X25519, an ECDSA certificate, and a session ticket"
   out=$(openssl s_client -connect "$A:8443" -tls1_2 -sess_in "$TMP/sess" 2>&1 </dev/null) || true
-  echo "$out" | grep -q "^Reused, " || fail "session not resumed: $(echo "$out" | grep -E '^(New|Reused)')"
+  grep -q "^Reused, " <<<"$out" || fail "session not resumed: $(echo "$out" | grep -E '^(New|Reused)')"
   ok "a returning client resumes its session (no full handshake)"
   out=$(openssl s_client -connect "$A:8443" -tls1_2 -groups P-256 2>&1 </dev/null) || true
-  echo "$out" | grep -q "Server Temp Key: ECDH, prime256v1" || fail "P-256 not accepted"
+  grep -q "Server Temp Key: ECDH, prime256v1" <<<"$out" || fail "P-256 not accepted"
   ok "P-256 accepted"
 else
   echo "skipped part: openssl client not installed"

@@ -200,9 +200,9 @@ ok "/api/targets/stats: targets, checks, lateness"
 
 # ---- /metrics ----
 ucurl "$A" /metrics "${AUTH[@]}"
-echo "$BODY" | grep -q "^meshwatch_target_up{id=\"$ID_OPEN\",name=\"open\",host=\"$L\",port=\"$OPEN\",state=\"up\"} 1$" ||
+grep -q "^meshwatch_target_up{id=\"$ID_OPEN\",name=\"open\",host=\"$L\",port=\"$OPEN\",state=\"up\"} 1$" <<<"$BODY" ||
   fail "metrics lack the open target: $(echo "$BODY" | grep target)"
-echo "$BODY" | grep -q '^meshwatch_targets{state="timeout"} 1$' || fail "metrics: targets by state"
+grep -q '^meshwatch_targets{state="timeout"} 1$' <<<"$BODY" || fail "metrics: targets by state"
 echo "$BODY" | grep -Eq '^meshwatch_target_checks_total [1-9]' || fail "metrics: checks total"
 ok "/metrics: targets by state, checks, one up gauge per target"
 
