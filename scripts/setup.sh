@@ -82,10 +82,21 @@ if ! have_hash; then
   have_hash || { echo "setup: civetweb tarball hash mismatch (want $want_hash)" >&2; exit 1; }
 fi
 
-# An unpacked civetweb keeps the build file it was unpacked with; bring
-# over a newer one (meson then reconfigures the builds that use it).
-if [ -d subprojects/civetweb-1.15 ] &&
-  ! cmp -s subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build; then
+# An unpacked civetweb keeps the patch and build file it was unpacked with.
+# Unpacked with another patch (or before the stamp existed): unpacked again.
+# A newer build file is brought over (meson then reconfigures the builds
+# that use it).
+patch_sum=$(sha256sum subprojects/packagefiles/civetweb-mbedtls.patch | cut -d' ' -f1)
+stamp=subprojects/civetweb-1.15/.meshwatch-patch.sha256
+if [ -d subprojects/civetweb-1.15 ] && [ "$(cat "$stamp" 2>/dev/null)" != "$patch_sum" ]; then
+  echo "setup: civetweb patch changed: unpacking civetweb again"
+  rm -rf subprojects/civetweb-1.15
+fi
+if [ ! -d subprojects/civetweb-1.15 ] && [ -f meson.build ]; then # (an image build's first layer has no meson.build: meson setup unpacks it there)
+  meson subprojects download civetweb >/dev/null
+  echo "$patch_sum" >"$stamp"
+fi
+if [ -d subprojects/civetweb-1.15 ] && ! cmp -s subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build; then
   cp subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build
 fi
 

@@ -10,7 +10,6 @@
 #include <mbedtls/asn1write.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
@@ -188,7 +187,11 @@ fmt_x509_time(int64_t t, char out[16])
 	strftime(out, 16, "%Y%m%d%H%M%S", &tm);
 }
 
-static int
+/* Not inlined: its 33 KB of SAN buffers would otherwise sit in
+   certs_ensure's frame on every start and every certificate check, below
+   which the rest of the check runs (stack kept resident in the main thread
+   for the node's whole life). */
+__attribute__((noinline)) static int
 write_cert(const struct certs_opts *o, mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg, const char *path,
     char *err, size_t errlen)
 {
@@ -264,7 +267,7 @@ out:
 	return rc;
 }
 
-static int
+__attribute__((noinline)) static int
 generate_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg, const char *path, char *err, size_t errlen)
 {
 	unsigned char pem[1024];
@@ -288,14 +291,12 @@ certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size
 	char keypath[4096], certpath[4096];
 	mbedtls_pk_context key;
 	mbedtls_x509_crt crt;
-	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	int rc = 0, key_ok = 0, cert_ok = 0;
 	const char *why = NULL;
 
 	mbedtls_pk_init(&key);
 	mbedtls_x509_crt_init(&crt);
-	mbedtls_entropy_init(&entropy);
 	mbedtls_ctr_drbg_init(&drbg);
 
 	if (mw_mkdir_p(o->dir, 0700) != 0) {
@@ -337,7 +338,7 @@ certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size
 	if (key_ok && cert_ok)
 		goto out;
 
-	if ((rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)"meshwatch-certs", 15)) != 0) {
+	if ((rc = mbedtls_ctr_drbg_seed(&drbg, mw_drbg_entropy, NULL, (const unsigned char *)"meshwatch-certs", 15)) != 0) {
 		snprintf(err, errlen, "cannot seed the random generator (mbedTLS -0x%04x)", (unsigned)-rc);
 		rc = MW_ECRYPTO;
 		goto out;
@@ -355,7 +356,6 @@ certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size
 	rc = 1;
 out:
 	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&entropy);
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_pk_free(&key);
 	return rc;

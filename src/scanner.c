@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
@@ -637,13 +636,11 @@ static void *
 tls_worker(void *arg)
 {
 	struct tls_batch *b = arg;
-	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
-	mbedtls_entropy_init(&entropy);
 	mbedtls_ctr_drbg_init(&drbg);
 	mbedtls_ssl_config_init(&conf);
-	if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, (const unsigned char *)"mw-scan", 7) == 0 &&
+	if (mbedtls_ctr_drbg_seed(&drbg, mw_drbg_entropy, NULL, (const unsigned char *)"mw-scan", 7) == 0 &&
 	    mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 	        MBEDTLS_SSL_PRESET_DEFAULT) == 0) {
 		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
@@ -660,7 +657,6 @@ tls_worker(void *arg)
 	}
 	mbedtls_ssl_config_free(&conf);
 	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&entropy);
 	return NULL;
 }
 

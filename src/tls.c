@@ -8,7 +8,6 @@
 
 #include <civetweb.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
@@ -32,7 +31,6 @@ struct tls_gen {
 
 struct tls_server {
 	pthread_mutex_t lock;
-	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_ticket_context tickets;
 	mbedtls_ssl_cache_context cache;
@@ -115,12 +113,11 @@ tls_server_create(const char *cert_path, const char *key_path, char *err, size_t
 		return NULL;
 	}
 	pthread_mutex_init(&ts->lock, NULL);
-	mbedtls_entropy_init(&ts->entropy);
 	mbedtls_ctr_drbg_init(&ts->drbg);
 	mbedtls_ssl_ticket_init(&ts->tickets);
 	mbedtls_ssl_cache_init(&ts->cache);
 	mbedtls_ssl_cache_set_max_entries(&ts->cache, 1024);
-	if ((r = mbedtls_ctr_drbg_seed(&ts->drbg, mbedtls_entropy_func, &ts->entropy, (const unsigned char *)"meshwatch-tls", 13)) != 0) {
+	if ((r = mbedtls_ctr_drbg_seed(&ts->drbg, mw_drbg_entropy, NULL, (const unsigned char *)"meshwatch-tls", 13)) != 0) {
 		snprintf(err, errlen, "cannot seed the random generator (mbedTLS -0x%04x)", (unsigned)-r);
 		goto fail;
 	}
@@ -226,7 +223,6 @@ tls_server_destroy(struct tls_server *ts)
 	mbedtls_ssl_cache_free(&ts->cache);
 	mbedtls_ssl_ticket_free(&ts->tickets);
 	mbedtls_ctr_drbg_free(&ts->drbg);
-	mbedtls_entropy_free(&ts->entropy);
 	pthread_mutex_destroy(&ts->lock);
 	free(ts);
 }

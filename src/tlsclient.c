@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <http_parser.h>
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
@@ -42,7 +41,6 @@ struct sess_slot {
 };
 
 struct tls_client {
-	mbedtls_entropy_context entropy;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
 	pthread_mutex_t lock;
@@ -73,7 +71,6 @@ tlsclient_create(int session_slots, char *err, size_t errlen)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->full_cond, NULL);
-	mbedtls_entropy_init(&c->entropy);
 	mbedtls_ctr_drbg_init(&c->drbg);
 	mbedtls_ssl_config_init(&c->conf);
 	c->nslots = session_slots > 0 ? session_slots : 1;
@@ -82,7 +79,7 @@ tlsclient_create(int session_slots, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((r = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+	if ((r = mbedtls_ctr_drbg_seed(&c->drbg, mw_drbg_entropy, NULL,
 	         (const unsigned char *)"meshwatch-client", 16)) != 0 ||
 	    (r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 	         MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
@@ -113,7 +110,6 @@ tlsclient_destroy(struct tls_client *c)
 	free(c->slots);
 	mbedtls_ssl_config_free(&c->conf);
 	mbedtls_ctr_drbg_free(&c->drbg);
-	mbedtls_entropy_free(&c->entropy);
 	pthread_cond_destroy(&c->full_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

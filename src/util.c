@@ -142,6 +142,13 @@ mw_random(void *buf, size_t n)
 	return 0;
 }
 
+int
+mw_drbg_entropy(void *ctx, unsigned char *out, size_t len)
+{
+	(void)ctx;
+	return mw_random(out, len) == 0 ? 0 : -0x003C; /* MBEDTLS_ERR_ENTROPY_SOURCE_FAILED */
+}
+
 void
 mw_hex(const uint8_t *in, size_t n, char *out)
 {

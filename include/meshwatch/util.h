@@ -58,6 +58,14 @@ char *mw_rfc3339(int64_t t, char *out, size_t outlen);
 /* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
 int mw_random(void *buf, size_t n);
 
+/* The entropy source for mbedTLS's CTR-DRBG (mbedtls_ctr_drbg_seed's
+   f_entropy; ctx unused): the kernel's CSPRNG. Used instead of an
+   mbedtls_entropy_context, which in this mbedTLS build carries the HAVEGE
+   timing generator (not advised in virtual machines): 38 KB written at
+   every init, in each TLS server, client and certificate check.
+   0, or mbedTLS's "entropy source failed". */
+int mw_drbg_entropy(void *ctx, unsigned char *out, size_t len);
+
 /* Writes 2n lowercase hex digits and a NUL to out (2n+1 bytes). */
 void mw_hex(const uint8_t *in, size_t n, char *out);
 
