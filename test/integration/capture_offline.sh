@@ -169,7 +169,7 @@ grep '"type":"top_talkers"' "$TMP/ws.txt" | head -1 | jget 'sorted((r["ip"], r["
 ok "/ws sends rates (newest second: pps, by_proto) and top_talkers (per IP, sent + received) frames"
 
 ucurl "$A" /metrics "${AUTH[@]}"
-grep -q "^meshwatch_traffic_packets_total $(jget 'd[" <<<"$BODY"totals"]["packets"]' < "$TMP/expect.json")$" || fail "metrics packets"
+grep -q "^meshwatch_traffic_packets_total $(jget 'd["totals"]["packets"]' < "$TMP/expect.json")$" <<<"$BODY" || fail "metrics packets"
 grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 3$' <<<"$BODY" || fail "metrics decode errors"
 grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" <<<"$BODY" || fail "metrics flows"
 ok "/metrics: traffic packets, flows, decode errors"
