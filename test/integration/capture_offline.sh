@@ -160,11 +160,11 @@ ok "counters: step 0, above 86400, a range of more than 3600 points, reversed ra
 WS_TOPICS=rates,top_talkers timeout 20 python3 "$HERE/ws_client.py" "$A" 8443 "$TOKEN" read 3.5 > "$TMP/ws.txt" 2>&1 || true
 grep -q '"type":"rates"' "$TMP/ws.txt" || fail "no rates frame: $(head -c 500 "$TMP/ws.txt")"
 LAST=$(jget 'list(d["by_second"].values())[-1]' < "$TMP/expect.json")
-grep '"type":"rates"' "$TMP/ws.txt" | head -1 | jget '(d["pps"], d["time"], sorted(d["by_proto"]))' |
+grep -m1 '"type":"rates"' "$TMP/ws.txt" | jget '(d["pps"], d["time"], sorted(d["by_proto"]))' |
   grep -q "^($LAST, '2026-01-01T00:00:04Z', \['icmp', 'icmpv6', 'other', 'tcp', 'udp'\])" || fail "rates frame: $(grep rates "$TMP/ws.txt" | head -1)"
 grep -q '"type":"top_talkers"' "$TMP/ws.txt" || fail "no top_talkers frame"
 # the file's last second: one 100-byte query between 10.0.0.4 and 10.0.0.3
-grep '"type":"top_talkers"' "$TMP/ws.txt" | head -1 | jget 'sorted((r["ip"], r["bytes"], r["packets"]) for r in d["rows"])' |
+grep -m1 '"type":"top_talkers"' "$TMP/ws.txt" | jget 'sorted((r["ip"], r["bytes"], r["packets"]) for r in d["rows"])' |
   grep -qx "\[('10.0.0.3', 100, 1), ('10.0.0.4', 100, 1)\]" || fail "top_talkers: $(grep top_talkers "$TMP/ws.txt" | head -1)"
 ok "/ws sends rates (newest second: pps, by_proto) and top_talkers (per IP, sent + received) frames"
 
@@ -223,7 +223,7 @@ TOKEN=$(login "$B")
 wait_finished "$B" "$TOKEN"
 [ "$(echo "$BODY" | jget '(d["flows"], d["talkers_left_out"])')" = "(7000, $((7000 - 6143)))" ] || fail "talker table: $BODY"
 WS_TOPICS=top_talkers timeout 20 python3 "$HERE/ws_client.py" "$B" 8443 "$TOKEN" read 1.5 > "$TMP/ws2.txt" 2>&1 || true
-grep '"type":"top_talkers"' "$TMP/ws2.txt" | head -1 | jget '(len(d["rows"]), d["rows"][0]["ip"], d["rows"][0]["packets"])' |
+grep -m1 '"type":"top_talkers"' "$TMP/ws2.txt" | jget '(len(d["rows"]), d["rows"][0]["ip"], d["rows"][0]["packets"])' |
   grep -qx "(10, '10.0.0.1', 7000)" || fail "top talkers past the table: $(head -c 300 "$TMP/ws2.txt")"
 ok "7001 addresses in one second: the server still ranks first (7000 packets), 857 addresses left out and counted"
 stop_node "$NODE_PID"

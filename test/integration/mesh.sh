@@ -96,7 +96,7 @@ echo "$BODY" | jget "d['pmtu']['value'] == $want and d['pmtu']['method'] == 'loc
 ok "poll times, UDP RTT/loss and PMTU ($want, the loopback MTU) are measured"
 ucurl "$(addr 1)" /metrics -H "Authorization: Bearer $TOK"
 grep -q '^meshwatch_peers{state="alive"} 4$' <<<"$BODY" || fail "metrics peers: $(echo "$BODY" | grep meshwatch_peers)"
-echo "$BODY" | awk '/^meshwatch_polls_total\{result="ok"\}/ {exit !($2 > 0)}' || fail "metrics polls"
+awk '/^meshwatch_polls_total\{result="ok"\}/ {ok = $2 > 0} END {exit !ok}' <<<"$BODY" || fail "metrics polls"
 ok "/metrics counts peers by state and polls by result"
 
 # a killed node turns suspect, then dead; a restart brings it back
@@ -189,7 +189,7 @@ ucurl "$(addr 1)" "/api/nodes" ; expect_status 401 "nodes without a session"
 # live updates over the WebSocket: authenticated, same origin, one frame a second
 WS="$(dirname "$0")/ws_client.py"
 out=$(python3 "$WS" "$(addr 1)" 8443 "$TOK" read 2.5)
-echo "$out" | head -1 | grep -q '"type":"hello"' || fail "no hello frame: $out"
+[[ "${out%%$'\n'*}" == *'"type":"hello"'* ]] || fail "no hello frame: $out"
 frames=$(echo "$out" | grep -c '"type":"mesh"' || true)
 [ "$frames" -ge 2 ] || fail "expected >= 2 mesh frames in 2.5 s, got $frames"
 echo "$out" | grep '"type":"mesh"' | tail -1 | jget 'd["counts"]["alive"] >= 4 and len(d["items"]) == d["counts"]["total"]' | grep -q True || fail "mesh frame: $(echo "$out" | tail -1 | cut -c1-300)"
