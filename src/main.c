@@ -194,10 +194,16 @@ main(int argc, char **argv)
 	log_set_level(log_parse_level(cfg->log_level));
 	sigset_t stop_signals;
 	install_signals(&stop_signals);
-	/* One malloc arena per core instead of per thread: the worker threads
-	   otherwise keep megabytes of idle arenas (measured: 14 -> 12 MB RSS
-	   after load, no throughput change). */
-	mallopt(M_ARENA_MAX, 2);
+	/* One malloc arena for all threads. Per-thread arenas kept megabytes
+	   idle (14 -> 12 MB RSS after load with two); on the 200-node mesh
+	   bench a second arena still held 0.9 MB of mostly free chunks, and
+	   one arena takes a node from 7.4 / 7.7 to 7.3 / 7.5 MiB RSS (median
+	   / max) at the same CPU per poll (2.50 vs 2.46 ms). The cost is in
+	   parallel full TLS handshakes (bignum code allocates constantly):
+	   4.5 instead of 3.9 ms of CPU each in test/bench/https.sh; polls
+	   resume sessions. MALLOC_ARENA_MAX in the environment wins. */
+	if (getenv("MALLOC_ARENA_MAX") == NULL)
+		mallopt(M_ARENA_MAX, 1);
 
 	struct node *n = node_create(cfg, err, sizeof err);
 	if (n == NULL) {
