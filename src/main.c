@@ -204,6 +204,17 @@ main(int argc, char **argv)
 	   resume sessions. MALLOC_ARENA_MAX in the environment wins. */
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		mallopt(M_ARENA_MAX, 1);
+	/* Blocks of 16 KB and more get their own mapping, returned to the
+	   kernel when freed: a TLS connection's two record buffers (16.7 KB
+	   each) no longer push the top of the heap up, and a burst of
+	   connections leaves no free holes resident behind it. 200-node bench:
+	   peak RSS (VmHWM) 7.3 / 7.9 -> 7.2 / 7.6 MiB (median / max), CPU per
+	   poll unchanged (2.46 ms). The environment (MALLOC_MMAP_THRESHOLD_,
+	   GLIBC_TUNABLES) wins. */
+	const char *tunables = getenv("GLIBC_TUNABLES");
+	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL &&
+	    (tunables == NULL || strstr(tunables, "mmap_threshold") == NULL))
+		mallopt(M_MMAP_THRESHOLD, 16 * 1024);
 
 	struct node *n = node_create(cfg, err, sizeof err);
 	if (n == NULL) {
