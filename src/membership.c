@@ -306,13 +306,16 @@ membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n
 		int port = seeds[i].port ? seeds[i].port : default_port;
 		if (find_placeholder(m, seeds[i].ip, seeds[i].fqdn, port))
 			continue; /* the same seed listed twice */
-		int known = 0;
+		struct entry *known = NULL;
 		for (int k = 0; k < m->n && !known; k++)
-			known = m->e[k]->p.id[0] && m->e[k]->p.port == port &&
-			        ((seeds[i].ip[0] && strcmp(m->e[k]->p.ip, seeds[i].ip) == 0) ||
-			            (!seeds[i].ip[0] && seeds[i].fqdn[0] && strcmp(m->e[k]->p.fqdn, seeds[i].fqdn) == 0));
-		if (known)
+			if (m->e[k]->p.id[0] && m->e[k]->p.port == port &&
+			    ((seeds[i].ip[0] && strcmp(m->e[k]->p.ip, seeds[i].ip) == 0) ||
+			        (!seeds[i].ip[0] && seeds[i].fqdn[0] && strcmp(m->e[k]->p.fqdn, seeds[i].fqdn) == 0)))
+				known = m->e[k];
+		if (known) {
+			known->p.seeded = 1;
 			continue; /* remembered from the last run: already a node, not a placeholder */
+		}
 		struct entry *e = add_entry(m, now);
 		if (e == NULL)
 			break;
@@ -320,6 +323,7 @@ membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n
 		snprintf(e->p.ip, sizeof e->p.ip, "%s", seeds[i].ip);
 		e->p.port = port;
 		e->p.source = SRC_SEED;
+		e->p.seeded = 1;
 		e->p.state = PEER_SUSPECT; /* not known to be alive until it answers */
 		e->p.last_seen = 0;
 		added++;
@@ -351,8 +355,10 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 		e->p.state = PEER_ALIVE;
 		log_info("mesh", "new peer %s (%s %s:%d) first-hand", who->id, who->fqdn, who->ip, who->port);
 	}
-	if (ph != NULL && ph != e)
+	if (ph != NULL && ph != e) {
+		e->p.seeded |= ph->p.seeded;
 		remove_entry(m, ph); /* never list a node twice */
+	}
 	if (who->fqdn[0])
 		snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", who->fqdn);
 	if (who->ip[0])
@@ -459,7 +465,9 @@ membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_f
 	pthread_mutex_lock(&m->lock);
 	struct entry *ph = find_placeholder(m, seed_ip, seed_fqdn, port);
 	if (ph != NULL) {
-		if (find_id(m, id) != NULL) {
+		struct entry *e = find_id(m, id);
+		if (e != NULL) {
+			e->p.seeded = 1;
 			remove_entry(m, ph); /* never list a node twice */
 		} else {
 			snprintf(ph->p.id, sizeof ph->p.id, "%s", id);

@@ -307,7 +307,13 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r.detail, sizeof r.detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
-	if (!tlsclient_first_contact_ok(m->client, ip, p->port)) {
+	/* A seed's first contact is never paced: seeds are what join this
+	   node's part of the mesh to the rest. Paced behind the peers gossip
+	   had already named (gossip also gives a seed its id before we reach
+	   it), a seed waited its turn for up to ten intervals, and two such
+	   seeds left the 50-node ring split in two halves that did not know
+	   each other for that long. */
+	if (!p->seeded && !tlsclient_first_contact_ok(m->client, ip, p->port)) {
 		/* not met yet and this minute's first contacts are spent: the
 		   next round comes back to it; gossip keeps its state meanwhile */
 		membership_poll_deferred(m->members, p->id, p->ip, p->fqdn, p->port);

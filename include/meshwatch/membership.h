@@ -68,6 +68,7 @@ struct peer {
 	int port;
 	int state;            /* enum peer_state */
 	int source;           /* enum peer_source: how we first/last learned of it */
+	int seeded;           /* listed in the seed file: its first contact is never paced */
 	uint64_t incarnation;
 	int64_t first_seen, last_seen;   /* wall-clock seconds; last_seen: last sign of life */
 	int64_t last_poll, last_ok;      /* our own polls */

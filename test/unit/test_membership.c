@@ -90,6 +90,46 @@ test_seed_learned_by_gossip_is_alive(void **state)
 	membership_destroy(m);
 }
 
+/* A seed stays a seed (its first contact is never paced) however we learn
+   its id: from gossip that fills in the placeholder, from its own request
+   when another entry already had the id, or as a node remembered from the
+   last run; peers that were not in the seed file are not seeds. */
+static void
+test_seed_flag_survives_identification(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	struct seed_entry s[2] = {{.ip = "127.0.0.12", .port = 8443}, {.ip = "127.0.0.13", .port = 8443}};
+	assert_int_equal(membership_add_seeds(m, s, 2, 8443), 2);
+	int64_t t0 = mw_wall_s();
+	struct peer_news x[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.99", PEER_ALIVE, 1)};
+	struct merge_stats ms;
+	membership_merge(m, x, 2, t0, &ms);
+	struct peer p;
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.seeded, 1); /* gossip gave the placeholder its id */
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.seeded, 0); /* named by gossip only */
+
+	/* C, known under another address, answers as the second seed */
+	membership_seed_is(m, "127.0.0.13", "", 8443, C_ID);
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.seeded, 1);
+	int total, alive, suspect, dead;
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(total, 2); /* the placeholder went: never listed twice */
+	membership_destroy(m);
+
+	/* a seed already known from the last run is marked, not added */
+	m = make();
+	struct peer_news y = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	membership_merge(m, &y, 1, t0, &ms);
+	assert_int_equal(membership_add_seeds(m, s, 1, 8443), 0);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.seeded, 1);
+	membership_destroy(m);
+}
+
 /* Rule 3: a dead peer is not brought back by second-hand news at the same
    incarnation, only by a newer one. */
 static void
@@ -283,6 +323,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_learned_by_gossip_is_alive),
+		cmocka_unit_test(test_seed_flag_survives_identification),
 		cmocka_unit_test(test_dead_needs_newer_incarnation),
 		cmocka_unit_test(test_self_is_never_a_peer),
 		cmocka_unit_test(test_second_hand_suspicion_ignored),
