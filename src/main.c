@@ -198,10 +198,11 @@ main(int argc, char **argv)
 	   idle (14 -> 12 MB RSS after load with two); on the 200-node mesh
 	   bench a second arena still held 0.9 MB of mostly free chunks, and
 	   one arena takes a node from 7.4 / 7.7 to 7.3 / 7.5 MiB RSS (median
-	   / max) at the same CPU per poll (2.50 vs 2.46 ms). The cost is in
-	   parallel full TLS handshakes (bignum code allocates constantly):
-	   4.5 instead of 3.9 ms of CPU each in test/bench/https.sh; polls
-	   resume sessions. MALLOC_ARENA_MAX in the environment wins. */
+	   / max) at the same CPU per poll (2.50 vs 2.46 ms). Parallel full
+	   TLS handshakes, whose bignum code allocates constantly, would queue
+	   on the one arena lock; calloc.c keeps their small blocks in the
+	   lock-free per-thread cache. MALLOC_ARENA_MAX in the environment
+	   wins. */
 	if (getenv("MALLOC_ARENA_MAX") == NULL)
 		mallopt(M_ARENA_MAX, 1);
 	/* Blocks of 16 KB and more get their own mapping, returned to the
