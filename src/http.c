@@ -157,6 +157,32 @@ match(const char *pattern, const char *path, int64_t *id, char sid[37])
 	return 1;
 }
 
+/* When path has the shape of a parameterised pattern but the parameter is
+   not a valid id ("/api/nodes/foo/history"), copies the parameter (cut to
+   size) into bad and returns the kind of id the pattern expects. */
+static const char *
+param_mismatch(const char *pattern, const char *path, char *bad, size_t badsz)
+{
+	const char *b = strstr(pattern, "{uuid}");
+	const char *kind = "a node id (a UUID)";
+	size_t tok = 6;
+	if (b == NULL) {
+		b = strstr(pattern, "{id}");
+		kind = "an id (a positive integer)";
+		tok = 4;
+	}
+	if (b == NULL)
+		return NULL;
+	size_t pre = (size_t)(b - pattern), post = strlen(b + tok), len = strlen(path);
+	if (len <= pre + post || strncmp(pattern, path, pre) != 0 || strcmp(path + len - post, b + tok) != 0)
+		return NULL;
+	size_t n = len - pre - post;
+	if (memchr(path + pre, '/', n) != NULL)
+		return NULL;
+	snprintf(bad, badsz, "%.*s", (int)(n < 64 ? n : 64), path + pre);
+	return kind;
+}
+
 /* 1 when the client asked to close after this response (HTTP/1.0 without
    keep-alive, or Connection: close), so the response says so too. */
 static int
@@ -485,7 +511,15 @@ handle(struct mg_connection *conn, void *cbdata)
 			reply_error_h(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
 			    allow);
 		} else {
-			http_reply_error(&r, 404, "not_found", "no such endpoint: %s", r.path);
+			const char *kind = NULL;
+			char bad[72];
+			for (size_t i = 0; i < MW_ARRAY_LEN(routes) && kind == NULL; i++)
+				kind = param_mismatch(routes[i].pattern, r.path, bad, sizeof bad);
+			if (kind)
+				http_reply_error(&r, 404, "not_found", "no such endpoint: %s (\"%s\" is not %s)", r.path, bad,
+				    kind);
+			else
+				http_reply_error(&r, 404, "not_found", "no such endpoint: %s", r.path);
 		}
 		goto out;
 	}

@@ -111,6 +111,7 @@ ucurl "$A" "/api/users?limit=1001" "${AUTH[@]}"; expect_status 400 "limit over 1
 ucurl "$A" "/api/users/$alice" "${AUTH[@]}"; expect_status 200 "get alice"
 ucurl "$A" /api/users/999999 "${AUTH[@]}"; expect_status 404 "unknown user id"
 ucurl "$A" /api/users/abc "${AUTH[@]}"; expect_status 404 "non-numeric user id"
+[[ "$BODY" == *'\"abc\" is not an id (a positive integer)'* ]] || fail "non-numeric user id not named: $BODY"
 atok=$(login "$A" alice alice-pass-1)
 [ ${#atok} = 64 ] || fail "alice cannot log in"
 ucurl "$A" "/api/users/$alice" "${AUTH[@]}" -X PATCH -d '{"password":"alice-pass-2"}'; body=$BODY

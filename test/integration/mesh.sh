@@ -183,6 +183,8 @@ ucurl "$(addr 1)" "/api/nodes/$id2/pmtu" -H "Authorization: Bearer $TOK"
 expect_status 200 "pmtu history"
 echo "$BODY" | jget "d['items'][0]['value'] == $want" | grep -q True || fail "pmtu history: $BODY"
 ucurl "$(addr 1)" "/api/nodes/00000000-0000-4000-8000-000000000000" -H "Authorization: Bearer $TOK"; expect_status 404 "unknown node id"
+ucurl "$(addr 1)" "/api/nodes/not-a-node/history" -H "Authorization: Bearer $TOK"; expect_status 404 "malformed node id"
+[[ "$BODY" == *'\"not-a-node\" is not a node id (a UUID)'* ]] || fail "malformed node id not named: $BODY"
 ucurl "$(addr 1)" "/api/nodes?state=zombie" -H "Authorization: Bearer $TOK"; expect_status 400 "bad state filter"
 ucurl "$(addr 1)" "/api/nodes" ; expect_status 401 "nodes without a session"
 
