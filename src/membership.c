@@ -332,6 +332,21 @@ membership_add_seeds(struct membership *m, const struct seed_entry *seeds, int n
 	return added;
 }
 
+/* A seed placeholder learns which node it is. Its failed polls were about
+   an address, not this node, and left no rows in the node's history (they
+   had no id to file them under): the counts behind the success rates start
+   here too, so rates and history always agree. */
+static void
+identify(struct entry *e, const char *id)
+{
+	snprintf(e->p.id, sizeof e->p.id, "%s", id);
+	memset(e->fine, 0, sizeof e->fine);
+	memset(e->coarse, 0, sizeof e->coarse);
+	e->p.fails = 0;
+	e->p.polls_1h = e->p.polls_24h = 0;
+	e->p.success_rate_1h = e->p.success_rate_24h = -1;
+}
+
 int
 membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now)
 {
@@ -341,7 +356,7 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 	struct entry *ph = find_placeholder(m, who->ip, who->fqdn, who->port);
 	if (e == NULL && ph != NULL) {
 		e = ph; /* the seed turns out to be this node */
-		snprintf(e->p.id, sizeof e->p.id, "%s", who->id);
+		identify(e, who->id);
 		log_info("mesh", "seed %s:%d is node %s (%s)", who->ip, who->port, who->id, who->fqdn);
 		ph = NULL;
 	}
@@ -412,7 +427,7 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			e->p.fails = 0;
 			e->p.source = SRC_GOSSIP;
 			e->p.last_seen = seen;
-			snprintf(e->p.id, sizeof e->p.id, "%s", x->id);
+			identify(e, x->id);
 			snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
 			snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);
 			e->p.port = x->port;
@@ -470,7 +485,7 @@ membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_f
 			e->p.seeded = 1;
 			remove_entry(m, ph); /* never list a node twice */
 		} else {
-			snprintf(ph->p.id, sizeof ph->p.id, "%s", id);
+			identify(ph, id);
 			log_info("mesh", "seed %s%s%s:%d is node %s", seed_fqdn ? seed_fqdn : "", seed_ip && seed_ip[0] ? " " : "",
 			    seed_ip ? seed_ip : "", port, id);
 		}

@@ -79,6 +79,9 @@ test_seed_learned_by_gossip_is_alive(void **state)
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_int_equal(p.state, PEER_ALIVE);
 	assert_int_equal(p.fails, 0);
+	/* the placeholder's failures have no rows in B's history: no rate either */
+	assert_int_equal(p.polls_1h, 0);
+	assert_true(p.success_rate_1h < 0);
 
 	membership_tick(m, t1 + 1, 6);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
@@ -87,6 +90,35 @@ test_seed_learned_by_gossip_is_alive(void **state)
 	membership_counts(m, &total, &alive, &suspect, &dead);
 	assert_int_equal(total, 1); /* the placeholder became the node: never listed twice */
 	assert_int_equal(alive, 1);
+	membership_destroy(m);
+}
+
+/* A seed that was not up at first, then answers: its success rates count
+   polls from the first contact on, as its stored history does (the refused
+   polls before had no node id to be filed under). */
+static void
+test_seed_rates_start_at_first_contact(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	struct seed_entry s = {.ip = "127.0.0.12", .port = 8443};
+	assert_int_equal(membership_add_seeds(m, &s, 1, 8443), 1);
+	int64_t t0 = mw_wall_s();
+	fail_seed_poll(m, "127.0.0.12", t0);
+	fail_seed_poll(m, "127.0.0.12", t0);
+
+	membership_seed_is(m, "127.0.0.12", "", 8443, B_ID);
+	struct poll_result r;
+	memset(&r, 0, sizeof r);
+	r.ok = 1;
+	r.at = t0;
+	membership_poll_done(m, B_ID, "127.0.0.12", "", 8443, &r, t0);
+	struct peer p;
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.polls_1h, 1);
+	assert_int_equal(p.polls_24h, 1);
+	assert_true(p.success_rate_1h == 1.0);
+	assert_int_equal(p.fails, 0);
 	membership_destroy(m);
 }
 
@@ -324,6 +356,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seed_learned_by_gossip_is_alive),
 		cmocka_unit_test(test_seed_flag_survives_identification),
+		cmocka_unit_test(test_seed_rates_start_at_first_contact),
 		cmocka_unit_test(test_dead_needs_newer_incarnation),
 		cmocka_unit_test(test_self_is_never_a_peer),
 		cmocka_unit_test(test_second_hand_suspicion_ignored),
