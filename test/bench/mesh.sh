@@ -17,7 +17,10 @@
 #   ./test/bench/mesh.sh quick      smoke run: 12 nodes at 2 s + 24 nodes at 5 s
 #
 # Knobs (environment): A_NODES (50), A_INTERVAL (2), A_WINDOW (60), B_NODES
-# (200), B_INTERVAL (30), B_WINDOW (60); A_CONVERGE_MAX / B_CONVERGE_MAX (how
+# (200), B_INTERVAL (30), B_WINDOW (60); A_SETTLE / B_SETTLE (seconds to wait
+# after convergence before the window starts, default 0: the window then
+# still holds many first contacts, each a full TLS handshake; a settle of a
+# few intervals measures the steady state of resumed sessions); A_CONVERGE_MAX / B_CONVERGE_MAX (how
 # long to wait for convergence, in poll intervals; default log2(N)+3 target
 # plus a margin, see the README); HTTP_THREADS (16, meshwatch --http-threads);
 # FSYNC (perf: count the fsync/fdatasync tracepoints of FSYNC_NODES (25) nodes; strace:
@@ -59,6 +62,8 @@ fi
 A_NODES=${A_NODES:-50} A_INTERVAL=${A_INTERVAL:-2} A_WINDOW=${A_WINDOW:-60}
 B_NODES=${B_NODES:-200} B_INTERVAL=${B_INTERVAL:-30} B_WINDOW=${B_WINDOW:-60}
 for v in A_NODES A_INTERVAL A_WINDOW B_NODES B_INTERVAL B_WINDOW; do posint "$v" "${!v}"; done
+A_SETTLE=${A_SETTLE:-0} B_SETTLE=${B_SETTLE:-0}
+[[ "$A_SETTLE$B_SETTLE" =~ ^[0-9]+$ && "$A_SETTLE" =~ ^[0-9]+$ ]] || { echo "mesh.sh: A_SETTLE and B_SETTLE are whole seconds" >&2; exit 2; }
 for v in A_NODES B_NODES; do
 	[ "${!v}" -ge 3 ] && [ "${!v}" -le 500 ] || die "$v must be between 3 and 500"
 done
@@ -493,6 +498,9 @@ if cfg["fsync"] == "perf":
         perf = None
     elif time.time() - t > 5:
         say(f"    (perf took {time.time() - t:.0f} s to open its counters)")
+if cfg["settle"] > 0:
+    say(f"    settling: the window starts {cfg['settle']} s after convergence")
+    time.sleep(cfg["settle"])
 time.sleep(math.ceil(time.time()) - time.time())
 w0 = int(round(time.time()))
 if perf:
@@ -734,7 +742,9 @@ run_scenario() { # name nodes interval window
 	mkdir -p "$d"
 
 	say ""
-	say "== scenario $name: $n nodes, poll interval $iv s, measurement window $win s =="
+	local svar=${name}_SETTLE stxt=""
+	[ "${!svar}" = 0 ] || stxt=" starting ${!svar} s after convergence"
+	say "== scenario $name: $n nodes, poll interval $iv s, measurement window $win s$stxt =="
 	say "  nodes:       https+udp on $(node_ip 1)..$(node_ip "$n"):$PORT, ring seeds (node i seeds node i+1), --http-threads $HTTP_THREADS,"
 	say "               $POLL_WORKERS poll workers, $UDP_PROBES UDP probes, poll timeout ${POLL_TIMEOUT_MS} ms, log level $MESHWATCH_LOG_LEVEL$([ "$INFO_NODE" -gt 0 ] && echo " (node $INFO_NODE: info)")"
 	say "               fsyncs: $(case "$FSYNC" in perf) echo "perf stat on the sys_enter_fsync/fdatasync tracepoints of every thread of $((FSYNC_NODES < n ? FSYNC_NODES : n)) nodes" ;;
@@ -779,7 +789,7 @@ run_scenario() { # name nodes interval window
 	done
 	unset ROOT_USER ROOT_PASSWORD MESHWATCH_PBKDF2_ITERATIONS
 	cat >"$d/cfg.json" <<-EOF
-		{"n": $n, "interval": $iv, "window": $win, "port": $PORT, "hz": $HZ, "ncpu": $NCPU,
+		{"n": $n, "interval": $iv, "window": $win, "settle": ${!svar}, "port": $PORT, "hz": $HZ, "ncpu": $NCPU,
 		 "nodes_file": "$d/nodes.tsv", "converge_max": $cmax, "check_rate": $rate,
 		 "poll_timeout_s": $(awk -v m="$POLL_TIMEOUT_MS" 'BEGIN {print m / 1000}'), "ready_max": $((60 + n / 2)),
 		 "fsync": "$FSYNC", "fsync_nodes": $FSYNC_NODES, "dir": "$d", "monitor_threads": 8}
