@@ -115,72 +115,67 @@ init_labels(void)
 	route_labels[nlabels++] = "unmatched";
 }
 
-/* 1 when path matches pattern; sets *id for "{id}" patterns and sid for
-   "{uuid}" (a lowercase UUID). */
+enum { NO_MATCH = 0, MATCH = 1, BAD_PARAM = -1 };
+
+/* A path with a route's shape whose id segment is not an id. */
+struct bad_param {
+	const char *kind; /* what the route expects */
+	const char *seg;  /* the segment in the path, len bytes */
+	int len;
+};
+
+/* MATCH when path matches pattern; sets *id for "{id}" patterns and sid for
+   "{uuid}" (a lowercase UUID). BAD_PARAM when path has the pattern's shape
+   but its parameter segment is not such an id ("/api/nodes/foo/history"):
+   bad then says which segment and what the pattern expects. */
 static int
-match(const char *pattern, const char *path, int64_t *id, char sid[37])
+match(const char *pattern, const char *path, int64_t *id, char sid[37], struct bad_param *bad)
 {
-	const char *ub = strstr(pattern, "{uuid}");
-	if (ub) {
-		size_t pre = (size_t)(ub - pattern);
-		if (strncmp(pattern, path, pre) != 0 || strlen(path) < pre + 36)
-			return 0;
-		char tmp[37];
-		memcpy(tmp, path + pre, 36);
-		tmp[36] = '\0';
-		if (!membership_valid_id(tmp) || strcmp(path + pre + 36, ub + 6) != 0)
-			return 0;
-		memcpy(sid, tmp, 37);
-		return 1;
-	}
-	const char *brace = strstr(pattern, "{id}");
-	size_t plen = strlen(pattern);
+	size_t plen = strlen(pattern), len = strlen(path);
 	if (plen > 0 && pattern[plen - 1] == '*') {
 		const char *rest = path + plen - 1;
 		return strncmp(pattern, path, plen - 1) == 0 && *rest && strchr(rest, '/') == NULL;
 	}
-	if (brace == NULL)
-		return strcmp(pattern, path) == 0;
-	size_t pre = (size_t)(brace - pattern);
-	if (strncmp(pattern, path, pre) != 0)
-		return 0;
-	const char *p = path + pre;
-	int64_t v = 0;
-	int digits = 0;
-	while (*p >= '0' && *p <= '9' && digits < 18) {
-		v = v * 10 + (*p++ - '0');
-		digits++;
-	}
-	if (digits == 0 || v <= 0 || strcmp(p, brace + 4) != 0)
-		return 0;
-	*id = v;
-	return 1;
-}
-
-/* When path has the shape of a parameterised pattern but the parameter is
-   not a valid id ("/api/nodes/foo/history"), copies the parameter (cut to
-   size) into bad and returns the kind of id the pattern expects. */
-static const char *
-param_mismatch(const char *pattern, const char *path, char *bad, size_t badsz)
-{
 	const char *b = strstr(pattern, "{uuid}");
-	const char *kind = "a node id (a UUID)";
 	size_t tok = 6;
 	if (b == NULL) {
 		b = strstr(pattern, "{id}");
-		kind = "an id (a positive integer)";
 		tok = 4;
 	}
 	if (b == NULL)
-		return NULL;
-	size_t pre = (size_t)(b - pattern), post = strlen(b + tok), len = strlen(path);
+		return strcmp(pattern, path) == 0;
+	size_t pre = (size_t)(b - pattern), post = plen - pre - tok;
 	if (len <= pre + post || strncmp(pattern, path, pre) != 0 || strcmp(path + len - post, b + tok) != 0)
-		return NULL;
+		return NO_MATCH;
+	const char *seg = path + pre;
 	size_t n = len - pre - post;
-	if (memchr(path + pre, '/', n) != NULL)
-		return NULL;
-	snprintf(bad, badsz, "%.*s", (int)(n < 64 ? n : 64), path + pre);
-	return kind;
+	if (memchr(seg, '/', n) != NULL)
+		return NO_MATCH;
+	bad->seg = seg;
+	bad->len = n < 64 ? (int)n : 64;
+	if (tok == 6) {
+		bad->kind = "a node id (a UUID)";
+		if (n != 36)
+			return BAD_PARAM;
+		char tmp[37];
+		memcpy(tmp, seg, 36);
+		tmp[36] = '\0';
+		if (!membership_valid_id(tmp))
+			return BAD_PARAM;
+		memcpy(sid, tmp, 37);
+		return MATCH;
+	}
+	bad->kind = "an id (a positive integer)";
+	int64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (seg[i] < '0' || seg[i] > '9' || i >= 18)
+			return BAD_PARAM;
+		v = v * 10 + (seg[i] - '0');
+	}
+	if (v <= 0)
+		return BAD_PARAM;
+	*id = v;
+	return MATCH;
 }
 
 /* 1 when the client asked to close after this response (HTTP/1.0 without
@@ -486,10 +481,15 @@ handle(struct mg_connection *conn, void *cbdata)
 	const struct route *rt = NULL;
 	char allow[128] = "";
 	int label = unmatched_label;
+	struct bad_param bad = {NULL, NULL, 0}; /* a path like a route's but for its id */
 	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
 		int64_t id = -1;
 		char sid[37] = "";
-		if (!match(routes[i].pattern, r.path, &id, sid))
+		struct bad_param b;
+		int mr = match(routes[i].pattern, r.path, &id, sid, &b);
+		if (mr == BAD_PARAM && bad.kind == NULL)
+			bad = b;
+		if (mr != MATCH)
 			continue;
 		label = route_label[i];
 		if (strcmp(routes[i].method, method) == 0) {
@@ -511,13 +511,9 @@ handle(struct mg_connection *conn, void *cbdata)
 			reply_error_h(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
 			    allow);
 		} else {
-			const char *kind = NULL;
-			char bad[72];
-			for (size_t i = 0; i < MW_ARRAY_LEN(routes) && kind == NULL; i++)
-				kind = param_mismatch(routes[i].pattern, r.path, bad, sizeof bad);
-			if (kind)
-				http_reply_error(&r, 404, "not_found", "no such endpoint: %s (\"%s\" is not %s)", r.path, bad,
-				    kind);
+			if (bad.kind)
+				http_reply_error(&r, 404, "not_found", "no such endpoint: %s (\"%.*s\" is not %s)", r.path,
+				    bad.len, bad.seg, bad.kind);
 			else
 				http_reply_error(&r, 404, "not_found", "no such endpoint: %s", r.path);
 		}
