@@ -343,8 +343,6 @@ identify(struct entry *e, const char *id)
 	memset(e->fine, 0, sizeof e->fine);
 	memset(e->coarse, 0, sizeof e->coarse);
 	e->p.fails = 0;
-	e->p.polls_1h = e->p.polls_24h = 0;
-	e->p.success_rate_1h = e->p.success_rate_24h = -1;
 }
 
 int
@@ -420,11 +418,11 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 				}
 			}
 			/* A seed that never answered us (it was not up yet) is known
-			   from now on by what gossip says of it: its failed polls and
-			   its time as a placeholder must not make it dead at once. */
+			   from now on by what gossip says of it: its failed polls
+			   (cleared by identify) and its time as a placeholder must not
+			   make it dead at once. */
 			e->p.state = PEER_ALIVE; /* never dead here (above); a suspicion is the sender's own (rule 4) */
 			e->p.state_since = now;
-			e->p.fails = 0;
 			e->p.source = SRC_GOSSIP;
 			e->p.last_seen = seen;
 			identify(e, x->id);
