@@ -11,23 +11,13 @@
  *
  * The executable's definition takes precedence over libc's for every
  * shared library in the process (ELF symbol interposition), which is how
- * mbedTLS, SQLite and civetweb get it. Not built under AddressSanitizer,
- * which must see every allocation through its own calloc.
+ * mbedTLS, SQLite and civetweb get it. meson.build leaves this file out
+ * under AddressSanitizer, which must see every allocation through its own
+ * calloc.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define MW_NO_CALLOC_OVERRIDE 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define MW_NO_CALLOC_OVERRIDE 1
-#endif
-
-#ifndef MW_NO_CALLOC_OVERRIDE
 
 /* glibc's own calloc, exported under this name since glibc 2.2.5. */
 extern void *__libc_calloc(size_t nmemb, size_t size);
@@ -52,5 +42,3 @@ void *calloc(size_t nmemb, size_t size)
 		memset(p, 0, bytes);
 	return p;
 }
-
-#endif
