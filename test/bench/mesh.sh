@@ -63,7 +63,8 @@ A_NODES=${A_NODES:-50} A_INTERVAL=${A_INTERVAL:-2} A_WINDOW=${A_WINDOW:-60}
 B_NODES=${B_NODES:-200} B_INTERVAL=${B_INTERVAL:-30} B_WINDOW=${B_WINDOW:-60}
 for v in A_NODES A_INTERVAL A_WINDOW B_NODES B_INTERVAL B_WINDOW; do posint "$v" "${!v}"; done
 A_SETTLE=${A_SETTLE:-0} B_SETTLE=${B_SETTLE:-0}
-[[ "$A_SETTLE$B_SETTLE" =~ ^[0-9]+$ && "$A_SETTLE" =~ ^[0-9]+$ ]] || { echo "mesh.sh: A_SETTLE and B_SETTLE are whole seconds" >&2; exit 2; }
+case "$A_SETTLE" in '' | *[!0-9]*) die "A_SETTLE must be whole seconds (got '$A_SETTLE')" ;; esac
+case "$B_SETTLE" in '' | *[!0-9]*) die "B_SETTLE must be whole seconds (got '$B_SETTLE')" ;; esac
 for v in A_NODES B_NODES; do
 	[ "${!v}" -ge 3 ] && [ "${!v}" -le 500 ] || die "$v must be between 3 and 500"
 done
@@ -498,9 +499,9 @@ if cfg["fsync"] == "perf":
         perf = None
     elif time.time() - t > 5:
         say(f"    (perf took {time.time() - t:.0f} s to open its counters)")
-if cfg["settle"] > 0:
+if cfg["settle"] > 0:  # counted from convergence, perf's set-up time included
     say(f"    settling: the window starts {cfg['settle']} s after convergence")
-    time.sleep(cfg["settle"])
+    time.sleep(max(0.0, (t_conv or time.time()) + cfg["settle"] - time.time()))
 time.sleep(math.ceil(time.time()) - time.time())
 w0 = int(round(time.time()))
 if perf:
