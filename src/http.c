@@ -94,6 +94,8 @@ struct http_server {
 	struct mg_context *ctx;
 	struct node *node;
 	struct ws_hub *ws;
+	int64_t refused_logged_ms; /* master thread only: last refusal logged */
+	uint64_t refused_unlogged; /* master thread only: refusals since */
 };
 
 static void
@@ -571,6 +573,25 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
 	return 0;
 }
 
+/* civetweb's master thread closed a connection at accept: its address
+   has max_conns_per_addr open. Counted always, logged at most every 10 s
+   (a client hammering the port must not flood the log). */
+static void
+on_conn_refused(void *arg, const char *addr, int max)
+{
+	struct http_server *h = arg;
+	metrics_count_conn_refused(h->node->metrics);
+	int64_t now = mw_now_ms();
+	if (h->refused_logged_ms != 0 && now - h->refused_logged_ms < 10000) {
+		h->refused_unlogged++;
+		return;
+	}
+	log_warn("http", "closed a connection from %s: it has %d open already (max_conns_per_addr); %llu more refused "
+	    "since the last warning", addr, max, (unsigned long long)h->refused_unlogged);
+	h->refused_logged_ms = now;
+	h->refused_unlogged = 0;
+}
+
 static int
 allow_all(struct mg_connection *conn, void *cbdata)
 {
@@ -618,7 +639,6 @@ http_start(struct node *n, char *err, size_t errlen)
 		"tcp_nodelay", "1",
 		"max_request_size", "16384",
 		"listen_backlog", "1024",
-		"linger_timeout_ms", "0",
 		"additional_header", "Strict-Transport-Security: max-age=31536000",
 		NULL,
 	};
@@ -626,12 +646,23 @@ http_start(struct node *n, char *err, size_t errlen)
 	cb.http_error = on_http_error;
 	cb.log_message = on_log;
 	tls_server_install(n->tls, n->cfg.handshake_timeout_ms, &n->stopping);
+	/* No SO_LINGER: a close returns at once and the kernel delivers the
+	   rest of the response however slowly the client reads (a zero
+	   linger would reset the connection and cut it). */
+	struct mg_conn_limits lim = {
+		.max_per_addr = n->cfg.max_conns_per_addr,
+		.ws_max_frame = WS_MAX_MESSAGE,
+		.on_refused = on_conn_refused,
+		.arg = h,
+	};
+	mg_set_conn_limits(&lim);
 	struct mg_init_data init = {.callbacks = &cb, .user_data = h, .configuration_options = options};
 	char cerr[256] = "";
 	struct mg_error_data ed = {.text = cerr, .text_buffer_size = sizeof cerr};
 	h->ctx = mg_start2(&init, &ed);
 	if (h->ctx == NULL) {
 		snprintf(err, errlen, "cannot serve HTTPS on %s: %s", n->cfg.listen, cerr[0] ? cerr : "unknown error");
+		mg_set_conn_limits(NULL);
 		metrics_destroy(n->metrics);
 		n->metrics = NULL;
 		free(h);
@@ -644,6 +675,7 @@ http_start(struct node *n, char *err, size_t errlen)
 	h->ws = ws_start(h->ctx, n, err, errlen);
 	if (h->ws == NULL) {
 		mg_stop(h->ctx);
+		mg_set_conn_limits(NULL);
 		metrics_destroy(n->metrics);
 		n->metrics = NULL;
 		free(h);
@@ -660,6 +692,7 @@ http_stop(struct http_server *h)
 		return;
 	ws_stop(h->ws);
 	mg_stop(h->ctx);
+	mg_set_conn_limits(NULL);
 	ws_free(h->ws);
 	metrics_destroy(h->node->metrics);
 	h->node->metrics = NULL;

@@ -27,6 +27,7 @@ struct metrics {
 	const char *const *routes;
 	int nroutes;
 	uint64_t counts[METRICS_MAX_ROUTES][NSTATUS];
+	uint64_t conns_refused;
 };
 
 struct metrics *
@@ -56,6 +57,13 @@ metrics_count_request(struct metrics *m, int route, int status)
 		if (statuses[i] == status)
 			slot = i;
 	__atomic_fetch_add(&m->counts[route][slot], 1, __ATOMIC_RELAXED);
+}
+
+void
+metrics_count_conn_refused(struct metrics *m)
+{
+	if (m != NULL)
+		__atomic_fetch_add(&m->conns_refused, 1, __ATOMIC_RELAXED);
 }
 
 struct buf {
@@ -235,6 +243,10 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 				put(&b, "meshwatch_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", m->routes[r],
 				    (unsigned long long)v);
 		}
+	put(&b, "# HELP meshwatch_http_connections_refused_total Connections closed at accept: their address had "
+	        "max_conns_per_addr open already.\n# TYPE meshwatch_http_connections_refused_total counter\n");
+	put(&b, "meshwatch_http_connections_refused_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&m->conns_refused, __ATOMIC_RELAXED));
 	put(&b, "# HELP meshwatch_tls_handshakes_total TLS handshakes by result.\n# TYPE meshwatch_tls_handshakes_total counter\n");
 	put(&b, "meshwatch_tls_handshakes_total{result=\"ok\"} %llu\n", (unsigned long long)ts.handshakes_ok);
 	put(&b, "meshwatch_tls_handshakes_total{result=\"failed\"} %llu\n", (unsigned long long)ts.handshakes_failed);

@@ -3,13 +3,17 @@
    the pusher writes frames. A write happens only with hub->lock held and
    only when the client's socket has room, so a close handler never frees a
    connection under a write, and a stalled client cannot stall the pusher
-   for long: it is cut off once it has WS_MAX_UNSENT bytes unread. */
+   for long: it is cut off once it has WS_MAX_UNSENT bytes unread.
+   A client takes its slot when on_connect accepts it and gives it back in
+   on_close, which civetweb calls for every accepted client, also when the
+   handshake fails after on_connect: no path keeps a slot. */
 #include "meshwatch/ws.h"
 
 #include <civetweb.h>
 #include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,6 @@
 #include "meshwatch/util.h"
 
 #define WS_MAX_UNSENT (512 * 1024)
-#define WS_MAX_MESSAGE 4096
 #define WS_MAX_PEERS_PER_FRAME 2000
 
 /* Topics a client may subscribe to. Each has a frame builder that the
@@ -54,7 +57,8 @@ static const struct ws_topic {
 #define TOPIC_NAMES "mesh, rates, top_talkers, scans"
 
 struct ws_client {
-	struct mg_connection *conn;
+	struct mg_connection *conn; /* slot taken (from on_connect) */
+	int ready;                 /* handshake done: the pusher may write */
 	unsigned topics;           /* bit k: topics[k] */
 	int dropped;
 };
@@ -64,7 +68,6 @@ struct ws_hub {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;   /* the pusher's once-a-second sleep (monotonic); signalled at stop */
 	struct ws_client clients[WS_MAX_CLIENTS];
-	int pending;               /* accepted by connect, not yet ready */
 	pthread_t thread;
 	int started;
 	volatile int stop;
@@ -75,7 +78,7 @@ struct ws_hub {
 static int
 count_locked(struct ws_hub *h)
 {
-	int k = h->pending;
+	int k = 0;
 	for (int i = 0; i < WS_MAX_CLIENTS; i++)
 		if (h->clients[i].conn)
 			k++;
@@ -111,9 +114,14 @@ on_connect(const struct mg_connection *conn, void *cbdata)
 	if (store_session_lookup(h->node->store, th, mw_wall_s(), &u) != 0)
 		return 1;
 	pthread_mutex_lock(&h->lock);
-	int full = count_locked(h) >= WS_MAX_CLIENTS;
-	if (!full)
-		h->pending++;
+	int full = 1;
+	for (int i = 0; i < WS_MAX_CLIENTS && full; i++)
+		if (h->clients[i].conn == NULL) {
+			/* the same connection civetweb passes on_ready and on_close
+			   (on_connect only gets it as const) */
+			h->clients[i] = (struct ws_client){.conn = (struct mg_connection *)(uintptr_t)conn};
+			full = 0;
+		}
 	pthread_mutex_unlock(&h->lock);
 	if (full) {
 		log_warn("ws", "refused a WebSocket: %d clients already (the limit)", WS_MAX_CLIENTS);
@@ -130,22 +138,6 @@ send_text_locked(struct mg_connection *conn, const char *text)
 	mg_unlock_connection(conn);
 }
 
-static void
-on_ready(struct mg_connection *conn, void *cbdata)
-{
-	struct ws_hub *h = cbdata;
-	pthread_mutex_lock(&h->lock);
-	if (h->pending > 0)
-		h->pending--;
-	for (int i = 0; i < WS_MAX_CLIENTS; i++)
-		if (h->clients[i].conn == NULL) {
-			h->clients[i] = (struct ws_client){.conn = conn};
-			send_text_locked(conn, h->hello);
-			break;
-		}
-	pthread_mutex_unlock(&h->lock);
-}
-
 static struct ws_client *
 find_locked(struct ws_hub *h, const struct mg_connection *conn)
 {
@@ -153,6 +145,19 @@ find_locked(struct ws_hub *h, const struct mg_connection *conn)
 		if (h->clients[i].conn == conn)
 			return &h->clients[i];
 	return NULL;
+}
+
+static void
+on_ready(struct mg_connection *conn, void *cbdata)
+{
+	struct ws_hub *h = cbdata;
+	pthread_mutex_lock(&h->lock);
+	struct ws_client *c = find_locked(h, conn);
+	if (c) {
+		c->ready = 1;
+		send_text_locked(conn, h->hello);
+	}
+	pthread_mutex_unlock(&h->lock);
 }
 
 static int
@@ -315,19 +320,20 @@ push_topic(struct ws_hub *h, unsigned k)
 	pthread_mutex_lock(&h->lock);
 	for (int i = 0; i < WS_MAX_CLIENTS; i++) {
 		struct ws_client *c = &h->clients[i];
-		if (!c->conn || !(c->topics & (1u << k)) || c->dropped)
+		if (!c->conn || !c->ready || !(c->topics & (1u << k)) || c->dropped)
 			continue;
-		if (!client_ok(c->conn)) {
+		struct mg_connection *conn = c->conn;
+		if (!client_ok(conn)) {
 			/* not reading: cut it off rather than buffer for it */
 			c->dropped = 1;
 			h->drops++;
 			log_warn("ws", "dropping a WebSocket client that does not keep up");
-			shutdown(mg_get_socket_fd(c->conn), SHUT_RDWR);
+			shutdown(mg_get_socket_fd(conn), SHUT_RDWR);
 			continue;
 		}
-		mg_lock_connection(c->conn);
-		mg_websocket_write(c->conn, MG_WEBSOCKET_OPCODE_TEXT, frame, len);
-		mg_unlock_connection(c->conn);
+		mg_lock_connection(conn);
+		mg_websocket_write(conn, MG_WEBSOCKET_OPCODE_TEXT, frame, len);
+		mg_unlock_connection(conn);
 	}
 	pthread_mutex_unlock(&h->lock);
 	free(frame);
@@ -351,7 +357,7 @@ pusher_main(void *arg)
 		}
 		unsigned want = 0;
 		for (int i = 0; i < WS_MAX_CLIENTS; i++)
-			if (h->clients[i].conn && !h->clients[i].dropped)
+			if (h->clients[i].conn && h->clients[i].ready && !h->clients[i].dropped)
 				want |= h->clients[i].topics;
 		pthread_mutex_unlock(&h->lock);
 		for (size_t k = 0; k < MW_ARRAY_LEN(topics) && !h->stop; k++)

@@ -29,6 +29,7 @@ struct config {
 	int max_body_bytes;
 	int http_threads;
 	int handshake_timeout_ms;
+	int max_conns_per_addr;      /* 0: no limit */
 	int request_timeout_ms;
 	int cert_validity_days;
 	int cert_renew_days;

@@ -18,6 +18,10 @@ void metrics_destroy(struct metrics *m);
 /* Counts one HTTP response. Unknown statuses fall into "other". */
 void metrics_count_request(struct metrics *m, int route, int status);
 
+/* Counts one connection closed at accept because its address had
+   max_conns_per_addr open already. Any thread, never blocks. */
+void metrics_count_conn_refused(struct metrics *m);
+
 /* Renders the text exposition format into a malloc'd string. */
 char *metrics_render(struct metrics *m, struct node *n, size_t *len);
 

@@ -13,6 +13,9 @@ struct node;
 struct ws_hub;
 
 #define WS_MAX_CLIENTS 64
+/* Largest message (frame payload) a client may send; a frame announcing
+   more is refused on its header with close status 1009. */
+#define WS_MAX_MESSAGE 4096
 
 /* Registers /ws on ctx and starts the pusher. NULL with a reason in err. */
 struct ws_hub *ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen);
