@@ -2,7 +2,11 @@
    and path through the table below, answers 404/405 itself, authenticates,
    enforces the body limit before reading, parses JSON bodies, and counts
    every response for /metrics. Runs on civetweb's worker threads; keeps no
-   mutable state of its own beyond the civetweb context. */
+   mutable state of its own beyond the civetweb context, except the
+   refused-connection log throttle, which only civetweb's master (accept)
+   thread touches. Transport limits live in our civetweb patch and are set
+   here before mg_start: max_conns_per_addr per client address, and the
+   WebSocket frame limit. */
 #include "meshwatch/http.h"
 
 #include <civetweb.h>
