@@ -81,5 +81,40 @@ sys.exit(0 if d == b"" else 1)
 PY
 ok "max_conns_per_addr=4: the 5th connection from one address is closed at once"
 
+# A body sent a byte a second (request_timeout_ms 2000) ends with 400 and a
+# close within that time of the headers, though every read makes progress.
+C=$(rand_addr)
+MESHWATCH_REQUEST_TIMEOUT_MS=2000 start_node n3 "$C"
+out=$(python3 - "$C" <<'PY'
+import socket, ssl, sys, time
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection((sys.argv[1], 8443), timeout=10))
+s.sendall(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+t0 = time.monotonic()
+s.setblocking(False)
+resp = b""
+while time.monotonic() - t0 < 8:
+    try:
+        s.send(b" ")
+    except (OSError, ssl.SSLError):
+        break
+    time.sleep(1)
+    try:
+        d = s.recv(4096)
+        if not d:
+            break
+        resp += d
+    except ssl.SSLWantReadError:
+        pass
+    except (OSError, ssl.SSLError):
+        break
+print("%.1f %s" % (time.monotonic() - t0, resp.split(b"\r\n")[0].decode(errors="replace")))
+PY
+)
+secs=${out%% *}
+python3 -c "import sys; sys.exit(0 if $secs < 5 else 1)" || fail "a body trickling a byte a second held the connection ${secs}s (request_timeout_ms 2000): $out"
+[[ "$out" == *" 400 "* ]] || fail "a trickled body did not get 400: $out"
+ok "a body trickled a byte a second is cut off after request_timeout_ms ($out)"
+
 ucurl "$A" /health
 expect_status 200 "node healthy after the abuse"
