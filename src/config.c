@@ -58,7 +58,7 @@ static const struct opt opts[] = {
 	{"http_threads", "http-threads", "MESHWATCH_HTTP_THREADS", I(http_threads), 4, 1024, "96", 0, "HTTPS worker threads"},
 	{"handshake_timeout_ms", NULL, "MESHWATCH_HANDSHAKE_TIMEOUT_MS", I(handshake_timeout_ms), 100, 120000, "5000", 0, "longest a TLS handshake may take"},
 	{"max_conns_per_addr", NULL, "MESHWATCH_MAX_CONNS_PER_ADDR", I(max_conns_per_addr), 0, 100000, "32", 0, "most HTTPS connections one client address may hold open at once (more are closed at accept; 0: no limit)"},
-	{"request_timeout_ms", NULL, "MESHWATCH_REQUEST_TIMEOUT_MS", I(request_timeout_ms), 100, 600000, "15000", 0, "longest wait for a request on an open connection, and longest time to write one response"},
+	{"request_timeout_ms", NULL, "MESHWATCH_REQUEST_TIMEOUT_MS", I(request_timeout_ms), 100, 600000, "15000", 0, "longest wait for a request's headers, then for its body, and longest time to write one response"},
 	{"cert_validity_days", NULL, "MESHWATCH_CERT_VALIDITY_DAYS", I(cert_validity_days), 1, 3650, "365", 0, "validity of generated certificates"},
 	{"cert_renew_days", NULL, "MESHWATCH_CERT_RENEW_DAYS", I(cert_renew_days), 0, 3650, "30", 0, "renew when fewer days than this remain"},
 	{"cert_check_interval_s", NULL, "MESHWATCH_CERT_CHECK_INTERVAL", I(cert_check_interval_s), 1, 86400, "3600", 0, "how often the certificate is checked"},
