@@ -84,8 +84,9 @@ first_interface_ip(char *out, size_t outlen)
 }
 
 /* ROOT_USER/ROOT_PASSWORD create or update that user; with neither and no
-   users at all, a generated admin password goes to DATA_DIR/admin-password
-   (0600), written once. */
+   users at all, the user "admin" is made with a generated password, which
+   goes to DATA_DIR/admin-password (0600, the password alone on one line),
+   written once. */
 static int
 ensure_admin(struct node *n, char *err, size_t errlen)
 {
@@ -140,12 +141,13 @@ ensure_admin(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the admin user");
 		return MW_EDB;
 	}
-	snprintf(line, sizeof line, "admin:%s\n", pw);
+	snprintf(line, sizeof line, "%s\n", pw);
 	if (mw_write_file_atomic(path, line, strlen(line), 0600) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		return MW_EIO;
 	}
-	log_warn("auth", "no users and no ROOT_USER: created user \"admin\"; its password is in %s", path);
+	log_warn("auth", "no users and no ROOT_USER: created user \"admin\"; its password (the file's only line) is in %s",
+	    path);
 	return 0;
 }
 
