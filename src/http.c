@@ -353,7 +353,9 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 	return 0;
 }
 
-/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds. */
+/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds,
+   checked against [0, MW_TIME_MAX] by mw_parse_time before any handler
+   does arithmetic with it. */
 int
 http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 {
@@ -365,20 +367,16 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 		*out = def;
 		return 0;
 	}
-	char *end;
-	long long v = strtoll(buf, &end, 10);
-	if (end != buf && *end == '\0' && v >= 0) {
-		*out = v;
+	rc = mw_parse_time(buf, out);
+	if (rc == 0)
 		return 0;
-	}
-	struct tm tm = {0};
-	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
-		*out = (int64_t)timegm(&tm);
-		return 0;
-	}
-	http_reply_error(r, 400, "invalid_query",
-	    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
+	if (rc == MW_ETOOBIG)
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"%s\" is out of range: times must be from 1970-01-01T00:00:00Z (0) to "
+		    "9999-12-31T23:59:59Z (%lld)", name, (long long)MW_TIME_MAX);
+	else
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
 	return -1;
 }
 
