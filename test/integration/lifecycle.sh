@@ -57,8 +57,8 @@ ok "node id survives a restart"
 echo '{"log_level":"warn","login_attempts_per_min":3}' > "$TMP/n1.json"
 kill -HUP "$NODE_PID"; sleep 0.5
 grep -q "reloaded: log_level=warn login_attempts_per_min=3" "$TMP/n1.log" || fail "SIGHUP did not reload"
-for i in 1 2 3; do ucurl "$A" /api/login -X POST -d '{"username":"x","password":"wrong-pass"}'; done
-ucurl "$A" /api/login -X POST -d '{"username":"x","password":"wrong-pass"}'
+for i in 1 2 3; do ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"x","password":"wrong-pass"}'; done
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"x","password":"wrong-pass"}'
 expect_status 429 "reloaded login rate (3 a minute) applies"
 echo '{"log_level":' > "$TMP/n1.json"
 kill -HUP "$NODE_PID"; sleep 0.5
