@@ -217,7 +217,8 @@ node_create(const struct config *cfg, char *err, size_t errlen)
 	if (n->store == NULL)
 		goto fail;
 	n->login_rl = ratelimit_create(cfg->login_attempts_per_min, 4096);
-	if (n->login_rl == NULL) {
+	n->account_rl = ratelimit_create(cfg->login_attempts_per_account_per_min, 4096);
+	if (n->login_rl == NULL || n->account_rl == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -236,6 +237,7 @@ node_destroy(struct node *n)
 	if (n == NULL)
 		return;
 	ratelimit_destroy(n->login_rl);
+	ratelimit_destroy(n->account_rl);
 	store_close(n->store);
 	tls_server_destroy(n->tls);
 	pthread_mutex_destroy(&n->health_lock);
@@ -297,6 +299,7 @@ void
 node_apply_reload(struct node *n, const struct config *fresh)
 {
 	ratelimit_set_rate(n->login_rl, fresh->login_attempts_per_min);
+	ratelimit_set_rate(n->account_rl, fresh->login_attempts_per_account_per_min);
 	__atomic_store_n(&n->session_ttl_s, fresh->session_ttl_s, __ATOMIC_RELAXED);
 	static const struct {
 		const char *name;
@@ -322,10 +325,12 @@ node_apply_reload(struct node *n, const struct config *fresh)
 			log_warn("config", "%s changed: it takes effect at the next restart", restart[i].name);
 	n->cfg.session_ttl_s = fresh->session_ttl_s;
 	n->cfg.login_attempts_per_min = fresh->login_attempts_per_min;
+	n->cfg.login_attempts_per_account_per_min = fresh->login_attempts_per_account_per_min;
 	snprintf(n->cfg.log_level, sizeof n->cfg.log_level, "%s", fresh->log_level);
 	/* Said before the new level applies, so it shows whatever the level. */
-	log_info("config", "reloaded: log_level=%s login_attempts_per_min=%d session_ttl_s=%d", fresh->log_level,
-	    fresh->login_attempts_per_min, fresh->session_ttl_s);
+	log_info("config", "reloaded: log_level=%s login_attempts_per_min=%d session_ttl_s=%d "
+	    "login_attempts_per_account_per_min=%d", fresh->log_level, fresh->login_attempts_per_min, fresh->session_ttl_s,
+	    fresh->login_attempts_per_account_per_min);
 	log_set_level(log_parse_level(fresh->log_level));
 }
 
