@@ -409,6 +409,38 @@ api_users_get(struct req *r)
 	http_reply_json(r, 200, user_json(&u), NULL);
 }
 
+/* A password change, one's own or another user's, needs the password of
+   the user making it in "current_password": a stolen session or token
+   alone cannot take over an account. Every user is an admin, so an admin
+   may set another user's password (a forgotten one can be replaced) by
+   giving their own. Wrong guesses count against the acting user's
+   per-account login limit. 0 when confirmed, else -1 after replying. */
+static int
+reauthenticate(struct req *r)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "current_password");
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+		http_reply_error(r, 400, "invalid_field",
+		    "field \"current_password\" %s: a password change needs the password of the user making it (\"%s\")",
+		    v == NULL ? "is required" : "must be a non-empty string", r->user.username);
+		return -1;
+	}
+	char key[41];
+	account_key(r->user.username, key);
+	if (account_limit(r, r->user.username, key) != 0)
+		return -1;
+	struct user_row me;
+	if (!check_password(r, r->user.username, v->valuestring, &me) || me.id != r->user.id) {
+		log_info("auth", "password change refused: wrong current_password for \"%s\" from %s", r->user.username,
+		    r->client);
+		http_reply_error(r, 403, "wrong_current_password",
+		    "field \"current_password\" is not the password of \"%s\", the user making this change", r->user.username);
+		return -1;
+	}
+	ratelimit_reset(r->node->account_rl, key);
+	return 0;
+}
+
 void
 api_users_update(struct req *r)
 {
@@ -428,6 +460,8 @@ api_users_update(struct req *r)
 		return;
 	}
 	if (validate_user_fields(r, user, pass) != 0)
+		return;
+	if (*pass && reauthenticate(r) != 0)
 		return;
 	char hash[AUTH_HASH_MAX];
 	if (*pass && auth_hash_password(pass, r->node->cfg.pbkdf2_iterations, hash, sizeof hash) != 0) {

@@ -114,7 +114,7 @@ ucurl "$A" /api/users/abc "${AUTH[@]}"; expect_status 404 "non-numeric user id"
 [[ "$BODY" == *'\"abc\" is not an id (a positive integer)'* ]] || fail "non-numeric user id not named: $BODY"
 atok=$(login "$A" alice alice-pass-1)
 [ ${#atok} = 64 ] || fail "alice cannot log in"
-ucurl "$A" "/api/users/$alice" "${AUTH[@]}" -X PATCH -d '{"password":"alice-pass-2"}'; body=$BODY
+ucurl "$A" "/api/users/$alice" "${AUTH[@]}" -X PATCH -d "{\"password\":\"alice-pass-2\",\"current_password\":\"$ADMIN_PASS\"}"; body=$BODY
 expect_status 200 "change alice's password"
 ucurl "$A" /api/me -H "Authorization: Bearer $atok"
 expect_status 401 "alice's old session ends when an admin changes her password"
