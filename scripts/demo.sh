@@ -248,6 +248,8 @@ def call(addr, path, token=None, body=None):
     req = urllib.request.Request("https://%s:8443%s" % (addr, path), data=body)
     if token:
         req.add_header("Authorization", "Bearer " + token)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
         return json.load(r)
 tokens = {}

@@ -201,9 +201,62 @@ body_string(struct req *r, const char *key, int required)
 	return v->valuestring;
 }
 
-/* A user unknown to the store still costs one PBKDF2 run, so response
-   times do not tell which usernames exist. */
-static const char dummy_hash[] = "pbkdf2-sha256$120000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+static void
+reply_rate_limited(struct req *r, int wait, const char *detail)
+{
+	char hdr[64];
+	snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "error", "rate_limited");
+	cJSON_AddStringToObject(o, "detail", detail);
+	http_reply_json(r, 429, o, hdr);
+}
+
+/* The per-account limiter's key: a hash of the username, whatever its
+   length or bytes, so the table's entries stay small. */
+static void
+account_key(const char *username, char key[41])
+{
+	char h[AUTH_TOKEN_HASH_LEN + 1];
+	auth_token_hash(username, h);
+	memcpy(key, h, 40);
+	key[40] = '\0';
+}
+
+/* Counts one password guess at username, from any address: 0 when it may
+   be checked, else replies 429 and returns -1. */
+static int
+account_limit(struct req *r, const char *username, const char key[41])
+{
+	struct node *n = r->node;
+	int wait = ratelimit_hit(n->account_rl, key, mw_now_ms());
+	if (wait == 0)
+		return 0;
+	char detail[256];
+	snprintf(detail, sizeof detail,
+	    "too many login attempts for user \"%.64s\": at most %d a minute from all addresses together "
+	    "(login_attempts_per_account_per_min); retry in %d s", username, n->cfg.login_attempts_per_account_per_min,
+	    wait);
+	reply_rate_limited(r, wait, detail);
+	log_warn("auth", "login rate limit reached for user \"%.64s\" (last attempt from %s)", username, r->client);
+	return -1;
+}
+
+/* Checks pass against the stored hash of username, or, for a username the
+   store does not know, against a dummy hash with the configured
+   pbkdf2_iterations: both paths cost one PBKDF2 run of that length, so
+   response times do not tell which usernames exist. 1 with *u filled when
+   the password is right, else 0. */
+static int
+check_password(struct req *r, const char *username, const char *pass, struct user_row *u)
+{
+	char hash[AUTH_HASH_MAX];
+	int found = strlen(username) <= STORE_USERNAME_MAX && strlen(pass) <= AUTH_PASSWORD_MAX &&
+	            store_user_get_by_name(r->node->store, username, u, hash, sizeof hash) == 0;
+	if (!found && auth_dummy_hash(r->node->cfg.pbkdf2_iterations, hash, sizeof hash) != 0)
+		return 0;
+	return auth_verify_password(pass, hash) == 1 && found;
+}
 
 void
 api_login(struct req *r)
@@ -211,15 +264,11 @@ api_login(struct req *r)
 	struct node *n = r->node;
 	int wait = ratelimit_hit(n->login_rl, r->client, mw_now_ms());
 	if (wait > 0) {
-		char hdr[64], detail[160];
-		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+		char detail[160];
 		snprintf(detail, sizeof detail,
 		    "too many login attempts from %s: at most %d a minute; retry in %d s", r->client,
 		    n->cfg.login_attempts_per_min, wait);
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "error", "rate_limited");
-		cJSON_AddStringToObject(o, "detail", detail);
-		http_reply_json(r, 429, o, hdr);
+		reply_rate_limited(r, wait, detail);
 		log_warn("auth", "login rate limit reached for %s", r->client);
 		return;
 	}
@@ -229,16 +278,19 @@ api_login(struct req *r)
 	const char *pass = body_string(r, "password", 1);
 	if (pass == NULL)
 		return;
-	char hash[AUTH_HASH_MAX];
+	char key[41];
+	account_key(user, key);
+	if (account_limit(r, user, key) != 0)
+		return;
 	struct user_row u;
-	int found = strlen(user) <= STORE_USERNAME_MAX && strlen(pass) <= AUTH_PASSWORD_MAX &&
-	            store_user_get_by_name(n->store, user, &u, hash, sizeof hash) == 0;
-	int ok = auth_verify_password(pass, found ? hash : dummy_hash) == 1 && found;
-	if (!ok) {
+	if (!check_password(r, user, pass, &u)) {
 		log_info("auth", "failed login for \"%.64s\" from %s", user, r->client);
 		http_reply_error(r, 401, "invalid_credentials", "unknown username or wrong password");
 		return;
 	}
+	/* the right password: earlier wrong guesses no longer count against
+	   this account */
+	ratelimit_reset(n->account_rl, key);
 	char token[AUTH_TOKEN_LEN + 1], th[AUTH_TOKEN_HASH_LEN + 1];
 	int ttl = __atomic_load_n(&n->session_ttl_s, __ATOMIC_RELAXED);
 	int64_t expires = mw_wall_s() + ttl;
@@ -357,6 +409,38 @@ api_users_get(struct req *r)
 	http_reply_json(r, 200, user_json(&u), NULL);
 }
 
+/* A password change, one's own or another user's, needs the password of
+   the user making it in "current_password": a stolen session or token
+   alone cannot take over an account. Every user is an admin, so an admin
+   may set another user's password (a forgotten one can be replaced) by
+   giving their own. Wrong guesses count against the acting user's
+   per-account login limit. 0 when confirmed, else -1 after replying. */
+static int
+reauthenticate(struct req *r)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "current_password");
+	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+		http_reply_error(r, 400, "invalid_field",
+		    "field \"current_password\" %s: a password change needs the password of the user making it (\"%s\")",
+		    v == NULL ? "is required" : "must be a non-empty string", r->user.username);
+		return -1;
+	}
+	char key[41];
+	account_key(r->user.username, key);
+	if (account_limit(r, r->user.username, key) != 0)
+		return -1;
+	struct user_row me;
+	if (!check_password(r, r->user.username, v->valuestring, &me) || me.id != r->user.id) {
+		log_info("auth", "password change refused: wrong current_password for \"%s\" from %s", r->user.username,
+		    r->client);
+		http_reply_error(r, 403, "wrong_current_password",
+		    "field \"current_password\" is not the password of \"%s\", the user making this change", r->user.username);
+		return -1;
+	}
+	ratelimit_reset(r->node->account_rl, key);
+	return 0;
+}
+
 void
 api_users_update(struct req *r)
 {
@@ -376,6 +460,8 @@ api_users_update(struct req *r)
 		return;
 	}
 	if (validate_user_fields(r, user, pass) != 0)
+		return;
+	if (*pass && reauthenticate(r) != 0)
 		return;
 	char hash[AUTH_HASH_MAX];
 	if (*pass && auth_hash_password(pass, r->node->cfg.pbkdf2_iterations, hash, sizeof hash) != 0) {

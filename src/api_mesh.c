@@ -371,7 +371,7 @@ query_step(struct req *r, int def, int *out)
 		v = -1;
 	if (*end && end[1] != '\0')
 		v = -1;
-	if (end == buf || v < 1 || v * mult > 30L * 86400) {
+	if (end == buf || v < 1 || v > 30L * 86400 / mult) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"step\" must be like 60, 30s, 5m, 1h or 1d (at most 30d)");
 		return -1;
 	}

@@ -73,6 +73,14 @@ auth_verify_password(const char *password, const char *encoded)
 	return mw_ct_equal(got, want, wl);
 }
 
+int
+auth_dummy_hash(int iterations, char *out, size_t outlen)
+{
+	/* base64 of a 16-byte salt and a 32-byte key, all zero */
+	return mw_snprintf(out, outlen, "pbkdf2-sha256$%d$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    iterations);
+}
+
 void
 auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1])
 {
@@ -201,4 +209,18 @@ ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now_ms)
 	}
 	pthread_mutex_unlock(&rl->lock);
 	return wait;
+}
+
+void
+ratelimit_reset(struct ratelimit *rl, const char *key)
+{
+	pthread_mutex_lock(&rl->lock);
+	for (int i = 0; i < rl->nslots; i++) {
+		struct rl_slot *s = &rl->slots[i];
+		if (s->key[0] && strncmp(s->key, key, sizeof s->key - 1) == 0) {
+			s->count = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rl->lock);
 }

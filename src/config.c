@@ -65,6 +65,7 @@ static const struct opt opts[] = {
 	{"session_ttl_s", NULL, "MESHWATCH_SESSION_TTL", I(session_ttl_s), 60, 30 * 86400, "43200", 0, "lifetime of a login session"},
 	{"session_purge_interval_s", NULL, "MESHWATCH_SESSION_PURGE_INTERVAL", I(session_purge_interval_s), 1, 86400, "300", 0, "how often expired sessions are purged"},
 	{"login_attempts_per_min", NULL, "MESHWATCH_LOGIN_RATE", I(login_attempts_per_min), 1, 10000, "10", 0, "login attempts per client address per minute"},
+	{"login_attempts_per_account_per_min", NULL, "MESHWATCH_LOGIN_ACCOUNT_RATE", I(login_attempts_per_account_per_min), 1, 10000, "10", 0, "login attempts per username per minute, from all addresses together"},
 	{"max_users", NULL, "MESHWATCH_MAX_USERS", I(max_users), 1, 1000000, "1000", 0, "most users the node keeps"},
 	{"max_peers", NULL, "MESHWATCH_MAX_PEERS", I(max_peers), 1, 100000, "4096", 0, "most peers the node keeps"},
 	{"suspect_after", NULL, "MESHWATCH_SUSPECT_AFTER", I(suspect_after), 1, 100, "1", 0, "failed polls before a peer is suspect"},

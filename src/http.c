@@ -359,7 +359,9 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 	return 0;
 }
 
-/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds. */
+/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds,
+   checked against [0, MW_TIME_MAX] by mw_parse_time before any handler
+   does arithmetic with it. */
 int
 http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 {
@@ -371,20 +373,16 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 		*out = def;
 		return 0;
 	}
-	char *end;
-	long long v = strtoll(buf, &end, 10);
-	if (end != buf && *end == '\0' && v >= 0) {
-		*out = v;
+	rc = mw_parse_time(buf, out);
+	if (rc == 0)
 		return 0;
-	}
-	struct tm tm = {0};
-	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end && (strcmp(end, "Z") == 0 || strcmp(end, "+00:00") == 0)) {
-		*out = (int64_t)timegm(&tm);
-		return 0;
-	}
-	http_reply_error(r, 400, "invalid_query",
-	    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
+	if (rc == MW_ETOOBIG)
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"%s\" is out of range: times must be from 1970-01-01T00:00:00Z (0) to "
+		    "9999-12-31T23:59:59Z (%lld)", name, (long long)MW_TIME_MAX);
+	else
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
 	return -1;
 }
 
@@ -408,6 +406,80 @@ authenticate(struct req *r)
 		return 0;
 	r->authed = 1;
 	return 1;
+}
+
+/* Host without a trailing ":443", the port a browser leaves out of both
+   Host and Origin when it is the default. */
+static size_t
+host_len(const char *h)
+{
+	size_t n = strlen(h);
+	return n > 4 && strcmp(h + n - 4, ":443") == 0 ? n - 4 : n;
+}
+
+/* 1 when origin is this node as the browser reached it: "https://" + Host. */
+static int
+same_origin(const char *origin, const char *host)
+{
+	if (host == NULL || strncasecmp(origin, "https://", 8) != 0)
+		return 0;
+	origin += 8;
+	size_t ol = host_len(origin), hl = host_len(host);
+	return ol == hl && hl > 0 && strncasecmp(origin, host, hl) == 0;
+}
+
+static int
+is_json_type(const char *ct)
+{
+	if (strncasecmp(ct, "application/json", 16) != 0)
+		return 0;
+	return ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ';
+}
+
+/* Cross-site request forgery, beyond the SameSite=Strict cookie: a state
+   change (POST, PUT, PATCH, DELETE) that a browser could send must come
+   from this node's own pages. An Origin other than this node's, or a
+   Sec-Fetch-Site of cross-site or same-site, is refused (403); a body must
+   be JSON (415), which a plain HTML form cannot send. A request with an
+   Authorization: Bearer header is a script, not a browser (a page elsewhere
+   cannot add that header without a CORS preflight, which this node never
+   grants), so its Content-Type is not checked: curl -d keeps working. The
+   signed mesh endpoints (RAW) are machine to machine and not checked.
+   0 when the request may go on, -1 after replying. */
+static int
+check_forgery(struct req *r, const struct route *rt, const char *method)
+{
+	if ((rt->auth & RAW) || !(strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	                            strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0))
+		return 0;
+	const char *site = mg_get_header(r->conn, "Sec-Fetch-Site");
+	if (site && strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0) {
+		http_reply_error(r, 403, "cross_site_request",
+		    "%s %s from another site (Sec-Fetch-Site: %.32s) is refused: changes must come from this node's own pages",
+		    r->method, r->path, site);
+		return -1;
+	}
+	const char *origin = mg_get_header(r->conn, "Origin");
+	const char *host = mg_get_header(r->conn, "Host");
+	if (origin && !same_origin(origin, host)) {
+		http_reply_error(r, 403, "cross_site_request",
+		    "%s %s from origin %.100s is refused: changes must come from this node's own pages (https://%.100s)",
+		    r->method, r->path, origin, host ? host : "its address");
+		return -1;
+	}
+	const char *auth = mg_get_header(r->conn, "Authorization");
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+		return 0;
+	const char *ct = mg_get_header(r->conn, "Content-Type");
+	int has_body = r->ri->content_length > 0 ||
+	               (r->ri->content_length < 0 && mg_get_header(r->conn, "Transfer-Encoding") != NULL);
+	if ((ct && !is_json_type(ct)) || (ct == NULL && has_body)) {
+		http_reply_error(r, 415, "unsupported_media_type",
+		    "%s %s needs Content-Type: application/json (got %.64s); without a bearer token, request bodies must be JSON",
+		    r->method, r->path, ct ? ct : "none");
+		return -1;
+	}
+	return 0;
 }
 
 /* Reads the body into a NUL-terminated buffer of at most max bytes.
@@ -525,6 +597,8 @@ handle(struct mg_connection *conn, void *cbdata)
 		}
 		goto out;
 	}
+	if (check_forgery(&r, rt, method) != 0)
+		goto out;
 	if ((rt->auth & USER) && !authenticate(&r)) {
 		reply_error_h(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
 		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "meshwatch/capture.h"
@@ -192,6 +193,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(log_parse_level(cfg->log_level));
+	/* Everything the node creates is its own: the database and SQLite's
+	   -wal/-shm files (which hold password hashes) take the mode of the
+	   umask, also in a data directory that already existed with wider
+	   permissions. Files meant to be shared (node_id, cert.pem) set their
+	   mode explicitly. */
+	umask(077);
 	sigset_t stop_signals;
 	install_signals(&stop_signals);
 	/* One malloc arena for all threads. Per-thread arenas kept megabytes

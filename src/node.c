@@ -84,8 +84,9 @@ first_interface_ip(char *out, size_t outlen)
 }
 
 /* ROOT_USER/ROOT_PASSWORD create or update that user; with neither and no
-   users at all, a generated admin password goes to DATA_DIR/admin-password
-   (0600), written once. */
+   users at all, the user "admin" is made with a generated password, which
+   goes to DATA_DIR/admin-password (0600, the password alone on one line),
+   written once. */
 static int
 ensure_admin(struct node *n, char *err, size_t errlen)
 {
@@ -140,12 +141,13 @@ ensure_admin(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the admin user");
 		return MW_EDB;
 	}
-	snprintf(line, sizeof line, "admin:%s\n", pw);
+	snprintf(line, sizeof line, "%s\n", pw);
 	if (mw_write_file_atomic(path, line, strlen(line), 0600) != 0) {
 		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		return MW_EIO;
 	}
-	log_warn("auth", "no users and no ROOT_USER: created user \"admin\"; its password is in %s", path);
+	log_warn("auth", "no users and no ROOT_USER: created user \"admin\"; its password (the file's only line) is in %s",
+	    path);
 	return 0;
 }
 
@@ -215,7 +217,8 @@ node_create(const struct config *cfg, char *err, size_t errlen)
 	if (n->store == NULL)
 		goto fail;
 	n->login_rl = ratelimit_create(cfg->login_attempts_per_min, 4096);
-	if (n->login_rl == NULL) {
+	n->account_rl = ratelimit_create(cfg->login_attempts_per_account_per_min, 4096);
+	if (n->login_rl == NULL || n->account_rl == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -234,6 +237,7 @@ node_destroy(struct node *n)
 	if (n == NULL)
 		return;
 	ratelimit_destroy(n->login_rl);
+	ratelimit_destroy(n->account_rl);
 	store_close(n->store);
 	tls_server_destroy(n->tls);
 	pthread_mutex_destroy(&n->health_lock);
@@ -295,6 +299,7 @@ void
 node_apply_reload(struct node *n, const struct config *fresh)
 {
 	ratelimit_set_rate(n->login_rl, fresh->login_attempts_per_min);
+	ratelimit_set_rate(n->account_rl, fresh->login_attempts_per_account_per_min);
 	__atomic_store_n(&n->session_ttl_s, fresh->session_ttl_s, __ATOMIC_RELAXED);
 	static const struct {
 		const char *name;
@@ -320,10 +325,12 @@ node_apply_reload(struct node *n, const struct config *fresh)
 			log_warn("config", "%s changed: it takes effect at the next restart", restart[i].name);
 	n->cfg.session_ttl_s = fresh->session_ttl_s;
 	n->cfg.login_attempts_per_min = fresh->login_attempts_per_min;
+	n->cfg.login_attempts_per_account_per_min = fresh->login_attempts_per_account_per_min;
 	snprintf(n->cfg.log_level, sizeof n->cfg.log_level, "%s", fresh->log_level);
 	/* Said before the new level applies, so it shows whatever the level. */
-	log_info("config", "reloaded: log_level=%s login_attempts_per_min=%d session_ttl_s=%d", fresh->log_level,
-	    fresh->login_attempts_per_min, fresh->session_ttl_s);
+	log_info("config", "reloaded: log_level=%s login_attempts_per_min=%d session_ttl_s=%d "
+	    "login_attempts_per_account_per_min=%d", fresh->log_level, fresh->login_attempts_per_min, fresh->session_ttl_s,
+	    fresh->login_attempts_per_account_per_min);
 	log_set_level(log_parse_level(fresh->log_level));
 }
 

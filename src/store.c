@@ -866,8 +866,11 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 {
 	*rows = NULL;
 	*n = 0;
+	/* checked before the subtraction: the range comes from a query string */
+	if (step < 1 || from < 0 || to < from || to > MW_TIME_MAX)
+		return MW_EINVAL;
 	int64_t cap = (to - from) / step + 2;
-	if (cap < 1 || cap > 100000)
+	if (cap > 100000)
 		return MW_EINVAL;
 	struct hist_row *arr = calloc((size_t)cap, sizeof *arr);
 	if (arr == NULL)

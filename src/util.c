@@ -126,6 +126,36 @@ mw_rfc3339(int64_t t, char *out, size_t outlen)
 }
 
 int
+mw_parse_time(const char *s, int64_t *out)
+{
+	const char *p = s;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p >= '0' && *p <= '9') {
+		size_t k = strspn(p, "0123456789");
+		if (p[k] == '\0') {
+			errno = 0;
+			char *end;
+			long long v = strtoll(s, &end, 10);
+			if (errno == ERANGE || *end || v < 0 || v > MW_TIME_MAX)
+				return MW_ETOOBIG;
+			*out = v;
+			return 0;
+		}
+	}
+	struct tm tm = {0};
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || (strcmp(end, "Z") != 0 && strcmp(end, "+00:00") != 0))
+		return MW_EINVAL;
+	errno = 0;
+	time_t t = timegm(&tm);
+	if ((t == (time_t)-1 && errno) || t < 0 || (int64_t)t > MW_TIME_MAX)
+		return MW_ETOOBIG;
+	*out = (int64_t)t;
+	return 0;
+}
+
+int
 mw_random(void *buf, size_t n)
 {
 	uint8_t *p = buf;

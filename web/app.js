@@ -594,23 +594,26 @@
 
     function passwordRow(u) {
       const input = h('input', { type: 'password', id: `pw-${u.id}`, autocomplete: 'new-password', 'aria-label': `New password for ${u.username}`, placeholder: 'New password' });
+      // the node asks for the password of whoever makes the change
+      const current = h('input', { type: 'password', id: `pw-cur-${u.id}`, autocomplete: 'current-password', 'aria-label': 'Your current password', placeholder: 'Your current password' });
       const err = h('p', { class: 'error', role: 'alert', hidden: true });
       const save = h('button', { type: 'submit', class: 'primary small-btn', text: 'Save password' });
       const form = h('form', { class: 'pw-form', novalidate: true, onsubmit: async (ev) => {
         ev.preventDefault();
         if (!input.value) { setMessage(err, 'Enter the new password.'); input.focus(); return; }
+        if (!current.value) { setMessage(err, 'Enter your current password.'); current.focus(); return; }
         save.disabled = true;
         try {
-          await api('PATCH', `/api/users/${u.id}`, { password: input.value });
+          await api('PATCH', `/api/users/${u.id}`, { password: input.value, current_password: current.value });
           openPw = null;
           flash(`Password of “${u.username}” changed.`);
           load();
         } catch (e) {
-          if (!e.handled) { setMessage(err, e.detail); save.disabled = false; input.focus(); }
+          if (!e.handled) { setMessage(err, e.detail); save.disabled = false; (/current_password/.test(e.detail) ? current : input).focus(); }
         }
       } },
       h('label', { for: `pw-${u.id}`, text: `New password for ${u.username}` }),
-      h('div', { class: 'pw-controls' }, input, save,
+      h('div', { class: 'pw-controls' }, input, current, save,
         h('button', { type: 'button', class: 'secondary small-btn', text: 'Cancel', onclick: () => { openPw = null; paint(); } })),
       err);
       setTimeout(() => input.focus(), 0);

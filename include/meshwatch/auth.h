@@ -27,8 +27,8 @@ int auth_new_token(char token[AUTH_TOKEN_LEN + 1], char hash[AUTH_TOKEN_HASH_LEN
 /* SHA-256 of a token, hex. */
 void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1]);
 
-/* Login rate limiter: a fixed table of client addresses, each with a
-   fixed one-minute window. When the table is full the least recently
+/* Login rate limiter: a fixed table of keys (client addresses, or hashes
+   of usernames), each with a fixed one-minute window. When the table is full the least recently
    used entry is reused, so memory is bounded whatever clients do. */
 struct ratelimit;
 /* NULL when slots or per_minute is below 1, or out of memory. */
@@ -38,6 +38,15 @@ void ratelimit_destroy(struct ratelimit *rl);
    number of seconds to wait (> 0) when over the limit. */
 int ratelimit_hit(struct ratelimit *rl, const char *key, int64_t now_ms);
 void ratelimit_set_rate(struct ratelimit *rl, int per_minute);
+/* Forgets key's attempts (after a successful login). */
+void ratelimit_reset(struct ratelimit *rl, const char *key);
+
+/* The hash a login for an unknown username is checked against, so that it
+   costs the same PBKDF2 run as a known user's: iterations is the node's
+   configured pbkdf2_iterations. Writes "pbkdf2-sha256$ITER$...$..." (a
+   fixed salt and key, which no password matches) into out: 0, or
+   MW_ETOOBIG when out is too small. */
+int auth_dummy_hash(int iterations, char *out, size_t outlen);
 
 /* Validation shared by the API and the ROOT_* start-up path: NULL when
    fine, else a sentence naming the problem. */

@@ -37,6 +37,7 @@ struct config {
 	int session_ttl_s;
 	int session_purge_interval_s;
 	int login_attempts_per_min;
+	int login_attempts_per_account_per_min;
 	int max_users;
 	int pbkdf2_iterations;
 	int max_peers;

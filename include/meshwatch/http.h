@@ -56,7 +56,8 @@ int http_query_int(struct req *r, const char *name, int def, int min, int max, i
 int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
 
 /* A time query parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch
-   seconds; def when absent. On a bad value replies 400 and returns -1. */
+   seconds, within [0, MW_TIME_MAX]; def when absent. On a bad or
+   out-of-range value replies 400 naming the parameter and returns -1. */
 int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
 
 /* Adds a measurement rounded to 3 decimals, or null when v < 0 (not

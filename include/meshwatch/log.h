@@ -11,7 +11,8 @@ int log_parse_level(const char *s);
 const char *log_level_name(int level);
 void log_set_level(int level);
 
-/* Writes one line "2026-11-22T10:30:00Z INFO [tag] message" to stderr.
+/* Writes one line "2026-11-22T10:30:00Z INFO [tag] message" to stderr;
+   control characters in the message come out escaped (\n, \xNN).
    with_errno appends ": strerror(errno)". */
 void mw_log(int level, const char *tag, int with_errno, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -34,7 +34,8 @@ struct node {
 
 	struct store *store;          /* thread-safe */
 	struct tls_server *tls;       /* thread-safe */
-	struct ratelimit *login_rl;   /* thread-safe */
+	struct ratelimit *login_rl;   /* thread-safe; keyed by client address */
+	struct ratelimit *account_rl; /* thread-safe; keyed by a hash of the username */
 	struct metrics *metrics;      /* atomic counters */
 	struct http_server *http;
 	struct mesh *mesh;            /* thread-safe (see mesh.h) */

@@ -55,6 +55,17 @@ int mw_bucket_take(struct mw_bucket *b);
    out must hold at least 21 bytes; returns out. */
 char *mw_rfc3339(int64_t t, char *out, size_t outlen);
 
+/* The latest time any API accepts: 9999-12-31T23:59:59Z. Times from
+   outside are checked against [0, MW_TIME_MAX] before any arithmetic, so
+   milliseconds (t * 1000) and spans (to - from) cannot overflow. */
+#define MW_TIME_MAX INT64_C(253402300799)
+
+/* Parses a time from outside: epoch seconds ("1764000000") or RFC 3339 UTC
+   ("2026-11-22T10:30:00Z", also "+00:00"). 0 with *out set; MW_EINVAL when
+   s is neither; MW_ETOOBIG when it is a time outside [0, MW_TIME_MAX]
+   (negative, or too large, whatever its number of digits). */
+int mw_parse_time(const char *s, int64_t *out);
+
 /* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
 int mw_random(void *buf, size_t n);
 

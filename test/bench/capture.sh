@@ -122,7 +122,7 @@ ROOT_USER=admin ROOT_PASSWORD=bench-pass-123 MESHWATCH_PBKDF2_ITERATIONS=100000 
 	"$BUILD/meshwatch" --listen "$ADDR:8443" --data-dir "$T/live" --iface "$VN" > "$T/live.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 100); do curl -sk -o /dev/null "https://$ADDR:8443/health" && break; sleep 0.1; done
-TOKEN=$(curl -sk "https://$ADDR:8443/api/login" -d '{"username":"admin","password":"bench-pass-123"}' |
+TOKEN=$(curl -sk "https://$ADDR:8443/api/login" -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-pass-123"}' |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 stats() {
 	curl -sk -H "Authorization: Bearer $TOKEN" "https://$ADDR:8443/api/stats" |

@@ -129,7 +129,7 @@ ip netns exec "$P-s" env ROOT_USER=admin ROOT_PASSWORD=bench-pass-123 MESHWATCH_
 PIDS+=("$!")
 nscurl() { ip netns exec "$P-s" curl -sk --max-time 30 "$@"; }
 for _ in $(seq 100); do nscurl -o /dev/null https://10.81.0.1:8443/health && break; sleep 0.1; done
-TOKEN=$(nscurl https://10.81.0.1:8443/api/login -d '{"username":"admin","password":"bench-pass-123"}' |
+TOKEN=$(nscurl https://10.81.0.1:8443/api/login -H 'Content-Type: application/json' -d '{"username":"admin","password":"bench-pass-123"}' |
   "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])') || die "login failed: $(tail -5 "$TMP/node.log")"
 AUTH="Authorization: Bearer $TOKEN"
 SUBNETS=$(printf '"%s/32",' "${targets[@]}"); SUBNETS="[${SUBNETS%,}]"

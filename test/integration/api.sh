@@ -51,16 +51,16 @@ ucurl "$A" /api/me -H 'Authorization: Bearer short'
 expect_status 401 "malformed bearer token"
 
 # login: bad JSON, wrong types, wrong password, success with cookie + token
-ucurl "$A" /api/login -X POST -d '{"username":'; body=$BODY; expect_status 400 "malformed JSON"
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":'; body=$BODY; expect_status 400 "malformed JSON"
 echo "$body" | jget 'd["error"]' | grep -q invalid_json || fail "malformed JSON body: $body"
-ucurl "$A" /api/login -X POST -d '{"username":1,"password":"x"}'; body=$BODY; expect_status 400 "username not a string"
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":1,"password":"x"}'; body=$BODY; expect_status 400 "username not a string"
 echo "$body" | jget 'd["detail"]' | grep -q username || fail "detail does not name the field: $body"
-ucurl "$A" /api/login -X POST -d '[1,2]'; expect_status 400 "body not an object"
-ucurl "$A" /api/login -X POST -d '{"username":"admin","password":"wrong-password"}'
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '[1,2]'; expect_status 400 "body not an object"
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"admin","password":"wrong-password"}'
 expect_status 401 "wrong password"
-ucurl "$A" /api/login -X POST -d '{"username":"ghost","password":"wrong-password"}'
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"ghost","password":"wrong-password"}'
 expect_status 401 "unknown user"
-hdrs=$(curl -sk -D - -o "$TMP/login.json" -X POST "https://$A:8443/api/login" \
+hdrs=$(curl -sk -D - -o "$TMP/login.json" -X POST -H 'Content-Type: application/json' "https://$A:8443/api/login" \
   -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}")
 grep -q '^HTTP/1.1 200' <<<"$hdrs" || fail "login failed: $hdrs"
 cookie=$(echo "$hdrs" | grep -i '^Set-Cookie:' | tr -d '\r')
@@ -114,7 +114,7 @@ ucurl "$A" /api/users/abc "${AUTH[@]}"; expect_status 404 "non-numeric user id"
 [[ "$BODY" == *'\"abc\" is not an id (a positive integer)'* ]] || fail "non-numeric user id not named: $BODY"
 atok=$(login "$A" alice alice-pass-1)
 [ ${#atok} = 64 ] || fail "alice cannot log in"
-ucurl "$A" "/api/users/$alice" "${AUTH[@]}" -X PATCH -d '{"password":"alice-pass-2"}'; body=$BODY
+ucurl "$A" "/api/users/$alice" "${AUTH[@]}" -X PATCH -d "{\"password\":\"alice-pass-2\",\"current_password\":\"$ADMIN_PASS\"}"; body=$BODY
 expect_status 200 "change alice's password"
 ucurl "$A" /api/me -H "Authorization: Bearer $atok"
 expect_status 401 "alice's old session ends when an admin changes her password"
@@ -175,9 +175,9 @@ ucurl "$A" /api/me "${AUTH[@]}"; expect_status 401 "token after logout"
 
 # login rate limit: 10 a minute by default
 for i in $(seq 1 12); do
-  ucurl "$A" /api/login -X POST -d '{"username":"admin","password":"wrong-password"}'
+  ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"admin","password":"wrong-password"}'
 done
-hdrs=$(curl -sk -D - -o "$TMP/rl.json" -X POST -d '{"username":"admin","password":"wrong-password"}' "https://$A:8443/api/login")
+hdrs=$(curl -sk -D - -o "$TMP/rl.json" -X POST -H 'Content-Type: application/json' -d '{"username":"admin","password":"wrong-password"}' "https://$A:8443/api/login")
 grep -q '^HTTP/1.1 429' <<<"$hdrs" || fail "no 429 after 13 attempts: $hdrs"
 grep -qi '^Retry-After: [0-9]' <<<"$hdrs" || fail "429 without Retry-After"
 jget 'd["error"]' < "$TMP/rl.json" | grep -q rate_limited || fail "429 body"

@@ -485,9 +485,10 @@ try {
   const newId = await newRow.getAttribute('data-user-id');
   await newRow.locator('[data-action="password"]').click();
   await page.fill(`#pw-${newId}`, NEW_PASS2);
+  await page.fill(`#pw-cur-${newId}`, ADMIN_PASS);
   const [pw] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith(`/api/users/${newId}`) && r.request().method() === 'PATCH'),
-    page.press(`#pw-${newId}`, 'Enter'),
+    page.press(`#pw-cur-${newId}`, 'Enter'),
   ]);
   check(pw.status() === 200, `password change: HTTP ${pw.status()}`);
   await page.locator('#users-status').waitFor({ state: 'visible' });

@@ -39,7 +39,9 @@ pwfile="$TMP/n1/data/admin-password"
 [ -f "$pwfile" ] || fail "no generated admin password file"
 [ "$(stat -c %a "$pwfile")" = 600 ] || fail "admin-password mode $(stat -c %a "$pwfile")"
 [ "$(stat -c %a "$TMP/n1/data/certs/key.pem")" = 600 ] || fail "key.pem mode"
-pw=$(cut -d: -f2 "$pwfile")
+pw=$(cat "$pwfile")
+[[ "$pw" =~ ^[0-9a-f]{32}$ ]] && [ "$(wc -l < "$pwfile")" = 1 ] || fail "admin-password should hold the password alone on one line: $(cat "$pwfile")"
+grep -q 'created user "admin"; its password (the file.s only line) is in' "$TMP/n1.log" || fail "the log does not name the user"
 grep -q "$pw" "$TMP/n1.log" && fail "the generated password appears in the log"
 grep -q "$pwfile" "$TMP/n1.log" || fail "the log does not say where the password is"
 tok=$(login "$A" admin "$pw"); [ ${#tok} = 64 ] || fail "cannot log in with the generated password"
@@ -55,8 +57,8 @@ ok "node id survives a restart"
 echo '{"log_level":"warn","login_attempts_per_min":3}' > "$TMP/n1.json"
 kill -HUP "$NODE_PID"; sleep 0.5
 grep -q "reloaded: log_level=warn login_attempts_per_min=3" "$TMP/n1.log" || fail "SIGHUP did not reload"
-for i in 1 2 3; do ucurl "$A" /api/login -X POST -d '{"username":"x","password":"wrong-pass"}'; done
-ucurl "$A" /api/login -X POST -d '{"username":"x","password":"wrong-pass"}'
+for i in 1 2 3; do ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"x","password":"wrong-pass"}'; done
+ucurl "$A" /api/login -X POST -H 'Content-Type: application/json' -d '{"username":"x","password":"wrong-pass"}'
 expect_status 429 "reloaded login rate (3 a minute) applies"
 echo '{"log_level":' > "$TMP/n1.json"
 kill -HUP "$NODE_PID"; sleep 0.5

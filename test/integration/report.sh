@@ -47,7 +47,7 @@ stop_node "${PID[$R]}"
 sleep 8
 start_node "n$R" "$(addr $R)" --seed "$TMP/seed$R.json"
 PID[$R]=$NODE_PID
-ucurl "$(addr $R)" /api/login -X POST -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
+ucurl "$(addr $R)" /api/login -X POST -H 'Content-Type: application/json' -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
 TOK=$(echo "$BODY" | jget 'd["token"]') || fail "login after restart: $BODY ($HTTP_STATUS)"
 # the senders retry with backoff (at most 8 s after an 8 s outage): wait for the backlog
 caught=0
@@ -104,7 +104,7 @@ snap_seq=$(echo "$snap" | jget 'd["seq"]')
 for i in 2 3 4; do start_one $i --reporting "$TMP/reporting.json"; done
 start_node "n$R" "$(addr $R)" --seed "$TMP/seed$R.json"
 PID[$R]=$NODE_PID
-ucurl "$(addr $R)" /api/login -X POST -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
+ucurl "$(addr $R)" /api/login -X POST -H 'Content-Type: application/json' -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
 TOK=$(echo "$BODY" | jget 'd["token"]')
 for t in $(seq 1 60); do
   matrix

@@ -522,6 +522,54 @@ test_ratelimit_time_zero(void **state)
 	assert_true(again > 0); /* "a" is still over its limit */
 }
 
+/* The unknown-user path of a login checks the password against this hash:
+   it must carry the configured iteration count (so it costs what a real
+   user's check costs), parse as a valid hash, and match no password. */
+static void
+test_dummy_hash_follows_iterations(void **state)
+{
+	(void)state;
+	static const int counts[] = {100000, 120000, 250000, 10000000};
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		char h[AUTH_HASH_MAX], want[64];
+		assert_int_equal(auth_dummy_hash(counts[i], h, sizeof h), 0);
+		snprintf(want, sizeof want, "pbkdf2-sha256$%d$", counts[i]);
+		assert_memory_equal(h, want, strlen(want));
+	}
+	/* verified (0: no match), not refused as malformed (negative) */
+	char h[AUTH_HASH_MAX];
+	assert_int_equal(auth_dummy_hash(ITER, h, sizeof h), 0);
+	assert_int_equal(auth_verify_password("", h), 0);
+	assert_int_equal(auth_verify_password("any password at all", h), 0);
+	/* its cost is the iteration count's: same shape as a real hash */
+	char real[AUTH_HASH_MAX];
+	assert_int_equal(auth_hash_password("x", ITER, real, sizeof real), 0);
+	assert_int_equal(strlen(real), strlen(h));
+	char small[20];
+	assert_int_equal(auth_dummy_hash(ITER, small, sizeof small), MW_ETOOBIG);
+}
+
+static void
+test_ratelimit_reset(void **state)
+{
+	(void)state;
+	struct ratelimit *rl = ratelimit_create(2, 4);
+	assert_non_null(rl);
+	assert_int_equal(ratelimit_hit(rl, "acct", 1000), 0);
+	assert_int_equal(ratelimit_hit(rl, "acct", 1001), 0);
+	assert_int_equal(ratelimit_hit(rl, "other", 1001), 0);
+	assert_int_equal(ratelimit_hit(rl, "other", 1001), 0);
+	assert_true(ratelimit_hit(rl, "acct", 1002) > 0);
+	ratelimit_reset(rl, "acct");
+	ratelimit_reset(rl, "never-seen");
+	assert_int_equal(ratelimit_hit(rl, "acct", 1003), 0);
+	assert_int_equal(ratelimit_hit(rl, "acct", 1004), 0);
+	assert_true(ratelimit_hit(rl, "acct", 1005) > 0);
+	/* other keys keep their count */
+	assert_true(ratelimit_hit(rl, "other", 1006) > 0);
+	ratelimit_destroy(rl);
+}
+
 int
 main(void)
 {
@@ -543,6 +591,8 @@ main(void)
 		cmocka_unit_test(test_ratelimit_set_rate),
 		cmocka_unit_test(test_ratelimit_lru_reuse),
 		cmocka_unit_test(test_ratelimit_many_keys_bounded),
+		cmocka_unit_test(test_ratelimit_reset),
+		cmocka_unit_test(test_dummy_hash_follows_iterations),
 		cmocka_unit_test(test_ratelimit_threads),
 		cmocka_unit_test(test_ratelimit_time_zero),
 	};

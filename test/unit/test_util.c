@@ -543,6 +543,43 @@ test_ct_equal(void **state)
 	assert_int_equal(mw_ct_equal("abc", "abd", 2), 1);
 }
 
+/* mw_parse_time */
+
+static void
+test_parse_time(void **state)
+{
+	(void)state;
+	int64_t t = -5;
+	assert_int_equal(mw_parse_time("0", &t), 0);
+	assert_int_equal(t, 0);
+	assert_int_equal(mw_parse_time("1764000000", &t), 0);
+	assert_int_equal(t, 1764000000);
+	assert_int_equal(mw_parse_time("2026-11-22T10:30:00Z", &t), 0);
+	assert_int_equal(t, 1795343400);
+	assert_int_equal(mw_parse_time("2026-11-22T10:30:00+00:00", &t), 0);
+	assert_int_equal(t, 1795343400);
+	assert_int_equal(mw_parse_time("253402300799", &t), 0);
+	assert_int_equal(t, MW_TIME_MAX);
+	assert_int_equal(mw_parse_time("9999-12-31T23:59:59Z", &t), 0);
+	assert_int_equal(t, MW_TIME_MAX);
+	/* numbers outside [0, MW_TIME_MAX], however long: out of range */
+	t = 7;
+	static const char *const range[] = {"253402300800", "-1", "-9223372036854775808", "9223372036854775807",
+	    "9223372036854775808", "99999999999999999999999999", "-99999999999999999999999999"};
+	for (size_t i = 0; i < MW_ARRAY_LEN(range); i++) {
+		assert_int_equal(mw_parse_time(range[i], &t), MW_ETOOBIG);
+		assert_int_equal(t, 7);
+	}
+	/* not a time at all */
+	static const char *const bad[] = {"", "abc", "1e300", "12abc", "0x10", " 5", "5 ", "-", "+",
+	    "2026-11-22T10:30:00", "2026-11-22T10:30:00+01:00", "2026-13-01T00:00:00Z", "2026-11-22 10:30:00Z",
+	    "10000-01-01T00:00:00Z"};
+	for (size_t i = 0; i < MW_ARRAY_LEN(bad); i++) {
+		assert_int_equal(mw_parse_time(bad[i], &t), MW_EINVAL);
+		assert_int_equal(t, 7);
+	}
+}
+
 #define T(f) cmocka_unit_test(f)
 #define TT(f) cmocka_unit_test_setup_teardown(f, setup_tmp, teardown_tmp)
 
@@ -569,6 +606,7 @@ main(void)
 		T(test_mkdir_p_too_long),
 		T(test_snprintf_truncation),
 		T(test_ct_equal),
+		T(test_parse_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
