@@ -489,13 +489,13 @@ done:
 	   short of CPU). Refused, unreachable and bad answers count at once.
 	   The copy p may be a poll old: membership_poll_done has the last word. */
 	int64_t t_done = mw_wall_s();
-	if (!r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) && p->id[0] && p->state != PEER_DEAD &&
-	    __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED) && m->ovl.excuse_max_s > 0 &&
-	    (p->excused_since == 0 || t_done - p->excused_since < m->ovl.excuse_max_s))
-		r.excused = 1;
+	r.excused = !r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) && p->id[0] &&
+	            __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED);
+	int withheld = r.excused && p->state != PEER_DEAD && m->ovl.excuse_max_s > 0 &&
+	               (p->excused_since == 0 || t_done - p->excused_since < m->ovl.excuse_max_s);
 	/* every failure of a suspect peer asks the others again, so the time
 	   rule in membership_tick sees a fresh answer too */
-	if (!r.ok && !r.excused && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+	if (!r.ok && !withheld && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
 		indirect_probe(m, p, &r);
 	r.excused = membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, t_done);
 	queue_row(m, p->id, &r);
