@@ -32,6 +32,8 @@ if [ "$build_only" = 0 ]; then
   packages+=(curl openssl procps iproute2 nftables python3-yaml systemd chromium)
   # MAC vendors: the IEEE registry (discovery reads oui.txt when present)
   packages+=(ieee-data)
+  # promtool checks the /metrics exposition the way Prometheus reads it
+  packages+=(prometheus)
   # Node.js and npm drive the browser test; a machine may already have them
   # from elsewhere (then Debian's npm package would conflict).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

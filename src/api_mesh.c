@@ -180,6 +180,14 @@ api_peer_json(const struct peer *p, int64_t now)
 	http_add_time_or_null(o, "first_seen", p->first_seen);
 	http_add_time_or_null(o, "last_seen", p->last_seen);
 	http_add_time_or_null(o, "state_since", p->state_since);
+	/* the overload rule excuses its timeouts: the verdict is withheld */
+	http_add_time_or_null(o, "excused_since", p->excused_since);
+	if (p->excused_since > 0)
+		cJSON_AddStringToObject(o, "excused_reason",
+		    p->state == PEER_UNKNOWN ? "verdict withheld: its polls time out while this node is overloaded"
+		                             : "its polls time out while this node is overloaded: the verdict stays as it was");
+	else
+		cJSON_AddNullToObject(o, "excused_reason");
 	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
 	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
 	if (p->success_rate_1h < 0)
@@ -250,6 +258,32 @@ api_peer_json(const struct peer *p, int64_t now)
 	return o;
 }
 
+/* The overload rule as /api/nodes shows it. */
+static cJSON *
+api_overload_json(struct mesh *m)
+{
+	struct mesh_overload ov;
+	mesh_get_overload(m, &ov);
+	cJSON *o = cJSON_CreateObject();
+	static const char *const src[] = {"none", "cgroup", "system", "file"};
+	cJSON_AddBoolToObject(o, "enabled", ov.source != OVL_NONE);
+	cJSON_AddStringToObject(o, "source", src[ov.source & 3]);
+	if (ov.path[0])
+		cJSON_AddStringToObject(o, "path", ov.path);
+	else
+		cJSON_AddNullToObject(o, "path");
+	cJSON_AddStringToObject(o, "detail", ov.why);
+	cJSON_AddNumberToObject(o, "threshold", ov.threshold);
+	cJSON_AddNumberToObject(o, "excuse_max_s", ov.excuse_max_s);
+	if (ov.pressure >= 0)
+		cJSON_AddNumberToObject(o, "cpu_pressure", ov.pressure);
+	else
+		cJSON_AddNullToObject(o, "cpu_pressure");
+	cJSON_AddBoolToObject(o, "overloaded", ov.overloaded);
+	http_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
+	return o;
+}
+
 void
 api_nodes_list(struct req *r)
 {
@@ -260,7 +294,7 @@ api_nodes_list(struct req *r)
 		return;
 	int want_state = -1;
 	if (state[0] && (want_state = peer_state_parse(state)) < 0) {
-		http_reply_error(r, 400, "invalid_query", "query parameter \"state\" must be alive, suspect or dead");
+		http_reply_error(r, 400, "invalid_query", "query parameter \"state\" must be alive, suspect, dead or unknown");
 		return;
 	}
 	int np = 0;
@@ -273,7 +307,7 @@ api_nodes_list(struct req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	cJSON *seeds = cJSON_CreateArray();
-	int total = 0, counts[3] = {0, 0, 0};
+	int total = 0, counts[PEER__STATES] = {0}, excused = 0;
 	for (int i = 0; i < np; i++) {
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0') {
@@ -294,7 +328,8 @@ api_nodes_list(struct req *r)
 			cJSON_AddItemToArray(seeds, s);
 			continue;
 		}
-		counts[p->state % 3]++;
+		counts[p->state >= 0 && p->state < PEER__STATES ? p->state : PEER_UNKNOWN]++;
+		excused += p->excused_since > 0;
 		if (want_state >= 0 && p->state != want_state)
 			continue;
 		if (q[0] && strstr(p->fqdn, q) == NULL && strstr(p->ip, q) == NULL && strncmp(p->id, q, strlen(q)) != 0)
@@ -311,7 +346,10 @@ api_nodes_list(struct req *r)
 	cJSON_AddNumberToObject(c, "alive", counts[0]);
 	cJSON_AddNumberToObject(c, "suspect", counts[1]);
 	cJSON_AddNumberToObject(c, "dead", counts[2]);
+	cJSON_AddNumberToObject(c, "unknown", counts[3]);
+	cJSON_AddNumberToObject(c, "excused", excused);
 	cJSON_AddItemToObject(o, "pending_seeds", seeds);
+	cJSON_AddItemToObject(o, "overload", api_overload_json(r->node->mesh));
 	http_reply_json(r, 200, o, NULL);
 }
 
@@ -420,6 +458,7 @@ api_nodes_history(struct req *r)
 		http_add_time(e, "t", rows[i].t);
 		cJSON_AddNumberToObject(e, "polls", rows[i].polls);
 		cJSON_AddNumberToObject(e, "ok", rows[i].ok);
+		cJSON_AddNumberToObject(e, "excused", rows[i].excused);
 		cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
 		http_add_num(e, "connect_ms", rows[i].connect_ms);
 		http_add_num(e, "tls_ms", rows[i].tls_ms);

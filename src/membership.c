@@ -21,7 +21,16 @@
    5. A node never lists itself; gossip saying we are suspect or dead at our
       incarnation makes us bump it (the refutation spreads with our answers).
    6. The table is bounded (max_peers); when full, new names are dropped and
-      counted, and the log says so (rate-limited). */
+      counted, and the log says so (rate-limited).
+   7. An address answers for one node: when our own poll of a peer's
+      ip:port is answered by another node id, the peer we knew there is
+      dead at once (membership_address_taken). Only that first-hand
+      evidence counts; what callers or gossip claim about an address never
+      kills a peer.
+   8. An overloaded node delays its verdict, never erases it: a timeout it
+      excuses still counts as a failed poll, an alive peer becomes unknown
+      (verdict withheld), and once the excuse is older than excuse_max_s
+      the verdict is given from the failures counted meanwhile. */
 #include "meshwatch/membership.h"
 
 #include <arpa/inet.h>
@@ -86,18 +95,18 @@ poll_error_name(int e)
 	return (e >= 0 && e < PERR__COUNT) ? err_names[e] : "other";
 }
 
-static const char *const state_names[] = {"alive", "suspect", "dead"};
+static const char *const state_names[PEER__STATES] = {"alive", "suspect", "dead", "unknown"};
 
 const char *
 peer_state_name(int s)
 {
-	return (s >= 0 && s <= 2) ? state_names[s] : "dead";
+	return (s >= 0 && s < PEER__STATES) ? state_names[s] : "unknown";
 }
 
 int
 peer_state_parse(const char *s)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < PEER__STATES; i++)
 		if (strcmp(s, state_names[i]) == 0)
 			return i;
 	return -1;
@@ -261,6 +270,8 @@ set_state(struct entry *e, int state, int64_t now, const char *why)
 	    e->p.port, peer_state_name(e->p.state), peer_state_name(state), why);
 	e->p.state = state;
 	e->p.state_since = now;
+	if (state == PEER_DEAD)
+		e->p.excused_since = 0; /* a verdict given: nothing withheld any more */
 }
 
 int
@@ -383,6 +394,7 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 	e->p.source = SRC_DIRECT;
 	e->p.last_seen = now;
 	e->p.fails = 0;
+	e->p.excused_since = 0;
 	set_state(e, PEER_ALIVE, now, "heard first-hand");
 out:
 	pthread_mutex_unlock(&m->lock);
@@ -398,7 +410,9 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 		const struct peer_news *x = &list[i];
 		if (strcmp(x->id, m->self_id) == 0) {
 			st->ignored_self++;
-			if (x->state != PEER_ALIVE && x->incarnation >= m->incarnation && x->incarnation + 1 > st->refute)
+			/* unknown is the sender's withheld verdict, not an accusation */
+			if ((x->state == PEER_SUSPECT || x->state == PEER_DEAD) && x->incarnation >= m->incarnation &&
+			    x->incarnation + 1 > st->refute)
 				st->refute = x->incarnation;
 			continue;
 		}
@@ -451,7 +465,7 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 					e->p.last_seen = seen;
 				e->p.fails = 0;
 				set_state(e, PEER_ALIVE, now, "newer incarnation reported alive");
-			} else if (x->state == PEER_DEAD && !recent_ok && e->p.state == PEER_ALIVE) {
+			} else if (x->state == PEER_DEAD && !recent_ok && (e->p.state == PEER_ALIVE || e->p.state == PEER_UNKNOWN)) {
 				set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
 			}
 			st->updated++;
@@ -462,7 +476,7 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			if (seen > e->p.last_seen && e->p.state != PEER_DEAD)
 				e->p.last_seen = seen;
 			st->updated++;
-		} else if (x->state == PEER_DEAD && e->p.state == PEER_ALIVE && !recent_ok) {
+		} else if (x->state == PEER_DEAD && (e->p.state == PEER_ALIVE || e->p.state == PEER_UNKNOWN) && !recent_ok) {
 			set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
 			st->updated++;
 		} else {
@@ -539,10 +553,33 @@ compute_rates(struct entry *e, int64_t now)
 	e->p.success_rate_24h = n24 ? (double)ok24 / n24 : -1;
 }
 
-void
+/* The verdict on e after a failure that is not (or no longer) excused,
+   from the failures counted so far. Lock held. */
+static void
+give_verdict(struct membership *m, struct entry *e, const char *why, int vantage_reached, int vantage_asked, int64_t now)
+{
+	int open = e->p.state == PEER_ALIVE || e->p.state == PEER_UNKNOWN;
+	char text[300];
+	snprintf(text, sizeof text, "%s", why);
+	if (e->p.fails >= m->o.dead_after && vantage_reached > 0) {
+		/* other nodes reach it: the trouble is between us, not the peer */
+		size_t l = strlen(text);
+		snprintf(text + l, sizeof text - l, "; but %d of %d other nodes reach it", vantage_reached, vantage_asked);
+		if (open)
+			set_state(e, PEER_SUSPECT, now, text);
+	} else if (e->p.fails >= m->o.dead_after)
+		set_state(e, PEER_DEAD, now, text);
+	else if (e->p.fails >= m->o.suspect_after && open)
+		set_state(e, PEER_SUSPECT, now, text);
+	else if (e->p.state == PEER_UNKNOWN)
+		set_state(e, PEER_ALIVE, now, text); /* too few failures to suspect it */
+}
+
+int
 membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
     const struct poll_result *r, int64_t now)
 {
+	int excused = 0;
 	pthread_mutex_lock(&m->lock);
 	struct entry *e = (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
 	if (e == NULL)
@@ -555,37 +592,66 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 		e->p.fails = 0;
 		e->p.last_ok = now;
 		e->p.last_seen = now;
+		e->p.excused_since = 0;
 		if (e->p.id[0])
 			set_state(e, PEER_ALIVE, now, "poll succeeded");
-	} else if (r->excused) {
-		/* this node was too busy to tell: the failure is in the history
-		   and the rates, but says nothing about the peer's state */
-	} else {
-		e->p.fails++;
-		if (e->p.id[0] == '\0')
-			goto out; /* a seed never reached: stays a placeholder */
-		char why[200];
-		snprintf(why, sizeof why, "%d failed polls (%s%s%s)", e->p.fails, poll_error_name(r->error),
-		    r->detail[0] ? ": " : "", r->detail);
-		if (r->vantage_asked > 0) {
-			e->p.vantage_asked = r->vantage_asked;
-			e->p.vantage_reached = r->vantage_reached;
-			e->p.vantage_at = now;
-		}
-		if (e->p.fails >= m->o.dead_after && r->vantage_reached > 0) {
-			/* other nodes reach it: the trouble is between us, not the peer */
-			size_t l = strlen(why);
-			snprintf(why + l, sizeof why - l, "; but %d of %d other nodes reach it", r->vantage_reached,
-			    r->vantage_asked);
-			if (e->p.state == PEER_ALIVE)
-				set_state(e, PEER_SUSPECT, now, why);
-		} else if (e->p.fails >= m->o.dead_after)
-			set_state(e, PEER_DEAD, now, why);
-		else if (e->p.fails >= m->o.suspect_after && e->p.state == PEER_ALIVE)
-			set_state(e, PEER_SUSPECT, now, why);
+		goto out;
 	}
+	e->p.fails++;
+	if (e->p.id[0] == '\0')
+		goto out; /* a seed never reached: stays a placeholder */
+	char why[240];
+	snprintf(why, sizeof why, "%d failed polls (%s%s%s)", e->p.fails, poll_error_name(r->error),
+	    r->detail[0] ? ": " : "", r->detail);
+	if (r->vantage_asked > 0) {
+		e->p.vantage_asked = r->vantage_asked;
+		e->p.vantage_reached = r->vantage_reached;
+		e->p.vantage_at = now;
+	}
+	/* A dead peer's verdict is given already: nothing to withhold. */
+	if (r->excused && e->p.state != PEER_DEAD && m->o.excuse_max_s > 0 &&
+	    (e->p.excused_since == 0 || now - e->p.excused_since < m->o.excuse_max_s)) {
+		excused = 1;
+		if (e->p.excused_since == 0)
+			e->p.excused_since = now;
+		if (e->p.state == PEER_ALIVE) {
+			size_t l = strlen(why);
+			snprintf(why + l, sizeof why - l, " while this node is overloaded: verdict withheld for up to %d s",
+			    m->o.excuse_max_s);
+			set_state(e, PEER_UNKNOWN, now, why);
+		}
+		goto out;
+	}
+	if (r->excused && e->p.excused_since > 0) {
+		size_t l = strlen(why);
+		snprintf(why + l, sizeof why - l, "; withheld for %lld s while this node is overloaded, the longest allowed",
+		    (long long)(now - e->p.excused_since));
+	}
+	e->p.excused_since = 0;
+	give_verdict(m, e, why, r->vantage_reached, r->vantage_asked, now);
 out:
 	pthread_mutex_unlock(&m->lock);
+	return excused;
+}
+
+int
+membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
+    int64_t now)
+{
+	int changed = 0;
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, old_id);
+	/* only when the entry still names the address we polled */
+	if (e != NULL && strcmp(old_id, new_id) != 0 && e->p.port == port && strcmp(e->p.ip, ip) == 0 &&
+	    e->p.state != PEER_DEAD) {
+		char why[200];
+		snprintf(why, sizeof why, "its address %s:%d now answers as node %s", ip, port, new_id);
+		e->p.excused_since = 0;
+		set_state(e, PEER_DEAD, now, why);
+		changed = 1;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return changed;
 }
 
 void
@@ -639,6 +705,15 @@ membership_tick(struct membership *m, int64_t now, int poll_interval_s)
 		    now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
 		    (e->p.last_ok == 0 || now - e->p.last_ok > (int64_t)m->o.dead_after * poll_interval_s)) {
 			set_state(e, PEER_DEAD, now, "suspect for too long");
+			changed++;
+		} else if (e->p.state == PEER_UNKNOWN && e->p.excused_since > 0 &&
+		    now - e->p.excused_since >= (int64_t)m->o.excuse_max_s + poll_interval_s) {
+			/* no poll came to give the verdict: give it from the failures counted */
+			char why[200];
+			snprintf(why, sizeof why, "%d failed polls; verdict withheld for %lld s while this node is overloaded, "
+			    "the longest allowed", e->p.fails, (long long)(now - e->p.excused_since));
+			e->p.excused_since = 0;
+			give_verdict(m, e, why, 0, 0, now);
 			changed++;
 		} else if (e->p.state == PEER_DEAD && now - e->p.state_since > m->o.forget_after_s) {
 			log_info("mesh", "forgetting peer %s (%s): dead for %lld s", e->p.id, e->p.fqdn,
@@ -858,8 +933,23 @@ membership_counts(struct membership *m, int *total, int *alive, int *suspect, in
 			(*alive)++;
 		else if (p->state == PEER_SUSPECT)
 			(*suspect)++;
-		else
+		else if (p->state == PEER_DEAD)
 			(*dead)++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+membership_count_unknown(struct membership *m, int *unknown, int *excused)
+{
+	*unknown = *excused = 0;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < m->n; i++) {
+		const struct peer *p = &m->e[i]->p;
+		if (p->id[0] == '\0')
+			continue;
+		*unknown += p->state == PEER_UNKNOWN;
+		*excused += p->excused_since > 0;
 	}
 	pthread_mutex_unlock(&m->lock);
 }

@@ -7,13 +7,18 @@
    search when one is due; it merges what it learned into the peer table
    and queues a row for the store. The main thread writes queued rows in
    batches (one transaction, so far fewer than one fsync per poll).
-   Workers never touch SQLite; the scheduler never blocks on the network. */
+   Workers never touch SQLite; the scheduler never blocks on the network.
+   The main thread also reads CPU pressure once a second (the overload
+   rule): while this node is overloaded, a poll that times out is still a
+   failure, but the peer's verdict is withheld (unknown) for a bounded
+   time, since a starved poller cannot tell a slow peer from a slow self. */
 #include "meshwatch/mesh.h"
 
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,7 +113,36 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		.dead_after = c->dead_after,
 		.forget_after_s = c->forget_after_s,
 		.pmtu_interval_s = c->pmtu_interval_s,
+		/* by default as long as dead_after polls would take */
+		.excuse_max_s = c->overload_excuse_max_s > 0 ? c->overload_excuse_max_s : c->dead_after * c->poll_interval_s,
 	};
+	m->ovl.threshold = c->overload_cpu_pressure;
+	m->ovl.excuse_max_s = mo.excuse_max_s;
+	m->ovl.pressure = -1;
+	const char *forced = getenv("MESHWATCH_CPU_PRESSURE_FILE"); /* tests, and hosts where detection guesses wrong */
+	if (c->overload_cpu_pressure <= 0) {
+		snprintf(m->ovl.why, sizeof m->ovl.why, "overload_cpu_pressure is 0");
+	} else if (forced && forced[0]) {
+		errno = 0;
+		if (mesh_read_pressure(forced) < 0) {
+			snprintf(m->ovl.why, sizeof m->ovl.why, "cannot read %.150s (MESHWATCH_CPU_PRESSURE_FILE): %s", forced,
+			    strerror(errno ? errno : EINVAL));
+		} else {
+			m->ovl.source = OVL_FILE;
+			snprintf(m->ovl.path, sizeof m->ovl.path, "%s", forced);
+			snprintf(m->ovl.why, sizeof m->ovl.why, "CPU pressure from %.150s (MESHWATCH_CPU_PRESSURE_FILE)", forced);
+		}
+	} else {
+		m->ovl.source = mesh_overload_source("", getenv("container"), m->ovl.path, sizeof m->ovl.path, m->ovl.why,
+		    sizeof m->ovl.why);
+	}
+	if (m->ovl.source != OVL_NONE)
+		log_info("mesh", "overload rule on: %s; at %d %% a peer whose polls time out is shown unknown for up to %d s",
+		    m->ovl.why, c->overload_cpu_pressure, mo.excuse_max_s);
+	else if (c->overload_cpu_pressure > 0)
+		log_warn("mesh", "overload rule off: %s", m->ovl.why);
+	else
+		log_info("mesh", "overload rule off: %s", m->ovl.why);
 	m->members = membership_create(&mo);
 	if (m->members)
 		membership_set_self(m->members, n->fqdn, n->ip, c->listen_port);
@@ -196,12 +230,15 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 	row->rtt_avg_ms = r->udp_sent ? (r->udp_received ? r->rtt_avg_ms : -1) : -1;
 	row->jitter_ms = r->udp_received > 1 ? r->jitter_ms : -1;
 	row->loss = r->udp_sent ? 1.0 - (double)r->udp_received / r->udp_sent : -1;
+	row->excused = r->excused;
 	if (r->ok)
 		m->stats.polls_ok++;
 	else
 		m->stats.polls_failed++;
+	if (r->excused)
+		m->stats.polls_excused++;
 	if (r->total_ms > 0)
-		m->stats.poll_ms_sum += r->total_ms;
+		metrics_hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -283,8 +320,18 @@ mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *
 	if (membership_get(m->members, id, &p) != 0)
 		return MW_ENOTFOUND;
 	int rc = tlsclient_request(m->client, p.ip, p.port, "GET", "/health", "", NULL, 0, 65536, timeout_ms, hr);
-	/* any HTTP answer (503 included) means the node is there */
-	return rc == 0 && hr->status > 0;
+	if (rc != 0 || hr->status <= 0)
+		return 0;
+	/* any HTTP answer (503 included) means a node is there, but it must be
+	   this one: a new node on a dead one's address would vouch for a ghost */
+	cJSON *o = cJSON_ParseWithLength(hr->body, hr->body_len);
+	const cJSON *nid = cJSON_GetObjectItemCaseSensitive(o, "node_id");
+	int same = cJSON_IsString(nid) && strcmp(nid->valuestring, id) == 0;
+	if (!same)
+		snprintf(hr->detail, sizeof hr->detail, "%s:%d answers as node %.36s", p.ip, p.port,
+		    cJSON_IsString(nid) ? nid->valuestring : "(none)");
+	cJSON_Delete(o);
+	return same;
 }
 
 static void
@@ -372,10 +419,12 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r.detail, sizeof r.detail, "%s:%d answers as this node", ip, p->port);
 		goto done;
 	}
+	int taken = 0;
 	if (p->id[0] && strcmp(who.id, p->id) != 0) {
 		r.error = PERR_BODY;
 		snprintf(r.detail, sizeof r.detail, "%s:%d now answers as node %.36s", ip, p->port, who.id);
 		/* it is a node all the same: learn it first-hand below, but this poll failed */
+		taken = 1;
 	}
 	/* First-hand: the address we reached is the one to keep. */
 	struct peer_news reached = who;
@@ -389,6 +438,9 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(p->id, sizeof p->id, "%s", who.id);
 	}
 	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
+	if (taken && membership_address_taken(m->members, p->id, p->ip, p->port, who.id, now))
+		log_warn("mesh", "peer %s (%s) is gone: its address %s:%d now belongs to node %s (%s)", p->id, p->fqdn, p->ip,
+		    p->port, who.id, who.fqdn);
 	struct merge_stats ms;
 	membership_merge(m->members, list, nlist, now, &ms);
 	membership_set_digest(m->members, who.id, gm.digest, gm.cursor);
@@ -430,22 +482,22 @@ done:
 		measure_pmtu(m, p, ip);
 	}
 	/* A timeout (or a handshake cut off) while this machine is overloaded
-	   says more about this node than about the peer: recorded as a failed
-	   poll, but not counted towards suspect and dead, and no other node is
-	   asked to probe it (which would add load to a mesh already short of
-	   CPU). Refused, unreachable and bad answers still count. */
-	if (!r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) &&
-	    __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED)) {
-		r.excused = 1;
-		pthread_mutex_lock(&m->lock);
-		m->stats.polls_excused++;
-		pthread_mutex_unlock(&m->lock);
-	}
+	   may say more about this node than about the peer: a failed poll all
+	   the same, in the history and the counts, but the peer's verdict is
+	   withheld (unknown) for at most excuse_max_s, and meanwhile no other
+	   node is asked to probe it (which would add load to a mesh already
+	   short of CPU). Refused, unreachable and bad answers count at once.
+	   The copy p may be a poll old: membership_poll_done has the last word. */
+	int64_t t_done = mw_wall_s();
+	r.excused = !r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) && p->id[0] &&
+	            __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED);
+	int withheld = r.excused && p->state != PEER_DEAD && m->ovl.excuse_max_s > 0 &&
+	               (p->excused_since == 0 || t_done - p->excused_since < m->ovl.excuse_max_s);
 	/* every failure of a suspect peer asks the others again, so the time
 	   rule in membership_tick sees a fresh answer too */
-	if (!r.ok && !r.excused && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+	if (!r.ok && !withheld && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
 		indirect_probe(m, p, &r);
-	membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, mw_wall_s());
+	r.excused = membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, t_done);
 	queue_row(m, p->id, &r);
 	free(list);
 	https_result_free(&hr);
@@ -644,20 +696,110 @@ mesh_destroy(struct mesh *m)
 	free(m);
 }
 
-/* The machine's CPU pressure: the share of the last 10 s in which some
-   runnable task waited for a CPU (/proc/pressure/cpu, "some avg10"), in %;
-   -1 when the kernel does not report it. */
-static double
-cpu_pressure(void)
+double
+mesh_read_pressure(const char *path)
 {
-	FILE *f = fopen("/proc/pressure/cpu", "re");
+	FILE *f = fopen(path, "re");
 	if (f == NULL)
 		return -1;
 	double v = -1;
-	if (fscanf(f, "some avg10=%lf", &v) != 1)
+	if (fscanf(f, "some avg10=%lf", &v) != 1) {
 		v = -1;
+		if (errno == 0)
+			errno = EINVAL;
+	}
 	fclose(f);
 	return v;
+}
+
+/* This process's cgroup v2 directory: the "0::" line of /proc/self/cgroup
+   under the cgroup2 mount of /proc/self/mountinfo. 0, or -1 without one. */
+static int
+own_cgroup_dir(const char *root, char *out, size_t outlen)
+{
+	char p[512], line[1024], rel[512] = "", mnt[512] = "", mroot[512] = "";
+	int found = 0;
+	snprintf(p, sizeof p, "%s/proc/self/cgroup", root);
+	FILE *f = fopen(p, "re");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(rel, sizeof rel, "%.511s", line + 3);
+			found = 1;
+			break;
+		}
+	fclose(f);
+	if (!found)
+		return -1;
+	snprintf(p, sizeof p, "%s/proc/self/mountinfo", root);
+	if ((f = fopen(p, "re")) == NULL)
+		return -1;
+	found = 0;
+	while (!found && fgets(line, sizeof line, f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPER */
+		char *dash = strstr(line, " - ");
+		char mr[512], mp[512];
+		if (dash && strncmp(dash + 3, "cgroup2 ", 8) == 0 && sscanf(line, "%*s %*s %*s %511s %511s", mr, mp) == 2) {
+			snprintf(mnt, sizeof mnt, "%s", mp);
+			snprintf(mroot, sizeof mroot, "%s", mr);
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return -1;
+	/* the mount may show a subtree only (its ROOT): the path is below it */
+	size_t rl = strcmp(mroot, "/") == 0 ? 0 : strlen(mroot);
+	const char *below = rel;
+	if (rl > 0) {
+		if (strncmp(rel, mroot, rl) != 0 || (rel[rl] != '\0' && rel[rl] != '/'))
+			return -1; /* our cgroup is not under that mount */
+		below = rel + rl;
+	}
+	snprintf(out, outlen, "%s%s%s", root, mnt, strcmp(below, "/") == 0 ? "" : below);
+	return 0;
+}
+
+int
+mesh_overload_source(const char *root, const char *container_env, char *path, size_t pathlen, char *why,
+    size_t whylen)
+{
+	char dir[1100], p[1200];
+	path[0] = why[0] = '\0';
+	/* a cgroup's own file, but never the root cgroup's (which counts every
+	   task of the machine): only non-root cgroups have cgroup.type */
+	if (own_cgroup_dir(root, dir, sizeof dir) == 0) {
+		snprintf(p, sizeof p, "%s/cgroup.type", dir);
+		if (access(p, F_OK) == 0) {
+			snprintf(p, sizeof p, "%s/cpu.pressure", dir);
+			if (mesh_read_pressure(p) >= 0) {
+				snprintf(path, pathlen, "%s", p);
+				snprintf(why, whylen, "CPU pressure of this node's cgroup (%s)", p);
+				return OVL_CGROUP;
+			}
+		}
+	}
+	char a[600], b[600];
+	snprintf(a, sizeof a, "%s/.dockerenv", root);
+	snprintf(b, sizeof b, "%s/run/.containerenv", root);
+	int in_container = access(a, F_OK) == 0 || access(b, F_OK) == 0 || (container_env && container_env[0]);
+	if (in_container) {
+		snprintf(why, whylen, "in a container, /proc/pressure/cpu counts the whole host's tasks, and this node's "
+		                      "cgroup has no readable cpu.pressure of its own");
+		return OVL_NONE;
+	}
+	snprintf(p, sizeof p, "%s/proc/pressure/cpu", root);
+	errno = 0;
+	if (mesh_read_pressure(p) < 0) {
+		snprintf(why, whylen, "cannot read %s: %s (hidden by systemd's ProtectProc=/ProcSubset=, or a kernel without "
+		                      "PSI)", p, strerror(errno ? errno : EINVAL));
+		return OVL_NONE;
+	}
+	snprintf(path, pathlen, "%s", p);
+	snprintf(why, whylen, "CPU pressure of the whole machine (%s)", p);
+	return OVL_SYSTEM;
 }
 
 /* Once a second: is this machine overloaded? On at overload_cpu_pressure,
@@ -665,22 +807,29 @@ cpu_pressure(void)
 static void
 check_overload(struct mesh *m)
 {
-	int limit = m->node->cfg.overload_cpu_pressure;
-	if (limit <= 0)
-		return;
-	double p = cpu_pressure();
+	if (m->ovl.source == OVL_NONE)
+		return; /* the main thread is the only writer: reading without the lock is safe */
+	int limit = m->ovl.threshold;
+	double p = mesh_read_pressure(m->ovl.path);
 	int was = __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED), now = was;
 	if (p >= limit)
 		now = 1;
 	else if (p >= 0 && p < limit / 2.0)
 		now = 0;
+	pthread_mutex_lock(&m->lock);
+	m->ovl.pressure = p;
+	m->ovl.overloaded = now;
+	if (now != was)
+		m->ovl.since = now ? mw_wall_s() : 0;
+	pthread_mutex_unlock(&m->lock);
 	if (now == was)
 		return;
 	__atomic_store_n(&m->overloaded, now, __ATOMIC_RELAXED);
 	if (now)
-		log_warn("mesh", "this machine is overloaded (CPU pressure %.0f %% >= %d %%): polls that time out are "
-		                 "recorded but not held against peers, and at most %d are in flight, until it falls below %d %%",
-		    p, limit, m->node->cfg.overload_poll_concurrency, limit / 2);
+		log_warn("mesh", "this machine is overloaded (CPU pressure %.0f %% >= %d %%): a peer whose polls time out "
+		                 "is shown unknown (verdict withheld for up to %d s), and at most %d polls are in flight, "
+		                 "until it falls below %d %%",
+		    p, limit, m->ovl.excuse_max_s, m->node->cfg.overload_poll_concurrency, limit / 2);
 	else
 		log_info("mesh", "CPU pressure down to %.0f %%: timed-out polls count against peers again, up to %d polls in flight",
 		    p, m->node->cfg.poll_concurrency);
@@ -743,5 +892,13 @@ mesh_get_stats(struct mesh *m, struct mesh_stats *out)
 {
 	pthread_mutex_lock(&m->lock);
 	*out = m->stats;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mesh_get_overload(struct mesh *m, struct mesh_overload *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->ovl;
 	pthread_mutex_unlock(&m->lock);
 }

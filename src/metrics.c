@@ -66,6 +66,21 @@ metrics_count_conn_refused(struct metrics *m)
 		__atomic_fetch_add(&m->conns_refused, 1, __ATOMIC_RELAXED);
 }
 
+const double metrics_hist_bounds[METRICS_HIST_NBOUNDS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+void
+metrics_hist_observe(struct metrics_hist *h, double seconds)
+{
+	if (!(seconds >= 0))
+		return;
+	int i = 0;
+	while (i < METRICS_HIST_NBOUNDS && seconds > metrics_hist_bounds[i])
+		i++;
+	h->n[i]++;
+	h->count++;
+	h->sum += seconds;
+}
+
 struct buf {
 	char *p;
 	size_t len, cap;
@@ -148,6 +163,20 @@ put_targets(struct buf *b, struct node *n)
 			put(b, "meshwatch_target_connect_seconds{id=\"%lld\"} %.6f\n", (long long)rows[i].id,
 			    rows[i].last_connect_ms / 1000.0);
 	free(rows);
+}
+
+/* A histogram: cumulative buckets, +Inf, _sum and _count. */
+static void
+put_hist(struct buf *b, const char *name, const char *help, const struct metrics_hist *h)
+{
+	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	uint64_t cum = 0;
+	for (int i = 0; i < METRICS_HIST_NBOUNDS; i++) {
+		cum += h->n[i];
+		put(b, "%s_bucket{le=\"%g\"} %llu\n", name, metrics_hist_bounds[i], (unsigned long long)cum);
+	}
+	put(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)h->count, name, h->sum,
+	    name, (unsigned long long)h->count);
 }
 
 /* One metric without labels: HELP, TYPE and the value. */
@@ -250,9 +279,8 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "# HELP meshwatch_tls_handshakes_total TLS handshakes by result.\n# TYPE meshwatch_tls_handshakes_total counter\n");
 	put(&b, "meshwatch_tls_handshakes_total{result=\"ok\"} %llu\n", (unsigned long long)ts.handshakes_ok);
 	put(&b, "meshwatch_tls_handshakes_total{result=\"failed\"} %llu\n", (unsigned long long)ts.handshakes_failed);
-	put(&b, "# HELP meshwatch_tls_handshake_seconds_sum Time spent in successful handshakes.\n"
-	        "# TYPE meshwatch_tls_handshake_seconds_sum counter\n");
-	put(&b, "meshwatch_tls_handshake_seconds_sum %.6f\n", ts.handshake_ms_sum / 1000.0);
+	put_hist(&b, "meshwatch_tls_handshake_seconds", "Successful TLS handshakes served, from accept to the end of the handshake.",
+	    &ts.handshake_s);
 	put(&b, "# HELP meshwatch_tls_certificate_reloads_total Certificates loaded while running.\n"
 	        "# TYPE meshwatch_tls_certificate_reloads_total counter\n");
 	put(&b, "meshwatch_tls_certificate_reloads_total %llu\n", (unsigned long long)ts.reloads);
@@ -272,21 +300,38 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "# HELP meshwatch_sessions Sessions stored.\n# TYPE meshwatch_sessions gauge\nmeshwatch_sessions %d\n",
 	    store_session_count(n->store));
 	if (n->mesh) {
-		int total, alive, suspect, dead;
+		int total, alive, suspect, dead, unknown, excused;
 		struct mesh_stats ms;
+		struct mesh_overload ovl;
 		membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+		membership_count_unknown(n->mesh->members, &unknown, &excused);
 		mesh_get_stats(n->mesh, &ms);
-		put(&b, "# HELP meshwatch_peers Known peers by state.\n# TYPE meshwatch_peers gauge\n");
-		put(&b, "meshwatch_peers{state=\"alive\"} %d\nmeshwatch_peers{state=\"suspect\"} %d\nmeshwatch_peers{state=\"dead\"} %d\n",
-		    alive, suspect, dead);
+		mesh_get_overload(n->mesh, &ovl);
+		put(&b, "# HELP meshwatch_peers Known peers by state (unknown: verdict withheld while this node is overloaded).\n"
+		        "# TYPE meshwatch_peers gauge\n");
+		put(&b, "meshwatch_peers{state=\"alive\"} %d\nmeshwatch_peers{state=\"suspect\"} %d\nmeshwatch_peers{state=\"dead\"} %d\n"
+		        "meshwatch_peers{state=\"unknown\"} %d\n",
+		    alive, suspect, dead, unknown);
+		put(&b, "# HELP meshwatch_peers_excused Peers whose failed polls are excused now (this node overloaded): "
+		        "their verdict is withheld.\n# TYPE meshwatch_peers_excused gauge\nmeshwatch_peers_excused %d\n", excused);
+		static const char *const src_names[] = {"none", "cgroup", "system", "file"};
+		put(&b, "# HELP meshwatch_overload_rule_enabled 1 when CPU pressure is read (source: cgroup, system, file), "
+		        "0 when the overload rule is off (source none; the log says why).\n"
+		        "# TYPE meshwatch_overload_rule_enabled gauge\nmeshwatch_overload_rule_enabled{source=\"%s\"} %d\n",
+		    src_names[ovl.source & 3], ovl.source != OVL_NONE);
+		put(&b, "# HELP meshwatch_overloaded 1 while CPU pressure keeps this node's verdicts on timeouts withheld.\n"
+		        "# TYPE meshwatch_overloaded gauge\nmeshwatch_overloaded %d\n", ovl.overloaded);
+		if (ovl.pressure >= 0)
+			put(&b, "# HELP meshwatch_cpu_pressure_ratio Share of the last 10 s in which a task waited for a CPU "
+			        "(the overload rule's reading).\n# TYPE meshwatch_cpu_pressure_ratio gauge\n"
+			        "meshwatch_cpu_pressure_ratio %.4f\n", ovl.pressure / 100.0);
 		put(&b, "# HELP meshwatch_polls_total Polls of peers by result.\n# TYPE meshwatch_polls_total counter\n");
 		put(&b, "meshwatch_polls_total{result=\"ok\"} %llu\nmeshwatch_polls_total{result=\"failed\"} %llu\n",
 		    (unsigned long long)ms.polls_ok, (unsigned long long)ms.polls_failed);
-		put(&b, "# HELP meshwatch_polls_excused_total Failed polls not held against the peer: they timed out while "
-		        "this machine was overloaded.\n# TYPE meshwatch_polls_excused_total counter\n");
+		put(&b, "# HELP meshwatch_polls_excused_total Failed polls (counted as failed too) that timed out while this "
+		        "node was overloaded: the peer's verdict was withheld.\n# TYPE meshwatch_polls_excused_total counter\n");
 		put(&b, "meshwatch_polls_excused_total %llu\n", (unsigned long long)ms.polls_excused);
-		put(&b, "# HELP meshwatch_poll_seconds_sum Time spent in completed polls.\n# TYPE meshwatch_poll_seconds_sum counter\n");
-		put(&b, "meshwatch_poll_seconds_sum %.6f\n", ms.poll_ms_sum / 1000.0);
+		put_hist(&b, "meshwatch_poll_seconds", "Duration of polls that got as far as a connection attempt.", &ms.poll_s);
 		put(&b, "# HELP meshwatch_gossip_entries_dropped_total Invalid or surplus peer entries received.\n"
 		        "# TYPE meshwatch_gossip_entries_dropped_total counter\n");
 		put(&b, "meshwatch_gossip_entries_dropped_total %llu\n", (unsigned long long)ms.gossip_entries_dropped);

@@ -79,6 +79,10 @@ static const char *const migrations[] = {
 	store_schema_traffic,
 	/* 6: discovery: scans, hosts, services, changes (store_discovery.c) */
 	store_schema_discovery,
+	/* 7: failed polls made while this node was overloaded (the peer's
+	   verdict withheld) are marked, in raw polls and in 5-minute buckets */
+	"ALTER TABLE polls ADD COLUMN excused INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE polls_5m ADD COLUMN excused INTEGER NOT NULL DEFAULT 0;",
 };
 
 
@@ -780,14 +784,15 @@ bind_poll(sqlite3_stmt *s, const void *row)
 	bind_ms(s, 9, r->rtt_avg_ms);
 	bind_ms(s, 10, r->jitter_ms);
 	bind_ms(s, 11, r->loss);
+	sqlite3_bind_int(s, 12, r->excused != 0);
 }
 
 static int
 polls_insert_locked(struct store *st, const struct poll_row *rows, int n)
 {
 	return store_insert_rows_locked(st,
-	    "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
-	    "VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	    "INSERT INTO polls(peer_id,ts,ok,error,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss,excused) "
+	    "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 	    rows, sizeof *rows, n, bind_poll);
 }
 
@@ -884,10 +889,10 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 	    "SUM(total_ms*n)/SUM(CASE WHEN total_ms IS NULL THEN 0 ELSE n END), "
 	    "SUM(rtt_avg_ms*n)/SUM(CASE WHEN rtt_avg_ms IS NULL THEN 0 ELSE n END), "
 	    "SUM(jitter_ms*n)/SUM(CASE WHEN jitter_ms IS NULL THEN 0 ELSE n END), "
-	    "SUM(loss*n)/SUM(CASE WHEN loss IS NULL THEN 0 ELSE n END) FROM ("
-	    "  SELECT ts AS t, 1 AS n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss "
+	    "SUM(loss*n)/SUM(CASE WHEN loss IS NULL THEN 0 ELSE n END), SUM(excused) FROM ("
+	    "  SELECT ts AS t, 1 AS n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss, excused "
 	    "  FROM polls WHERE peer_id=?1 AND ts>=?2 AND ts<?3 "
-	    "  UNION ALL SELECT bucket, n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss "
+	    "  UNION ALL SELECT bucket, n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss, excused "
 	    "  FROM polls_5m WHERE peer_id=?1 AND bucket>=?2 AND bucket<?3) GROUP BY b ORDER BY b");
 	if (s == NULL) {
 		free(arr);
@@ -910,6 +915,7 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 		r->rtt_avg_ms = col_or_neg(s, 7);
 		r->jitter_ms = col_or_neg(s, 8);
 		r->loss = col_or_neg(s, 9);
+		r->excused = sqlite3_column_int(s, 10);
 	}
 	sqlite3_finalize(s);
 	*rows = arr;
@@ -949,10 +955,10 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int r = store_bind_exec_locked(st,
-	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss) "
+	    "INSERT INTO polls_5m(peer_id,bucket,n,ok,connect_ms,tls_ms,ttfb_ms,total_ms,rtt_avg_ms,jitter_ms,loss,excused) "
 	    "SELECT peer_id, (ts/300)*300, COUNT(*), SUM(ok), AVG(connect_ms), AVG(tls_ms), AVG(ttfb_ms), AVG(total_ms), "
-	    "AVG(rtt_avg_ms), AVG(jitter_ms), AVG(loss) FROM polls WHERE ts < ?1 GROUP BY peer_id, (ts/300)*300 "
-	    "ON CONFLICT(peer_id,bucket) DO UPDATE SET n=n+excluded.n, ok=ok+excluded.ok",
+	    "AVG(rtt_avg_ms), AVG(jitter_ms), AVG(loss), SUM(excused) FROM polls WHERE ts < ?1 GROUP BY peer_id, (ts/300)*300 "
+	    "ON CONFLICT(peer_id,bucket) DO UPDATE SET n=n+excluded.n, ok=ok+excluded.ok, excused=excused+excluded.excused",
 	    cut);
 	if (r >= 0) {
 		ms->downsampled = store_bind_exec_locked(st, "DELETE FROM polls WHERE ts < ?1", cut);

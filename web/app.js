@@ -731,9 +731,22 @@
 
   function fmtVal(v) { return v === null || v === undefined || v === '' ? DASH : String(v); }
 
-  const STATE_ORDER = { alive: 0, suspect: 1, dead: 2 };
-  function stateBadge(st) {
-    return h('span', { class: `badge state state-${STATE_ORDER[st] !== undefined ? st : 'unknown'}`, 'data-state': st || '', text: st || 'unknown' });
+  const STATE_ORDER = { alive: 0, unknown: 1, suspect: 2, dead: 3 };
+  function stateBadge(st, title) {
+    return h('span', { class: `badge state state-${STATE_ORDER[st] !== undefined ? st : 'unknown'}`, 'data-state': st || '', text: st || 'unknown', title: title || null });
+  }
+  // local HH:MM of an RFC 3339 time
+  function fmtHM(t) {
+    const d = new Date(t);
+    return Number.isFinite(d.getTime()) ? `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}` : DASH;
+  }
+  // Why a peer's verdict is withheld (its polls time out while this node is
+  // overloaded), or null: the words the mesh and node pages show.
+  function excuseText(p) {
+    if (!p || !p.excused_since) return null;
+    return p.state === 'unknown'
+      ? `verdict withheld: this node is overloaded since ${fmtHM(p.excused_since)}`
+      : `its polls time out while this node is overloaded (since ${fmtHM(p.excused_since)})`;
   }
 
   function pmtuText(pm) {
@@ -852,7 +865,7 @@
     try {
       const d = await api('GET', '/api/nodes?limit=5000');
       if (gen !== feed.gen) return;
-      const counts = Object.assign({ alive: 0, suspect: 0, dead: 0 }, d.counts || {});
+      const counts = Object.assign({ alive: 0, suspect: 0, dead: 0, unknown: 0 }, d.counts || {});
       counts.total = isNum(d.total) ? d.total : (d.items || []).length;
       if (feed.mode === 'live' && feed.data) {
         // the frames are fresher; take only what they lack
@@ -896,6 +909,7 @@
       if (m.time) noteServerTime(Date.parse(m.time), 1000);
       const counts = Object.assign({ alive: 0, suspect: 0, dead: 0 }, m.counts || {});
       if (!isNum(counts.total)) counts.total = m.items.length;
+      if (!isNum(counts.unknown)) counts.unknown = m.items.filter((p) => p.state === 'unknown').length;
       feed.data = { counts, items: m.items, pending_seeds: feed.data ? feed.data.pending_seeds : [], at: new Date() };
       feed.error = null;
       feed.mode = 'live';
@@ -1139,6 +1153,7 @@
       h('li', null, h('span', { class: 'dot dot-alive' }), 'alive'),
       h('li', null, h('span', { class: 'dot dot-suspect' }), 'suspect'),
       h('li', null, h('span', { class: 'dot dot-dead' }), 'dead'),
+      h('li', null, h('span', { class: 'dot dot-unknown' }), 'unknown (verdict withheld: this node is overloaded)'),
       h('li', { class: 'muted' }, 'edges: UDP round-trip time, or poll time when no RTT is measured'));
 
     // table with sortable headers
@@ -1177,7 +1192,10 @@
       switch (c.key) {
         case 'fqdn': return [h('a', { href: '#/nodes/' + encodeURIComponent(p.id), class: 'peer-link', title: p.source ? `known from: ${p.source}` : null, text: p.fqdn || p.id })];
         case 'addr': return [h('span', { class: 'mono', text: `${p.ip}:${p.port}` })];
-        case 'state': return [stateBadge(p.state)];
+        case 'state': {
+          const why = excuseText(p);
+          return [stateBadge(p.state, why), why ? h('span', { class: 'peer-excuse muted small', text: why }) : null];
+        }
         case 'last_seen': return [h('span', { title: fmtTime(p.last_seen), text: fmtAgo(p.last_seen) })];
         case 'ok1h': return [h('span', { title: `${fmtNumber(get(p, 'poll.polls_1h'))} polls in the last hour`, text: fmtPct(get(p, 'poll.success_rate_1h')) })];
         case 'ok24h': return [h('span', { title: `${fmtNumber(get(p, 'poll.polls_24h'))} polls in the last 24 h`, text: fmtPct(get(p, 'poll.success_rate_24h')) })];
@@ -1269,6 +1287,8 @@
       stats.alive.v.textContent = fmtNumber(c.alive);
       stats.suspect.v.textContent = fmtNumber(c.suspect);
       stats.dead.v.textContent = fmtNumber(c.dead);
+      // not alive, not suspect: a verdict this node withholds while overloaded
+      stats.alive.sub.textContent = c.unknown > 0 ? `${fmtNumber(c.unknown)} unknown: verdict withheld, this node is overloaded` : '';
       const ok = meshSuccess24h(items);
       stats.ok24h.v.textContent = fmtPct(ok.rate);
       stats.ok24h.sub.textContent = ok.polls ? `${fmtNumber(ok.polls)} polls` : 'no polls yet';
@@ -1395,6 +1415,7 @@
   // every node. A cell's colour is its state, shaded by RTT.
   function cellClass(c) {
     if (!c) return 'mx-none';
+    if (c.state === 'unknown') return 'mx-unknown'; // a verdict withheld, not a death
     if (c.state !== 'alive') return 'mx-' + (c.state === 'suspect' ? 'suspect' : 'dead');
     if (!isNum(c.rtt_ms)) return 'mx-alive';
     return c.rtt_ms < 1 ? 'mx-rtt0' : c.rtt_ms < 10 ? 'mx-rtt1' : c.rtt_ms < 50 ? 'mx-rtt2' : 'mx-rtt3';
@@ -1531,7 +1552,11 @@
         kv('Node ID', 'id', (p) => p.id, { mono: true }),
         kv('FQDN', 'fqdn', (p) => p.fqdn),
         kv('Address', 'addr', (p) => `${p.ip}:${p.port}`, { mono: true }),
-        kv('State', 'state', (p) => ({ text: p.state_since ? `${p.state} for ${fmtDuration((serverNow() - Date.parse(p.state_since)) / 1000)}` : p.state, title: p.state_since ? `since ${fmtTime(p.state_since)}` : null, cls: p.state === 'alive' ? 'good' : p.state === 'suspect' ? 'warn' : 'bad' })),
+        kv('State', 'state', (p) => {
+          const why = excuseText(p);
+          if (p.state === 'unknown') return { text: `unknown — ${why || 'verdict withheld'}`, title: p.excused_since ? `excused since ${fmtTime(p.excused_since)}` : null, cls: 'warn' };
+          return { text: (p.state_since ? `${p.state} for ${fmtDuration((serverNow() - Date.parse(p.state_since)) / 1000)}` : p.state) + (why ? ` — ${why}` : ''), title: p.state_since ? `since ${fmtTime(p.state_since)}` : null, cls: p.state === 'alive' ? 'good' : p.state === 'suspect' ? 'warn' : 'bad' };
+        }),
         kv('Source', 'source', (p) => p.source),
         kv('Incarnation', 'incarnation', (p) => fmtNumber(p.incarnation)),
         kv('First seen', 'first_seen', (p) => fmtTime(p.first_seen)),
@@ -1621,7 +1646,7 @@
       title.textContent = p.fqdn || p.id;
       state.pageTitle = p.fqdn || 'Node';
       updateTitle();
-      badgeSlot.replaceChildren(stateBadge(p.state));
+      badgeSlot.replaceChildren(stateBadge(p.state, excuseText(p)));
       for (const [el, fn] of fields) {
         let v;
         try { v = fn(p); } catch (e) { v = undefined; }

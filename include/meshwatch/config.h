@@ -47,6 +47,7 @@ struct config {
 	int first_contacts;
 	int first_contact_rate;
 	int overload_cpu_pressure;
+	int overload_excuse_max_s;
 	int forget_after_s;
 	int dead_poll_every;
 	int poll_concurrency;

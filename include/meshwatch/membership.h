@@ -12,7 +12,10 @@
 /* A table's position: "epoch.version" (8 hex digits, '.', a decimal). */
 #define MEMBERSHIP_CURSOR_LEN 32
 
-enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2 };
+/* unknown: our own polls time out while this node is overloaded, so the
+   verdict is withheld (for at most excuse_max_s, then given anyway). */
+enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2, PEER_UNKNOWN = 3 };
+#define PEER__STATES 4
 enum peer_source { SRC_SEED = 0, SRC_DIRECT = 1, SRC_GOSSIP = 2 };
 
 /* Why a poll failed; also the labels used in JSON and metrics. */
@@ -32,7 +35,7 @@ enum poll_error {
 };
 const char *poll_error_name(int e);
 const char *peer_state_name(int s);
-/* Parses "alive"/"suspect"/"dead"; -1 when unknown. */
+/* Parses "alive"/"suspect"/"dead"/"unknown"; -1 for anything else. */
 int peer_state_parse(const char *s);
 
 /* One poll's measurements (times in ms; negative = not reached). */
@@ -47,8 +50,8 @@ struct poll_result {
 	/* indirect probes made because this failure would make the peer dead:
 	   how many other nodes answered, and how many of them reach it */
 	int vantage_asked, vantage_reached;
-	/* a timeout while this machine was overloaded: recorded, but not held
-	   against the peer (no failed-poll count, no state change) */
+	/* a timeout while this machine was overloaded: recorded as a failure
+	   and counted, but the verdict (suspect, dead) is withheld for a while */
 	int excused;
 };
 
@@ -73,7 +76,8 @@ struct peer {
 	int64_t first_seen, last_seen;   /* wall-clock seconds; last_seen: last sign of life */
 	int64_t last_poll, last_ok;      /* our own polls */
 	int64_t state_since;
-	int fails;                       /* consecutive failed polls */
+	int fails;                       /* consecutive failed polls (excused ones included) */
+	int64_t excused_since;           /* verdict withheld since (this node overloaded); 0 = not */
 	struct poll_result last;         /* our last poll of it */
 	/* success counts in 5-minute buckets over 24 h, for the rates */
 	double success_rate_1h, success_rate_24h; /* -1 when no polls yet */
@@ -95,6 +99,7 @@ struct membership_opts {
 	int dead_after;       /* consecutive failed polls before dead */
 	int forget_after_s;   /* dead this long: removed */
 	int pmtu_interval_s;  /* re-measure PMTU this often */
+	int excuse_max_s;     /* longest a verdict is withheld while this node is overloaded */
 };
 
 struct membership;
@@ -185,9 +190,21 @@ void membership_merge(struct membership *m, const struct peer_news *list, int n,
 void membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id);
 
 /* Our poll finished: of the peer with this id, or (id "") of the seed
-   placeholder seeded with seed_ip/seed_fqdn and port. */
-void membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
+   placeholder seeded with seed_ip/seed_fqdn and port. A failure marked
+   r->excused counts as a failure, but while the peer's excuse is younger
+   than excuse_max_s its verdict is withheld: an alive peer becomes unknown
+   (suspect and dead peers keep their state) and excused_since is set. Past
+   that window the verdict is given as for any failure. Returns 1 when the
+   failure was excused, else 0. */
+int membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
     const struct poll_result *r, int64_t now);
+
+/* Our own poll of ip:port, where we knew node old_id, was answered by
+   node new_id: the address now belongs to another node, so old_id is dead
+   at once (first-hand evidence only: never call this on what a caller or
+   gossip claims). Returns 1 when old_id changed state, else 0. */
+int membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
+    int64_t now);
 /* A poll that did not happen (its first contact was deferred, see
    tlsclient_first_contact_ok): the peer is free for the next round and
    nothing is counted for or against it. */
@@ -198,8 +215,10 @@ void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu
 /* Remembers the view digest and table cursor id last sent ("" forgets them). */
 void membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor);
 
-/* State timers: suspect -> dead by time, forgetting long-dead peers.
-   Returns how many changed. */
+/* State timers: suspect -> dead by time, a withheld verdict given once
+   its excuse is older than excuse_max_s (plus one poll interval for the
+   poll that would give it), forgetting long-dead peers. Returns how many
+   changed. */
 int membership_tick(struct membership *m, int64_t now, int poll_interval_s);
 
 /* Copies the table (malloc'd array, caller frees) ordered by id; *n set. */
@@ -209,9 +228,12 @@ int membership_get(struct membership *m, const char *id, struct peer *out);
 /* Removes a peer by id; 0 or MW_ENOTFOUND. */
 int membership_forget(struct membership *m, const char *id);
 
-/* Counts by state; seeds not yet contacted count as dead until they answer
-   (they are not known to be alive). */
+/* Counts by state; seeds not yet contacted are left out (they are not
+   nodes until they answer); unknown peers count in total only. */
 void membership_counts(struct membership *m, int *total, int *alive, int *suspect, int *dead);
+/* Peers whose verdict is withheld now (state unknown) and peers with an
+   excuse running (excused_since set: unknown ones and suspect ones). */
+void membership_count_unknown(struct membership *m, int *unknown, int *excused);
 
 /* Poll schedule: the next peer to poll in round-robin order, skipping
    peers with a poll in flight; dead peers only every dead_every-th round.

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "meshwatch/membership.h"
+#include "meshwatch/metrics.h"
 #include "meshwatch/tlsclient.h"
 
 struct node;
@@ -24,7 +25,21 @@ struct mesh_stats {
 	uint64_t callers_rejected;          /* /nodeinfo callers with a bad identity or signature */
 	uint64_t rows_written, rows_dropped;
 	uint64_t polls_excused;             /* timed out while this machine was overloaded */
-	double poll_ms_sum;
+	struct metrics_hist poll_s;         /* polls that reached the peer's address, seconds */
+};
+
+/* The overload rule: where CPU pressure is read from, or why the rule is
+   off, and whether this node is overloaded now. */
+enum overload_source { OVL_NONE = 0, OVL_CGROUP, OVL_SYSTEM, OVL_FILE };
+struct mesh_overload {
+	int source;                  /* enum overload_source; OVL_NONE: the rule is off */
+	char path[256];              /* the pressure file read ("" when off) */
+	char why[256];               /* where the reading comes from, or why the rule is off */
+	int overloaded;
+	int64_t since;               /* wall-clock seconds; 0 when not overloaded */
+	double pressure;             /* last reading, %; < 0 when none */
+	int threshold;               /* overload_cpu_pressure */
+	int excuse_max_s;
 };
 
 struct poll_worker {
@@ -58,6 +73,7 @@ struct mesh {
 	unsigned flushes;            /* main thread only */
 	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
 	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
+	struct mesh_overload ovl;    /* under lock; the main thread writes it */
 };
 
 /* Builds the mesh: the peer table from the database and the seed file,
@@ -77,6 +93,23 @@ void mesh_flush(struct mesh *m);
 void mesh_maintain(struct mesh *m);
 
 void mesh_get_stats(struct mesh *m, struct mesh_stats *out);
+/* A copy of the overload rule's state. */
+void mesh_get_overload(struct mesh *m, struct mesh_overload *out);
+
+/* Where CPU pressure is read from (the "some avg10" line of a PSI file).
+   This node's own cgroup (v2) cpu.pressure when it has one (not the root
+   cgroup), since it counts only this node's tasks waiting for a CPU;
+   else /proc/pressure/cpu, unless in a container (root + "/.dockerenv",
+   root + "/run/.containerenv", or container_env set), where that file
+   counts the whole host; else none. root prefixes every path looked at
+   ("" for the real ones; tests pass a directory). Fills path and why (a
+   sentence for the log); returns enum overload_source. Blocks on a few
+   small reads. */
+int mesh_overload_source(const char *root, const char *container_env, char *path, size_t pathlen, char *why,
+    size_t whylen);
+/* The "some avg10" value of a PSI file in %, or -1 (errno set) when it
+   cannot be read or parsed. */
+double mesh_read_pressure(const char *path);
 
 /* Answers another node's indirect probe: can this node reach peer id now?
    (GET /nodeinfo/reach, blocking for at most timeout_ms.) 1 reached, 0

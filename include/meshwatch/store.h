@@ -78,6 +78,7 @@ struct poll_row {
 	char error[24];
 	double connect_ms, tls_ms, ttfb_ms, total_ms;  /* < 0: not reached (stored as NULL) */
 	double rtt_avg_ms, jitter_ms, loss;            /* < 0: no UDP data */
+	int excused;   /* failed while this node was overloaded: the peer's verdict was withheld */
 };
 
 /* Saves the identity and state of every peer with an id (one transaction). */
@@ -108,6 +109,7 @@ int store_pmtu_list(struct store *st, const char *peer_id, int limit, struct pmt
 struct hist_row {
 	int64_t t;
 	int polls, ok;
+	int excused;   /* failed polls among them made while this node was overloaded */
 	double connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss; /* < 0: no data */
 };
 int store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t to, int step,

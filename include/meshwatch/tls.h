@@ -8,12 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/metrics.h"
+
 struct tls_server;
 
 struct tls_stats {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed;
 	double handshake_ms_sum;
+	struct metrics_hist handshake_s;   /* successful handshakes, seconds */
 	uint64_t reloads;
 };
 

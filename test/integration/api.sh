@@ -153,6 +153,14 @@ for m in 'meshwatch_build_info{version=' meshwatch_uptime_seconds \
   grep -qF "$m" <<<"$body" || fail "metrics lack $m"
 done
 ok "metrics count requests by route and status, and TLS handshakes"
+# the exposition itself: what Prometheus accepts (types, suffixes, histograms)
+if command -v promtool >/dev/null; then
+  out=$(promtool check metrics <<<"$body" 2>&1) || fail "promtool check metrics: $out"
+  grep -q '^meshwatch_tls_handshake_seconds_bucket{le="+Inf"} [1-9]' <<<"$body" || fail "no handshake histogram"
+  ok "/metrics passes promtool check metrics (handshake and poll durations are histograms)"
+else
+  echo "# promtool not installed (Debian package prometheus): exposition check left out"
+fi
 # memory gauges: positive, and the SQLite share is part of the heap
 sanitized=0; grep -q __asan_init "$MW" && sanitized=1
 mem=$(echo "$body" | SANITIZED=$sanitized python3 -c '

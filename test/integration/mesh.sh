@@ -121,6 +121,8 @@ for tick in $(seq 1 100); do
   [ "$s" = dead ] && { dead=1; break; }
   sleep 0.1
 done
+# a busy machine may sample past the short suspect spell: n1's log has every change
+grep -q "peer $id5 (n5.test [0-9.:]*) alive -> suspect" "$TMP/n1.log" && saw_suspect=1
 [ $saw_suspect = 1 ] || fail "n5 never seen suspect"
 [ $dead = 1 ] || fail "n5 not dead 10 s after kill -9 (state $s)"
 ok "killed node: suspect, then dead within 10 s"

@@ -1,6 +1,7 @@
 /* Unit tests for membership.c: the merge rules that decide a peer's state,
    driven with explicit times so that the time rules of membership_tick are
-   checked too. */
+   checked too; and where the overload rule reads CPU pressure from
+   (mesh_overload_source, on a fake file tree). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "meshwatch/config.h"
 #include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
 #include "meshwatch/util.h"
+#include "testdir.h"
 
 #define SELF "00000000-0000-4000-8000-000000000001"
 #define B_ID "00000000-0000-4000-8000-00000000000b"
@@ -24,7 +30,7 @@ make(void)
 {
 	struct membership_opts o = {
 		.self_id = SELF, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
-		.forget_after_s = 3600, .pmtu_interval_s = 3600,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600, .excuse_max_s = 90,
 	};
 	struct membership *m = membership_create(&o);
 	assert_non_null(m);
@@ -325,7 +331,7 @@ test_view_digest_agrees(void **state)
 	(void)state;
 	struct membership_opts o = {
 		.self_id = B_ID, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
-		.forget_after_s = 3600, .pmtu_interval_s = 3600,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600, .excuse_max_s = 90,
 	};
 	struct membership *a = make(), *b = membership_create(&o);
 	assert_non_null(b);
@@ -350,6 +356,237 @@ test_view_digest_agrees(void **state)
 	membership_destroy(b);
 }
 
+/* One poll of id failing with error at time t, excused or not; returns
+   what membership_poll_done said (1: excused). */
+static int
+fail_poll(struct membership *m, const char *id, int error, int excused, int64_t t)
+{
+	struct poll_result r;
+	memset(&r, 0, sizeof r);
+	r.error = error;
+	r.excused = excused;
+	r.at = t;
+	return membership_poll_done(m, id, "", "", 8443, &r, t);
+}
+
+static struct peer
+get_peer(struct membership *m, const char *id)
+{
+	struct peer p;
+	assert_int_equal(membership_get(m, id, &p), 0);
+	return p;
+}
+
+/* Rule 8: timeouts excused while this node is overloaded still count as
+   failed polls; the peer is unknown (never alive) meanwhile, and once the
+   excuse is excuse_max_s old the verdict comes from every failure counted. */
+static void
+test_excuse_delays_the_verdict(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 1), 1);
+	struct peer p = get_peer(m, B_ID);
+	assert_int_equal(p.state, PEER_UNKNOWN);
+	assert_int_equal(p.excused_since, t + 1);
+	assert_int_equal(p.fails, 1);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 31), 1);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TLS, 1, t + 61), 1);
+	p = get_peer(m, B_ID);
+	assert_int_equal(p.state, PEER_UNKNOWN); /* three failures, dead_after 3: still withheld */
+	assert_int_equal(p.fails, 3);
+	assert_int_equal(p.excused_since, t + 1);
+	assert_true(p.success_rate_1h <= 0); /* the rates keep the failures (buckets ahead of the clock are left out) */
+	int unknown, excused, total, alive, suspect, dead;
+	membership_count_unknown(m, &unknown, &excused);
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(unknown, 1);
+	assert_int_equal(excused, 1);
+	assert_int_equal(alive, 0);
+	assert_int_equal(total, 1);
+	/* 90 s after the first excuse: no longer excused, the verdict is given */
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 91), 0);
+	p = get_peer(m, B_ID);
+	assert_int_equal(p.state, PEER_DEAD);
+	assert_int_equal(p.excused_since, 0);
+	assert_int_equal(p.fails, 4);
+	/* a dead peer's verdict is given: its timeouts are not excused */
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 121), 0);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	membership_destroy(m);
+}
+
+/* The time bound holds without polls too (membership_tick), a success or
+   a failure that is not excused ends the excuse, and a suspect peer stays
+   suspect while excused. */
+static void
+test_excuse_ends(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1), c = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	assert_int_equal(membership_heard_from(m, &c, t), 0);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 1), 1);
+	assert_int_equal(fail_poll(m, C_ID, PERR_TIMEOUT, 1, t + 1), 1);
+	assert_int_equal(membership_tick(m, t + 100, 30), 0); /* 99 s: the next poll may still come */
+	assert_int_equal(get_peer(m, B_ID).state, PEER_UNKNOWN);
+	assert_int_equal(membership_tick(m, t + 121, 30), 2);
+	struct peer p = get_peer(m, B_ID);
+	assert_int_equal(p.state, PEER_SUSPECT); /* one failure: suspect_after 1, dead_after 3 */
+	assert_int_equal(p.excused_since, 0);
+
+	/* success clears the excuse */
+	assert_int_equal(membership_heard_from(m, &b, t + 130), 0);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 131), 1);
+	struct poll_result ok;
+	memset(&ok, 0, sizeof ok);
+	ok.ok = 1;
+	assert_int_equal(membership_poll_done(m, B_ID, "", "", 8443, &ok, t + 132), 0);
+	p = get_peer(m, B_ID);
+	assert_int_equal(p.state, PEER_ALIVE);
+	assert_int_equal(p.excused_since, 0);
+	assert_int_equal(p.fails, 0);
+
+	/* a failure not excused: the failures counted meanwhile give the verdict */
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 140), 1);
+	assert_int_equal(fail_poll(m, B_ID, PERR_TIMEOUT, 1, t + 141), 1);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_UNKNOWN);
+	assert_int_equal(fail_poll(m, B_ID, PERR_REFUSED, 0, t + 142), 0);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+
+	/* a suspect peer stays suspect (never unknown) while excused */
+	struct peer_news d = news("00000000-0000-4000-8000-00000000000e", "127.0.0.14", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &d, t + 150), 0);
+	assert_int_equal(fail_poll(m, d.id, PERR_REFUSED, 0, t + 151), 0);
+	assert_int_equal(get_peer(m, d.id).state, PEER_SUSPECT);
+	assert_int_equal(fail_poll(m, d.id, PERR_TIMEOUT, 1, t + 152), 1);
+	p = get_peer(m, d.id);
+	assert_int_equal(p.state, PEER_SUSPECT);
+	assert_int_equal(p.excused_since, t + 152);
+	membership_destroy(m);
+}
+
+/* Another node's withheld verdict (unknown) is no accusation: it changes
+   nothing here and asks for no refutation. */
+static void
+test_unknown_gossip(void **state)
+{
+	(void)state;
+	assert_int_equal(peer_state_parse("unknown"), PEER_UNKNOWN);
+	assert_string_equal(peer_state_name(PEER_UNKNOWN), "unknown");
+	struct membership *m = make();
+	membership_set_incarnation(m, 3);
+	int64_t t = mw_wall_s();
+	struct peer_news x[2] = {news(SELF, "127.0.0.11", PEER_UNKNOWN, 3), news(B_ID, "127.0.0.12", PEER_UNKNOWN, 1)};
+	struct merge_stats ms;
+	membership_merge(m, x, 2, t, &ms);
+	assert_int_equal(ms.refute, 0);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
+	membership_merge(m, x + 1, 1, t + 1, &ms);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
+	membership_destroy(m);
+}
+
+/* Rule 7: our own poll of a peer's address answered by another node id
+   makes that peer dead at once; the same id, or another address, does not. */
+static void
+test_address_taken(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1), c = news(C_ID, "127.0.0.12", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	assert_int_equal(fail_poll(m, B_ID, PERR_REFUSED, 0, t + 1), 0);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_SUSPECT);
+	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, B_ID, t + 2), 0);
+	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.99", 8443, C_ID, t + 2), 0);
+	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 9443, C_ID, t + 2), 0);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_SUSPECT);
+	assert_int_equal(membership_heard_from(m, &c, t + 3), 0);
+	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, C_ID, t + 3), 1);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	assert_int_equal(get_peer(m, C_ID).state, PEER_ALIVE);
+	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, C_ID, t + 4), 0); /* dead already */
+	/* second-hand news of B at the same incarnation does not bring it back */
+	struct merge_stats ms;
+	membership_merge(m, &b, 1, t + 5, &ms);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	membership_destroy(m);
+}
+
+static void
+put_file(const char *root, const char *rel, const char *text)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s%s", root, rel);
+	for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		mkdir(p, 0700);
+		*s = '/';
+	}
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define PSI "some avg10=12.50 avg60=3.00 avg300=1.00 total=100\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+
+/* Where CPU pressure comes from: this node's own cgroup when it has one;
+   /proc/pressure/cpu outside containers only (inside, it is the host's);
+   nothing readable: the rule is off and says why. */
+static void
+test_overload_source(void **state)
+{
+	(void)state;
+	char root[] = "/tmp/mw-psi-XXXXXX", path[256], why[256], p2[300], p3[300];
+	assert_non_null(mkdtemp(root));
+	/* cgroup v2 at the root cgroup (no cgroup.type), the machine's PSI readable */
+	put_file(root, "/proc/self/cgroup", "0::/\n");
+	put_file(root, "/proc/self/mountinfo", "30 25 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw\n");
+	put_file(root, "/sys/fs/cgroup/cpu.pressure", PSI);
+	put_file(root, "/proc/pressure/cpu", PSI);
+	assert_int_equal(mesh_overload_source(root, NULL, path, sizeof path, why, sizeof why), OVL_SYSTEM);
+	assert_non_null(strstr(path, "/proc/pressure/cpu"));
+	snprintf(p2, sizeof p2, "%s/proc/pressure/cpu", root);
+	assert_true(mesh_read_pressure(p2) == 12.5);
+	/* the same in a container: the host's file must not switch the rule on */
+	assert_int_equal(mesh_overload_source(root, "podman", path, sizeof path, why, sizeof why), OVL_NONE);
+	assert_string_equal(path, "");
+	assert_non_null(strstr(why, "container"));
+	put_file(root, "/.dockerenv", "");
+	assert_int_equal(mesh_overload_source(root, NULL, path, sizeof path, why, sizeof why), OVL_NONE);
+	/* a cgroup of its own (non-root: it has cgroup.type): its file, container or not */
+	put_file(root, "/proc/self/cgroup", "0::/system.slice/mw.service\n");
+	put_file(root, "/sys/fs/cgroup/system.slice/mw.service/cgroup.type", "domain\n");
+	put_file(root, "/sys/fs/cgroup/system.slice/mw.service/cpu.pressure", PSI);
+	assert_int_equal(mesh_overload_source(root, NULL, path, sizeof path, why, sizeof why), OVL_CGROUP);
+	assert_non_null(strstr(path, "/sys/fs/cgroup/system.slice/mw.service/cpu.pressure"));
+	/* a mount of a subtree only: the path is below its root */
+	put_file(root, "/proc/self/mountinfo",
+	    "30 25 0:26 /system.slice /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw\n");
+	put_file(root, "/sys/fs/cgroup/mw.service/cgroup.type", "domain\n");
+	put_file(root, "/sys/fs/cgroup/mw.service/cpu.pressure", PSI);
+	assert_int_equal(mesh_overload_source(root, NULL, path, sizeof path, why, sizeof why), OVL_CGROUP);
+	assert_non_null(strstr(path, "/sys/fs/cgroup/mw.service/cpu.pressure"));
+	/* outside a container with /proc/pressure hidden (ProtectProc, ProcSubset=pid): off, and why */
+	snprintf(p3, sizeof p3, "%s/.dockerenv", root);
+	unlink(p3);
+	put_file(root, "/proc/self/cgroup", "0::/\n");
+	unlink(p2);
+	assert_int_equal(mesh_overload_source(root, NULL, path, sizeof path, why, sizeof why), OVL_NONE);
+	assert_non_null(strstr(why, "cannot read"));
+	assert_non_null(strstr(why, "ProtectProc"));
+	assert_true(mesh_read_pressure(p2) < 0);
+	testdir_remove(root);
+}
+
 int
 main(void)
 {
@@ -362,6 +599,11 @@ main(void)
 		cmocka_unit_test(test_second_hand_suspicion_ignored),
 		cmocka_unit_test(test_gossip_deltas),
 		cmocka_unit_test(test_view_digest_agrees),
+		cmocka_unit_test(test_excuse_delays_the_verdict),
+		cmocka_unit_test(test_excuse_ends),
+		cmocka_unit_test(test_unknown_gossip),
+		cmocka_unit_test(test_address_taken),
+		cmocka_unit_test(test_overload_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
