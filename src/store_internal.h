@@ -22,6 +22,8 @@ struct store {
 	int cap_wal_pages;      /* WAL frames after the last commit */
 	int cap_page_size;
 	int cap_due, cap_busy;
+	int64_t cap_txn_recent; /* the largest commit (bytes) since the last check */
+	int64_t cap_txn_max;    /* ... lately, decaying */
 	int64_t cap_rows, cap_logged_ms; /* rows removed since the last log line */
 };
 

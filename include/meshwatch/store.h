@@ -119,13 +119,14 @@ struct maint_stats {
 };
 /* Sets the size cap the writer enforces: once 1/32 of max_bytes has been
    written since the last check, the thread whose write got there checks
-   the file (database + WAL) before releasing the store, and past 7/8 of
-   max_bytes removes the oldest history (as store_maintain does) until
-   the file is at 3/4. The file then stays under max_bytes, except while
-   one write transaction larger than 1/32 of it is in progress or the check
-   itself is deleting (see store.c). Replaces SQLite's auto-checkpoint with
-   one sized from the cap. A later call changes the cap; store_maintain
-   sets it too. */
+   the file (database + WAL) before releasing the store, and when it leaves
+   less room than two such slices plus twice the largest recent write
+   transaction, removes the oldest history (as store_maintain does) until
+   that room plus 1/8 of max_bytes is free. The file then stays under
+   max_bytes unless the cap cannot hold the irreducible data plus that
+   room (logged; see store.c). Replaces SQLite's auto-checkpoint with one
+   sized from the cap. Never fails; a later call changes the cap, and
+   store_maintain sets it too. */
 void store_set_size_cap(struct store *st, int64_t max_bytes);
 
 /* Moves raw polls older than raw_keep_s into 5-minute buckets, drops
