@@ -1141,7 +1141,7 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	/* The size cap: oldest history first, a slice at a time, reclaiming pages. */
 	set_size_cap_locked(st, max_bytes);
 	if (store_size_bytes(st) > max_bytes)
-		ms->capped = shed_locked(st, max_bytes, st->cap_slice);
+		ms->capped = shed_locked(st, max_bytes, 0);
 	ms->size_after = store_size_bytes(st);
 	return 0;
 }

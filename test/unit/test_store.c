@@ -922,13 +922,13 @@ sample_sizes(void *arg)
 		if (size > sm->max)
 			sm->max = size;
 		sm->samples++;
-		usleep(100);
+		usleep(200);
 	}
 	return NULL;
 }
 
-/* The cap is checked by the writer, not once a minute: 50,000 polls
-   (about 5 MB with their indexes) written in 500 transactions with a 1 MiB
+/* The cap is checked by the writer, not once a minute: 30,000 polls
+   (about 3 MB with their indexes) written in 300 transactions with a 1 MiB
    cap and no maintenance run keep database + WAL under the cap at every
    sample taken by another thread; the newest polls survive and the file
    is sound. */
@@ -943,14 +943,14 @@ test_size_cap_from_the_writer(void **state)
 	struct sampler sm = {.st = f->st};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, sample_sizes, &sm), 0);
-	int batches = 500, rows = 100;
+	int batches = 300, rows = 100;
 	int64_t t0 = now - (int64_t)batches * rows;
 	for (int b = 0; b < batches; b++)
 		fill_polls(f->st, peer, t0 + (int64_t)b * rows, t0 + (int64_t)(b + 1) * rows, 1);
 	sm.stop = 1;
 	pthread_join(th, NULL);
 	int64_t end = store_size_bytes(f->st);
-	print_message("# 500 x 100 polls with a %lld-byte cap: largest of %ld samples %lld bytes, %lld at the end\n",
+	print_message("# 300 x 100 polls with a %lld-byte cap: largest of %ld samples %lld bytes, %lld at the end\n",
 	    (long long)cap, sm.samples, (long long)sm.max, (long long)end);
 	assert_true(sm.samples > 100);
 	assert_true(end <= cap);
