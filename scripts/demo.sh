@@ -91,13 +91,21 @@ host() {
   if [ $ipv6 = 1 ]; then echo "[$(addr "$1")]"; else addr "$1"; fi
 }
 
+# addr4 I: node I's IPv4 address (also with --ipv6: the links carry both)
+addr4() {
+  if [ $netns = 1 ]; then echo "$pfx.$(($1 + 1)).2"; else echo "$net.$((11 + $1))"; fi
+}
+
 # write_configs: for each node, copies of its configs/ files in $dir/NAME/
 # where every seed or reporting entry naming a demo node by its FQDN (the
 # "name" in that node's node.json) gets the node's address here as "ip".
+# Each node.json also gets scan_subnets: the demo nodes' own addresses, so
+# that a scan started on a demo dashboard with empty fields covers the
+# demo and never the networks this machine is connected to.
 write_configs() {
-  local spec=() i
-  for i in "${!names[@]}"; do spec+=("${names[$i]}=$(addr "$i")"); done
-  python3 - "$dir" "${spec[@]}" <<'PY'
+  local spec=() scan=() i
+  for i in "${!names[@]}"; do spec+=("${names[$i]}=$(addr "$i")"); scan+=("$(addr4 "$i")/32"); done
+  DEMO_SCAN_SUBNETS=$(IFS=,; echo "${scan[*]}") python3 - "$dir" "${spec[@]}" <<'PY'
 import json, os, sys
 out, spec = sys.argv[1], [s.split("=", 1) for s in sys.argv[2:]]
 ip_of = {}
@@ -120,6 +128,8 @@ for name, _ in spec:
         for e in [d] + d.get("servers", []):
             fix(e, "server_fqdn", "server_ip")
             fix(e, "fqdn", "ip")
+        if fn == "node.json":
+            d.setdefault("scan_subnets", os.environ["DEMO_SCAN_SUBNETS"])
         with open(os.path.join(out, name, fn), "w") as f:
             json.dump(d, f, indent=2)
 PY
@@ -311,6 +321,16 @@ if [ $check = 1 ]; then
   done
   [ $converged = 1 ] || die "the mesh did not converge"
   echo "demo: all ${#names[@]} nodes healthy, each knows the other $(( ${#names[@]} - 1 ))"
+  # a scan with empty fields covers the demo's own addresses, nothing else
+  want=$(for i in "${!names[@]}"; do echo "$(addr4 "$i")/32"; done | sort | tr '\n' ' ')
+  a=$(host 0)
+  token=$(curl -sk --max-time 5 "https://$a:8443/api/login" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') ||
+    die "cannot log in to ${names[0]}"
+  got=$(curl -sk --max-time 5 -H "Authorization: Bearer $token" "https://$a:8443/api/scans/defaults" |
+    python3 -c 'import json,sys; print(" ".join(sorted(s["subnet"] for s in json.load(sys.stdin)["subnets"])))')
+  [ "$got " = "$want" ] || die "a default scan would cover \"$got\", not the demo's own addresses \"$want\""
+  echo "demo: a scan with empty fields covers only the demo's addresses: $got"
   if [ $netns = 1 ]; then
     pmtu_matrix || exit 1
     echo "demo: every node sees the other $(( ${#names[@]} - 1 )) alive over $([ $ipv6 = 1 ] && echo IPv6 || echo IPv4), each path MTU as the links allow"

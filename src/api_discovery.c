@@ -90,6 +90,40 @@ string_items(struct req *r, const char *key, int allow_numbers, const char **ite
 	return 0;
 }
 
+/* {"subnets":[{"subnet","interface","hosts"}],"source"}: what a scan
+   without subnets covers. */
+static cJSON *
+defaults_json(struct scanner *sc)
+{
+	struct scan_net nets[SCAN_MAX_NETS];
+	int from_config = 0;
+	int n = scanner_defaults(sc, nets, SCAN_MAX_NETS, &from_config);
+	cJSON *o = cJSON_CreateObject();
+	cJSON *arr = cJSON_AddArrayToObject(o, "subnets");
+	uint64_t hosts = 0;
+	for (int i = 0; i < n; i++) {
+		char buf[32];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "subnet", scan_net_format(&nets[i], buf, sizeof buf));
+		if (nets[i].ifname[0])
+			cJSON_AddStringToObject(e, "interface", nets[i].ifname);
+		else
+			cJSON_AddNullToObject(e, "interface");
+		cJSON_AddNumberToObject(e, "hosts", (double)scan_net_hosts(&nets[i]));
+		hosts += scan_net_hosts(&nets[i]);
+		cJSON_AddItemToArray(arr, e);
+	}
+	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
+	cJSON_AddStringToObject(o, "source", from_config ? "scan_subnets" : "connected");
+	return o;
+}
+
+void
+api_scans_defaults(struct req *r)
+{
+	http_reply_json(r, 200, defaults_json(r->node->scanner), NULL);
+}
+
 void
 api_scans_create(struct req *r)
 {
@@ -100,10 +134,16 @@ api_scans_create(struct req *r)
 	}
 	const cJSON *f;
 	cJSON_ArrayForEach(f, r->body) {
-		if (strcmp(f->string, "subnets") != 0 && strcmp(f->string, "ports") != 0) {
-			http_reply_error(r, 400, "unknown_field", "unknown field \"%.60s\" (known: subnets, ports)", f->string);
+		if (strcmp(f->string, "subnets") != 0 && strcmp(f->string, "ports") != 0 && strcmp(f->string, "confirm") != 0) {
+			http_reply_error(r, 400, "unknown_field", "unknown field \"%.60s\" (known: subnets, ports, confirm)",
+			    f->string);
 			return;
 		}
+	}
+	const cJSON *confirm = cJSON_GetObjectItemCaseSensitive(r->body, "confirm");
+	if (confirm && !cJSON_IsBool(confirm)) {
+		http_reply_error(r, 400, "invalid_field", "field \"confirm\" must be true or false");
+		return;
 	}
 	static const int max_items = SCAN_PORTS_LIMIT;
 	const char **subnets = calloc(SCAN_MAX_NETS + 1, sizeof *subnets);
@@ -118,6 +158,24 @@ api_scans_create(struct req *r)
 	if (string_items(r, "subnets", 0, subnets, SCAN_MAX_NETS, dummy, &ns) != 0 ||
 	    string_items(r, "ports", 1, ports, max_items, nums, &np) != 0)
 		goto out;
+	if (ns == 0 && !cJSON_IsTrue(confirm)) {
+		/* Without subnets a scan covers every allowed subnet, by default
+		   the networks this machine is connected to (an office LAN, a
+		   data centre VLAN): never without the caller saying so, knowing
+		   which. */
+		char list[1024];
+		scanner_defaults_text(sc, list, sizeof list);
+		cJSON *o = defaults_json(sc);
+		char detail[1400];
+		snprintf(detail, sizeof detail,
+		    "no \"subnets\" given: a default scan covers %s; resend with \"confirm\": true to scan them, or list "
+		    "\"subnets\"",
+		    list);
+		cJSON_AddStringToObject(o, "error", "confirm_required");
+		cJSON_AddStringToObject(o, "detail", detail);
+		http_reply_json(r, 409, o, NULL);
+		goto out;
+	}
 	struct scan_row row;
 	char err[600];
 	int rc = scanner_submit(sc, subnets, ns, ports, np, "api", &row, err, sizeof err);

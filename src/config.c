@@ -91,7 +91,7 @@ static const struct opt opts[] = {
 	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
 	{"iface", "iface", "MESHWATCH_IFACE", S(capture_iface), 0, 0, "", 0, "capture traffic on this interface (\"any\": all of them); capture is off without iface or pcap"},
-	{"bpf", "bpf", "MESHWATCH_BPF", S(capture_bpf), 0, 0, "ip or ip6", 0, "BPF filter for captured traffic"},
+	{"bpf", "bpf", "MESHWATCH_BPF", S(capture_bpf), 0, 0, CONFIG_DEFAULT_BPF, 0, "BPF filter for captured traffic (the default keeps IP untagged, 802.1Q-tagged and QinQ)"},
 	{"snaplen", "snaplen", "MESHWATCH_SNAPLEN", I(capture_snaplen), 64, 65535, "160", 0, "bytes captured of each frame (headers are enough)"},
 	{"retention", "retention", "MESHWATCH_RETENTION", D(capture_retention_s), 60, 86400, "60m", 0, "per-second traffic counters kept in memory (60m, 2h, ...); older traffic is kept per minute in the database"},
 	{"capture_buffer_bytes", "capture-buffer", "MESHWATCH_CAPTURE_BUFFER", I(capture_buffer_bytes), 1048576, 1073741824, "33554432", 0, "kernel buffer for captured frames"},

@@ -2,7 +2,10 @@
    headers and fragments) -> TCP/UDP ports and TCP flags. Every read is
    checked against caplen first; lengths inside the packet (IPv4 total
    length, IPv6 payload length) only ever shrink what is read, never widen
-   it. Pure: called on the capture thread, by the unit tests and by the
+   it. A length that claims more bytes than the frame had on the wire
+   (wirelen, not caplen: a short snaplen cuts good packets) is malformed,
+   as tcpdump and tshark flag it. "extra" below is what the wire had past
+   the capture: the wire length of any layer is its captured len + extra. Pure: called on the capture thread, by the unit tests and by the
    fuzzer. */
 #include "meshwatch/decode.h"
 
@@ -73,7 +76,7 @@ decode_l4(const uint8_t *p, uint32_t have, uint32_t room, struct decoded *d)
 }
 
 static int
-decode_ipv4(const uint8_t *p, uint32_t len, struct decoded *d)
+decode_ipv4(const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 {
 	if (len < 20)
 		return DECODE_TRUNC_IP;
@@ -81,7 +84,7 @@ decode_ipv4(const uint8_t *p, uint32_t len, struct decoded *d)
 		return DECODE_BAD_IP;
 	uint32_t ihl = (uint32_t)(p[0] & 0x0f) * 4;
 	uint32_t total = rd16(p + 2);
-	if (ihl < 20 || total < ihl)
+	if (ihl < 20 || total < ihl || total > (uint64_t)len + extra)
 		return DECODE_BAD_IP;
 	if (len < ihl)
 		return DECODE_TRUNC_IP;
@@ -97,7 +100,7 @@ decode_ipv4(const uint8_t *p, uint32_t len, struct decoded *d)
 }
 
 static int
-decode_ipv6(const uint8_t *p, uint32_t len, struct decoded *d)
+decode_ipv6(const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 {
 	if (len < 40)
 		return DECODE_TRUNC_IP;
@@ -108,6 +111,8 @@ decode_ipv6(const uint8_t *p, uint32_t len, struct decoded *d)
 	memcpy(d->dst, p + 24, 16);
 	uint32_t room = rd16(p + 4); /* 0 with a jumbogram option: then the capture decides */
 	int jumbo = room == 0;
+	if (room + 40 > (uint64_t)len + extra)
+		return DECODE_BAD_IP;
 	uint8_t nh = p[6];
 	uint32_t off = 40;
 	for (int k = 0;; k++) {
@@ -158,7 +163,7 @@ decode_ipv6(const uint8_t *p, uint32_t len, struct decoded *d)
 
 /* Network layer after the link header: ethertype-selected. */
 static int
-decode_ether_payload(uint16_t type, const uint8_t *p, uint32_t len, struct decoded *d)
+decode_ether_payload(uint16_t type, const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 {
 	for (int tags = 0; type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD; tags++) {
 		if (tags >= MAX_VLAN_TAGS)
@@ -172,22 +177,22 @@ decode_ether_payload(uint16_t type, const uint8_t *p, uint32_t len, struct decod
 		len -= 4;
 	}
 	if (type == ETH_IPV4)
-		return decode_ipv4(p, len, d);
+		return decode_ipv4(p, len, extra, d);
 	if (type == ETH_IPV6)
-		return decode_ipv6(p, len, d);
+		return decode_ipv6(p, len, extra, d);
 	return DECODE_NOT_IP;
 }
 
 static int
-decode_raw(const uint8_t *p, uint32_t len, struct decoded *d)
+decode_raw(const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 {
 	if (len < 1)
 		return DECODE_TRUNC_IP;
 	switch (p[0] >> 4) {
 	case 4:
-		return decode_ipv4(p, len, d);
+		return decode_ipv4(p, len, extra, d);
 	case 6:
-		return decode_ipv6(p, len, d);
+		return decode_ipv6(p, len, extra, d);
 	default:
 		return DECODE_BAD_IP;
 	}
@@ -196,27 +201,28 @@ decode_raw(const uint8_t *p, uint32_t len, struct decoded *d)
 int
 decode_packet(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen, struct decoded *out)
 {
-	(void)wirelen; /* bytes are counted by the caller; the decoder needs only what was captured */
+	/* a wire length below caplen is a broken record: trust the capture */
+	uint32_t extra = wirelen > caplen ? wirelen - caplen : 0;
 	memset(out, 0, sizeof *out);
 	switch (linktype) {
 	case DECODE_LINK_ETHERNET:
 		if (caplen < 14)
 			return DECODE_TRUNC_LINK;
-		return decode_ether_payload(rd16(p + 12), p + 14, caplen - 14, out);
+		return decode_ether_payload(rd16(p + 12), p + 14, caplen - 14, extra, out);
 	case DECODE_LINK_SLL:
 		if (caplen < 16)
 			return DECODE_TRUNC_LINK;
-		return decode_ether_payload(rd16(p + 14), p + 16, caplen - 16, out);
+		return decode_ether_payload(rd16(p + 14), p + 16, caplen - 16, extra, out);
 	case DECODE_LINK_SLL2:
 		if (caplen < 20)
 			return DECODE_TRUNC_LINK;
-		return decode_ether_payload(rd16(p), p + 20, caplen - 20, out);
+		return decode_ether_payload(rd16(p), p + 20, caplen - 20, extra, out);
 	case DECODE_LINK_RAW:
-		return decode_raw(p, caplen, out);
+		return decode_raw(p, caplen, extra, out);
 	case DECODE_LINK_IPV4:
-		return decode_ipv4(p, caplen, out);
+		return decode_ipv4(p, caplen, extra, out);
 	case DECODE_LINK_IPV6:
-		return decode_ipv6(p, caplen, out);
+		return decode_ipv6(p, caplen, extra, out);
 	default:
 		return DECODE_BAD_LINK;
 	}

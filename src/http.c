@@ -79,6 +79,7 @@ static const struct route routes[] = {
 	/* discovery */
 	{"POST", "/api/scans", USER, api_scans_create},
 	{"GET", "/api/scans", USER, api_scans_list},
+	{"GET", "/api/scans/defaults", USER, api_scans_defaults},
 	{"GET", "/api/scans/{id}", USER, api_scans_get},
 	{"DELETE", "/api/scans/{id}", USER, api_scans_delete},
 	{"GET", "/api/scans/{id}/results", USER, api_scans_results},

@@ -216,6 +216,7 @@ node_create(const struct config *cfg, char *err, size_t errlen)
 	n->store = store_open(cfg->data_dir, err, errlen);
 	if (n->store == NULL)
 		goto fail;
+	store_set_size_cap(n->store, cfg->db_max_bytes);
 	n->login_rl = ratelimit_create(cfg->login_attempts_per_min, 4096);
 	n->account_rl = ratelimit_create(cfg->login_attempts_per_account_per_min, 4096);
 	if (n->login_rl == NULL || n->account_rl == NULL) {

@@ -62,7 +62,7 @@ scan_parse_cidr(const char *s, struct scan_net *out, char *err, size_t errlen)
 	uint32_t v = ntohl(a.s_addr);
 	if (v & ~mask_of((int)prefix)) {
 		char net[32];
-		struct scan_net fixed = {v & mask_of((int)prefix), (int)prefix};
+		struct scan_net fixed = {.addr = v & mask_of((int)prefix), .prefix = (int)prefix};
 		snprintf(err, errlen, "\"%s\" has host bits set (the block is %s)", s, scan_net_format(&fixed, net, sizeof net));
 		return MW_EINVAL;
 	}
@@ -282,7 +282,8 @@ scan_local_subnets(struct scan_net *out, int max)
 		uint32_t a = ntohl(((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr);
 		uint32_t m = ntohl(((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr);
 		int prefix = __builtin_popcount(m);
-		struct scan_net net = {a & mask_of(prefix), prefix};
+		struct scan_net net = {.addr = a & mask_of(prefix), .prefix = prefix};
+		snprintf(net.ifname, sizeof net.ifname, "%s", i->ifa_name);
 		int dup = 0;
 		for (int j = 0; j < n; j++)
 			dup |= out[j].addr == net.addr && out[j].prefix == net.prefix;

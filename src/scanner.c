@@ -114,6 +114,7 @@ struct scanner {
 	struct svcdb *db;
 	struct scan_net allowed[SCAN_MAX_NETS];
 	int nallowed;
+	int allowed_from_config; /* 1: scan_subnets, 0: the connected subnets */
 	uint16_t *base_ports;
 	int nbase;
 	pthread_mutex_t lock;
@@ -1443,6 +1444,34 @@ scanner_allowed(struct scanner *s, char *out, size_t outlen)
 	format_nets(s->allowed, s->nallowed, out, outlen);
 }
 
+int
+scanner_defaults(struct scanner *s, struct scan_net *out, int max, int *from_config)
+{
+	/* fixed after scanner_create: no lock needed */
+	int n = s->nallowed < max ? s->nallowed : max;
+	memcpy(out, s->allowed, (size_t)n * sizeof *out);
+	*from_config = s->allowed_from_config;
+	return n;
+}
+
+void
+scanner_defaults_text(struct scanner *s, char *out, size_t outlen)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < s->nallowed && used < outlen; i++) {
+		char buf[32];
+		int k = snprintf(out + used, outlen - used, "%s%s%s%s%s", i ? ", " : "",
+		    scan_net_format(&s->allowed[i], buf, sizeof buf), s->allowed[i].ifname[0] ? " (" : "",
+		    s->allowed[i].ifname, s->allowed[i].ifname[0] ? ")" : "");
+		if (k < 0)
+			break;
+		used += (size_t)k;
+	}
+	if (s->nallowed == 0)
+		snprintf(out, outlen, "none");
+}
+
 const struct svcdb *
 scanner_services(struct scanner *s)
 {
@@ -1498,6 +1527,7 @@ scanner_start(struct node *n, char *err, size_t errlen)
 		free(s);
 		return NULL;
 	}
+	s->allowed_from_config = k > 0;
 	s->nallowed = k > 0 ? k : scan_local_subnets(s->allowed, SCAN_MAX_NETS);
 	s->base_ports = calloc(SCAN_PORTS_LIMIT, sizeof *s->base_ports);
 	if (s->base_ports == NULL) {

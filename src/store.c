@@ -944,6 +944,180 @@ store_bind_exec_locked(struct store *st, const char *sql, int64_t a)
 	return rc == SQLITE_DONE ? sqlite3_changes(st->db) : MW_EDB;
 }
 
+/* Rows of a table of n rows to delete in one round: a tenth of them (at
+   least rows); with chunk bytes, the share of n that a chunk is of
+   the whole file (at least 50 rows), which overestimates the bytes per row
+   of any one table and so keeps the pages a round rewrites (the WAL grows
+   by them until the checkpoint) near chunk. */
+static int
+shed_rows(int n, int least, int64_t chunk, int64_t size)
+{
+	if (chunk > 0 && size > 0) {
+		int64_t r = (int64_t)n * chunk / size;
+		return r > 50 ? (int)r : 50;
+	}
+	return n / 10 > least ? n / 10 : least;
+}
+
+/* Removes the oldest history, a round at a time, reclaiming the pages,
+   until the file (database and WAL) is at most target bytes or nothing
+   removable is left. chunk: about how many bytes of rows a round deletes
+   (0: a tenth of each table). Returns the rows removed. Lock held. */
+static int
+shed_locked(struct store *st, int64_t target, int64_t chunk)
+{
+	int removed = 0;
+	st->cap_busy = 1; /* its own writes do not schedule another check */
+	store_exec_locked(st, "PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
+	int64_t size;
+	for (int round = 0; round < 200 && (size = store_size_bytes(st)) > target; round++) {
+		/* far over (a cap just lowered): bigger rounds, so 200 get there */
+		int64_t c = chunk > 0 && (size - target) / 8 > chunk ? (size - target) / 8 : chunk;
+		int nb = store_int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
+		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
+		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
+		int nt = store_int_query_locked(st, "SELECT COUNT(*) FROM target_checks");
+		/* traffic minutes give first while they are older than our poll buckets */
+		int64_t t_old = 0;
+		int ntr = store_traffic_count_locked(st, &t_old);
+		int b_old = nb > 0 ? store_int_query_locked(st, "SELECT MIN(bucket) FROM polls_5m") : 0;
+		int d = ntr > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, shed_rows(ntr, 60, c, size)) : 0;
+		/* then the largest history: target checks, received cells, our own buckets */
+		if (d <= 0 && nt > nb && nt >= nc)
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM target_checks WHERE rowid IN (SELECT rowid FROM target_checks ORDER BY ts_ms LIMIT ?1)",
+			    shed_rows(nt, 2000, c, size));
+		if (d <= 0 && nc > nb)
+			d = store_bind_exec_locked(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
+			    shed_rows(nc, 2000, c, size));
+		if (d <= 0)
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
+			    shed_rows(nb, 2000, c, size));
+		if (d <= 0)
+			d = store_bind_exec_locked(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
+			    shed_rows(nr, 2000, c, size));
+		if (d <= 0)
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
+			    200);
+		if (d <= 0)
+			d = store_discovery_shed_locked(st, 2000);
+		if (d <= 0)
+			break; /* nothing left to give back: the rest is users, sessions, peers */
+		removed += d;
+		store_exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
+	}
+	st->cap_busy = 0;
+	st->cap_due = 0;
+	st->cap_written = 0;
+	return removed;
+}
+
+/* ---- the size cap, checked by the writer ----
+   Every commit appends pages to the WAL; SQLite reports how many the WAL
+   holds after each one (the WAL hook, on the committing thread, which
+   holds the store lock). Once a slice of the cap (1/32) has been written
+   since the last check, LOCKED runs store_cap_check_locked before it lets
+   go of the lock: two stat() calls, and when the file (database + WAL)
+   leaves less headroom than the writes before the next check may take,
+   the oldest history goes, in rounds of about a slice each, until the
+   headroom is there again plus 1/8 of the cap. The headroom is two slices
+   plus twice the largest recent write transaction: a commit first grows
+   the WAL by its pages, and copying them back can grow the database by as
+   much again. So database + WAL stay under the cap as long as the cap
+   holds the history's irreducible part plus that headroom (a cap too small
+   for the write rate keeps less history, and says so in the log). The
+   WAL is copied back (a passive checkpoint, as SQLite's auto-checkpoint
+   would) whenever it holds two slices, and journal_size_limit cuts the
+   file back to that size. Measured in test_store.c
+   (test_size_cap_from_the_writer) and test/integration/db_cap.sh. */
+
+#define CAP_SLICE_DIV 32
+#define CAP_MIN_SLICE 16384
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store *st = arg;
+	int64_t added = pages >= st->cap_wal_pages ? pages - st->cap_wal_pages : pages; /* a reset WAL starts over */
+	st->cap_wal_pages = pages;
+	st->cap_written += added * st->cap_page_size;
+	if (!st->cap_busy && added * st->cap_page_size > st->cap_txn_recent)
+		st->cap_txn_recent = added * st->cap_page_size;
+	if (st->cap_written >= st->cap_slice && !st->cap_busy)
+		st->cap_due = 1;
+	if ((int64_t)pages * st->cap_page_size >= 2 * st->cap_slice || pages >= 1000)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+static void
+set_size_cap_locked(struct store *st, int64_t max_bytes)
+{
+	if (max_bytes <= 0 || max_bytes == st->cap_bytes)
+		return;
+	int first = st->cap_bytes == 0;
+	st->cap_bytes = max_bytes;
+	st->cap_slice = max_bytes / CAP_SLICE_DIV > CAP_MIN_SLICE ? max_bytes / CAP_SLICE_DIV : CAP_MIN_SLICE;
+	st->cap_page_size = store_int_query_locked(st, "PRAGMA page_size");
+	if (st->cap_page_size <= 0)
+		st->cap_page_size = 4096;
+	char sql[96];
+	snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%lld", (long long)(2 * st->cap_slice));
+	sqlite3_stmt *s = store_prep(st, sql); /* it answers with a row: not for exec */
+	if (s) {
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	if (first) {
+		/* replaces SQLite's auto-checkpoint, which wal_hook now does */
+		sqlite3_wal_hook(st->db, wal_hook, st);
+		st->cap_due = 1; /* check the file as it is now */
+	}
+}
+
+void
+store_set_size_cap(struct store *st, int64_t max_bytes)
+{
+	LOCKED(st, (set_size_cap_locked(st, max_bytes), 0));
+}
+
+void
+store_cap_check_locked(struct store *st)
+{
+	st->cap_due = 0;
+	st->cap_written = 0;
+	/* the largest write transaction lately: a burst is remembered, and
+	   forgotten by 1/16 a check once it is over */
+	int64_t decayed = st->cap_txn_max - st->cap_txn_max / 16;
+	st->cap_txn_max = st->cap_txn_recent > decayed ? st->cap_txn_recent : decayed;
+	st->cap_txn_recent = 0;
+	int64_t headroom = 2 * st->cap_slice + 2 * st->cap_txn_max;
+	int64_t size = store_size_bytes(st);
+	if (size + headroom <= st->cap_bytes)
+		return;
+	int64_t target = st->cap_bytes - headroom - st->cap_bytes / 8;
+	int small = target < st->cap_bytes / 8;
+	if (small)
+		target = st->cap_bytes / 8;
+	int64_t ms = mw_now_ms();
+	int removed = shed_locked(st, target, st->cap_slice);
+	int64_t after = store_size_bytes(st);
+	st->cap_rows += removed;
+	/* once a minute at most: under a steady flood this runs every slice */
+	if (st->cap_logged_ms == 0 || ms - st->cap_logged_ms >= 60000) {
+		log_info("db", "size cap %lld bytes: %lld rows of the oldest history removed (%lld -> %lld bytes now)",
+		    (long long)st->cap_bytes, (long long)st->cap_rows, (long long)size, (long long)after);
+		if (small || after + headroom > st->cap_bytes)
+			log_warn("db", "write transactions of up to %lld bytes leave the %lld-byte cap little room for history "
+			               "(%lld bytes left after removing what can go): raise db_max_bytes",
+			    (long long)st->cap_txn_max, (long long)st->cap_bytes, (long long)after);
+		st->cap_rows = 0;
+		st->cap_logged_ms = ms;
+	}
+}
+
 static int
 maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
     struct maint_stats *ms)
@@ -974,43 +1148,9 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	if (r < 0)
 		return MW_EDB;
 	/* The size cap: oldest history first, a slice at a time, reclaiming pages. */
-	for (int round = 0; round < 200 && store_size_bytes(st) > max_bytes; round++) {
-		/* a tenth of what is left (at least 2000 rows) per round */
-		int nb = store_int_query_locked(st, "SELECT COUNT(*) FROM polls_5m");
-		int nr = store_int_query_locked(st, "SELECT COUNT(*) FROM polls");
-		int nc = store_int_query_locked(st, "SELECT COUNT(*) FROM cells");
-		int nt = store_int_query_locked(st, "SELECT COUNT(*) FROM target_checks");
-		/* traffic minutes give first while they are older than our poll buckets */
-		int64_t t_old = 0;
-		int ntr = store_traffic_count_locked(st, &t_old);
-		int b_old = nb > 0 ? store_int_query_locked(st, "SELECT MIN(bucket) FROM polls_5m") : 0;
-		int d = ntr > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, ntr / 10 > 60 ? ntr / 10 : 60) : 0;
-		/* then the largest history: target checks, received cells, our own buckets */
-		if (d <= 0 && nt > nb && nt >= nc)
-			d = store_bind_exec_locked(st,
-			    "DELETE FROM target_checks WHERE rowid IN (SELECT rowid FROM target_checks ORDER BY ts_ms LIMIT ?1)",
-			    nt / 10 > 2000 ? nt / 10 : 2000);
-		if (d <= 0 && nc > nb)
-			d = store_bind_exec_locked(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
-			    nc / 10 > 2000 ? nc / 10 : 2000);
-		if (d <= 0)
-			d = store_bind_exec_locked(st,
-			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
-			    nb / 10 > 2000 ? nb / 10 : 2000);
-		if (d <= 0)
-			d = store_bind_exec_locked(st, "DELETE FROM polls WHERE rowid IN (SELECT rowid FROM polls ORDER BY ts LIMIT ?1)",
-			    nr / 10 > 2000 ? nr / 10 : 2000);
-		if (d <= 0)
-			d = store_bind_exec_locked(st,
-			    "DELETE FROM pmtu_history WHERE rowid IN (SELECT rowid FROM pmtu_history ORDER BY measured_at LIMIT ?1)",
-			    200);
-		if (d <= 0)
-			d = store_discovery_shed_locked(st, 2000);
-		if (d <= 0)
-			break; /* nothing left to give back: the rest is users, sessions, peers */
-		ms->capped += d;
-		store_exec_locked(st, "PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);", NULL, 0);
-	}
+	set_size_cap_locked(st, max_bytes);
+	if (store_size_bytes(st) > max_bytes)
+		ms->capped = shed_locked(st, max_bytes, 0);
 	ms->size_after = store_size_bytes(st);
 	return 0;
 }

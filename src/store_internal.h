@@ -15,16 +15,34 @@ struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	char path[4096];
+	/* the size cap, checked by the writer (store.c's wal_hook); under lock */
+	int64_t cap_bytes;      /* 0: no cap set */
+	int64_t cap_slice;      /* bytes written between two size checks */
+	int64_t cap_written;    /* bytes written to the WAL since the last check */
+	int cap_wal_pages;      /* WAL frames after the last commit */
+	int cap_page_size;
+	int cap_due, cap_busy;
+	int64_t cap_txn_recent; /* the largest commit (bytes) since the last check */
+	int64_t cap_txn_max;    /* ... lately, decaying */
+	int64_t cap_rows, cap_logged_ms; /* rows removed since the last log line */
 };
 
-/* Evaluates expr with the lock held; the pattern every query follows. */
+/* Evaluates expr with the lock held; the pattern every query follows.
+   A write that took the bytes written past a slice of the size cap is
+   followed by the size check (and, over the cap's mark, by removing the
+   oldest history) before the lock is released. */
 #define LOCKED(st, expr) \
 	__extension__({ \
 		pthread_mutex_lock(&(st)->lock); \
 		__typeof__(expr) r_ = (expr); \
+		if ((st)->cap_due) \
+			store_cap_check_locked(st); \
 		pthread_mutex_unlock(&(st)->lock); \
 		r_; \
 	})
+
+/* The size check LOCKED runs when due (store.c). */
+void store_cap_check_locked(struct store *st);
 
 /* The lock must be held for all of these. */
 sqlite3_stmt *store_prep(struct store *st, const char *sql); /* NULL and logged on error */

@@ -66,9 +66,9 @@
 
   function renderDiscovery(view) {
     let alive = true;
-    const page = { offset: 0, total: 0, q: '', service: '', port: '', seq: 0, lastScan: null };
+    const page = { offset: 0, total: 0, q: '', service: '', port: '', seq: 0, lastScan: null, defaults: null };
 
-    const subnets = h('input', { id: 'scan-subnets', name: 'subnets', placeholder: 'all allowed subnets', autocomplete: 'off', spellcheck: 'false' });
+    const subnets = h('input', { id: 'scan-subnets', name: 'subnets', placeholder: 'all allowed subnets (asks first)', autocomplete: 'off', spellcheck: 'false' });
     const ports = h('input', { id: 'scan-ports', name: 'ports', placeholder: 'built-in list, e.g. 22, 80, 8000-8010', autocomplete: 'off', spellcheck: 'false' });
     const scanErr = h('p', { id: 'scan-error', class: 'error', role: 'alert', hidden: true });
     const scanBtn = h('button', { type: 'submit', class: 'primary', id: 'scan-submit', text: 'Start scan' });
@@ -81,6 +81,15 @@
     const progText = h('span', { id: 'scan-progress-text', class: 'muted' });
     const cancelBtn = h('button', { type: 'button', class: 'secondary', id: 'scan-cancel', text: 'Cancel', onclick: onCancel });
     const progress = h('div', { id: 'scan-progress', class: 'disc-progress', hidden: true }, bar, progText, cancelBtn);
+
+    // A scan with empty fields covers every allowed subnet: by default the
+    // networks this machine is connected to. The page says which, and asks.
+    const defaultsHint = h('p', { id: 'scan-defaults', class: 'muted small hint', text: 'Leave the fields empty to scan every subnet this node may scan, on the built-in ports.' });
+    const confirmText = h('span', { id: 'scan-confirm-text' });
+    const confirmYes = h('button', { type: 'button', class: 'primary', id: 'scan-confirm-yes', text: 'Scan these subnets', onclick: () => { confirmBox.hidden = true; startScan(true); } });
+    const confirmNo = h('button', { type: 'button', class: 'secondary', id: 'scan-confirm-no', text: 'Cancel', onclick: () => { confirmBox.hidden = true; } });
+    const confirmBox = h('div', { id: 'scan-confirm', class: 'disc-progress', role: 'alertdialog', 'aria-labelledby': 'scan-confirm-text', hidden: true },
+      confirmText, confirmYes, confirmNo);
 
     const scansBody = h('tbody');
     const scansTable = h('table', { id: 'scans-table', class: 'table' },
@@ -109,8 +118,7 @@
 
     view.append(h('section', { class: 'page', id: 'discovery' },
       h('div', { class: 'page-head' }, h('h1', { text: 'Discovery' }), count),
-      h('section', { class: 'card' }, h('h2', { text: 'Scan' }), form, scanErr, progress,
-        h('p', { class: 'muted small hint', text: 'Leave the fields empty to scan every subnet this node may scan, on the built-in ports.' }),
+      h('section', { class: 'card' }, h('h2', { text: 'Scan' }), form, scanErr, confirmBox, progress, defaultsHint,
         h('div', { class: 'table-wrap' }, scansTable)),
       h('section', { class: 'card' },
         h('div', { class: 'toolbar' }, h('h2', { text: 'Hosts' }), q, svc, port),
@@ -133,12 +141,40 @@
 
     function go(offset) { page.offset = Math.max(0, offset); loadHosts(); }
 
-    async function onScan(ev) {
+    // "192.168.1.0/24 (eth0), 10.0.0.0/24" from GET /api/scans/defaults or a 409's subnets
+    function defaultsText(list) {
+      return list.length ? list.map((x) => x.subnet + (x.interface ? ` (${x.interface})` : '')).join(', ') : 'no subnet';
+    }
+
+    async function loadDefaults() {
+      try {
+        const d = await api('GET', '/api/scans/defaults');
+        if (!alive) return;
+        page.defaults = d.subnets;
+        defaultsHint.textContent = `A scan with empty fields covers: ${defaultsText(d.subnets)}` +
+          (d.source === 'scan_subnets' ? ' (scan_subnets)' : ' (the connected subnets)') + ', on the built-in ports unless Ports says otherwise.';
+      } catch (e) { /* the hint keeps its general text; the server still asks */ }
+    }
+
+    function askConfirm(list) {
+      confirmText.textContent = `A scan with empty fields covers: ${defaultsText(list)}. Scan ${list.length === 1 ? 'it' : 'all of them'}?`;
+      confirmBox.hidden = false;
+      confirmYes.focus();
+    }
+
+    function onScan(ev) {
       ev.preventDefault();
       setMessage(scanErr, '');
+      confirmBox.hidden = true;
+      if (!splitList(subnets.value).length && page.defaults) { askConfirm(page.defaults); return; }
+      startScan(false);
+    }
+
+    async function startScan(confirmed) {
       const body = {};
       const sn = splitList(subnets.value), pt = splitList(ports.value);
       if (sn.length) body.subnets = sn;
+      else if (confirmed) body.confirm = true;
       if (pt.length) body.ports = pt.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
       scanBtn.disabled = true;
       try {
@@ -146,7 +182,8 @@
         showProgress(s);
         loadScans();
       } catch (e) {
-        if (!e.handled) setMessage(scanErr, e.detail, 'error');
+        if (e.code === 'confirm_required') { loadDefaults(); askConfirm(page.defaults || []); if (!page.defaults) confirmText.textContent = e.detail; }
+        else if (!e.handled) setMessage(scanErr, e.detail, 'error');
       } finally {
         scanBtn.disabled = false;
       }
@@ -234,6 +271,7 @@
     loadScans();
     loadHosts();
     loadChanges();
+    loadDefaults();
     return () => { alive = false; unsub(); clearInterval(poll); clearTimeout(filterTimer); };
   }
 

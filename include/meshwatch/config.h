@@ -69,6 +69,10 @@ struct config {
 	int max_checks_in_flight;
 	/* traffic capture (off unless capture_iface or capture_pcap is set) */
 	char capture_iface[64];
+/* IP and IPv6, untagged, behind one 802.1Q/802.1ad tag, or two (QinQ):
+   each "vlan" moves the filter's offsets past one tag, and libpcap checks
+   the tag the Linux kernel took out of the frame (VLAN offload) as well. */
+#define CONFIG_DEFAULT_BPF "ip or ip6 or (vlan and (ip or ip6 or (vlan and (ip or ip6))))"
 	char capture_bpf[CONFIG_STR];
 	int capture_snaplen;
 	int capture_retention_s;

@@ -25,7 +25,8 @@ enum decode_status {
 	DECODE_TRUNC_LINK,      /* caplen ends inside the link header or VLAN tags */
 	DECODE_TRUNC_IP,        /* ... inside the IPv4 header / IPv6 header or its extensions */
 	DECODE_TRUNC_L4,        /* ... before the ports (or TCP flags) */
-	DECODE_BAD_IP,          /* version, header length or total length impossible */
+	DECODE_BAD_IP,          /* version, header length or total length impossible; IPv4 total
+	                           length or IPv6 payload length past the frame's wire length */
 	DECODE_BAD_EXT,         /* IPv6 extension chain longer than the limit */
 	DECODE_BAD_L4,          /* the IP length leaves no room for the TCP/UDP header; TCP offset < 5 */
 	DECODE_BAD_LINK,        /* link type this decoder does not know */
@@ -43,8 +44,10 @@ struct decoded {
 	uint8_t fragment;           /* 1 for a non-first fragment (no ports) */
 };
 
-/* Decodes the frame p (caplen bytes present, wirelen on the wire).
-   Returns a decode_status; out is filled only for DECODE_OK. */
+/* Decodes the frame p (caplen bytes present, wirelen on the wire:
+   pcap_pkthdr.len, which bounds the lengths the IP header may claim, so a
+   capture cut by snaplen still decodes). Returns a decode_status; out is
+   filled only for DECODE_OK. */
 int decode_packet(int linktype, const uint8_t *p, uint32_t caplen, uint32_t wirelen, struct decoded *out);
 
 /* The bytes a frame took on the wire: wirelen, except for Linux cooked

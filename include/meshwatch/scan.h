@@ -15,6 +15,7 @@
 struct scan_net {
 	uint32_t addr;  /* network address, host byte order */
 	int prefix;     /* 0..32 */
+	char ifname[16]; /* the interface it is connected to (scan_local_subnets), else "" */
 };
 
 /* Parses "A.B.C.D/N" (or a bare address = /32). Host bits must be zero
@@ -51,7 +52,8 @@ int scan_ports_add(uint16_t *list, int *n, int max, const uint16_t *add, int nad
 const uint16_t *scan_default_ports(int *n);
 
 /* The node's directly connected IPv4 subnets (interfaces that are up,
-   loopback excluded), at most max. Returns the count (0 when none). */
+   loopback excluded), at most max, each with its interface's name.
+   Returns the count (0 when none). */
 int scan_local_subnets(struct scan_net *out, int max);
 
 /* Which allowed block covers req, or -1. */

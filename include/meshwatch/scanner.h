@@ -63,6 +63,14 @@ int scanner_current(struct scanner *s, struct scan_row *out);
 void scanner_get_stats(struct scanner *s, struct scanner_stats *out);
 /* The allowed subnets, formatted "a/b,c/d" into out. */
 void scanner_allowed(struct scanner *s, char *out, size_t outlen);
+/* What a scan without subnets covers: the allowed subnets (scan_subnets,
+   or the connected subnets found at start, each with its interface name),
+   at most max into out. Returns the count; *from_config is 1 when they
+   come from scan_subnets. */
+int scanner_defaults(struct scanner *s, struct scan_net *out, int max, int *from_config);
+/* "192.168.1.0/24 (eth0), 10.9.0.0/16" into out: the defaults for a
+   sentence; "none" when there are none. */
+void scanner_defaults_text(struct scanner *s, char *out, size_t outlen);
 const struct svcdb *scanner_services(struct scanner *s);
 
 /* Main thread timer: queues a scheduled scan every scan_interval_s

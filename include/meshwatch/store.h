@@ -119,10 +119,23 @@ struct maint_stats {
 	int downsampled, expired, capped;   /* rows */
 	int64_t size_before, size_after;
 };
+/* Sets the size cap the writer enforces: once 1/32 of max_bytes has been
+   written since the last check, the thread whose write got there checks
+   the file (database + WAL) before releasing the store, and when it leaves
+   less room than two such slices plus twice the largest recent write
+   transaction, removes the oldest history (as store_maintain does) until
+   that room plus 1/8 of max_bytes is free. The file then stays under
+   max_bytes unless the cap cannot hold the irreducible data plus that
+   room (logged; see store.c). Replaces SQLite's auto-checkpoint with one
+   sized from the cap. Never fails; a later call changes the cap, and
+   store_maintain sets it too. */
+void store_set_size_cap(struct store *st, int64_t max_bytes);
+
 /* Moves raw polls older than raw_keep_s into 5-minute buckets, drops
    buckets older than keep_s, and while the file is larger than max_bytes
    deletes the oldest history (buckets first, then raw polls) and reclaims
-   the pages. Never touches users, sessions or peers. */
+   the pages. Never touches users, sessions or peers. Sets max_bytes as
+   the cap the writer checks (store_set_size_cap). */
 int store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_s, int64_t max_bytes,
     struct maint_stats *ms);
 

@@ -14,7 +14,12 @@
 #  6. the flow cap: a file with more flows than --max-flows keeps exactly
 #     max_flows and counts the evictions;
 #  7. a bad BPF filter or a missing file: the node serves on and says why;
-#     out-of-range options are refused at start.
+#     out-of-range options are refused at start;
+#  8. the default BPF filter keeps IP behind 802.1Q and QinQ tags: a file
+#     mixing tagged and untagged frames counts every IP frame written, per
+#     VLAN id; only ARP is left out;
+#  9. an IPv4 total length past the frame's wire length is bad_ip, while a
+#     good packet cut by the snaplen still counts (both in the known file).
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -170,7 +175,8 @@ ok "/ws sends rates (newest second: pps, by_proto) and top_talkers (per IP, sent
 
 ucurl "$A" /metrics "${AUTH[@]}"
 grep -q "^meshwatch_traffic_packets_total $(jget 'd["totals"]["packets"]' < "$TMP/expect.json")$" <<<"$BODY" || fail "metrics packets"
-grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 3$' <<<"$BODY" || fail "metrics decode errors"
+# four: bad version, bad header length, total below the header, total past the frame's wire length
+grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 4$' <<<"$BODY" || fail "metrics decode errors"
 grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" <<<"$BODY" || fail "metrics flows"
 ok "/metrics: traffic packets, flows, decode errors"
 
@@ -184,7 +190,7 @@ for _ in range(50):
 d = json.loads(row[0])
 assert "peers" in d and "summaries" in d and "origin" in d, sorted(d)  # the fields that were there before
 t = d["traffic"]
-assert t["state"] == "finished" and t["pps"] == 3 and t["flows"] == 15 and t["drops_total"] == 0, t
+assert t["state"] == "finished" and t["pps"] == 5 and t["flows"] == 16 and t["drops_total"] == 0, t
 assert sorted(r["ip"] for r in t["top_talkers"]) == ["10.0.0.3", "10.0.0.4"], t
 EOF
 ok "report snapshots keep their fields and add traffic: state, pps, flows, drops, top talkers"
@@ -227,6 +233,38 @@ grep -m1 '"type":"top_talkers"' "$TMP/ws2.txt" | jget '(len(d["rows"]), d["rows"
   grep -qx "(10, '10.0.0.1', 7000)" || fail "top talkers past the table: $(head -c 300 "$TMP/ws2.txt")"
 ok "7001 addresses in one second: the server still ranks first (7000 packets), 857 addresses left out and counted"
 stop_node "$NODE_PID"
+
+# the default filter on tagged and untagged frames: every IP frame the
+# generator wrote is counted, with its VLAN id; with no filter the ARP too
+python3 "$HERE/gen_pcap.py" vlanmix "$TMP/vlan.pcap" "$TMP/vlan.json" 2000
+start_node n6 "$B" --pcap "$TMP/vlan.pcap"
+TOKEN=$(login "$B")
+wait_finished "$B" "$TOKEN"
+VSTATS=$BODY
+ucurl "$B" "/api/flows?limit=1000" -H "Authorization: Bearer $TOKEN"
+python3 - "$TMP/vlan.json" "$VSTATS" "$BODY" <<'EOF' || fail "default filter on tagged frames"
+import json, sys
+e = json.load(open(sys.argv[1])); s = json.loads(sys.argv[2]); d = json.loads(sys.argv[3])
+assert "vlan" in s["bpf"], s["bpf"]
+got = (s["packets_received"], s["bytes_received"], s["not_ip"], s["decode_errors_total"], s["flows"])
+want = (e["ip_frames"], e["ip_bytes"], 0, 0, len(e["flows"]))
+assert got == want, f"(packets, bytes, not_ip, errors, flows): got {got}, want {want}"
+keys = ("a", "b", "proto", "vlan", "packets", "bytes", "a_to_b_bytes", "b_to_a_bytes", "tcp_flags")
+assert sorted(tuple(f[k] for k in keys) for f in d["items"]) == sorted(tuple(f[k] for k in keys) for f in e["flows"]), d
+per_vlan = {}
+for f in d["items"]:
+    per_vlan[f["vlan"]] = per_vlan.get(f["vlan"], 0) + f["packets"]
+assert sorted(per_vlan) == [0, 10, 20, 30], per_vlan
+print(f"# {s['packets_received']} of {e['totals']['packets']} frames kept (the rest ARP), packets per VLAN {per_vlan}")
+EOF
+stop_node "$NODE_PID"
+start_node n7 "$B" --pcap "$TMP/vlan.pcap" --bpf ''
+TOKEN=$(login "$B")
+wait_finished "$B" "$TOKEN"
+[ "$(echo "$BODY" | jget '(d["packets_received"], d["bytes_received"], d["not_ip"])')" = \
+  "$(jget '(d["totals"]["packets"], d["totals"]["bytes"], d["totals"]["not_ip"])' < "$TMP/vlan.json")" ] || fail "no filter: $BODY"
+stop_node "$NODE_PID"
+ok "default filter: 2000 frames, tagged (802.1Q 10, 20; QinQ 30/40) and untagged: every IP frame counted with its VLAN, only ARP left out"
 
 # a bad filter, a missing file: capture fails, the node does not
 C=$(rand_addr)

@@ -516,6 +516,21 @@ try {
     await page.click('#nav a[href="#/discovery"]');
     await page.locator('#discovery').waitFor({ state: 'visible' });
     check((await page.getAttribute('#nav a[href="#/discovery"]', 'aria-current')) === 'page', 'nav does not mark Discovery current');
+    // empty fields: the page names what a default scan covers and asks first
+    await page.locator('#scan-defaults', { hasText: SCAN_ADDR + '/32' }).waitFor();
+    await page.fill('#scan-subnets', '');
+    let posted = 0;
+    const countPosts = (req) => { if (req.method() === 'POST' && new URL(req.url()).pathname === '/api/scans') posted++; };
+    page.on('request', countPosts);
+    await page.click('#scan-submit');
+    await page.locator('#scan-confirm').waitFor({ state: 'visible' });
+    const askText = await page.textContent('#scan-confirm-text');
+    check(askText.includes('covers: ' + SCAN_ADDR + '/32'), `the confirmation does not name the subnet: ${askText}`);
+    await page.click('#scan-confirm-no');
+    await page.locator('#scan-confirm').waitFor({ state: 'hidden' });
+    page.off('request', countPosts);
+    check(posted === 0, `asking first, yet ${posted} POST /api/scans were sent`);
+    ok('discovery: with empty fields the page names the subnets a scan would cover and asks before starting one');
     await page.fill('#scan-subnets', '10.255.255.0/24');
     await page.click('#scan-submit');
     await page.waitForFunction(() => /outside the subnets/.test(document.querySelector('#scan-error').textContent));

@@ -13,7 +13,9 @@
 #  4. the queue limit (scan_queue_max) answers 429; queued and running
 #     scans can be cancelled, finished ones cannot (409);
 #  5. bad discovery options stop the node at start, naming the option;
-#  6. discovery counts appear on /metrics.
+#  6. discovery counts appear on /metrics;
+#  7. a scan without subnets is refused (409, naming what it would cover)
+#     until confirmed; GET /api/scans/defaults lists what it covers.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -201,6 +203,35 @@ pc=$(echo "$BODY" | sed -n 's/^meshwatch_scan_peak_connects //p'); ph=$(echo "$B
 [ "$ph" = 3 ] || fail "peak hosts at once $ph, want exactly scan_host_window 3"
 [ "$pc" -le 16 ] && [ "$pc" -ge 10 ] || fail "peak connects $pc, want 10..16 (scan_concurrency 16, 3 hosts x 10 ports)"
 ok "2540 refused ports: at most $pc connects (scan_concurrency 16) and $ph hosts (scan_host_window 3) at once"
+
+# ---- 7. a scan without subnets covers every allowed subnet (here
+# scan_subnets = this node's address): refused with 409 naming them until
+# the request says "confirm": true; GET /api/scans/defaults lists them
+D=$(rand_addr)
+while [ "$D" = "$A" ] || [ "$D" = "$B" ]; do D=$(rand_addr); done
+MESHWATCH_SCAN_SUBNETS="$A/32" MESHWATCH_SCAN_RDNS=0 start_node n4 "$D"
+TOKEN4=$(login "$D")
+dapi() { local m=$1 p=$2; shift 2; ucurl "$D" "$p" -X "$m" -H "Authorization: Bearer $TOKEN4" -H 'Content-Type: application/json' "$@"; }
+dapi GET /api/scans/defaults
+expect_status 200 "GET /api/scans/defaults"
+[ "$(echo "$BODY" | jget '(d["source"], d["hosts"], d["subnets"])')" = "('scan_subnets', 1, [{'subnet': '$A/32', 'interface': None, 'hosts': 1}])" ] ||
+  fail "defaults: $BODY"
+for body in '{}' '{"ports":[1]}' '{"subnets":[]}' '{"confirm":false}' ''; do
+  dapi POST /api/scans -d "$body"
+  [ "$HTTP_STATUS" = 409 ] || fail "POST /api/scans $body: expected 409, got $HTTP_STATUS ($BODY)"
+  [ "$(echo "$BODY" | jget '(d["error"], [s["subnet"] for s in d["subnets"]])')" = "('confirm_required', ['$A/32'])" ] ||
+    fail "409 body for $body: $BODY"
+  echo "$BODY" | jget 'd["detail"]' | grep -qF "covers $A/32; resend with \"confirm\": true" || fail "409 detail for $body: $BODY"
+done
+dapi GET /api/scans
+[ "$(echo "$BODY" | jget 'd["total"]')" = 0 ] || fail "a refused default scan was recorded: $BODY"
+dapi POST /api/scans -d '{"confirm":"yes"}'
+[ "$HTTP_STATUS" = 400 ] && echo "$BODY" | jget 'd["detail"]' | grep -q '"confirm"' || fail "confirm \"yes\": $HTTP_STATUS $BODY"
+dapi POST /api/scans -d "{\"confirm\":true,\"ports\":[$CLOSED_PORT]}"
+expect_status 201 "a confirmed default scan"
+[ "$(echo "$BODY" | jget '(d["subnets"], d["progress"]["hosts_total"])')" = "(['$A/32'], 1)" ] || fail "confirmed default scan: $BODY"
+ok "a scan without subnets: 409 confirm_required naming $A/32 (five spellings), nothing queued; confirm true scans it"
+stop_node "$NODE_PID"
 
 # ---- scheduled scans (scan_interval_s) and the discovery object of reports:
 # a third node scans n1's address every second and makes a snapshot every

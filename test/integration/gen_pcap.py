@@ -8,6 +8,12 @@ gen_pcap.py known FILE EXPECT.json
     truncated and malformed frames. EXPECT.json gets the flows (canonical
     a/b: the smaller address, then port, is a) and the totals the node must
     report for them.
+gen_pcap.py vlanmix FILE EXPECT.json N
+    N frames (N a multiple of 8) mixing untagged, 802.1Q (ids 10 and 20,
+    with priority bits set) and QinQ (802.1ad 30 outside, 802.1Q 40
+    inside) frames: IPv4 TCP and UDP, IPv6 UDP, and ARP untagged and
+    tagged. EXPECT.json as for known, plus "ip_frames"/"ip_bytes": what a
+    filter keeping only IP (tagged or not) leaves.
 gen_pcap.py corpus DIR
     The known frames as a seed corpus for test/fuzz/fuzz_decode (a selector
     byte, then the frame: Ethernet, and the same frames as raw IP).
@@ -122,6 +128,7 @@ class Known:
         self.totals = {"packets": 0, "bytes": 0, "not_ip": 0}
         self.errors = {}
         self.by_second = {}
+        self.step_us = 100000
 
     def _count(self, wirelen):
         self.totals["packets"] += 1
@@ -129,10 +136,11 @@ class Known:
         sec = self.t // 1000000
         self.by_second[sec] = self.by_second.get(sec, 0) + 1
 
-    def add(self, frame, src, sport, dst, dport, proto, vlan=0, flags=0):
-        """A frame the decoder must turn into flow (src:sport -> dst:dport)."""
-        self.t += 100000  # 100 ms apart: the file spans several seconds
-        self.records.append(record(self.t, frame))
+    def add(self, frame, src, sport, dst, dport, proto, vlan=0, flags=0, caplen=None):
+        """A frame the decoder must turn into flow (src:sport -> dst:dport);
+        caplen cuts what the file keeps of it (a short snaplen)."""
+        self.t += self.step_us  # 100 ms apart: the file spans several seconds
+        self.records.append(record(self.t, frame, caplen=caplen))
         self._count(len(frame))
         fwd = (addr16(src), sport) <= (addr16(dst), dport)
         a, b = ((src, sport), (dst, dport)) if fwd else ((dst, dport), (src, sport))
@@ -146,7 +154,7 @@ class Known:
 
     def bad(self, frame, kind, caplen=None):
         """A frame counted but not decoded: kind is the decode error (or not_ip)."""
-        self.t += 100000
+        self.t += self.step_us
         self.records.append(record(self.t, frame, caplen=caplen))
         self._count(len(frame))
         if kind == "not_ip":
@@ -155,14 +163,47 @@ class Known:
             self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-def known(path, expect_path):
-    k = known_frames()
+def write_known(k, path, expect_path, **more):
     with open(path, "wb") as f:
         f.write(pcap_header(LINKTYPE_ETHERNET))
         f.writelines(k.records)
     with open(expect_path, "w") as f:
-        json.dump({"flows": list(k.flows.values()), "totals": k.totals, "errors": k.errors,
-                   "by_second": {str(s): n for s, n in sorted(k.by_second.items())}}, f, indent=1)
+        json.dump(dict({"flows": list(k.flows.values()), "totals": k.totals, "errors": k.errors,
+                        "by_second": {str(s): n for s, n in sorted(k.by_second.items())}}, **more), f, indent=1)
+
+
+def known(path, expect_path):
+    write_known(known_frames(), path, expect_path)
+
+
+def vlanmix(path, expect_path, n):
+    k = Known()
+    k.step_us = 1000
+    arp = b"\0\1\x08\0\6\4\0\1" + b"\0" * 20
+    ip_frames = ip_bytes = 0
+    for i in range(n // 8):
+        port = 1000 + i % 5
+        frames = [
+            (eth(ipv4("10.9.0.1", "10.9.0.2", 17, udp(port, 53, b"u" * 20)), 0x0800),
+             ("10.9.0.1", port, "10.9.0.2", 53, 17, 0, 0)),
+            (eth(ipv4("10.9.0.1", "10.9.0.2", 6, tcp(port, 80, ACK, b"t" * 40)), 0x0800, [(0x8100, 0xA000 | 10)]),
+             ("10.9.0.1", port, "10.9.0.2", 80, 6, 10, ACK)),
+            (eth(ipv4("10.9.0.2", "10.9.0.1", 6, tcp(80, port, ACK | PSH, b"r" * 300)), 0x0800, [(0x8100, 10)]),
+             ("10.9.0.2", 80, "10.9.0.1", port, 6, 10, ACK | PSH)),
+            (eth(ipv6("fd09::1", "fd09::2", 17, udp(port, 123, b"6" * 48)), 0x86DD, [(0x8100, 0x6000 | 20)]),
+             ("fd09::1", port, "fd09::2", 123, 17, 20, 0)),
+            (eth(ipv4("10.9.1.1", "10.9.1.2", 17, udp(port, 4789, b"q" * 60)), 0x0800, [(0x88A8, 30), (0x8100, 40)]),
+             ("10.9.1.1", port, "10.9.1.2", 4789, 17, 30, 0)),
+            (eth(ipv6("fd09::1", "fd09::2", 58, icmp(128, b"e" * 8)), 0x86DD),
+             ("fd09::1", 0, "fd09::2", 0, 58, 0, 0)),
+        ]
+        for frame, (src, sport, dst, dport, proto, vlan, flags) in frames:
+            k.add(frame, src, sport, dst, dport, proto, vlan=vlan, flags=flags)
+            ip_frames += 1
+            ip_bytes += len(frame)
+        k.bad(eth(arp, 0x0806), "not_ip")
+        k.bad(eth(arp, 0x0806, [(0x8100, 10)]), "not_ip")
+    write_known(k, path, expect_path, ip_frames=ip_frames, ip_bytes=ip_bytes)
 
 
 def corpus(d):
@@ -224,6 +265,9 @@ def known_frames():
     k.add(eth(ipv6(S6, D6, 17, udp(6000, 6001, b"i" * 40), [(44, struct.pack("!HI", 0x0001, 7))]), 0x86DD),
           S6, 6000, D6, 6001, 17)
     k.add(eth(ipv6(S6, D6, 17, b"j" * 40, [(44, struct.pack("!HI", 48 << 3, 7))]), 0x86DD), S6, 0, D6, 0, 17)
+    # a 1054-byte TCP segment cut to 64 bytes by the snaplen: a good flow, its wire bytes counted
+    k.add(eth(ipv4("10.6.0.1", "10.6.0.2", 6, tcp(3000, 3001, ACK, b"s" * 1000)), 0x0800),
+          "10.6.0.1", 3000, "10.6.0.2", 3001, 6, flags=ACK, caplen=64)
     # GRE (another protocol): a flow without ports
     k.add(eth(ipv4("10.5.0.1", "10.5.0.2", 47, b"\0" * 24), 0x0800), "10.5.0.1", 0, "10.5.0.2", 0, 47)
     # not IP, truncated, malformed
@@ -234,6 +278,8 @@ def known_frames():
     k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), version=5), 0x0800), "bad_ip")
     k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), ihl=3), 0x0800), "bad_ip")
     k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), total=16), 0x0800), "bad_ip")
+    # a total length past the frame's wire length (a 54-byte frame claiming 1500)
+    k.bad(eth(ipv4(A, B, 6, tcp(1, 2, SYN), total=1500), 0x0800), "bad_ip")
     k.bad(eth(ipv4(A, B, 17, udp(1, 2), total=24), 0x0800), "bad_l4")
     k.bad(eth(ipv6(S6, D6, 6, tcp(1, 2, SYN), [(0, b"\0" * 6)] * 9), 0x86DD), "bad_ipv6_ext")
     k.bad(eth(ipv6(S6, D6, 6, tcp(1, 2, SYN)), 0x86DD), "truncated_ip", caplen=14 + 30)
@@ -288,6 +334,8 @@ def bench(path, packets, flows):
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "known":
         known(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 5 and sys.argv[1] == "vlanmix" and int(sys.argv[4]) % 8 == 0:
+        vlanmix(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) == 3 and sys.argv[1] == "corpus":
         corpus(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "talkers":

@@ -19,7 +19,8 @@
 # reverse DNS stays inside the namespace (its resolv.conf points at
 # 127.0.0.1); a subnet outside the connected one is refused; a second scan
 # after stopping H1's SSH and taking H3 off the network records
-# port_closed and host_gone.
+# port_closed and host_gone; a scan without subnets is refused (409,
+# naming the connected /24 and its interface) until confirmed.
 #
 # Needs root and `ip netns`; skipped otherwise. Every namespace, process
 # and /etc/netns file it makes is removed on every exit path.
@@ -230,4 +231,17 @@ ok "second scan: port_closed (H1:22) and host_gone (H3) recorded"
 nscurl /metrics -H "Authorization: Bearer $TOKEN"
 grep -q '^meshwatch_discovered_hosts{state="gone"} 1$' <<<"$BODY" || fail "metrics: $(echo "$BODY" | grep discovered)"
 ok "/metrics: 2 hosts up, 1 gone"
+
+# a scan without subnets covers the connected /24: the API says so (with
+# the interface) and scans only when told to
+api GET /api/scans/defaults
+[ "$(echo "$BODY" | jget '(d["source"], [(s["subnet"], s["interface"], s["hosts"]) for s in d["subnets"]])')" = \
+  "('connected', [('10.79.0.0/24', 's0', 254)])" ] || fail "GET /api/scans/defaults: $HTTP_STATUS $BODY"
+api POST /api/scans -d '{"ports":[23]}'
+[ "$HTTP_STATUS" = 409 ] && [ "$(echo "$BODY" | jget 'd["error"]')" = confirm_required ] || fail "unconfirmed default scan: $HTTP_STATUS $BODY"
+echo "$BODY" | jget 'd["detail"]' | grep -qF '10.79.0.0/24 (s0)' || fail "the 409 does not name the subnet and interface: $BODY"
+S=$(scan '{"ports":[23],"confirm":true}')
+[ "$(echo "$S" | jget '(d["state"], d["subnets"], d["progress"]["hosts_total"], d["trigger"])')" = \
+  "('completed', ['10.79.0.0/24'], 254, 'api')" ] || fail "confirmed default scan: $S"
+ok "a scan without subnets: 409 naming 10.79.0.0/24 (s0) until confirmed; confirmed, it covers the /24"
 echo "netns_discovery: $CHECKS checks passed"

@@ -491,7 +491,7 @@ test_capture_options(void **state)
 	expect_ok(f, mkargs(NULL));
 	assert_string_equal(f->cfg.capture_iface, "");
 	assert_string_equal(f->cfg.capture_pcap, "");
-	assert_string_equal(f->cfg.capture_bpf, "ip or ip6");
+	assert_string_equal(f->cfg.capture_bpf, "ip or ip6 or (vlan and (ip or ip6 or (vlan and (ip or ip6))))");
 	assert_int_equal(f->cfg.capture_snaplen, 160);
 	assert_int_equal(f->cfg.capture_retention_s, 3600);
 	assert_int_equal(f->cfg.capture_buffer_bytes, 32 * 1024 * 1024);

@@ -110,16 +110,24 @@ udp(struct pkt *p, uint16_t sport, uint16_t dport)
 	put16(p, 0);
 }
 
-/* Decodes the first caplen bytes from an exact-size copy. */
+/* Decodes the first caplen bytes from an exact-size copy of a frame that
+   had wirelen bytes on the wire. */
 static int
-dec(int lt, const struct pkt *p, size_t caplen, struct decoded *d)
+dec_wire(int lt, const struct pkt *p, size_t caplen, size_t wirelen, struct decoded *d)
 {
 	uint8_t *copy = malloc(caplen ? caplen : 1);
 	assert_non_null(copy);
 	memcpy(copy, p->b, caplen);
-	int rc = decode_packet(lt, copy, (uint32_t)caplen, (uint32_t)p->n, d);
+	int rc = decode_packet(lt, copy, (uint32_t)caplen, (uint32_t)wirelen, d);
 	free(copy);
 	return rc;
+}
+
+/* ... of a frame whose wire length is all of p. */
+static int
+dec(int lt, const struct pkt *p, size_t caplen, struct decoded *d)
+{
+	return dec_wire(lt, p, caplen, p->n, d);
 }
 
 static void
@@ -478,6 +486,59 @@ test_malformed(void **state)
 	assert_string_equal(decode_status_name(DECODE_NSTATUS), "unknown");
 }
 
+/* The IP length against the frame's wire length (pcap_pkthdr.len): longer
+   is malformed, whatever the snaplen kept; a snaplen cut alone is not. */
+static void
+test_length_past_wire(void **state)
+{
+	struct pkt p = {0};
+	struct decoded d;
+	eth(&p, 0x0800);
+	ipv4(&p, 6, 20, 0, 0);
+	tcp(&p, 1, 2, 0x02);
+	size_t ip = 14;
+	p.b[ip + 2] = 0x05;
+	p.b[ip + 3] = 0xdc; /* total 1500 in a 54-byte frame */
+	assert_int_equal(dec(DECODE_LINK_ETHERNET, &p, p.n, &d), DECODE_BAD_IP);
+	assert_string_equal(decode_status_name(DECODE_BAD_IP), "bad_ip");
+	/* the same bytes cut by a 54-byte snaplen from a 1514-byte frame: fine */
+	assert_int_equal(dec_wire(DECODE_LINK_ETHERNET, &p, p.n, 14 + 1500, &d), DECODE_OK);
+	expect_v4_tcp(&d, 1, 2, 0x02);
+	/* one byte short of the wire */
+	assert_int_equal(dec_wire(DECODE_LINK_ETHERNET, &p, p.n, 14 + 1499, &d), DECODE_BAD_IP);
+	/* Ethernet padding after a short datagram is fine */
+	assert_int_equal(dec_wire(DECODE_LINK_ETHERNET, &p, p.n, 14 + 1500 + 4, &d), DECODE_OK);
+	/* behind a VLAN tag the tag's 4 bytes are not the datagram's */
+	p.n = 0;
+	eth(&p, 0x8100);
+	vlan(&p, 7);
+	put16(&p, 0x0800);
+	ipv4(&p, 17, 8, 0, 0);
+	udp(&p, 1, 2);
+	p.b[18 + 3] = 28 + 4;
+	assert_int_equal(dec(DECODE_LINK_ETHERNET, &p, p.n, &d), DECODE_BAD_IP);
+	p.b[18 + 3] = 28;
+	assert_int_equal(dec(DECODE_LINK_ETHERNET, &p, p.n, &d), DECODE_OK);
+	assert_int_equal(d.vlan, 7);
+	/* raw IPv4 and IPv6: a payload length past the wire */
+	p.n = 0;
+	ipv4(&p, 17, 8, 0, 0);
+	udp(&p, 1, 2);
+	p.b[3] = 29;
+	assert_int_equal(dec(DECODE_LINK_RAW, &p, p.n, &d), DECODE_BAD_IP);
+	assert_int_equal(dec_wire(DECODE_LINK_RAW, &p, p.n, p.n + 1, &d), DECODE_OK);
+	p.n = 0;
+	ipv6(&p, 17, 9);
+	udp(&p, 1, 2);
+	assert_int_equal(dec(DECODE_LINK_IPV6, &p, p.n, &d), DECODE_BAD_IP);
+	assert_int_equal(dec_wire(DECODE_LINK_IPV6, &p, p.n, p.n + 1, &d), DECODE_OK);
+	/* a record whose wire length is below its caplen: the capture decides */
+	p.n = 0;
+	ipv4(&p, 17, 8, 0, 0);
+	udp(&p, 1, 2);
+	assert_int_equal(dec_wire(DECODE_LINK_RAW, &p, p.n, 10, &d), DECODE_OK);
+}
+
 int
 main(void)
 {
@@ -490,6 +551,7 @@ main(void)
 		cmocka_unit_test(test_icmp_and_others),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_length_past_wire),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,16 +41,17 @@ static void
 test_cidr_sizes(void **state)
 {
 	(void)state;
-	struct scan_net a = {0x0a000000, 24}, b = {0x0a000080, 25}, c = {0x0a000001, 32}, d = {0x0a000000, 31};
+	struct scan_net a = {.addr = 0x0a000000, .prefix = 24}, b = {.addr = 0x0a000080, .prefix = 25};
+	struct scan_net c = {.addr = 0x0a000001, .prefix = 32}, d = {.addr = 0x0a000000, .prefix = 31};
 	assert_int_equal(scan_net_hosts(&a), 254);
 	assert_int_equal(scan_net_hosts(&c), 1);
 	assert_int_equal(scan_net_hosts(&d), 2);
 	assert_true(scan_net_contains(&a, &b));
 	assert_false(scan_net_contains(&b, &a));
 	assert_true(scan_net_contains(&a, &c));
-	struct scan_net allowed[] = {{0xc0a80000, 16}, {0x0a000000, 24}};
+	struct scan_net allowed[] = {{.addr = 0xc0a80000, .prefix = 16}, {.addr = 0x0a000000, .prefix = 24}};
 	assert_int_equal(scan_allowed(allowed, 2, &b), 1);
-	struct scan_net out = {0x0a000100, 24};
+	struct scan_net out = {.addr = 0x0a000100, .prefix = 24};
 	assert_int_equal(scan_allowed(allowed, 2, &out), -1);
 }
 
@@ -79,7 +80,7 @@ test_expand(void **state)
 	assert_int_equal(n, 1022);
 	free(h);
 	/* a /0 never allocates past the limit */
-	struct scan_net all = {0, 0};
+	struct scan_net all = {.addr = 0, .prefix = 0};
 	assert_int_equal(scan_expand(&all, 1, 65536, &h, err, sizeof err), MW_ETOOBIG);
 	/* list limit */
 	assert_int_equal(scan_parse_net_list("10.0.0.0/24,10.0.1.0/24,10.0.2.0/24,10.0.3.0/24", nets, 3, err, sizeof err),
