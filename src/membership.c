@@ -296,6 +296,8 @@ membership_restore(struct membership *m, const struct peer *saved, const struct 
 	e->p.last_seen = saved->last_seen;
 	e->p.state = PEER_SUSPECT; /* not heard from in this run yet */
 	e->p.source = SRC_GOSSIP;
+	snprintf(e->p.pin, sizeof e->p.pin, "%s", saved->pin);
+	e->p.pinned_at = saved->pin[0] ? saved->pinned_at : 0;
 	if (saved->pmtu.value > 0) {
 		e->p.pmtu = saved->pmtu;
 		e->p.pmtu_due = now - saved->pmtu.measured_at >= m->o.pmtu_interval_s;
@@ -901,6 +903,41 @@ membership_get(struct membership *m, const char *id, struct peer *out)
 		*out = e->p;
 		rc = 0;
 	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
+membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
+    char *old_out, int *first)
+{
+	int rc = PIN_NONE;
+	if (first)
+		*first = 0;
+	if (old_out)
+		old_out[0] = '\0';
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e == NULL || spki == NULL || spki[0] == '\0')
+		goto out;
+	struct peer *p = &e->p;
+	if (old_out)
+		snprintf(old_out, 65, "%s", p->pin);
+	if (strcmp(p->pin, spki) == 0) {
+		rc = PIN_SAME;
+		p->pin_refused[0] = '\0';
+	} else if (p->pin[0] == '\0' || accept_change) {
+		rc = p->pin[0] ? PIN_REPLACED : PIN_NEW;
+		snprintf(p->pin, sizeof p->pin, "%s", spki);
+		p->pinned_at = now;
+		p->pin_refused[0] = '\0';
+	} else {
+		rc = PIN_CHANGED;
+		if (first)
+			*first = strcmp(p->pin_refused, spki) != 0;
+		snprintf(p->pin_refused, sizeof p->pin_refused, "%s", spki);
+	}
+out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }

@@ -90,6 +90,11 @@ struct peer {
 	   they reach it, and how many did; vantage_at 0 = never asked */
 	int vantage_asked, vantage_reached;
 	int64_t vantage_at;
+	/* the SHA-256 of its public key (SPKI, hex) as first met directly,
+	   "" until then; see membership_pin */
+	char pin[65];
+	int64_t pinned_at;
+	char pin_refused[65];            /* the other key last refused, to log it once */
 };
 
 struct membership_opts {
@@ -212,6 +217,17 @@ void membership_poll_deferred(struct membership *m, const char *id, const char *
     int port);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
+/* Key pinning, trust on first use. spki: the key hash peer id presented
+   on a direct contact. PIN_SAME when it matches the pin; PIN_NEW when the
+   peer had no pin (now pinned); PIN_CHANGED when it differs and
+   accept_change is 0 (the pin stays; *first is 1 the first time this
+   other key is seen, so it is logged once); PIN_REPLACED when it differs
+   and accept_change is 1 (the pin is now spki); PIN_NONE when no peer
+   has that id. old_out (65 bytes, may be NULL) gets the previous pin. */
+enum pin_verdict { PIN_SAME, PIN_NEW, PIN_CHANGED, PIN_REPLACED, PIN_NONE };
+int membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
+    char *old_out, int *first);
+
 /* Remembers the view digest and table cursor id last sent ("" forgets them). */
 void membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor);
 
