@@ -169,7 +169,8 @@ api_nodeinfo(struct req *r)
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
 	copy_header(r, "X-Mw-View-Digest", view, sizeof view);
 	copy_header(r, "X-Mw-Peers-Since", since, sizeof since);
-	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since};
+	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since,
+	    .page = n->cfg.nodeinfo_page_peers};
 	cJSON *o = gossip_nodeinfo(n, &ask);
 	reply_signed(r, 200, o);
 }

@@ -849,6 +849,13 @@ cursor_version(const struct membership *m, const char *since)
 	return (int64_t)ver;
 }
 
+static int
+entry_ver_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(const struct entry *const *)a)->ver, y = (*(const struct entry *const *)b)->ver;
+	return x < y ? -1 : x > y;
+}
+
 int
 membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t now, struct peer_news **list,
     int *n, struct gossip_meta *meta)
@@ -869,15 +876,32 @@ membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t no
 	int64_t since = cursor_version(m, ask ? ask->since : NULL);
 	meta->delta = since >= 0;
 	*list = malloc((size_t)(count ? count : 1) * sizeof **list);
-	if (*list == NULL) {
+	const struct entry **pick = malloc((size_t)(count ? count : 1) * sizeof *pick);
+	if (*list == NULL || pick == NULL) {
+		free(*list);
+		*list = NULL;
+		free(pick);
 		rc = MW_ENOMEM;
 		goto out;
 	}
-	for (int i = 0; i < m->n; i++) {
+	int np = 0;
+	for (int i = 0; i < m->n && np < count; i++) {
 		const struct entry *e = m->e[i];
-		const struct peer *p = &e->p;
-		if (p->id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
+		if (e->p.id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
 			continue;
+		pick[np++] = e;
+	}
+	if (ask && ask->page > 0 && np > ask->page) {
+		/* a page: the oldest changes first, the cursor after the last one */
+		qsort(pick, (size_t)np, sizeof *pick, entry_ver_cmp);
+		np = ask->page;
+		meta->more = 1;
+		snprintf(meta->cursor, sizeof meta->cursor, "%08x.%llu", (unsigned)m->epoch,
+		    (unsigned long long)pick[np - 1]->ver);
+	}
+	for (int i = 0; i < np; i++) {
+		const struct entry *e = pick[i];
+		const struct peer *p = &e->p;
 		struct peer_news *x = &(*list)[(*n)++];
 		memcpy(x->id, p->id, sizeof x->id);
 		memcpy(x->fqdn, p->fqdn, sizeof x->fqdn);
@@ -887,6 +911,7 @@ membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t no
 		x->incarnation = p->incarnation;
 		x->age_s = p->last_seen > 0 ? (now > p->last_seen ? now - p->last_seen : 0) : -1;
 	}
+	free(pick);
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;

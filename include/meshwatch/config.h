@@ -61,6 +61,7 @@ struct config {
 	int db_max_bytes;
 	int retention_days;
 	int max_nodeinfo_bytes;
+	int nodeinfo_page_peers;     /* most peers in one /nodeinfo answer */
 	int report_interval_s;
 	int max_outbox;
 	int max_report_bytes;

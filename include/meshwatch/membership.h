@@ -155,6 +155,7 @@ void membership_set_self(struct membership *m, const char *fqdn, const char *ip,
    cursor of our table we last sent it. */
 struct gossip_ask {
 	const char *known_digest, *view_digest, *since;
+	int page;                              /* most entries per answer; 0: no limit */
 };
 /* What membership_gossip decided. */
 struct gossip_meta {
@@ -162,6 +163,7 @@ struct gossip_meta {
 	char cursor[MEMBERSHIP_CURSOR_LEN];    /* the table's position now */
 	int unchanged;                         /* the caller has it all: no list */
 	int delta;                             /* the list holds only changes since ask->since */
+	int more;                              /* a page: cursor is where the next one starts */
 };
 
 /* What /nodeinfo gossips: contacted peers (seeds not yet reached are left
@@ -173,6 +175,9 @@ struct gossip_meta {
    left out (*list NULL, meta->unchanged) when the caller's known or view
    digest is ours; when its cursor is from this table's epoch, only the
    entries changed since are listed (meta->delta); otherwise all of them.
+   At most ask->page entries are listed, the oldest changes first: then
+   meta->more is set and meta->cursor is the version of the last one
+   listed, so the caller's next ask with that cursor gets the next page.
    Each entry carries the table version at which its fields last changed,
    found by comparing its hash with the one of the previous call, so no
    mutation can be missed. Returns 0 or MW_ENOMEM. */
