@@ -10,6 +10,9 @@
 #                                   to every peer, print the PMTU matrix, remove it all
 #   scripts/demo.sh --netns --ipv6  the links carry IPv4 and IPv6 either way; with --ipv6 the
 #                                   nodes listen, seed and measure over IPv6
+# The demo mesh is signed: every run makes a fresh MESH_SECRET (or takes
+# the one in the environment), shared by its five nodes only; a node the
+# demo did not start cannot join, and unsigned /nodeinfo gets 401.
 # Environment: DEMO_NET (default 127.0.0) puts the loopback nodes on
 # DEMO_NET.11-15; DEMO_NETNS_NET (default 10.90) is the /16 the namespaces
 # use (fd00:10:90::/48 for IPv6, after it); DEMO_WAIT (default 120) is how
@@ -36,6 +39,7 @@ net=${DEMO_NET:-127.0.0}
 pfx=${DEMO_NETNS_NET:-10.90}
 v6pfx=fd00:${pfx//./:}
 password=${DEMO_PASSWORD:-meshwatch-demo}
+secret=${MESH_SECRET:-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')}
 names=(node1 node2 node3 node4 reporting)
 # --netns: each node's link to the router, in bytes (1280 is IPv6's minimum).
 mtus=(9000 1500 1400 1280 1500)
@@ -208,7 +212,7 @@ for i in "${!names[@]}"; do
   [ -f "$dir/$n/reporting.json" ] && args+=(--reporting "$dir/$n/reporting.json")
   run=()
   [ $netns = 0 ] || run=(ip netns exec "$P-$n")
-  ROOT_USER=admin ROOT_PASSWORD=$password "${run[@]}" "$MESHWATCH_BIN" "${args[@]}" >"$dir/$n.log" 2>&1 &
+  MESH_SECRET=$secret ROOT_USER=admin ROOT_PASSWORD=$password "${run[@]}" "$MESHWATCH_BIN" "${args[@]}" >"$dir/$n.log" 2>&1 &
   pids+=($!)
 done
 
@@ -321,6 +325,9 @@ if [ $check = 1 ]; then
   done
   [ $converged = 1 ] || die "the mesh did not converge"
   echo "demo: all ${#names[@]} nodes healthy, each knows the other $(( ${#names[@]} - 1 ))"
+  st=$(curl -sk --max-time 5 -o /dev/null -w '%{http_code}' "https://$(host 0):8443/nodeinfo")
+  [ "$st" = 401 ] || die "an unsigned /nodeinfo got HTTP $st: the demo mesh should be signed"
+  echo "demo: the mesh is signed (a secret made for this run; unsigned /nodeinfo: 401)"
   # a scan with empty fields covers the demo's own addresses, nothing else
   want=$(for i in "${!names[@]}"; do echo "$(addr4 "$i")/32"; done | sort | tr '\n' ' ')
   a=$(host 0)
@@ -353,6 +360,8 @@ for i in "${!names[@]}"; do
 done
 echo
 echo "  log in as: admin / $password   (the certificates are self-signed: accept them in the browser)"
+echo "  mesh requests are signed with a secret made for this run; each node pins its peers' keys"
+echo "  (the Node page shows the pin)."
 echo "  try:       curl -k https://$(host 0):8443/health"
 if [ $netns = 1 ]; then
   echo "  this host reaches $pfx.0.0/16 and $v6pfx::/48 through $hostif into $P-router; from elsewhere,"

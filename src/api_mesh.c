@@ -34,20 +34,28 @@ signed_path(struct req *r, char *out, size_t outlen)
 }
 
 /* A mesh request's signature (when MESH_SECRET is set): 0, or -1 after
-   replying 401 (503 when the nonce memory is full). */
+   replying 401 (503 when the nonce memory is full). The signature must
+   name this node as its destination: a request captured on its way to
+   another node is refused here. On success r->mesh_signer holds the
+   caller's X-Mw-Id, which the signature covers through ident ("" when
+   ident is ""). */
 static int
 verify_signed(struct req *r, const char *ident)
 {
 	struct mesh *m = r->node->mesh;
+	r->mesh_signer[0] = '\0';
 	if (!meshauth_enabled(m->auth))
 		return 0;
 	char path[2048], why[200];
 	signed_path(r, path, sizeof path);
-	int rc = meshauth_verify_request(m->auth, r->method, path, ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
-	    mg_get_header(r->conn, "X-Mw-Nonce"), mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why,
-	    sizeof why);
-	if (rc == 0)
+	int rc = meshauth_verify_request(m->auth, r->method, path, ident, r->node->id,
+	    mg_get_header(r->conn, "X-Mw-Timestamp"), mg_get_header(r->conn, "X-Mw-Nonce"),
+	    mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why, sizeof why);
+	if (rc == 0) {
+		if (ident[0])
+			copy_header(r, "X-Mw-Id", r->mesh_signer, sizeof r->mesh_signer);
 		return 0;
+	}
 	pthread_mutex_lock(&m->lock);
 	m->stats.callers_rejected++;
 	pthread_mutex_unlock(&m->lock);
@@ -161,7 +169,8 @@ api_nodeinfo(struct req *r)
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
 	copy_header(r, "X-Mw-View-Digest", view, sizeof view);
 	copy_header(r, "X-Mw-Peers-Since", since, sizeof since);
-	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since};
+	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since,
+	    .page = n->cfg.nodeinfo_page_peers};
 	cJSON *o = gossip_nodeinfo(n, &ask);
 	reply_signed(r, 200, o);
 }
@@ -189,6 +198,15 @@ api_peer_json(const struct peer *p, int64_t now)
 	else
 		cJSON_AddNullToObject(o, "excused_reason");
 	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
+	/* the key this node trusts for it (first met directly); forgetting the node clears it */
+	if (p->pin[0]) {
+		char pin[80];
+		snprintf(pin, sizeof pin, "sha256:%s", p->pin);
+		cJSON_AddStringToObject(o, "pin", pin);
+	} else {
+		cJSON_AddNullToObject(o, "pin");
+	}
+	http_add_time_or_null(o, "pinned_at", p->pinned_at);
 	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
 	if (p->success_rate_1h < 0)
 		cJSON_AddNullToObject(poll, "success_rate_1h");

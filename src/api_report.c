@@ -66,7 +66,7 @@ api_report(struct req *r)
 		who.incarnation = strtoull(inc, NULL, 10);
 		if (who.id[0])
 			gossip_identity_string(&who, ident, sizeof ident);
-		int rc = meshauth_verify_request(m->auth, "POST", "/report", ident, mg_get_header(r->conn, "X-Mw-Timestamp"),
+		int rc = meshauth_verify_request(m->auth, "POST", "/report", ident, "", mg_get_header(r->conn, "X-Mw-Timestamp"),
 		    nonce, mg_get_header(r->conn, "X-Mw-Signature"), body, blen, mw_wall_s(), why, sizeof why);
 		if (rc != 0) {
 			log_warn("report", "report from %s refused: %s", r->client, why);

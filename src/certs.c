@@ -5,8 +5,8 @@
 #include "meshwatch/certs.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <mbedtls/asn1write.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ecdsa.h>
@@ -51,34 +51,43 @@ add_san(char sans[][CERTS_SAN_LEN], int n, int max, const char *s)
 }
 
 int
-certs_local_sans(const char *name, const char *listen_addr, char sans[][CERTS_SAN_LEN], int max)
+certs_valid_san(const char *s)
+{
+	unsigned char ip[16];
+	if (inet_pton(AF_INET, s, ip) == 1 || inet_pton(AF_INET6, s, ip) == 1)
+		return 1;
+	size_t n = strlen(s);
+	if (n == 0 || n >= CERTS_SAN_LEN)
+		return 0;
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return 0;
+	return *s != '\0' && *s != '.' && *s != '-';
+}
+
+int
+certs_local_sans(const char *name, const char *addr, const char *extra, char sans[][CERTS_SAN_LEN], int max)
 {
 	int n = 0;
-	char host[256];
-	n = add_san(sans, n, max, "localhost");
-	if (gethostname(host, sizeof host) == 0) {
-		host[sizeof host - 1] = '\0';
-		n = add_san(sans, n, max, host);
-	}
 	n = add_san(sans, n, max, name);
-	if (listen_addr && strcmp(listen_addr, "0.0.0.0") != 0 && strcmp(listen_addr, "::") != 0)
-		n = add_san(sans, n, max, listen_addr);
-	struct ifaddrs *ifa = NULL;
-	if (getifaddrs(&ifa) == 0) {
-		for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-			char buf[INET6_ADDRSTRLEN];
-			if (i->ifa_addr == NULL)
-				continue;
-			if (i->ifa_addr->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, buf, sizeof buf);
-			else if (i->ifa_addr->sa_family == AF_INET6)
-				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, buf, sizeof buf);
-			else
-				continue;
-			n = add_san(sans, n, max, buf);
+	if (addr && strcmp(addr, "0.0.0.0") != 0 && strcmp(addr, "::") != 0)
+		n = add_san(sans, n, max, addr);
+	for (const char *q = extra ? extra : ""; *q;) {
+		char one[CERTS_SAN_LEN];
+		size_t len = strcspn(q, ", ");
+		if (len > 0 && len < sizeof one) {
+			memcpy(one, q, len);
+			one[len] = '\0';
+			if (certs_valid_san(one))
+				n = add_san(sans, n, max, one);
 		}
-		freeifaddrs(ifa);
+		q += len;
+		q += strspn(q, ", ");
 	}
+	if (n == 0)
+		n = add_san(sans, n, max, "localhost"); /* a SAN extension may not be empty */
 	return n;
 }
 
@@ -224,7 +233,7 @@ write_cert(const struct certs_opts *o, mbedtls_pk_context *key, mbedtls_ctr_drbg
 	mw_random(sb, sizeof sb);
 	sb[0] &= 0x7f;
 	sb[0] |= 0x01;
-	int nsans = certs_local_sans(o->name, o->listen_addr, sans, CERTS_MAX_SANS);
+	int nsans = certs_local_sans(o->name, o->listen_addr, o->extra_sans, sans, CERTS_MAX_SANS);
 	int sanlen = build_san(sans, nsans, sanbuf, sizeof sanbuf, &san_start);
 
 	mbedtls_x509write_crt_set_version(&crt, MBEDTLS_X509_CRT_VERSION_3);
@@ -285,6 +294,25 @@ generate_key(mbedtls_pk_context *key, mbedtls_ctr_drbg_context *drbg, const char
 	return 0;
 }
 
+/* 1 when the certificate lists exactly the names certs_local_sans gives. */
+static int
+sans_match(const struct certs_opts *o, const struct cert_info *info)
+{
+	char(*want)[CERTS_SAN_LEN] = calloc(CERTS_MAX_SANS, sizeof *want);
+	if (want == NULL)
+		return 1; /* cannot tell: keep what is there */
+	int n = certs_local_sans(o->name, o->listen_addr, o->extra_sans, want, CERTS_MAX_SANS);
+	int same = n == info->san_count;
+	for (int i = 0; i < n && same; i++) {
+		int found = 0;
+		for (int k = 0; k < info->san_count && !found; k++)
+			found = strcmp(want[i], info->sans[k]) == 0;
+		same = found;
+	}
+	free(want);
+	return same;
+}
+
 int
 certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size_t errlen)
 {
@@ -329,6 +357,8 @@ certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size
 				why = "has expired";
 			else if (info->not_after - now < o->renew_before_s)
 				why = "is due for renewal";
+			else if (!sans_match(o, info))
+				why = "lists other names than this node's (name, advertised address, cert_extra_sans)";
 			else
 				cert_ok = 1;
 		}

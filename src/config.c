@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "meshwatch/certs.h"
 #include "meshwatch/log.h"
 #include "meshwatch/scan.h"
 #include "meshwatch/util.h"
@@ -61,6 +62,7 @@ static const struct opt opts[] = {
 	{"request_timeout_ms", NULL, "MESHWATCH_REQUEST_TIMEOUT_MS", I(request_timeout_ms), 100, 600000, "15000", 0, "longest wait for a request's headers, then for its body, and longest time to write one response"},
 	{"cert_validity_days", NULL, "MESHWATCH_CERT_VALIDITY_DAYS", I(cert_validity_days), 1, 3650, "365", 0, "validity of generated certificates"},
 	{"cert_renew_days", NULL, "MESHWATCH_CERT_RENEW_DAYS", I(cert_renew_days), 0, 3650, "30", 0, "renew when fewer days than this remain"},
+	{"cert_extra_sans", NULL, "MESHWATCH_CERT_EXTRA_SANS", S(cert_extra_sans), 0, 0, "", 0, "more names or addresses for the certificate, comma-separated (it lists only the node name and its advertised address otherwise)"},
 	{"cert_check_interval_s", NULL, "MESHWATCH_CERT_CHECK_INTERVAL", I(cert_check_interval_s), 1, 86400, "3600", 0, "how often the certificate is checked"},
 	{"session_ttl_s", NULL, "MESHWATCH_SESSION_TTL", I(session_ttl_s), 60, 30 * 86400, "43200", 0, "lifetime of a login session"},
 	{"session_purge_interval_s", NULL, "MESHWATCH_SESSION_PURGE_INTERVAL", I(session_purge_interval_s), 1, 86400, "300", 0, "how often expired sessions are purged"},
@@ -89,6 +91,7 @@ static const struct opt opts[] = {
 	{"report_interval_s", NULL, "MESHWATCH_REPORT_INTERVAL", I(report_interval_s), 1, 86400, "60", 0, "a snapshot goes to the reporting nodes this often"},
 	{"max_outbox", NULL, "MESHWATCH_MAX_OUTBOX", I(max_outbox), 1, 10000000, "10080", 0, "snapshots kept for reporting nodes that are down (a week at 60 s)"},
 	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
+	{"nodeinfo_page_peers", NULL, "MESHWATCH_NODEINFO_PAGE_PEERS", I(nodeinfo_page_peers), 1, 65536, "256", 0, "most peers in one /nodeinfo answer; a caller gets the rest from its cursor in later exchanges"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
 	{"iface", "iface", "MESHWATCH_IFACE", S(capture_iface), 0, 0, "", 0, "capture traffic on this interface (\"any\": all of them); capture is off without iface or pcap"},
 	{"bpf", "bpf", "MESHWATCH_BPF", S(capture_bpf), 0, 0, CONFIG_DEFAULT_BPF, 0, "BPF filter for captured traffic (the default keeps IP untagged, 802.1Q-tagged and QinQ)"},
@@ -147,6 +150,21 @@ check_field(const char *key, const char *val)
 	if (strcmp(key, "advertise") == 0 && val[0] && inet_pton(AF_INET, val, tmp) != 1 &&
 	    inet_pton(AF_INET6, val, tmp) != 1)
 		return "an IPv4 or IPv6 address";
+	if (strcmp(key, "cert_extra_sans") == 0 && val[0]) {
+		char one[CERTS_SAN_LEN];
+		const char *q = val;
+		while (*q) {
+			size_t len = strcspn(q, ", ");
+			if (len >= sizeof one)
+				return "names of at most 253 characters, comma-separated";
+			memcpy(one, q, len);
+			one[len] = '\0';
+			if (len && !certs_valid_san(one))
+				return "DNS names or IP addresses, comma-separated";
+			q += len;
+			q += strspn(q, ", ");
+		}
+	}
 	if (strcmp(key, "scan_subnets") == 0 && val[0]) {
 		static char why[256];
 		struct scan_net nets[SCAN_MAX_NETS];

@@ -74,8 +74,12 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 		cJSON_Delete(o);
 		return NULL;
 	}
-	cJSON_AddStringToObject(o, "peers_digest", meta.digest);
+	/* a page: no digest, so the caller does not take its part for the whole
+	   list; it asks again from peers_cursor for the next page */
+	if (!meta.more)
+		cJSON_AddStringToObject(o, "peers_digest", meta.digest);
 	cJSON_AddStringToObject(o, "peers_cursor", meta.cursor);
+	cJSON_AddBoolToObject(o, "peers_more", meta.more);
 	cJSON_AddBoolToObject(o, "peers_unchanged", meta.unchanged); /* the caller has this list already */
 	cJSON_AddBoolToObject(o, "peers_delta", meta.delta);         /* only what changed since its cursor */
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");

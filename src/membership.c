@@ -296,6 +296,8 @@ membership_restore(struct membership *m, const struct peer *saved, const struct 
 	e->p.last_seen = saved->last_seen;
 	e->p.state = PEER_SUSPECT; /* not heard from in this run yet */
 	e->p.source = SRC_GOSSIP;
+	snprintf(e->p.pin, sizeof e->p.pin, "%s", saved->pin);
+	e->p.pinned_at = saved->pin[0] ? saved->pinned_at : 0;
 	if (saved->pmtu.value > 0) {
 		e->p.pmtu = saved->pmtu;
 		e->p.pmtu_due = now - saved->pmtu.measured_at >= m->o.pmtu_interval_s;
@@ -847,6 +849,13 @@ cursor_version(const struct membership *m, const char *since)
 	return (int64_t)ver;
 }
 
+static int
+entry_ver_cmp(const void *a, const void *b)
+{
+	uint64_t x = (*(const struct entry *const *)a)->ver, y = (*(const struct entry *const *)b)->ver;
+	return x < y ? -1 : x > y;
+}
+
 int
 membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t now, struct peer_news **list,
     int *n, struct gossip_meta *meta)
@@ -867,15 +876,32 @@ membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t no
 	int64_t since = cursor_version(m, ask ? ask->since : NULL);
 	meta->delta = since >= 0;
 	*list = malloc((size_t)(count ? count : 1) * sizeof **list);
-	if (*list == NULL) {
+	const struct entry **pick = malloc((size_t)(count ? count : 1) * sizeof *pick);
+	if (*list == NULL || pick == NULL) {
+		free(*list);
+		*list = NULL;
+		free(pick);
 		rc = MW_ENOMEM;
 		goto out;
 	}
-	for (int i = 0; i < m->n; i++) {
+	int np = 0;
+	for (int i = 0; i < m->n && np < count; i++) {
 		const struct entry *e = m->e[i];
-		const struct peer *p = &e->p;
-		if (p->id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
+		if (e->p.id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
 			continue;
+		pick[np++] = e;
+	}
+	if (ask && ask->page > 0 && np > ask->page) {
+		/* a page: the oldest changes first, the cursor after the last one */
+		qsort(pick, (size_t)np, sizeof *pick, entry_ver_cmp);
+		np = ask->page;
+		meta->more = 1;
+		snprintf(meta->cursor, sizeof meta->cursor, "%08x.%llu", (unsigned)m->epoch,
+		    (unsigned long long)pick[np - 1]->ver);
+	}
+	for (int i = 0; i < np; i++) {
+		const struct entry *e = pick[i];
+		const struct peer *p = &e->p;
 		struct peer_news *x = &(*list)[(*n)++];
 		memcpy(x->id, p->id, sizeof x->id);
 		memcpy(x->fqdn, p->fqdn, sizeof x->fqdn);
@@ -885,6 +911,7 @@ membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t no
 		x->incarnation = p->incarnation;
 		x->age_s = p->last_seen > 0 ? (now > p->last_seen ? now - p->last_seen : 0) : -1;
 	}
+	free(pick);
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -901,6 +928,41 @@ membership_get(struct membership *m, const char *id, struct peer *out)
 		*out = e->p;
 		rc = 0;
 	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+int
+membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
+    char *old_out, int *first)
+{
+	int rc = PIN_NONE;
+	if (first)
+		*first = 0;
+	if (old_out)
+		old_out[0] = '\0';
+	pthread_mutex_lock(&m->lock);
+	struct entry *e = find_id(m, id);
+	if (e == NULL || spki == NULL || spki[0] == '\0')
+		goto out;
+	struct peer *p = &e->p;
+	if (old_out)
+		snprintf(old_out, 65, "%s", p->pin);
+	if (strcmp(p->pin, spki) == 0) {
+		rc = PIN_SAME;
+		p->pin_refused[0] = '\0';
+	} else if (p->pin[0] == '\0' || accept_change) {
+		rc = p->pin[0] ? PIN_REPLACED : PIN_NEW;
+		snprintf(p->pin, sizeof p->pin, "%s", spki);
+		p->pinned_at = now;
+		p->pin_refused[0] = '\0';
+	} else {
+		rc = PIN_CHANGED;
+		if (first)
+			*first = strcmp(p->pin_refused, spki) != 0;
+		snprintf(p->pin_refused, sizeof p->pin_refused, "%s", spki);
+	}
+out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }

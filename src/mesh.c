@@ -290,7 +290,7 @@ indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
 		char path[128], hdrs[512], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
 		snprintf(path, sizeof path, "/nodeinfo/reach?id=%s", p->id);
 		hdrs[0] = '\0';
-		meshauth_sign_request(m->auth, "GET", path, "", "", 0, mw_wall_s(), sig, sizeof sig, nonce);
+		meshauth_sign_request(m->auth, "GET", path, "", v.id, "", 0, mw_wall_s(), sig, sizeof sig, nonce);
 		strncat(hdrs, sig, sizeof hdrs - 1);
 		struct https_result hr = {0};
 		/* the vantage point needs up to its own timeout, plus our round trip */
@@ -334,6 +334,62 @@ mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *
 	return same;
 }
 
+/* The node id answering at ip:port, from its public GET /health (for a
+   seed not reached yet). 0, or MW_E* with the failure in r. */
+static int
+learn_id(struct mesh *m, const char *ip, int port, char id[37], struct poll_result *r)
+{
+	struct https_result hr = {0};
+	int rc = tlsclient_request(m->client, ip, port, "GET", "/health", "", NULL, 0, 65536,
+	    m->node->cfg.poll_timeout_ms, &hr);
+	if (rc != 0) {
+		r->error = hr.error;
+		snprintf(r->detail, sizeof r->detail, "%s", hr.detail);
+		https_result_free(&hr);
+		return rc;
+	}
+	cJSON *o = cJSON_ParseWithLength(hr.body, hr.body_len);
+	const cJSON *nid = cJSON_GetObjectItemCaseSensitive(o, "node_id");
+	rc = cJSON_IsString(nid) && membership_valid_id(nid->valuestring) ? 0 : MW_EINVAL;
+	if (rc == 0) {
+		snprintf(id, 37, "%s", nid->valuestring);
+	} else {
+		r->error = PERR_BODY;
+		snprintf(r->detail, sizeof r->detail, "GET /health (HTTP %d) names no node id", hr.status);
+	}
+	cJSON_Delete(o);
+	https_result_free(&hr);
+	return rc;
+}
+
+/* Checks the key presented by node id (hash spki) against its pin; the
+   first key met is pinned. A changed key is refused (0 returned, error in
+   r) unless the answer was signed with the mesh secret (signed is 1),
+   which only a member knows: then the pin follows the new key. 1 when the
+   poll may go on. */
+static int
+check_pin(struct mesh *m, const char *id, const char *ip, int port, const char *spki, int signed_ok,
+    struct poll_result *r)
+{
+	char old[65];
+	int first = 0;
+	int v = membership_pin(m->members, id, spki, signed_ok, mw_wall_s(), old, &first);
+	if (v == PIN_NEW)
+		log_info("mesh", "peer %s (%s:%d): key pinned sha256:%s", id, ip, port, spki);
+	else if (v == PIN_REPLACED)
+		log_info("mesh", "peer %s (%s:%d): key changed from sha256:%s to sha256:%s, proven with the mesh secret: "
+		                 "pin updated", id, ip, port, old, spki);
+	if (v != PIN_CHANGED)
+		return 1;
+	r->error = PERR_AUTH;
+	snprintf(r->detail, sizeof r->detail, "key changed: pinned sha256:%.16s..., presented sha256:%.16s...; forget the "
+	         "node to accept the new key", old, spki);
+	if (first)
+		log_warn("mesh", "peer %s (%s:%d): key changed: pinned sha256:%s, presented sha256:%s; refused (forget the "
+		                 "node to accept the new key)", id, ip, port, old, spki);
+	return 0;
+}
+
 static void
 poll_peer(struct mesh *m, struct peer *p)
 {
@@ -366,12 +422,20 @@ poll_peer(struct mesh *m, struct peer *p)
 		membership_poll_deferred(m->members, p->id, p->ip, p->fqdn, p->port);
 		return;
 	}
+	/* A signed request names the node it is for. A seed not reached yet
+	   has no id here: its public GET /health says which node answers at
+	   that address, and the request is signed for that node (one that
+	   lies about its id fails the signature check there). */
+	char dest[37];
+	snprintf(dest, sizeof dest, "%s", p->id);
+	if (dest[0] == '\0' && meshauth_enabled(m->auth) && learn_id(m, ip, p->port, dest, &r) != 0)
+		goto done;
 	struct peer_news self;
 	mesh_self(m, &self);
 	char ident[512], hdrs[1024], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
 	gossip_identity_string(&self, ident, sizeof ident);
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
-	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, "", 0, r.at, sig, sizeof sig, nonce);
+	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, dest, "", 0, r.at, sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
 	/* What we have of its list: it answers with only what is new to us,
 	   or nothing when our view is already its view. */
@@ -437,7 +501,12 @@ poll_peer(struct mesh *m, struct peer *p)
 		membership_seed_is(m->members, p->ip, p->fqdn, p->port, who.id);
 		snprintf(p->id, sizeof p->id, "%s", who.id);
 	}
+	/* the key it presented must be the one pinned for that node; its
+	   answer is signed already when signing is on */
+	if (!check_pin(m, who.id, ip, p->port, hr.spki_sha256, meshauth_enabled(m->auth), &r))
+		goto done;
 	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
+	check_pin(m, who.id, ip, p->port, hr.spki_sha256, 0, &r); /* a first contact: in the table only now */
 	if (taken && membership_address_taken(m->members, p->id, p->ip, p->port, who.id, now))
 		log_warn("mesh", "peer %s (%s) is gone: its address %s:%d now belongs to node %s (%s)", p->id, p->fqdn, p->ip,
 		    p->port, who.id, who.fqdn);

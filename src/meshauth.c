@@ -90,18 +90,19 @@ hmac_parts(struct meshauth *a, const char *const *parts, int n, char out[MESHAUT
 }
 
 static void
-request_mac(struct meshauth *a, const char *method, const char *path, const char *identity, const char *ts,
-    const char *nonce, const void *body, size_t blen, char out[MESHAUTH_SIG_LEN + 1])
+request_mac(struct meshauth *a, const char *method, const char *path, const char *identity, const char *dest,
+    const char *ts, const char *nonce, const void *body, size_t blen, char out[MESHAUTH_SIG_LEN + 1])
 {
 	char bh[65];
 	body_hash(body, blen, bh);
-	const char *parts[] = {"meshwatch-request-v1", method, path, identity ? identity : "", ts, nonce, bh};
+	const char *parts[] = {"meshwatch-request-v2", method, path, identity ? identity : "", dest ? dest : "", ts, nonce,
+	    bh};
 	hmac_parts(a, parts, (int)MW_ARRAY_LEN(parts), out);
 }
 
 int
 meshauth_sign_request(struct meshauth *a, const char *method, const char *path, const char *identity,
-    const void *body, size_t blen, int64_t now, char *out, size_t outlen, char *nonce_out)
+    const char *dest, const void *body, size_t blen, int64_t now, char *out, size_t outlen, char *nonce_out)
 {
 	nonce_out[0] = '\0';
 	if (!meshauth_enabled(a)) {
@@ -115,7 +116,7 @@ meshauth_sign_request(struct meshauth *a, const char *method, const char *path, 
 		return MW_EIO;
 	mw_hex(raw, sizeof raw, nonce_out);
 	snprintf(ts, sizeof ts, "%lld", (long long)now);
-	request_mac(a, method, path, identity, ts, nonce_out, body, blen, sig);
+	request_mac(a, method, path, identity, dest, ts, nonce_out, body, blen, sig);
 	return mw_snprintf(out, outlen, "X-Mw-Timestamp: %s\r\nX-Mw-Nonce: %s\r\nX-Mw-Signature: %s\r\n", ts, nonce_out,
 	           sig) == 0 ? 0 : MW_ETOOBIG;
 }
@@ -133,7 +134,7 @@ is_hex(const char *s, size_t n)
 
 int
 meshauth_verify_request(struct meshauth *a, const char *method, const char *path, const char *identity,
-    const char *ts, const char *nonce, const char *sig, const void *body, size_t blen, int64_t now, char *why,
+    const char *dest, const char *ts, const char *nonce, const char *sig, const void *body, size_t blen, int64_t now, char *why,
     size_t whylen)
 {
 	if (!meshauth_enabled(a))
@@ -158,9 +159,9 @@ meshauth_verify_request(struct meshauth *a, const char *method, const char *path
 		return MW_EAUTH;
 	}
 	char want[MESHAUTH_SIG_LEN + 1];
-	request_mac(a, method, path, identity, ts, nonce, body, blen, want);
+	request_mac(a, method, path, identity, dest, ts, nonce, body, blen, want);
 	if (!mw_ct_equal(want, sig, MESHAUTH_SIG_LEN)) {
-		snprintf(why, whylen, "bad signature (wrong mesh secret, or the request was altered)");
+		snprintf(why, whylen, "bad signature (wrong mesh secret, the request was altered, or it was signed for another node)");
 		return MW_EAUTH;
 	}
 	int rc = 0;

@@ -157,7 +157,8 @@ cert_opts(const struct node *n)
 	struct certs_opts o = {
 		.dir = n->cfg.cert_dir,
 		.name = n->fqdn,
-		.listen_addr = n->cfg.listen_addr,
+		.listen_addr = n->ip, /* the advertised address */
+		.extra_sans = n->cfg.cert_extra_sans,
 		.validity_s = (int64_t)n->cfg.cert_validity_days * 86400,
 		.renew_before_s = (int64_t)n->cfg.cert_renew_days * 86400,
 	};

@@ -448,7 +448,7 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	size_t blen = strlen(body);
 	gossip_identity_string(&self, ident, sizeof ident);
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
-	meshauth_sign_request(m->auth, "POST", "/report", ident, body, blen, mw_wall_s(), sig, sizeof sig, nonce);
+	meshauth_sign_request(m->auth, "POST", "/report", ident, "", body, blen, mw_wall_s(), sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
 	strncat(hdrs, "Content-Type: application/json\r\n", sizeof hdrs - strlen(hdrs) - 1);
 	struct https_result hr;

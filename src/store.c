@@ -83,6 +83,9 @@ static const char *const migrations[] = {
 	   verdict withheld) are marked, in raw polls and in 5-minute buckets */
 	"ALTER TABLE polls ADD COLUMN excused INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE polls_5m ADD COLUMN excused INTEGER NOT NULL DEFAULT 0;",
+	/* 8: the pinned key of each peer (SHA-256 of its SPKI, hex; "" = none yet) */
+	"ALTER TABLE peers ADD COLUMN pin TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE peers ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 
@@ -597,10 +600,11 @@ peers_save_locked(struct store *st, const struct peer *peers, int n)
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = store_prep(st, "INSERT INTO peers(id,fqdn,ip,port,state,incarnation,first_seen,last_seen) "
-	                           "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, "
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO peers(id,fqdn,ip,port,state,incarnation,first_seen,last_seen,pin,pinned_at) "
+	                           "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET fqdn=excluded.fqdn, "
 	                           "ip=excluded.ip, port=excluded.port, state=excluded.state, "
-	                           "incarnation=excluded.incarnation, last_seen=excluded.last_seen");
+	                           "incarnation=excluded.incarnation, last_seen=excluded.last_seen, "
+	                           "pin=excluded.pin, pinned_at=excluded.pinned_at");
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
@@ -617,6 +621,8 @@ peers_save_locked(struct store *st, const struct peer *peers, int n)
 		sqlite3_bind_int64(s, 6, (sqlite3_int64)p->incarnation);
 		sqlite3_bind_int64(s, 7, p->first_seen);
 		sqlite3_bind_int64(s, 8, p->last_seen);
+		sqlite3_bind_text(s, 9, p->pin, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 10, p->pinned_at);
 		if (sqlite3_step(s) != SQLITE_DONE)
 			ret = MW_EDB;
 		sqlite3_reset(s);
@@ -659,7 +665,7 @@ peers_load_locked(struct store *st, struct peer **out, int *n)
 	struct peer *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen FROM peers");
+	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen,pin,pinned_at FROM peers");
 	if (s == NULL) {
 		free(arr);
 		return MW_EDB;
@@ -675,6 +681,9 @@ peers_load_locked(struct store *st, struct peer **out, int *n)
 		p->incarnation = (uint64_t)sqlite3_column_int64(s, 5);
 		p->first_seen = sqlite3_column_int64(s, 6);
 		p->last_seen = sqlite3_column_int64(s, 7);
+		const unsigned char *pin = sqlite3_column_text(s, 8);
+		snprintf(p->pin, sizeof p->pin, "%s", pin ? (const char *)pin : "");
+		p->pinned_at = sqlite3_column_int64(s, 9);
 	}
 	sqlite3_finalize(s);
 	*out = arr;

@@ -1559,6 +1559,8 @@
         }),
         kv('Source', 'source', (p) => p.source),
         kv('Incarnation', 'incarnation', (p) => fmtNumber(p.incarnation)),
+        // the key this node trusts for it: pinned on first contact, cleared by Forget
+        kv('Key pin', 'pin', (p) => p.pin ? { text: p.pin, title: p.pinned_at ? `pinned ${fmtTime(p.pinned_at)}` : null } : 'not pinned yet (no direct contact)', { mono: true }),
         kv('First seen', 'first_seen', (p) => fmtTime(p.first_seen)),
         kv('Last seen', 'last_seen', (p) => p.last_seen ? { text: `${fmtAgo(p.last_seen)} (${fmtTime(p.last_seen)})` } : DASH)),
       card('Polling (HTTPS)', 'peer-poll',

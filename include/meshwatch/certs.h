@@ -13,7 +13,8 @@
 struct certs_opts {
 	const char *dir;          /* CERT_DIR */
 	const char *name;         /* node FQDN, may be NULL */
-	const char *listen_addr;  /* listen address, may be NULL */
+	const char *listen_addr;  /* the advertised address (else the listen address), may be NULL */
+	const char *extra_sans;   /* more names or addresses, comma-separated, may be NULL */
 	int64_t validity_s;       /* validity of a new certificate */
 	int64_t renew_before_s;   /* renew when less than this remains */
 };
@@ -29,8 +30,9 @@ struct cert_info {
 
 /* Makes sure CERT_DIR holds a usable key and certificate: creates them
    when missing, replaces them (with a log line saying why) when unreadable,
-   corrupt, not matching, expired or due for renewal. The key is kept on
-   renewal when it is valid. Returns 0 when the files were fine, 1 when new
+   corrupt, not matching, expired, due for renewal or listing other names
+   than certs_local_sans gives. The key is kept whenever it is valid, so a
+   renewed certificate keeps the pin peers hold (the key's hash). Returns 0 when the files were fine, 1 when new
    ones were written, or a negative MW_E* with a reason in err. Blocks on
    file I/O and key generation (milliseconds). */
 int certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size_t errlen);
@@ -42,9 +44,16 @@ int certs_read_info(const char *path, struct cert_info *info);
 void certs_key_path(const char *dir, char *out, size_t outlen);
 void certs_cert_path(const char *dir, char *out, size_t outlen);
 
-/* Collects the subject alternative names for this host: localhost, the
-   host name, name, listen_addr when specific, and every interface address.
-   Returns the count (at most max). */
-int certs_local_sans(const char *name, const char *listen_addr, char sans[][CERTS_SAN_LEN], int max);
+/* Collects the subject alternative names for this node: name, addr (its
+   advertised address; skipped when a wildcard) and the comma-separated
+   entries of extra, and nothing else: the certificate, which anyone may
+   read, names no address the node does not advertise ("localhost" alone
+   when none of them is given). Returns the count
+   (at most max). */
+int certs_local_sans(const char *name, const char *addr, const char *extra, char sans[][CERTS_SAN_LEN], int max);
+
+/* 1 when s is an IP address or a DNS name (letters, digits, '-', '.',
+   a leading "*." allowed), 0 otherwise. */
+int certs_valid_san(const char *s);
 
 #endif

@@ -34,6 +34,7 @@ struct config {
 	int cert_validity_days;
 	int cert_renew_days;
 	int cert_check_interval_s;
+	char cert_extra_sans[512];   /* names/addresses the certificate lists besides name and advertise */
 	int session_ttl_s;
 	int session_purge_interval_s;
 	int login_attempts_per_min;
@@ -60,6 +61,7 @@ struct config {
 	int db_max_bytes;
 	int retention_days;
 	int max_nodeinfo_bytes;
+	int nodeinfo_page_peers;     /* most peers in one /nodeinfo answer */
 	int report_interval_s;
 	int max_outbox;
 	int max_report_bytes;

@@ -30,6 +30,10 @@ struct req {
 	struct user_row user;      /* when authed */
 	char token_hash[65];       /* the session used, when authed */
 	char client[64];           /* remote address */
+	/* the node whose signature a mesh handler verified (its X-Mw-Id, the
+	   identity the signature covers); "" when signing is off or the
+	   request carried no identity: set by api_mesh.c's verify_signed */
+	char mesh_signer[37];
 	int status;                /* status sent, for metrics */
 };
 

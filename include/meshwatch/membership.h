@@ -90,6 +90,11 @@ struct peer {
 	   they reach it, and how many did; vantage_at 0 = never asked */
 	int vantage_asked, vantage_reached;
 	int64_t vantage_at;
+	/* the SHA-256 of its public key (SPKI, hex) as first met directly,
+	   "" until then; see membership_pin */
+	char pin[65];
+	int64_t pinned_at;
+	char pin_refused[65];            /* the other key last refused, to log it once */
 };
 
 struct membership_opts {
@@ -150,6 +155,7 @@ void membership_set_self(struct membership *m, const char *fqdn, const char *ip,
    cursor of our table we last sent it. */
 struct gossip_ask {
 	const char *known_digest, *view_digest, *since;
+	int page;                              /* most entries per answer; 0: no limit */
 };
 /* What membership_gossip decided. */
 struct gossip_meta {
@@ -157,6 +163,7 @@ struct gossip_meta {
 	char cursor[MEMBERSHIP_CURSOR_LEN];    /* the table's position now */
 	int unchanged;                         /* the caller has it all: no list */
 	int delta;                             /* the list holds only changes since ask->since */
+	int more;                              /* a page: cursor is where the next one starts */
 };
 
 /* What /nodeinfo gossips: contacted peers (seeds not yet reached are left
@@ -168,6 +175,9 @@ struct gossip_meta {
    left out (*list NULL, meta->unchanged) when the caller's known or view
    digest is ours; when its cursor is from this table's epoch, only the
    entries changed since are listed (meta->delta); otherwise all of them.
+   At most ask->page entries are listed, the oldest changes first: then
+   meta->more is set and meta->cursor is the version of the last one
+   listed, so the caller's next ask with that cursor gets the next page.
    Each entry carries the table version at which its fields last changed,
    found by comparing its hash with the one of the previous call, so no
    mutation can be missed. Returns 0 or MW_ENOMEM. */
@@ -212,6 +222,17 @@ void membership_poll_deferred(struct membership *m, const char *id, const char *
     int port);
 
 void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
+/* Key pinning, trust on first use. spki: the key hash peer id presented
+   on a direct contact. PIN_SAME when it matches the pin; PIN_NEW when the
+   peer had no pin (now pinned); PIN_CHANGED when it differs and
+   accept_change is 0 (the pin stays; *first is 1 the first time this
+   other key is seen, so it is logged once); PIN_REPLACED when it differs
+   and accept_change is 1 (the pin is now spki); PIN_NONE when no peer
+   has that id. old_out (65 bytes, may be NULL) gets the previous pin. */
+enum pin_verdict { PIN_SAME, PIN_NEW, PIN_CHANGED, PIN_REPLACED, PIN_NONE };
+int membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
+    char *old_out, int *first);
+
 /* Remembers the view digest and table cursor id last sent ("" forgets them). */
 void membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor);
 

@@ -1,7 +1,8 @@
 /* meshauth: HMAC-SHA256 signatures on mesh requests and responses when a
    mesh secret is set. A request signature covers the method, the path with
-   its query, a timestamp, a random nonce, the caller's identity headers and
-   the SHA-256 of the body; the response signature binds the status and the
+   its query, a timestamp, a random nonce, the caller's identity headers, the
+   destination node's id (so a captured request is refused by every other
+   node) and the SHA-256 of the body; the response signature binds the status and the
    body to the request's nonce. Timestamps off by more than MESHAUTH_SKEW_S
    and nonces seen before are rejected. Thread-safe. */
 #ifndef MESHWATCH_MESHAUTH_H
@@ -25,17 +26,18 @@ int meshauth_enabled(const struct meshauth *a);
 /* Writes "X-Mw-Timestamp: ..\r\nX-Mw-Nonce: ..\r\nX-Mw-Signature: ..\r\n"
    to out and the nonce to nonce_out (MESHAUTH_NONCE_LEN+1 bytes). identity
    is the caller's identity text (the same string the callee rebuilds from
-   the X-Mw-* identity headers). Returns 0 or MW_ETOOBIG. Writes "" when
+   the X-Mw-* identity headers). dest is the id of the node the request is
+   for ("" only where the callee accepts that, see api_mesh.c). Returns 0 or MW_ETOOBIG. Writes "" when
    signing is off. */
 int meshauth_sign_request(struct meshauth *a, const char *method, const char *path, const char *identity,
-    const void *body, size_t blen, int64_t now, char *out, size_t outlen, char *nonce_out);
+    const char *dest, const void *body, size_t blen, int64_t now, char *out, size_t outlen, char *nonce_out);
 
-/* Checks a request. 0 when valid (or signing is off), else MW_EAUTH with a
+/* Checks a request signed for destination dest (the callee's own id). 0 when valid (or signing is off), else MW_EAUTH with a
    reason in why. A valid nonce is remembered until it could no longer pass
    the timestamp check; MW_ELIMIT when the nonce memory is full of live
    nonces. */
 int meshauth_verify_request(struct meshauth *a, const char *method, const char *path, const char *identity,
-    const char *ts, const char *nonce, const char *sig, const void *body, size_t blen, int64_t now, char *why,
+    const char *dest, const char *ts, const char *nonce, const char *sig, const void *body, size_t blen, int64_t now, char *why,
     size_t whylen);
 
 /* Response signature (hex, MESHAUTH_SIG_LEN+1 bytes) for status and body

@@ -81,7 +81,8 @@ struct poll_row {
 	int excused;   /* failed while this node was overloaded: the peer's verdict was withheld */
 };
 
-/* Saves the identity and state of every peer with an id (one transaction). */
+/* Saves the identity, state and pinned key of every peer with an id (one
+   transaction). */
 int store_peers_save(struct store *st, const struct peer *peers, int n);
 /* Loads saved peers into a malloc'd array (caller frees). */
 int store_peers_load(struct store *st, struct peer **out, int *n);

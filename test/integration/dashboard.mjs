@@ -236,6 +236,7 @@ async function meshChecks(page) {
   check(new URL(page.url()).hash === `#/nodes/${liveId}`, `node page route ${new URL(page.url()).hash}`);
   check((await page.textContent('#peer-title')).trim() === live, `node page title "${await page.textContent('#peer-title')}"`);
   check((await page.textContent('#node [data-field="id"]')).trim() === liveId, 'node page shows another id');
+  check(/^sha256:[0-9a-f]{64}$/.test((await page.textContent('#node [data-field="pin"]')).trim()), `node page key pin "${await page.textContent('#node [data-field="pin"]')}"`);
   check((await page.textContent('#peer-state')).trim() === 'alive', `node page state "${await page.textContent('#peer-state')}"`);
   ok(`clicking ${live} in the topology opens #/nodes/${liveId}`);
   // chart with a line, PMTU

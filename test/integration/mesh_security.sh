@@ -29,7 +29,8 @@ ucurl "$(addr 1)" /nodeinfo -H "X-Mw-Id: 11111111-2222-4333-8444-555555555555" -
   -H "X-Mw-Ip: 127.1.2.3" -H "X-Mw-Port: 8443" -H "X-Mw-Incarnation: 1"
 expect_status 401 "unsigned caller with an identity"
 [ "$(known 1)" = 2 ] || fail "an unsigned caller changed the peer table"
-# forged (wrong secret), stale, replayed
+# forged (wrong secret), stale, replayed; signatures name n1 as their destination
+MW_DEST=$(ucurl "$(addr 1)" /health; echo "$BODY" | jget 'd["node_id"]'); export MW_DEST
 hdrs() { local -n out=$1; shift; out=(); while IFS= read -r l; do out+=(-H "$l"); done < <(python3 "$HERE/mesh_sign.py" "$@"); }
 hdrs H wrong-secret 0 11111111-2222-4333-8444-555555555555 intruder.test 127.1.2.3 8443 1
 ucurl "$(addr 1)" /nodeinfo "${H[@]}"; expect_status 401 "forged signature"
@@ -46,6 +47,7 @@ ucurl "$(addr 1)" /nodeinfo "${H2[@]}"; expect_status 401 "altered identity unde
 [ "$(known 1)" = 3 ] || fail "peer table: expected the 2 nodes + the signed caller, got $(known 1)"
 ok "only the correctly signed caller was added"
 
+unset MW_DEST
 # a node with the wrong secret cannot join
 echo "{\"nodes\":[{\"fqdn\":\"n1.test\",\"ip\":\"$(addr 1)\"}]}" > "$TMP/seed9.json"
 MESH_SECRET=wrong start_node n9 "$(addr 9)" --seed "$TMP/seed9.json"

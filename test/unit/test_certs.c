@@ -250,41 +250,62 @@ test_sans(void **state)
 {
 	struct fx *f = *state;
 	assert_int_equal(ensure(f), 1);
-	assert_true(has_san(&f->info, "localhost"));
-	assert_true(has_san(&f->info, "127.0.0.1"));
+	/* the node name and its advertised address, nothing else */
+	assert_int_equal(f->info.san_count, 2);
 	assert_true(has_san(&f->info, NAME));
-	assert_true(has_san(&f->info, "127.0.0.5")); /* the specific listen address */
-	/* no duplicates */
-	for (int i = 0; i < f->info.san_count; i++)
-		for (int j = i + 1; j < f->info.san_count; j++)
-			assert_string_not_equal(f->info.sans[i], f->info.sans[j]);
+	assert_true(has_san(&f->info, "127.0.0.5"));
+	assert_false(has_san(&f->info, "localhost"));
+	assert_false(has_san(&f->info, "127.0.0.1"));
 	/* addresses are iPAddress entries, names dNSName entries */
 	mbedtls_x509_crt crt;
 	mbedtls_x509_crt_init(&crt);
 	assert_int_equal(mbedtls_x509_crt_parse_file(&crt, f->cert), 0);
-	int dns_localhost = 0, dns_name = 0, ip_loopback = 0, ip_listen = 0;
+	int dns_name = 0, ip_listen = 0;
 	for (const mbedtls_x509_sequence *s = &crt.subject_alt_names; s && s->buf.p; s = s->next) {
 		int tag = s->buf.tag & 0x1f;
-		if (tag == 2 && s->buf.len == 9 && memcmp(s->buf.p, "localhost", 9) == 0)
-			dns_localhost++;
 		if (tag == 2 && s->buf.len == strlen(NAME) && memcmp(s->buf.p, NAME, strlen(NAME)) == 0)
 			dns_name++;
-		if (tag == 7 && s->buf.len == 4 && memcmp(s->buf.p, "\x7f\x00\x00\x01", 4) == 0)
-			ip_loopback++;
 		if (tag == 7 && s->buf.len == 4 && memcmp(s->buf.p, "\x7f\x00\x00\x05", 4) == 0)
 			ip_listen++;
 	}
-	assert_int_equal(dns_localhost, 1);
 	assert_int_equal(dns_name, 1);
-	assert_int_equal(ip_loopback, 1);
 	assert_int_equal(ip_listen, 1);
 	mbedtls_x509_crt_free(&crt);
 	/* the certificate carries what certs_local_sans collects */
 	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
-	int n = certs_local_sans(NAME, "127.0.0.5", sans, CERTS_MAX_SANS);
+	int n = certs_local_sans(NAME, "127.0.0.5", NULL, sans, CERTS_MAX_SANS);
 	assert_int_equal(n, f->info.san_count);
 	for (int i = 0; i < n; i++)
 		assert_true(has_san(&f->info, sans[i]));
+}
+
+/* Configured extra names join the certificate; a changed list rewrites
+   the certificate with the same key (peers' pins hold). */
+static void
+test_extra_sans(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(ensure(f), 1);
+	char keycopy[4200];
+	snprintf(keycopy, sizeof keycopy, "%s/key.copy", f->root);
+	copy_file(f->key, keycopy);
+	f->o.extra_sans = "mesh.example.org, 192.0.2.7,*.nodes.example.org";
+	assert_int_equal(ensure(f), 1);
+	assert_int_equal(f->info.san_count, 5);
+	assert_true(has_san(&f->info, "mesh.example.org"));
+	assert_true(has_san(&f->info, "192.0.2.7"));
+	assert_true(has_san(&f->info, "*.nodes.example.org"));
+	assert_true(same_file(f->key, keycopy));
+	assert_int_equal(ensure(f), 0);
+	f->o.extra_sans = NULL;
+	assert_int_equal(ensure(f), 1);
+	assert_int_equal(f->info.san_count, 2);
+	assert_true(same_file(f->key, keycopy));
+	assert_true(certs_valid_san("a-b.example"));
+	assert_true(certs_valid_san("::1"));
+	assert_false(certs_valid_san("bad name"));
+	assert_false(certs_valid_san(""));
+	assert_false(certs_valid_san("x/y"));
 }
 
 static void
@@ -292,35 +313,29 @@ test_local_sans(void **state)
 {
 	(void)state;
 	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
-	int n = certs_local_sans(NULL, NULL, sans, CERTS_MAX_SANS);
-	assert_true(n >= 2);
+	/* no interface addresses, no host name: "localhost" alone unless given */
+	assert_int_equal(certs_local_sans(NULL, NULL, NULL, sans, CERTS_MAX_SANS), 1);
 	assert_string_equal(sans[0], "localhost");
-	int lo = 0, any = 0;
-	for (int i = 0; i < n; i++) {
-		lo += strcmp(sans[i], "127.0.0.1") == 0;
-		any += strcmp(sans[i], "0.0.0.0") == 0 || strcmp(sans[i], "::") == 0;
-	}
-	assert_int_equal(lo, 1);
-	assert_int_equal(any, 0);
 	/* wildcard listen addresses are not names */
-	n = certs_local_sans(NULL, "0.0.0.0", sans, CERTS_MAX_SANS);
-	for (int i = 0; i < n; i++)
-		assert_string_not_equal(sans[i], "0.0.0.0");
-	n = certs_local_sans(NULL, "::", sans, CERTS_MAX_SANS);
-	for (int i = 0; i < n; i++)
-		assert_string_not_equal(sans[i], "::");
-	/* duplicates collapse: localhost given as the name */
-	n = certs_local_sans("localhost", "127.0.0.1", sans, CERTS_MAX_SANS);
-	int count = 0;
-	for (int i = 0; i < n; i++)
-		count += strcmp(sans[i], "localhost") == 0 || strcmp(sans[i], "127.0.0.1") == 0;
-	assert_int_equal(count, 2);
+	int n = certs_local_sans(NULL, "0.0.0.0", NULL, sans, CERTS_MAX_SANS);
+	assert_int_equal(n, 1);
+	assert_string_equal(sans[0], "localhost");
+	n = certs_local_sans(NULL, "::", NULL, sans, CERTS_MAX_SANS);
+	assert_int_equal(n, 1);
+	/* duplicates collapse */
+	n = certs_local_sans("localhost", "127.0.0.1", "localhost,127.0.0.1", sans, CERTS_MAX_SANS);
+	assert_int_equal(n, 2);
+	/* invalid extra entries are left out */
+	n = certs_local_sans(NAME, NULL, "ok.test,,bad name!", sans, CERTS_MAX_SANS);
+	assert_int_equal(n, 3); /* NAME, ok.test, "name!" (the space separates) */
+	n = certs_local_sans(NAME, NULL, "ok.test,bad/name", sans, CERTS_MAX_SANS);
+	assert_int_equal(n, 2);
 	/* max is respected */
 	memset(sans, 'Z', sizeof sans);
-	assert_int_equal(certs_local_sans(NAME, "192.0.2.99", sans, 1), 1);
-	assert_string_equal(sans[0], "localhost");
+	assert_int_equal(certs_local_sans(NAME, "192.0.2.99", NULL, sans, 1), 1);
+	assert_string_equal(sans[0], NAME);
 	assert_int_equal((unsigned char)sans[1][0], 'Z');
-	assert_int_equal(certs_local_sans(NAME, NULL, sans, 0), 0);
+	assert_int_equal(certs_local_sans(NAME, NULL, NULL, sans, 0), 0);
 }
 
 static void
@@ -331,8 +346,8 @@ test_no_name_no_listen(void **state)
 	f->o.listen_addr = NULL;
 	assert_int_equal(ensure(f), 1);
 	check_pair(f);
+	assert_int_equal(f->info.san_count, 1);
 	assert_true(has_san(&f->info, "localhost"));
-	assert_true(has_san(&f->info, "127.0.0.1"));
 	assert_true(strlen(f->info.subject) > 3);
 	/* an IPv6 listen address, and a wildcard that is left out */
 	f->o.listen_addr = "::";
@@ -580,6 +595,7 @@ main(void)
 		T(test_create),
 		T(test_second_call_keeps),
 		T(test_sans),
+		T(test_extra_sans),
 		T(test_local_sans),
 		T(test_no_name_no_listen),
 		T(test_subject_sanitised),

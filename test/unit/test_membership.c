@@ -322,6 +322,75 @@ test_gossip_deltas(void **state)
 	membership_destroy(m);
 }
 
+/* A page of gossip: at most ask.page entries, oldest changes first; the
+   cursor after the last one gives the rest, and no entry is skipped. */
+static void
+test_gossip_pages(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_self(m, "self.test", "127.0.0.11", 8443);
+	struct peer_news three[3] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1),
+	    news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
+	for (int i = 0; i < 3; i++)
+		membership_heard_from(m, &three[i], mw_wall_s());
+	struct gossip_ask a = {.page = 2};
+	struct gossip_meta g;
+	struct peer_news *l = NULL;
+	int n = -1, seen = 0;
+	assert_int_equal(membership_gossip(m, &a, mw_wall_s(), &l, &n, &g), 0);
+	assert_int_equal(n, 2);
+	assert_true(g.more);
+	seen += n;
+	free(l);
+	char cur[MEMBERSHIP_CURSOR_LEN];
+	snprintf(cur, sizeof cur, "%s", g.cursor);
+	a.since = cur;
+	assert_int_equal(membership_gossip(m, &a, mw_wall_s(), &l, &n, &g), 0);
+	assert_int_equal(n, 1);
+	assert_false(g.more);
+	assert_true(g.delta);
+	seen += n;
+	free(l);
+	assert_int_equal(seen, 3);
+	membership_destroy(m);
+}
+
+/* Key pins: the first key is pinned, the same key passes, another is
+   refused (logged once per key) unless the change is proven, and a
+   forgotten peer loses its pin with it. */
+static void
+test_pins(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	membership_heard_from(m, &b, mw_wall_s());
+	char old[65];
+	int first = 0;
+	assert_int_equal(membership_pin(m, C_ID, "aa", 0, 10, old, &first), PIN_NONE);
+	assert_int_equal(membership_pin(m, B_ID, "aa", 0, 10, old, &first), PIN_NEW);
+	assert_int_equal(membership_pin(m, B_ID, "aa", 0, 11, old, &first), PIN_SAME);
+	assert_int_equal(membership_pin(m, B_ID, "bb", 0, 12, old, &first), PIN_CHANGED);
+	assert_string_equal(old, "aa");
+	assert_int_equal(first, 1);
+	assert_int_equal(membership_pin(m, B_ID, "bb", 0, 13, old, &first), PIN_CHANGED);
+	assert_int_equal(first, 0);
+	struct peer p;
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_string_equal(p.pin, "aa");
+	assert_int_equal(p.pinned_at, 10);
+	assert_int_equal(membership_pin(m, B_ID, "bb", 1, 14, old, &first), PIN_REPLACED);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_string_equal(p.pin, "bb");
+	assert_int_equal(p.pinned_at, 14);
+	assert_int_equal(membership_forget(m, B_ID), 0);
+	membership_heard_from(m, &b, mw_wall_s());
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_string_equal(p.pin, "");
+	membership_destroy(m);
+}
+
 /* Two tables that agree on the whole mesh (each knowing the other and a
    third node, alive, at the same incarnations) have the same view digest;
    any difference (a state, an incarnation) makes them differ. */
@@ -603,6 +672,8 @@ main(void)
 		cmocka_unit_test(test_excuse_ends),
 		cmocka_unit_test(test_unknown_gossip),
 		cmocka_unit_test(test_address_taken),
+		cmocka_unit_test(test_gossip_pages),
+		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_overload_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
