@@ -1102,13 +1102,19 @@ store_cap_check_locked(struct store *st)
 {
 	st->cap_due = 0;
 	st->cap_written = 0;
+	/* the file can grow by more than the WAL frames say (page splits of
+	   random keys, the copy back into the database): half of what it grew
+	   since the last check counts as a write too */
+	int64_t size = store_size_bytes(st);
+	if (st->cap_last_size > 0 && (size - st->cap_last_size) / 2 > st->cap_txn_recent)
+		st->cap_txn_recent = (size - st->cap_last_size) / 2;
 	/* the largest write transaction lately: a burst is remembered, and
 	   forgotten by 1/16 a check once it is over */
 	int64_t decayed = st->cap_txn_max - st->cap_txn_max / 16;
 	st->cap_txn_max = st->cap_txn_recent > decayed ? st->cap_txn_recent : decayed;
 	st->cap_txn_recent = 0;
 	int64_t headroom = 2 * st->cap_slice + 2 * st->cap_txn_max;
-	int64_t size = store_size_bytes(st);
+	st->cap_last_size = size;
 	if (size + headroom <= st->cap_bytes)
 		return;
 	int64_t target = st->cap_bytes - headroom - st->cap_bytes / 8;
@@ -1118,6 +1124,7 @@ store_cap_check_locked(struct store *st)
 	int64_t ms = mw_now_ms();
 	int removed = shed_locked(st, target, st->cap_slice);
 	int64_t after = store_size_bytes(st);
+	st->cap_last_size = after;
 	st->cap_rows += removed;
 	/* once a minute at most: under a steady flood this runs every slice */
 	if (st->cap_logged_ms == 0 || ms - st->cap_logged_ms >= 60000) {
@@ -1330,26 +1337,37 @@ forget_origin_locked(struct store *st, const char *id)
 	return removed;
 }
 
-/* Removes the stalest origins (oldest last report) until about want rows
-   are gone; the rows removed. Lock held. */
+/* Removes about want rows of the stalest origin (oldest last report): its
+   latest cells, then its history, then the origin itself, so that a round
+   rewrites about as many pages as it was asked to; the rows removed. Lock
+   held. */
 static int
 shed_origins_locked(struct store *st, int want)
 {
-	int removed = 0;
-	while (removed < want) {
-		sqlite3_stmt *s = store_prep(st, "SELECT id FROM origins ORDER BY received_at LIMIT 1");
-		char id[37] = "";
-		if (s && sqlite3_step(s) == SQLITE_ROW)
-			snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_stmt *s = store_prep(st, "SELECT id FROM origins ORDER BY received_at LIMIT 1");
+	char id[37] = "";
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (id[0] == '\0') /* cells left by origins already gone */
+		return store_bind_exec_locked(st, "DELETE FROM cells_latest WHERE rowid IN (SELECT rowid FROM cells_latest LIMIT ?1)",
+		    want);
+	static const char *const sql[] = {
+	    "DELETE FROM cells_latest WHERE rowid IN (SELECT rowid FROM cells_latest WHERE origin=?1 LIMIT ?2)",
+	    "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells WHERE origin=?1 LIMIT ?2)",
+	};
+	for (size_t i = 0; i < MW_ARRAY_LEN(sql); i++) {
+		s = store_prep(st, sql[i]);
+		if (s == NULL)
+			return MW_EDB;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, want);
+		int d = sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db) : 0;
 		sqlite3_finalize(s);
-		if (id[0] == '\0') {
-			/* cells left by origins already gone */
-			int d = store_bind_exec_locked(st, "DELETE FROM cells_latest WHERE rowid IN (SELECT rowid FROM cells_latest LIMIT ?1)", want);
-			return removed + (d > 0 ? d : 0);
-		}
-		removed += forget_origin_locked(st, id);
+		if (d > 0)
+			return d;
 	}
-	return removed;
+	return forget_origin_locked(st, id);
 }
 
 static int
