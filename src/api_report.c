@@ -228,8 +228,8 @@ nodeset_add(struct nodeset *s, const char *id, const char *fqdn, const char *ip,
 
 /* One answer of /api/mesh stops after this many bytes (about) or this
    long, at an origin's boundary, and says where to go on. */
-#define MATRIX_MAX_BYTES (2 * 1024 * 1024)
-#define MATRIX_MAX_MS 1000
+#define MATRIX_MAX_BYTES (1024 * 1024)
+#define MATRIX_MAX_MS 500
 #define MATRIX_DEFAULT_LIMIT 256
 #define MATRIX_MAX_LIMIT 4096
 #define CELL_BYTES 150 /* about what one cell adds to the answer */
