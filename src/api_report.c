@@ -1,7 +1,7 @@
 /* api_report: POST /report (snapshots in) and the mesh matrix built from
    this node's own polls plus the latest report of every origin. A report
    is taken only from the node it is about (the signer under a mesh secret,
-   else a polled member at its own address); origins, their cells and one
+   else a member polled successfully, at its own address); origins, their cells and one
    matrix answer are bounded (max_origins, max_peers + 1, a page of origins
    cut short by bytes and time). Runs on civetweb worker threads; all
    state is in the store and the membership. */
@@ -76,8 +76,9 @@ same_host(const char *client, const char *ip)
 
 /* Who may report as origin o. Under a mesh secret: the node the verified
    signature names, and only as itself (a node outside the peer table may
-   report). Without one: only a member this node has polled (alive or
-   suspect, not unknown or dead), connecting from that member's address.
+   report). Without one: only a member this node has polled successfully
+   (whatever its state now, not one only heard of), connecting from that
+   member's address.
    0, or -1 with a sentence in why. */
 static int
 report_sender_check(struct req *r, const char *signer, const struct report_origin *o, char *why, size_t whylen)
@@ -91,7 +92,7 @@ report_sender_check(struct req *r, const char *signer, const struct report_origi
 		return -1;
 	}
 	struct peer p;
-	if (membership_get(m->members, o->id, &p) != 0 || (p.state != PEER_ALIVE && p.state != PEER_SUSPECT)) {
+	if (membership_get(m->members, o->id, &p) != 0 || p.last_ok <= 0) {
 		snprintf(why, whylen, "\"origin.id\" %s is not a member this node has polled (without a mesh secret only members report)",
 		    o->id);
 		return -1;
