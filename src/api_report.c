@@ -1,11 +1,17 @@
 /* api_report: POST /report (snapshots in) and the mesh matrix built from
-   this node's own polls plus the latest report of every origin. Runs on
-   civetweb worker threads; all state is in the store and the membership. */
+   this node's own polls plus the latest report of every origin. A report
+   is taken only from the node it is about (the signer under a mesh secret,
+   else a member polled successfully, at its own address); origins, their cells and one
+   matrix answer are bounded (max_origins, max_peers + 1, a page of origins
+   cut short by bytes and time). Runs on civetweb worker threads; all
+   state is in the store and the membership. */
+#include <arpa/inet.h>
 #include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "meshwatch/api.h"
 #include "meshwatch/gossip.h"
@@ -46,6 +52,59 @@ reply_signed(struct req *r, int status, cJSON *o, const char *nonce)
 	free(text);
 }
 
+/* 1 when ip is a loopback address (this host). */
+static int
+is_loopback(const char *ip)
+{
+	unsigned char b[16];
+	if (inet_pton(AF_INET, ip, b) == 1)
+		return b[0] == 127;
+	if (inet_pton(AF_INET6, ip, b) != 1)
+		return 0;
+	static const unsigned char one[16] = {[15] = 1}, v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+	return memcmp(b, one, 16) == 0 || (memcmp(b, v4mapped, 12) == 0 && b[12] == 127);
+}
+
+/* 1 when a connection from client can come from the host at ip: the same
+   address (an IPv4-mapped client compared as IPv4), or both on this host. */
+static int
+same_host(const char *client, const char *ip)
+{
+	const char *c = strncmp(client, "::ffff:", 7) == 0 && strchr(client + 7, '.') ? client + 7 : client;
+	return strcmp(c, ip) == 0 || (is_loopback(c) && is_loopback(ip));
+}
+
+/* Who may report as origin o. Under a mesh secret: the node the verified
+   signature names, and only as itself (a node outside the peer table may
+   report). Without one: only a member this node has polled successfully
+   (whatever its state now, not one only heard of), connecting from that
+   member's address.
+   0, or -1 with a sentence in why. */
+static int
+report_sender_check(struct req *r, const char *signer, const struct report_origin *o, char *why, size_t whylen)
+{
+	struct mesh *m = r->node->mesh;
+	if (meshauth_enabled(m->auth)) {
+		if (strcmp(signer, o->id) == 0)
+			return 0;
+		snprintf(why, whylen, "\"origin.id\" %s is not the signing node (%s): a node reports only as itself", o->id,
+		    signer[0] ? signer : "no X-Mw-Id");
+		return -1;
+	}
+	struct peer p;
+	if (membership_get(m->members, o->id, &p) != 0 || p.last_ok <= 0) {
+		snprintf(why, whylen, "\"origin.id\" %s is not a member this node has polled (without a mesh secret only members report)",
+		    o->id);
+		return -1;
+	}
+	if (!same_host(r->client, p.ip)) {
+		snprintf(why, whylen, "the report for member %.36s comes from %.63s, not from the member's address %.63s", o->id, r->client,
+		    p.ip);
+		return -1;
+	}
+	return 0;
+}
+
 void
 api_report(struct req *r)
 {
@@ -54,6 +113,7 @@ api_report(struct req *r)
 	const char *body = r->raw_body ? r->raw_body : "";
 	size_t blen = r->raw_len;
 	const char *nonce = mg_get_header(r->conn, "X-Mw-Nonce");
+	char signer[37] = ""; /* the identity the verified signature was made for */
 	if (meshauth_enabled(m->auth)) {
 		struct peer_news who = {0};
 		char port[16], inc[32], ident[512] = "", why[200];
@@ -73,13 +133,14 @@ api_report(struct req *r)
 			http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
 			return;
 		}
+		snprintf(signer, sizeof signer, "%s", who.id);
 	}
 	if (blen == 0) {
 		http_reply_error(r, 400, "invalid_body", "a report needs a JSON body");
 		return;
 	}
 	struct report rep;
-	char why[200];
+	char why[400];
 	int rc = report_parse(body, blen, n->cfg.max_peers, mw_wall_s(), &rep, why, sizeof why);
 	if (rc != 0) {
 		log_warn("report", "report from %s rejected: %s", r->client, why);
@@ -92,9 +153,23 @@ api_report(struct req *r)
 		http_reply_error(r, 400, "invalid_report", "\"origin.id\" is this node's own id");
 		return;
 	}
-	rc = store_report_insert(n->store, &rep.origin, rep.cells, rep.ncells);
+	if (report_sender_check(r, signer, &rep.origin, why, sizeof why) != 0) {
+		log_warn("report", "report from %s refused: %s", r->client, why);
+		report_free(&rep);
+		http_reply_error(r, 403, "not_a_member", "%s", why);
+		return;
+	}
+	rc = store_report_insert(n->store, &rep.origin, rep.cells, rep.ncells, n->cfg.max_origins, n->cfg.max_peers + 1,
+	    mw_wall_s());
 	int64_t seq = rep.origin.last_seq;
 	report_free(&rep);
+	if (rc == MW_ETOOBIG) {
+		log_warn("report", "report from %s refused: max_origins (%d) origins, none of them stale", r->client,
+		    n->cfg.max_origins);
+		http_reply_error(r, 507, "too_many_origins",
+		    "this node keeps max_origins (%d) reporting origins and none is stale enough to replace", n->cfg.max_origins);
+		return;
+	}
 	if (rc != 0 && rc != MW_EEXIST) {
 		http_reply_error(r, 503, "store_unavailable", "cannot store the report: the database refused the write");
 		return;
@@ -105,28 +180,42 @@ api_report(struct req *r)
 	reply_signed(r, 202, o, nonce);
 }
 
-/* nodes: a set of ids with their names, first come first kept. */
+/* nodes: a set of ids with their names, first come first kept; a hash
+   table of ids (open addressing, kept at most half full). */
 struct nodeset {
 	cJSON *arr;
 	char (*ids)[37];
 	int n, cap;
+	size_t bytes;              /* about what the listed nodes add to the answer */
 };
 
 static void
 nodeset_add(struct nodeset *s, const char *id, const char *fqdn, const char *ip, const char *state)
 {
-	for (int i = 0; i < s->n; i++)
-		if (strcmp(s->ids[i], id) == 0)
-			return;
-	if (s->n == s->cap) {
-		int nc = s->cap ? s->cap * 2 : 64;
-		char(*ni)[37] = realloc(s->ids, (size_t)nc * sizeof *ni);
+	if (2 * (s->n + 1) > s->cap) {
+		int nc = s->cap ? s->cap * 2 : 256;
+		char(*ni)[37] = calloc((size_t)nc, sizeof *ni);
 		if (ni == NULL)
 			return;
+		for (int i = 0; i < s->cap; i++) {
+			if (s->ids[i][0] == '\0')
+				continue;
+			size_t h = (size_t)XXH3_64bits(s->ids[i], strlen(s->ids[i])) & (size_t)(nc - 1);
+			while (ni[h][0])
+				h = (h + 1) & (size_t)(nc - 1);
+			memcpy(ni[h], s->ids[i], 37);
+		}
+		free(s->ids);
 		s->ids = ni;
 		s->cap = nc;
 	}
-	snprintf(s->ids[s->n++], 37, "%s", id);
+	size_t h = (size_t)XXH3_64bits(id, strlen(id)) & (size_t)(s->cap - 1);
+	for (; s->ids[h][0]; h = (h + 1) & (size_t)(s->cap - 1))
+		if (strcmp(s->ids[h], id) == 0)
+			return;
+	snprintf(s->ids[h], 37, "%s", id);
+	s->n++;
+	s->bytes += 80 + strlen(id) + strlen(fqdn) + strlen(ip);
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "id", id);
 	cJSON_AddStringToObject(e, "fqdn", fqdn);
@@ -138,65 +227,95 @@ nodeset_add(struct nodeset *s, const char *id, const char *fqdn, const char *ip,
 	cJSON_AddItemToArray(s->arr, e);
 }
 
+/* One answer of /api/mesh stops after this many bytes (about) or this
+   long, at an origin's boundary, and says where to go on. */
+#define MATRIX_MAX_BYTES (1024 * 1024)
+#define MATRIX_MAX_MS 500
+#define MATRIX_DEFAULT_LIMIT 256
+#define MATRIX_MAX_LIMIT 4096
+#define CELL_BYTES 150 /* about what one cell adds to the answer */
+
 void
 api_mesh_matrix(struct req *r)
 {
 	struct node *n = r->node;
-	int64_t now = mw_wall_s();
+	int64_t now = mw_wall_s(), t0 = mw_now_ms();
+	int limit, offset;
+	if (http_query_int(r, "limit", MATRIX_DEFAULT_LIMIT, 1, MATRIX_MAX_LIMIT, &limit) ||
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset))
+		return;
+	int total = store_report_origin_count(n->store);
+	if (total < 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot read reports from the database");
+		return;
+	}
+	total += 1; /* this node's own row comes first */
 	cJSON *o = cJSON_CreateObject();
 	struct nodeset ns = {.arr = cJSON_AddArrayToObject(o, "nodes")};
 	cJSON *cells = cJSON_AddArrayToObject(o, "cells");
 	cJSON *origins = cJSON_AddArrayToObject(o, "origins");
+	size_t bytes = 0;
+	int next = offset, listed = 0;
 
 	/* this node's own row, first-hand */
 	nodeset_add(&ns, n->id, n->fqdn, n->ip, "alive");
-	int np = 0;
-	struct peer *ps = membership_snapshot(n->mesh->members, &np);
-	for (int i = 0; ps && i < np; i++) {
-		const struct peer *p = &ps[i];
-		if (p->id[0] == '\0')
-			continue;
-		nodeset_add(&ns, p->id, p->fqdn, p->ip, peer_state_name(p->state));
-		cJSON *c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "from", n->id);
-		cJSON_AddStringToObject(c, "to", p->id);
-		cJSON_AddStringToObject(c, "state", peer_state_name(p->state));
-		http_add_num(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
-		http_add_num(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
-		if (p->pmtu.value > 0)
-			cJSON_AddNumberToObject(c, "pmtu", p->pmtu.value);
-		else
-			cJSON_AddNullToObject(c, "pmtu");
-		http_add_num(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
-		cJSON_AddItemToArray(cells, c);
+	if (offset == 0) {
+		int np = 0;
+		struct peer *ps = membership_snapshot(n->mesh->members, &np);
+		for (int i = 0; ps && i < np; i++) {
+			const struct peer *p = &ps[i];
+			if (p->id[0] == '\0')
+				continue;
+			nodeset_add(&ns, p->id, p->fqdn, p->ip, peer_state_name(p->state));
+			cJSON *c = cJSON_CreateObject();
+			cJSON_AddStringToObject(c, "from", n->id);
+			cJSON_AddStringToObject(c, "to", p->id);
+			cJSON_AddStringToObject(c, "state", peer_state_name(p->state));
+			http_add_num(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
+			http_add_num(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
+			if (p->pmtu.value > 0)
+				cJSON_AddNumberToObject(c, "pmtu", p->pmtu.value);
+			else
+				cJSON_AddNullToObject(c, "pmtu");
+			http_add_num(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
+			cJSON_AddItemToArray(cells, c);
+			bytes += CELL_BYTES;
+		}
+		free(ps);
+		cJSON *self = cJSON_CreateObject();
+		cJSON_AddStringToObject(self, "id", n->id);
+		cJSON_AddStringToObject(self, "fqdn", n->fqdn);
+		http_add_time(self, "last_report", now);
+		cJSON_AddNullToObject(self, "seq");
+		cJSON_AddBoolToObject(self, "stale", 0);
+		cJSON_AddBoolToObject(self, "self", 1);
+		cJSON_AddItemToArray(origins, self);
+		next = 1;
+		listed = 1;
 	}
-	free(ps);
-	cJSON *self = cJSON_CreateObject();
-	cJSON_AddStringToObject(self, "id", n->id);
-	cJSON_AddStringToObject(self, "fqdn", n->fqdn);
-	http_add_time(self, "last_report", now);
-	cJSON_AddNullToObject(self, "seq");
-	cJSON_AddBoolToObject(self, "stale", 0);
-	cJSON_AddBoolToObject(self, "self", 1);
-	cJSON_AddItemToArray(origins, self);
 
-	/* everyone else's rows, from their latest reports */
+	/* everyone else's rows from their latest reports, an origin at a time
+	   until the page, the byte or the time bound is reached */
+	int stored_off = next - 1, truncated = 0;
 	struct report_origin *ors = NULL;
 	int no = 0;
-	struct cell_row *cr = NULL;
-	int nc = 0;
-	if (store_report_origins(n->store, &ors, &no) != 0 || store_report_latest(n->store, &cr, &nc) != 0) {
-		free(ors);
-		free(cr);
+	int want = limit - listed;
+	if (want > 0 && stored_off < total - 1 && store_report_origins(n->store, stored_off, want, &ors, &no) != 0) {
 		free(ns.ids);
 		cJSON_Delete(o);
 		http_reply_error(r, 503, "store_unavailable", "cannot read reports from the database");
 		return;
 	}
 	for (int i = 0; i < no; i++) {
+		if (listed > 0 && (bytes + ns.bytes >= MATRIX_MAX_BYTES || mw_now_ms() - t0 >= MATRIX_MAX_MS)) {
+			truncated = 1;
+			break;
+		}
 		const struct report_origin *g = &ors[i];
+		next++;
 		if (strcmp(g->id, n->id) == 0)
 			continue;
+		listed++;
 		nodeset_add(&ns, g->id, g->fqdn, g->ip, NULL);
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "id", g->id);
@@ -211,28 +330,40 @@ api_mesh_matrix(struct req *r)
 		cJSON_AddBoolToObject(e, "stale", now - g->received_at > 3 * (int64_t)g->interval_s);
 		cJSON_AddBoolToObject(e, "self", 0);
 		cJSON_AddItemToArray(origins, e);
-	}
-	for (int i = 0; i < nc; i++) {
-		const struct cell_row *x = &cr[i];
-		if (strcmp(x->origin, n->id) == 0)
-			continue;
-		nodeset_add(&ns, x->c.peer, x->c.fqdn, x->c.ip, NULL);
-		cJSON *c = cJSON_CreateObject();
-		cJSON_AddStringToObject(c, "from", x->origin);
-		cJSON_AddStringToObject(c, "to", x->c.peer);
-		cJSON_AddStringToObject(c, "state", peer_state_name(x->c.state));
-		http_add_num(c, "rtt_ms", x->c.rtt_ms);
-		http_add_num(c, "loss", x->c.loss);
-		if (x->c.pmtu > 0)
-			cJSON_AddNumberToObject(c, "pmtu", x->c.pmtu);
-		else
-			cJSON_AddNullToObject(c, "pmtu");
-		cJSON_AddNumberToObject(c, "age_s", (double)(now - x->c.t));
-		cJSON_AddItemToArray(cells, c);
+		bytes += 300;
+		struct report_cell *cr = NULL;
+		int nc = 0;
+		if (store_report_latest(n->store, g->id, n->cfg.max_peers + 1, &cr, &nc) != 0)
+			nc = 0;
+		for (int k = 0; k < nc; k++) {
+			const struct report_cell *x = &cr[k];
+			nodeset_add(&ns, x->peer, x->fqdn, x->ip, NULL);
+			cJSON *c = cJSON_CreateObject();
+			cJSON_AddStringToObject(c, "from", g->id);
+			cJSON_AddStringToObject(c, "to", x->peer);
+			cJSON_AddStringToObject(c, "state", peer_state_name(x->state));
+			http_add_num(c, "rtt_ms", x->rtt_ms);
+			http_add_num(c, "loss", x->loss);
+			if (x->pmtu > 0)
+				cJSON_AddNumberToObject(c, "pmtu", x->pmtu);
+			else
+				cJSON_AddNullToObject(c, "pmtu");
+			cJSON_AddNumberToObject(c, "age_s", (double)(now - x->t));
+			cJSON_AddItemToArray(cells, c);
+			bytes += CELL_BYTES;
+		}
+		free(cr);
 	}
 	free(ors);
-	free(cr);
 	free(ns.ids);
+	cJSON_AddNumberToObject(o, "total_origins", total);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddBoolToObject(o, "truncated", truncated);
+	if (next < total)
+		cJSON_AddNumberToObject(o, "next_offset", next);
+	else
+		cJSON_AddNullToObject(o, "next_offset");
 	http_add_time(o, "generated_at", now);
 	http_reply_json(r, 200, o, NULL);
 }

@@ -92,6 +92,7 @@ static const struct opt opts[] = {
 	{"max_outbox", NULL, "MESHWATCH_MAX_OUTBOX", I(max_outbox), 1, 10000000, "10080", 0, "snapshots kept for reporting nodes that are down (a week at 60 s)"},
 	{"max_report_bytes", NULL, "MESHWATCH_MAX_REPORT_BYTES", I(max_report_bytes), 1024, 67108864, "4194304", 0, "largest POST /report accepted"},
 	{"nodeinfo_page_peers", NULL, "MESHWATCH_NODEINFO_PAGE_PEERS", I(nodeinfo_page_peers), 1, 65536, "256", 0, "most peers in one /nodeinfo answer; a caller gets the rest from its cursor in later exchanges"},
+	{"max_origins", NULL, "MESHWATCH_MAX_ORIGINS", I(max_origins), 1, 100000, "1024", 0, "reporting origins kept; a new one past it replaces the stalest stale origin, or gets 507"},
 	{"max_nodeinfo_bytes", NULL, "MESHWATCH_MAX_NODEINFO_BYTES", I(max_nodeinfo_bytes), 1024, 67108864, "4194304", 0, "largest /nodeinfo answer accepted from a peer"},
 	{"iface", "iface", "MESHWATCH_IFACE", S(capture_iface), 0, 0, "", 0, "capture traffic on this interface (\"any\": all of them); capture is off without iface or pcap"},
 	{"bpf", "bpf", "MESHWATCH_BPF", S(capture_bpf), 0, 0, CONFIG_DEFAULT_BPF, 0, "BPF filter for captured traffic (the default keeps IP untagged, 802.1Q-tagged and QinQ)"},

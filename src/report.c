@@ -33,6 +33,8 @@
 #define SENDS_PER_WAKE 200
 #define REPORT_MAX_HOSTS 200     /* discovered hosts listed in one snapshot */
 #define REPORT_MAX_SERVICES 16
+#define REPORT_MAX_SKEW_S 300    /* a received time this far ahead of our clock is refused */
+#define REPORT_MAX_AGE_S (400 * 86400) /* older than the longest retention: refused */
 #define REPORT_MAX_CHANGES 50   /* a backlog drains quickly but not in one blocking burst */
 
 struct server {
@@ -345,8 +347,14 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		snprintf(why, whylen, "\"generated_at\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z");
 		goto out;
 	}
-	if (o->generated_at > now + 300) {
-		snprintf(why, whylen, "\"generated_at\" is %lld s in the future", (long long)(o->generated_at - now));
+	if (o->generated_at > now + REPORT_MAX_SKEW_S) {
+		snprintf(why, whylen, "\"generated_at\" is %lld s in the future (at most %d s of clock skew)",
+		    (long long)(o->generated_at - now), REPORT_MAX_SKEW_S);
+		goto out;
+	}
+	if (o->generated_at < now - REPORT_MAX_AGE_S) {
+		snprintf(why, whylen, "\"generated_at\" is %lld days old (at most %d)", (long long)((now - o->generated_at) / 86400),
+		    REPORT_MAX_AGE_S / 86400);
 		goto out;
 	}
 	if (int_field(root, "interval_s", 1, 86400, &d)) {
@@ -397,6 +405,17 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		c->pmtu = pm < 0 ? 0 : (int)pm;
 		if (parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
 			c->t = o->generated_at;
+		/* a cell from the future would hold the latest view forever */
+		if (c->t > now + REPORT_MAX_SKEW_S) {
+			snprintf(why, whylen, "peers[%d].measured_at is %lld s in the future (at most %d s of clock skew)", i,
+			    (long long)(c->t - now), REPORT_MAX_SKEW_S);
+			goto out;
+		}
+		if (c->t < now - REPORT_MAX_AGE_S) {
+			snprintf(why, whylen, "peers[%d].measured_at is %lld days old (at most %d)", i, (long long)((now - c->t) / 86400),
+			    REPORT_MAX_AGE_S / 86400);
+			goto out;
+		}
 		snprintf(c->peer, sizeof c->peer, "%s", x.id);
 		snprintf(c->fqdn, sizeof c->fqdn, "%s", x.fqdn);
 		snprintf(c->ip, sizeof c->ip, "%s", x.ip);

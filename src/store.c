@@ -968,6 +968,8 @@ shed_rows(int n, int least, int64_t chunk, int64_t size)
 	return n / 10 > least ? n / 10 : least;
 }
 
+static int shed_origins_locked(struct store *st, int want);
+
 /* Removes the oldest history, a round at a time, reclaiming the pages,
    until the file (database and WAL) is at most target bytes or nothing
    removable is left. chunk: about how many bytes of rows a round deletes
@@ -999,6 +1001,16 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 		if (d <= 0 && nc > nb)
 			d = store_bind_exec_locked(st, "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells ORDER BY t LIMIT ?1)",
 			    shed_rows(nc, 2000, c, size));
+		/* received sequence numbers (all but each origin's newest), then whole origins, stalest first */
+		int ns = store_int_query_locked(st, "SELECT COUNT(*) FROM report_seqs");
+		int nl = store_int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
+		if (d <= 0 && ns > nb)
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM report_seqs WHERE rowid IN (SELECT r.rowid FROM report_seqs r JOIN origins o ON o.id = r.origin "
+			    "WHERE r.seq < o.last_seq ORDER BY r.rowid LIMIT ?1)",
+			    shed_rows(ns, 2000, c, size));
+		if (d <= 0 && nl > nb)
+			d = shed_origins_locked(st, shed_rows(nl, 200, c, size));
 		if (d <= 0)
 			d = store_bind_exec_locked(st,
 			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
@@ -1012,6 +1024,8 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 			    200);
 		if (d <= 0)
 			d = store_discovery_shed_locked(st, 2000);
+		if (d <= 0 && nl > 0)
+			d = shed_origins_locked(st, 200);
 		if (d <= 0)
 			break; /* nothing left to give back: the rest is users, sessions, peers */
 		removed += d;
@@ -1097,13 +1111,19 @@ store_cap_check_locked(struct store *st)
 {
 	st->cap_due = 0;
 	st->cap_written = 0;
+	/* the file can grow by more than the WAL frames say (page splits of
+	   random keys, the copy back into the database): half of what it grew
+	   since the last check counts as a write too */
+	int64_t size = store_size_bytes(st);
+	if (st->cap_last_size > 0 && (size - st->cap_last_size) / 2 > st->cap_txn_recent)
+		st->cap_txn_recent = (size - st->cap_last_size) / 2;
 	/* the largest write transaction lately: a burst is remembered, and
 	   forgotten by 1/16 a check once it is over */
 	int64_t decayed = st->cap_txn_max - st->cap_txn_max / 16;
 	st->cap_txn_max = st->cap_txn_recent > decayed ? st->cap_txn_recent : decayed;
 	st->cap_txn_recent = 0;
 	int64_t headroom = 2 * st->cap_slice + 2 * st->cap_txn_max;
-	int64_t size = store_size_bytes(st);
+	st->cap_last_size = size;
 	if (size + headroom <= st->cap_bytes)
 		return;
 	int64_t target = st->cap_bytes - headroom - st->cap_bytes / 8;
@@ -1113,6 +1133,7 @@ store_cap_check_locked(struct store *st)
 	int64_t ms = mw_now_ms();
 	int removed = shed_locked(st, target, st->cap_slice);
 	int64_t after = store_size_bytes(st);
+	st->cap_last_size = after;
 	st->cap_rows += removed;
 	/* once a minute at most: under a steady flood this runs every slice */
 	if (st->cap_logged_ms == 0 || ms - st->cap_logged_ms >= 60000) {
@@ -1304,13 +1325,99 @@ store_outbox_last_seq(struct store *st)
 	return LOCKED(st, int64_query_locked(st, "SELECT value FROM meta WHERE key='report_seq'", NULL));
 }
 
+/* Removes an origin and everything it sent; the rows removed. */
 static int
-report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
+forget_origin_locked(struct store *st, const char *id)
+{
+	static const char *const sql[] = {
+	    "DELETE FROM cells_latest WHERE origin=?", "DELETE FROM cells WHERE origin=?",
+	    "DELETE FROM report_seqs WHERE origin=?", "DELETE FROM origins WHERE id=?",
+	};
+	int removed = 0;
+	for (size_t i = 0; i < MW_ARRAY_LEN(sql); i++) {
+		sqlite3_stmt *s = store_prep(st, sql[i]);
+		if (s == NULL)
+			continue;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_DONE)
+			removed += sqlite3_changes(st->db);
+		sqlite3_finalize(s);
+	}
+	return removed;
+}
+
+/* Removes about want rows of the stalest origin (oldest last report): its
+   latest cells, then its history, then the origin itself, so that a round
+   rewrites about as many pages as it was asked to; the rows removed. Lock
+   held. */
+static int
+shed_origins_locked(struct store *st, int want)
+{
+	sqlite3_stmt *s = store_prep(st, "SELECT id FROM origins ORDER BY received_at LIMIT 1");
+	char id[37] = "";
+	if (s && sqlite3_step(s) == SQLITE_ROW)
+		snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (id[0] == '\0') /* cells left by origins already gone */
+		return store_bind_exec_locked(st, "DELETE FROM cells_latest WHERE rowid IN (SELECT rowid FROM cells_latest LIMIT ?1)",
+		    want);
+	static const char *const sql[] = {
+	    "DELETE FROM cells_latest WHERE rowid IN (SELECT rowid FROM cells_latest WHERE origin=?1 LIMIT ?2)",
+	    "DELETE FROM cells WHERE rowid IN (SELECT rowid FROM cells WHERE origin=?1 LIMIT ?2)",
+	};
+	for (size_t i = 0; i < MW_ARRAY_LEN(sql); i++) {
+		s = store_prep(st, sql[i]);
+		if (s == NULL)
+			return MW_EDB;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, want);
+		int d = sqlite3_step(s) == SQLITE_DONE ? sqlite3_changes(st->db) : 0;
+		sqlite3_finalize(s);
+		if (d > 0)
+			return d;
+	}
+	return forget_origin_locked(st, id);
+}
+
+static int
+report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
+    int max_origins, int max_cells, int64_t now)
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int ret = 0;
-	sqlite3_stmt *s = store_prep(st, "INSERT OR IGNORE INTO report_seqs(origin,seq,received_at) VALUES(?,?,?)");
+	/* below the oldest number still remembered: trimmed, so delivered before */
+	sqlite3_stmt *s = store_prep(st, "SELECT MIN(seq) FROM report_seqs WHERE origin=?");
+	int64_t floor_seq = 0;
+	if (s) {
+		sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+			floor_seq = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (o->last_seq < floor_seq) {
+		ret = MW_EEXIST;
+		goto out;
+	}
+	if (int64_query_locked(st, "SELECT COUNT(*) FROM origins WHERE id=?", o->id) == 0 &&
+	    store_int_query_locked(st, "SELECT COUNT(*) FROM origins") >= max_origins) {
+		/* full: a stale origin (three intervals without a report) makes room */
+		s = store_prep(st, "SELECT id FROM origins WHERE ?1 - received_at > 3 * interval_s ORDER BY received_at LIMIT 1");
+		char gone[37] = "";
+		if (s) {
+			sqlite3_bind_int64(s, 1, now);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				snprintf(gone, sizeof gone, "%s", (const char *)sqlite3_column_text(s, 0));
+			sqlite3_finalize(s);
+		}
+		if (gone[0] == '\0') {
+			ret = MW_ETOOBIG;
+			goto out;
+		}
+		forget_origin_locked(st, gone);
+		log_info("report", "origin %s (stale) removed to make room for %s (max_origins %d)", gone, o->id, max_origins);
+	}
+	s = store_prep(st, "INSERT OR IGNORE INTO report_seqs(origin,seq,received_at) VALUES(?,?,?)");
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
@@ -1380,31 +1487,53 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 	}
 	sqlite3_finalize(h);
 	sqlite3_finalize(l);
+	/* an origin's row in the matrix: at most max_cells, the most recently measured */
+	s = ret == 0 ? store_prep(st, "DELETE FROM cells_latest WHERE origin=?1 AND rowid NOT IN "
+	                              "(SELECT rowid FROM cells_latest WHERE origin=?1 ORDER BY t DESC LIMIT ?2)")
+	             : NULL;
+	if (s) {
+		sqlite3_bind_text(s, 1, o->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, max_cells);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			ret = MW_EDB;
+		sqlite3_finalize(s);
+	}
 out:
 	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
 
 int
-store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n)
+store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
+    int max_origins, int max_cells, int64_t now)
 {
-	return LOCKED(st, report_insert_locked(st, o, cells, n));
+	return LOCKED(st, report_insert_locked(st, o, cells, n, max_origins, max_cells, now));
+}
+
+int
+store_report_origin_count(struct store *st)
+{
+	return LOCKED(st, store_int_query_locked(st, "SELECT COUNT(*) FROM origins"));
 }
 
 static int
-report_origins_locked(struct store *st, struct report_origin **out, int *n)
+report_origins_locked(struct store *st, int offset, int limit, struct report_origin **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM origins");
-	if (total < 0)
-		return MW_EDB;
-	struct report_origin *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	if (limit < 0 || offset < 0)
+		return MW_EINVAL;
+	struct report_origin *arr = calloc((size_t)(limit ? limit : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports FROM origins ORDER BY fqdn, id");
+	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,last_seq,generated_at,received_at,interval_s,reports "
+	                                 "FROM origins ORDER BY fqdn, id LIMIT ?1 OFFSET ?2");
+	if (s) {
+		sqlite3_bind_int(s, 1, limit);
+		sqlite3_bind_int(s, 2, offset);
+	}
 	int k = 0;
-	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
+	while (s && k < limit && sqlite3_step(s) == SQLITE_ROW) {
 		struct report_origin *o = &arr[k++];
 		snprintf(o->id, sizeof o->id, "%s", (const char *)sqlite3_column_text(s, 0));
 		snprintf(o->fqdn, sizeof o->fqdn, "%s", (const char *)sqlite3_column_text(s, 1));
@@ -1423,9 +1552,9 @@ report_origins_locked(struct store *st, struct report_origin **out, int *n)
 }
 
 int
-store_report_origins(struct store *st, struct report_origin **out, int *n)
+store_report_origins(struct store *st, int offset, int limit, struct report_origin **out, int *n)
 {
-	return LOCKED(st, report_origins_locked(st, out, n));
+	return LOCKED(st, report_origins_locked(st, offset, limit, out, n));
 }
 
 static void
@@ -1441,24 +1570,27 @@ read_cell(sqlite3_stmt *s, int base, struct report_cell *c)
 }
 
 static int
-report_latest_locked(struct store *st, struct cell_row **out, int *n)
+report_latest_locked(struct store *st, const char *origin, int max, struct report_cell **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
-	if (total < 0)
-		return MW_EDB;
-	struct cell_row *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	if (max < 0)
+		return MW_EINVAL;
+	struct report_cell *arr = calloc((size_t)(max ? max : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
-	sqlite3_stmt *s = store_prep(st, "SELECT origin,peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest");
+	sqlite3_stmt *s = store_prep(st, "SELECT peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest "
+	                                 "WHERE origin=? ORDER BY peer LIMIT ?");
+	if (s) {
+		sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 2, max);
+	}
 	int k = 0;
-	while (s && k < total && sqlite3_step(s) == SQLITE_ROW) {
-		struct cell_row *r = &arr[k++];
-		snprintf(r->origin, sizeof r->origin, "%s", (const char *)sqlite3_column_text(s, 0));
-		read_cell(s, 1, &r->c);
-		snprintf(r->c.fqdn, sizeof r->c.fqdn, "%s", sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
-		snprintf(r->c.ip, sizeof r->c.ip, "%s", sqlite3_column_text(s, 9) ? (const char *)sqlite3_column_text(s, 9) : "");
+	while (s && k < max && sqlite3_step(s) == SQLITE_ROW) {
+		struct report_cell *c = &arr[k++];
+		read_cell(s, 0, c);
+		snprintf(c->fqdn, sizeof c->fqdn, "%s", sqlite3_column_text(s, 7) ? (const char *)sqlite3_column_text(s, 7) : "");
+		snprintf(c->ip, sizeof c->ip, "%s", sqlite3_column_text(s, 8) ? (const char *)sqlite3_column_text(s, 8) : "");
 	}
 	sqlite3_finalize(s);
 	*out = arr;
@@ -1467,9 +1599,9 @@ report_latest_locked(struct store *st, struct cell_row **out, int *n)
 }
 
 int
-store_report_latest(struct store *st, struct cell_row **out, int *n)
+store_report_latest(struct store *st, const char *origin, int max, struct report_cell **out, int *n)
 {
-	return LOCKED(st, report_latest_locked(st, out, n));
+	return LOCKED(st, report_latest_locked(st, origin, max, out, n));
 }
 
 static int

@@ -24,6 +24,7 @@ struct store {
 	int cap_due, cap_busy;
 	int64_t cap_txn_recent; /* the largest commit (bytes) since the last check */
 	int64_t cap_txn_max;    /* ... lately, decaying */
+	int64_t cap_last_size;  /* database + WAL after the last check */
 	int64_t cap_rows, cap_logged_ms; /* rows removed since the last log line */
 };
 

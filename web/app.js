@@ -1476,7 +1476,9 @@
         h('td', { text: o.self ? DASH : fmtNumber(o.reports) }),
         h('td', { text: o.self ? DASH : o.interval_s + ' s' }),
         h('td', null, o.stale ? h('span', { class: 'badge state state-dead', text: 'stale' }) : h('span', { class: 'badge state state-alive', text: 'fresh' })))));
-      updated.textContent = `${plural(rowIds.length, 'row', 'rows')} × ${plural(cols.length, 'node', 'nodes')} · updated ${new Date().toLocaleTimeString()} · refreshes every 5 s`;
+      // the server answers a page of origins (bounded in rows, bytes and time)
+      const more = d.next_offset != null ? ` (the first ${d.origins.length} of ${d.total_origins} origins)` : '';
+      updated.textContent = `${plural(rowIds.length, 'row', 'rows')}${more} × ${plural(cols.length, 'node', 'nodes')} · updated ${new Date().toLocaleTimeString()} · refreshes every 5 s`;
     }
     load();
     timer = setInterval(load, 5000);

@@ -65,6 +65,7 @@ struct config {
 	int report_interval_s;
 	int max_outbox;
 	int max_report_bytes;
+	int max_origins;
 	int resolver_threads;
 	int dns_cache_ttl_s;
 	int max_targets;

@@ -177,17 +177,23 @@ struct report_origin {
 	int interval_s;
 	int reports;
 };
-/* Stores one report: MW_EEXIST when (origin, seq) was stored before
-   (nothing changes), else 0. One transaction. */
-int store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n);
-/* Every origin, and the latest cells (*cells malloc'd, *origin_idx giving
-   each cell's origin index). */
-int store_report_origins(struct store *st, struct report_origin **out, int *n);
-struct cell_row {
-	char origin[37];
-	struct report_cell c;
-};
-int store_report_latest(struct store *st, struct cell_row **out, int *n);
+/* Stores one report: MW_EEXIST when (origin, seq) was stored before, or
+   is older than the oldest sequence number still remembered for that
+   origin (nothing changes). A new origin past max_origins replaces the
+   stalest origin that is stale (no report for three of its intervals),
+   with everything it sent; when none is stale: MW_ETOOBIG, nothing
+   changes. An origin's latest cells are kept to max_cells (the most
+   recently measured). Else 0. One transaction. */
+int store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
+    int max_origins, int max_cells, int64_t now);
+/* Origins stored (-1 on a database error). */
+int store_report_origin_count(struct store *st);
+/* Origins ordered by fqdn then id, from offset, at most limit of them
+   (*out malloc'd, *n set). */
+int store_report_origins(struct store *st, int offset, int limit, struct report_origin **out, int *n);
+/* The latest cells of one origin ordered by peer, at most max (*out
+   malloc'd, *n set; fqdn and ip filled). */
+int store_report_latest(struct store *st, const char *origin, int max, struct report_cell **out, int *n);
 /* History of one pair (origin -> peer) between from and to. */
 int store_report_history(struct store *st, const char *origin, const char *peer, int64_t from, int64_t to,
     struct report_cell **out, int *n);

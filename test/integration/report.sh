@@ -149,11 +149,16 @@ sign() { local -n out=$1; shift; out=(); while IFS= read -r l; do out+=(-H "$l")
 ucurl "$S" /report -X POST --data-binary @"$TMP/snap.json"; expect_status 401 "an unsigned report"
 sign H wrong 0
 ucurl "$S" /report -X POST --data-binary @"$TMP/snap.json" "${H[@]}"; expect_status 401 "a forged report"
-sign H s3cret 0
+# a node reports only as itself: the signature names the origin of the report
+ident=($(echo "$snap" | jget '" ".join(str(d["origin"][k]) for k in ("id","fqdn","ip","port","incarnation"))'))
+sign H s3cret 0 "$(cat "$TMP/n2/data/node_id")" n2.test "$(addr 2)" 8443 1
+ucurl "$S" /report -X POST --data-binary @"$TMP/snap.json" "${H[@]}"; expect_status 403 "a report signed by another node than its origin"
+grep -q "only as itself" <<<"$BODY" || fail "identity mismatch refused for another reason: $BODY"
+sign H s3cret 0 "${ident[@]}"
 ucurl "$S" /report -X POST --data-binary @"$TMP/snap.json" "${H[@]}"; expect_status 202 "a signed report"
 ucurl "$S" /report -X POST --data-binary @"$TMP/snap.json" "${H[@]}"; expect_status 401 "the same signed report replayed"
 printf '%s' "$snap" | sed 's/"seq":[0-9]*/"seq":999999/' > "$TMP/snap2.json"
 cmp -s "$TMP/snap.json" "$TMP/snap2.json" && fail "the altered body is not altered"
-sign H s3cret 0   # a fresh signature over the original body, sent with an altered one
+sign H s3cret 0 "${ident[@]}"   # a fresh signature over the original body, sent with an altered one
 ucurl "$S" /report -X POST --data-binary @"$TMP/snap2.json" "${H[@]}"; expect_status 401 "a signed report with an altered body"
 grep -q "bad signature" <<<"$BODY" || fail "altered body refused for another reason: $BODY"
