@@ -149,8 +149,11 @@ test_seed_flag_survives_identification(void **state)
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
 	assert_int_equal(p.seeded, 0); /* named by gossip only */
 
+	assert_int_equal(p.quarantined, 1); /* hearsay until reached */
 	/* C, known under another address, answers as the second seed */
 	membership_seed_is(m, "127.0.0.13", "", 8443, C_ID);
+	struct peer_news c13 = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &c13, t0), 0); /* our poll reached it there */
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
 	assert_int_equal(p.seeded, 1);
 	int total, alive, suspect, dead;
@@ -234,7 +237,11 @@ test_second_hand_suspicion_ignored(void **state)
 	membership_merge(m, x, 2, t, &ms);
 	struct peer p;
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
-	assert_int_equal(p.state, PEER_ALIVE); /* learned while another node suspected it */
+	assert_int_equal(p.quarantined, 1); /* learned while another node suspected it: quarantined, not suspect */
+	assert_int_equal(membership_heard_from(m, &x[0], t), 0);
+	assert_int_equal(membership_heard_from(m, &x[1], t), 0);
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
 	x[0].state = PEER_SUSPECT;
 	membership_merge(m, x, 1, t + 1, &ms);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
@@ -271,9 +278,14 @@ test_gossip_deltas(void **state)
 	struct peer_news two[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
 	struct merge_stats ms;
 	membership_merge(m, two, 2, t, &ms);
+	struct peer_news *l = NULL;
+	struct gossip_meta g0;
+	assert_int_equal(ask(m, NULL, NULL, NULL, &g0, &l), 0); /* quarantined: never gossiped */
+	free(l);
+	assert_int_equal(membership_heard_from(m, &two[0], t), 0);
+	assert_int_equal(membership_heard_from(m, &two[1], t), 0);
 
 	struct gossip_meta g1, g2, g3;
-	struct peer_news *l = NULL;
 	assert_int_equal(ask(m, NULL, NULL, NULL, &g1, &l), 2); /* first contact: everything */
 	free(l);
 	assert_false(g1.delta);
@@ -288,6 +300,7 @@ test_gossip_deltas(void **state)
 	/* one change (C's new incarnation) and one new peer (D): exactly those two */
 	struct peer_news more[2] = {news(C_ID, "127.0.0.13", PEER_ALIVE, 2), news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
 	membership_merge(m, more, 2, t + 1, &ms);
+	assert_int_equal(membership_heard_from(m, &more[1], t + 1), 0);
 	assert_int_equal(ask(m, NULL, NULL, g1.cursor, &g3, &l), 2);
 	assert_true(g3.delta);
 	int seen_c = 0, seen_d = 0;
@@ -343,6 +356,10 @@ test_view_digest_agrees(void **state)
 	struct merge_stats ms;
 	membership_merge(a, for_a, 2, t, &ms);
 	membership_merge(b, for_b, 2, t, &ms);
+	for (int i = 0; i < 2; i++) { /* out of quarantine: reached */
+		assert_int_equal(membership_heard_from(a, &for_a[i], t), 0);
+		assert_int_equal(membership_heard_from(b, &for_b[i], t), 0);
+	}
 	char da[17], db[17];
 	membership_view_digest(a, da);
 	membership_view_digest(b, db);
@@ -486,6 +503,8 @@ test_unknown_gossip(void **state)
 	struct merge_stats ms;
 	membership_merge(m, x, 2, t, &ms);
 	assert_int_equal(ms.refute, 0);
+	assert_int_equal(get_peer(m, B_ID).quarantined, 1);
+	assert_int_equal(membership_heard_from(m, &x[1], t), 0);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
 	membership_merge(m, x + 1, 1, t + 1, &ms);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
