@@ -539,6 +539,125 @@ test_address_taken(void **state)
 	membership_destroy(m);
 }
 
+/* Rules 9 and 10: one answer naming thousands of fakes fills neither the
+   table nor the quarantine; the source is cut off; a quarantined entry is
+   not gossiped, leaves quarantine when reached and is dropped after its
+   failed polls; a real peer's id never moves to a new address on hearsay. */
+static void
+test_quarantine_and_budget(void **state)
+{
+	(void)state;
+	struct membership_opts o = {
+		.self_id = SELF, .max_peers = 4096, .suspect_after = 1, .dead_after = 3, .forget_after_s = 3600,
+		.pmtu_interval_s = 3600, .excuse_max_s = 90, .max_quarantined = 50, .new_per_source = 20,
+		.quarantine_tries = 2, .poll_interval_s = 30,
+	};
+	struct membership *m = membership_create(&o);
+	assert_non_null(m);
+	int64_t t = mw_wall_s();
+	struct peer_news src = news(B_ID, "127.0.0.12", PEER_ALIVE, 1), c = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &src, t), 0);
+	assert_int_equal(membership_heard_from(m, &c, t), 0);
+	struct poll_result ok;
+	memset(&ok, 0, sizeof ok);
+	ok.ok = 1;
+	membership_poll_done(m, C_ID, "", "", 8443, &ok, t); /* C answers at .13 */
+	enum { NF = 1000 };
+	struct peer_news *fl = calloc(NF + 1, sizeof *fl);
+	assert_non_null(fl);
+	for (int i = 0; i < NF; i++) {
+		char id[40], ip[64];
+		snprintf(id, sizeof id, "00000000-0000-4000-9000-%012x", i);
+		snprintf(ip, sizeof ip, "127.9.%d.%d", i / 250, i % 250 + 1);
+		fl[i] = news(id, ip, PEER_ALIVE, 1);
+	}
+	fl[NF] = news(C_ID, "127.0.0.66", PEER_ALIVE, 2); /* the real C, elsewhere */
+	struct merge_stats ms;
+	membership_merge_from(m, B_ID, fl, NF + 1, t, &ms);
+	assert_int_equal(ms.added, 20);
+	assert_true(ms.cut_off);
+	struct quarantine_stats qs;
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 20);
+	assert_int_equal(qs.sources_cut, 1);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	/* cut off: its next lists are ignored altogether */
+	membership_merge_from(m, B_ID, fl + 500, 10, t + 1, &ms);
+	assert_int_equal(ms.added, 0);
+	assert_true(ms.cut_off);
+	/* another source: the quarantine's bound holds */
+	membership_merge_from(m, C_ID, fl + 500, 100, t + 2, &ms);
+	assert_int_equal(ms.added, 20);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 40);
+	membership_merge_from(m, NULL, fl + 600, 100, t + 2, &ms);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 50);
+	int total, alive, suspect, dead;
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(total, 2); /* hearsay is not counted */
+	struct peer_news *l = NULL;
+	struct gossip_meta g;
+	int n = -1;
+	assert_int_equal(membership_gossip(m, NULL, t, &l, &n, &g), 0);
+	assert_int_equal(n, 2); /* nor gossiped */
+	free(l);
+	/* reached: out of quarantine; not reached twice: dropped */
+	struct peer f0 = get_peer(m, fl[0].id);
+	assert_int_equal(f0.quarantined, 1);
+	assert_int_equal(f0.state, PEER_UNKNOWN);
+	assert_int_equal(membership_heard_from(m, &fl[0], t + 3), 0);
+	assert_int_equal(get_peer(m, fl[0].id).quarantined, 0);
+	fail_poll(m, fl[1].id, PERR_REFUSED, 0, t + 4);
+	assert_int_equal(get_peer(m, fl[1].id).quarantined, 1);
+	fail_poll(m, fl[1].id, PERR_REFUSED, 0, t + 5);
+	struct peer gone;
+	assert_int_equal(membership_get(m, fl[1].id, &gone), MW_ENOTFOUND);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.dropped, 1);
+	/* a caller claiming C's id from elsewhere moves nothing while our polls reach C */
+	struct peer_news c2 = news(C_ID, "127.0.0.77", PEER_ALIVE, 3);
+	assert_int_equal(membership_heard_from(m, &c2, t + 6), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	assert_int_equal(membership_heard_unverified(m, &c2, t + 6), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	/* once our polls of it fail, the node may have moved: it may say so itself */
+	fail_poll(m, C_ID, PERR_REFUSED, 0, t + 7);
+	assert_int_equal(membership_heard_from(m, &c2, t + 8), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.77");
+	free(fl);
+	membership_destroy(m);
+}
+
+/* Rule 11: incarnations are bounded; a rumour about us far above our own
+   incarnation is forged and refuted by nobody, one within reach is. */
+static void
+test_incarnation_bounds(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_incarnation(m, 5);
+	struct peer_news me = news(SELF, "127.0.0.11", PEER_DEAD, 1000000000000ull);
+	struct merge_stats ms;
+	membership_merge(m, &me, 1, mw_wall_s(), &ms);
+	assert_int_equal(ms.refute, 0);
+	me.incarnation = 7;
+	membership_merge(m, &me, 1, mw_wall_s(), &ms);
+	assert_int_equal(ms.refute, 7);
+	membership_set_incarnation(m, UINT64_MAX);
+	assert_true(membership_incarnation(m) == MEMBERSHIP_INCARNATION_MAX);
+	/* another node's incarnation does not leap on hearsay */
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 3);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	b.incarnation = 3 + MEMBERSHIP_INCARNATION_JUMP + 1;
+	b.state = PEER_DEAD;
+	membership_merge(m, &b, 1, t + 1, &ms);
+	assert_int_equal(ms.ignored_stale, 1);
+	assert_true(get_peer(m, B_ID).incarnation == 3);
+	membership_destroy(m);
+}
+
 static void
 put_file(const char *root, const char *rel, const char *text)
 {
@@ -622,6 +741,8 @@ main(void)
 		cmocka_unit_test(test_excuse_ends),
 		cmocka_unit_test(test_unknown_gossip),
 		cmocka_unit_test(test_address_taken),
+		cmocka_unit_test(test_quarantine_and_budget),
+		cmocka_unit_test(test_incarnation_bounds),
 		cmocka_unit_test(test_overload_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
