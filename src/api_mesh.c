@@ -323,9 +323,10 @@ api_nodeinfo(struct req *r)
 			http_reply_error(r, 400, "invalid_caller", "X-Mw-* identity headers: %s", bad);
 			return;
 		}
-		/* the address it claims must be the one it calls from; else nothing
+		/* the address it claims must be the one it calls from (or, with a
+		   mesh secret, the signature vouches for the caller); else nothing
 		   is believed until our own poll reaches it there (quarantine) */
-		if (same_addr(who.ip, r->client))
+		if (same_addr(who.ip, r->client) || meshauth_enabled(m->auth))
 			membership_heard_from(m->members, &who, mw_wall_s());
 		else
 			membership_heard_unverified(m->members, &who, mw_wall_s());

@@ -819,6 +819,7 @@ membership_address_taken(struct membership *m, const char *old_id, const char *i
 	if (e != NULL && e->p.quarantined && e->p.port == port && strcmp(e->p.ip, ip) == 0) {
 		remove_entry(m, e); /* hearsay the address itself contradicts */
 		m->q_dropped++;
+		changed = 1;
 		goto out;
 	}
 	/* only when the entry still names the address we polled */

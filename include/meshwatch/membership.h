@@ -240,7 +240,8 @@ int membership_poll_done(struct membership *m, const char *id, const char *seed_
 /* Our own poll of ip:port, where we knew node old_id, was answered by
    node new_id: the address now belongs to another node, so old_id is dead
    at once (first-hand evidence only: never call this on what a caller or
-   gossip claims). Returns 1 when old_id changed state, else 0. */
+   gossip claims). A quarantined old_id is dropped instead. Returns 1 when
+   old_id changed state or was dropped, else 0. */
 int membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
     int64_t now);
 /* A poll that did not happen (its first contact was deferred, see
