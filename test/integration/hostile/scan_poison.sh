@@ -50,7 +50,7 @@ hdr_bad() {  # hdr_bad HEADER VALUE: /nodeinfo with a caller identity where HEAD
   case "$h" in X-Mw-Port|X-Mw-Incarnation) ;; *) extra=(-H "$h: $v") ;; esac
   ucurl "$A" /nodeinfo -H "X-Mw-Id: $id" -H "X-Mw-Fqdn: x.test" -H "X-Mw-Ip: 127.0.0.1" -H "X-Mw-Port: $port" \
     -H "X-Mw-Incarnation: $inc" "${extra[@]}"
-  [ "$HTTP_STATUS" = 400 ] || fail "$h: $v answered $HTTP_STATUS, not 400: $BODY"
+  [ "$HTTP_STATUS" = 400 ] || fail "$h: $v answered $HTTP_STATUS, not 400: ${BODY:0:300}"
   jget 'd["error"] == "invalid_header" and "'"$h"'" in d["detail"]' <<<"$BODY" | grep -q True ||
     fail "$h: $v: the error does not name the header: $BODY"
 }
