@@ -17,7 +17,8 @@
 . "$(dirname "$0")/../lib.sh"
 
 command -v openssl >/dev/null || skip "openssl not installed"
-export MESHWATCH_POLL_INTERVAL=2 MESHWATCH_SUSPECT_AFTER=1 MESHWATCH_DEAD_AFTER=3
+# reach_per_min 6 (a burst of 6): the pacing shows however slow this machine is
+export MESHWATCH_POLL_INTERVAL=2 MESHWATCH_SUSPECT_AFTER=1 MESHWATCH_DEAD_AFTER=3 MESHWATCH_REACH_PER_MIN=6
 A=$(rand_addr); B=$(rand_addr); F=$(rand_addr); SINK=$(rand_addr)
 NFAKES=3000
 
@@ -113,7 +114,7 @@ for _ in $(seq 20); do
   ucurl "$A" "/nodeinfo/reach?id=$B_ID" -H "X-Mw-Id: $B_ID"
   case "$HTTP_STATUS" in 200) n200=$((n200 + 1)) ;; 429) n429=$((n429 + 1)) ;; *) fail "reach: $HTTP_STATUS $BODY" ;; esac
 done
-[ "$n429" -ge 5 ] && [ "$n200" -le 14 ] || fail "reach not paced: $n200 answered, $n429 refused of 20 at once"
+[ "$n429" -ge 5 ] && [ "$n200" -le 10 ] || fail "reach not paced: $n200 answered, $n429 refused of 20 at once"
 ok "reach is paced: of 20 at once $n200 answered, $n429 got 429"
 
 # --- 2. poisoning the peer table --------------------------------------------
