@@ -2,6 +2,7 @@
    verifies signatures, answers with this node's peer list) and the
    /api/nodes resource for the dashboard and scripts. Runs on civetweb
    worker threads; reads the peer table through membership's copies. */
+#include <arpa/inet.h>
 #include <civetweb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,10 +89,94 @@ reply_signed(struct req *r, int status, cJSON *o)
 
 #define REACH_MAX_IN_FLIGHT 4
 
+/* The same address, IPv4 also written as IPv4-mapped IPv6. */
+static int
+same_addr(const char *a, const char *b)
+{
+	unsigned char x[16], y[16];
+	for (int k = 0; k < 2; k++) {
+		const char *s = k ? b : a;
+		unsigned char *o = k ? y : x;
+		memset(o, 0, 16);
+		if (inet_pton(AF_INET, s, o + 12) == 1) {
+			o[10] = o[11] = 0xff;
+		} else if (inet_pton(AF_INET6, s, o) != 1) {
+			return 0;
+		}
+	}
+	return memcmp(x, y, 16) == 0;
+}
+
+static int
+is_loopback(const char *a)
+{
+	unsigned char x[16];
+	if (inet_pton(AF_INET, a, x) == 1)
+		return x[0] == 127;
+	if (inet_pton(AF_INET6, a, x) != 1)
+		return 0;
+	static const unsigned char one[16] = {[15] = 1};
+	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+	return memcmp(x, one, 16) == 0 || (memcmp(x, mapped, 12) == 0 && x[12] == 127);
+}
+
+/* Whether the caller of /nodeinfo/reach is an alive member: its X-Mw-Id
+   names an alive peer (not quarantined) whose address is the one the
+   request comes from (on one host, any loopback address stands for any
+   other: the kernel picks 127.0.0.1 as the source whatever a node
+   listens on). */
+static int
+reach_caller_ok(struct req *r, char *why, size_t whylen)
+{
+	char id[40] = "";
+	copy_header(r, "X-Mw-Id", id, sizeof id);
+	struct peer p;
+	if (!membership_valid_id(id)) {
+		snprintf(why, whylen, "only alive members of this mesh may ask: X-Mw-Id must name one");
+		return 0;
+	}
+	if (membership_get(r->node->mesh->members, id, &p) != 0 || p.quarantined || p.state != PEER_ALIVE) {
+		snprintf(why, whylen, "only alive members of this mesh may ask: %s is not one here", id);
+		return 0;
+	}
+	if (!same_addr(p.ip, r->client) && !(is_loopback(p.ip) && is_loopback(r->client))) {
+		snprintf(why, whylen, "only alive members of this mesh may ask: %s is at %s, not %s", id, p.ip, r->client);
+		return 0;
+	}
+	return 1;
+}
+
+/* Paces indirect probes: reach_per_min a minute after a burst of up to 10
+   (a token bucket). 0 when one may go now, else the seconds to wait. */
+static int
+reach_pace(struct mesh *m, int per_min)
+{
+	int64_t now = mw_now_ms();
+	double burst = per_min < 10 ? per_min : 10;
+	pthread_mutex_lock(&m->lock);
+	if (m->reach_at == 0)
+		m->reach_tokens = burst;
+	else
+		m->reach_tokens += (double)(now - m->reach_at) * per_min / 60000.0;
+	if (m->reach_tokens > burst)
+		m->reach_tokens = burst;
+	m->reach_at = now;
+	int wait = 0;
+	if (m->reach_tokens >= 1)
+		m->reach_tokens -= 1;
+	else
+		wait = (int)((1 - m->reach_tokens) * 60.0 / per_min) + 1;
+	pthread_mutex_unlock(&m->lock);
+	return wait;
+}
+
 /* GET /nodeinfo/reach?id=UUID: another node's indirect probe. This node
    connects to that peer now (GET /health, at most 3 s) and says whether it
-   answered. At most REACH_MAX_IN_FLIGHT at once, so the mesh cannot turn
-   this node into an amplifier. */
+   answered as that node: reached or not, nothing more (no times, no
+   error), so it tells nothing about the ports of an address. Only alive
+   members ask (X-Mw-Id, from their own address), only about peers that are
+   not quarantined, at most reach_per_min a minute and
+   REACH_MAX_IN_FLIGHT at once, so nobody can scan through this node. */
 void
 api_nodeinfo_reach(struct req *r)
 {
@@ -102,6 +187,26 @@ api_nodeinfo_reach(struct req *r)
 	if (http_query_str(r, "id", id, sizeof id) != 0 || !membership_valid_id(id)) {
 		if (r->status == 0)
 			http_reply_error(r, 400, "invalid_query", "parameter \"id\" must be a node id (UUID)");
+		return;
+	}
+	char why[200];
+	if (!reach_caller_ok(r, why, sizeof why)) {
+		pthread_mutex_lock(&m->lock);
+		m->stats.callers_rejected++;
+		pthread_mutex_unlock(&m->lock);
+		http_reply_error(r, 403, "not_a_member", "%s", why);
+		return;
+	}
+	int wait = reach_pace(m, r->node->cfg.reach_per_min);
+	if (wait > 0) {
+		char hdr[64];
+		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "error", "rate_limited");
+		char d[160];
+		snprintf(d, sizeof d, "more than reach_per_min (%d) indirect probes a minute", r->node->cfg.reach_per_min);
+		cJSON_AddStringToObject(e, "detail", d);
+		http_reply_json(r, 429, e, hdr);
 		return;
 	}
 	if (__atomic_add_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED) > REACH_MAX_IN_FLIGHT) {
@@ -120,13 +225,74 @@ api_nodeinfo_reach(struct req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddBoolToObject(o, "reached", rc == 1);
-	http_add_num(o, "connect_ms", hr.connect_ms);
-	http_add_num(o, "total_ms", hr.total_ms);
-	if (rc != 1)
-		cJSON_AddStringToObject(o, "error", hr.detail[0] ? hr.detail : poll_error_name(hr.error));
+	cJSON_AddBoolToObject(o, "reached", rc == 1); /* nothing else: no port states */
 	https_result_free(&hr);
 	reply_signed(r, 200, o);
+}
+
+/* Digits only, at most max: 0 and *out, or -1. */
+static int
+parse_bounded(const char *s, uint64_t max, uint64_t *out)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
+		return -1;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Range-checks every number a caller sends in X-Mw-* headers (the port and
+   incarnation of its identity, the digests and cursor of what it has); 0,
+   or -1 after a 400 naming the header. */
+static int
+check_number_headers(struct req *r, int has_ident, const char *port, const char *inc, struct peer_news *who)
+{
+	uint64_t v;
+	const char *bad = NULL, *want = NULL;
+	if (has_ident && parse_bounded(port, 65535, &v) != 0) {
+		bad = "X-Mw-Port";
+		want = "a decimal number from 1 to 65535";
+	} else if (has_ident && (v < 1)) {
+		bad = "X-Mw-Port";
+		want = "a decimal number from 1 to 65535";
+	} else if (has_ident) {
+		who->port = (int)v;
+		if (parse_bounded(inc, MEMBERSHIP_INCARNATION_MAX, &v) != 0) {
+			bad = "X-Mw-Incarnation";
+			want = "a decimal number from 0 to 1000000000000";
+		} else {
+			who->incarnation = v;
+		}
+	}
+	static const char *const digests[] = {"X-Mw-Peers-Digest", "X-Mw-View-Digest"};
+	for (int i = 0; i < 2 && bad == NULL; i++) {
+		const char *d = mg_get_header(r->conn, digests[i]);
+		if (d && d[0] && (strlen(d) != 16 || strspn(d, "0123456789abcdef") != 16)) {
+			bad = digests[i];
+			want = "16 lowercase hex digits";
+		}
+	}
+	const char *since = mg_get_header(r->conn, "X-Mw-Peers-Since");
+	uint32_t ep;
+	uint64_t ver;
+	if (bad == NULL && since && since[0] && membership_parse_cursor(since, &ep, &ver) != 0) {
+		bad = "X-Mw-Peers-Since";
+		want = "a cursor \"epoch.version\" (8 hex digits, '.', a decimal number) as /nodeinfo gave it";
+	}
+	if (bad == NULL)
+		return 0;
+	struct mesh *m = r->node->mesh;
+	pthread_mutex_lock(&m->lock);
+	m->stats.callers_rejected++;
+	pthread_mutex_unlock(&m->lock);
+	http_reply_error(r, 400, "invalid_header", "header %s must be %s", bad, want);
+	return -1;
 }
 
 void
@@ -152,6 +318,8 @@ api_nodeinfo(struct req *r)
 		gossip_identity_string(&who, ident, sizeof ident);
 	if (verify_signed(r, ident) != 0)
 		return;
+	if (check_number_headers(r, has_ident, port, inc, &who) != 0)
+		return;
 	if (has_ident) {
 		const char *bad = gossip_check_identity(&who, 0);
 		if (bad == NULL && strcmp(who.id, n->id) == 0)
@@ -163,7 +331,13 @@ api_nodeinfo(struct req *r)
 			http_reply_error(r, 400, "invalid_caller", "X-Mw-* identity headers: %s", bad);
 			return;
 		}
-		membership_heard_from(m->members, &who, mw_wall_s());
+		/* the address it claims must be the one it calls from (or, with a
+		   mesh secret, the signature vouches for the caller); else nothing
+		   is believed until our own poll reaches it there (quarantine) */
+		if (same_addr(who.ip, r->client) || meshauth_enabled(m->auth))
+			membership_heard_from(m->members, &who, mw_wall_s());
+		else
+			membership_heard_unverified(m->members, &who, mw_wall_s());
 	}
 	char known[24], view[24], since[MEMBERSHIP_CURSOR_LEN + 8];
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
@@ -183,7 +357,9 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON_AddStringToObject(o, "fqdn", p->fqdn);
 	cJSON_AddStringToObject(o, "ip", p->ip);
 	cJSON_AddNumberToObject(o, "port", p->port);
-	cJSON_AddStringToObject(o, "state", peer_state_name(p->state));
+	cJSON_AddStringToObject(o, "state", p->quarantined ? "unknown" : peer_state_name(p->state));
+	/* heard of second-hand, not reached by this node yet: not counted, not gossiped */
+	cJSON_AddBoolToObject(o, "quarantined", p->quarantined);
 	static const char *const src[] = {"seed", "direct", "gossip"};
 	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
 	http_add_time_or_null(o, "first_seen", p->first_seen);
@@ -325,7 +501,7 @@ api_nodes_list(struct req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	cJSON *seeds = cJSON_CreateArray();
-	int total = 0, counts[PEER__STATES] = {0}, excused = 0;
+	int total = 0, counts[PEER__STATES] = {0}, excused = 0, quarantined = 0;
 	for (int i = 0; i < np; i++) {
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0') {
@@ -346,7 +522,10 @@ api_nodes_list(struct req *r)
 			cJSON_AddItemToArray(seeds, s);
 			continue;
 		}
-		counts[p->state >= 0 && p->state < PEER__STATES ? p->state : PEER_UNKNOWN]++;
+		if (p->quarantined)
+			quarantined++; /* hearsay: left out of the state counts */
+		else
+			counts[p->state >= 0 && p->state < PEER__STATES ? p->state : PEER_UNKNOWN]++;
 		excused += p->excused_since > 0;
 		if (want_state >= 0 && p->state != want_state)
 			continue;
@@ -366,6 +545,7 @@ api_nodes_list(struct req *r)
 	cJSON_AddNumberToObject(c, "dead", counts[2]);
 	cJSON_AddNumberToObject(c, "unknown", counts[3]);
 	cJSON_AddNumberToObject(c, "excused", excused);
+	cJSON_AddNumberToObject(c, "quarantined", quarantined);
 	cJSON_AddItemToObject(o, "pending_seeds", seeds);
 	cJSON_AddItemToObject(o, "overload", api_overload_json(r->node->mesh));
 	http_reply_json(r, 200, o, NULL);

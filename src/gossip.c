@@ -142,7 +142,7 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 	if (get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
 	    get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
 	    get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) || get_uint(e, "port", 65535, &port) ||
-	    get_uint(e, "incarnation", 9007199254740991.0, &inc))
+	    get_uint(e, "incarnation", (double)MEMBERSHIP_INCARNATION_MAX, &inc))
 		return -1;
 	x->port = (int)port;
 	x->incarnation = (uint64_t)inc;

@@ -30,7 +30,24 @@
    8. An overloaded node delays its verdict, never erases it: a timeout it
       excuses still counts as a failed poll, an alive peer becomes unknown
       (verdict withheld), and once the excuse is older than excuse_max_s
-      the verdict is given from the failures counted meanwhile. */
+      the verdict is given from the failures counted meanwhile.
+   9. Hearsay is quarantined: an entry learned second-hand (or from a caller
+      claiming an address it does not connect from) is kept apart, shown as
+      unknown, never gossiped onward and left out of the counts and the
+      view digest, until our own poll reaches it; after quarantine_tries
+      failed polls it is dropped. At most max_quarantined are kept, and a
+      source naming more than new_per_source new entries in a poll
+      interval is cut off for 10 intervals (logged), so one bad answer can
+      neither fill the table nor make this node contact thousands of
+      addresses. Real nodes still join: a node that calls us from its own
+      address, or that our poll reaches, is first-hand.
+  10. An id never moves to a new address on hearsay: gossip never changes a
+      known entry's address, and first-hand news moves it only when the
+      entry is not alive at its current address (our last poll there
+      failed, or it never answered there).
+  11. Incarnations are bounded (MEMBERSHIP_INCARNATION_MAX) and rise at most
+      MEMBERSHIP_INCARNATION_JUMP in one piece of news, so a rumour cannot
+      be made unrefutable. */
 #include "meshwatch/membership.h"
 
 #include <arpa/inet.h>
@@ -62,6 +79,10 @@ struct entry {
 	uint64_t ver;   /* table version when they last changed */
 	int in_flight;
 	int skip;       /* dead peers: polls skipped since the last one */
+	/* as a gossip source: new entries it named in the window starting at
+	   budget_t, and the end of its cut-off (0: none) */
+	int64_t budget_t, cut_until;
+	int budget_n;
 	struct bucket fine[NFINE], coarse[NCOARSE];
 };
 
@@ -81,6 +102,8 @@ struct membership {
 	int self_port;
 	int64_t last_full_log;
 	uint64_t dropped_full;
+	uint64_t q_dropped, q_refused, q_cut;
+	int64_t last_qfull_log, last_move_log;
 };
 
 static void add_counts(struct entry *e, int64_t t, int n, int ok);
@@ -152,6 +175,14 @@ membership_create(const struct membership_opts *o)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
 	m->o = *o;
+	if (m->o.max_quarantined <= 0)
+		m->o.max_quarantined = 256;
+	if (m->o.new_per_source <= 0)
+		m->o.new_per_source = 256;
+	if (m->o.quarantine_tries <= 0)
+		m->o.quarantine_tries = 2;
+	if (m->o.poll_interval_s <= 0)
+		m->o.poll_interval_s = 30;
 	snprintf(m->self_id, sizeof m->self_id, "%s", o->self_id);
 	m->incarnation = 1;
 	if (mw_random(&m->epoch, sizeof m->epoch) != 0)
@@ -385,6 +416,21 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 		e->p.seeded |= ph->p.seeded;
 		remove_entry(m, ph); /* never list a node twice */
 	}
+	int moves = e->p.ip[0] && ((who->ip[0] && strcmp(who->ip, e->p.ip) != 0) || (who->port && who->port != e->p.port));
+	if (moves && !e->p.quarantined && e->p.state == PEER_ALIVE && e->p.last_ok > 0 && e->p.last.ok) {
+		/* our last poll reached it where it is: the id does not move (rule 10) */
+		if (now - m->last_move_log >= 10) {
+			log_warn("mesh", "node %s announced at %s:%d while our polls reach it at %s:%d: address kept", who->id,
+			    who->ip, who->port, e->p.ip, e->p.port);
+			m->last_move_log = now;
+		}
+		goto out;
+	}
+	if (e->p.quarantined) {
+		e->p.quarantined = 0;
+		log_info("mesh", "peer %s (%s:%d) reached first-hand: out of quarantine", who->id,
+		    who->ip[0] ? who->ip : e->p.ip, who->port ? who->port : e->p.port);
+	}
 	if (who->fqdn[0])
 		snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", who->fqdn);
 	if (who->ip[0])
@@ -403,18 +449,105 @@ out:
 	return rc;
 }
 
+static int
+count_quarantined(const struct membership *m)
+{
+	int k = 0;
+	for (int i = 0; i < m->n; i++)
+		k += m->e[i]->p.quarantined;
+	return k;
+}
+
+/* A new entry in quarantine for x, or NULL (table or quarantine full).
+   Lock held. */
+static struct entry *
+add_quarantined(struct membership *m, const struct peer_news *x, int64_t now)
+{
+	struct entry *e = add_entry(m, now);
+	if (e == NULL)
+		return NULL;
+	snprintf(e->p.id, sizeof e->p.id, "%s", x->id);
+	snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
+	snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);
+	e->p.port = x->port;
+	e->p.incarnation = x->incarnation;
+	e->p.state = PEER_UNKNOWN;
+	e->p.source = SRC_GOSSIP;
+	e->p.quarantined = 1;
+	return e;
+}
+
+static void
+quarantine_full(struct membership *m, int64_t now)
+{
+	m->q_refused++;
+	if (now - m->last_qfull_log >= 60) {
+		log_warn("mesh", "quarantine full (max_quarantined %d): %llu new peers heard of second-hand refused so far",
+		    m->o.max_quarantined, (unsigned long long)m->q_refused);
+		m->last_qfull_log = now;
+	}
+}
+
+int
+membership_heard_unverified(struct membership *m, const struct peer_news *who, int64_t now)
+{
+	int added = 0;
+	pthread_mutex_lock(&m->lock);
+	if (find_id(m, who->id) == NULL && strcmp(who->id, m->self_id) != 0) {
+		if (count_quarantined(m) >= m->o.max_quarantined)
+			quarantine_full(m, now);
+		else if (add_quarantined(m, who, now) != NULL) {
+			added = 1;
+			log_info("mesh", "caller %s claims %s:%d, not the address it connects from: quarantined until polled",
+			    who->id, who->ip, who->port);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return added;
+}
+
+void
+membership_quarantine_stats(struct membership *m, struct quarantine_stats *out)
+{
+	pthread_mutex_lock(&m->lock);
+	out->quarantined = count_quarantined(m);
+	out->dropped = m->q_dropped;
+	out->refused = m->q_refused;
+	out->sources_cut = m->q_cut;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void
 membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now, struct merge_stats *st)
 {
+	membership_merge_from(m, NULL, list, n, now, st);
+}
+
+void
+membership_merge_from(struct membership *m, const char *from_id, const struct peer_news *list, int n, int64_t now,
+    struct merge_stats *st)
+{
 	memset(st, 0, sizeof *st);
 	pthread_mutex_lock(&m->lock);
+	struct entry *src = find_id(m, from_id);
+	if (src != NULL && src->cut_until > now) {
+		st->cut_off = 1; /* still cut off: nothing it says is taken */
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	if (src != NULL && now - src->budget_t >= m->o.poll_interval_s) {
+		src->budget_t = now;
+		src->budget_n = 0;
+	}
+	int nq = count_quarantined(m), spent = 0;
 	for (int i = 0; i < n; i++) {
 		const struct peer_news *x = &list[i];
 		if (strcmp(x->id, m->self_id) == 0) {
 			st->ignored_self++;
 			/* unknown is the sender's withheld verdict, not an accusation */
+			/* above ours by more than a jump: forged (only we raise ours) */
 			if ((x->state == PEER_SUSPECT || x->state == PEER_DEAD) && x->incarnation >= m->incarnation &&
-			    x->incarnation + 1 > st->refute)
+			    x->incarnation <= m->incarnation + MEMBERSHIP_INCARNATION_JUMP && x->incarnation + 1 > st->refute)
 				st->refute = x->incarnation;
 			continue;
 		}
@@ -427,12 +560,32 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			}
 			e = find_placeholder(m, x->ip, x->fqdn, x->port);
 			if (e == NULL) {
-				e = add_entry(m, now);
-				if (e == NULL) {
+				/* hearsay: quarantined until our own poll reaches it (rule 9) */
+				if (x->incarnation > MEMBERSHIP_INCARNATION_MAX) {
+					st->ignored_stale++;
+					continue;
+				}
+				if (src != NULL && src->budget_n >= m->o.new_per_source) {
+					st->over_budget++;
+					spent = 1;
+					continue;
+				}
+				if (nq >= m->o.max_quarantined) {
+					st->over_budget++;
+					quarantine_full(m, now);
+					continue;
+				}
+				if (add_quarantined(m, x, now) == NULL) {
 					st->dropped_full++;
 					continue;
 				}
+				nq++;
+				if (src != NULL)
+					src->budget_n++;
+				st->added++;
+				continue;
 			}
+			/* a seed placeholder: its address comes from the seed file */
 			/* A seed that never answered us (it was not up yet) is known
 			   from now on by what gossip says of it: its failed polls
 			   (cleared by identify) and its time as a placeholder must not
@@ -449,19 +602,18 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 			st->added++;
 			continue;
 		}
-		if (x->incarnation < e->p.incarnation) {
-			st->ignored_stale++;
+		if (x->incarnation < e->p.incarnation || x->incarnation > e->p.incarnation + MEMBERSHIP_INCARNATION_JUMP) {
+			st->ignored_stale++; /* stale, or an implausible jump (rule 11) */
+			continue;
+		}
+		if (e->p.quarantined) {
+			e->p.incarnation = x->incarnation; /* nothing else until our poll reaches it */
+			st->updated++;
 			continue;
 		}
 		int recent_ok = e->p.last_ok > 0 && now - e->p.last_ok <= 2 * 60; /* first-hand, fresh */
 		if (x->incarnation > e->p.incarnation) {
-			e->p.incarnation = x->incarnation;
-			if (e->p.source != SRC_DIRECT) {
-				snprintf(e->p.ip, sizeof e->p.ip, "%s", x->ip);
-				e->p.port = x->port;
-				if (x->fqdn[0])
-					snprintf(e->p.fqdn, sizeof e->p.fqdn, "%s", x->fqdn);
-			}
+			e->p.incarnation = x->incarnation; /* its address stays: never moved on hearsay (rule 10) */
 			if (x->state == PEER_ALIVE) {
 				if (seen > e->p.last_seen)
 					e->p.last_seen = seen;
@@ -484,6 +636,15 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 		} else {
 			st->ignored_stale++;
 		}
+	}
+	if (spent && src != NULL) {
+		src->cut_until = now + 10 * (int64_t)m->o.poll_interval_s;
+		src->p.list_digest[0] = src->p.list_cursor[0] = '\0';
+		m->q_cut++;
+		st->cut_off = 1;
+		log_warn("mesh", "peer %s (%s:%d) named more than %d new peers in one poll interval (%d ignored): its lists "
+		    "are cut off for %d s", src->p.id, src->p.ip, src->p.port, m->o.new_per_source, st->over_budget,
+		    10 * m->o.poll_interval_s);
 	}
 	pthread_mutex_unlock(&m->lock);
 }
@@ -591,6 +752,10 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 	e->p.last_poll = now;
 	add_counts(e, now, 1, r->ok ? 1 : 0);
 	if (r->ok) {
+		if (e->p.quarantined) {
+			e->p.quarantined = 0;
+			log_info("mesh", "peer %s (%s:%d) reached: out of quarantine", e->p.id, e->p.ip, e->p.port);
+		}
 		e->p.fails = 0;
 		e->p.last_ok = now;
 		e->p.last_seen = now;
@@ -602,6 +767,16 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 	e->p.fails++;
 	if (e->p.id[0] == '\0')
 		goto out; /* a seed never reached: stays a placeholder */
+	if (e->p.quarantined) {
+		/* hearsay our polls do not confirm: dropped, not kept as dead */
+		if (e->p.fails >= m->o.quarantine_tries) {
+			m->q_dropped++;
+			log_info("mesh", "quarantined peer %s (%s:%d) not reached in %d polls (%s): dropped", e->p.id, e->p.ip,
+			    e->p.port, e->p.fails, poll_error_name(r->error));
+			remove_entry(m, e);
+		}
+		goto out;
+	}
 	char why[240];
 	snprintf(why, sizeof why, "%d failed polls (%s%s%s)", e->p.fails, poll_error_name(r->error),
 	    r->detail[0] ? ": " : "", r->detail);
@@ -643,6 +818,12 @@ membership_address_taken(struct membership *m, const char *old_id, const char *i
 	int changed = 0;
 	pthread_mutex_lock(&m->lock);
 	struct entry *e = find_id(m, old_id);
+	if (e != NULL && e->p.quarantined && e->p.port == port && strcmp(e->p.ip, ip) == 0) {
+		remove_entry(m, e); /* hearsay the address itself contradicts */
+		m->q_dropped++;
+		changed = 1;
+		goto out;
+	}
 	/* only when the entry still names the address we polled */
 	if (e != NULL && strcmp(old_id, new_id) != 0 && e->p.port == port && strcmp(e->p.ip, ip) == 0 &&
 	    e->p.state != PEER_DEAD) {
@@ -652,6 +833,7 @@ membership_address_taken(struct membership *m, const char *old_id, const char *i
 		set_state(e, PEER_DEAD, now, why);
 		changed = 1;
 	}
+out:
 	pthread_mutex_unlock(&m->lock);
 	return changed;
 }
@@ -786,8 +968,8 @@ refresh_locked(struct membership *m, int *count)
 	int k = 0;
 	for (int i = 0; i < m->n; i++) {
 		struct entry *e = m->e[i];
-		if (e->p.id[0] == '\0')
-			continue;
+		if (e->p.id[0] == '\0' || e->p.quarantined)
+			continue; /* quarantined entries are not part of the view */
 		uint64_t h = entry_hash(&e->p);
 		if (h != e->h || e->ver == 0) {
 			e->h = h;
@@ -887,8 +1069,8 @@ membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_t no
 	int np = 0;
 	for (int i = 0; i < m->n && np < count; i++) {
 		const struct entry *e = m->e[i];
-		if (e->p.id[0] == '\0' || (since >= 0 && e->ver <= (uint64_t)since))
-			continue;
+		if (e->p.id[0] == '\0' || e->p.quarantined || (since >= 0 && e->ver <= (uint64_t)since))
+			continue; /* quarantined: never gossiped onward */
 		pick[np++] = e;
 	}
 	if (ask && ask->page > 0 && np > ask->page) {
@@ -988,8 +1170,8 @@ membership_counts(struct membership *m, int *total, int *alive, int *suspect, in
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < m->n; i++) {
 		const struct peer *p = &m->e[i]->p;
-		if (p->id[0] == '\0')
-			continue; /* seeds are not nodes until they answer */
+		if (p->id[0] == '\0' || p->quarantined)
+			continue; /* seeds are not nodes until they answer; hearsay until we reach it */
 		(*total)++;
 		if (p->state == PEER_ALIVE)
 			(*alive)++;
@@ -1008,7 +1190,7 @@ membership_count_unknown(struct membership *m, int *unknown, int *excused)
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < m->n; i++) {
 		const struct peer *p = &m->e[i]->p;
-		if (p->id[0] == '\0')
+		if (p->id[0] == '\0' || p->quarantined)
 			continue;
 		*unknown += p->state == PEER_UNKNOWN;
 		*excused += p->excused_since > 0;
@@ -1069,6 +1251,8 @@ void
 membership_set_incarnation(struct membership *m, uint64_t inc)
 {
 	pthread_mutex_lock(&m->lock);
+	if (inc > MEMBERSHIP_INCARNATION_MAX)
+		inc = MEMBERSHIP_INCARNATION_MAX;
 	if (inc > m->incarnation)
 		m->incarnation = inc;
 	pthread_mutex_unlock(&m->lock);

@@ -115,6 +115,10 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		.pmtu_interval_s = c->pmtu_interval_s,
 		/* by default as long as dead_after polls would take */
 		.excuse_max_s = c->overload_excuse_max_s > 0 ? c->overload_excuse_max_s : c->dead_after * c->poll_interval_s,
+		.max_quarantined = c->max_quarantined,
+		.new_per_source = c->new_peers_per_source,
+		.quarantine_tries = c->quarantine_tries,
+		.poll_interval_s = c->poll_interval_s,
 	};
 	m->ovl.threshold = c->overload_cpu_pressure;
 	m->ovl.excuse_max_s = mo.excuse_max_s;
@@ -198,6 +202,9 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 {
 	if (id[0] == '\0')
 		return; /* seeds that never answered have no history */
+	struct peer cur;
+	if (membership_get(m->members, id, &cur) != 0 || cur.quarantined)
+		return; /* hearsay never confirmed (or dropped): no history for it */
 	pthread_mutex_lock(&m->lock);
 	if (m->batch_n == m->batch_cap) {
 		if (m->batch_cap >= BATCH_MAX) {
@@ -289,9 +296,10 @@ indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
 		all[j] = all[i];
 		char path[128], hdrs[512], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
 		snprintf(path, sizeof path, "/nodeinfo/reach?id=%s", p->id);
-		hdrs[0] = '\0';
+		/* who asks: the asked node answers alive members only */
+		snprintf(hdrs, sizeof hdrs, "X-Mw-Id: %s\r\n", m->node->id);
 		meshauth_sign_request(m->auth, "GET", path, "", v.id, "", 0, mw_wall_s(), sig, sizeof sig, nonce);
-		strncat(hdrs, sig, sizeof hdrs - 1);
+		strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
 		struct https_result hr = {0};
 		/* the vantage point needs up to its own timeout, plus our round trip */
 		int rc = tlsclient_request(m->client, v.ip, v.port, "GET", path, hdrs, NULL, 0, 4096, timeout + 1000, &hr);
@@ -317,8 +325,8 @@ int
 mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
 {
 	struct peer p;
-	if (membership_get(m->members, id, &p) != 0)
-		return MW_ENOTFOUND;
+	if (membership_get(m->members, id, &p) != 0 || p.quarantined)
+		return MW_ENOTFOUND; /* never contacted on another node's behalf */
 	int rc = tlsclient_request(m->client, p.ip, p.port, "GET", "/health", "", NULL, 0, 65536, timeout_ms, hr);
 	if (rc != 0 || hr->status <= 0)
 		return 0;
@@ -511,8 +519,13 @@ poll_peer(struct mesh *m, struct peer *p)
 		log_warn("mesh", "peer %s (%s) is gone: its address %s:%d now belongs to node %s (%s)", p->id, p->fqdn, p->ip,
 		    p->port, who.id, who.fqdn);
 	struct merge_stats ms;
-	membership_merge(m->members, list, nlist, now, &ms);
-	membership_set_digest(m->members, who.id, gm.digest, gm.cursor);
+	membership_merge_from(m->members, who.id, list, nlist, now, &ms);
+	/* entries left out (budget spent, quarantine full): no digest or
+	   cursor, so its next answer is a whole list again */
+	if (ms.over_budget == 0 && !ms.cut_off)
+		membership_set_digest(m->members, who.id, gm.digest, gm.cursor);
+	else
+		membership_set_digest(m->members, who.id, "", "");
 	if (dropped > 0) {
 		pthread_mutex_lock(&m->lock);
 		m->stats.gossip_entries_dropped += (uint64_t)dropped;
@@ -564,7 +577,7 @@ done:
 	               (p->excused_since == 0 || t_done - p->excused_since < m->ovl.excuse_max_s);
 	/* every failure of a suspect peer asks the others again, so the time
 	   rule in membership_tick sees a fresh answer too */
-	if (!r.ok && !withheld && p->id[0] && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+	if (!r.ok && !withheld && p->id[0] && !p->quarantined && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
 		indirect_probe(m, p, &r);
 	r.excused = membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, t_done);
 	queue_row(m, p->id, &r);
@@ -712,6 +725,11 @@ save_peers(struct mesh *m)
 	int np = 0;
 	struct peer *ps = membership_snapshot(m->members, &np);
 	if (ps) {
+		int k = 0; /* quarantined hearsay is not remembered across a restart */
+		for (int i = 0; i < np; i++)
+			if (!ps[i].quarantined)
+				ps[k++] = ps[i];
+		np = k;
 		if (store_peers_save(m->node->store, ps, np) != 0)
 			log_warn("db", "could not save the peer table");
 		free(ps);

@@ -312,6 +312,17 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "meshwatch_peers{state=\"alive\"} %d\nmeshwatch_peers{state=\"suspect\"} %d\nmeshwatch_peers{state=\"dead\"} %d\n"
 		        "meshwatch_peers{state=\"unknown\"} %d\n",
 		    alive, suspect, dead, unknown);
+		struct quarantine_stats qs;
+		membership_quarantine_stats(n->mesh->members, &qs);
+		put(&b, "# HELP meshwatch_peers_quarantined Peers heard of second-hand and not reached by this node yet "
+		        "(not counted in meshwatch_peers, never gossiped).\n# TYPE meshwatch_peers_quarantined gauge\n"
+		        "meshwatch_peers_quarantined %d\n", qs.quarantined);
+		put(&b, "# HELP meshwatch_quarantine_total Quarantined peers dropped after failed polls, new peers refused "
+		        "(a source's budget spent or the quarantine full), and sources cut off.\n"
+		        "# TYPE meshwatch_quarantine_total counter\n"
+		        "meshwatch_quarantine_total{event=\"dropped\"} %llu\nmeshwatch_quarantine_total{event=\"refused\"} %llu\n"
+		        "meshwatch_quarantine_total{event=\"source_cut\"} %llu\n",
+		    (unsigned long long)qs.dropped, (unsigned long long)qs.refused, (unsigned long long)qs.sources_cut);
 		put(&b, "# HELP meshwatch_peers_excused Peers whose failed polls are excused now (this node overloaded): "
 		        "their verdict is withheld.\n# TYPE meshwatch_peers_excused gauge\nmeshwatch_peers_excused %d\n", excused);
 		static const char *const src_names[] = {"none", "cgroup", "system", "file"};

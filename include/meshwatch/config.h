@@ -42,6 +42,10 @@ struct config {
 	int max_users;
 	int pbkdf2_iterations;
 	int max_peers;
+	int max_quarantined;
+	int new_peers_per_source;
+	int quarantine_tries;
+	int reach_per_min;
 	int suspect_after;
 	int dead_after;
 	int indirect_probes;

@@ -9,6 +9,15 @@
 
 #include "meshwatch/config.h"
 
+/* The largest incarnation accepted from a caller or in gossip (a node
+   bumps its own by one per restart or refutation). */
+#define MEMBERSHIP_INCARNATION_MAX 1000000000000ull
+/* The most a node's incarnation may rise in one piece of news: more is
+   implausible (restarts and refutations count one each) and is ignored,
+   so a forged rumour cannot push an incarnation to the bound, where it
+   could no longer be refuted. */
+#define MEMBERSHIP_INCARNATION_JUMP 65536ull
+
 /* A table's position: "epoch.version" (8 hex digits, '.', a decimal). */
 #define MEMBERSHIP_CURSOR_LEN 32
 
@@ -95,6 +104,11 @@ struct peer {
 	char pin[65];
 	int64_t pinned_at;
 	char pin_refused[65];            /* the other key last refused, to log it once */
+	/* heard of second-hand (or from a caller whose address is not the one
+	   it connects from) and not reached by our own poll yet: shown as
+	   unknown, never gossiped, left out of the counts, dropped after
+	   quarantine_tries failed polls */
+	int quarantined;
 };
 
 struct membership_opts {
@@ -105,6 +119,10 @@ struct membership_opts {
 	int forget_after_s;   /* dead this long: removed */
 	int pmtu_interval_s;  /* re-measure PMTU this often */
 	int excuse_max_s;     /* longest a verdict is withheld while this node is overloaded */
+	int max_quarantined;  /* quarantined entries at once (0: 256) */
+	int new_per_source;   /* new entries one source may name per poll interval (0: 256) */
+	int quarantine_tries; /* failed polls that drop a quarantined entry (0: 2) */
+	int poll_interval_s;  /* the budget's window (0: 30) */
 };
 
 struct membership;
@@ -139,6 +157,8 @@ struct peer_news {
 /* Result of merging one sender's list. */
 struct merge_stats {
 	int added, updated, ignored_stale, ignored_self, dropped_full;
+	int over_budget;      /* new entries ignored: the source's budget is spent (or quarantine full) */
+	int cut_off;          /* the source is cut off (now or already): nothing of its list was taken */
 	uint64_t refute;      /* > 0: the sender thinks we are suspect/dead at this incarnation */
 };
 
@@ -146,6 +166,11 @@ struct merge_stats {
    at once, fills in a seed placeholder at the same address, and never
    lists a node twice. Returns 0, or MW_ETOOBIG when the table is full. */
 int membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now);
+/* A node called us claiming an address it does not connect from: nothing
+   is believed until our own poll reaches it there. A new id is added in
+   quarantine (when there is room); a known one is left as it is. Returns
+   1 when an entry was added, else 0. */
+int membership_heard_unverified(struct membership *m, const struct peer_news *who, int64_t now);
 
 /* This node's own identity, so that the view digest covers it too. */
 void membership_set_self(struct membership *m, const char *fqdn, const char *ip, int port);
@@ -193,6 +218,19 @@ void membership_view_digest(struct membership *m, char digest[17]);
    membership.c). */
 void membership_merge(struct membership *m, const struct peer_news *list, int n, int64_t now,
     struct merge_stats *st);
+/* The same, for the list node from_id sent (NULL: no budget): new entries
+   go to quarantine; a source naming more than new_per_source new entries
+   in one poll interval is cut off for 10 intervals (st->cut_off, logged). */
+void membership_merge_from(struct membership *m, const char *from_id, const struct peer_news *list, int n,
+    int64_t now, struct merge_stats *st);
+/* Quarantine figures: entries in quarantine now, and totals since start
+   of entries dropped after failed polls, entries refused (budget spent or
+   quarantine full) and sources cut off. */
+struct quarantine_stats {
+	int quarantined;
+	uint64_t dropped, refused, sources_cut;
+};
+void membership_quarantine_stats(struct membership *m, struct quarantine_stats *out);
 
 /* A seed placeholder (matched by the ip or fqdn and port it was seeded
    with) answered as node id: it becomes that node, or disappears when the
@@ -212,7 +250,8 @@ int membership_poll_done(struct membership *m, const char *id, const char *seed_
 /* Our own poll of ip:port, where we knew node old_id, was answered by
    node new_id: the address now belongs to another node, so old_id is dead
    at once (first-hand evidence only: never call this on what a caller or
-   gossip claims). Returns 1 when old_id changed state, else 0. */
+   gossip claims). A quarantined old_id is dropped instead. Returns 1 when
+   old_id changed state or was dropped, else 0. */
 int membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
     int64_t now);
 /* A poll that did not happen (its first contact was deferred, see

@@ -72,6 +72,8 @@ struct mesh {
 	uint64_t saved_incarnation;
 	unsigned flushes;            /* main thread only */
 	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
+	int64_t reach_at;            /* under lock: the reach pacer's last refill (monotonic ms; 0 never) */
+	double reach_tokens;         /* under lock: indirect probes it may answer now */
 	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
 	struct mesh_overload ovl;    /* under lock; the main thread writes it */
 };
@@ -113,7 +115,8 @@ double mesh_read_pressure(const char *path);
 
 /* Answers another node's indirect probe: can this node reach peer id now?
    (GET /nodeinfo/reach, blocking for at most timeout_ms.) 1 reached, 0
-   not (why in detail), MW_ENOTFOUND when the peer is unknown here. */
+   not (why in detail), MW_ENOTFOUND when the peer is unknown here or
+   quarantined (never contacted on another node's behalf). */
 int mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr);
 
 /* This node's identity as announced to peers. */

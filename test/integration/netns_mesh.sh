@@ -19,7 +19,7 @@
 #  7. a partial partition: R drops only A<->B. A's polls of B fail, but C
 #     (asked by A: an indirect probe) still reaches B, so A keeps B suspect,
 #     never dead, and shows 1 of 1 vantage points reaching it; C sees B
-#     alive throughout; /nodeinfo/reach answers and refuses bad ids.
+#     alive throughout; /nodeinfo/reach answers members only, and refuses bad ids.
 #  6. partition: the R-B link goes down; A and C see B suspect, then dead,
 #     B sees A and C not alive; the link comes back and everyone is alive
 #     again. Detection and healing times are printed.
@@ -467,13 +467,25 @@ done
 [ "$(transition a b suspect dead "$t2")" = never ] || fail "partial partition: A's log shows B going dead"
 grep -q "fails from here: 1 of 1 other nodes asked reach it" "$TMP/a.log" || fail "partial partition: A's log does not say C reaches B"
 ok "partial partition A<->B: A keeps B suspect for 15 s, 1 of 1 vantage point (C) reaches it; C sees B alive"
-nscurl c "/nodeinfo/reach?id=${ID[b]}"
-[ "$HTTP_STATUS" = 200 ] && [ "$(jget 'd["reached"]' <<<"$BODY")" = True ] || fail "reach from C: $HTTP_STATUS $BODY"
-nscurl c "/nodeinfo/reach?id=not-a-uuid"
+# asked from A's namespace (A's own address) in A's name: an alive member of C's mesh
+reach_from_a() {
+  HTTP_STATUS=$(ip netns exec "${NS[a]}" curl -sk --max-time 15 -o "$TMP/.body-ra" -w '%{http_code}' "$@" \
+    "https://${HOST[c]}:$PORT/nodeinfo/reach?id=$RID") || true
+  BODY=$(cat "$TMP/.body-ra" 2>/dev/null || true)
+  rm -f "$TMP/.body-ra"
+}
+RID=${ID[b]} reach_from_a -H "X-Mw-Id: ${ID[a]}"
+[ "$HTTP_STATUS" = 200 ] && [ "$(jget 'd["reached"]' <<<"$BODY")" = True ] || fail "reach asked by A of C: $HTTP_STATUS $BODY"
+jget 'sorted(d.keys()) == ["id", "reached"]' <<<"$BODY" | grep -q True || fail "reach tells more than reached: $BODY"
+RID=not-a-uuid reach_from_a -H "X-Mw-Id: ${ID[a]}"
 [ "$HTTP_STATUS" = 400 ] || fail "reach with a bad id: $HTTP_STATUS $BODY"
-nscurl c "/nodeinfo/reach?id=00000000-0000-4000-8000-000000000000"
+RID=00000000-0000-4000-8000-000000000000 reach_from_a -H "X-Mw-Id: ${ID[a]}"
 [ "$HTTP_STATUS" = 404 ] || fail "reach with an unknown id: $HTTP_STATUS $BODY"
-ok "/nodeinfo/reach: 200 reached for a known peer, 400 bad id, 404 unknown id"
+nscurl c "/nodeinfo/reach?id=${ID[b]}"
+[ "$HTTP_STATUS" = 403 ] || fail "reach asked by a non-member: $HTTP_STATUS $BODY"
+RID=${ID[b]} reach_from_a -H "X-Mw-Id: ${ID[b]}"
+[ "$HTTP_STATUS" = 403 ] || fail "reach asked in B's name from A's address: $HTTP_STATUS $BODY"
+ok "/nodeinfo/reach: 200 reached (and nothing more) for a known peer, 400 bad id, 404 unknown id, 403 for a non-member or a member's id from another address"
 ip netns exec "$NS_R" nft delete table inet mwpart
 wait_converged 15 a b c || fail "mesh not whole again 15 s after the partial partition ended"
 ok "partial partition healed"

@@ -149,8 +149,11 @@ test_seed_flag_survives_identification(void **state)
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
 	assert_int_equal(p.seeded, 0); /* named by gossip only */
 
+	assert_int_equal(p.quarantined, 1); /* hearsay until reached */
 	/* C, known under another address, answers as the second seed */
 	membership_seed_is(m, "127.0.0.13", "", 8443, C_ID);
+	struct peer_news c13 = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &c13, t0), 0); /* our poll reached it there */
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
 	assert_int_equal(p.seeded, 1);
 	int total, alive, suspect, dead;
@@ -234,7 +237,11 @@ test_second_hand_suspicion_ignored(void **state)
 	membership_merge(m, x, 2, t, &ms);
 	struct peer p;
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
-	assert_int_equal(p.state, PEER_ALIVE); /* learned while another node suspected it */
+	assert_int_equal(p.quarantined, 1); /* learned while another node suspected it: quarantined, not suspect */
+	assert_int_equal(membership_heard_from(m, &x[0], t), 0);
+	assert_int_equal(membership_heard_from(m, &x[1], t), 0);
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
 	x[0].state = PEER_SUSPECT;
 	membership_merge(m, x, 1, t + 1, &ms);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
@@ -271,9 +278,14 @@ test_gossip_deltas(void **state)
 	struct peer_news two[2] = {news(B_ID, "127.0.0.12", PEER_ALIVE, 1), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
 	struct merge_stats ms;
 	membership_merge(m, two, 2, t, &ms);
+	struct peer_news *l = NULL;
+	struct gossip_meta g0;
+	assert_int_equal(ask(m, NULL, NULL, NULL, &g0, &l), 0); /* quarantined: never gossiped */
+	free(l);
+	assert_int_equal(membership_heard_from(m, &two[0], t), 0);
+	assert_int_equal(membership_heard_from(m, &two[1], t), 0);
 
 	struct gossip_meta g1, g2, g3;
-	struct peer_news *l = NULL;
 	assert_int_equal(ask(m, NULL, NULL, NULL, &g1, &l), 2); /* first contact: everything */
 	free(l);
 	assert_false(g1.delta);
@@ -288,6 +300,7 @@ test_gossip_deltas(void **state)
 	/* one change (C's new incarnation) and one new peer (D): exactly those two */
 	struct peer_news more[2] = {news(C_ID, "127.0.0.13", PEER_ALIVE, 2), news(D_ID, "127.0.0.14", PEER_ALIVE, 1)};
 	membership_merge(m, more, 2, t + 1, &ms);
+	assert_int_equal(membership_heard_from(m, &more[1], t + 1), 0);
 	assert_int_equal(ask(m, NULL, NULL, g1.cursor, &g3, &l), 2);
 	assert_true(g3.delta);
 	int seen_c = 0, seen_d = 0;
@@ -412,6 +425,10 @@ test_view_digest_agrees(void **state)
 	struct merge_stats ms;
 	membership_merge(a, for_a, 2, t, &ms);
 	membership_merge(b, for_b, 2, t, &ms);
+	for (int i = 0; i < 2; i++) { /* out of quarantine: reached */
+		assert_int_equal(membership_heard_from(a, &for_a[i], t), 0);
+		assert_int_equal(membership_heard_from(b, &for_b[i], t), 0);
+	}
 	char da[17], db[17];
 	membership_view_digest(a, da);
 	membership_view_digest(b, db);
@@ -555,6 +572,8 @@ test_unknown_gossip(void **state)
 	struct merge_stats ms;
 	membership_merge(m, x, 2, t, &ms);
 	assert_int_equal(ms.refute, 0);
+	assert_int_equal(get_peer(m, B_ID).quarantined, 1);
+	assert_int_equal(membership_heard_from(m, &x[1], t), 0);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
 	membership_merge(m, x + 1, 1, t + 1, &ms);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_ALIVE);
@@ -586,6 +605,125 @@ test_address_taken(void **state)
 	struct merge_stats ms;
 	membership_merge(m, &b, 1, t + 5, &ms);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	membership_destroy(m);
+}
+
+/* Rules 9 and 10: one answer naming thousands of fakes fills neither the
+   table nor the quarantine; the source is cut off; a quarantined entry is
+   not gossiped, leaves quarantine when reached and is dropped after its
+   failed polls; a real peer's id never moves to a new address on hearsay. */
+static void
+test_quarantine_and_budget(void **state)
+{
+	(void)state;
+	struct membership_opts o = {
+		.self_id = SELF, .max_peers = 4096, .suspect_after = 1, .dead_after = 3, .forget_after_s = 3600,
+		.pmtu_interval_s = 3600, .excuse_max_s = 90, .max_quarantined = 50, .new_per_source = 20,
+		.quarantine_tries = 2, .poll_interval_s = 30,
+	};
+	struct membership *m = membership_create(&o);
+	assert_non_null(m);
+	int64_t t = mw_wall_s();
+	struct peer_news src = news(B_ID, "127.0.0.12", PEER_ALIVE, 1), c = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &src, t), 0);
+	assert_int_equal(membership_heard_from(m, &c, t), 0);
+	struct poll_result ok;
+	memset(&ok, 0, sizeof ok);
+	ok.ok = 1;
+	membership_poll_done(m, C_ID, "", "", 8443, &ok, t); /* C answers at .13 */
+	enum { NF = 1000 };
+	struct peer_news *fl = calloc(NF + 1, sizeof *fl);
+	assert_non_null(fl);
+	for (int i = 0; i < NF; i++) {
+		char id[40], ip[64];
+		snprintf(id, sizeof id, "00000000-0000-4000-9000-%012x", i);
+		snprintf(ip, sizeof ip, "127.9.%d.%d", i / 250, i % 250 + 1);
+		fl[i] = news(id, ip, PEER_ALIVE, 1);
+	}
+	fl[NF] = news(C_ID, "127.0.0.66", PEER_ALIVE, 2); /* the real C, elsewhere */
+	struct merge_stats ms;
+	membership_merge_from(m, B_ID, fl, NF + 1, t, &ms);
+	assert_int_equal(ms.added, 20);
+	assert_true(ms.cut_off);
+	struct quarantine_stats qs;
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 20);
+	assert_int_equal(qs.sources_cut, 1);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	/* cut off: its next lists are ignored altogether */
+	membership_merge_from(m, B_ID, fl + 500, 10, t + 1, &ms);
+	assert_int_equal(ms.added, 0);
+	assert_true(ms.cut_off);
+	/* another source: the quarantine's bound holds */
+	membership_merge_from(m, C_ID, fl + 500, 100, t + 2, &ms);
+	assert_int_equal(ms.added, 20);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 40);
+	membership_merge_from(m, NULL, fl + 600, 100, t + 2, &ms);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.quarantined, 50);
+	int total, alive, suspect, dead;
+	membership_counts(m, &total, &alive, &suspect, &dead);
+	assert_int_equal(total, 2); /* hearsay is not counted */
+	struct peer_news *l = NULL;
+	struct gossip_meta g;
+	int n = -1;
+	assert_int_equal(membership_gossip(m, NULL, t, &l, &n, &g), 0);
+	assert_int_equal(n, 2); /* nor gossiped */
+	free(l);
+	/* reached: out of quarantine; not reached twice: dropped */
+	struct peer f0 = get_peer(m, fl[0].id);
+	assert_int_equal(f0.quarantined, 1);
+	assert_int_equal(f0.state, PEER_UNKNOWN);
+	assert_int_equal(membership_heard_from(m, &fl[0], t + 3), 0);
+	assert_int_equal(get_peer(m, fl[0].id).quarantined, 0);
+	fail_poll(m, fl[1].id, PERR_REFUSED, 0, t + 4);
+	assert_int_equal(get_peer(m, fl[1].id).quarantined, 1);
+	fail_poll(m, fl[1].id, PERR_REFUSED, 0, t + 5);
+	struct peer gone;
+	assert_int_equal(membership_get(m, fl[1].id, &gone), MW_ENOTFOUND);
+	membership_quarantine_stats(m, &qs);
+	assert_int_equal(qs.dropped, 1);
+	/* a caller claiming C's id from elsewhere moves nothing while our polls reach C */
+	struct peer_news c2 = news(C_ID, "127.0.0.77", PEER_ALIVE, 3);
+	assert_int_equal(membership_heard_from(m, &c2, t + 6), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	assert_int_equal(membership_heard_unverified(m, &c2, t + 6), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.13");
+	/* once our polls of it fail, the node may have moved: it may say so itself */
+	fail_poll(m, C_ID, PERR_REFUSED, 0, t + 7);
+	assert_int_equal(membership_heard_from(m, &c2, t + 8), 0);
+	assert_string_equal(get_peer(m, C_ID).ip, "127.0.0.77");
+	free(fl);
+	membership_destroy(m);
+}
+
+/* Rule 11: incarnations are bounded; a rumour about us far above our own
+   incarnation is forged and refuted by nobody, one within reach is. */
+static void
+test_incarnation_bounds(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_incarnation(m, 5);
+	struct peer_news me = news(SELF, "127.0.0.11", PEER_DEAD, 1000000000000ull);
+	struct merge_stats ms;
+	membership_merge(m, &me, 1, mw_wall_s(), &ms);
+	assert_int_equal(ms.refute, 0);
+	me.incarnation = 7;
+	membership_merge(m, &me, 1, mw_wall_s(), &ms);
+	assert_int_equal(ms.refute, 7);
+	membership_set_incarnation(m, UINT64_MAX);
+	assert_true(membership_incarnation(m) == MEMBERSHIP_INCARNATION_MAX);
+	/* another node's incarnation does not leap on hearsay */
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 3);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	b.incarnation = 3 + MEMBERSHIP_INCARNATION_JUMP + 1;
+	b.state = PEER_DEAD;
+	membership_merge(m, &b, 1, t + 1, &ms);
+	assert_int_equal(ms.ignored_stale, 1);
+	assert_true(get_peer(m, B_ID).incarnation == 3);
 	membership_destroy(m);
 }
 
@@ -674,6 +812,8 @@ main(void)
 		cmocka_unit_test(test_address_taken),
 		cmocka_unit_test(test_gossip_pages),
 		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_quarantine_and_budget),
+		cmocka_unit_test(test_incarnation_bounds),
 		cmocka_unit_test(test_overload_source),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
