@@ -19,6 +19,8 @@
 command -v openssl >/dev/null || skip "openssl not installed"
 # reach_per_min 6 (a burst of 6): the pacing shows however slow this machine is
 export MESHWATCH_POLL_INTERVAL=2 MESHWATCH_SUSPECT_AFTER=1 MESHWATCH_DEAD_AFTER=3 MESHWATCH_REACH_PER_MIN=6
+# one failed poll drops a quarantined fake, so the drop shows within the test's window
+export MESHWATCH_QUARANTINE_TRIES=1
 A=$(rand_addr); B=$(rand_addr); F=$(rand_addr); SINK=$(rand_addr)
 NFAKES=3000
 
@@ -140,6 +142,9 @@ while time.time() < end:
 print(len(polled), maxq)
 PY
 read -r contacted maxq <"$TMP/watch.txt"
+# a fake whose one poll failed is dropped (quarantine_tries 1): contacted too
+ucurl "$A" /metrics -H "Authorization: Bearer $TOKA"
+contacted=$((contacted + $(awk '/^meshwatch_quarantine_total\{event="dropped"\}/ {print $2}' <<<"$BODY")))
 # since the fakes arrived: the first cut-off (the same answer brought them)
 cut_at=$(grep -m1 "peer $F_ID .* cut off" "$TMP/a.log" | cut -c1-19)
 elapsed=$(( $(date -u +%s) - $(date -u -d "${cut_at/T/ }" +%s) + 1 ))
