@@ -89,37 +89,6 @@ reply_signed(struct req *r, int status, cJSON *o)
 
 #define REACH_MAX_IN_FLIGHT 4
 
-/* The same address, IPv4 also written as IPv4-mapped IPv6. */
-static int
-same_addr(const char *a, const char *b)
-{
-	unsigned char x[16], y[16];
-	for (int k = 0; k < 2; k++) {
-		const char *s = k ? b : a;
-		unsigned char *o = k ? y : x;
-		memset(o, 0, 16);
-		if (inet_pton(AF_INET, s, o + 12) == 1) {
-			o[10] = o[11] = 0xff;
-		} else if (inet_pton(AF_INET6, s, o) != 1) {
-			return 0;
-		}
-	}
-	return memcmp(x, y, 16) == 0;
-}
-
-static int
-is_loopback(const char *a)
-{
-	unsigned char x[16];
-	if (inet_pton(AF_INET, a, x) == 1)
-		return x[0] == 127;
-	if (inet_pton(AF_INET6, a, x) != 1)
-		return 0;
-	static const unsigned char one[16] = {[15] = 1};
-	static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
-	return memcmp(x, one, 16) == 0 || (memcmp(x, mapped, 12) == 0 && x[12] == 127);
-}
-
 /* Whether the caller of /nodeinfo/reach is an alive member: its X-Mw-Id
    names an alive peer (not quarantined) whose address is the one the
    request comes from (on one host, any loopback address stands for any
@@ -139,7 +108,7 @@ reach_caller_ok(struct req *r, char *why, size_t whylen)
 		snprintf(why, whylen, "only alive members of this mesh may ask: %s is not one here", id);
 		return 0;
 	}
-	if (!same_addr(p.ip, r->client) && !(is_loopback(p.ip) && is_loopback(r->client))) {
+	if (!mw_ip_same_host(r->client, p.ip)) {
 		snprintf(why, whylen, "only alive members of this mesh may ask: %s is at %s, not %s", id, p.ip, r->client);
 		return 0;
 	}
@@ -334,7 +303,7 @@ api_nodeinfo(struct req *r)
 		/* the address it claims must be the one it calls from (or, with a
 		   mesh secret, the signature vouches for the caller); else nothing
 		   is believed until our own poll reaches it there (quarantine) */
-		if (same_addr(who.ip, r->client) || meshauth_enabled(m->auth))
+		if (mw_ip_same(who.ip, r->client) || meshauth_enabled(m->auth))
 			membership_heard_from(m->members, &who, mw_wall_s());
 		else
 			membership_heard_unverified(m->members, &who, mw_wall_s());

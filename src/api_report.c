@@ -52,28 +52,6 @@ reply_signed(struct req *r, int status, cJSON *o, const char *nonce)
 	free(text);
 }
 
-/* 1 when ip is a loopback address (this host). */
-static int
-is_loopback(const char *ip)
-{
-	unsigned char b[16];
-	if (inet_pton(AF_INET, ip, b) == 1)
-		return b[0] == 127;
-	if (inet_pton(AF_INET6, ip, b) != 1)
-		return 0;
-	static const unsigned char one[16] = {[15] = 1}, v4mapped[12] = {[10] = 0xff, [11] = 0xff};
-	return memcmp(b, one, 16) == 0 || (memcmp(b, v4mapped, 12) == 0 && b[12] == 127);
-}
-
-/* 1 when a connection from client can come from the host at ip: the same
-   address (an IPv4-mapped client compared as IPv4), or both on this host. */
-static int
-same_host(const char *client, const char *ip)
-{
-	const char *c = strncmp(client, "::ffff:", 7) == 0 && strchr(client + 7, '.') ? client + 7 : client;
-	return strcmp(c, ip) == 0 || (is_loopback(c) && is_loopback(ip));
-}
-
 /* Who may report as origin o. Under a mesh secret: the node the verified
    signature names, and only as itself (a node outside the peer table may
    report). Without one: only a member this node has polled successfully
@@ -97,7 +75,7 @@ report_sender_check(struct req *r, const char *signer, const struct report_origi
 		    o->id);
 		return -1;
 	}
-	if (!same_host(r->client, p.ip)) {
+	if (!mw_ip_same_host(r->client, p.ip)) {
 		snprintf(why, whylen, "the report for member %.36s comes from %.63s, not from the member's address %.63s", o->id, r->client,
 		    p.ip);
 		return -1;

@@ -388,3 +388,38 @@ mw_ct_equal(const void *a, const void *b, size_t n)
 		d |= (uint8_t)(x[i] ^ y[i]);
 	return d == 0;
 }
+
+/* IPv4 as IPv4-mapped IPv6, so both spellings compare equal. */
+static int
+ip_bytes(const char *s, unsigned char o[16])
+{
+	memset(o, 0, 16);
+	if (inet_pton(AF_INET, s, o + 12) == 1) {
+		o[10] = o[11] = 0xff;
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, o) == 1 ? 0 : -1;
+}
+
+int
+mw_ip_same(const char *a, const char *b)
+{
+	unsigned char x[16], y[16];
+	return ip_bytes(a, x) == 0 && ip_bytes(b, y) == 0 && memcmp(x, y, 16) == 0;
+}
+
+int
+mw_ip_is_loopback(const char *ip)
+{
+	static const unsigned char one[16] = {[15] = 1}, mapped[12] = {[10] = 0xff, [11] = 0xff};
+	unsigned char x[16];
+	if (ip_bytes(ip, x) != 0)
+		return 0;
+	return memcmp(x, one, 16) == 0 || (memcmp(x, mapped, 12) == 0 && x[12] == 127);
+}
+
+int
+mw_ip_same_host(const char *client, const char *ip)
+{
+	return mw_ip_same(client, ip) || (mw_ip_is_loopback(client) && mw_ip_is_loopback(ip));
+}

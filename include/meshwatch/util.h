@@ -105,6 +105,16 @@ int mw_ct_equal(const void *a, const void *b, size_t n);
    Blocking (getaddrinfo): worker threads only. 0 or MW_ENOTFOUND. */
 int mw_resolve(const char *host, char *ip, size_t iplen);
 
+/* 1 when a and b are the same IP address (IPv4 also written as
+   IPv4-mapped IPv6), 0 otherwise or when either is not an address. */
+int mw_ip_same(const char *a, const char *b);
+/* 1 when ip is a loopback address: 127.0.0.0/8, ::1, or 127/8 mapped. */
+int mw_ip_is_loopback(const char *ip);
+/* 1 when a connection from client can come from the host at ip: the same
+   address, or both on this host (loopback connections between nodes on
+   one machine leave from 127.0.0.1 whatever address a node listens on). */
+int mw_ip_same_host(const char *client, const char *ip);
+
 /* Process-wide shutdown flag: blocking network work (polls, PMTU searches,
    report deliveries) checks it at least every 100 ms and gives up, so a
    clean stop never waits for a slow peer. */

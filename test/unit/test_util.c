@@ -580,6 +580,27 @@ test_parse_time(void **state)
 	}
 }
 
+static void
+test_ip_same_host(void **state)
+{
+	(void)state;
+	assert_true(mw_ip_same("10.0.0.1", "::ffff:10.0.0.1"));
+	assert_true(mw_ip_same("2001:db8::1", "2001:db8:0::1"));
+	assert_false(mw_ip_same("10.0.0.1", "10.0.0.2"));
+	assert_false(mw_ip_same("not-an-ip", "not-an-ip"));
+	assert_true(mw_ip_is_loopback("127.4.5.6"));
+	assert_true(mw_ip_is_loopback("::1"));
+	assert_true(mw_ip_is_loopback("::ffff:127.0.0.1"));
+	assert_false(mw_ip_is_loopback("10.0.0.1"));
+	assert_false(mw_ip_is_loopback("::2"));
+	/* nodes on one machine connect from 127.0.0.1 whatever they listen on */
+	assert_true(mw_ip_same_host("127.0.0.1", "127.9.8.7"));
+	assert_true(mw_ip_same_host("::ffff:192.0.2.1", "192.0.2.1"));
+	assert_false(mw_ip_same_host("192.0.2.1", "127.0.0.1"));
+	assert_false(mw_ip_same_host("192.0.2.1", "192.0.2.2"));
+}
+
+
 #define T(f) cmocka_unit_test(f)
 #define TT(f) cmocka_unit_test_setup_teardown(f, setup_tmp, teardown_tmp)
 
@@ -607,6 +628,7 @@ main(void)
 		T(test_snprintf_truncation),
 		T(test_ct_equal),
 		T(test_parse_time),
+		T(test_ip_same_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
