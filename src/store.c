@@ -1124,6 +1124,10 @@ store_cap_check_locked(struct store *st)
 	st->cap_txn_max = st->cap_txn_recent > decayed ? st->cap_txn_recent : decayed;
 	st->cap_txn_recent = 0;
 	int64_t headroom = 2 * st->cap_slice + 2 * st->cap_txn_max;
+	/* a burst estimate past a third of the cap would shed all history
+	   under a steady load on a small cap: the newest rows must stay */
+	if (headroom > st->cap_bytes / 3)
+		headroom = st->cap_bytes / 3;
 	st->cap_last_size = size;
 	if (size + headroom <= st->cap_bytes)
 		return;
