@@ -106,11 +106,16 @@ start_node "n$R" "$(addr $R)" --seed "$TMP/seed$R.json"
 PID[$R]=$NODE_PID
 ucurl "$(addr $R)" /api/login -X POST -H 'Content-Type: application/json' -d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}"
 TOK=$(echo "$BODY" | jget 'd["token"]')
-for t in $(seq 1 60); do
+# the restarted reporting node takes n1's reports once it has polled n1
+# (unsigned reports come from members only): on a slow machine that and
+# n1's outbox retry take a while
+got=
+for t in $(seq 1 240); do
   matrix
-  echo "$BODY" | jget "any(o['id']=='$id1' and (o['seq'] or 0) >= $snap_seq for o in d['origins'])" | grep -q True && break
+  echo "$BODY" | jget "any(o['id']=='$id1' and (o['seq'] or 0) >= $snap_seq for o in d['origins'])" | grep -q True && { got=1; break; }
   sleep 0.5
 done
+[ -n "$got" ] || fail "the reporting node never took n1's snapshot $snap_seq after its restart: $BODY"
 stop_node "${PID[1]}"   # no new snapshots from n1 while its count is compared
 before=$(matrix; echo "$BODY" | jget "[o['reports'] for o in d['origins'] if o['id']=='$id1'][0]")
 ucurl "$(addr $R)" /report -X POST -H 'Content-Type: application/json' --data-binary "$snap"
