@@ -1033,17 +1033,18 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 	}
 	st->cap_busy = 0;
 	st->cap_due = 0;
-	st->cap_written = 0;
 	return removed;
 }
 
 /* ---- the size cap, checked by the writer ----
    Every commit appends pages to the WAL; SQLite reports how many the WAL
    holds after each one (the WAL hook, on the committing thread, which
-   holds the store lock). Once a slice of the cap (1/32) has been written
-   since the last check, LOCKED runs store_cap_check_locked before it lets
-   go of the lock: two stat() calls, and when the file (database + WAL)
-   leaves less headroom than the writes before the next check may take,
+   holds the store lock). After every commit that added pages, LOCKED runs
+   store_cap_check_locked before it lets go of the lock: two stat() calls
+   (checking only once a slice had been written let four writers of 300 KB
+   reports grow the file 1.5 MB past a check, and past a 10 MB cap), and
+   when the file (database + WAL) leaves less headroom than the next
+   commit may take,
    the oldest history goes, in rounds of about a slice each, until the
    headroom is there again plus 1/8 of the cap. The headroom is two slices
    plus twice the largest recent write transaction: a commit first grows
@@ -1065,10 +1066,9 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 	struct store *st = arg;
 	int64_t added = pages >= st->cap_wal_pages ? pages - st->cap_wal_pages : pages; /* a reset WAL starts over */
 	st->cap_wal_pages = pages;
-	st->cap_written += added * st->cap_page_size;
 	if (!st->cap_busy && added * st->cap_page_size > st->cap_txn_recent)
 		st->cap_txn_recent = added * st->cap_page_size;
-	if (st->cap_written >= st->cap_slice && !st->cap_busy)
+	if (added > 0 && !st->cap_busy)
 		st->cap_due = 1;
 	if ((int64_t)pages * st->cap_page_size >= 2 * st->cap_slice || pages >= 1000)
 		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
@@ -1110,7 +1110,6 @@ void
 store_cap_check_locked(struct store *st)
 {
 	st->cap_due = 0;
-	st->cap_written = 0;
 	/* the file can grow by more than the WAL frames say (page splits of
 	   random keys, the copy back into the database): all it grew since
 	   the last check counts as one write too (half was not enough: a

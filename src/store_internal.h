@@ -17,8 +17,7 @@ struct store {
 	char path[4096];
 	/* the size cap, checked by the writer (store.c's wal_hook); under lock */
 	int64_t cap_bytes;      /* 0: no cap set */
-	int64_t cap_slice;      /* bytes written between two size checks */
-	int64_t cap_written;    /* bytes written to the WAL since the last check */
+	int64_t cap_slice;      /* 1/32 of the cap: the unit of shedding and of WAL size */
 	int cap_wal_pages;      /* WAL frames after the last commit */
 	int cap_page_size;
 	int cap_due, cap_busy;
