@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 #define CERTS_MAX_SANS 64
-#define CERTS_SAN_LEN 254 /* a DNS name is at most 253 characters */
+#define CERTS_SAN_LEN MW_NAME_MAX
 
 struct certs_opts {
 	const char *dir;          /* CERT_DIR */
@@ -51,9 +53,5 @@ void certs_cert_path(const char *dir, char *out, size_t outlen);
    when none of them is given). Returns the count
    (at most max). */
 int certs_local_sans(const char *name, const char *addr, const char *extra, char sans[][CERTS_SAN_LEN], int max);
-
-/* 1 when s is an IP address or a DNS name (letters, digits, '-', '.',
-   a leading "*." allowed), 0 otherwise. */
-int certs_valid_san(const char *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "meshwatch/config.h"
+#include "meshwatch/tlsclient.h"
 
 /* The largest incarnation accepted from a caller or in gossip (a node
    bumps its own by one per restart or refutation). */
@@ -27,22 +28,6 @@ enum peer_state { PEER_ALIVE = 0, PEER_SUSPECT = 1, PEER_DEAD = 2, PEER_UNKNOWN 
 #define PEER__STATES 4
 enum peer_source { SRC_SEED = 0, SRC_DIRECT = 1, SRC_GOSSIP = 2 };
 
-/* Why a poll failed; also the labels used in JSON and metrics. */
-enum poll_error {
-	PERR_NONE = 0,
-	PERR_TIMEOUT,
-	PERR_REFUSED,
-	PERR_UNREACHABLE,
-	PERR_DNS,
-	PERR_TLS,
-	PERR_HTTP,     /* a status other than 200 */
-	PERR_BODY,     /* not a valid /nodeinfo answer */
-	PERR_AUTH,     /* mesh signature missing or wrong */
-	PERR_SELF,     /* the address answers as this node */
-	PERR_OTHER,
-	PERR__COUNT
-};
-const char *poll_error_name(int e);
 const char *peer_state_name(int s);
 /* Parses "alive"/"suspect"/"dead"/"unknown"; -1 for anything else. */
 int peer_state_parse(const char *s);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "meshwatch/membership.h"
-#include "meshwatch/metrics.h"
+#include "meshwatch/hist.h"
 #include "meshwatch/tlsclient.h"
 
 struct node;
@@ -25,7 +25,7 @@ struct mesh_stats {
 	uint64_t callers_rejected;          /* /nodeinfo callers with a bad identity or signature */
 	uint64_t rows_written, rows_dropped;
 	uint64_t polls_excused;             /* timed out while this machine was overloaded */
-	struct metrics_hist poll_s;         /* polls that reached the peer's address, seconds */
+	struct hist poll_s;         /* polls that reached the peer's address, seconds */
 };
 
 /* The overload rule: where CPU pressure is read from, or why the rule is

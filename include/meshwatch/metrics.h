@@ -6,23 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/hist.h"
+
 #define METRICS_MAX_ROUTES 64
 
 struct metrics;
 struct node;
 
-/* A Prometheus histogram of durations in seconds, with fixed bucket
-   bounds from 5 ms to 10 s (metrics_hist_bounds). Not thread-safe: its
-   owner updates it and copies it out under its own lock. */
-#define METRICS_HIST_NBOUNDS 11
-extern const double metrics_hist_bounds[METRICS_HIST_NBOUNDS];
-struct metrics_hist {
-	uint64_t n[METRICS_HIST_NBOUNDS + 1]; /* per bucket, not cumulative; the last one is over 10 s */
-	uint64_t count;
-	double sum;
-};
-/* Adds one observation (seconds; negative values are ignored). */
-void metrics_hist_observe(struct metrics_hist *h, double seconds);
 
 /* route_names: the route labels, index = route id; kept by reference. */
 struct metrics *metrics_create(const char *const *route_names, int nroutes);

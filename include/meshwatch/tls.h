@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meshwatch/metrics.h"
+#include "meshwatch/hist.h"
 
 struct tls_server;
 
@@ -16,7 +16,7 @@ struct tls_stats {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed;
 	double handshake_ms_sum;
-	struct metrics_hist handshake_s;   /* successful handshakes, seconds */
+	struct hist handshake_s;   /* successful handshakes, seconds */
 	uint64_t reloads;
 };
 

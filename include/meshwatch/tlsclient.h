@@ -11,6 +11,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Why a request to a peer failed (the client classifies its own
+   failures; the poller adds the rest); also the labels used in JSON and
+   metrics. */
+enum poll_error {
+	PERR_NONE = 0,
+	PERR_TIMEOUT,
+	PERR_REFUSED,
+	PERR_UNREACHABLE,
+	PERR_DNS,
+	PERR_TLS,
+	PERR_HTTP,     /* a status other than 200 */
+	PERR_BODY,     /* not a valid /nodeinfo answer */
+	PERR_AUTH,     /* mesh signature missing or wrong */
+	PERR_SELF,     /* the address answers as this node */
+	PERR_OTHER,
+	PERR__COUNT
+};
+const char *poll_error_name(int e);
+
 struct tls_client;
 
 struct https_result {

@@ -123,4 +123,12 @@ int mw_abort_requested(void);
 
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A DNS name is at most 253 characters: with its terminator, the size of
+   a buffer for a name or address a certificate may list. */
+#define MW_NAME_MAX 254
+
+/* 1 when s is an IP address or a DNS name shorter than MW_NAME_MAX
+   (letters, digits, '-', '.', a leading "*." allowed), 0 otherwise. */
+int mw_valid_san(const char *s);
+
 #endif

@@ -272,7 +272,7 @@ test_sans(void **state)
 	assert_int_equal(ip_listen, 1);
 	mbedtls_x509_crt_free(&crt);
 	/* the certificate carries what certs_local_sans collects */
-	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
+	char sans[CERTS_MAX_SANS][MW_NAME_MAX];
 	int n = certs_local_sans(NAME, "127.0.0.5", NULL, sans, CERTS_MAX_SANS);
 	assert_int_equal(n, f->info.san_count);
 	for (int i = 0; i < n; i++)
@@ -301,18 +301,18 @@ test_extra_sans(void **state)
 	assert_int_equal(ensure(f), 1);
 	assert_int_equal(f->info.san_count, 2);
 	assert_true(same_file(f->key, keycopy));
-	assert_true(certs_valid_san("a-b.example"));
-	assert_true(certs_valid_san("::1"));
-	assert_false(certs_valid_san("bad name"));
-	assert_false(certs_valid_san(""));
-	assert_false(certs_valid_san("x/y"));
+	assert_true(mw_valid_san("a-b.example"));
+	assert_true(mw_valid_san("::1"));
+	assert_false(mw_valid_san("bad name"));
+	assert_false(mw_valid_san(""));
+	assert_false(mw_valid_san("x/y"));
 }
 
 static void
 test_local_sans(void **state)
 {
 	(void)state;
-	char sans[CERTS_MAX_SANS][CERTS_SAN_LEN];
+	char sans[CERTS_MAX_SANS][MW_NAME_MAX];
 	/* no interface addresses, no host name: "localhost" alone unless given */
 	assert_int_equal(certs_local_sans(NULL, NULL, NULL, sans, CERTS_MAX_SANS), 1);
 	assert_string_equal(sans[0], "localhost");

@@ -108,16 +108,6 @@ struct membership {
 
 static void add_counts(struct entry *e, int64_t t, int n, int ok);
 
-static const char *const err_names[PERR__COUNT] = {
-	"none", "timeout", "refused", "unreachable", "dns", "tls", "http", "bad_body", "auth", "self", "other",
-};
-
-const char *
-poll_error_name(int e)
-{
-	return (e >= 0 && e < PERR__COUNT) ? err_names[e] : "other";
-}
-
 static const char *const state_names[PEER__STATES] = {"alive", "suspect", "dead", "unknown"};
 
 const char *

@@ -51,23 +51,6 @@ add_san(char sans[][CERTS_SAN_LEN], int n, int max, const char *s)
 }
 
 int
-certs_valid_san(const char *s)
-{
-	unsigned char ip[16];
-	if (inet_pton(AF_INET, s, ip) == 1 || inet_pton(AF_INET6, s, ip) == 1)
-		return 1;
-	size_t n = strlen(s);
-	if (n == 0 || n >= CERTS_SAN_LEN)
-		return 0;
-	if (strncmp(s, "*.", 2) == 0)
-		s += 2;
-	for (const char *c = s; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
-			return 0;
-	return *s != '\0' && *s != '.' && *s != '-';
-}
-
-int
 certs_local_sans(const char *name, const char *addr, const char *extra, char sans[][CERTS_SAN_LEN], int max)
 {
 	int n = 0;
@@ -80,7 +63,7 @@ certs_local_sans(const char *name, const char *addr, const char *extra, char san
 		if (len > 0 && len < sizeof one) {
 			memcpy(one, q, len);
 			one[len] = '\0';
-			if (certs_valid_san(one))
+			if (mw_valid_san(one))
 				n = add_san(sans, n, max, one);
 		}
 		q += len;

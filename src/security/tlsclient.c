@@ -29,7 +29,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "meshwatch/membership.h"
 #include "meshwatch/util.h"
 
 struct sess_slot {
@@ -732,4 +731,14 @@ https_result_free(struct https_result *r)
 {
 	free(r->body);
 	r->body = NULL;
+}
+
+static const char *const err_names[PERR__COUNT] = {
+	"none", "timeout", "refused", "unreachable", "dns", "tls", "http", "bad_body", "auth", "self", "other",
+};
+
+const char *
+poll_error_name(int e)
+{
+	return (e >= 0 && e < PERR__COUNT) ? err_names[e] : "other";
 }

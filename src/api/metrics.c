@@ -66,21 +66,6 @@ metrics_count_conn_refused(struct metrics *m)
 		__atomic_fetch_add(&m->conns_refused, 1, __ATOMIC_RELAXED);
 }
 
-const double metrics_hist_bounds[METRICS_HIST_NBOUNDS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-
-void
-metrics_hist_observe(struct metrics_hist *h, double seconds)
-{
-	if (!(seconds >= 0))
-		return;
-	int i = 0;
-	while (i < METRICS_HIST_NBOUNDS && seconds > metrics_hist_bounds[i])
-		i++;
-	h->n[i]++;
-	h->count++;
-	h->sum += seconds;
-}
-
 struct buf {
 	char *p;
 	size_t len, cap;
@@ -167,13 +152,13 @@ put_targets(struct buf *b, struct node *n)
 
 /* A histogram: cumulative buckets, +Inf, _sum and _count. */
 static void
-put_hist(struct buf *b, const char *name, const char *help, const struct metrics_hist *h)
+put_hist(struct buf *b, const char *name, const char *help, const struct hist *h)
 {
 	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	uint64_t cum = 0;
-	for (int i = 0; i < METRICS_HIST_NBOUNDS; i++) {
+	for (int i = 0; i < HIST_NBOUNDS; i++) {
 		cum += h->n[i];
-		put(b, "%s_bucket{le=\"%g\"} %llu\n", name, metrics_hist_bounds[i], (unsigned long long)cum);
+		put(b, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds[i], (unsigned long long)cum);
 	}
 	put(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)h->count, name, h->sum,
 	    name, (unsigned long long)h->count);

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "meshwatch/certs.h"
 #include "meshwatch/log.h"
 #include "meshwatch/scan.h"
 #include "meshwatch/util.h"
@@ -156,7 +155,7 @@ check_field(const char *key, const char *val)
 	    inet_pton(AF_INET6, val, tmp) != 1)
 		return "an IPv4 or IPv6 address";
 	if (strcmp(key, "cert_extra_sans") == 0 && val[0]) {
-		char one[CERTS_SAN_LEN];
+		char one[MW_NAME_MAX];
 		const char *q = val;
 		while (*q) {
 			size_t len = strcspn(q, ", ");
@@ -164,7 +163,7 @@ check_field(const char *key, const char *val)
 				return "names of at most 253 characters, comma-separated";
 			memcpy(one, q, len);
 			one[len] = '\0';
-			if (len && !certs_valid_san(one))
+			if (len && !mw_valid_san(one))
 				return "DNS names or IP addresses, comma-separated";
 			q += len;
 			q += strspn(q, ", ");

@@ -245,7 +245,7 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 	if (r->excused)
 		m->stats.polls_excused++;
 	if (r->total_ms > 0)
-		metrics_hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
+		hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -2,6 +2,7 @@
 #include "meshwatch/util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <fcntl.h>
@@ -422,4 +423,21 @@ int
 mw_ip_same_host(const char *client, const char *ip)
 {
 	return mw_ip_same(client, ip) || (mw_ip_is_loopback(client) && mw_ip_is_loopback(ip));
+}
+
+int
+mw_valid_san(const char *s)
+{
+	unsigned char ip[16];
+	if (inet_pton(AF_INET, s, ip) == 1 || inet_pton(AF_INET6, s, ip) == 1)
+		return 1;
+	size_t n = strlen(s);
+	if (n == 0 || n >= MW_NAME_MAX)
+		return 0;
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.')
+			return 0;
+	return *s != '\0' && *s != '.' && *s != '-';
 }

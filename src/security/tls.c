@@ -184,7 +184,7 @@ hook_handshake(void *arg, int ok, double ms)
 	if (ok) {
 		ts->stats.handshakes_ok++;
 		ts->stats.handshake_ms_sum += ms;
-		metrics_hist_observe(&ts->stats.handshake_s, ms / 1000.0);
+		hist_observe(&ts->stats.handshake_s, ms / 1000.0);
 	} else {
 		ts->stats.handshakes_failed++;
 	}
