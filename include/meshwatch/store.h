@@ -376,4 +376,40 @@ int store_scan_results(struct store *st, int64_t scan_id, const char *state, int
 /* Counts for /metrics and reports. */
 int store_discovery_counts(struct store *st, int *hosts, int *hosts_up, int *services, int *changes);
 
+/* Events: what changed, when, to what, and on what evidence. */
+enum event_severity { EVENT_INFO, EVENT_WARNING, EVENT_CRITICAL, EVENT_SEVERITY_COUNT };
+const char *event_severity_name(int s);
+int event_severity_parse(const char *s); /* -1 when unknown */
+
+#define EVENT_KIND_MAX 32
+#define EVENT_SUBJECT_MAX 128
+#define EVENT_VALUE_MAX 64
+#define EVENT_EVIDENCE_MAX 1024
+
+struct event_row {
+	int64_t id;       /* 0 until stored */
+	int64_t ts_ms;
+	char kind[EVENT_KIND_MAX];         /* peer_state, target_state, cert_expiry, ... */
+	char subject_type[16];             /* peer, pair, target, interface, host, node */
+	char subject[EVENT_SUBJECT_MAX];   /* its id (peer UUID, target id, address) */
+	char subject_name[EVENT_SUBJECT_MAX];
+	int severity;                      /* enum event_severity */
+	char old_value[EVENT_VALUE_MAX], new_value[EVENT_VALUE_MAX];
+	char evidence[EVENT_EVIDENCE_MAX]; /* a JSON object */
+};
+
+/* Inserts n events in one transaction, then keeps only the newest
+   max_rows (0: no bound). 0 or MW_EDB. */
+int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows);
+
+struct event_filter {
+	const char *kind, *subject_type, *subject;  /* NULL or "": any */
+	int64_t since_ms, until_ms;                 /* until 0: no end */
+	int min_severity;
+	int64_t after_id;                           /* only ids above it (0: all) */
+	int limit, offset;
+};
+/* Newest first; *rows malloc'd (caller frees), *n of them, *total match. */
+int store_events_list(struct store *st, const struct event_filter *f, struct event_row **rows, int *n, int *total);
+
 #endif

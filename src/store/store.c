@@ -86,6 +86,8 @@ static const char *const migrations[] = {
 	/* 8: the pinned key of each peer (SHA-256 of its SPKI, hex; "" = none yet) */
 	"ALTER TABLE peers ADD COLUMN pin TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE peers ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;",
+	/* 9: events, the story of what changed (store_events.c) */
+	store_schema_events,
 };
 
 
@@ -1026,6 +1028,8 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 			d = store_discovery_shed_locked(st, 2000);
 		if (d <= 0 && nl > 0)
 			d = shed_origins_locked(st, 200);
+		if (d <= 0) /* the story of what happened goes last */
+			d = store_events_shed_locked(st, 500);
 		if (d <= 0)
 			break; /* nothing left to give back: the rest is users, sessions, peers */
 		removed += d;
@@ -1176,6 +1180,8 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		ms->expired += e > 0 ? e : 0;
 		store_bind_exec_locked(st, "DELETE FROM report_seqs WHERE received_at < ?1", now - keep_s);
 		e = store_traffic_expire_locked(st, now - keep_s);
+		ms->expired += e > 0 ? e : 0;
+		e = store_events_expire_locked(st, (now - keep_s) * 1000);
 		ms->expired += e > 0 ? e : 0;
 	}
 	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);

@@ -61,6 +61,7 @@ int store_insert_rows_locked(struct store *st, const char *sql, const void *rows
 extern const char store_schema_targets[];
 extern const char store_schema_traffic[];
 extern const char store_schema_discovery[];
+extern const char store_schema_events[];
 
 /* Traffic minutes for store_maintain (lock held): expire deletes rows
    before a time, trim the oldest rows (both return how many); count
@@ -72,5 +73,10 @@ int store_traffic_count_locked(struct store *st, int64_t *oldest);
    discovery history (per-port scan results, then changes); returns how
    many went, 0 when none is left. Lock held. */
 int store_discovery_shed_locked(struct store *st, int rows);
+
+/* Events for store_maintain and the size cap (lock held): expire deletes
+   events before a time (ms), shed the oldest rows; both return how many. */
+int store_events_expire_locked(struct store *st, int64_t before_ms);
+int store_events_shed_locked(struct store *st, int rows);
 
 #endif

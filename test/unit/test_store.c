@@ -115,7 +115,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 8);
+	assert_int_equal(store_schema_version(f->st), 9);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -135,7 +135,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "8");
+	assert_string_equal(v, "9");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -155,7 +155,7 @@ test_reopen_keeps_data(void **state)
 	int64_t exp = mw_wall_s() + 3600;
 	assert_int_equal(store_session_create(f->st, "tok-hash-1", u.id, exp), 0);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 8);
+	assert_int_equal(store_schema_version(f->st), 9);
 	assert_int_equal(store_user_count(f->st), 1);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get_by_name(f->st, "keeper", &back, hash, sizeof hash), 0);
@@ -970,6 +970,107 @@ test_size_cap_from_the_writer(void **state)
 	assert_string_equal(ok, "ok");
 }
 
+static void
+fill_event(struct event_row *e, int64_t ts_ms, const char *kind, const char *type, const char *subject, int sev)
+{
+	memset(e, 0, sizeof *e);
+	e->ts_ms = ts_ms;
+	snprintf(e->kind, sizeof e->kind, "%s", kind);
+	snprintf(e->subject_type, sizeof e->subject_type, "%s", type);
+	snprintf(e->subject, sizeof e->subject, "%s", subject);
+	snprintf(e->subject_name, sizeof e->subject_name, "name of %s", subject);
+	e->severity = sev;
+	snprintf(e->old_value, sizeof e->old_value, "up");
+	snprintf(e->new_value, sizeof e->new_value, "down");
+	snprintf(e->evidence, sizeof e->evidence, "{\"error\":\"timeout\"}");
+}
+
+/* Events: filters, newest first, the count bound, expiry with the rest of
+   history, and the size cap takes them last. */
+static void
+test_events(void **state)
+{
+	struct fx *f = *state;
+	int64_t now_s = mw_wall_s();
+	struct event_row in[6];
+	fill_event(&in[0], (now_s - 100) * 1000, "peer_state", "peer", "p1", EVENT_WARNING);
+	fill_event(&in[1], (now_s - 90) * 1000, "target_state", "target", "7", EVENT_CRITICAL);
+	fill_event(&in[2], (now_s - 80) * 1000, "peer_state", "peer", "p2", EVENT_CRITICAL);
+	fill_event(&in[3], (now_s - 70) * 1000, "peer_state", "peer", "p1", EVENT_INFO);
+	fill_event(&in[4], (now_s - 60) * 1000, "cert_expiry", "node", "self", EVENT_WARNING);
+	fill_event(&in[5], (now_s - 50) * 1000, "target_state", "target", "7", EVENT_INFO);
+	in[5].evidence[0] = '\0'; /* no evidence: stored as {} */
+	assert_int_equal(store_events_add(f->st, in, 6, 0), 0);
+
+	struct event_row *r;
+	int n, total;
+	struct event_filter all = {.limit = 100};
+	assert_int_equal(store_events_list(f->st, &all, &r, &n, &total), 0);
+	assert_int_equal(n, 6);
+	assert_int_equal(total, 6);
+	assert_string_equal(r[0].kind, "target_state"); /* newest first */
+	assert_string_equal(r[0].evidence, "{}");
+	assert_string_equal(r[5].subject, "p1");
+	assert_string_equal(r[5].subject_name, "name of p1");
+	assert_string_equal(r[5].evidence, "{\"error\":\"timeout\"}");
+	assert_string_equal(r[5].old_value, "up");
+	assert_true(r[0].id > r[5].id);
+	int64_t first_id = r[5].id;
+	free(r);
+
+	struct event_filter fl = {.kind = "peer_state", .subject = "p1", .limit = 100};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(n, 2);
+	free(r);
+	fl = (struct event_filter){.subject_type = "target", .min_severity = EVENT_WARNING, .limit = 100};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].severity, EVENT_CRITICAL);
+	free(r);
+	fl = (struct event_filter){.since_ms = (now_s - 85) * 1000, .until_ms = (now_s - 60) * 1000, .limit = 100};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(n, 3);
+	free(r);
+	/* paging: total counts all matches, limit and offset cut the page */
+	fl = (struct event_filter){.limit = 2, .offset = 3};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 6);
+	assert_string_equal(r[0].kind, "peer_state");
+	assert_string_equal(r[0].subject, "p2");
+	free(r);
+	fl = (struct event_filter){.after_id = first_id + 3, .limit = 100};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(n, 2);
+	free(r);
+	fl = (struct event_filter){.limit = 0};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), MW_EINVAL);
+
+	/* the count bound keeps the newest */
+	struct event_row more[10];
+	for (int i = 0; i < 10; i++)
+		fill_event(&more[i], (now_s - 40 + i) * 1000, "peer_state", "peer", "p3", EVENT_INFO);
+	assert_int_equal(store_events_add(f->st, more, 10, 8), 0);
+	assert_int_equal(store_events_list(f->st, &all, &r, &n, &total), 0);
+	assert_int_equal(total, 8);
+	assert_string_equal(r[7].subject, "p3"); /* the six older ones went */
+	free(r);
+
+	/* retention: events older than keep_s go with the rest of history */
+	struct event_row old;
+	fill_event(&old, (now_s - 5 * 86400) * 1000, "peer_state", "peer", "ancient", EVENT_INFO);
+	assert_int_equal(store_events_add(f->st, &old, 1, 0), 0);
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, now_s, 86400, 2 * 86400, 1 << 30, &ms), 0);
+	fl = (struct event_filter){.subject = "ancient", .limit = 10};
+	assert_int_equal(store_events_list(f->st, &fl, &r, &n, &total), 0);
+	assert_int_equal(total, 0);
+	free(r);
+	assert_int_equal(store_events_list(f->st, &all, &r, &n, &total), 0);
+	assert_int_equal(total, 8);
+	free(r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -997,6 +1098,7 @@ main(void)
 		T(test_size_cap_from_the_writer),
 		T(test_traffic_minutes),
 		T(test_size_cap_takes_oldest_traffic_minutes),
+		T(test_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
