@@ -398,7 +398,8 @@ struct event_row {
 	char evidence[EVENT_EVIDENCE_MAX]; /* a JSON object */
 };
 
-/* Inserts n events in one transaction, then keeps only the newest
+/* Inserts n events in one transaction (with their ids when set, and an
+   id already stored is not written twice), then keeps only the newest
    max_rows (0: no bound). 0 or MW_EDB. */
 int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows);
 

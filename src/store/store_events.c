@@ -53,14 +53,18 @@ bind_event(sqlite3_stmt *s, const void *row)
 	sqlite3_bind_text(s, 7, e->old_value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, e->new_value, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 9, e->evidence[0] ? e->evidence : "{}", -1, SQLITE_STATIC);
+	if (e->id > 0)
+		sqlite3_bind_int64(s, 10, e->id);
+	else
+		sqlite3_bind_null(s, 10); /* the store gives it */
 }
 
 static int
 add_locked(struct store *st, const struct event_row *rows, int n, int max_rows)
 {
 	if (store_insert_rows_locked(st,
-	        "INSERT INTO events(ts_ms,kind,subject_type,subject,subject_name,severity,old_value,new_value,evidence) "
-	        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+	        "INSERT OR IGNORE INTO events(ts_ms,kind,subject_type,subject,subject_name,severity,old_value,new_value,"
+	        "evidence,id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 	        rows, sizeof *rows, n, bind_event))
 		return MW_EDB;
 	if (max_rows > 0 &&
