@@ -14,6 +14,7 @@
 #include "meshwatch/capture.h"
 #include "meshwatch/config.h"
 #include "meshwatch/http.h"
+#include "meshwatch/events.h"
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
@@ -132,6 +133,21 @@ static void
 flush_targets(struct node *n)
 {
 	targets_flush(n->targets);
+}
+
+/* The writer's share of events: what the modules emitted this second goes
+   to the database (kept queued and said once a minute while it cannot). */
+static void
+flush_events(struct node *n)
+{
+	static int64_t last_warn;
+	if (events_flush(n->events) == 0)
+		return;
+	int64_t now = mw_now_ms();
+	if (last_warn == 0 || now - last_warn >= 60000) {
+		last_warn = now;
+		log_warn("events", "events cannot be stored now; they wait in memory (up to 1024, more are counted as dropped)");
+	}
 }
 
 static void
@@ -285,6 +301,7 @@ main(int argc, char **argv)
 		{now + 1000, 1000, persist_traffic},
 		{now + 30000, 60000, maintain_mesh},
 		{now + 1000, 1000, flush_targets},
+		{now + 1000, 1000, flush_events},
 		{now + 20000, 60000, maintain_targets},
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},

@@ -63,6 +63,7 @@ struct config {
 	int udp_probes;
 	int udp_probe_spacing_ms;
 	int db_max_bytes;
+	int events_max_rows;
 	int retention_days;
 	int max_nodeinfo_bytes;
 	int nodeinfo_page_peers;     /* most peers in one /nodeinfo answer */

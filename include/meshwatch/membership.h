@@ -108,9 +108,11 @@ struct membership_opts {
 	int new_per_source;   /* new entries one source may name per poll interval (0: 256) */
 	int quarantine_tries; /* failed polls that drop a quarantined entry (0: 2) */
 	int poll_interval_s;  /* the budget's window (0: 30) */
+	struct events *events; /* state changes go here as events (NULL: none) */
 };
 
 struct membership;
+struct events;
 
 struct membership *membership_create(const struct membership_opts *o);
 void membership_destroy(struct membership *m);

@@ -33,6 +33,7 @@ struct node {
 	int64_t started_mono_ms;
 
 	struct store *store;          /* thread-safe */
+	struct events *events;        /* thread-safe; flushed by main (see events.h) */
 	struct tls_server *tls;       /* thread-safe */
 	struct ratelimit *login_rl;   /* thread-safe; keyed by client address */
 	struct ratelimit *account_rl; /* thread-safe; keyed by a hash of the username */
@@ -54,6 +55,7 @@ struct node {
 	struct cert_info cert;
 	int db_writable;
 	char db_error[256];
+	int cert_level;               /* 0 fine, 1 warning, 2 critical: the last cert_expiry event */
 
 	volatile int stopping;        /* set once by main at shutdown */
 };

@@ -90,6 +90,7 @@ static const struct opt opts[] = {
 	{"udp_probes", NULL, "MESHWATCH_UDP_PROBES", I(udp_probes), 0, 100, "5", 0, "UDP probes per poll (RTT, jitter, loss)"},
 	{"udp_probe_spacing_ms", NULL, "MESHWATCH_UDP_PROBE_SPACING_MS", I(udp_probe_spacing_ms), 0, 1000, "0", 0, "ms between the UDP probes of a poll (0: back to back, one wake-up per burst)"},
 	{"db_max_bytes", NULL, "MESHWATCH_DB_MAX_BYTES", I(db_max_bytes), 1048576, 2000000000, "10485760", 0, "database size cap; oldest history goes first"},
+	{"events_max_rows", NULL, "MESHWATCH_EVENTS_MAX_ROWS", I(events_max_rows), 100, 100000000, "100000", 0, "events kept in the database (the newest; older ones also go with retention_days and the size cap)"},
 	{"retention_days", NULL, "MESHWATCH_RETENTION_DAYS", I(retention_days), 1, 3650, "30", 0, "poll history kept (raw for 24 h, then 5-minute buckets)"},
 	{"report_interval_s", NULL, "MESHWATCH_REPORT_INTERVAL", I(report_interval_s), 1, 86400, "60", 0, "a snapshot goes to the reporting nodes this often"},
 	{"max_outbox", NULL, "MESHWATCH_MAX_OUTBOX", I(max_outbox), 1, 10000000, "10080", 0, "snapshots kept for reporting nodes that are down (a week at 60 s)"},

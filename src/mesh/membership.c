@@ -57,6 +57,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "meshwatch/events.h"
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
@@ -282,13 +283,44 @@ add_entry(struct membership *m, int64_t now)
 	return e;
 }
 
+/* A peer's change of state as an event, with what this node saw: the
+   reason, the failed polls and their error class, and how many other
+   nodes (vantage points) reached the peer when asked. Lock held. */
 static void
-set_state(struct entry *e, int state, int64_t now, const char *why)
+state_event(struct membership *m, const struct entry *e, int state, int64_t now, const char *why)
+{
+	if (m->o.events == NULL || e->p.id[0] == '\0')
+		return;
+	int sev = state == PEER_DEAD ? EVENT_CRITICAL : state == PEER_ALIVE ? EVENT_INFO : EVENT_WARNING;
+	struct event_row ev;
+	event_init(&ev, "peer_state", sev, "peer", e->p.id, e->p.fqdn, peer_state_name(e->p.state), peer_state_name(state));
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "why", why);
+	char addr[96];
+	snprintf(addr, sizeof addr, strchr(e->p.ip, ':') ? "[%s]:%d" : "%s:%d", e->p.ip, e->p.port);
+	cJSON_AddStringToObject(o, "address", addr);
+	if (e->p.last_poll > 0 && !e->p.last.ok) {
+		cJSON_AddStringToObject(o, "error", poll_error_name(e->p.last.error));
+		if (e->p.last.detail[0])
+			cJSON_AddStringToObject(o, "detail", e->p.last.detail);
+	}
+	cJSON_AddNumberToObject(o, "failed_polls", e->p.fails);
+	if (e->p.vantage_asked > 0 && now - e->p.vantage_at <= 2 * (int64_t)m->o.poll_interval_s + 5) {
+		cJSON_AddNumberToObject(o, "vantage_asked", e->p.vantage_asked);
+		cJSON_AddNumberToObject(o, "vantage_reached", e->p.vantage_reached);
+	}
+	event_set_evidence(&ev, o);
+	events_emit(m->o.events, &ev);
+}
+
+static void
+set_state(struct membership *m, struct entry *e, int state, int64_t now, const char *why)
 {
 	if (e->p.state == state)
 		return;
 	log_info("mesh", "peer %s (%s %s:%d) %s -> %s: %s", e->p.id[0] ? e->p.id : "(seed)", e->p.fqdn, e->p.ip,
 	    e->p.port, peer_state_name(e->p.state), peer_state_name(state), why);
+	state_event(m, e, state, now, why);
 	e->p.state = state;
 	e->p.state_since = now;
 	if (state == PEER_DEAD)
@@ -433,7 +465,7 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 	e->p.last_seen = now;
 	e->p.fails = 0;
 	e->p.excused_since = 0;
-	set_state(e, PEER_ALIVE, now, "heard first-hand");
+	set_state(m, e, PEER_ALIVE, now, "heard first-hand");
 out:
 	pthread_mutex_unlock(&m->lock);
 	return rc;
@@ -608,9 +640,9 @@ membership_merge_from(struct membership *m, const char *from_id, const struct pe
 				if (seen > e->p.last_seen)
 					e->p.last_seen = seen;
 				e->p.fails = 0;
-				set_state(e, PEER_ALIVE, now, "newer incarnation reported alive");
+				set_state(m, e, PEER_ALIVE, now, "newer incarnation reported alive");
 			} else if (x->state == PEER_DEAD && !recent_ok && (e->p.state == PEER_ALIVE || e->p.state == PEER_UNKNOWN)) {
-				set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
+				set_state(m, e, PEER_SUSPECT, now, "reported dead by a peer");
 			}
 			st->updated++;
 			continue;
@@ -621,7 +653,7 @@ membership_merge_from(struct membership *m, const char *from_id, const struct pe
 				e->p.last_seen = seen;
 			st->updated++;
 		} else if (x->state == PEER_DEAD && (e->p.state == PEER_ALIVE || e->p.state == PEER_UNKNOWN) && !recent_ok) {
-			set_state(e, PEER_SUSPECT, now, "reported dead by a peer");
+			set_state(m, e, PEER_SUSPECT, now, "reported dead by a peer");
 			st->updated++;
 		} else {
 			st->ignored_stale++;
@@ -719,13 +751,13 @@ give_verdict(struct membership *m, struct entry *e, const char *why, int vantage
 		size_t l = strlen(text);
 		snprintf(text + l, sizeof text - l, "; but %d of %d other nodes reach it", vantage_reached, vantage_asked);
 		if (open)
-			set_state(e, PEER_SUSPECT, now, text);
+			set_state(m, e, PEER_SUSPECT, now, text);
 	} else if (e->p.fails >= m->o.dead_after)
-		set_state(e, PEER_DEAD, now, text);
+		set_state(m, e, PEER_DEAD, now, text);
 	else if (e->p.fails >= m->o.suspect_after && open)
-		set_state(e, PEER_SUSPECT, now, text);
+		set_state(m, e, PEER_SUSPECT, now, text);
 	else if (e->p.state == PEER_UNKNOWN)
-		set_state(e, PEER_ALIVE, now, text); /* too few failures to suspect it */
+		set_state(m, e, PEER_ALIVE, now, text); /* too few failures to suspect it */
 }
 
 int
@@ -751,7 +783,7 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 		e->p.last_seen = now;
 		e->p.excused_since = 0;
 		if (e->p.id[0])
-			set_state(e, PEER_ALIVE, now, "poll succeeded");
+			set_state(m, e, PEER_ALIVE, now, "poll succeeded");
 		goto out;
 	}
 	e->p.fails++;
@@ -785,7 +817,7 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 			size_t l = strlen(why);
 			snprintf(why + l, sizeof why - l, " while this node is overloaded: verdict withheld for up to %d s",
 			    m->o.excuse_max_s);
-			set_state(e, PEER_UNKNOWN, now, why);
+			set_state(m, e, PEER_UNKNOWN, now, why);
 		}
 		goto out;
 	}
@@ -820,7 +852,7 @@ membership_address_taken(struct membership *m, const char *old_id, const char *i
 		char why[200];
 		snprintf(why, sizeof why, "its address %s:%d now answers as node %s", ip, port, new_id);
 		e->p.excused_since = 0;
-		set_state(e, PEER_DEAD, now, why);
+		set_state(m, e, PEER_DEAD, now, why);
 		changed = 1;
 	}
 out:
@@ -878,7 +910,7 @@ membership_tick(struct membership *m, int64_t now, int poll_interval_s)
 		if (e->p.state == PEER_SUSPECT && !vouched &&
 		    now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
 		    (e->p.last_ok == 0 || now - e->p.last_ok > (int64_t)m->o.dead_after * poll_interval_s)) {
-			set_state(e, PEER_DEAD, now, "suspect for too long");
+			set_state(m, e, PEER_DEAD, now, "suspect for too long");
 			changed++;
 		} else if (e->p.state == PEER_UNKNOWN && e->p.excused_since > 0 &&
 		    now - e->p.excused_since >= (int64_t)m->o.excuse_max_s + poll_interval_s) {

@@ -119,6 +119,7 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		.new_per_source = c->new_peers_per_source,
 		.quarantine_tries = c->quarantine_tries,
 		.poll_interval_s = c->poll_interval_s,
+		.events = n->events,
 	};
 	m->ovl.threshold = c->overload_cpu_pressure;
 	m->ovl.excuse_max_s = mo.excuse_max_s;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "meshwatch/auth.h"
+#include "meshwatch/events.h"
 #include "meshwatch/log.h"
 #include "meshwatch/store.h"
 #include "meshwatch/tls.h"
@@ -218,6 +219,11 @@ node_create(const struct config *cfg, char *err, size_t errlen)
 	if (n->store == NULL)
 		goto fail;
 	store_set_size_cap(n->store, cfg->db_max_bytes);
+	n->events = events_create(n->store, 1024, cfg->events_max_rows);
+	if (n->events == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	n->login_rl = ratelimit_create(cfg->login_attempts_per_min, 4096);
 	n->account_rl = ratelimit_create(cfg->login_attempts_per_account_per_min, 4096);
 	if (n->login_rl == NULL || n->account_rl == NULL) {
@@ -240,10 +246,56 @@ node_destroy(struct node *n)
 		return;
 	ratelimit_destroy(n->login_rl);
 	ratelimit_destroy(n->account_rl);
+	if (n->events && events_flush(n->events) != 0)
+		log_warn("events", "the last events could not be stored");
+	events_destroy(n->events);
 	store_close(n->store);
 	tls_server_destroy(n->tls);
 	pthread_mutex_destroy(&n->health_lock);
 	free(n);
+}
+
+/* The database state as an event (kept in the ring until the database
+   takes writes again). */
+static void
+db_event(struct node *n, const char *from, const char *to, int severity, const char *error)
+{
+	struct event_row e;
+	event_init(&e, "db_state", severity, "node", n->id, n->fqdn, from, to);
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "path", store_path(n->store));
+	if (error[0])
+		cJSON_AddStringToObject(evd, "error", error);
+	event_set_evidence(&e, evd);
+	events_emit(n->events, &e);
+}
+
+/* A certificate nearer its end than the renewal window means renewal
+   failed: a warning inside the window, critical in its last fifth (or 2
+   days), and one event back to fine once renewed. */
+static void
+cert_event(struct node *n, const struct cert_info *info, int64_t renew_before_s)
+{
+	int64_t left = info->not_after - mw_wall_s();
+	int64_t crit = renew_before_s / 5 > 2 * 86400 ? renew_before_s / 5 : 2 * 86400;
+	int level = left < crit ? 2 : left < renew_before_s ? 1 : 0;
+	if (level == n->cert_level)
+		return;
+	static const char *const names[] = {"valid", "expiring", "expiring_soon"};
+	struct event_row e;
+	event_init(&e, "cert_expiry", level == 2 ? EVENT_CRITICAL : level == 1 ? EVENT_WARNING : EVENT_INFO, "node", n->id,
+	    n->fqdn, names[n->cert_level], names[level]);
+	cJSON *evd = cJSON_CreateObject();
+	char t[32];
+	mw_rfc3339(info->not_after, t, sizeof t);
+	cJSON_AddStringToObject(evd, "not_after", t);
+	cJSON_AddNumberToObject(evd, "seconds_left", (double)left);
+	cJSON_AddStringToObject(evd, "fingerprint", info->fingerprint);
+	event_set_evidence(&e, evd);
+	events_emit(n->events, &e);
+	if (level > 0)
+		log_warn("cert", "the certificate ends at %s (%lld s from now) and was not renewed", t, (long long)left);
+	n->cert_level = level;
 }
 
 void
@@ -256,10 +308,13 @@ node_check_db(struct node *n)
 	n->db_writable = ok;
 	snprintf(n->db_error, sizeof n->db_error, "%s", err);
 	pthread_mutex_unlock(&n->health_lock);
-	if (was && !ok)
+	if (was && !ok) {
 		log_error("db", "database is not writable: %s", err);
-	else if (!was && ok && had_error)
+		db_event(n, "writable", "not_writable", EVENT_CRITICAL, err);
+	} else if (!was && ok && had_error) {
 		log_info("db", "database is writable again");
+		db_event(n, "not_writable", "writable", EVENT_INFO, "");
+	}
 }
 
 void
@@ -271,6 +326,10 @@ node_check_cert(struct node *n)
 	int rc = certs_ensure(&co, &info, err, sizeof err);
 	if (rc < 0) {
 		log_error("cert", "certificate check failed: %s (keeping the current one)", err);
+		pthread_mutex_lock(&n->health_lock);
+		info = n->cert;
+		pthread_mutex_unlock(&n->health_lock);
+		cert_event(n, &info, co.renew_before_s);
 		return;
 	}
 	if (rc == 1) {
@@ -285,6 +344,7 @@ node_check_cert(struct node *n)
 	pthread_mutex_lock(&n->health_lock);
 	n->cert = info;
 	pthread_mutex_unlock(&n->health_lock);
+	cert_event(n, &info, co.renew_before_s);
 }
 
 void

@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "meshwatch/config.h"
+#include "meshwatch/events.h"
 #include "meshwatch/evloop.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
@@ -200,6 +201,30 @@ percentile(const uint32_t *h, double p)
 	return LATE_BUCKETS - 1;
 }
 
+/* A target that changed state: an event and a log line (a failure is
+   critical from up, a warning between two failures; back up is info). */
+static void
+state_changed(struct targets *ts, const struct tgt *t, int from, int to, double connect_ms, const char *error)
+{
+	int sev = to == TS_UP ? EVENT_INFO : from == TS_UP || from == TS_UNKNOWN ? EVENT_CRITICAL : EVENT_WARNING;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)t->cfg.id);
+	struct event_row e;
+	event_init(&e, "target_state", sev, "target", id, t->cfg.name, target_state_name(from), target_state_name(to));
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "host", t->cfg.host);
+	cJSON_AddNumberToObject(evd, "port", t->cfg.port);
+	if (error && error[0])
+		cJSON_AddStringToObject(evd, "error", error);
+	if (connect_ms >= 0)
+		cJSON_AddNumberToObject(evd, "connect_ms", connect_ms);
+	event_set_evidence(&e, evd);
+	events_emit(ts->node->events, &e);
+	MW_LOG_AT(to == TS_UP ? LOG_INFO : LOG_WARN, "targets", 0, "target %lld \"%s\" (%s:%d) %s -> %s%s%s", (long long)t->cfg.id,
+	    t->cfg.name, t->cfg.host, t->cfg.port, target_state_name(from), target_state_name(to),
+	    error && error[0] ? ": " : "", error ? error : "");
+}
+
 static void
 record(struct targets *ts, struct tgt *t, int64_t started_ms, int state, double connect_ms, const char *error)
 {
@@ -208,6 +233,8 @@ record(struct targets *ts, struct tgt *t, int64_t started_ms, int state, double 
 	t->recent_bits = (t->recent_bits << 1) | (state == TS_UP ? 1u : 0u);
 	if (t->recent_n < 32)
 		t->recent_n++;
+	if (t->state != state)
+		state_changed(ts, t, t->state, state, connect_ms, error);
 	t->state = state;
 	if (ts->nresults == ts->capresults) {
 		int cap = ts->capresults ? ts->capresults * 2 : 1024;

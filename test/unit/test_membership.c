@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "meshwatch/config.h"
+#include "meshwatch/events.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/util.h"
@@ -794,6 +795,42 @@ test_overload_source(void **state)
 	testdir_remove(root);
 }
 
+/* Each change of a peer's state is an event: from and to, severity, and the
+   evidence (reason, address, error class, failed polls). */
+static void
+test_state_events(void **state)
+{
+	(void)state;
+	struct events *ev = events_create(NULL, 16, 0);
+	struct membership_opts o = {
+		.self_id = SELF, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600, .poll_interval_s = 30, .events = ev,
+	};
+	struct membership *m = membership_create(&o);
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	for (int i = 1; i <= 3; i++)
+		fail_poll(m, B_ID, PERR_REFUSED, 0, t + 30 * i);
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	struct event_row out[8];
+	int k = events_recent(ev, 0, out, 8);
+	assert_int_equal(k, 2); /* alive -> suspect, suspect -> dead */
+	assert_string_equal(out[0].old_value, "alive");
+	assert_string_equal(out[0].new_value, "suspect");
+	assert_int_equal(out[0].severity, EVENT_WARNING);
+	assert_string_equal(out[1].kind, "peer_state");
+	assert_string_equal(out[1].subject_type, "peer");
+	assert_string_equal(out[1].subject, B_ID);
+	assert_string_equal(out[1].new_value, "dead");
+	assert_int_equal(out[1].severity, EVENT_CRITICAL);
+	assert_non_null(strstr(out[1].evidence, "\"error\":\"refused\""));
+	assert_non_null(strstr(out[1].evidence, "\"failed_polls\":3"));
+	assert_non_null(strstr(out[1].evidence, "\"address\":\"127.0.0.12:8443\""));
+	membership_destroy(m);
+	events_destroy(ev);
+}
+
 int
 main(void)
 {
@@ -815,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_quarantine_and_budget),
 		cmocka_unit_test(test_incarnation_bounds),
 		cmocka_unit_test(test_overload_source),
+		cmocka_unit_test(test_state_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
