@@ -87,6 +87,7 @@ static const struct route routes[] = {
 	{"GET", "/api/hosts/*", USER, api_hosts_get},
 	{"GET", "/api/services", USER, api_services_list},
 	{"GET", "/api/changes", USER, api_changes_list},
+	{"GET", "/api/events", USER, api_events_list},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */

@@ -24,6 +24,7 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
+#include "meshwatch/events.h"
 #include "meshwatch/http.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
@@ -40,21 +41,24 @@
 /* Topics a client may subscribe to. Each has a frame builder that the
    pusher calls once a second while at least one client wants it; a builder
    returns a malloc'd JSON text, or NULL for "nothing to send this second". */
-static char *mesh_frame(struct node *n);
-static char *rates_frame(struct node *n);
-static char *top_talkers_frame(struct node *n);
-static char *scans_frame(struct node *n);
+static char *mesh_frame(struct ws_hub *h);
+static char *rates_frame(struct ws_hub *h);
+static char *top_talkers_frame(struct ws_hub *h);
+static char *scans_frame(struct ws_hub *h);
+static char *events_frame(struct ws_hub *h);
+struct ws_hub;
 
 static const struct ws_topic {
 	const char *name;
-	char *(*frame)(struct node *n);
+	char *(*frame)(struct ws_hub *h);
 } topics[] = {
 	{"mesh", mesh_frame},
 	{"rates", rates_frame},
 	{"top_talkers", top_talkers_frame},
 	{"scans", scans_frame},
+	{"events", events_frame},
 };
-#define TOPIC_NAMES "mesh, rates, top_talkers, scans"
+#define TOPIC_NAMES "mesh, rates, top_talkers, scans, events"
 
 struct ws_client {
 	struct mg_connection *conn; /* slot taken (from on_connect) */
@@ -72,6 +76,8 @@ struct ws_hub {
 	int started;
 	volatile int stop;
 	uint64_t drops;
+	int64_t events_sent;       /* the newest event id sent (pusher thread) */
+	int64_t events_frame_ms;   /* when the events frame was last built */
 	char hello[256];           /* {"type":"hello","topics":[...]} */
 };
 
@@ -222,8 +228,9 @@ on_close(const struct mg_connection *conn, void *cbdata)
 }
 
 static char *
-mesh_frame(struct node *n)
+mesh_frame(struct ws_hub *h)
 {
+	struct node *n = h->node;
 	int np = 0, total, alive, suspect, dead;
 	struct peer *ps = membership_snapshot(n->mesh->members, &np);
 	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
@@ -267,8 +274,9 @@ typed_frame(cJSON *o, const char *type)
 
 /* The running scan's progress; nothing while no scan runs. */
 static char *
-scans_frame(struct node *n)
+scans_frame(struct ws_hub *h)
 {
+	struct node *n = h->node;
 	struct scan_row row;
 	if (n->scanner == NULL || scanner_current(n->scanner, &row) != 0)
 		return NULL;
@@ -285,15 +293,52 @@ scans_frame(struct node *n)
 }
 
 static char *
-rates_frame(struct node *n)
+rates_frame(struct ws_hub *h)
 {
+	struct node *n = h->node;
 	return typed_frame(api_traffic_rates_json(n), "rates");
 }
 
 static char *
-top_talkers_frame(struct node *n)
+top_talkers_frame(struct ws_hub *h)
 {
+	struct node *n = h->node;
 	return typed_frame(api_traffic_top_json(n, ROLLUP_TOP_K), "top_talkers");
+}
+
+#define WS_EVENTS_PER_FRAME 64
+
+/* The events emitted since the last frame ({"type":"events","items":[...]},
+   oldest first; NULL when none). A client that subscribes gets those from
+   then on; GET /api/events has the ones before. */
+static char *
+events_frame(struct ws_hub *h)
+{
+	struct events_stats st;
+	events_get_stats(h->node->events, &st);
+	/* no one subscribed a moment ago: a new subscriber starts from now */
+	int64_t now = mw_now_ms();
+	if (h->events_frame_ms == 0 || now - h->events_frame_ms > 2500 || h->events_sent > st.last_id)
+		h->events_sent = st.last_id;
+	h->events_frame_ms = now;
+	struct event_row *rows = malloc(WS_EVENTS_PER_FRAME * sizeof *rows);
+	if (rows == NULL)
+		return NULL;
+	int k = events_recent(h->node->events, h->events_sent, rows, WS_EVENTS_PER_FRAME);
+	char *out = NULL;
+	if (k > 0) {
+		cJSON *items = cJSON_CreateArray();
+		for (int i = 0; i < k; i++)
+			cJSON_AddItemToArray(items, api_event_json(&rows[i]));
+		h->events_sent = rows[k - 1].id;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "events");
+		cJSON_AddItemToObject(o, "items", items);
+		out = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+	}
+	free(rows);
+	return out;
 }
 
 /* Room for len bytes without blocking, and not too much unread already. */
@@ -313,7 +358,7 @@ client_ok(struct mg_connection *conn)
 static void
 push_topic(struct ws_hub *h, unsigned k)
 {
-	char *frame = topics[k].frame(h->node);
+	char *frame = topics[k].frame(h);
 	if (frame == NULL)
 		return;
 	size_t len = strlen(frame);
