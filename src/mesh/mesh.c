@@ -53,13 +53,78 @@ mesh_self(struct mesh *m, struct peer_news *out)
 	out->incarnation = membership_incarnation(m->members);
 }
 
+/* A stored peer as the table's copy: what the store keeps, no more. */
+static void
+peer_from_row(struct peer *p, const struct store_peer_row *r)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", r->id);
+	snprintf(p->fqdn, sizeof p->fqdn, "%s", r->fqdn);
+	snprintf(p->ip, sizeof p->ip, "%s", r->ip);
+	p->port = r->port;
+	p->state = r->state;
+	p->incarnation = r->incarnation;
+	p->first_seen = r->first_seen;
+	p->last_seen = r->last_seen;
+	snprintf(p->pin, sizeof p->pin, "%s", r->pin);
+	p->pinned_at = r->pinned_at;
+}
+
+static void
+row_from_peer(struct store_peer_row *r, const struct peer *p)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->id, sizeof r->id, "%s", p->id);
+	snprintf(r->fqdn, sizeof r->fqdn, "%s", p->fqdn);
+	snprintf(r->ip, sizeof r->ip, "%s", p->ip);
+	r->port = p->port;
+	r->state = p->state;
+	r->incarnation = p->incarnation;
+	r->first_seen = p->first_seen;
+	r->last_seen = p->last_seen;
+	snprintf(r->pin, sizeof r->pin, "%s", p->pin);
+	r->pinned_at = p->pinned_at;
+}
+
+/* One remembered peer back into the table, with its last PMTU and the
+   last day's success counts. 0, or MW_E* when it was not taken. */
+static int
+restore_peer(struct mesh *m, const struct store_peer_row *row, int64_t now)
+{
+	struct store *st = m->node->store;
+	struct peer p;
+	peer_from_row(&p, row);
+	struct pmtu_row *pr = NULL;
+	int npr = 0;
+	if (store_pmtu_list(st, p.id, 1, &pr, &npr) == 0 && npr == 1) {
+		p.pmtu.value = pr[0].value;
+		snprintf(p.pmtu.method, sizeof p.pmtu.method, "%s", pr[0].method);
+		p.pmtu.probes = pr[0].probes;
+		p.pmtu.black_hole = pr[0].black_hole;
+		p.pmtu.measured_at = pr[0].measured_at;
+	}
+	free(pr);
+	struct store_bucket *sb = NULL;
+	int nb = 0;
+	store_poll_buckets(st, p.id, now - 86400, &sb, &nb);
+	struct bucket_count *bc = calloc((size_t)(nb > 0 ? nb : 1), sizeof *bc);
+	int rc = MW_ENOMEM;
+	if (bc) {
+		for (int i = 0; i < nb; i++)
+			bc[i] = (struct bucket_count){.t = sb[i].t, .n = sb[i].n, .ok = sb[i].ok};
+		rc = membership_restore(m->members, &p, bc, nb);
+	}
+	free(bc);
+	free(sb);
+	return rc;
+}
+
 static void
 load_peers(struct mesh *m)
 {
-	struct peer *saved = NULL;
+	struct store_peer_row *saved = NULL;
 	int ns = 0, kept = 0;
-	struct store *st = m->node->store;
-	if (store_peers_load(st, &saved, &ns) != 0)
+	if (store_peers_load(m->node->store, &saved, &ns) != 0)
 		return;
 	int64_t now = mw_wall_s();
 	for (int i = 0; i < ns; i++) {
@@ -70,23 +135,8 @@ load_peers(struct mesh *m)
 		x.port = saved[i].port;
 		if (gossip_check_identity(&x, 0) != NULL)
 			continue;
-		/* the last PMTU measured and the last day's success counts come back too */
-		struct pmtu_row *pr = NULL;
-		int npr = 0;
-		if (store_pmtu_list(st, saved[i].id, 1, &pr, &npr) == 0 && npr == 1) {
-			saved[i].pmtu.value = pr[0].value;
-			snprintf(saved[i].pmtu.method, sizeof saved[i].pmtu.method, "%s", pr[0].method);
-			saved[i].pmtu.probes = pr[0].probes;
-			saved[i].pmtu.black_hole = pr[0].black_hole;
-			saved[i].pmtu.measured_at = pr[0].measured_at;
-		}
-		free(pr);
-		struct bucket_count *bc = NULL;
-		int nbc = 0;
-		store_poll_buckets(st, saved[i].id, now - 86400, &bc, &nbc);
-		if (membership_restore(m->members, &saved[i], bc, nbc) == 0)
+		if (restore_peer(m, &saved[i], now) == 0)
 			kept++;
-		free(bc);
 	}
 	if (ns > 0)
 		log_info("mesh", "%d peers remembered from the last run", kept);
@@ -266,7 +316,10 @@ measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
 	if (p->pmtu.value != pi.value || p->pmtu.black_hole != pi.black_hole) {
 		log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi.value,
 		    pi.method, pi.probes, pi.black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
-		store_pmtu_insert(m->node->store, p->id, &pi);
+		struct pmtu_row row = {.measured_at = pi.measured_at, .value = pi.value, .probes = pi.probes,
+			.black_hole = pi.black_hole};
+		snprintf(row.method, sizeof row.method, "%s", pi.method);
+		store_pmtu_insert(m->node->store, p->id, &row);
 	}
 }
 
@@ -724,16 +777,17 @@ save_peers(struct mesh *m)
 {
 	int np = 0;
 	struct peer *ps = membership_snapshot(m->members, &np);
-	if (ps) {
-		int k = 0; /* quarantined hearsay is not remembered across a restart */
+	struct store_peer_row *rows = ps ? calloc((size_t)(np > 0 ? np : 1), sizeof *rows) : NULL;
+	if (rows) {
+		int k = 0; /* quarantined hearsay is not remembered across a restart; seeds not reached have no id */
 		for (int i = 0; i < np; i++)
-			if (!ps[i].quarantined)
-				ps[k++] = ps[i];
-		np = k;
-		if (store_peers_save(m->node->store, ps, np) != 0)
+			if (!ps[i].quarantined && ps[i].id[0])
+				row_from_peer(&rows[k++], &ps[i]);
+		if (store_peers_save(m->node->store, rows, k) != 0)
 			log_warn("db", "could not save the peer table");
-		free(ps);
 	}
+	free(rows);
+	free(ps);
 }
 
 void
