@@ -11,6 +11,7 @@
 
 #include "meshwatch/membership.h"
 #include "meshwatch/hist.h"
+#include "meshwatch/store.h"
 #include "meshwatch/tlsclient.h"
 
 struct node;
@@ -42,6 +43,12 @@ struct mesh_overload {
 	int excuse_max_s;
 };
 
+/* A PMTU measurement on its way to the store. */
+struct pmtu_queued {
+	char peer_id[37];
+	struct pmtu_row row;
+};
+
 struct poll_worker {
 	struct mesh *mesh;
 	pthread_t thread;
@@ -68,6 +75,8 @@ struct mesh {
 	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
 	struct poll_row *batch;      /* results waiting for the store */
 	int batch_n, batch_cap;
+	struct pmtu_queued *pmtu_batch; /* PMTU changes waiting for the store */
+	int pmtu_n, pmtu_cap;
 	struct mesh_stats stats;
 	uint64_t saved_incarnation;
 	unsigned flushes;            /* main thread only */

@@ -34,6 +34,9 @@
 #include "meshwatch/util.h"
 
 #define BATCH_MAX 65536
+/* PMTU changes waiting for the store (one per peer whose path changed
+   within a second, so a few at most) */
+#define PMTU_QUEUE_MAX 1024
 /* First contacts a node may make at once before first_contact_rate paces
    them (at most a minute's worth): enough for its seeds and the first
    peers it hears of. */
@@ -299,6 +302,33 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* A changed path MTU, queued for the main thread to write (workers never
+   touch SQLite). Past PMTU_QUEUE_MAX waiting, the newest is left out. */
+static void
+queue_pmtu(struct mesh *m, const char *id, const struct pmtu_info *pi)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->pmtu_n == m->pmtu_cap && m->pmtu_cap < PMTU_QUEUE_MAX) {
+		int ncap = m->pmtu_cap ? m->pmtu_cap * 2 : 16;
+		struct pmtu_queued *nq = realloc(m->pmtu_batch, (size_t)ncap * sizeof *nq);
+		if (nq) {
+			m->pmtu_batch = nq;
+			m->pmtu_cap = ncap;
+		}
+	}
+	if (m->pmtu_n < m->pmtu_cap) {
+		struct pmtu_queued *q = &m->pmtu_batch[m->pmtu_n++];
+		memset(q, 0, sizeof *q);
+		snprintf(q->peer_id, sizeof q->peer_id, "%s", id);
+		q->row.measured_at = pi->measured_at;
+		q->row.value = pi->value;
+		q->row.probes = pi->probes;
+		q->row.black_hole = pi->black_hole;
+		snprintf(q->row.method, sizeof q->row.method, "%s", pi->method);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void
 measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
 {
@@ -316,10 +346,7 @@ measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
 	if (p->pmtu.value != pi.value || p->pmtu.black_hole != pi.black_hole) {
 		log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi.value,
 		    pi.method, pi.probes, pi.black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
-		struct pmtu_row row = {.measured_at = pi.measured_at, .value = pi.value, .probes = pi.probes,
-			.black_hole = pi.black_hole};
-		snprintf(row.method, sizeof row.method, "%s", pi.method);
-		store_pmtu_insert(m->node->store, p->id, &row);
+		queue_pmtu(m, p->id, &pi);
 	}
 }
 
@@ -831,6 +858,7 @@ mesh_destroy(struct mesh *m)
 	free(m->workers);
 	free(m->idle);
 	free(m->batch);
+	free(m->pmtu_batch);
 	pthread_cond_destroy(&m->worker_idle);
 	pthread_cond_destroy(&m->wake);
 	pthread_mutex_destroy(&m->lock);
@@ -976,6 +1004,22 @@ check_overload(struct mesh *m)
 		    p, m->node->cfg.poll_concurrency);
 }
 
+/* Writes the queued PMTU changes (main thread). */
+static void
+write_pmtu(struct mesh *m)
+{
+	pthread_mutex_lock(&m->lock);
+	struct pmtu_queued *q = m->pmtu_batch;
+	int n = m->pmtu_n;
+	m->pmtu_batch = NULL;
+	m->pmtu_n = m->pmtu_cap = 0;
+	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < n; i++)
+		if (store_pmtu_insert(m->node->store, q[i].peer_id, &q[i].row) != 0)
+			log_warn("db", "could not write the path MTU of peer %s", q[i].peer_id);
+	free(q);
+}
+
 void
 mesh_flush(struct mesh *m)
 {
@@ -1000,6 +1044,7 @@ mesh_flush(struct mesh *m)
 		}
 	}
 	free(rows);
+	write_pmtu(m);
 	/* the peer table reaches the database every 10 s, so even a kill -9
 	   leaves the next start a recent one to remember */
 	if (++m->flushes % 10 == 0)
