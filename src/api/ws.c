@@ -225,8 +225,8 @@ static char *
 mesh_frame(struct node *n)
 {
 	int np = 0, total, alive, suspect, dead;
-	struct peer *ps = membership_snapshot(n->mesh->members, &np);
-	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
+	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "mesh");

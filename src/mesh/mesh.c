@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -34,7 +35,54 @@
 #include "meshwatch/udpprobe.h"
 #include "meshwatch/util.h"
 
-#define BATCH_MAX 65536
+/* A PMTU measurement on its way to the store. */
+struct pmtu_queued {
+	char peer_id[37];
+	struct pmtu_row row;
+};
+
+struct poll_worker {
+	struct mesh *mesh;
+	pthread_t thread;
+	pthread_cond_t ready; /* job set, or stopping */
+	struct peer *job;     /* the peer to poll, or NULL */
+};
+
+/* The mesh: written by the main thread (create, start, flush, stop),
+   except what the lock guards, which workers, the scheduler and the
+   HTTP threads share; other modules reach it through mesh.h's functions. */
+struct mesh {
+	struct node *node;
+	struct membership *members;
+	struct meshauth *auth;
+	struct tls_client *client;
+	struct udp_responder *udp;
+
+	pthread_t scheduler;
+	struct poll_worker *workers;
+	int nworkers;
+	int *idle, nidle;            /* idle workers, the most recently idle last */
+	int started;
+	volatile int stopping;
+
+	pthread_mutex_t lock;        /* guards the workers' jobs and the idle list, the batch and stats */
+	pthread_cond_t worker_idle;  /* a worker joined the idle list */
+	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
+	struct poll_row *batch;      /* results waiting for the store */
+	int batch_n, batch_cap;
+	struct pmtu_queued *pmtu_batch; /* PMTU changes waiting for the store */
+	int pmtu_n, pmtu_cap;
+	struct mesh_stats stats;
+	uint64_t saved_incarnation;
+	unsigned flushes;            /* main thread only */
+	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
+	int64_t reach_at;            /* under lock: the reach pacer's last refill (monotonic ms; 0 never) */
+	double reach_tokens;         /* under lock: indirect probes it may answer now */
+	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
+	struct mesh_overload ovl;    /* under lock; the main thread writes it */
+};
+
+#define BATCH_MAX 65536 /* rows waiting for the store; past it the oldest are dropped */
 /* PMTU changes waiting for the store (one per peer whose path changed
    within a second, so a few at most) */
 #define PMTU_QUEUE_MAX 1024
@@ -43,7 +91,7 @@
    peers it hears of. */
 #define FIRST_CONTACT_BURST 10
 
-static void save_peers(struct mesh *m);    /* rows waiting for the store; past it the oldest are dropped */
+static void save_peers(struct mesh *m);
 
 static void
 self_news(const struct mesh *m, uint64_t incarnation, struct peer_news *out)
@@ -418,8 +466,8 @@ indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
 		    r->vantage_reached, r->vantage_asked);
 }
 
-int
-mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
+static int
+reach_peer(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
 {
 	struct peer p;
 	if (membership_get(m->members, id, &p) != 0 || p.quarantined)
@@ -437,6 +485,40 @@ mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *
 		    cJSON_IsString(nid) ? nid->valuestring : "(none)");
 	cJSON_Delete(o);
 	return same;
+}
+
+int
+mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
+{
+	if (__atomic_add_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED) > MESH_REACH_MAX_IN_FLIGHT) {
+		__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+		return MW_ELIMIT;
+	}
+	int rc = reach_peer(m, id, timeout_ms, hr);
+	__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+int
+mesh_reach_pace(struct mesh *m, int per_min)
+{
+	int64_t now = mw_now_ms();
+	double burst = per_min < 10 ? per_min : 10;
+	pthread_mutex_lock(&m->lock);
+	if (m->reach_at == 0)
+		m->reach_tokens = burst;
+	else
+		m->reach_tokens += (double)(now - m->reach_at) * per_min / 60000.0;
+	if (m->reach_tokens > burst)
+		m->reach_tokens = burst;
+	m->reach_at = now;
+	int wait = 0;
+	if (m->reach_tokens >= 1)
+		m->reach_tokens -= 1;
+	else
+		wait = (int)((1 - m->reach_tokens) * 60.0 / per_min) + 1;
+	pthread_mutex_unlock(&m->lock);
+	return wait;
 }
 
 /* The node id answering at ip:port, from its public GET /health (for a
@@ -1121,4 +1203,30 @@ mesh_get_overload(struct mesh *m, struct mesh_overload *out)
 	pthread_mutex_lock(&m->lock);
 	*out = m->ovl;
 	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mesh_count_rejected(struct mesh *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stats.callers_rejected++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct membership *
+mesh_membership(struct mesh *m)
+{
+	return m->members;
+}
+
+struct meshauth *
+mesh_auth(struct mesh *m)
+{
+	return m->auth;
+}
+
+struct tls_client *
+mesh_client(struct mesh *m)
+{
+	return m->client;
 }
