@@ -24,7 +24,7 @@
       counted, and the log says so (rate-limited).
    7. An address answers for one node: when our own poll of a peer's
       ip:port is answered by another node id, the peer we knew there is
-      dead at once (membership_address_taken). Only that first-hand
+      dead at once (membership_apply_poll, taken). Only that first-hand
       evidence counts; what callers or gossip claim about an address never
       kills a peer.
    8. An overloaded node delays its verdict, never erases it: a timeout it
