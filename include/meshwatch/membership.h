@@ -85,7 +85,7 @@ struct peer {
 	int vantage_asked, vantage_reached;
 	int64_t vantage_at;
 	/* the SHA-256 of its public key (SPKI, hex) as first met directly,
-	   "" until then; see membership_pin */
+	   "" until then; see membership_apply_poll */
 	char pin[65];
 	int64_t pinned_at;
 	char pin_refused[65];            /* the other key last refused, to log it once */
@@ -219,48 +219,91 @@ struct quarantine_stats {
 };
 void membership_quarantine_stats(struct membership *m, struct quarantine_stats *out);
 
-/* A seed placeholder (matched by the ip or fqdn and port it was seeded
-   with) answered as node id: it becomes that node, or disappears when the
-   node is already in the table. */
-void membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id);
+/* Key pinning, trust on first use (see membership_apply_poll). */
+enum pin_verdict {
+	PIN_SAME,       /* the key pinned */
+	PIN_NEW,        /* the peer had no pin: now pinned */
+	PIN_CHANGED,    /* another key, refused: the pin stays */
+	PIN_REPLACED,   /* another key, proven with the mesh secret: now pinned */
+	PIN_NONE        /* no peer with that id (or no key presented) */
+};
 
-/* Our poll finished: of the peer with this id, or (id "") of the seed
-   placeholder seeded with seed_ip/seed_fqdn and port. A failure marked
-   r->excused counts as a failure, but while the peer's excuse is younger
-   than excuse_max_s its verdict is withheld: an alive peer becomes unknown
-   (suspect and dead peers keep their state) and excused_since is set. Past
-   that window the verdict is given as for any failure. Returns 1 when the
-   failure was excused, else 0. */
-int membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
-    const struct poll_result *r, int64_t now);
+/* Everything one poll learned, sent to the table in one message. The
+   poller reads its copy of the peer and the view before it polls, and
+   touches the table once more, when it is done. */
+struct poll_outcome {
+	/* the entry polled, as the poller's copy named it: its id, or "" for
+	   a seed placeholder (found by the ip or fqdn and port it was seeded
+	   with) */
+	const char *id, *ip, *fqdn;
+	int port;
+	/* the poll did not happen (its first contact was deferred, see
+	   tlsclient_first_contact_ok): the entry is free for the next round
+	   and nothing is counted for or against it; the rest is unused */
+	int deferred;
+	/* A node other than this one answered /nodeinfo, signed when signing
+	   is on: who as we believe it first-hand (the address we reached;
+	   its own claims when taken), its peer list (owned by the caller)
+	   and the position of that list. */
+	int answered;
+	struct peer_news who;
+	int taken;                   /* the entry's address now answers as who, another node */
+	const char *spki;            /* the SHA-256 (hex) of the key it presented */
+	int signed_ok;               /* its answer is signed with the mesh secret: a new key is accepted */
+	const struct peer_news *list;
+	int nlist;
+	char list_digest[17], list_cursor[MEMBERSHIP_CURSOR_LEN];
+	int64_t answered_at;         /* wall-clock seconds, when the answer came */
+	/* a path MTU measured during the poll */
+	int pmtu_measured;
+	struct pmtu_info pmtu;
+	/* the result: ok when every check the poller could make passed (the
+	   key pin is checked here); r.excused when the overload excuse
+	   applies (a timeout while this node is overloaded) */
+	struct poll_result r;
+	int64_t at;                  /* wall-clock seconds, when the poll ended */
+};
 
-/* Our own poll of ip:port, where we knew node old_id, was answered by
-   node new_id: the address now belongs to another node, so old_id is dead
-   at once (first-hand evidence only: never call this on what a caller or
-   gossip claims). A quarantined old_id is dropped instead. Returns 1 when
-   old_id changed state or was dropped, else 0. */
-int membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
-    int64_t now);
-/* A poll that did not happen (its first contact was deferred, see
-   tlsclient_first_contact_ok): the peer is free for the next round and
-   nothing is counted for or against it. */
-void membership_poll_deferred(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn,
-    int port);
+/* What the table made of a poll. */
+struct poll_applied {
+	struct poll_result r;        /* as recorded: a refused key makes the poll fail (PERR_AUTH) */
+	char id[37];                 /* the entry's id now ("" for a seed that did not answer) */
+	int history;                 /* a node not in quarantine: the poll belongs in its history */
+	int excused;                 /* the failure was excused (verdict withheld) */
+	int pin;                     /* enum pin_verdict, for an answered poll */
+	char old_pin[65];            /* the pin before */
+	int pin_first;               /* PIN_CHANGED: the first time this other key is seen */
+	int address_taken;           /* the entry polled was made dead or dropped (taken) */
+	struct merge_stats merge;    /* the merge of its list */
+	uint64_t incarnation;        /* > 0: ours was raised to refute a suspicion */
+};
 
-void membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p);
-/* Key pinning, trust on first use. spki: the key hash peer id presented
-   on a direct contact. PIN_SAME when it matches the pin; PIN_NEW when the
-   peer had no pin (now pinned); PIN_CHANGED when it differs and
-   accept_change is 0 (the pin stays; *first is 1 the first time this
-   other key is seen, so it is logged once); PIN_REPLACED when it differs
-   and accept_change is 1 (the pin is now spki); PIN_NONE when no peer
-   has that id. old_out (65 bytes, may be NULL) gets the previous pin. */
-enum pin_verdict { PIN_SAME, PIN_NEW, PIN_CHANGED, PIN_REPLACED, PIN_NONE };
-int membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
-    char *old_out, int *first);
+/* Applies a poll, in this order and under one hold of the lock:
+   - answered: a seed placeholder becomes node who (or goes, when the node
+     is in the table already); who's key is checked against its pin: the
+     first key met is pinned, a changed key is refused (the poll fails,
+     PERR_AUTH, and nothing of the answer is taken) unless signed_ok, when
+     the pin follows it. Then who is heard from first-hand
+     (membership_heard_from); when taken, the entry polled is dead at once
+     (rule 7: first-hand evidence only; a quarantined one is dropped); its
+     list is merged (membership_merge_from) and its digest and cursor kept
+     when the whole list was taken (else forgotten, so its next answer is
+     a whole list again); a suspicion about us raises our incarnation.
+   - the PMTU measured is kept.
+   - the poll's result counts for the entry (id who.id for an answered
+     seed). A failure marked r.excused counts as a failure, but while the
+     peer's excuse is younger than excuse_max_s its verdict is withheld:
+     an alive peer becomes unknown (suspect and dead peers keep their
+     state) and excused_since is set. Past that window the verdict is
+     given as for any failure. A quarantined entry is dropped after
+     quarantine_tries failures.
+   out (may be NULL) says what happened, for the poller's log, history
+   and counters. Never blocks beyond the lock; logs state changes. */
+void membership_apply_poll(struct membership *m, const struct poll_outcome *o, struct poll_applied *out);
 
-/* Remembers the view digest and table cursor id last sent ("" forgets them). */
-void membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor);
+/* What a poller sends along: this node's incarnation and view digest
+   (membership_view_digest), read together. */
+void membership_poll_view(struct membership *m, uint64_t *incarnation, char digest[17]);
 
 /* State timers: suspect -> dead by time, a withheld verdict given once
    its excuse is older than excuse_max_s (plus one poll interval for the

@@ -5,7 +5,6 @@
 #ifndef MESHWATCH_MESH_H
 #define MESHWATCH_MESH_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,8 +15,9 @@
 struct node;
 struct meshauth;
 struct tls_client;
-struct udp_responder;
-struct poll_row;
+
+/* The running mesh; its fields are mesh.c's (see the accessors below). */
+struct mesh;
 
 struct mesh_stats {
 	uint64_t polls_ok, polls_failed;
@@ -40,42 +40,6 @@ struct mesh_overload {
 	double pressure;             /* last reading, %; < 0 when none */
 	int threshold;               /* overload_cpu_pressure */
 	int excuse_max_s;
-};
-
-struct poll_worker {
-	struct mesh *mesh;
-	pthread_t thread;
-	pthread_cond_t ready; /* job set, or stopping */
-	struct peer *job;     /* the peer to poll, or NULL */
-};
-
-struct mesh {
-	struct node *node;
-	struct membership *members;
-	struct meshauth *auth;
-	struct tls_client *client;
-	struct udp_responder *udp;
-
-	pthread_t scheduler;
-	struct poll_worker *workers;
-	int nworkers;
-	int *idle, nidle;            /* idle workers, the most recently idle last */
-	int started;
-	volatile int stopping;
-
-	pthread_mutex_t lock;        /* guards the workers' jobs and the idle list, the batch and stats */
-	pthread_cond_t worker_idle;  /* a worker joined the idle list */
-	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
-	struct poll_row *batch;      /* results waiting for the store */
-	int batch_n, batch_cap;
-	struct mesh_stats stats;
-	uint64_t saved_incarnation;
-	unsigned flushes;            /* main thread only */
-	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
-	int64_t reach_at;            /* under lock: the reach pacer's last refill (monotonic ms; 0 never) */
-	double reach_tokens;         /* under lock: indirect probes it may answer now */
-	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
-	struct mesh_overload ovl;    /* under lock; the main thread writes it */
 };
 
 /* Builds the mesh: the peer table from the database and the seed file,
@@ -113,11 +77,29 @@ int mesh_overload_source(const char *root, const char *container_env, char *path
    cannot be read or parsed. */
 double mesh_read_pressure(const char *path);
 
+/* Indirect probes answered at once, at most (see mesh_reach). */
+#define MESH_REACH_MAX_IN_FLIGHT 4
+
 /* Answers another node's indirect probe: can this node reach peer id now?
    (GET /nodeinfo/reach, blocking for at most timeout_ms.) 1 reached, 0
    not (why in detail), MW_ENOTFOUND when the peer is unknown here or
-   quarantined (never contacted on another node's behalf). */
+   quarantined (never contacted on another node's behalf), MW_ELIMIT when
+   MESH_REACH_MAX_IN_FLIGHT probes are being answered already. */
 int mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr);
+/* Paces indirect probes: per_min a minute after a burst of up to 10 (a
+   token bucket). 0 when one may go now, else the seconds to wait. */
+int mesh_reach_pace(struct mesh *m, int per_min);
+
+/* A caller of the mesh endpoints refused (bad identity or signature, not
+   a member): counted in mesh_stats.callers_rejected. */
+void mesh_count_rejected(struct mesh *m);
+
+/* The mesh's parts, for the API: the peer table (thread-safe, see
+   membership.h), the mesh signatures and the TLS client (both
+   thread-safe). Valid until mesh_destroy. */
+struct membership *mesh_membership(struct mesh *m);
+struct meshauth *mesh_auth(struct mesh *m);
+struct tls_client *mesh_client(struct mesh *m);
 
 /* This node's identity as announced to peers. */
 void mesh_self(struct mesh *m, struct peer_news *out);

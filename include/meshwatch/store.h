@@ -67,9 +67,8 @@ int store_session_delete(struct store *st, const char *token_hash);
 int store_session_purge(struct store *st, int64_t now);
 int store_session_count(struct store *st);
 
-/* The mesh. */
-struct peer;
-struct pmtu_info;
+/* The mesh. The store keeps its own rows: the mesh converts its peer
+   table to and from them. */
 
 struct poll_row {
 	char peer_id[37];
@@ -81,27 +80,43 @@ struct poll_row {
 	int excused;   /* failed while this node was overloaded: the peer's verdict was withheld */
 };
 
-/* Saves the identity, state and pinned key of every peer with an id (one
+/* What is remembered of a peer across restarts. */
+struct store_peer_row {
+	char id[37];
+	char fqdn[256];
+	char ip[64];
+	int port;
+	int state;                       /* enum peer_state */
+	uint64_t incarnation;
+	int64_t first_seen, last_seen;   /* wall-clock seconds */
+	char pin[65];                    /* SHA-256 of its public key (hex), "" none */
+	int64_t pinned_at;
+};
+
+/* Saves every row with an id and deletes the peers not among them (one
    transaction). */
-int store_peers_save(struct store *st, const struct peer *peers, int n);
+int store_peers_save(struct store *st, const struct store_peer_row *peers, int n);
 /* Loads saved peers into a malloc'd array (caller frees). */
-int store_peers_load(struct store *st, struct peer **out, int *n);
+int store_peers_load(struct store *st, struct store_peer_row **out, int *n);
 int store_peer_delete(struct store *st, const char *id);
 
 /* Poll counts of one peer since a time, in 5-minute buckets (malloc'd). */
-struct bucket_count;
-int store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n);
+struct store_bucket {
+	int64_t t;     /* the bucket's start, wall-clock seconds */
+	int n, ok;     /* polls, successful ones */
+};
+int store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct store_bucket **out, int *n);
 
 /* Inserts poll results in one transaction. */
 int store_polls_insert(struct store *st, const struct poll_row *rows, int n);
 
-/* Adds a PMTU measurement to the history. */
-int store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_info *p);
 struct pmtu_row {
 	int64_t measured_at;
 	int value, probes, black_hole;
 	char method[24];
 };
+/* Adds a PMTU measurement to the history. */
+int store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_row *p);
 /* Newest first, at most limit; *rows malloc'd. */
 int store_pmtu_list(struct store *st, const char *peer_id, int limit, struct pmtu_row **rows, int *n);
 

@@ -34,7 +34,7 @@ api_health(struct req *r)
 	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
 	int total, alive, suspect, dead;
-	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON_AddNumberToObject(o, "known_nodes", total);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
@@ -137,14 +137,14 @@ api_node(struct req *r)
 	cJSON_AddStringToObject(o, "listen", n->cfg.listen);
 	cJSON_AddStringToObject(o, "node_env", n->cfg.node_env);
 	int total, alive, suspect, dead;
-	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON_AddNumberToObject(o, "known_nodes", total);
 	cJSON *mc = cJSON_AddObjectToObject(o, "mesh");
 	cJSON_AddNumberToObject(mc, "total", total);
 	cJSON_AddNumberToObject(mc, "alive", alive);
 	cJSON_AddNumberToObject(mc, "suspect", suspect);
 	cJSON_AddNumberToObject(mc, "dead", dead);
-	cJSON_AddNumberToObject(mc, "incarnation", (double)membership_incarnation(n->mesh->members));
+	cJSON_AddNumberToObject(mc, "incarnation", (double)membership_incarnation(mesh_membership(n->mesh)));
 	cJSON_AddBoolToObject(mc, "signed", n->cfg.mesh_secret[0] != '\0');
 	cJSON *c = cJSON_AddObjectToObject(o, "certificate");
 	cJSON_AddStringToObject(c, "subject", cert.subject);

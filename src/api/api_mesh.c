@@ -45,11 +45,11 @@ verify_signed(struct req *r, const char *ident)
 {
 	struct mesh *m = r->node->mesh;
 	r->mesh_signer[0] = '\0';
-	if (!meshauth_enabled(m->auth))
+	if (!meshauth_enabled(mesh_auth(m)))
 		return 0;
 	char path[2048], why[200];
 	signed_path(r, path, sizeof path);
-	int rc = meshauth_verify_request(m->auth, r->method, path, ident, r->node->id,
+	int rc = meshauth_verify_request(mesh_auth(m), r->method, path, ident, r->node->id,
 	    mg_get_header(r->conn, "X-Mw-Timestamp"), mg_get_header(r->conn, "X-Mw-Nonce"),
 	    mg_get_header(r->conn, "X-Mw-Signature"), "", 0, mw_wall_s(), why, sizeof why);
 	if (rc == 0) {
@@ -57,9 +57,7 @@ verify_signed(struct req *r, const char *ident)
 			copy_header(r, "X-Mw-Id", r->mesh_signer, sizeof r->mesh_signer);
 		return 0;
 	}
-	pthread_mutex_lock(&m->lock);
-	m->stats.callers_rejected++;
-	pthread_mutex_unlock(&m->lock);
+	mesh_count_rejected(m);
 	log_warn("mesh", "%s from %s refused: %s", r->path, r->client, why);
 	http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
 	return -1;
@@ -78,16 +76,14 @@ reply_signed(struct req *r, int status, cJSON *o)
 		return;
 	}
 	char hdr[160] = "";
-	if (meshauth_enabled(m->auth)) {
+	if (meshauth_enabled(mesh_auth(m))) {
 		char sig[MESHAUTH_SIG_LEN + 1];
-		meshauth_sign_response(m->auth, mg_get_header(r->conn, "X-Mw-Nonce"), status, text, strlen(text), sig);
+		meshauth_sign_response(mesh_auth(m), mg_get_header(r->conn, "X-Mw-Nonce"), status, text, strlen(text), sig);
 		snprintf(hdr, sizeof hdr, "X-Mw-Signature: %s\r\n", sig);
 	}
 	http_reply_raw(r, status, "application/json", text, strlen(text), hdr);
 	free(text);
 }
-
-#define REACH_MAX_IN_FLIGHT 4
 
 /* Whether the caller of /nodeinfo/reach is an alive member: its X-Mw-Id
    names an alive peer (not quarantined) whose address is the one the
@@ -104,7 +100,7 @@ reach_caller_ok(struct req *r, char *why, size_t whylen)
 		snprintf(why, whylen, "only alive members of this mesh may ask: X-Mw-Id must name one");
 		return 0;
 	}
-	if (membership_get(r->node->mesh->members, id, &p) != 0 || p.quarantined || p.state != PEER_ALIVE) {
+	if (membership_get(mesh_membership(r->node->mesh), id, &p) != 0 || p.quarantined || p.state != PEER_ALIVE) {
 		snprintf(why, whylen, "only alive members of this mesh may ask: %s is not one here", id);
 		return 0;
 	}
@@ -115,37 +111,13 @@ reach_caller_ok(struct req *r, char *why, size_t whylen)
 	return 1;
 }
 
-/* Paces indirect probes: reach_per_min a minute after a burst of up to 10
-   (a token bucket). 0 when one may go now, else the seconds to wait. */
-static int
-reach_pace(struct mesh *m, int per_min)
-{
-	int64_t now = mw_now_ms();
-	double burst = per_min < 10 ? per_min : 10;
-	pthread_mutex_lock(&m->lock);
-	if (m->reach_at == 0)
-		m->reach_tokens = burst;
-	else
-		m->reach_tokens += (double)(now - m->reach_at) * per_min / 60000.0;
-	if (m->reach_tokens > burst)
-		m->reach_tokens = burst;
-	m->reach_at = now;
-	int wait = 0;
-	if (m->reach_tokens >= 1)
-		m->reach_tokens -= 1;
-	else
-		wait = (int)((1 - m->reach_tokens) * 60.0 / per_min) + 1;
-	pthread_mutex_unlock(&m->lock);
-	return wait;
-}
-
 /* GET /nodeinfo/reach?id=UUID: another node's indirect probe. This node
    connects to that peer now (GET /health, at most 3 s) and says whether it
    answered as that node: reached or not, nothing more (no times, no
    error), so it tells nothing about the ports of an address. Only alive
    members ask (X-Mw-Id, from their own address), only about peers that are
    not quarantined, at most reach_per_min a minute and
-   REACH_MAX_IN_FLIGHT at once, so nobody can scan through this node. */
+   MESH_REACH_MAX_IN_FLIGHT at once, so nobody can scan through this node. */
 void
 api_nodeinfo_reach(struct req *r)
 {
@@ -160,13 +132,11 @@ api_nodeinfo_reach(struct req *r)
 	}
 	char why[200];
 	if (!reach_caller_ok(r, why, sizeof why)) {
-		pthread_mutex_lock(&m->lock);
-		m->stats.callers_rejected++;
-		pthread_mutex_unlock(&m->lock);
+		mesh_count_rejected(m);
 		http_reply_error(r, 403, "not_a_member", "%s", why);
 		return;
 	}
-	int wait = reach_pace(m, r->node->cfg.reach_per_min);
+	int wait = mesh_reach_pace(m, r->node->cfg.reach_per_min);
 	if (wait > 0) {
 		char hdr[64];
 		snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", wait);
@@ -178,15 +148,14 @@ api_nodeinfo_reach(struct req *r)
 		http_reply_json(r, 429, e, hdr);
 		return;
 	}
-	if (__atomic_add_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED) > REACH_MAX_IN_FLIGHT) {
-		__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
-		http_reply_error(r, 503, "busy", "already answering %d indirect probes", REACH_MAX_IN_FLIGHT);
-		return;
-	}
 	struct https_result hr = {0};
 	int timeout = r->node->cfg.poll_timeout_ms < 3000 ? r->node->cfg.poll_timeout_ms : 3000;
 	int rc = mesh_reach(m, id, timeout, &hr);
-	__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+	if (rc == MW_ELIMIT) {
+		https_result_free(&hr);
+		http_reply_error(r, 503, "busy", "already answering %d indirect probes", MESH_REACH_MAX_IN_FLIGHT);
+		return;
+	}
 	if (rc == MW_ENOTFOUND) {
 		https_result_free(&hr);
 		http_reply_error(r, 404, "not_found", "no peer with id %s", id);
@@ -257,9 +226,7 @@ check_number_headers(struct req *r, int has_ident, const char *port, const char 
 	if (bad == NULL)
 		return 0;
 	struct mesh *m = r->node->mesh;
-	pthread_mutex_lock(&m->lock);
-	m->stats.callers_rejected++;
-	pthread_mutex_unlock(&m->lock);
+	mesh_count_rejected(m);
 	http_reply_error(r, 400, "invalid_header", "header %s must be %s", bad, want);
 	return -1;
 }
@@ -294,19 +261,17 @@ api_nodeinfo(struct req *r)
 		if (bad == NULL && strcmp(who.id, n->id) == 0)
 			bad = "the caller claims to be this node";
 		if (bad) {
-			pthread_mutex_lock(&m->lock);
-			m->stats.callers_rejected++;
-			pthread_mutex_unlock(&m->lock);
+			mesh_count_rejected(m);
 			http_reply_error(r, 400, "invalid_caller", "X-Mw-* identity headers: %s", bad);
 			return;
 		}
 		/* the address it claims must be the one it calls from (or, with a
 		   mesh secret, the signature vouches for the caller); else nothing
 		   is believed until our own poll reaches it there (quarantine) */
-		if (mw_ip_same(who.ip, r->client) || meshauth_enabled(m->auth))
-			membership_heard_from(m->members, &who, mw_wall_s());
+		if (mw_ip_same(who.ip, r->client) || meshauth_enabled(mesh_auth(m)))
+			membership_heard_from(mesh_membership(m), &who, mw_wall_s());
 		else
-			membership_heard_unverified(m->members, &who, mw_wall_s());
+			membership_heard_unverified(mesh_membership(m), &who, mw_wall_s());
 	}
 	char known[24], view[24], since[MEMBERSHIP_CURSOR_LEN + 8];
 	copy_header(r, "X-Mw-Peers-Digest", known, sizeof known);
@@ -461,7 +426,7 @@ api_nodes_list(struct req *r)
 		return;
 	}
 	int np = 0;
-	struct peer *ps = membership_snapshot(r->node->mesh->members, &np);
+	struct peer *ps = membership_snapshot(mesh_membership(r->node->mesh), &np);
 	if (ps == NULL) {
 		http_reply_error(r, 500, "internal", "out of memory");
 		return;
@@ -523,7 +488,7 @@ api_nodes_list(struct req *r)
 static int
 get_peer(struct req *r, struct peer *p)
 {
-	if (membership_get(r->node->mesh->members, r->sid, p) != 0) {
+	if (membership_get(mesh_membership(r->node->mesh), r->sid, p) != 0) {
 		http_reply_error(r, 404, "not_found", "no peer with id %s", r->sid);
 		return -1;
 	}
@@ -541,7 +506,7 @@ api_nodes_get(struct req *r)
 void
 api_nodes_delete(struct req *r)
 {
-	if (membership_forget(r->node->mesh->members, r->sid) != 0) {
+	if (membership_forget(mesh_membership(r->node->mesh), r->sid) != 0) {
 		http_reply_error(r, 404, "not_found", "no peer with id %s", r->sid);
 		return;
 	}

@@ -43,9 +43,9 @@ reply_signed(struct req *r, int status, cJSON *o, const char *nonce)
 	}
 	char h[160] = "";
 	struct mesh *m = r->node->mesh;
-	if (meshauth_enabled(m->auth) && nonce) {
+	if (meshauth_enabled(mesh_auth(m)) && nonce) {
 		char sig[MESHAUTH_SIG_LEN + 1];
-		meshauth_sign_response(m->auth, nonce, status, text, strlen(text), sig);
+		meshauth_sign_response(mesh_auth(m), nonce, status, text, strlen(text), sig);
 		snprintf(h, sizeof h, "X-Mw-Signature: %s\r\n", sig);
 	}
 	http_reply_raw(r, status, "application/json", text, strlen(text), h);
@@ -62,7 +62,7 @@ static int
 report_sender_check(struct req *r, const char *signer, const struct report_origin *o, char *why, size_t whylen)
 {
 	struct mesh *m = r->node->mesh;
-	if (meshauth_enabled(m->auth)) {
+	if (meshauth_enabled(mesh_auth(m))) {
 		if (strcmp(signer, o->id) == 0)
 			return 0;
 		snprintf(why, whylen, "\"origin.id\" %s is not the signing node (%s): a node reports only as itself", o->id,
@@ -70,7 +70,7 @@ report_sender_check(struct req *r, const char *signer, const struct report_origi
 		return -1;
 	}
 	struct peer p;
-	if (membership_get(m->members, o->id, &p) != 0 || p.last_ok <= 0) {
+	if (membership_get(mesh_membership(m), o->id, &p) != 0 || p.last_ok <= 0) {
 		snprintf(why, whylen, "\"origin.id\" %s is not a member this node has polled (without a mesh secret only members report)",
 		    o->id);
 		return -1;
@@ -92,7 +92,7 @@ api_report(struct req *r)
 	size_t blen = r->raw_len;
 	const char *nonce = mg_get_header(r->conn, "X-Mw-Nonce");
 	char signer[37] = ""; /* the identity the verified signature was made for */
-	if (meshauth_enabled(m->auth)) {
+	if (meshauth_enabled(mesh_auth(m))) {
 		struct peer_news who = {0};
 		char port[16], inc[32], ident[512] = "", why[200];
 		hdr(r, "X-Mw-Id", who.id, sizeof who.id);
@@ -104,7 +104,7 @@ api_report(struct req *r)
 		who.incarnation = strtoull(inc, NULL, 10);
 		if (who.id[0])
 			gossip_identity_string(&who, ident, sizeof ident);
-		int rc = meshauth_verify_request(m->auth, "POST", "/report", ident, "", mg_get_header(r->conn, "X-Mw-Timestamp"),
+		int rc = meshauth_verify_request(mesh_auth(m), "POST", "/report", ident, "", mg_get_header(r->conn, "X-Mw-Timestamp"),
 		    nonce, mg_get_header(r->conn, "X-Mw-Signature"), body, blen, mw_wall_s(), why, sizeof why);
 		if (rc != 0) {
 			log_warn("report", "report from %s refused: %s", r->client, why);
@@ -239,7 +239,7 @@ api_mesh_matrix(struct req *r)
 	nodeset_add(&ns, n->id, n->fqdn, n->ip, "alive");
 	if (offset == 0) {
 		int np = 0;
-		struct peer *ps = membership_snapshot(n->mesh->members, &np);
+		struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
 		for (int i = 0; ps && i < np; i++) {
 			const struct peer *p = &ps[i];
 			if (p->id[0] == '\0')

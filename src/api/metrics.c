@@ -288,8 +288,8 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		int total, alive, suspect, dead, unknown, excused;
 		struct mesh_stats ms;
 		struct mesh_overload ovl;
-		membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
-		membership_count_unknown(n->mesh->members, &unknown, &excused);
+		membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
+		membership_count_unknown(mesh_membership(n->mesh), &unknown, &excused);
 		mesh_get_stats(n->mesh, &ms);
 		mesh_get_overload(n->mesh, &ovl);
 		put(&b, "# HELP meshwatch_peers Known peers by state (unknown: verdict withheld while this node is overloaded).\n"
@@ -298,7 +298,7 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		        "meshwatch_peers{state=\"unknown\"} %d\n",
 		    alive, suspect, dead, unknown);
 		struct quarantine_stats qs;
-		membership_quarantine_stats(n->mesh->members, &qs);
+		membership_quarantine_stats(mesh_membership(n->mesh), &qs);
 		put(&b, "# HELP meshwatch_peers_quarantined Peers heard of second-hand and not reached by this node yet "
 		        "(not counted in meshwatch_peers, never gossiped).\n# TYPE meshwatch_peers_quarantined gauge\n"
 		        "meshwatch_peers_quarantined %d\n", qs.quarantined);
@@ -341,11 +341,11 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "# HELP meshwatch_first_contact_waits_total Polls that waited for a full-handshake slot (first_contacts).\n"
 		        "# TYPE meshwatch_first_contact_waits_total counter\n");
 		put(&b, "meshwatch_first_contact_waits_total %llu\n",
-		    (unsigned long long)tlsclient_full_handshake_waits(n->mesh->client));
+		    (unsigned long long)tlsclient_full_handshake_waits(mesh_client(n->mesh)));
 		put(&b, "# HELP meshwatch_first_contacts_deferred_total Polls deferred to a later round: the peer was not met yet and first_contact_rate was spent.\n"
 		        "# TYPE meshwatch_first_contacts_deferred_total counter\n");
 		put(&b, "meshwatch_first_contacts_deferred_total %llu\n",
-		    (unsigned long long)tlsclient_first_contacts_deferred(n->mesh->client));
+		    (unsigned long long)tlsclient_first_contacts_deferred(mesh_client(n->mesh)));
 	}
 	if (n->targets)
 		put_targets(&b, n);

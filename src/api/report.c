@@ -154,7 +154,7 @@ report_snapshot(struct node *n, int64_t seq)
 	cJSON_AddNumberToObject(o, "interval_s", n->cfg.report_interval_s);
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	int np = 0, total, alive, suspect, dead;
-	struct peer *ps = membership_snapshot(n->mesh->members, &np);
+	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
 	for (int i = 0; ps && i < np; i++) {
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0')
@@ -194,7 +194,7 @@ report_snapshot(struct node *n, int64_t seq)
 		cJSON_AddItemToArray(arr, e);
 	}
 	free(ps);
-	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON *sum = cJSON_AddObjectToObject(o, "summaries");
 	cJSON *mesh = cJSON_AddObjectToObject(sum, "mesh");
 	cJSON_AddNumberToObject(mesh, "total", total);
@@ -467,16 +467,16 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	size_t blen = strlen(body);
 	gossip_identity_string(&self, ident, sizeof ident);
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
-	meshauth_sign_request(m->auth, "POST", "/report", ident, "", body, blen, mw_wall_s(), sig, sizeof sig, nonce);
+	meshauth_sign_request(mesh_auth(m), "POST", "/report", ident, "", body, blen, mw_wall_s(), sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
 	strncat(hdrs, "Content-Type: application/json\r\n", sizeof hdrs - strlen(hdrs) - 1);
 	struct https_result hr;
-	int rc = tlsclient_request(m->client, ip, s->port, "POST", "/report", hdrs, body, blen, 65536,
+	int rc = tlsclient_request(mesh_client(m), ip, s->port, "POST", "/report", hdrs, body, blen, 65536,
 	    n->cfg.poll_timeout_ms, &hr);
 	if (rc != 0) {
 		snprintf(why, whylen, "%s: %s", poll_error_name(hr.error), hr.detail);
-	} else if (meshauth_enabled(m->auth) &&
-	           meshauth_verify_response(m->auth, nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
+	} else if (meshauth_enabled(mesh_auth(m)) &&
+	           meshauth_verify_response(mesh_auth(m), nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
 		snprintf(why, whylen, "answer not signed with the mesh secret (HTTP %d)", hr.status);
 		rc = -1;
 	} else if (hr.status != 202) {

@@ -232,8 +232,8 @@ mesh_frame(struct ws_hub *h)
 {
 	struct node *n = h->node;
 	int np = 0, total, alive, suspect, dead;
-	struct peer *ps = membership_snapshot(n->mesh->members, &np);
-	membership_counts(n->mesh->members, &total, &alive, &suspect, &dead);
+	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
+	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "mesh");

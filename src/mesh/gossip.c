@@ -57,7 +57,7 @@ cJSON *
 gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 {
 	cJSON *o = cJSON_CreateObject();
-	uint64_t inc = membership_incarnation(n->mesh->members);
+	uint64_t inc = membership_incarnation(mesh_membership(n->mesh));
 	cJSON_AddStringToObject(o, "node_id", n->id);
 	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
@@ -70,7 +70,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	int np = 0;
 	struct peer_news *ps = NULL;
 	struct gossip_meta meta;
-	if (membership_gossip(n->mesh->members, ask, now, &ps, &np, &meta) != 0) {
+	if (membership_gossip(mesh_membership(n->mesh), ask, now, &ps, &np, &meta) != 0) {
 		cJSON_Delete(o);
 		return NULL;
 	}

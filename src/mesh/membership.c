@@ -24,7 +24,7 @@
       counted, and the log says so (rate-limited).
    7. An address answers for one node: when our own poll of a peer's
       ip:port is answered by another node id, the peer we knew there is
-      dead at once (membership_address_taken). Only that first-hand
+      dead at once (membership_apply_poll, taken). Only that first-hand
       evidence counts; what callers or gossip claim about an address never
       kills a peer.
    8. An overloaded node delays its verdict, never erases it: a timeout it
@@ -411,11 +411,11 @@ identify(struct entry *e, const char *id)
 	e->p.fails = 0;
 }
 
-int
-membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now)
+/* Lock held. */
+static int
+heard_from_locked(struct membership *m, const struct peer_news *who, int64_t now)
 {
 	int rc = 0;
-	pthread_mutex_lock(&m->lock);
 	struct entry *e = find_id(m, who->id);
 	struct entry *ph = find_placeholder(m, who->ip, who->fqdn, who->port);
 	if (e == NULL && ph != NULL) {
@@ -467,6 +467,14 @@ membership_heard_from(struct membership *m, const struct peer_news *who, int64_t
 	e->p.excused_since = 0;
 	set_state(m, e, PEER_ALIVE, now, "heard first-hand");
 out:
+	return rc;
+}
+
+int
+membership_heard_from(struct membership *m, const struct peer_news *who, int64_t now)
+{
+	pthread_mutex_lock(&m->lock);
+	int rc = heard_from_locked(m, who, now);
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
@@ -545,16 +553,15 @@ membership_merge(struct membership *m, const struct peer_news *list, int n, int6
 	membership_merge_from(m, NULL, list, n, now, st);
 }
 
-void
-membership_merge_from(struct membership *m, const char *from_id, const struct peer_news *list, int n, int64_t now,
+/* Lock held. */
+static void
+merge_from_locked(struct membership *m, const char *from_id, const struct peer_news *list, int n, int64_t now,
     struct merge_stats *st)
 {
 	memset(st, 0, sizeof *st);
-	pthread_mutex_lock(&m->lock);
 	struct entry *src = find_id(m, from_id);
 	if (src != NULL && src->cut_until > now) {
 		st->cut_off = 1; /* still cut off: nothing it says is taken */
-		pthread_mutex_unlock(&m->lock);
 		return;
 	}
 	if (src != NULL && now - src->budget_t >= m->o.poll_interval_s) {
@@ -668,13 +675,23 @@ membership_merge_from(struct membership *m, const char *from_id, const struct pe
 		    "are cut off for %d s", src->p.id, src->p.ip, src->p.port, m->o.new_per_source, st->over_budget,
 		    10 * m->o.poll_interval_s);
 	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 void
-membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id)
+membership_merge_from(struct membership *m, const char *from_id, const struct peer_news *list, int n, int64_t now,
+    struct merge_stats *st)
 {
 	pthread_mutex_lock(&m->lock);
+	merge_from_locked(m, from_id, list, n, now, st);
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Our poll of a seed placeholder (matched by the ip or fqdn and port it
+   was seeded with) was answered by node id: it becomes that node, or
+   disappears when the node is already in the table. Lock held. */
+static void
+seed_is_locked(struct membership *m, const char *seed_ip, const char *seed_fqdn, int port, const char *id)
+{
 	struct entry *ph = find_placeholder(m, seed_ip, seed_fqdn, port);
 	if (ph != NULL) {
 		struct entry *e = find_id(m, id);
@@ -687,7 +704,6 @@ membership_seed_is(struct membership *m, const char *seed_ip, const char *seed_f
 			    seed_ip ? seed_ip : "", port, id);
 		}
 	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 static void
@@ -760,15 +776,19 @@ give_verdict(struct membership *m, struct entry *e, const char *why, int vantage
 		set_state(m, e, PEER_ALIVE, now, text); /* too few failures to suspect it */
 }
 
-int
-membership_poll_done(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port,
-    const struct poll_result *r, int64_t now)
+/* The entry a poll was for: by id, or (id "") the seed placeholder. */
+static struct entry *
+find_polled(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port)
+{
+	return (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
+}
+
+/* Our poll of e finished with r (see membership_apply_poll). Returns 1
+   when the failure was excused, else 0. Lock held; e may be removed. */
+static int
+poll_done_locked(struct membership *m, struct entry *e, const struct poll_result *r, int64_t now)
 {
 	int excused = 0;
-	pthread_mutex_lock(&m->lock);
-	struct entry *e = (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
-	if (e == NULL)
-		goto out; /* forgotten while the poll ran */
 	e->in_flight = 0;
 	e->p.last = *r;
 	e->p.last_poll = now;
@@ -829,16 +849,17 @@ membership_poll_done(struct membership *m, const char *id, const char *seed_ip, 
 	e->p.excused_since = 0;
 	give_verdict(m, e, why, r->vantage_reached, r->vantage_asked, now);
 out:
-	pthread_mutex_unlock(&m->lock);
 	return excused;
 }
 
-int
-membership_address_taken(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
+/* Our own poll of ip:port, where we knew node old_id, was answered by
+   node new_id (rule 7). Returns 1 when old_id changed state or was
+   dropped, else 0. Lock held. */
+static int
+address_taken_locked(struct membership *m, const char *old_id, const char *ip, int port, const char *new_id,
     int64_t now)
 {
 	int changed = 0;
-	pthread_mutex_lock(&m->lock);
 	struct entry *e = find_id(m, old_id);
 	if (e != NULL && e->p.quarantined && e->p.port == port && strcmp(e->p.ip, ip) == 0) {
 		remove_entry(m, e); /* hearsay the address itself contradicts */
@@ -856,42 +877,7 @@ membership_address_taken(struct membership *m, const char *old_id, const char *i
 		changed = 1;
 	}
 out:
-	pthread_mutex_unlock(&m->lock);
 	return changed;
-}
-
-void
-membership_poll_deferred(struct membership *m, const char *id, const char *seed_ip, const char *seed_fqdn, int port)
-{
-	pthread_mutex_lock(&m->lock);
-	struct entry *e = (id && id[0]) ? find_id(m, id) : find_placeholder(m, seed_ip, seed_fqdn, port);
-	if (e)
-		e->in_flight = 0;
-	pthread_mutex_unlock(&m->lock);
-}
-
-void
-membership_set_pmtu(struct membership *m, const char *id, const struct pmtu_info *p)
-{
-	pthread_mutex_lock(&m->lock);
-	struct entry *e = find_id(m, id);
-	if (e) {
-		e->p.pmtu = *p;
-		e->p.pmtu_due = 0;
-	}
-	pthread_mutex_unlock(&m->lock);
-}
-
-void
-membership_set_digest(struct membership *m, const char *id, const char *digest, const char *cursor)
-{
-	pthread_mutex_lock(&m->lock);
-	struct entry *e = find_id(m, id);
-	if (e) {
-		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", digest ? digest : "");
-		snprintf(e->p.list_cursor, sizeof e->p.list_cursor, "%s", cursor ? cursor : "");
-	}
-	pthread_mutex_unlock(&m->lock);
 }
 
 int
@@ -1023,6 +1009,16 @@ membership_view_digest(struct membership *m, char digest[17])
 	snprintf(digest, 17, "%016llx", (unsigned long long)d);
 }
 
+void
+membership_poll_view(struct membership *m, uint64_t *incarnation, char digest[17])
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t d = refresh_locked(m, NULL);
+	*incarnation = m->incarnation;
+	pthread_mutex_unlock(&m->lock);
+	snprintf(digest, 17, "%016llx", (unsigned long long)d);
+}
+
 int
 membership_parse_cursor(const char *s, uint32_t *epoch, uint64_t *version)
 {
@@ -1136,22 +1132,23 @@ membership_get(struct membership *m, const char *id, struct peer *out)
 	return rc;
 }
 
-int
-membership_pin(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now,
-    char *old_out, int *first)
+/* Key pinning, trust on first use. spki: the key hash peer id presented
+   on a direct contact. PIN_CHANGED (the pin stays) when it differs and
+   accept_change is 0: *first is 1 the first time this other key is seen,
+   so it is logged once. old_out (65 bytes) gets the previous pin. Lock
+   held. */
+static int
+pin_locked(struct membership *m, const char *id, const char *spki, int accept_change, int64_t now, char *old_out,
+    int *first)
 {
 	int rc = PIN_NONE;
-	if (first)
-		*first = 0;
-	if (old_out)
-		old_out[0] = '\0';
-	pthread_mutex_lock(&m->lock);
+	*first = 0;
+	old_out[0] = '\0';
 	struct entry *e = find_id(m, id);
 	if (e == NULL || spki == NULL || spki[0] == '\0')
 		goto out;
 	struct peer *p = &e->p;
-	if (old_out)
-		snprintf(old_out, 65, "%s", p->pin);
+	snprintf(old_out, 65, "%s", p->pin);
 	if (strcmp(p->pin, spki) == 0) {
 		rc = PIN_SAME;
 		p->pin_refused[0] = '\0';
@@ -1162,12 +1159,10 @@ membership_pin(struct membership *m, const char *id, const char *spki, int accep
 		p->pin_refused[0] = '\0';
 	} else {
 		rc = PIN_CHANGED;
-		if (first)
-			*first = strcmp(p->pin_refused, spki) != 0;
+		*first = strcmp(p->pin_refused, spki) != 0;
 		snprintf(p->pin_refused, sizeof p->pin_refused, "%s", spki);
 	}
 out:
-	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
 
@@ -1269,13 +1264,99 @@ membership_incarnation(struct membership *m)
 	return v;
 }
 
-void
-membership_set_incarnation(struct membership *m, uint64_t inc)
+static void
+set_incarnation_locked(struct membership *m, uint64_t inc)
 {
-	pthread_mutex_lock(&m->lock);
 	if (inc > MEMBERSHIP_INCARNATION_MAX)
 		inc = MEMBERSHIP_INCARNATION_MAX;
 	if (inc > m->incarnation)
 		m->incarnation = inc;
+}
+
+void
+membership_set_incarnation(struct membership *m, uint64_t inc)
+{
+	pthread_mutex_lock(&m->lock);
+	set_incarnation_locked(m, inc);
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* An answered poll: seed, key pin, first-hand news, address taken, list
+   (see membership_apply_poll). 0, or -1 when the key was refused and
+   nothing of the answer may be taken. Lock held. */
+static int
+apply_answer_locked(struct membership *m, const struct poll_outcome *o, struct poll_applied *a)
+{
+	const struct peer_news *who = &o->who;
+	if (o->id[0] == '\0')
+		seed_is_locked(m, o->ip, o->fqdn, o->port, who->id);
+	const char *spki = o->spki ? o->spki : "";
+	a->pin = pin_locked(m, who->id, spki, o->signed_ok, o->answered_at, a->old_pin, &a->pin_first);
+	if (a->pin == PIN_CHANGED)
+		return -1;
+	heard_from_locked(m, who, o->answered_at);
+	if (a->pin == PIN_NONE) { /* a first contact: in the table only now */
+		char old[65];
+		int first;
+		a->pin = pin_locked(m, who->id, spki, 0, o->answered_at, old, &first);
+	}
+	if (o->taken)
+		a->address_taken = address_taken_locked(m, o->id, o->ip, o->port, who->id, o->answered_at);
+	merge_from_locked(m, who->id, o->list, o->nlist, o->answered_at, &a->merge);
+	/* entries left out (budget spent, quarantine full): no digest or
+	   cursor, so its next answer is a whole list again */
+	int whole = a->merge.over_budget == 0 && !a->merge.cut_off;
+	struct entry *e = find_id(m, who->id);
+	if (e) {
+		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", whole ? o->list_digest : "");
+		snprintf(e->p.list_cursor, sizeof e->p.list_cursor, "%s", whole ? o->list_cursor : "");
+	}
+	if (a->merge.refute > 0) {
+		set_incarnation_locked(m, a->merge.refute + 1);
+		a->incarnation = m->incarnation;
+	}
+	return 0;
+}
+
+void
+membership_apply_poll(struct membership *m, const struct poll_outcome *o, struct poll_applied *out)
+{
+	struct poll_applied a;
+	memset(&a, 0, sizeof a);
+	a.r = o->r;
+	a.pin = PIN_NONE;
+	snprintf(a.id, sizeof a.id, "%s", o->id[0] == '\0' && o->answered ? o->who.id : o->id);
+	pthread_mutex_lock(&m->lock);
+	if (o->deferred) {
+		struct entry *e = find_polled(m, o->id, o->ip, o->fqdn, o->port);
+		if (e)
+			e->in_flight = 0;
+		goto out;
+	}
+	int refused = o->answered && apply_answer_locked(m, o, &a) != 0;
+	if (refused) {
+		/* nothing measured after the answer counts: the poll failed */
+		struct poll_result *r = &a.r;
+		r->ok = 0;
+		r->error = PERR_AUTH;
+		snprintf(r->detail, sizeof r->detail, "key changed: pinned sha256:%.16s..., presented sha256:%.16s...; "
+		         "forget the node to accept the new key", a.old_pin, o->spki);
+		r->udp_sent = r->udp_received = 0;
+		r->rtt_min_ms = r->rtt_avg_ms = r->rtt_max_ms = r->jitter_ms = 0;
+	}
+	struct entry *e = find_polled(m, a.id, o->ip, o->fqdn, o->port);
+	if (e == NULL)
+		goto out; /* forgotten while the poll ran */
+	if (o->pmtu_measured && !refused && a.id[0]) {
+		e->p.pmtu = o->pmtu;
+		e->p.pmtu_due = 0;
+	}
+	a.excused = poll_done_locked(m, e, &a.r, o->at);
+	e = a.id[0] ? find_id(m, a.id) : NULL; /* dropped, or out of quarantine */
+	a.history = e != NULL && !e->p.quarantined;
+out:
+	pthread_mutex_unlock(&m->lock);
+	a.r.excused = a.excused; /* as the table saw it: the poller's copy may be a poll old */
+	if (out)
+		*out = a;
 }

@@ -4,8 +4,9 @@
    budget when there are more peers than the budget, so the rotation goes
    on across intervals). A worker does one poll: GET /nodeinfo over a fresh
    TLS connection (resumed session), a short UDP burst, and a path-MTU
-   search when one is due; it merges what it learned into the peer table
-   and queues a row for the store. The main thread writes queued rows in
+   search when one is due; it sends what it learned to the peer table in
+   one message (membership_apply_poll) and queues its rows (the poll, a
+   changed path MTU) for the store. The main thread writes queued rows in
    batches (one transaction, so far fewer than one fsync per poll).
    Workers never touch SQLite; the scheduler never blocks on the network.
    The main thread also reads CPU pressure once a second (the overload
@@ -17,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -33,33 +35,154 @@
 #include "meshwatch/udpprobe.h"
 #include "meshwatch/util.h"
 
-#define BATCH_MAX 65536
+/* A PMTU measurement on its way to the store. */
+struct pmtu_queued {
+	char peer_id[37];
+	struct pmtu_row row;
+};
+
+struct poll_worker {
+	struct mesh *mesh;
+	pthread_t thread;
+	pthread_cond_t ready; /* job set, or stopping */
+	struct peer *job;     /* the peer to poll, or NULL */
+};
+
+/* The mesh: written by the main thread (create, start, flush, stop),
+   except what the lock guards, which workers, the scheduler and the
+   HTTP threads share; other modules reach it through mesh.h's functions. */
+struct mesh {
+	struct node *node;
+	struct membership *members;
+	struct meshauth *auth;
+	struct tls_client *client;
+	struct udp_responder *udp;
+
+	pthread_t scheduler;
+	struct poll_worker *workers;
+	int nworkers;
+	int *idle, nidle;            /* idle workers, the most recently idle last */
+	int started;
+	volatile int stopping;
+
+	pthread_mutex_t lock;        /* guards the workers' jobs and the idle list, the batch and stats */
+	pthread_cond_t worker_idle;  /* a worker joined the idle list */
+	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
+	struct poll_row *batch;      /* results waiting for the store */
+	int batch_n, batch_cap;
+	struct pmtu_queued *pmtu_batch; /* PMTU changes waiting for the store */
+	int pmtu_n, pmtu_cap;
+	struct mesh_stats stats;
+	uint64_t saved_incarnation;
+	unsigned flushes;            /* main thread only */
+	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
+	int64_t reach_at;            /* under lock: the reach pacer's last refill (monotonic ms; 0 never) */
+	double reach_tokens;         /* under lock: indirect probes it may answer now */
+	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
+	struct mesh_overload ovl;    /* under lock; the main thread writes it */
+};
+
+#define BATCH_MAX 65536 /* rows waiting for the store; past it the oldest are dropped */
+/* PMTU changes waiting for the store (one per peer whose path changed
+   within a second, so a few at most) */
+#define PMTU_QUEUE_MAX 1024
 /* First contacts a node may make at once before first_contact_rate paces
    them (at most a minute's worth): enough for its seeds and the first
    peers it hears of. */
 #define FIRST_CONTACT_BURST 10
 
-static void save_peers(struct mesh *m);    /* rows waiting for the store; past it the oldest are dropped */
+static void save_peers(struct mesh *m);
 
-void
-mesh_self(struct mesh *m, struct peer_news *out)
+static void
+self_news(const struct mesh *m, uint64_t incarnation, struct peer_news *out)
 {
-	struct node *n = m->node;
+	const struct node *n = m->node;
 	memset(out, 0, sizeof *out);
 	snprintf(out->id, sizeof out->id, "%s", n->id);
 	snprintf(out->fqdn, sizeof out->fqdn, "%s", n->fqdn);
 	snprintf(out->ip, sizeof out->ip, "%.63s", n->ip);
 	out->port = n->cfg.listen_port;
-	out->incarnation = membership_incarnation(m->members);
+	out->incarnation = incarnation;
+}
+
+void
+mesh_self(struct mesh *m, struct peer_news *out)
+{
+	self_news(m, membership_incarnation(m->members), out);
+}
+
+/* A stored peer as the table's copy: what the store keeps, no more. */
+static void
+peer_from_row(struct peer *p, const struct store_peer_row *r)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->id, sizeof p->id, "%s", r->id);
+	snprintf(p->fqdn, sizeof p->fqdn, "%s", r->fqdn);
+	snprintf(p->ip, sizeof p->ip, "%s", r->ip);
+	p->port = r->port;
+	p->state = r->state;
+	p->incarnation = r->incarnation;
+	p->first_seen = r->first_seen;
+	p->last_seen = r->last_seen;
+	snprintf(p->pin, sizeof p->pin, "%s", r->pin);
+	p->pinned_at = r->pinned_at;
+}
+
+static void
+row_from_peer(struct store_peer_row *r, const struct peer *p)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->id, sizeof r->id, "%s", p->id);
+	snprintf(r->fqdn, sizeof r->fqdn, "%s", p->fqdn);
+	snprintf(r->ip, sizeof r->ip, "%s", p->ip);
+	r->port = p->port;
+	r->state = p->state;
+	r->incarnation = p->incarnation;
+	r->first_seen = p->first_seen;
+	r->last_seen = p->last_seen;
+	snprintf(r->pin, sizeof r->pin, "%s", p->pin);
+	r->pinned_at = p->pinned_at;
+}
+
+/* One remembered peer back into the table, with its last PMTU and the
+   last day's success counts. 0, or MW_E* when it was not taken. */
+static int
+restore_peer(struct mesh *m, const struct store_peer_row *row, int64_t now)
+{
+	struct store *st = m->node->store;
+	struct peer p;
+	peer_from_row(&p, row);
+	struct pmtu_row *pr = NULL;
+	int npr = 0;
+	if (store_pmtu_list(st, p.id, 1, &pr, &npr) == 0 && npr == 1) {
+		p.pmtu.value = pr[0].value;
+		snprintf(p.pmtu.method, sizeof p.pmtu.method, "%s", pr[0].method);
+		p.pmtu.probes = pr[0].probes;
+		p.pmtu.black_hole = pr[0].black_hole;
+		p.pmtu.measured_at = pr[0].measured_at;
+	}
+	free(pr);
+	struct store_bucket *sb = NULL;
+	int nb = 0;
+	store_poll_buckets(st, p.id, now - 86400, &sb, &nb);
+	struct bucket_count *bc = calloc((size_t)(nb > 0 ? nb : 1), sizeof *bc);
+	int rc = MW_ENOMEM;
+	if (bc) {
+		for (int i = 0; i < nb; i++)
+			bc[i] = (struct bucket_count){.t = sb[i].t, .n = sb[i].n, .ok = sb[i].ok};
+		rc = membership_restore(m->members, &p, bc, nb);
+	}
+	free(bc);
+	free(sb);
+	return rc;
 }
 
 static void
 load_peers(struct mesh *m)
 {
-	struct peer *saved = NULL;
+	struct store_peer_row *saved = NULL;
 	int ns = 0, kept = 0;
-	struct store *st = m->node->store;
-	if (store_peers_load(st, &saved, &ns) != 0)
+	if (store_peers_load(m->node->store, &saved, &ns) != 0)
 		return;
 	int64_t now = mw_wall_s();
 	for (int i = 0; i < ns; i++) {
@@ -70,23 +193,8 @@ load_peers(struct mesh *m)
 		x.port = saved[i].port;
 		if (gossip_check_identity(&x, 0) != NULL)
 			continue;
-		/* the last PMTU measured and the last day's success counts come back too */
-		struct pmtu_row *pr = NULL;
-		int npr = 0;
-		if (store_pmtu_list(st, saved[i].id, 1, &pr, &npr) == 0 && npr == 1) {
-			saved[i].pmtu.value = pr[0].value;
-			snprintf(saved[i].pmtu.method, sizeof saved[i].pmtu.method, "%s", pr[0].method);
-			saved[i].pmtu.probes = pr[0].probes;
-			saved[i].pmtu.black_hole = pr[0].black_hole;
-			saved[i].pmtu.measured_at = pr[0].measured_at;
-		}
-		free(pr);
-		struct bucket_count *bc = NULL;
-		int nbc = 0;
-		store_poll_buckets(st, saved[i].id, now - 86400, &bc, &nbc);
-		if (membership_restore(m->members, &saved[i], bc, nbc) == 0)
+		if (restore_peer(m, &saved[i], now) == 0)
 			kept++;
-		free(bc);
 	}
 	if (ns > 0)
 		log_info("mesh", "%d peers remembered from the last run", kept);
@@ -198,15 +306,10 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	return m;
 }
 
+/* A poll's row for the store; m->lock held. */
 static void
-queue_row(struct mesh *m, const char *id, const struct poll_result *r)
+queue_row_locked(struct mesh *m, const char *id, const struct poll_result *r)
 {
-	if (id[0] == '\0')
-		return; /* seeds that never answered have no history */
-	struct peer cur;
-	if (membership_get(m->members, id, &cur) != 0 || cur.quarantined)
-		return; /* hearsay never confirmed (or dropped): no history for it */
-	pthread_mutex_lock(&m->lock);
 	if (m->batch_n == m->batch_cap) {
 		if (m->batch_cap >= BATCH_MAX) {
 			/* the store is not keeping up: drop the oldest, count it */
@@ -218,7 +321,6 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 			struct poll_row *nb = realloc(m->batch, (size_t)ncap * sizeof *nb);
 			if (nb == NULL) {
 				m->stats.rows_dropped++;
-				pthread_mutex_unlock(&m->lock);
 				return;
 			}
 			m->batch = nb;
@@ -247,31 +349,74 @@ queue_row(struct mesh *m, const char *id, const struct poll_result *r)
 		m->stats.polls_excused++;
 	if (r->total_ms > 0)
 		hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
+}
+
+/* A changed path MTU for the store; m->lock held. Past PMTU_QUEUE_MAX
+   waiting, the newest is left out. */
+static void
+queue_pmtu_locked(struct mesh *m, const char *id, const struct pmtu_info *pi)
+{
+	if (m->pmtu_n == m->pmtu_cap && m->pmtu_cap < PMTU_QUEUE_MAX) {
+		int ncap = m->pmtu_cap ? m->pmtu_cap * 2 : 16;
+		struct pmtu_queued *nq = realloc(m->pmtu_batch, (size_t)ncap * sizeof *nq);
+		if (nq) {
+			m->pmtu_batch = nq;
+			m->pmtu_cap = ncap;
+		}
+	}
+	if (m->pmtu_n < m->pmtu_cap) {
+		struct pmtu_queued *q = &m->pmtu_batch[m->pmtu_n++];
+		memset(q, 0, sizeof *q);
+		snprintf(q->peer_id, sizeof q->peer_id, "%s", id);
+		q->row.measured_at = pi->measured_at;
+		q->row.value = pi->value;
+		q->row.probes = pi->probes;
+		q->row.black_hole = pi->black_hole;
+		snprintf(q->row.method, sizeof q->row.method, "%s", pi->method);
+	}
+}
+
+/* What a poll leaves for the main thread, under one hold of m->lock: its
+   history row (a node not in quarantine), a changed path MTU (NULL:
+   none), and the count of gossip entries dropped. Workers never touch
+   SQLite. */
+static void
+queue_results(struct mesh *m, const struct poll_applied *a, const struct pmtu_info *pmtu, int dropped)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stats.gossip_entries_dropped += (uint64_t)dropped;
+	if (pmtu)
+		queue_pmtu_locked(m, a->id, pmtu);
+	if (a->history)
+		queue_row_locked(m, a->id, &a->r);
 	pthread_mutex_unlock(&m->lock);
 }
 
-static void
-measure_pmtu(struct mesh *m, const struct peer *p, const char *ip)
+/* Measures the path MTU to p at ip into o (nothing when there is no
+   result); logs a change. Returns 1 when it changed (a row for the
+   store), else 0. */
+static int
+measure_pmtu(const struct peer *p, const char *ip, struct poll_outcome *o)
 {
 	struct pmtu_opts po = {.timeout_ms = 250, .tries = 3};
 	struct pmtu_result pr;
 	int rc = pmtu_discover(ip, p->port, &po, &pr);
 	if (rc != 0) {
 		log_debug("pmtu", "peer %s (%s): no PMTU result: %s", p->id, ip, mw_strerror(rc));
-		return;
+		return 0;
 	}
-	struct pmtu_info pi = {.value = pr.value, .probes = pr.probes, .black_hole = pr.black_hole,
+	struct pmtu_info *pi = &o->pmtu;
+	*pi = (struct pmtu_info){.value = pr.value, .probes = pr.probes, .black_hole = pr.black_hole,
 		.measured_at = mw_wall_s()};
-	snprintf(pi.method, sizeof pi.method, "%s", pr.method);
-	membership_set_pmtu(m->members, p->id, &pi);
-	if (p->pmtu.value != pi.value || p->pmtu.black_hole != pi.black_hole) {
-		log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi.value,
-		    pi.method, pi.probes, pi.black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
-		store_pmtu_insert(m->node->store, p->id, &pi);
-	}
+	snprintf(pi->method, sizeof pi->method, "%s", pr.method);
+	o->pmtu_measured = 1;
+	if (p->pmtu.value == pi->value && p->pmtu.black_hole == pi->black_hole)
+		return 0;
+	log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi->value,
+	    pi->method, pi->probes, pi->black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
+	return 1;
 }
 
-/* One poll of peer p (a copy); runs on a worker thread. */
 /* SWIM's indirect probe: before a failed poll makes p dead, ask up to
    indirect_probes other alive nodes (chosen at random) whether they reach
    it. Each answers from a connect of its own (GET /nodeinfo/reach). */
@@ -322,8 +467,8 @@ indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
 		    r->vantage_reached, r->vantage_asked);
 }
 
-int
-mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
+static int
+reach_peer(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
 {
 	struct peer p;
 	if (membership_get(m->members, id, &p) != 0 || p.quarantined)
@@ -341,6 +486,40 @@ mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *
 		    cJSON_IsString(nid) ? nid->valuestring : "(none)");
 	cJSON_Delete(o);
 	return same;
+}
+
+int
+mesh_reach(struct mesh *m, const char *id, int timeout_ms, struct https_result *hr)
+{
+	if (__atomic_add_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED) > MESH_REACH_MAX_IN_FLIGHT) {
+		__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+		return MW_ELIMIT;
+	}
+	int rc = reach_peer(m, id, timeout_ms, hr);
+	__atomic_sub_fetch(&m->reach_in_flight, 1, __ATOMIC_RELAXED);
+	return rc;
+}
+
+int
+mesh_reach_pace(struct mesh *m, int per_min)
+{
+	int64_t now = mw_now_ms();
+	double burst = per_min < 10 ? per_min : 10;
+	pthread_mutex_lock(&m->lock);
+	if (m->reach_at == 0)
+		m->reach_tokens = burst;
+	else
+		m->reach_tokens += (double)(now - m->reach_at) * per_min / 60000.0;
+	if (m->reach_tokens > burst)
+		m->reach_tokens = burst;
+	m->reach_at = now;
+	int wait = 0;
+	if (m->reach_tokens >= 1)
+		m->reach_tokens -= 1;
+	else
+		wait = (int)((1 - m->reach_tokens) * 60.0 / per_min) + 1;
+	pthread_mutex_unlock(&m->lock);
+	return wait;
 }
 
 /* The node id answering at ip:port, from its public GET /health (for a
@@ -371,52 +550,77 @@ learn_id(struct mesh *m, const char *ip, int port, char id[37], struct poll_resu
 	return rc;
 }
 
-/* Checks the key presented by node id (hash spki) against its pin; the
-   first key met is pinned. A changed key is refused (0 returned, error in
-   r) unless the answer was signed with the mesh secret (signed is 1),
-   which only a member knows: then the pin follows the new key. 1 when the
-   poll may go on. */
+/* Whether the table will refuse the key node id presented (hash spki):
+   another key than its pin, and no mesh signature to prove the change.
+   membership_apply_poll decides; this spares a poll it will refuse the
+   UDP burst and the PMTU search. The pin comes from the copy p when id
+   is the node polled, else from the table. */
 static int
-check_pin(struct mesh *m, const char *id, const char *ip, int port, const char *spki, int signed_ok,
-    struct poll_result *r)
+pin_refused(struct mesh *m, const struct peer *p, const char *polled_id, const char *id, const char *spki,
+    int signed_ok)
 {
-	char old[65];
-	int first = 0;
-	int v = membership_pin(m->members, id, spki, signed_ok, mw_wall_s(), old, &first);
-	if (v == PIN_NEW)
-		log_info("mesh", "peer %s (%s:%d): key pinned sha256:%s", id, ip, port, spki);
-	else if (v == PIN_REPLACED)
-		log_info("mesh", "peer %s (%s:%d): key changed from sha256:%s to sha256:%s, proven with the mesh secret: "
-		                 "pin updated", id, ip, port, old, spki);
-	if (v != PIN_CHANGED)
-		return 1;
-	r->error = PERR_AUTH;
-	snprintf(r->detail, sizeof r->detail, "key changed: pinned sha256:%.16s..., presented sha256:%.16s...; forget the "
-	         "node to accept the new key", old, spki);
-	if (first)
-		log_warn("mesh", "peer %s (%s:%d): key changed: pinned sha256:%s, presented sha256:%s; refused (forget the "
-		                 "node to accept the new key)", id, ip, port, old, spki);
-	return 0;
+	if (signed_ok || spki[0] == '\0')
+		return 0;
+	struct peer cur;
+	const char *pin = p->pin;
+	if (strcmp(polled_id, id) != 0) {
+		if (membership_get(m->members, id, &cur) != 0)
+			return 0; /* a first contact: its key is pinned now */
+		pin = cur.pin;
+	}
+	return pin[0] && strcmp(pin, spki) != 0;
 }
 
+/* Logs what the table made of an answer: the key pinned or refused, the
+   address taken from the peer polled, a suspicion about us refuted. */
+static void
+log_answer(const struct poll_outcome *o, const struct poll_applied *a, const char *ip, const struct peer *p)
+{
+	const struct peer_news *who = &o->who;
+	if (a->pin == PIN_NEW)
+		log_info("mesh", "peer %s (%s:%d): key pinned sha256:%s", who->id, ip, o->port, o->spki);
+	else if (a->pin == PIN_REPLACED)
+		log_info("mesh", "peer %s (%s:%d): key changed from sha256:%s to sha256:%s, proven with the mesh secret: "
+		                 "pin updated", who->id, ip, o->port, a->old_pin, o->spki);
+	else if (a->pin == PIN_CHANGED && a->pin_first)
+		log_warn("mesh", "peer %s (%s:%d): key changed: pinned sha256:%s, presented sha256:%s; refused (forget the "
+		                 "node to accept the new key)", who->id, ip, o->port, a->old_pin, o->spki);
+	if (a->address_taken)
+		log_warn("mesh", "peer %s (%s) is gone: its address %s:%d now belongs to node %s (%s)", o->id, p->fqdn, o->ip,
+		    o->port, who->id, who->fqdn);
+	if (a->incarnation > 0)
+		log_info("mesh", "peer %s thinks this node is suspect or dead: incarnation now %llu", who->id,
+		    (unsigned long long)a->incarnation);
+}
+
+/* One poll of peer p (a copy); runs on a worker thread. What it learns
+   goes to the peer table in one message at the end
+   (membership_apply_poll), and its rows to the store's queue. */
 static void
 poll_peer(struct mesh *m, struct peer *p)
 {
 	struct node *n = m->node;
 	const struct config *c = &n->cfg;
-	struct poll_result r;
-	memset(&r, 0, sizeof r);
-	r.connect_ms = r.tls_ms = r.ttfb_ms = r.total_ms = -1;
-	r.at = mw_wall_s();
+	char polled_id[37]; /* p->id as scheduled; a seed's copy learns its id below */
+	snprintf(polled_id, sizeof polled_id, "%s", p->id);
+	struct poll_outcome o;
+	memset(&o, 0, sizeof o);
+	o.id = polled_id;
+	o.ip = p->ip;
+	o.fqdn = p->fqdn;
+	o.port = p->port;
+	struct poll_result *r = &o.r;
+	r->connect_ms = r->tls_ms = r->ttfb_ms = r->total_ms = -1;
+	r->at = mw_wall_s();
 	char ip[64];
 	snprintf(ip, sizeof ip, "%s", p->ip);
 	struct https_result hr = {0};
 	struct peer_news who, *list = NULL;
-	int nlist = 0, dropped = 0;
+	int nlist = 0, dropped = 0, refused = 0, pmtu_changed = 0;
 
 	if (ip[0] == '\0' && mw_resolve(p->fqdn, ip, sizeof ip) != 0) {
-		r.error = PERR_DNS;
-		snprintf(r.detail, sizeof r.detail, "cannot resolve %.100s", p->fqdn);
+		r->error = PERR_DNS;
+		snprintf(r->detail, sizeof r->detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
 	/* A seed's first contact is never paced: seeds are what join this
@@ -428,7 +632,8 @@ poll_peer(struct mesh *m, struct peer *p)
 	if (!p->seeded && !tlsclient_first_contact_ok(m->client, ip, p->port)) {
 		/* not met yet and this minute's first contacts are spent: the
 		   next round comes back to it; gossip keeps its state meanwhile */
-		membership_poll_deferred(m->members, p->id, p->ip, p->fqdn, p->port);
+		o.deferred = 1;
+		membership_apply_poll(m->members, &o, NULL);
 		return;
 	}
 	/* A signed request names the node it is for. A seed not reached yet
@@ -437,19 +642,21 @@ poll_peer(struct mesh *m, struct peer *p)
 	   lies about its id fails the signature check there). */
 	char dest[37];
 	snprintf(dest, sizeof dest, "%s", p->id);
-	if (dest[0] == '\0' && meshauth_enabled(m->auth) && learn_id(m, ip, p->port, dest, &r) != 0)
+	if (dest[0] == '\0' && meshauth_enabled(m->auth) && learn_id(m, ip, p->port, dest, r) != 0)
 		goto done;
+	/* What we have of its list: it answers with only what is new to us,
+	   or nothing when our view is already its view. */
+	uint64_t inc;
+	char view[17];
+	membership_poll_view(m->members, &inc, view);
 	struct peer_news self;
-	mesh_self(m, &self);
+	self_news(m, inc, &self);
 	char ident[512], hdrs[1024], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
 	gossip_identity_string(&self, ident, sizeof ident);
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
-	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, dest, "", 0, r.at, sig, sizeof sig, nonce);
+	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, dest, "", 0, r->at, sig, sizeof sig, nonce);
 	strncat(hdrs, sig, sizeof hdrs - strlen(hdrs) - 1);
-	/* What we have of its list: it answers with only what is new to us,
-	   or nothing when our view is already its view. */
-	char view[17], dh[160];
-	membership_view_digest(m->members, view);
+	char dh[160];
 	int dl = snprintf(dh, sizeof dh, "X-Mw-View-Digest: %s\r\n", view);
 	if (p->id[0] && p->list_digest[0])
 		dl += snprintf(dh + dl, sizeof dh - (size_t)dl, "X-Mw-Peers-Digest: %s\r\n", p->list_digest);
@@ -459,110 +666,94 @@ poll_peer(struct mesh *m, struct peer *p)
 
 	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
 	    (size_t)c->max_nodeinfo_bytes, c->poll_timeout_ms, &hr);
-	r.connect_ms = hr.connect_ms;
-	r.tls_ms = hr.tls_ms;
-	r.ttfb_ms = hr.ttfb_ms;
-	r.total_ms = hr.total_ms;
+	r->connect_ms = hr.connect_ms;
+	r->tls_ms = hr.tls_ms;
+	r->ttfb_ms = hr.ttfb_ms;
+	r->total_ms = hr.total_ms;
 	if (rc != 0) {
-		r.error = hr.error;
-		snprintf(r.detail, sizeof r.detail, "%s", hr.detail);
+		r->error = hr.error;
+		snprintf(r->detail, sizeof r->detail, "%s", hr.detail);
 		goto done;
 	}
 	if (meshauth_enabled(m->auth) &&
 	    meshauth_verify_response(m->auth, nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
-		r.error = PERR_AUTH;
-		snprintf(r.detail, sizeof r.detail, "answer not signed with the mesh secret (HTTP %d)", hr.status);
+		r->error = PERR_AUTH;
+		snprintf(r->detail, sizeof r->detail, "answer not signed with the mesh secret (HTTP %d)", hr.status);
 		goto done;
 	}
 	if (hr.status != 200) {
-		r.error = PERR_HTTP;
-		snprintf(r.detail, sizeof r.detail, "HTTP %d", hr.status);
+		r->error = PERR_HTTP;
+		snprintf(r->detail, sizeof r->detail, "HTTP %d", hr.status);
 		goto done;
 	}
 	char why[160];
 	struct gossip_meta gm;
 	if (gossip_parse_nodeinfo(hr.body, hr.body_len, c->max_peers, &who, &list, &nlist, &dropped, &gm, why,
 	        sizeof why) != 0) {
-		r.error = PERR_BODY;
-		snprintf(r.detail, sizeof r.detail, "%.120s", why);
+		r->error = PERR_BODY;
+		snprintf(r->detail, sizeof r->detail, "%.120s", why);
 		goto done;
 	}
 	if (strcmp(who.id, n->id) == 0) {
-		r.error = PERR_SELF;
-		snprintf(r.detail, sizeof r.detail, "%s:%d answers as this node", ip, p->port);
+		r->error = PERR_SELF;
+		snprintf(r->detail, sizeof r->detail, "%s:%d answers as this node", ip, p->port);
 		goto done;
 	}
-	int taken = 0;
 	if (p->id[0] && strcmp(who.id, p->id) != 0) {
-		r.error = PERR_BODY;
-		snprintf(r.detail, sizeof r.detail, "%s:%d now answers as node %.36s", ip, p->port, who.id);
-		/* it is a node all the same: learn it first-hand below, but this poll failed */
-		taken = 1;
+		r->error = PERR_BODY;
+		snprintf(r->detail, sizeof r->detail, "%s:%d now answers as node %.36s", ip, p->port, who.id);
+		/* it is a node all the same: learn it first-hand, but this poll failed */
+		o.taken = 1;
 	}
-	/* First-hand: the address we reached is the one to keep. */
-	struct peer_news reached = who;
-	snprintf(reached.ip, sizeof reached.ip, "%s", ip);
-	reached.port = p->port;
-	if (p->id[0] == '\0' && p->fqdn[0] && who.fqdn[0] == '\0')
-		snprintf(reached.fqdn, sizeof reached.fqdn, "%s", p->fqdn);
-	int64_t now = mw_wall_s();
-	if (p->id[0] == '\0') {
-		membership_seed_is(m->members, p->ip, p->fqdn, p->port, who.id);
+	/* First-hand: the address we reached is the one to keep (a node now
+	   answering at another's address is taken as it describes itself). */
+	o.answered = 1;
+	o.who = who;
+	if (!o.taken) {
+		snprintf(o.who.ip, sizeof o.who.ip, "%s", ip);
+		o.who.port = p->port;
+		if (p->id[0] == '\0' && p->fqdn[0] && who.fqdn[0] == '\0')
+			snprintf(o.who.fqdn, sizeof o.who.fqdn, "%s", p->fqdn);
+	}
+	o.spki = hr.spki_sha256;
+	o.signed_ok = meshauth_enabled(m->auth); /* its answer is signed already when signing is on */
+	o.list = list;
+	o.nlist = nlist;
+	snprintf(o.list_digest, sizeof o.list_digest, "%s", gm.digest);
+	snprintf(o.list_cursor, sizeof o.list_cursor, "%s", gm.cursor);
+	o.answered_at = mw_wall_s();
+	if (p->id[0] == '\0')
 		snprintf(p->id, sizeof p->id, "%s", who.id);
-	}
-	/* the key it presented must be the one pinned for that node; its
-	   answer is signed already when signing is on */
-	if (!check_pin(m, who.id, ip, p->port, hr.spki_sha256, meshauth_enabled(m->auth), &r))
-		goto done;
-	membership_heard_from(m->members, r.error == 0 ? &reached : &who, now);
-	check_pin(m, who.id, ip, p->port, hr.spki_sha256, 0, &r); /* a first contact: in the table only now */
-	if (taken && membership_address_taken(m->members, p->id, p->ip, p->port, who.id, now))
-		log_warn("mesh", "peer %s (%s) is gone: its address %s:%d now belongs to node %s (%s)", p->id, p->fqdn, p->ip,
-		    p->port, who.id, who.fqdn);
-	struct merge_stats ms;
-	membership_merge_from(m->members, who.id, list, nlist, now, &ms);
-	/* entries left out (budget spent, quarantine full): no digest or
-	   cursor, so its next answer is a whole list again */
-	if (ms.over_budget == 0 && !ms.cut_off)
-		membership_set_digest(m->members, who.id, gm.digest, gm.cursor);
-	else
-		membership_set_digest(m->members, who.id, "", "");
-	if (dropped > 0) {
-		pthread_mutex_lock(&m->lock);
-		m->stats.gossip_entries_dropped += (uint64_t)dropped;
-		pthread_mutex_unlock(&m->lock);
+	if (dropped > 0)
 		log_warn("mesh", "peer %s (%s) sent %d invalid or surplus peer entries: dropped", who.id, ip, dropped);
-	}
-	if (ms.refute > 0) {
-		membership_set_incarnation(m->members, ms.refute + 1);
-		log_info("mesh", "peer %s thinks this node is suspect or dead: incarnation now %llu", who.id,
-		    (unsigned long long)(ms.refute + 1));
-	}
-	if (r.error != 0)
+	if (r->error != 0)
 		goto done;
-	r.ok = 1;
+	r->ok = 1; /* unless the table refuses its key: it must be the one pinned for that node */
+	refused = pin_refused(m, p, polled_id, who.id, o.spki, o.signed_ok);
+	if (refused)
+		goto done;
 
 	if (c->udp_probes > 0) {
 		struct udp_stats us;
 		if (udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &us) == 0) {
-			r.udp_sent = us.sent;
-			r.udp_received = us.received;
-			r.rtt_min_ms = us.rtt_min_ms;
-			r.rtt_avg_ms = us.rtt_avg_ms;
-			r.rtt_max_ms = us.rtt_max_ms;
-			r.jitter_ms = us.jitter_ms;
+			r->udp_sent = us.sent;
+			r->udp_received = us.received;
+			r->rtt_min_ms = us.rtt_min_ms;
+			r->rtt_avg_ms = us.rtt_avg_ms;
+			r->rtt_max_ms = us.rtt_max_ms;
+			r->jitter_ms = us.jitter_ms;
 		}
 	}
 	if (p->pmtu_due || p->pmtu.value == 0)
-		measure_pmtu(m, p, ip);
+		pmtu_changed = measure_pmtu(p, ip, &o);
 done:
 	/* TCP connected but TLS stalled: the classic sign of a path MTU that
 	   shrank (small packets pass, the certificate does not). Measure again
 	   now, over UDP, which does not need the poll to succeed. */
-	if (!r.ok && p->id[0] && r.connect_ms >= 0 && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) &&
+	if (!r->ok && p->id[0] && r->connect_ms >= 0 && (r->error == PERR_TIMEOUT || r->error == PERR_TLS) &&
 	    p->pmtu.value > 0 && mw_wall_s() - p->pmtu.measured_at >= 10) {
 		log_info("pmtu", "peer %s (%s): TLS stalled after connect: measuring the path MTU again", p->id, ip);
-		measure_pmtu(m, p, ip);
+		pmtu_changed = measure_pmtu(p, ip, &o);
 	}
 	/* A timeout (or a handshake cut off) while this machine is overloaded
 	   may say more about this node than about the peer: a failed poll all
@@ -570,18 +761,23 @@ done:
 	   withheld (unknown) for at most excuse_max_s, and meanwhile no other
 	   node is asked to probe it (which would add load to a mesh already
 	   short of CPU). Refused, unreachable and bad answers count at once.
-	   The copy p may be a poll old: membership_poll_done has the last word. */
+	   The copy p may be a poll old: membership_apply_poll has the last word. */
 	int64_t t_done = mw_wall_s();
-	r.excused = !r.ok && (r.error == PERR_TIMEOUT || r.error == PERR_TLS) && p->id[0] &&
-	            __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED);
-	int withheld = r.excused && p->state != PEER_DEAD && m->ovl.excuse_max_s > 0 &&
+	r->excused = !r->ok && (r->error == PERR_TIMEOUT || r->error == PERR_TLS) && p->id[0] &&
+	             __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED);
+	int withheld = r->excused && p->state != PEER_DEAD && m->ovl.excuse_max_s > 0 &&
 	               (p->excused_since == 0 || t_done - p->excused_since < m->ovl.excuse_max_s);
 	/* every failure of a suspect peer asks the others again, so the time
 	   rule in membership_tick sees a fresh answer too */
-	if (!r.ok && !withheld && p->id[0] && !p->quarantined && c->indirect_probes > 0 && p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
-		indirect_probe(m, p, &r);
-	r.excused = membership_poll_done(m->members, p->id, p->ip, p->fqdn, p->port, &r, t_done);
-	queue_row(m, p->id, &r);
+	if ((!r->ok || refused) && !withheld && p->id[0] && !p->quarantined && c->indirect_probes > 0 &&
+	    p->state != PEER_DEAD && p->fails + 1 >= c->suspect_after)
+		indirect_probe(m, p, r);
+	o.at = t_done;
+	struct poll_applied a;
+	membership_apply_poll(m->members, &o, &a);
+	if (o.answered)
+		log_answer(&o, &a, ip, p);
+	queue_results(m, &a, pmtu_changed && a.pin != PIN_CHANGED ? &o.pmtu : NULL, dropped);
 	free(list);
 	https_result_free(&hr);
 }
@@ -725,16 +921,17 @@ save_peers(struct mesh *m)
 {
 	int np = 0;
 	struct peer *ps = membership_snapshot(m->members, &np);
-	if (ps) {
-		int k = 0; /* quarantined hearsay is not remembered across a restart */
+	struct store_peer_row *rows = ps ? calloc((size_t)(np > 0 ? np : 1), sizeof *rows) : NULL;
+	if (rows) {
+		int k = 0; /* quarantined hearsay is not remembered across a restart; seeds not reached have no id */
 		for (int i = 0; i < np; i++)
-			if (!ps[i].quarantined)
-				ps[k++] = ps[i];
-		np = k;
-		if (store_peers_save(m->node->store, ps, np) != 0)
+			if (!ps[i].quarantined && ps[i].id[0])
+				row_from_peer(&rows[k++], &ps[i]);
+		if (store_peers_save(m->node->store, rows, k) != 0)
 			log_warn("db", "could not save the peer table");
-		free(ps);
 	}
+	free(rows);
+	free(ps);
 }
 
 void
@@ -778,6 +975,7 @@ mesh_destroy(struct mesh *m)
 	free(m->workers);
 	free(m->idle);
 	free(m->batch);
+	free(m->pmtu_batch);
 	pthread_cond_destroy(&m->worker_idle);
 	pthread_cond_destroy(&m->wake);
 	pthread_mutex_destroy(&m->lock);
@@ -923,6 +1121,22 @@ check_overload(struct mesh *m)
 		    p, m->node->cfg.poll_concurrency);
 }
 
+/* Writes the queued PMTU changes (main thread). */
+static void
+write_pmtu(struct mesh *m)
+{
+	pthread_mutex_lock(&m->lock);
+	struct pmtu_queued *q = m->pmtu_batch;
+	int n = m->pmtu_n;
+	m->pmtu_batch = NULL;
+	m->pmtu_n = m->pmtu_cap = 0;
+	pthread_mutex_unlock(&m->lock);
+	for (int i = 0; i < n; i++)
+		if (store_pmtu_insert(m->node->store, q[i].peer_id, &q[i].row) != 0)
+			log_warn("db", "could not write the path MTU of peer %s", q[i].peer_id);
+	free(q);
+}
+
 void
 mesh_flush(struct mesh *m)
 {
@@ -947,6 +1161,7 @@ mesh_flush(struct mesh *m)
 		}
 	}
 	free(rows);
+	write_pmtu(m);
 	/* the peer table reaches the database every 10 s, so even a kill -9
 	   leaves the next start a recent one to remember */
 	if (++m->flushes % 10 == 0)
@@ -989,4 +1204,30 @@ mesh_get_overload(struct mesh *m, struct mesh_overload *out)
 	pthread_mutex_lock(&m->lock);
 	*out = m->ovl;
 	pthread_mutex_unlock(&m->lock);
+}
+
+void
+mesh_count_rejected(struct mesh *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->stats.callers_rejected++;
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct membership *
+mesh_membership(struct mesh *m)
+{
+	return m->members;
+}
+
+struct meshauth *
+mesh_auth(struct mesh *m)
+{
+	return m->auth;
+}
+
+struct tls_client *
+mesh_client(struct mesh *m)
+{
+	return m->client;
 }

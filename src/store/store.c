@@ -594,10 +594,8 @@ store_session_count(struct store *st)
 
 /* ---- mesh ---- */
 
-#include "meshwatch/membership.h"
-
 static int
-peers_save_locked(struct store *st, const struct peer *peers, int n)
+peers_save_locked(struct store *st, const struct store_peer_row *peers, int n)
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
@@ -612,7 +610,7 @@ peers_save_locked(struct store *st, const struct peer *peers, int n)
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		const struct peer *p = &peers[i];
+		const struct store_peer_row *p = &peers[i];
 		if (p->id[0] == '\0')
 			continue;
 		sqlite3_bind_text(s, 1, p->id, -1, SQLITE_STATIC);
@@ -651,20 +649,20 @@ out:
 }
 
 int
-store_peers_save(struct store *st, const struct peer *peers, int n)
+store_peers_save(struct store *st, const struct store_peer_row *peers, int n)
 {
 	return LOCKED(st, peers_save_locked(st, peers, n));
 }
 
 static int
-peers_load_locked(struct store *st, struct peer **out, int *n)
+peers_load_locked(struct store *st, struct store_peer_row **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
 	int total = store_int_query_locked(st, "SELECT COUNT(*) FROM peers");
 	if (total < 0)
 		return MW_EDB;
-	struct peer *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
+	struct store_peer_row *arr = calloc((size_t)(total ? total : 1), sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
 	sqlite3_stmt *s = store_prep(st, "SELECT id,fqdn,ip,port,state,incarnation,first_seen,last_seen,pin,pinned_at FROM peers");
@@ -674,7 +672,7 @@ peers_load_locked(struct store *st, struct peer **out, int *n)
 	}
 	int k = 0;
 	while (k < total && sqlite3_step(s) == SQLITE_ROW) {
-		struct peer *p = &arr[k++];
+		struct store_peer_row *p = &arr[k++];
 		snprintf(p->id, sizeof p->id, "%s", (const char *)sqlite3_column_text(s, 0));
 		snprintf(p->fqdn, sizeof p->fqdn, "%s", (const char *)sqlite3_column_text(s, 1));
 		snprintf(p->ip, sizeof p->ip, "%s", (const char *)sqlite3_column_text(s, 2));
@@ -694,7 +692,7 @@ peers_load_locked(struct store *st, struct peer **out, int *n)
 }
 
 int
-store_peers_load(struct store *st, struct peer **out, int *n)
+store_peers_load(struct store *st, struct store_peer_row **out, int *n)
 {
 	return LOCKED(st, peers_load_locked(st, out, n));
 }
@@ -716,7 +714,7 @@ store_peer_delete(struct store *st, const char *id)
 }
 
 static int
-poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n)
+poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct store_bucket **out, int *n)
 {
 	*out = calloc(300, sizeof **out); /* 24 h of 5-minute buckets, and a few more */
 	*n = 0;
@@ -729,7 +727,7 @@ poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct
 	sqlite3_bind_text(s, 1, peer_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, since);
 	while (*n < 300 && sqlite3_step(s) == SQLITE_ROW) {
-		struct bucket_count *b = &(*out)[(*n)++];
+		struct store_bucket *b = &(*out)[(*n)++];
 		b->t = sqlite3_column_int64(s, 0);
 		b->n = sqlite3_column_int(s, 1);
 		b->ok = sqlite3_column_int(s, 2);
@@ -739,7 +737,7 @@ poll_buckets_locked(struct store *st, const char *peer_id, int64_t since, struct
 }
 
 int
-store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct bucket_count **out, int *n)
+store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct store_bucket **out, int *n)
 {
 	return LOCKED(st, poll_buckets_locked(st, peer_id, since, out, n));
 }
@@ -816,7 +814,7 @@ store_polls_insert(struct store *st, const struct poll_row *rows, int n)
 }
 
 static int
-pmtu_insert_locked(struct store *st, const char *peer_id, const struct pmtu_info *p)
+pmtu_insert_locked(struct store *st, const char *peer_id, const struct pmtu_row *p)
 {
 	sqlite3_stmt *s = store_prep(st, "INSERT INTO pmtu_history(peer_id,measured_at,value,method,probes,black_hole) "
 	                           "VALUES(?,?,?,?,?,?)");
@@ -834,7 +832,7 @@ pmtu_insert_locked(struct store *st, const char *peer_id, const struct pmtu_info
 }
 
 int
-store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_info *p)
+store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_row *p)
 {
 	return LOCKED(st, pmtu_insert_locked(st, peer_id, p));
 }

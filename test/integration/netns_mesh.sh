@@ -348,9 +348,15 @@ v4drops=$(sed -n 's/.*frag-needed counter packets \([0-9]*\).*/\1/p' <<<"$rules"
 [ "${v4drops:-0}" -gt 0 ] || fail "R dropped no ICMP frag-needed (counter: ${v4drops:-none}): no black hole was tested"
 ok "R dropped $v4drops ICMP frag-needed errors"
 
-api a "/api/nodes/${ID[b]}/pmtu"
-[ "$HTTP_STATUS" = 200 ] || fail "GET /api/nodes/{B}/pmtu on A: HTTP $HTTP_STATUS $BODY"
-hist=$(jget '" ".join("%s/%s/%s" % (e["value"], e["method"], e["black_hole"]) for e in sorted(d["items"], key=lambda e: e["measured_at"]))' <<<"$BODY")
+# The history is written by the main thread's next flush (once a second),
+# as poll rows are: the current value may be ahead of it for that long.
+for ((i = 0; i < 15; i++)); do
+  api a "/api/nodes/${ID[b]}/pmtu"
+  [ "$HTTP_STATUS" = 200 ] || fail "GET /api/nodes/{B}/pmtu on A: HTTP $HTTP_STATUS $BODY"
+  hist=$(jget '" ".join("%s/%s/%s" % (e["value"], e["method"], e["black_hole"]) for e in sorted(d["items"], key=lambda e: e["measured_at"]))' <<<"$BODY")
+  [ "${hist##* }" = 1400/ack/True ] && break
+  sleep 0.2
+done
 echo "# A's PMTU history of B (oldest first): $hist"
 cur=$(jget '"%s/%s/%s" % (d["current"].get("value"), d["current"].get("method"), d["current"].get("black_hole"))' <<<"$BODY")
 [ "$cur" = 1400/ack/True ] || fail "A's current PMTU of B: $cur, want 1400/ack/True ($BODY)"

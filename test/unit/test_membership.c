@@ -51,6 +51,52 @@ news(const char *id, const char *ip, int state, uint64_t inc)
 	return x;
 }
 
+/* One poll of entry id (or, id "", of the seed placeholder at ip) that
+   no node answered, with result r at time t, as a poller sends it. */
+static struct poll_applied
+apply(struct membership *m, const char *id, const char *ip, const struct poll_result *r, int64_t t)
+{
+	struct poll_outcome o;
+	memset(&o, 0, sizeof o);
+	o.id = id;
+	o.ip = ip;
+	o.fqdn = "";
+	o.port = 8443;
+	o.r = *r;
+	o.at = t;
+	struct poll_applied a;
+	membership_apply_poll(m, &o, &a);
+	return a;
+}
+
+/* One poll of entry id (or the seed at ip) answered by node who (at the
+   address reached, or as it describes itself when taken) presenting key
+   spki, signed or not, with an empty list, at time t. */
+static struct poll_applied
+answer(struct membership *m, const char *id, const char *ip, const struct peer_news *who, const char *spki,
+    int signed_ok, int taken, int64_t t)
+{
+	struct poll_outcome o;
+	memset(&o, 0, sizeof o);
+	o.id = id;
+	o.ip = ip;
+	o.fqdn = "";
+	o.port = 8443;
+	o.answered = 1;
+	o.who = *who;
+	o.taken = taken;
+	o.spki = spki;
+	o.signed_ok = signed_ok;
+	o.answered_at = t;
+	o.r.ok = !taken;
+	o.r.error = taken ? PERR_BODY : 0;
+	o.r.at = t;
+	o.at = t;
+	struct poll_applied a;
+	membership_apply_poll(m, &o, &a);
+	return a;
+}
+
 static void
 fail_seed_poll(struct membership *m, const char *ip, int64_t at)
 {
@@ -61,7 +107,8 @@ fail_seed_poll(struct membership *m, const char *ip, int64_t at)
 	memset(&r, 0, sizeof r);
 	r.error = PERR_REFUSED;
 	r.at = at;
-	membership_poll_done(m, "", ip, "", 8443, &r, at);
+	struct poll_applied a = apply(m, "", ip, &r, at);
+	assert_int_equal(a.history, 0); /* no node yet: no history */
 }
 
 /* A seed that was not up when we started (its polls failed while it was a
@@ -114,12 +161,10 @@ test_seed_rates_start_at_first_contact(void **state)
 	fail_seed_poll(m, "127.0.0.12", t0);
 	fail_seed_poll(m, "127.0.0.12", t0);
 
-	membership_seed_is(m, "127.0.0.12", "", 8443, B_ID);
-	struct poll_result r;
-	memset(&r, 0, sizeof r);
-	r.ok = 1;
-	r.at = t0;
-	membership_poll_done(m, B_ID, "127.0.0.12", "", 8443, &r, t0);
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	struct poll_applied a = answer(m, "", "127.0.0.12", &b, "", 0, 0, t0);
+	assert_string_equal(a.id, B_ID);
+	assert_int_equal(a.history, 1);
 	struct peer p;
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_int_equal(p.polls_1h, 1);
@@ -151,11 +196,14 @@ test_seed_flag_survives_identification(void **state)
 	assert_int_equal(p.seeded, 0); /* named by gossip only */
 
 	assert_int_equal(p.quarantined, 1); /* hearsay until reached */
-	/* C, known under another address, answers as the second seed */
-	membership_seed_is(m, "127.0.0.13", "", 8443, C_ID);
+	/* C, known under another address, answers as the second seed: our
+	   poll reached it there */
 	struct peer_news c13 = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
-	assert_int_equal(membership_heard_from(m, &c13, t0), 0); /* our poll reached it there */
+	struct poll_applied a = answer(m, "", "127.0.0.13", &c13, "", 0, 0, t0);
+	assert_int_equal(a.history, 1);
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_string_equal(p.ip, "127.0.0.13");
+	assert_int_equal(p.quarantined, 0);
 	assert_int_equal(p.seeded, 1);
 	int total, alive, suspect, dead;
 	membership_counts(m, &total, &alive, &suspect, &dead);
@@ -186,7 +234,7 @@ test_dead_needs_newer_incarnation(void **state)
 	memset(&r, 0, sizeof r);
 	r.error = PERR_TIMEOUT;
 	for (int i = 0; i < 3; i++)
-		membership_poll_done(m, C_ID, "", "", 8443, &r, t + 1 + i);
+		apply(m, C_ID, "", &r, t + 1 + i);
 	struct peer p;
 	assert_int_equal(membership_get(m, C_ID, &p), 0);
 	assert_int_equal(p.state, PEER_DEAD);
@@ -370,8 +418,9 @@ test_gossip_pages(void **state)
 	membership_destroy(m);
 }
 
-/* Key pins: the first key is pinned, the same key passes, another is
-   refused (logged once per key) unless the change is proven, and a
+/* Key pins: the first key is pinned (on a first contact too), the same
+   key passes, another is refused (logged once per key; the poll fails
+   and nothing of the answer is taken) unless the change is proven, and a
    forgotten peer loses its pin with it. */
 static void
 test_pins(void **state)
@@ -380,28 +429,46 @@ test_pins(void **state)
 	struct membership *m = make();
 	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
 	membership_heard_from(m, &b, mw_wall_s());
-	char old[65];
-	int first = 0;
-	assert_int_equal(membership_pin(m, C_ID, "aa", 0, 10, old, &first), PIN_NONE);
-	assert_int_equal(membership_pin(m, B_ID, "aa", 0, 10, old, &first), PIN_NEW);
-	assert_int_equal(membership_pin(m, B_ID, "aa", 0, 11, old, &first), PIN_SAME);
-	assert_int_equal(membership_pin(m, B_ID, "bb", 0, 12, old, &first), PIN_CHANGED);
-	assert_string_equal(old, "aa");
-	assert_int_equal(first, 1);
-	assert_int_equal(membership_pin(m, B_ID, "bb", 0, 13, old, &first), PIN_CHANGED);
-	assert_int_equal(first, 0);
+	assert_int_equal(answer(m, B_ID, "127.0.0.12", &b, "aa", 0, 0, 10).pin, PIN_NEW);
+	assert_int_equal(answer(m, B_ID, "127.0.0.12", &b, "aa", 0, 0, 11).pin, PIN_SAME);
+	struct poll_applied a = answer(m, B_ID, "127.0.0.12", &b, "bb", 0, 0, 12);
+	assert_int_equal(a.pin, PIN_CHANGED);
+	assert_string_equal(a.old_pin, "aa");
+	assert_int_equal(a.pin_first, 1);
+	assert_int_equal(a.r.ok, 0);
+	assert_int_equal(a.r.error, PERR_AUTH);
+	assert_non_null(strstr(a.r.detail, "key changed: pinned sha256:aa"));
+	assert_int_equal(a.history, 1); /* a failed poll, in the history */
+	struct peer_news b2 = b;
+	b2.incarnation = 2;
+	a = answer(m, B_ID, "127.0.0.12", &b2, "bb", 0, 0, 13);
+	assert_int_equal(a.pin, PIN_CHANGED);
+	assert_int_equal(a.pin_first, 0);
 	struct peer p;
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_string_equal(p.pin, "aa");
 	assert_int_equal(p.pinned_at, 10);
-	assert_int_equal(membership_pin(m, B_ID, "bb", 1, 14, old, &first), PIN_REPLACED);
+	assert_true(p.incarnation == 1); /* nothing of a refused answer is taken */
+	assert_int_equal(p.fails, 2);
+	assert_int_equal(answer(m, B_ID, "127.0.0.12", &b, "bb", 1, 0, 14).pin, PIN_REPLACED);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_string_equal(p.pin, "bb");
 	assert_int_equal(p.pinned_at, 14);
+	assert_int_equal(p.fails, 0);
 	assert_int_equal(membership_forget(m, B_ID), 0);
 	membership_heard_from(m, &b, mw_wall_s());
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_string_equal(p.pin, "");
+	/* a first contact: the node is in the table, and pinned, at once */
+	struct peer_news c = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	struct seed_entry s = {.ip = "127.0.0.13", .port = 8443};
+	assert_int_equal(membership_add_seeds(m, &s, 1, 8443), 1);
+	a = answer(m, "", "127.0.0.13", &c, "cc", 0, 0, 15);
+	assert_int_equal(a.pin, PIN_NEW);
+	assert_string_equal(a.id, C_ID);
+	assert_int_equal(membership_get(m, C_ID, &p), 0);
+	assert_string_equal(p.pin, "cc");
+	assert_int_equal(p.state, PEER_ALIVE);
 	membership_destroy(m);
 }
 
@@ -444,7 +511,7 @@ test_view_digest_agrees(void **state)
 }
 
 /* One poll of id failing with error at time t, excused or not; returns
-   what membership_poll_done said (1: excused). */
+   what the table said (1: excused). */
 static int
 fail_poll(struct membership *m, const char *id, int error, int excused, int64_t t)
 {
@@ -453,7 +520,7 @@ fail_poll(struct membership *m, const char *id, int error, int excused, int64_t 
 	r.error = error;
 	r.excused = excused;
 	r.at = t;
-	return membership_poll_done(m, id, "", "", 8443, &r, t);
+	return apply(m, id, "", &r, t).excused;
 }
 
 static struct peer
@@ -533,7 +600,7 @@ test_excuse_ends(void **state)
 	struct poll_result ok;
 	memset(&ok, 0, sizeof ok);
 	ok.ok = 1;
-	assert_int_equal(membership_poll_done(m, B_ID, "", "", 8443, &ok, t + 132), 0);
+	assert_int_equal(apply(m, B_ID, "", &ok, t + 132).excused, 0);
 	p = get_peer(m, B_ID);
 	assert_int_equal(p.state, PEER_ALIVE);
 	assert_int_equal(p.excused_since, 0);
@@ -582,7 +649,8 @@ test_unknown_gossip(void **state)
 }
 
 /* Rule 7: our own poll of a peer's address answered by another node id
-   makes that peer dead at once; the same id, or another address, does not. */
+   makes that peer dead at once (and the other node is heard from); an
+   answer from another address does not. */
 static void
 test_address_taken(void **state)
 {
@@ -590,22 +658,88 @@ test_address_taken(void **state)
 	struct membership *m = make();
 	int64_t t = mw_wall_s();
 	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1), c = news(C_ID, "127.0.0.12", PEER_ALIVE, 1);
+	struct peer_news d = news("00000000-0000-4000-8000-00000000000d", "127.0.0.14", PEER_ALIVE, 1);
 	assert_int_equal(membership_heard_from(m, &b, t), 0);
-	assert_int_equal(fail_poll(m, B_ID, PERR_REFUSED, 0, t + 1), 0);
-	assert_int_equal(get_peer(m, B_ID).state, PEER_SUSPECT);
-	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, B_ID, t + 2), 0);
-	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.99", 8443, C_ID, t + 2), 0);
-	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 9443, C_ID, t + 2), 0);
-	assert_int_equal(get_peer(m, B_ID).state, PEER_SUSPECT);
-	assert_int_equal(membership_heard_from(m, &c, t + 3), 0);
-	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, C_ID, t + 3), 1);
+	assert_int_equal(membership_heard_from(m, &d, t), 0);
+	struct poll_applied a = answer(m, B_ID, "127.0.0.12", &c, "", 0, 1, t + 1);
+	assert_int_equal(a.address_taken, 1);
+	assert_int_equal(a.r.ok, 0);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
 	assert_int_equal(get_peer(m, C_ID).state, PEER_ALIVE);
-	assert_int_equal(membership_address_taken(m, B_ID, "127.0.0.12", 8443, C_ID, t + 4), 0); /* dead already */
+	a = answer(m, B_ID, "127.0.0.12", &c, "", 0, 1, t + 2);
+	assert_int_equal(a.address_taken, 0); /* dead already */
+	/* the poller's copy named another address than the table now does */
+	a = answer(m, d.id, "127.0.0.99", &c, "", 0, 1, t + 3);
+	assert_int_equal(a.address_taken, 0);
+	assert_int_not_equal(get_peer(m, d.id).state, PEER_DEAD);
 	/* second-hand news of B at the same incarnation does not bring it back */
 	struct merge_stats ms;
 	membership_merge(m, &b, 1, t + 5, &ms);
 	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	membership_destroy(m);
+}
+
+/* One answered poll is one message: the sender's list is merged, its
+   digest and cursor kept for the next poll, a suspicion about us refuted,
+   the PMTU measured kept; a deferred poll only frees the entry. */
+static void
+test_apply_poll(void **state)
+{
+	(void)state;
+	struct membership *m = make();
+	membership_set_incarnation(m, 3);
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	struct peer p;
+	assert_int_equal(membership_next_poll(m, 4, &p), 0);
+	assert_int_equal(membership_next_poll(m, 4, &p), MW_ENOTFOUND); /* in flight */
+	struct poll_outcome o;
+	memset(&o, 0, sizeof o);
+	o.id = B_ID;
+	o.ip = "127.0.0.12";
+	o.fqdn = "";
+	o.port = 8443;
+	o.deferred = 1;
+	membership_apply_poll(m, &o, NULL);
+	assert_int_equal(membership_next_poll(m, 4, &p), 0); /* free again, nothing counted */
+	assert_int_equal(get_peer(m, B_ID).polls_1h, 0);
+
+	struct peer_news list[2] = {news(SELF, "127.0.0.11", PEER_SUSPECT, 3), news(C_ID, "127.0.0.13", PEER_ALIVE, 1)};
+	memset(&o, 0, sizeof o);
+	o.id = B_ID;
+	o.ip = "127.0.0.12";
+	o.fqdn = "";
+	o.port = 8443;
+	o.answered = 1;
+	o.who = b;
+	o.spki = "aa";
+	o.list = list;
+	o.nlist = 2;
+	snprintf(o.list_digest, sizeof o.list_digest, "0123456789abcdef");
+	snprintf(o.list_cursor, sizeof o.list_cursor, "0000000a.7");
+	o.answered_at = t + 1;
+	o.pmtu_measured = 1;
+	o.pmtu.value = 1400;
+	o.pmtu.measured_at = t + 1;
+	o.r.ok = 1;
+	o.r.at = t + 1;
+	o.at = t + 2;
+	struct poll_applied a;
+	membership_apply_poll(m, &o, &a);
+	assert_int_equal(a.r.ok, 1);
+	assert_int_equal(a.history, 1);
+	assert_int_equal(a.merge.added, 1);
+	assert_true(a.incarnation == 4);
+	assert_true(membership_incarnation(m) == 4);
+	p = get_peer(m, B_ID);
+	assert_string_equal(p.list_digest, "0123456789abcdef");
+	assert_string_equal(p.list_cursor, "0000000a.7");
+	assert_int_equal(p.pmtu.value, 1400);
+	assert_int_equal(p.pmtu_due, 0);
+	assert_int_equal(p.last_poll, t + 2);
+	assert_int_equal(p.polls_1h, 1);
+	assert_int_equal(get_peer(m, C_ID).quarantined, 1);
 	membership_destroy(m);
 }
 
@@ -631,7 +765,7 @@ test_quarantine_and_budget(void **state)
 	struct poll_result ok;
 	memset(&ok, 0, sizeof ok);
 	ok.ok = 1;
-	membership_poll_done(m, C_ID, "", "", 8443, &ok, t); /* C answers at .13 */
+	apply(m, C_ID, "", &ok, t); /* C answers at .13 */
 	enum { NF = 1000 };
 	struct peer_news *fl = calloc(NF + 1, sizeof *fl);
 	assert_non_null(fl);
@@ -849,6 +983,7 @@ main(void)
 		cmocka_unit_test(test_address_taken),
 		cmocka_unit_test(test_gossip_pages),
 		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_apply_poll),
 		cmocka_unit_test(test_quarantine_and_budget),
 		cmocka_unit_test(test_incarnation_bounds),
 		cmocka_unit_test(test_overload_source),
