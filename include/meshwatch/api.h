@@ -58,6 +58,10 @@ void api_hosts_list(struct req *r);
 void api_hosts_get(struct req *r);
 void api_services_list(struct req *r);
 void api_changes_list(struct req *r);
+void api_events_list(struct req *r);
+struct event_row;
+/* One event as GET /api/events and the "events" WebSocket topic show it. */
+cJSON *api_event_json(const struct event_row *e);
 
 /* Discovery JSON shared by the API, the WebSocket and reports (caller
    owns the result). */
