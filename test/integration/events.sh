@@ -42,7 +42,7 @@ ev "?kind=$(printf 'k%.0s' $(seq 200))"; [ "$HTTP_STATUS" = 400 ] || fail "a 200
 ok "an over-long filter value answers 400"
 
 # ---- the live feed: subscribe before anything happens ----
-WS_TOPICS=events timeout 120 python3 "$HERE/ws_client.py" "$A" 8443 "$T" read 60 > "$TMP/ws.txt" 2>&1 &
+WS_TOPICS=events timeout 175 python3 "$HERE/ws_client.py" "$A" 8443 "$T" read 170 > "$TMP/ws.txt" 2>&1 &
 WSPID=$!; PIDS+=($WSPID)
 
 # ---- a target goes down and up ----
@@ -106,7 +106,7 @@ ok "restart: dead -> alive event"
 
 # ---- the live feed carried them, with the ids the API gives ----
 sleep 1.5
-kill "$WSPID" 2>/dev/null; wait "$WSPID" 2>/dev/null || true
+kill "$WSPID" 2>/dev/null || true; wait "$WSPID" 2>/dev/null || true
 python3 - "$TMP/ws.txt" "$ID3" "$TID" > "$TMP/wscheck" <<'PY' || fail "live feed: $(cat "$TMP/wscheck") $(head -c 2000 "$TMP/ws.txt")"
 import json, sys
 seen = []
