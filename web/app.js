@@ -4,8 +4,8 @@
 
    This file is the shell: the page registry and router, login and the
    session, the fetch helper, the /api/node poller behind the header, the
-   WebSocket clients (the mesh feed the mesh and node pages share, and
-   wsTopic), and the formatting and chart helpers every page uses.
+   one WebSocket client (window.meshwatch.live), the mesh feed the mesh and
+   node pages share, and the formatting and chart helpers every page uses.
    Each page is a file of its own (web/mesh.js, node.js, matrix.js, ...)
    that loads after this one and calls window.meshwatch.registerPage with
    its hash route and render function. A render function gets the <main>
@@ -229,6 +229,7 @@
     }
     state.renderedPath = null;
     feedStop();
+    liveStop();
     $('view').replaceChildren();
     show($('boot'), false);
     show($('shell'), false);
@@ -469,22 +470,152 @@
     return v === undefined ? null : v;
   }
 
-  /* ---------- mesh feed: WebSocket, polling as the fallback ---------- */
+  /* ---------- live: the one WebSocket ---------- */
 
-  // One feed shared by the mesh and node pages. It connects to /ws; while
-  // that is not possible it fetches /api/nodes every MESH_POLL_MS and retries
-  // the WebSocket with exponential backoff. Subscribers get
-  // fn(data, error, mode) with data = {counts, items, pending_seeds, at}
-  // and mode 'connecting' | 'live' | 'polling'.
-  const MESH_POLL_MS = 2000;
+  // One WebSocket to /ws carries every topic the pages on screen want.
+  // live.subscribe(topic, fn) returns a function that unsubscribes; fn gets
+  // fn(frame, null) for each frame of that topic, and fn(null, 'closed')
+  // when the socket drops (or, subscribing while it is down, at once), so a
+  // page can poll meanwhile. The socket opens when a first topic is wanted
+  // and closes when none is left; it sends the node the whole set of topics
+  // after each change and each reconnect (a {"subscribe": [...]} replaces
+  // the one before), and reconnects with exponential backoff.
   const WS_BACKOFF_MIN_MS = 1000;
   const WS_BACKOFF_MAX_MS = 30000;
+
+  const live = {
+    topics: new Map(), // topic -> Set of subscriber functions
+    ws: null, open: false, sent: '',
+    backoff: WS_BACKOFF_MIN_MS, retryTimer: null, syncQueued: false,
+  };
+
+  function liveSubscribe(topic, fn) {
+    let fns = live.topics.get(topic);
+    if (!fns) {
+      fns = new Set();
+      live.topics.set(topic, fns);
+    }
+    const entry = (frame, down) => fn(frame, down); // one entry per call, even for the same fn
+    fns.add(entry);
+    liveSync();
+    if (live.retryTimer) {
+      // down and waiting to retry: the page polls from now, not from the next failure
+      queueMicrotask(() => { if (fns.has(entry) && live.retryTimer) liveCall(entry, null, 'closed'); });
+    }
+    return () => {
+      fns.delete(entry);
+      if (fns.size === 0 && live.topics.get(topic) === fns) live.topics.delete(topic);
+      liveSync();
+    };
+  }
+
+  function liveCall(fn, frame, down) {
+    try { fn(frame, down); } catch (e) { console.warn('page update failed', e); }
+  }
+
+  // Changes of the topic set are applied once per task: a page leaving and
+  // the next one arriving (router) make one subscribe message, not a
+  // closed and reopened socket.
+  function liveSync() {
+    if (live.syncQueued) return;
+    live.syncQueued = true;
+    queueMicrotask(() => {
+      live.syncQueued = false;
+      if (live.topics.size === 0) liveStop();
+      else if (!live.ws && !live.retryTimer) liveConnect();
+      else if (live.open) liveSend();
+    });
+  }
+
+  function liveSend() {
+    const msg = JSON.stringify({ subscribe: [...live.topics.keys()].sort() });
+    if (msg === live.sent) return;
+    live.sent = msg;
+    live.ws.send(msg);
+  }
+
+  function liveConnect() {
+    clearTimeout(live.retryTimer);
+    live.retryTimer = null;
+    if (!state.user || live.topics.size === 0) return;
+    let ws;
+    try {
+      ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
+    } catch (e) {
+      liveLost();
+      return;
+    }
+    live.ws = ws;
+    live.open = false;
+    live.sent = '';
+    ws.onopen = () => {
+      live.open = true;
+      liveSend();
+    };
+    ws.onmessage = (ev) => {
+      let m;
+      try { m = JSON.parse(ev.data); } catch (e) { return; }
+      if (!m || typeof m.type !== 'string') return;
+      live.backoff = WS_BACKOFF_MIN_MS; // the node took us (its hello): a later drop retries soon
+      const fns = live.topics.get(m.type);
+      if (fns) for (const fn of [...fns]) liveCall(fn, m, null);
+    };
+    ws.onerror = () => { /* onclose follows */ };
+    ws.onclose = () => { if (live.ws === ws) liveLost(); };
+  }
+
+  function liveDetach(code, reason) {
+    const ws = live.ws;
+    live.ws = null;
+    live.open = false;
+    live.sent = '';
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try { ws.close(code, reason); } catch (e) { /* already closed */ }
+  }
+
+  // The socket failed or closed: tell every subscriber, retry with backoff.
+  function liveLost() {
+    liveDetach(1000, 'lost');
+    clearTimeout(live.retryTimer);
+    const wait = Math.round(live.backoff * (0.8 + Math.random() * 0.4));
+    live.backoff = Math.min(live.backoff * 2, WS_BACKOFF_MAX_MS);
+    live.retryTimer = setTimeout(liveConnect, wait);
+    for (const fns of [...live.topics.values()]) {
+      for (const fn of [...fns]) liveCall(fn, null, 'closed');
+    }
+  }
+
+  // A subscriber that expects a frame every second and got none for long
+  // (the mesh feed) drops the socket: it reconnects like after a failure.
+  function liveReconnect() {
+    if (!live.ws) return;
+    liveDetach(4000, 'silent');
+    liveLost();
+  }
+
+  // No topic left, or logged out: close, and connect at once next time.
+  function liveStop() {
+    liveDetach(1000, 'page closed');
+    clearTimeout(live.retryTimer);
+    live.retryTimer = null;
+    live.backoff = WS_BACKOFF_MIN_MS;
+  }
+
+  /* ---------- mesh feed: the "mesh" topic, polling as the fallback ---------- */
+
+  // One feed shared by the mesh and node pages. It takes the "mesh" topic
+  // from the live WebSocket; while that is down it fetches /api/nodes every
+  // MESH_POLL_MS (the live client retries the socket with backoff).
+  // Subscribers get fn(data, error, mode) with data = {counts, items,
+  // pending_seeds, at} and mode 'connecting' | 'live' | 'polling'.
+  const MESH_POLL_MS = 2000;
   const WS_SILENCE_MS = 6000;      // live, but no frame for this long: reconnect
   const SEEDS_REFRESH_MS = 15000;  // live: pending seeds come from /api/nodes
 
   const feed = {
     subs: new Set(), data: null, error: null, mode: 'connecting',
-    ws: null, gen: 0, backoff: WS_BACKOFF_MIN_MS, wsTimer: null, tickTimer: null,
+    unlive: null, gen: 0, tickTimer: null,
     lastFetch: 0, lastFrame: 0, fetching: false,
   };
 
@@ -514,9 +645,8 @@
     const gen = feed.gen;
     feed.running = true;
     feed.mode = 'connecting';
-    feed.backoff = WS_BACKOFF_MIN_MS;
     feedFetch(gen);
-    wsConnect(gen);
+    feed.unlive = liveSubscribe('mesh', (m, down) => (down ? feedDown(gen) : feedFrame(gen, m)));
     feedTick(gen);
   }
 
@@ -524,14 +654,11 @@
     feed.gen++;
     feed.running = false;
     clearTimeout(feed.lingerTimer);
-    clearTimeout(feed.wsTimer);
     clearTimeout(feed.tickTimer);
-    feed.wsTimer = feed.tickTimer = null;
-    if (feed.ws) {
-      const ws = feed.ws;
-      feed.ws = null;
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try { ws.close(1000, 'page closed'); } catch (e) { /* already closed */ }
+    feed.tickTimer = null;
+    if (feed.unlive) {
+      feed.unlive();
+      feed.unlive = null;
     }
     feed.fetching = false;
   }
@@ -542,9 +669,9 @@
   function feedTick(gen) {
     if (gen !== feed.gen) return;
     const now = Date.now();
-    if (feed.mode === 'live' && feed.ws && now - feed.lastFrame > WS_SILENCE_MS) {
-      try { feed.ws.close(4000, 'silent'); } catch (e) { /* ignore */ }
-      wsLost(gen);
+    if (feed.mode === 'live' && now - feed.lastFrame > WS_SILENCE_MS) {
+      liveReconnect();
+      feedDown(gen);
     }
     const every = feed.mode === 'live' ? SEEDS_REFRESH_MS : MESH_POLL_MS;
     if (!feed.fetching && now - feed.lastFetch >= every - 50) feedFetch(gen);
@@ -566,7 +693,6 @@
         feed.data = { counts, items: d.items || [], pending_seeds: d.pending_seeds || [], at: new Date() };
       }
       feed.error = null;
-      if (feed.mode === 'connecting' && !feed.ws) feed.mode = 'polling';
     } catch (e) {
       if (e.handled || gen !== feed.gen) return;
       feed.error = e;
@@ -576,57 +702,25 @@
     feedEmit();
   }
 
-  function wsConnect(gen) {
-    if (gen !== feed.gen || !state.user) return;
-    let ws;
-    try {
-      ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-    } catch (e) {
-      wsLost(gen);
-      return;
-    }
-    feed.ws = ws;
-    ws.onopen = () => {
-      if (gen !== feed.gen) return;
-      feed.lastFrame = Date.now();
-      ws.send(JSON.stringify({ subscribe: ['mesh'] }));
-    };
-    ws.onmessage = (ev) => {
-      if (gen !== feed.gen) return;
-      let m;
-      try { m = JSON.parse(ev.data); } catch (e) { return; }
-      if (!m || m.type !== 'mesh' || !Array.isArray(m.items)) return;
-      feed.lastFrame = Date.now();
-      feed.backoff = WS_BACKOFF_MIN_MS;
-      if (m.time) noteServerTime(Date.parse(m.time), 1000);
-      const counts = Object.assign({ alive: 0, suspect: 0, dead: 0 }, m.counts || {});
-      if (!isNum(counts.total)) counts.total = m.items.length;
-      if (!isNum(counts.unknown)) counts.unknown = m.items.filter((p) => p.state === 'unknown').length;
-      feed.data = { counts, items: m.items, pending_seeds: feed.data ? feed.data.pending_seeds : [], at: new Date() };
-      feed.error = null;
-      feed.mode = 'live';
-      feedEmit();
-    };
-    ws.onerror = () => { /* onclose follows */ };
-    ws.onclose = () => { if (feed.ws === ws) wsLost(gen); };
+  function feedFrame(gen, m) {
+    if (gen !== feed.gen || !Array.isArray(m.items)) return;
+    feed.lastFrame = Date.now();
+    if (m.time) noteServerTime(Date.parse(m.time), 1000);
+    const counts = Object.assign({ alive: 0, suspect: 0, dead: 0 }, m.counts || {});
+    if (!isNum(counts.total)) counts.total = m.items.length;
+    if (!isNum(counts.unknown)) counts.unknown = m.items.filter((p) => p.state === 'unknown').length;
+    feed.data = { counts, items: m.items, pending_seeds: feed.data ? feed.data.pending_seeds : [], at: new Date() };
+    feed.error = null;
+    feed.mode = 'live';
+    feedEmit();
   }
 
-  // The WebSocket failed or closed: poll meanwhile, retry with backoff.
-  function wsLost(gen) {
-    if (gen !== feed.gen) return;
-    if (feed.ws) {
-      feed.ws.onopen = feed.ws.onmessage = feed.ws.onclose = feed.ws.onerror = null;
-      feed.ws = null;
-    }
-    clearTimeout(feed.wsTimer);
-    const wait = Math.round(feed.backoff * (0.8 + Math.random() * 0.4));
-    feed.backoff = Math.min(feed.backoff * 2, WS_BACKOFF_MAX_MS);
-    feed.wsTimer = setTimeout(() => wsConnect(gen), wait);
-    if (feed.mode !== 'polling') {
-      feed.mode = 'polling';
-      feedEmit();
-      if (!feed.fetching) feedFetch(gen);
-    }
+  // The WebSocket is down: poll meanwhile (the live client retries it).
+  function feedDown(gen) {
+    if (gen !== feed.gen || feed.mode === 'polling') return;
+    feed.mode = 'polling';
+    feedEmit();
+    if (!feed.fetching) feedFetch(gen);
   }
 
   // "live" / "polling" indicator used by the mesh and node pages.
@@ -757,43 +851,16 @@
   }
 
 
-  /* ---------- live topics for page files ---------- */
-
-  // wsTopic('rates', fn): fn(frame) for each frame of that topic from /ws,
-  // reconnecting with backoff; fn(null, 'closed'|'error') when the socket
-  // drops. Returns a function that unsubscribes and closes the socket.
-  function wsTopic(topic, fn) {
-    let ws = null, timer = null, backoff = WS_BACKOFF_MIN_MS, done = false;
-    function connect() {
-      if (done) return;
-      ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws');
-      ws.onopen = () => { backoff = WS_BACKOFF_MIN_MS; ws.send(JSON.stringify({ subscribe: [topic] })); };
-      ws.onmessage = (ev) => {
-        let m = null;
-        try { m = JSON.parse(ev.data); } catch (e) { return; }
-        if (m && m.type === topic) { try { fn(m, null); } catch (e) { console.warn('page update failed', e); } }
-      };
-      ws.onclose = () => {
-        ws = null;
-        if (done) return;
-        try { fn(null, 'closed'); } catch (e) { /* page gone */ }
-        timer = setTimeout(connect, backoff);
-        backoff = Math.min(backoff * 2, WS_BACKOFF_MAX_MS);
-      };
-    }
-    connect();
-    return () => { done = true; clearTimeout(timer); if (ws) ws.close(); };
-  }
-
-  // What page files may use: registerPage(route), the mesh feed (the mesh
-  // and node pages), session (the user, the last /api/node answer, the
-  // page title) and the helpers in ui.
+  // What page files may use: registerPage(route), live.subscribe(topic,
+  // fn), the mesh feed (the mesh and node pages), session (the user, the
+  // last /api/node answer, the page title) and the helpers in ui.
   window.meshwatch = {
     registerPage,
+    live: { subscribe: liveSubscribe },
     meshFeed: { subscribe: feedSubscribe, modeIndicator },
     session: { user: currentUser, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, NODE_POLL_MS: POLL_MS },
     ui: {
-      h, s, show, setMessage, api, ApiError, wsTopic, timeChart, niceScale,
+      h, s, show, setMessage, api, ApiError, timeChart, niceScale,
       fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,
       natCmp, serverNow, noteServerTime, isNum, get, r1, DASH,
       STATE_ORDER, stateBadge, excuseText,
