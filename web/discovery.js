@@ -10,7 +10,8 @@
 'use strict';
 
 (function () {
-  const { h, api, wsTopic, setMessage, fmtTime, fmtAgo, fmtNumber, plural, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtTime, fmtAgo, fmtNumber, plural, DASH } = window.meshwatch.ui;
+  const live = window.meshwatch.live;
   const HOSTS_PAGE = 50;
   const POLL_MS = 5000;
 
@@ -266,7 +267,7 @@
       } catch (e) { /* keep what is shown */ }
     }
 
-    const unsub = wsTopic('scans', (frame) => { if (frame && frame.scan) showProgress(frame.scan); });
+    const unsub = live.subscribe('scans', (frame) => { if (frame && frame.scan) showProgress(frame.scan); });
     const poll = setInterval(loadScans, POLL_MS);
     loadScans();
     loadHosts();

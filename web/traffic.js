@@ -10,7 +10,8 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, wsTopic, timeChart, fmtBytes, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, timeChart, fmtBytes, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
+  const live = window.meshwatch.live;
   const WINDOW_S = 300;          // seconds on the charts
   const FLOWS_PAGE = 50;
   const FLOWS_REFRESH_MS = 5000;
@@ -183,7 +184,7 @@
     }
 
     let wsUp = false;
-    const stopRates = wsTopic('rates', (frame, closed) => {
+    const stopRates = live.subscribe('rates', (frame, closed) => {
       if (closed) {
         if (wsUp || !pollTimer) { wsUp = false; liveNote.textContent = 'live feed down: polling /api/counters'; pollCounters(); }
         return;
@@ -192,7 +193,7 @@
       addItem(frame);
       paintRates();
     });
-    const stopTalkers = wsTopic('top_talkers', (frame) => {
+    const stopTalkers = live.subscribe('top_talkers', (frame) => {
       if (!frame) return;
       const rows = frame.rows || [];
       talkersBody.replaceChildren(...(rows.length ? rows.map((r) => h('tr', null,
