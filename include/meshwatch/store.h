@@ -425,6 +425,8 @@ struct event_filter {
 	int64_t after_id;                           /* only ids above it (0: all) */
 	int limit, offset;
 };
+/* The newest stored event's id (0: none, or the database unreadable). */
+int64_t store_events_last_id(struct store *st);
 /* Newest first; *rows malloc'd (caller frees), *n of them, *total match. */
 int store_events_list(struct store *st, const struct event_filter *f, struct event_row **rows, int *n, int *total);
 

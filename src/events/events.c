@@ -42,18 +42,8 @@ events_create(struct store *st, int queue_max, int max_rows)
 	pthread_mutex_init(&ev->lock, NULL);
 	ev->st = st;
 	ev->max_rows = max_rows;
-	ev->next_id = 1;
-	if (st) {
-		/* ids go on from the newest stored */
-		struct event_filter f = {.limit = 1};
-		struct event_row *r;
-		int n, total;
-		if (store_events_list(st, &f, &r, &n, &total) == 0) {
-			if (n == 1)
-				ev->next_id = r[0].id + 1;
-			free(r);
-		}
-	}
+	/* ids go on from the newest stored */
+	ev->next_id = (st ? store_events_last_id(st) : 0) + 1;
 	return ev;
 }
 

@@ -158,6 +158,23 @@ store_events_list(struct store *st, const struct event_filter *f, struct event_r
 	return rc;
 }
 
+static int64_t
+last_id_locked(struct store *st)
+{
+	sqlite3_stmt *s = store_prep(st, "SELECT COALESCE(MAX(id), 0) FROM events");
+	if (s == NULL)
+		return 0;
+	int64_t id = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return id;
+}
+
+int64_t
+store_events_last_id(struct store *st)
+{
+	return LOCKED(st, last_id_locked(st));
+}
+
 int
 store_events_expire_locked(struct store *st, int64_t before_ms)
 {
