@@ -321,6 +321,8 @@ events_frame(struct ws_hub *h)
 	if (h->events_frame_ms == 0 || now - h->events_frame_ms > 2500 || h->events_sent > st.last_id)
 		h->events_sent = st.last_id;
 	h->events_frame_ms = now;
+	if (h->events_sent >= st.last_id)
+		return NULL; /* nothing new this second: the usual case */
 	struct event_row *rows = malloc(WS_EVENTS_PER_FRAME * sizeof *rows);
 	if (rows == NULL)
 		return NULL;
