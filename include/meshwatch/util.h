@@ -54,6 +54,9 @@ int mw_bucket_take(struct mw_bucket *b);
 /* Formats t (seconds since the epoch, UTC) as "2026-11-22T10:30:00Z".
    out must hold at least 21 bytes; returns out. */
 char *mw_rfc3339(int64_t t, char *out, size_t outlen);
+/* The same with milliseconds, from ms since the epoch (ms >= 0):
+   "2026-11-22T10:30:00.123Z"; out must hold at least 25 bytes. */
+char *mw_rfc3339_ms(int64_t ms, char *out, size_t outlen);
 
 /* The latest time any API accepts: 9999-12-31T23:59:59Z. Times from
    outside are checked against [0, MW_TIME_MAX] before any arithmetic, so

@@ -20,12 +20,8 @@ api_event_json(const struct event_row *e)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)e->id);
 	char t[40];
-	int64_t s = e->ts_ms / 1000;
-	mw_rfc3339(s, t, sizeof t);
 	/* milliseconds kept: events of one second stay in order for a reader */
-	if (strlen(t) == 20)
-		snprintf(t + 19, sizeof t - 19, ".%03dZ", (int)(e->ts_ms % 1000));
-	cJSON_AddStringToObject(o, "time", t);
+	cJSON_AddStringToObject(o, "time", mw_rfc3339_ms(e->ts_ms, t, sizeof t));
 	cJSON_AddStringToObject(o, "kind", e->kind);
 	cJSON_AddStringToObject(o, "severity", event_severity_name(e->severity));
 	cJSON_AddStringToObject(o, "subject_type", e->subject_type);
@@ -54,13 +50,11 @@ query_token(struct req *r, const char *name, char *out, size_t len)
 		out[0] = '\0';
 		return 0;
 	}
-	for (const char *p = out; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		        strchr("_.:-", *p))) {
-			http_reply_error(r, 400, "invalid_query", "parameter \"%s\" may hold only letters, digits and _ . : -",
-			    name);
-			return -1;
-		}
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
+	if (out[strspn(out, ok)] != '\0') {
+		http_reply_error(r, 400, "invalid_query", "parameter \"%s\" may hold only letters, digits and _ . : -", name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -92,7 +86,7 @@ api_events_list(struct req *r)
 	struct event_row *rows;
 	int n, total;
 	if (store_events_list(r->node->store, &f, &rows, &n, &total) != 0) {
-		http_reply_error(r, 503, "store_unavailable", "cannot reach the database");
+		http_reply_error(r, 503, "store_unavailable", "cannot read events from the database");
 		return;
 	}
 	cJSON *items = cJSON_CreateArray();

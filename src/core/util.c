@@ -126,6 +126,21 @@ mw_rfc3339(int64_t t, char *out, size_t outlen)
 	return out;
 }
 
+char *
+mw_rfc3339_ms(int64_t ms, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t tt = (time_t)(ms / 1000);
+	if (outlen < 25 || gmtime_r(&tt, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		if (outlen > 0)
+			out[0] = '\0';
+		return out;
+	}
+	size_t l = strlen(out);
+	snprintf(out + l, outlen - l, ".%03dZ", (int)(ms % 1000));
+	return out;
+}
+
 int
 mw_parse_time(const char *s, int64_t *out)
 {

@@ -138,6 +138,11 @@ test_rfc3339_buffer_limit(void **state)
 	memset(out, 'x', sizeof out);
 	assert_ptr_equal(mw_rfc3339(1700000000, out, 20), out);
 	assert_string_equal(out, "");
+	/* with milliseconds: 25 bytes, and never a truncated time either */
+	char ms[25];
+	assert_string_equal(mw_rfc3339_ms(1700000000007LL, ms, 25), "2023-11-14T22:13:20.007Z");
+	assert_string_equal(mw_rfc3339_ms(999, ms, 25), "1970-01-01T00:00:00.999Z");
+	assert_string_equal(mw_rfc3339_ms(1700000000007LL, ms, 24), "");
 }
 
 static void
