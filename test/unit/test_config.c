@@ -365,6 +365,17 @@ test_bad_ints(void **state)
 	expect_ok(f, mkargs(NULL));
 	assert_int_equal(f->cfg.pbkdf2_iterations, 100000);
 	unsetenv("MESHWATCH_PBKDF2_ITERATIONS");
+	/* the events table's bound: 100 .. 100000000, 100000 by default */
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.events_max_rows, 100000);
+	setenv("MESHWATCH_EVENTS_MAX_ROWS", "99", 1);
+	expect_einval(f, mkargs(NULL), "MESHWATCH_EVENTS_MAX_ROWS", "events_max_rows", "100");
+	setenv("MESHWATCH_EVENTS_MAX_ROWS", "100000001", 1);
+	expect_einval(f, mkargs(NULL), "MESHWATCH_EVENTS_MAX_ROWS", "events_max_rows", "100000000");
+	setenv("MESHWATCH_EVENTS_MAX_ROWS", "100", 1);
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.events_max_rows, 100);
+	unsetenv("MESHWATCH_EVENTS_MAX_ROWS");
 	/* from a flag */
 	for (size_t i = 0; i < MW_ARRAY_LEN(bad_text); i++)
 		expect_einval(f, mkargs("--poll-interval", bad_text[i], NULL), "--poll-interval", "poll_interval_s");
