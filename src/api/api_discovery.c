@@ -9,6 +9,7 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/node.h"
 #include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
@@ -31,9 +32,9 @@ api_scan_json(const struct scan_row *s)
 		cJSON_AddItemToArray(subnets, cJSON_CreateString(t));
 	cJSON_AddStringToObject(o, "ports", s->ports);
 	cJSON_AddNumberToObject(o, "port_count", s->nports);
-	http_add_time_or_null(o, "created_at", s->created_at);
-	http_add_time_or_null(o, "started_at", s->started_at);
-	http_add_time_or_null(o, "finished_at", s->finished_at);
+	json_add_time_or_null(o, "created_at", s->created_at);
+	json_add_time_or_null(o, "started_at", s->started_at);
+	json_add_time_or_null(o, "finished_at", s->finished_at);
 	cJSON *p = cJSON_AddObjectToObject(o, "progress");
 	cJSON_AddNumberToObject(p, "hosts_done", s->hosts_done);
 	cJSON_AddNumberToObject(p, "hosts_total", s->hosts_total);
@@ -304,8 +305,8 @@ service_json(const struct disc_service *v, int with_ip)
 	cJSON_AddStringToObject(e, "banner", v->banner);
 	cJSON_AddStringToObject(e, "title", v->title);
 	cJSON_AddStringToObject(e, "tls_subject", v->tls_subject);
-	http_add_time_or_null(e, "first_seen", v->first_seen);
-	http_add_time_or_null(e, "last_seen", v->last_seen);
+	json_add_time_or_null(e, "first_seen", v->first_seen);
+	json_add_time_or_null(e, "last_seen", v->last_seen);
 	return e;
 }
 
@@ -327,8 +328,8 @@ api_host_json(const struct disc_host *h)
 	cJSON_AddStringToObject(o, "source", h->source);
 	cJSON_AddStringToObject(o, "detail", h->detail);
 	cJSON_AddStringToObject(o, "state", h->gone ? "gone" : "up");
-	http_add_time_or_null(o, "first_seen", h->first_seen);
-	http_add_time_or_null(o, "last_seen", h->last_seen);
+	json_add_time_or_null(o, "first_seen", h->first_seen);
+	json_add_time_or_null(o, "last_seen", h->last_seen);
 	cJSON *s = cJSON_AddArrayToObject(o, "services");
 	for (int i = 0; i < h->nsvc; i++)
 		cJSON_AddItemToArray(s, service_json(&h->svc[i], 0));
@@ -424,7 +425,7 @@ api_change_json(const struct disc_change *c)
 {
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "id", (double)c->id);
-	http_add_time(e, "time", c->t);
+	json_add_time(e, "time", c->t);
 	if (c->scan_id > 0)
 		cJSON_AddNumberToObject(e, "scan_id", (double)c->scan_id);
 	else

@@ -12,6 +12,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/meshauth.h"
@@ -296,11 +297,11 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON_AddBoolToObject(o, "quarantined", p->quarantined);
 	static const char *const src[] = {"seed", "direct", "gossip"};
 	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
-	http_add_time_or_null(o, "first_seen", p->first_seen);
-	http_add_time_or_null(o, "last_seen", p->last_seen);
-	http_add_time_or_null(o, "state_since", p->state_since);
+	json_add_time_or_null(o, "first_seen", p->first_seen);
+	json_add_time_or_null(o, "last_seen", p->last_seen);
+	json_add_time_or_null(o, "state_since", p->state_since);
 	/* the overload rule excuses its timeouts: the verdict is withheld */
-	http_add_time_or_null(o, "excused_since", p->excused_since);
+	json_add_time_or_null(o, "excused_since", p->excused_since);
 	if (p->excused_since > 0)
 		cJSON_AddStringToObject(o, "excused_reason",
 		    p->state == PEER_UNKNOWN ? "verdict withheld: its polls time out while this node is overloaded"
@@ -316,7 +317,7 @@ api_peer_json(const struct peer *p, int64_t now)
 	} else {
 		cJSON_AddNullToObject(o, "pin");
 	}
-	http_add_time_or_null(o, "pinned_at", p->pinned_at);
+	json_add_time_or_null(o, "pinned_at", p->pinned_at);
 	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
 	if (p->success_rate_1h < 0)
 		cJSON_AddNullToObject(poll, "success_rate_1h");
@@ -328,12 +329,12 @@ api_peer_json(const struct peer *p, int64_t now)
 		cJSON_AddNumberToObject(poll, "success_rate_24h", p->success_rate_24h);
 	cJSON_AddNumberToObject(poll, "polls_1h", p->polls_1h);
 	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
-	http_add_time_or_null(poll, "last_poll", p->last_poll);
+	json_add_time_or_null(poll, "last_poll", p->last_poll);
 	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
-	http_add_num(poll, "connect_ms", p->last.connect_ms);
-	http_add_num(poll, "tls_ms", p->last.tls_ms);
-	http_add_num(poll, "ttfb_ms", p->last.ttfb_ms);
-	http_add_num(poll, "total_ms", p->last.total_ms);
+	json_add_num(poll, "connect_ms", p->last.connect_ms);
+	json_add_num(poll, "tls_ms", p->last.tls_ms);
+	json_add_num(poll, "ttfb_ms", p->last.ttfb_ms);
+	json_add_num(poll, "total_ms", p->last.total_ms);
 	cJSON_AddNumberToObject(poll, "consecutive_failures", p->fails);
 	if (p->last_poll > 0 && !p->last.ok) {
 		char e[200];
@@ -345,10 +346,10 @@ api_peer_json(const struct peer *p, int64_t now)
 	cJSON *udp = cJSON_AddObjectToObject(o, "udp");
 	int have = p->last.udp_sent > 0;
 	int got = p->last.udp_received > 0;
-	http_add_num(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
-	http_add_num(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
-	http_add_num(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
-	http_add_num(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
+	json_add_num(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
+	json_add_num(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
+	json_add_num(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
+	json_add_num(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
 	if (have)
 		cJSON_AddNumberToObject(udp, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
 	else
@@ -360,7 +361,7 @@ api_peer_json(const struct peer *p, int64_t now)
 		cJSON_AddStringToObject(pm, "method", p->pmtu.method);
 		cJSON_AddNumberToObject(pm, "probes", p->pmtu.probes);
 		cJSON_AddBoolToObject(pm, "black_hole", p->pmtu.black_hole);
-		http_add_time(pm, "measured_at", p->pmtu.measured_at);
+		json_add_time(pm, "measured_at", p->pmtu.measured_at);
 	} else {
 		cJSON_AddNullToObject(pm, "value");
 		cJSON_AddNullToObject(pm, "method");
@@ -375,7 +376,7 @@ api_peer_json(const struct peer *p, int64_t now)
 		cJSON_AddNumberToObject(vp, "reached", p->vantage_reached);
 		cJSON_AddNumberToObject(vp, "agree", p->state == PEER_ALIVE ? p->vantage_reached
 		                                                             : p->vantage_asked - p->vantage_reached);
-		http_add_time(vp, "checked_at", p->vantage_at);
+		json_add_time(vp, "checked_at", p->vantage_at);
 	} else {
 		cJSON_AddNullToObject(vp, "asked");
 		cJSON_AddNullToObject(vp, "reached");
@@ -408,7 +409,7 @@ api_overload_json(struct mesh *m)
 	else
 		cJSON_AddNullToObject(o, "cpu_pressure");
 	cJSON_AddBoolToObject(o, "overloaded", ov.overloaded);
-	http_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
+	json_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
 	return o;
 }
 
@@ -444,7 +445,7 @@ api_nodes_list(struct req *r)
 			cJSON_AddStringToObject(s, "fqdn", p->fqdn);
 			cJSON_AddStringToObject(s, "ip", p->ip);
 			cJSON_AddNumberToObject(s, "port", p->port);
-			http_add_time_or_null(s, "last_poll", p->last_poll);
+			json_add_time_or_null(s, "last_poll", p->last_poll);
 			if (p->last_poll > 0) {
 				char e[200];
 				snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "",
@@ -581,23 +582,23 @@ api_nodes_history(struct req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", r->sid);
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step_s", step);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < n; i++) {
 		cJSON *e = cJSON_CreateObject();
-		http_add_time(e, "t", rows[i].t);
+		json_add_time(e, "t", rows[i].t);
 		cJSON_AddNumberToObject(e, "polls", rows[i].polls);
 		cJSON_AddNumberToObject(e, "ok", rows[i].ok);
 		cJSON_AddNumberToObject(e, "excused", rows[i].excused);
 		cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
-		http_add_num(e, "connect_ms", rows[i].connect_ms);
-		http_add_num(e, "tls_ms", rows[i].tls_ms);
-		http_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
-		http_add_num(e, "total_ms", rows[i].total_ms);
-		http_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
-		http_add_num(e, "jitter_ms", rows[i].jitter_ms);
+		json_add_num(e, "connect_ms", rows[i].connect_ms);
+		json_add_num(e, "tls_ms", rows[i].tls_ms);
+		json_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
+		json_add_num(e, "total_ms", rows[i].total_ms);
+		json_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
+		json_add_num(e, "jitter_ms", rows[i].jitter_ms);
 		if (rows[i].loss < 0)
 			cJSON_AddNullToObject(e, "loss");
 		else
@@ -632,7 +633,7 @@ api_nodes_pmtu(struct req *r)
 		cJSON_AddStringToObject(cur, "method", p.pmtu.method);
 		cJSON_AddNumberToObject(cur, "probes", p.pmtu.probes);
 		cJSON_AddBoolToObject(cur, "black_hole", p.pmtu.black_hole);
-		http_add_time(cur, "measured_at", p.pmtu.measured_at);
+		json_add_time(cur, "measured_at", p.pmtu.measured_at);
 	}
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < n; i++) {
@@ -641,7 +642,7 @@ api_nodes_pmtu(struct req *r)
 		cJSON_AddStringToObject(e, "method", rows[i].method);
 		cJSON_AddNumberToObject(e, "probes", rows[i].probes);
 		cJSON_AddBoolToObject(e, "black_hole", rows[i].black_hole);
-		http_add_time(e, "measured_at", rows[i].measured_at);
+		json_add_time(e, "measured_at", rows[i].measured_at);
 		cJSON_AddItemToArray(items, e);
 	}
 	free(rows);

@@ -11,6 +11,7 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
@@ -40,8 +41,8 @@ api_target_json(struct node *n, const struct target_row *t)
 	cJSON_AddStringToObject(o, "retention_unit", t->retention_unit);
 	cJSON_AddBoolToObject(o, "enabled", t->enabled);
 	cJSON_AddStringToObject(o, "state", t->last_check_ms ? target_state_name(t->state) : "unknown");
-	http_add_time_or_null(o, "last_check", t->last_check_ms / 1000);
-	http_add_num(o, "last_connect_ms", t->last_connect_ms);
+	json_add_time_or_null(o, "last_check", t->last_check_ms / 1000);
+	json_add_num(o, "last_connect_ms", t->last_connect_ms);
 	if (t->last_error[0])
 		cJSON_AddStringToObject(o, "last_error", t->last_error);
 	else
@@ -51,11 +52,11 @@ api_target_json(struct node *n, const struct target_row *t)
 	cJSON *rec = cJSON_AddObjectToObject(o, "recent");
 	cJSON_AddNumberToObject(rec, "checks", k);
 	if (k > 0)
-		http_add_num(rec, "success_ratio", ratio);
+		json_add_num(rec, "success_ratio", ratio);
 	else
 		cJSON_AddNullToObject(rec, "success_ratio");
-	http_add_time(o, "created_at", t->created_at);
-	http_add_time(o, "updated_at", t->updated_at);
+	json_add_time(o, "created_at", t->created_at);
+	json_add_time(o, "updated_at", t->updated_at);
 	return o;
 }
 
@@ -389,19 +390,19 @@ api_targets_history(struct req *r)
 	free(rows);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)t.id);
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step_s", (double)step / 1000.0);
 	cJSON_AddBoolToObject(o, "truncated", n >= HISTORY_MAX_ROWS);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < nb; i++) {
 		cJSON *it = cJSON_CreateObject();
-		http_add_time(it, "t", b[i].t_ms / 1000);
+		json_add_time(it, "t", b[i].t_ms / 1000);
 		cJSON_AddNumberToObject(it, "checks", b[i].checks);
 		cJSON_AddNumberToObject(it, "up", b[i].up);
-		http_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);
-		http_add_num(it, "latency_avg_ms", b[i].avg_ms);
-		http_add_num(it, "latency_p95_ms", b[i].p95_ms);
+		json_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);
+		json_add_num(it, "latency_avg_ms", b[i].avg_ms);
+		json_add_num(it, "latency_p95_ms", b[i].p95_ms);
 		cJSON_AddItemToArray(items, it);
 	}
 	free(b);
@@ -427,11 +428,11 @@ api_targets_stats_json(struct node *n)
 	cJSON_AddNumberToObject(o, "skipped_rounds", (double)s.skipped);
 	cJSON_AddNumberToObject(o, "results_dropped", (double)s.results_dropped);
 	cJSON *l = cJSON_AddObjectToObject(o, "lateness_ms");
-	http_add_num(l, "p50", s.lateness_p50_ms);
-	http_add_num(l, "p99", s.lateness_p99_ms);
-	http_add_num(l, "max", s.lateness_max_ms);
-	http_add_num(l, "p50_last_minute", s.lateness_p50_ms_1m);
-	http_add_num(l, "p99_last_minute", s.lateness_p99_ms_1m);
+	json_add_num(l, "p50", s.lateness_p50_ms);
+	json_add_num(l, "p99", s.lateness_p99_ms);
+	json_add_num(l, "max", s.lateness_max_ms);
+	json_add_num(l, "p50_last_minute", s.lateness_p50_ms_1m);
+	json_add_num(l, "p99_last_minute", s.lateness_p99_ms_1m);
 	cJSON *d = cJSON_AddObjectToObject(o, "dns");
 	cJSON_AddNumberToObject(d, "lookups", (double)s.dns_lookups);
 	cJSON_AddNumberToObject(d, "cache_hits", (double)s.dns_cache_hits);

@@ -289,31 +289,6 @@ reply_error_h(struct req *r, int status, const char *code, const char *extra, co
 }
 
 void
-http_add_num(cJSON *obj, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(obj, key);
-	else
-		cJSON_AddNumberToObject(obj, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
-}
-
-void
-http_add_time(cJSON *obj, const char *key, int64_t t)
-{
-	char buf[32];
-	cJSON_AddStringToObject(obj, key, mw_rfc3339(t, buf, sizeof buf));
-}
-
-void
-http_add_time_or_null(cJSON *obj, const char *key, int64_t t)
-{
-	if (t > 0)
-		http_add_time(obj, key, t);
-	else
-		cJSON_AddNullToObject(obj, key);
-}
-
-void
 http_reply_collection(struct req *r, cJSON *items, int total, int limit, int offset)
 {
 	cJSON *o = cJSON_CreateObject();

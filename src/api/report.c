@@ -16,7 +16,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/gossip.h"
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -75,7 +75,7 @@ add_traffic(cJSON *o, struct node *n)
 	cJSON_AddNumberToObject(t, "flows", cs.flows);
 	cJSON *rates = api_traffic_rates_json(n);
 	if (rates) {
-		http_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
+		json_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
 		cJSON_AddNumberToObject(t, "pps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "pps")));
 		cJSON_AddNumberToObject(t, "bps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bps")));
 		cJSON_AddNumberToObject(t, "drops", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "drops")));
@@ -150,7 +150,7 @@ report_snapshot(struct node *n, int64_t seq)
 	cJSON_AddNumberToObject(org, "port", self.port);
 	cJSON_AddNumberToObject(org, "incarnation", (double)self.incarnation);
 	cJSON_AddNumberToObject(o, "seq", (double)seq);
-	http_add_time(o, "generated_at", now);
+	json_add_time(o, "generated_at", now);
 	cJSON_AddNumberToObject(o, "interval_s", n->cfg.report_interval_s);
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
 	int np = 0, total, alive, suspect, dead;
@@ -166,10 +166,10 @@ report_snapshot(struct node *n, int64_t seq)
 		cJSON_AddNumberToObject(e, "port", p->port);
 		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
 		if (p->last_seen > 0)
-			http_add_time(e, "last_seen", p->last_seen);
+			json_add_time(e, "last_seen", p->last_seen);
 		else
 			cJSON_AddNullToObject(e, "last_seen");
-		http_add_time(e, "measured_at", p->last_poll > 0 ? p->last_poll : now);
+		json_add_time(e, "measured_at", p->last_poll > 0 ? p->last_poll : now);
 		int udp = p->last.udp_received > 0;
 		if (udp)
 			cJSON_AddNumberToObject(e, "rtt_ms", p->last.rtt_avg_ms);

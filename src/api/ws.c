@@ -25,7 +25,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/events.h"
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -237,7 +237,7 @@ mesh_frame(struct ws_hub *h)
 	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "mesh");
-	http_add_time(o, "time", now);
+	json_add_time(o, "time", now);
 	cJSON *c = cJSON_AddObjectToObject(o, "counts");
 	cJSON_AddNumberToObject(c, "total", total);
 	cJSON_AddNumberToObject(c, "alive", alive);
@@ -284,7 +284,7 @@ scans_frame(struct ws_hub *h)
 	scanner_get_stats(n->scanner, &st);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "scans");
-	http_add_time(o, "time", mw_wall_s());
+	json_add_time(o, "time", mw_wall_s());
 	cJSON_AddItemToObject(o, "scan", api_scan_json(&row));
 	cJSON_AddNumberToObject(o, "queued", st.queued);
 	char *text = cJSON_PrintUnformatted(o);

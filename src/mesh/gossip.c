@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/util.h"
@@ -64,7 +64,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	cJSON_AddNumberToObject(o, "port", n->cfg.listen_port);
 	cJSON_AddNumberToObject(o, "incarnation", (double)inc);
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
-	http_add_time(o, "started_at", n->started_wall);
+	json_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	int64_t now = mw_wall_s();
 	int np = 0;
@@ -83,7 +83,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	cJSON_AddBoolToObject(o, "peers_unchanged", meta.unchanged); /* the caller has this list already */
 	cJSON_AddBoolToObject(o, "peers_delta", meta.delta);         /* only what changed since its cursor */
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-	http_add_time(o, "timestamp", now);
+	json_add_time(o, "timestamp", now);
 	for (int i = 0; i < np; i++) {
 		const struct peer_news *p = &ps[i];
 		cJSON *e = cJSON_CreateObject();
@@ -94,7 +94,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
 		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
 		if (p->age_s >= 0) {
-			http_add_time(e, "last_seen", now - p->age_s);
+			json_add_time(e, "last_seen", now - p->age_s);
 			cJSON_AddNumberToObject(e, "age_s", (double)p->age_s);
 		} else {
 			cJSON_AddNullToObject(e, "last_seen");
