@@ -278,27 +278,6 @@ opt_num(const cJSON *e, const char *key, double lo, double hi, double *out)
 	return 0;
 }
 
-static int
-str_field(const cJSON *o, const char *key, char *out, size_t outlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
-	strcpy(out, v->valuestring);
-	return 0;
-}
-
-static int
-int_field(const cJSON *o, const char *key, double lo, double hi, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
-	    v->valuedouble != (double)(int64_t)v->valuedouble)
-		return -1;
-	*out = v->valuedouble;
-	return 0;
-}
-
 int
 report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why, size_t whylen)
 {
@@ -310,15 +289,15 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		snprintf(why, whylen, "the report is not a JSON object");
 		goto out;
 	}
-	if (int_field(root, "version", 1, 1, &d)) {
+	if (json_get_int(root, "version", 1, 1, &d)) {
 		snprintf(why, whylen, "\"version\" must be 1");
 		goto out;
 	}
 	const cJSON *org = cJSON_GetObjectItemCaseSensitive(root, "origin");
 	struct peer_news who = {0};
-	if (!cJSON_IsObject(org) || str_field(org, "id", who.id, sizeof who.id) ||
-	    str_field(org, "fqdn", who.fqdn, sizeof who.fqdn) || str_field(org, "ip", who.ip, sizeof who.ip) ||
-	    int_field(org, "port", 1, 65535, &d)) {
+	if (!cJSON_IsObject(org) || json_get_str(org, "id", who.id, sizeof who.id, 1) ||
+	    json_get_str(org, "fqdn", who.fqdn, sizeof who.fqdn, 1) ||
+	    json_get_str(org, "ip", who.ip, sizeof who.ip, 1) || json_get_int(org, "port", 1, 65535, &d)) {
 		snprintf(why, whylen, "\"origin\" must be an object with string id, fqdn, ip and integer port");
 		goto out;
 	}
@@ -328,7 +307,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		snprintf(why, whylen, "\"origin\": %s", bad);
 		goto out;
 	}
-	if (int_field(org, "incarnation", 0, 9007199254740991.0, &d)) {
+	if (json_get_int(org, "incarnation", 0, 9007199254740991.0, &d)) {
 		snprintf(why, whylen, "\"origin.incarnation\" must be a non-negative integer");
 		goto out;
 	}
@@ -338,7 +317,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 	snprintf(o->fqdn, sizeof o->fqdn, "%s", who.fqdn);
 	snprintf(o->ip, sizeof o->ip, "%s", who.ip);
 	o->port = who.port;
-	if (int_field(root, "seq", 1, 9007199254740991.0, &d)) {
+	if (json_get_int(root, "seq", 1, 9007199254740991.0, &d)) {
 		snprintf(why, whylen, "\"seq\" must be an integer from 1");
 		goto out;
 	}
@@ -357,7 +336,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		    REPORT_MAX_AGE_S / 86400);
 		goto out;
 	}
-	if (int_field(root, "interval_s", 1, 86400, &d)) {
+	if (json_get_int(root, "interval_s", 1, 86400, &d)) {
 		snprintf(why, whylen, "\"interval_s\" must be an integer from 1 to 86400");
 		goto out;
 	}
@@ -386,9 +365,10 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		struct peer_news x = {0};
 		char state[16];
 		double pm;
-		if (!cJSON_IsObject(e) || str_field(e, "id", x.id, sizeof x.id) || str_field(e, "fqdn", x.fqdn, sizeof x.fqdn) ||
-		    str_field(e, "ip", x.ip, sizeof x.ip) || int_field(e, "port", 1, 65535, &d) ||
-		    str_field(e, "state", state, sizeof state) || (c->state = peer_state_parse(state)) < 0) {
+		if (!cJSON_IsObject(e) || json_get_str(e, "id", x.id, sizeof x.id, 1) ||
+		    json_get_str(e, "fqdn", x.fqdn, sizeof x.fqdn, 1) || json_get_str(e, "ip", x.ip, sizeof x.ip, 1) ||
+		    json_get_int(e, "port", 1, 65535, &d) ||
+		    json_get_str(e, "state", state, sizeof state, 1) || (c->state = peer_state_parse(state)) < 0) {
 			snprintf(why, whylen, "peers[%d]: needs string id, fqdn, ip, state (alive|suspect|dead) and integer port", i);
 			goto out;
 		}

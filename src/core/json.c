@@ -1,6 +1,8 @@
 /* json: cJSON helpers shared by every layer; no state of their own. */
 #include "meshwatch/json.h"
 
+#include <string.h>
+
 #include "meshwatch/util.h"
 
 void
@@ -32,4 +34,29 @@ json_add_time_or_null(cJSON *obj, const char *key, int64_t t)
 		json_add_time(obj, key, t);
 	else
 		cJSON_AddNullToObject(obj, key);
+}
+
+int
+json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (v == NULL || cJSON_IsNull(v)) {
+		out[0] = '\0';
+		return required ? -1 : 0;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+		return -1;
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+int
+json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
 }

@@ -107,31 +107,6 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 }
 
 static int
-get_str(const cJSON *o, const char *key, char *out, size_t outlen, int required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (v == NULL || cJSON_IsNull(v)) {
-		out[0] = '\0';
-		return required ? -1 : 0;
-	}
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
-	strcpy(out, v->valuestring);
-	return 0;
-}
-
-static int
-get_uint(const cJSON *o, const char *key, double max, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble)
-		return -1;
-	*out = v->valuedouble;
-	return 0;
-}
-
-static int
 parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 {
 	double port, inc;
@@ -139,21 +114,22 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 	memset(x, 0, sizeof *x);
 	if (!cJSON_IsObject(e))
 		return -1;
-	if (get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
-	    get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
-	    get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) || get_uint(e, "port", 65535, &port) ||
-	    get_uint(e, "incarnation", (double)MEMBERSHIP_INCARNATION_MAX, &inc))
+	if (json_get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
+	    json_get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
+	    json_get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) ||
+	    json_get_int(e, "port", 0, 65535, &port) ||
+	    json_get_int(e, "incarnation", 0, (double)MEMBERSHIP_INCARNATION_MAX, &inc))
 		return -1;
 	x->port = (int)port;
 	x->incarnation = (uint64_t)inc;
 	if (gossip_check_identity(x, 0) != NULL)
 		return -1;
 	if (!self_entry) {
-		if (get_str(e, "state", state, sizeof state, 1) || (x->state = peer_state_parse(state)) < 0)
+		if (json_get_str(e, "state", state, sizeof state, 1) || (x->state = peer_state_parse(state)) < 0)
 			return -1;
 		double age = 0;
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "age_s");
-		if (a && !cJSON_IsNull(a) && get_uint(e, "age_s", 1e9, &age))
+		if (a && !cJSON_IsNull(a) && json_get_int(e, "age_s", 0, 1e9, &age))
 			return -1;
 		x->age_s = (int64_t)age;
 		if (a == NULL || cJSON_IsNull(a))
