@@ -1,6 +1,6 @@
-/* api: request handlers, grouped by resource. Each is called by http.c's
-   router after routing, authentication and body parsing; each sends
-   exactly one reply. */
+/* api: request handlers, grouped by resource. router.c's table names
+   each; http.c calls it after routing, authentication and body parsing;
+   each sends exactly one reply. */
 #ifndef MESHWATCH_API_H
 #define MESHWATCH_API_H
 
