@@ -19,6 +19,8 @@
 #include "meshwatch/tls.h"
 #include "meshwatch/util.h"
 
+#include "views.h"
+
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 1000
 
@@ -137,14 +139,9 @@ api_node(struct req *r)
 		cJSON_AddItemToArray(p, cJSON_CreateString(problems[i]));
 	cJSON_AddStringToObject(o, "listen", n->cfg.listen);
 	cJSON_AddStringToObject(o, "node_env", n->cfg.node_env);
-	int total, alive, suspect, dead;
-	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
-	cJSON_AddNumberToObject(o, "known_nodes", total);
-	cJSON *mc = cJSON_AddObjectToObject(o, "mesh");
-	cJSON_AddNumberToObject(mc, "total", total);
-	cJSON_AddNumberToObject(mc, "alive", alive);
-	cJSON_AddNumberToObject(mc, "suspect", suspect);
-	cJSON_AddNumberToObject(mc, "dead", dead);
+	cJSON *mc = views_mesh_counts(mesh_membership(n->mesh));
+	cJSON_AddNumberToObject(o, "known_nodes", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(mc, "total")));
+	cJSON_AddItemToObject(o, "mesh", mc);
 	cJSON_AddNumberToObject(mc, "incarnation", (double)membership_incarnation(mesh_membership(n->mesh)));
 	cJSON_AddBoolToObject(mc, "signed", n->cfg.mesh_secret[0] != '\0');
 	cJSON *c = cJSON_AddObjectToObject(o, "certificate");

@@ -20,6 +20,8 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "views.h"
+
 static void
 copy_header(struct req *r, const char *name, char *out, size_t outlen)
 {
@@ -284,109 +286,6 @@ api_nodeinfo(struct req *r)
 	reply_signed(r, 200, o);
 }
 
-cJSON *
-api_peer_json(const struct peer *p, int64_t now)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", p->id);
-	cJSON_AddStringToObject(o, "fqdn", p->fqdn);
-	cJSON_AddStringToObject(o, "ip", p->ip);
-	cJSON_AddNumberToObject(o, "port", p->port);
-	cJSON_AddStringToObject(o, "state", p->quarantined ? "unknown" : peer_state_name(p->state));
-	/* heard of second-hand, not reached by this node yet: not counted, not gossiped */
-	cJSON_AddBoolToObject(o, "quarantined", p->quarantined);
-	static const char *const src[] = {"seed", "direct", "gossip"};
-	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
-	json_add_time_or_null(o, "first_seen", p->first_seen);
-	json_add_time_or_null(o, "last_seen", p->last_seen);
-	json_add_time_or_null(o, "state_since", p->state_since);
-	/* the overload rule excuses its timeouts: the verdict is withheld */
-	json_add_time_or_null(o, "excused_since", p->excused_since);
-	if (p->excused_since > 0)
-		cJSON_AddStringToObject(o, "excused_reason",
-		    p->state == PEER_UNKNOWN ? "verdict withheld: its polls time out while this node is overloaded"
-		                             : "its polls time out while this node is overloaded: the verdict stays as it was");
-	else
-		cJSON_AddNullToObject(o, "excused_reason");
-	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
-	/* the key this node trusts for it (first met directly); forgetting the node clears it */
-	if (p->pin[0]) {
-		char pin[80];
-		snprintf(pin, sizeof pin, "sha256:%s", p->pin);
-		cJSON_AddStringToObject(o, "pin", pin);
-	} else {
-		cJSON_AddNullToObject(o, "pin");
-	}
-	json_add_time_or_null(o, "pinned_at", p->pinned_at);
-	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
-	if (p->success_rate_1h < 0)
-		cJSON_AddNullToObject(poll, "success_rate_1h");
-	else
-		cJSON_AddNumberToObject(poll, "success_rate_1h", p->success_rate_1h);
-	if (p->success_rate_24h < 0)
-		cJSON_AddNullToObject(poll, "success_rate_24h");
-	else
-		cJSON_AddNumberToObject(poll, "success_rate_24h", p->success_rate_24h);
-	cJSON_AddNumberToObject(poll, "polls_1h", p->polls_1h);
-	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
-	json_add_time_or_null(poll, "last_poll", p->last_poll);
-	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
-	json_add_num(poll, "connect_ms", p->last.connect_ms);
-	json_add_num(poll, "tls_ms", p->last.tls_ms);
-	json_add_num(poll, "ttfb_ms", p->last.ttfb_ms);
-	json_add_num(poll, "total_ms", p->last.total_ms);
-	cJSON_AddNumberToObject(poll, "consecutive_failures", p->fails);
-	if (p->last_poll > 0 && !p->last.ok) {
-		char e[200];
-		snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "", p->last.detail);
-		cJSON_AddStringToObject(poll, "last_error", e);
-	} else {
-		cJSON_AddNullToObject(poll, "last_error");
-	}
-	cJSON *udp = cJSON_AddObjectToObject(o, "udp");
-	int have = p->last.udp_sent > 0;
-	int got = p->last.udp_received > 0;
-	json_add_num(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
-	json_add_num(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
-	json_add_num(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
-	json_add_num(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
-	if (have)
-		cJSON_AddNumberToObject(udp, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
-	else
-		cJSON_AddNullToObject(udp, "loss");
-	cJSON_AddNumberToObject(udp, "probes", p->last.udp_sent);
-	cJSON *pm = cJSON_AddObjectToObject(o, "pmtu");
-	if (p->pmtu.value > 0) {
-		cJSON_AddNumberToObject(pm, "value", p->pmtu.value);
-		cJSON_AddStringToObject(pm, "method", p->pmtu.method);
-		cJSON_AddNumberToObject(pm, "probes", p->pmtu.probes);
-		cJSON_AddBoolToObject(pm, "black_hole", p->pmtu.black_hole);
-		json_add_time(pm, "measured_at", p->pmtu.measured_at);
-	} else {
-		cJSON_AddNullToObject(pm, "value");
-		cJSON_AddNullToObject(pm, "method");
-		cJSON_AddNullToObject(pm, "probes");
-		cJSON_AddNullToObject(pm, "black_hole");
-		cJSON_AddNullToObject(pm, "measured_at");
-	}
-	cJSON *vp = cJSON_AddObjectToObject(o, "vantage");
-	if (p->vantage_at > 0) {
-		/* other nodes asked, when our polls were failing, whether they reach it */
-		cJSON_AddNumberToObject(vp, "asked", p->vantage_asked);
-		cJSON_AddNumberToObject(vp, "reached", p->vantage_reached);
-		cJSON_AddNumberToObject(vp, "agree", p->state == PEER_ALIVE ? p->vantage_reached
-		                                                             : p->vantage_asked - p->vantage_reached);
-		json_add_time(vp, "checked_at", p->vantage_at);
-	} else {
-		cJSON_AddNullToObject(vp, "asked");
-		cJSON_AddNullToObject(vp, "reached");
-		cJSON_AddNullToObject(vp, "agree");
-		cJSON_AddNullToObject(vp, "checked_at");
-	}
-	(void)now;
-	return o;
-}
-
 /* The overload rule as /api/nodes shows it. */
 static cJSON *
 api_overload_json(struct mesh *m)
@@ -432,7 +331,6 @@ api_nodes_list(struct req *r)
 		http_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	cJSON *seeds = cJSON_CreateArray();
@@ -441,20 +339,7 @@ api_nodes_list(struct req *r)
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0') {
 			/* a seed not reached yet: not a node until it answers */
-			cJSON *s = cJSON_CreateObject();
-			cJSON_AddStringToObject(s, "fqdn", p->fqdn);
-			cJSON_AddStringToObject(s, "ip", p->ip);
-			cJSON_AddNumberToObject(s, "port", p->port);
-			json_add_time_or_null(s, "last_poll", p->last_poll);
-			if (p->last_poll > 0) {
-				char e[200];
-				snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "",
-				    p->last.detail);
-				cJSON_AddStringToObject(s, "last_error", e);
-			} else {
-				cJSON_AddNullToObject(s, "last_error");
-			}
-			cJSON_AddItemToArray(seeds, s);
+			cJSON_AddItemToArray(seeds, views_seed(p));
 			continue;
 		}
 		if (p->quarantined)
@@ -468,7 +353,7 @@ api_nodes_list(struct req *r)
 			continue;
 		if (total++ < offset || cJSON_GetArraySize(items) >= limit)
 			continue;
-		cJSON_AddItemToArray(items, api_peer_json(p, now));
+		cJSON_AddItemToArray(items, views_peer(p));
 	}
 	free(ps);
 	cJSON_AddNumberToObject(o, "total", total);
@@ -501,7 +386,7 @@ api_nodes_get(struct req *r)
 {
 	struct peer p;
 	if (get_peer(r, &p) == 0)
-		http_reply_json(r, 200, api_peer_json(&p, mw_wall_s()), NULL);
+		http_reply_json(r, 200, views_peer(&p), NULL);
 }
 
 void

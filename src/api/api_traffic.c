@@ -1,7 +1,7 @@
-/* api_traffic: /api/flows, /api/counters, /api/stats and the JSON of the
-   live traffic frames (WebSocket topics, report snapshots). Handlers run on
-   civetweb worker threads and read only what the capture thread published
-   (capture.h, rollup.h) or the per-minute history (store). */
+/* api_traffic: /api/flows, /api/counters and /api/stats (the live
+   traffic frames are built in views.c). Handlers run on civetweb worker
+   threads and read only what the capture thread published (capture.h,
+   rollup.h) or the per-minute history (store). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,14 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "views.h"
+
 #define FLOWS_LIMIT_DEFAULT 100
 #define FLOWS_LIMIT_MAX 1000
 #define FLOWS_OFFSET_MAX 100000000
 #define COUNTERS_MAX_POINTS 3600
 #define COUNTERS_DEFAULT_RANGE 300
 #define COUNTERS_MAX_STEP 86400
-
-static const char *const proto_keys[ROLLUP_NPROTO] = {"tcp", "udp", "icmp", "icmpv6", "other"};
 
 /* "10.0.0.1:53" or "[fd00::1]:53". */
 static void
@@ -36,15 +36,6 @@ endpoint(const uint8_t ip[16], uint16_t port, char *out, size_t outlen)
 		inet_ntop(AF_INET6, ip, a, sizeof a);
 		snprintf(out, outlen, "[%s]:%u", a, port);
 	}
-}
-
-static void
-ip_text(const uint8_t ip[16], char *out, size_t outlen)
-{
-	if (decode_is_v4(ip))
-		inet_ntop(AF_INET, ip + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, ip, out, (socklen_t)outlen);
 }
 
 static void
@@ -168,8 +159,9 @@ tcp_flags_text(uint8_t f, char out[9])
 	out[k] = '\0';
 }
 
-cJSON *
-api_flow_json(const struct flow *f)
+/* One flow as /api/flows shows it. */
+static cJSON *
+flow_json(const struct flow *f)
 {
 	char a[64], b[64], flags[9];
 	cJSON *o = cJSON_CreateObject();
@@ -290,7 +282,7 @@ api_traffic_flows(struct req *r)
 		struct sort_ctx sc = {.flows = s->flows, .key = sort, .desc = desc};
 		qsort_r(idx, k, sizeof *idx, cmp_flows, &sc);
 		for (uint32_t i = (uint32_t)offset; i < k && i < (uint32_t)offset + (uint32_t)limit; i++)
-			cJSON_AddItemToArray(items, api_flow_json(&s->flows[idx[i]]));
+			cJSON_AddItemToArray(items, flow_json(&s->flows[idx[i]]));
 	}
 	cJSON_AddNumberToObject(o, "total", k);
 	cJSON_AddNumberToObject(o, "limit", limit);
@@ -328,24 +320,6 @@ query_step(struct req *r, int def, int *out)
 	}
 	*out = (int)(n * unit);
 	return 0;
-}
-
-static cJSON *
-counter_json(const struct rollup_sec *s, int step, const char *source)
-{
-	cJSON *o = cJSON_CreateObject();
-	json_add_time(o, "time", s->t);
-	json_add_u64(o, "packets", s->packets);
-	json_add_u64(o, "bytes", s->bytes);
-	cJSON_AddNumberToObject(o, "pps", (double)s->packets / step);
-	cJSON_AddNumberToObject(o, "bps", (double)s->bytes * 8.0 / step);
-	cJSON *bp = cJSON_AddObjectToObject(o, "by_proto");
-	for (int i = 0; i < ROLLUP_NPROTO; i++)
-		json_add_u64(bp, proto_keys[i], s->proto_bytes[i]);
-	json_add_u64(o, "drops", s->drops);
-	if (source)
-		cJSON_AddStringToObject(o, "source", source);
-	return o;
 }
 
 void
@@ -425,7 +399,7 @@ api_traffic_counters(struct req *r)
 	}
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int64_t i = 0; i < npoints; i++)
-		cJSON_AddItemToArray(items, counter_json(&b[i], step, minute_src[i] ? "minutes" : "seconds"));
+		cJSON_AddItemToArray(items, views_counter(&b[i], step, minute_src[i] ? "minutes" : "seconds"));
 	cJSON_AddNumberToObject(o, "total", (double)npoints);
 	http_reply_json(r, 200, o, NULL);
 out:
@@ -510,45 +484,4 @@ api_traffic_stats(struct req *r)
 		cJSON_AddNumberToObject(o, "bps", (double)last.bytes * 8.0);
 	}
 	http_reply_json(r, 200, o, NULL);
-}
-
-/* ---- live frames ---- */
-
-cJSON *
-api_traffic_rates_json(struct node *n)
-{
-	struct rollup *ru = n->capture ? capture_rollup(n->capture) : NULL;
-	struct rollup_sec last;
-	if (ru == NULL || rollup_latest(ru, &last, NULL, NULL, NULL) != 0)
-		return NULL;
-	cJSON *o = counter_json(&last, 1, NULL);
-	cJSON_AddNumberToObject(o, "ts", (double)last.t * 1000.0);
-	return o;
-}
-
-cJSON *
-api_traffic_top_json(struct node *n, int k)
-{
-	struct rollup *ru = n->capture ? capture_rollup(n->capture) : NULL;
-	struct talker top[ROLLUP_TOP_K];
-	int ntop = 0;
-	int64_t t = 0;
-	if (ru == NULL)
-		return NULL;
-	rollup_latest(ru, NULL, top, &ntop, &t);
-	cJSON *o = cJSON_CreateObject();
-	json_add_time(o, "time", t);
-	cJSON_AddNumberToObject(o, "window_s", 1);
-	cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-	for (int i = 0; i < ntop && i < k; i++) {
-		char ip[INET6_ADDRSTRLEN];
-		ip_text(top[i].ip, ip, sizeof ip);
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "ip", ip);
-		json_add_u64(e, "bytes", top[i].bytes);
-		json_add_u64(e, "packets", top[i].packets);
-		cJSON_AddNumberToObject(e, "bps", (double)top[i].bytes * 8.0);
-		cJSON_AddItemToArray(rows, e);
-	}
-	return o;
 }

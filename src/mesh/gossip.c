@@ -53,6 +53,16 @@ gossip_check_identity(const struct peer_news *who, int allow_no_ip)
 	return NULL;
 }
 
+void
+gossip_add_peer_identity(cJSON *o, const char *id, const char *fqdn, const char *ip, int port, int state)
+{
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "fqdn", fqdn);
+	cJSON_AddStringToObject(o, "ip", ip);
+	cJSON_AddNumberToObject(o, "port", port);
+	cJSON_AddStringToObject(o, "state", peer_state_name(state));
+}
+
 cJSON *
 gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 {
@@ -87,11 +97,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	for (int i = 0; i < np; i++) {
 		const struct peer_news *p = &ps[i];
 		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "id", p->id);
-		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
-		cJSON_AddStringToObject(e, "ip", p->ip);
-		cJSON_AddNumberToObject(e, "port", p->port);
-		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
+		gossip_add_peer_identity(e, p->id, p->fqdn, p->ip, p->port, p->state);
 		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
 		if (p->age_s >= 0) {
 			json_add_time(e, "last_seen", now - p->age_s);
