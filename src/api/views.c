@@ -348,16 +348,10 @@ views_change(const struct disc_change *c)
 	cJSON *e = cJSON_CreateObject();
 	cJSON_AddNumberToObject(e, "id", (double)c->id);
 	json_add_time(e, "time", c->t);
-	if (c->scan_id > 0)
-		cJSON_AddNumberToObject(e, "scan_id", (double)c->scan_id);
-	else
-		cJSON_AddNullToObject(e, "scan_id");
+	add_or_null(e, "scan_id", c->scan_id > 0, (double)c->scan_id);
 	cJSON_AddStringToObject(e, "ip", c->ip);
 	cJSON_AddStringToObject(e, "kind", c->kind);
-	if (c->port > 0)
-		cJSON_AddNumberToObject(e, "port", c->port);
-	else
-		cJSON_AddNullToObject(e, "port");
+	add_or_null(e, "port", c->port > 0, c->port);
 	cJSON_AddStringToObject(e, "detail", c->detail);
 	return e;
 }
