@@ -1,11 +1,8 @@
-/* api: request handlers, grouped by resource. Each is called by http.c's
-   router after routing, authentication and body parsing; each sends
-   exactly one reply. */
+/* api: request handlers, grouped by resource. router.c's table names
+   each; http.c calls it after routing, authentication and body parsing;
+   each sends exactly one reply. */
 #ifndef MESHWATCH_API_H
 #define MESHWATCH_API_H
-
-#include <cjson/cJSON.h>
-#include <stdint.h>
 
 struct req;
 
@@ -40,11 +37,6 @@ void api_targets_update(struct req *r);
 void api_targets_delete(struct req *r);
 void api_targets_history(struct req *r);
 void api_targets_stats(struct req *r);
-struct node;
-struct target_row;
-/* A target as the API shows it, and the checker's figures (caller owns). */
-cJSON *api_target_json(struct node *n, const struct target_row *t);
-cJSON *api_targets_stats_json(struct node *n);
 void api_traffic_flows(struct req *r);
 void api_traffic_counters(struct req *r);
 void api_traffic_stats(struct req *r);
@@ -59,32 +51,6 @@ void api_hosts_get(struct req *r);
 void api_services_list(struct req *r);
 void api_changes_list(struct req *r);
 void api_events_list(struct req *r);
-struct event_row;
-/* One event as GET /api/events and the "events" WebSocket topic show it. */
-cJSON *api_event_json(const struct event_row *e);
-
-/* Discovery JSON shared by the API, the WebSocket and reports (caller
-   owns the result). */
-struct scan_row;
-struct disc_host;
-struct disc_change;
-cJSON *api_scan_json(const struct scan_row *s);
-cJSON *api_host_json(const struct disc_host *h);
-cJSON *api_change_json(const struct disc_change *c);
-
-struct peer;
-/* The JSON of one peer as /api/nodes shows it (caller owns the result). */
-cJSON *api_peer_json(const struct peer *p, int64_t now);
-
-struct flow;
-struct node;
-/* Traffic JSON (caller owns the result): one flow as /api/flows shows it;
-   the newest second of counters (the "rates" frame without its type) and
-   the top k talkers of the newest interval, both NULL when capture is
-   off or has nothing yet. */
-cJSON *api_flow_json(const struct flow *f);
-cJSON *api_traffic_rates_json(struct node *n);
-cJSON *api_traffic_top_json(struct node *n, int k);
 
 /* Embedded dashboard files (generated at build time from web/). */
 struct asset {

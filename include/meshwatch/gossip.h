@@ -23,6 +23,12 @@ void gossip_identity_string(const struct peer_news *who, char *out, size_t outle
    reason. ip may be empty only when allow_no_ip. */
 const char *gossip_check_identity(const struct peer_news *who, int allow_no_ip);
 
+/* Adds a peer's identity as every peer JSON starts: id, fqdn, ip, port
+   and state (its name). /nodeinfo's entries, and through api/views.c
+   /api/nodes, WebSocket and report snapshot entries, so that each names
+   a peer the same way. */
+void gossip_add_peer_identity(cJSON *o, const char *id, const char *fqdn, const char *ip, int port, int state);
+
 /* Builds the /nodeinfo body for node n: identity, "peers_digest" (the
    view digest: a hash of every node's id, name, address, state and
    incarnation, this one included), "peers_cursor" (the table's position)

@@ -64,15 +64,6 @@ int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
    out-of-range value replies 400 naming the parameter and returns -1. */
 int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
 
-/* Adds a measurement rounded to 3 decimals, or null when v < 0 (not
-   measured). */
-void http_add_num(cJSON *obj, const char *key, double v);
-
-/* Adds time fields as RFC 3339 strings; the _or_null form adds null
-   for t <= 0 (never happened). */
-void http_add_time(cJSON *obj, const char *key, int64_t t);
-void http_add_time_or_null(cJSON *obj, const char *key, int64_t t);
-
 /* Replies 200 with {"items": items, "total", "limit", "offset"}; takes
    ownership of items (a JSON array). */
 void http_reply_collection(struct req *r, cJSON *items, int total, int limit, int offset);

@@ -9,6 +9,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -17,6 +18,8 @@
 #include "meshwatch/store.h"
 #include "meshwatch/tls.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 1000
@@ -29,7 +32,7 @@ api_health(struct req *r)
 	int k = node_health(n, problems, 4);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "status", k == 0 ? "healthy" : "unhealthy");
-	http_add_time(o, "timestamp", mw_wall_s());
+	json_add_time(o, "timestamp", mw_wall_s());
 	cJSON_AddStringToObject(o, "node_id", n->id);
 	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
@@ -54,7 +57,7 @@ add_identity(cJSON *o, struct node *n)
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
 	cJSON_AddNumberToObject(o, "port", n->cfg.listen_port);
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
-	http_add_time(o, "started_at", n->started_wall);
+	json_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 }
 
@@ -136,20 +139,15 @@ api_node(struct req *r)
 		cJSON_AddItemToArray(p, cJSON_CreateString(problems[i]));
 	cJSON_AddStringToObject(o, "listen", n->cfg.listen);
 	cJSON_AddStringToObject(o, "node_env", n->cfg.node_env);
-	int total, alive, suspect, dead;
-	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
-	cJSON_AddNumberToObject(o, "known_nodes", total);
-	cJSON *mc = cJSON_AddObjectToObject(o, "mesh");
-	cJSON_AddNumberToObject(mc, "total", total);
-	cJSON_AddNumberToObject(mc, "alive", alive);
-	cJSON_AddNumberToObject(mc, "suspect", suspect);
-	cJSON_AddNumberToObject(mc, "dead", dead);
+	cJSON *mc = views_mesh_counts(mesh_membership(n->mesh));
+	cJSON_AddNumberToObject(o, "known_nodes", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(mc, "total")));
+	cJSON_AddItemToObject(o, "mesh", mc);
 	cJSON_AddNumberToObject(mc, "incarnation", (double)membership_incarnation(mesh_membership(n->mesh)));
 	cJSON_AddBoolToObject(mc, "signed", n->cfg.mesh_secret[0] != '\0');
 	cJSON *c = cJSON_AddObjectToObject(o, "certificate");
 	cJSON_AddStringToObject(c, "subject", cert.subject);
-	http_add_time(c, "not_before", cert.not_before);
-	http_add_time(c, "not_after", cert.not_after);
+	json_add_time(c, "not_before", cert.not_before);
+	json_add_time(c, "not_after", cert.not_after);
 	cJSON_AddNumberToObject(c, "days_left", (double)((cert.not_after - mw_wall_s()) / 86400));
 	cJSON_AddStringToObject(c, "sha256", cert.fingerprint);
 	cJSON *sans = cJSON_AddArrayToObject(c, "names");
@@ -176,8 +174,8 @@ user_json(const struct user_row *u)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)u->id);
 	cJSON_AddStringToObject(o, "username", u->username);
-	http_add_time(o, "created_at", u->created_at);
-	http_add_time(o, "updated_at", u->updated_at);
+	json_add_time(o, "created_at", u->created_at);
+	json_add_time(o, "updated_at", u->updated_at);
 	return o;
 }
 
@@ -300,7 +298,7 @@ api_login(struct req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "token", token);
-	http_add_time(o, "expires_at", expires);
+	json_add_time(o, "expires_at", expires);
 	cJSON_AddItemToObject(o, "user", user_json(&u));
 	char cookie[256];
 	snprintf(cookie, sizeof cookie,

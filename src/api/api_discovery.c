@@ -14,41 +14,10 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "views.h"
+
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
-
-cJSON *
-api_scan_json(const struct scan_row *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)s->id);
-	cJSON_AddStringToObject(o, "state", s->state);
-	cJSON_AddStringToObject(o, "trigger", s->trigger);
-	cJSON *subnets = cJSON_AddArrayToObject(o, "subnets");
-	char buf[sizeof s->subnets];
-	snprintf(buf, sizeof buf, "%s", s->subnets);
-	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-		cJSON_AddItemToArray(subnets, cJSON_CreateString(t));
-	cJSON_AddStringToObject(o, "ports", s->ports);
-	cJSON_AddNumberToObject(o, "port_count", s->nports);
-	http_add_time_or_null(o, "created_at", s->created_at);
-	http_add_time_or_null(o, "started_at", s->started_at);
-	http_add_time_or_null(o, "finished_at", s->finished_at);
-	cJSON *p = cJSON_AddObjectToObject(o, "progress");
-	cJSON_AddNumberToObject(p, "hosts_done", s->hosts_done);
-	cJSON_AddNumberToObject(p, "hosts_total", s->hosts_total);
-	cJSON_AddNumberToObject(p, "found", s->found);
-	cJSON_AddNumberToObject(p, "hosts_up", s->hosts_up);
-	cJSON *ports = cJSON_AddObjectToObject(o, "port_states");
-	cJSON_AddNumberToObject(ports, "open", s->open);
-	cJSON_AddNumberToObject(ports, "closed", s->closed);
-	cJSON_AddNumberToObject(ports, "filtered", s->filtered);
-	if (s->error[0])
-		cJSON_AddStringToObject(o, "error", s->error);
-	else
-		cJSON_AddNullToObject(o, "error");
-	return o;
-}
 
 /* Collects a body field that may be an array of strings (and, for ports,
    numbers): items point into the JSON or into numbuf. -1 after a 400. */
@@ -186,7 +155,7 @@ api_scans_create(struct req *r)
 	else if (rc != 0)
 		http_reply_error(r, 503, "store_unavailable", "%s", err);
 	else
-		http_reply_json(r, 201, api_scan_json(&row), NULL);
+		http_reply_json(r, 201, views_scan(&row), NULL);
 out:
 	free(subnets);
 	free(ports);
@@ -218,7 +187,7 @@ api_scans_list(struct req *r)
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++) {
 		scanner_live(r->node->scanner, &rows[i]);
-		cJSON_AddItemToArray(items, api_scan_json(&rows[i]));
+		cJSON_AddItemToArray(items, views_scan(&rows[i]));
 	}
 	free(rows);
 	http_reply_collection(r, items, total, limit, offset);
@@ -233,7 +202,7 @@ api_scans_get(struct req *r)
 		return;
 	}
 	scanner_live(r->node->scanner, &row);
-	http_reply_json(r, 200, api_scan_json(&row), NULL);
+	http_reply_json(r, 200, views_scan(&row), NULL);
 }
 
 void
@@ -252,7 +221,7 @@ api_scans_delete(struct req *r)
 	if (store_scan_get(r->node->store, r->id, &row) == 0)
 		scanner_live(r->node->scanner, &row);
 	/* a running scan stops within scan_timeout_ms; its state says cancelled then */
-	http_reply_json(r, 200, api_scan_json(&row), NULL);
+	http_reply_json(r, 200, views_scan(&row), NULL);
 }
 
 void
@@ -290,51 +259,6 @@ api_scans_results(struct req *r)
 	http_reply_collection(r, items, total, limit, offset);
 }
 
-static cJSON *
-service_json(const struct disc_service *v, int with_ip)
-{
-	cJSON *e = cJSON_CreateObject();
-	if (with_ip)
-		cJSON_AddStringToObject(e, "ip", v->ip);
-	cJSON_AddNumberToObject(e, "port", v->port);
-	cJSON_AddStringToObject(e, "proto", v->proto);
-	cJSON_AddStringToObject(e, "state", v->state);
-	cJSON_AddStringToObject(e, "service", v->service);
-	cJSON_AddStringToObject(e, "confidence", v->confidence);
-	cJSON_AddStringToObject(e, "banner", v->banner);
-	cJSON_AddStringToObject(e, "title", v->title);
-	cJSON_AddStringToObject(e, "tls_subject", v->tls_subject);
-	http_add_time_or_null(e, "first_seen", v->first_seen);
-	http_add_time_or_null(e, "last_seen", v->last_seen);
-	return e;
-}
-
-cJSON *
-api_host_json(const struct disc_host *h)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "ip", h->ip);
-	if (h->mac[0])
-		cJSON_AddStringToObject(o, "mac", h->mac);
-	else
-		cJSON_AddNullToObject(o, "mac");
-	if (h->vendor[0])
-		cJSON_AddStringToObject(o, "vendor", h->vendor);
-	else
-		cJSON_AddNullToObject(o, "vendor");
-	cJSON_AddStringToObject(o, "hostname", h->hostname);
-	cJSON_AddStringToObject(o, "hostname_source", h->hostname_source);
-	cJSON_AddStringToObject(o, "source", h->source);
-	cJSON_AddStringToObject(o, "detail", h->detail);
-	cJSON_AddStringToObject(o, "state", h->gone ? "gone" : "up");
-	http_add_time_or_null(o, "first_seen", h->first_seen);
-	http_add_time_or_null(o, "last_seen", h->last_seen);
-	cJSON *s = cJSON_AddArrayToObject(o, "services");
-	for (int i = 0; i < h->nsvc; i++)
-		cJSON_AddItemToArray(s, service_json(&h->svc[i], 0));
-	return o;
-}
-
 /* Common filters of /api/hosts and /api/services; -1 after a 400. */
 static int
 list_filters(struct req *r, int *limit, int *offset, char *q, size_t qlen, char *service, size_t slen, int *port)
@@ -362,13 +286,13 @@ reply_hosts(struct req *r, const char *ip, int one)
 		if (n == 0)
 			http_reply_error(r, 404, "not_found", "no host %s has been discovered", ip);
 		else
-			http_reply_json(r, 200, api_host_json(&rows[0]), NULL);
+			http_reply_json(r, 200, views_host(&rows[0]), NULL);
 		store_hosts_free(rows, n);
 		return;
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, api_host_json(&rows[i]));
+		cJSON_AddItemToArray(items, views_host(&rows[i]));
 	store_hosts_free(rows, n);
 	http_reply_collection(r, items, total, limit, offset);
 }
@@ -414,29 +338,9 @@ api_services_list(struct req *r)
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, service_json(&rows[i], 1));
+		cJSON_AddItemToArray(items, views_service(&rows[i], 1));
 	free(rows);
 	http_reply_collection(r, items, total, limit, offset);
-}
-
-cJSON *
-api_change_json(const struct disc_change *c)
-{
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddNumberToObject(e, "id", (double)c->id);
-	http_add_time(e, "time", c->t);
-	if (c->scan_id > 0)
-		cJSON_AddNumberToObject(e, "scan_id", (double)c->scan_id);
-	else
-		cJSON_AddNullToObject(e, "scan_id");
-	cJSON_AddStringToObject(e, "ip", c->ip);
-	cJSON_AddStringToObject(e, "kind", c->kind);
-	if (c->port > 0)
-		cJSON_AddNumberToObject(e, "port", c->port);
-	else
-		cJSON_AddNullToObject(e, "port");
-	cJSON_AddStringToObject(e, "detail", c->detail);
-	return e;
 }
 
 void
@@ -465,7 +369,7 @@ api_changes_list(struct req *r)
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, api_change_json(&rows[i]));
+		cJSON_AddItemToArray(items, views_change(&rows[i]));
 	free(rows);
 	http_reply_collection(r, items, total, limit, offset);
 }

@@ -1,5 +1,6 @@
-/* api_events: GET /api/events, the story of what changed, newest first,
-   and the JSON of one event that the WebSocket topic "events" sends too. */
+/* api_events: GET /api/events, the story of what changed, newest first
+   (one event's JSON is views.c's: the WebSocket topic "events" sends it
+   too). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,32 +12,10 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "views.h"
+
 #define EVENTS_LIST_DEFAULT 100
 #define EVENTS_LIST_MAX 1000
-
-cJSON *
-api_event_json(const struct event_row *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)e->id);
-	char t[40];
-	/* milliseconds kept: events of one second stay in order for a reader */
-	cJSON_AddStringToObject(o, "time", mw_rfc3339_ms(e->ts_ms, t, sizeof t));
-	cJSON_AddStringToObject(o, "kind", e->kind);
-	cJSON_AddStringToObject(o, "severity", event_severity_name(e->severity));
-	cJSON_AddStringToObject(o, "subject_type", e->subject_type);
-	cJSON_AddStringToObject(o, "subject", e->subject);
-	cJSON_AddStringToObject(o, "subject_name", e->subject_name);
-	cJSON_AddStringToObject(o, "old", e->old_value);
-	cJSON_AddStringToObject(o, "new", e->new_value);
-	cJSON *evd = cJSON_Parse(e->evidence);
-	if (!cJSON_IsObject(evd)) {
-		cJSON_Delete(evd);
-		evd = cJSON_CreateObject();
-	}
-	cJSON_AddItemToObject(o, "evidence", evd);
-	return o;
-}
 
 /* A name-like query parameter: absent is "", and only [a-z0-9_.:-] of up
    to len-1 bytes (ids, kinds, addresses) is accepted. -1: replied 400. */
@@ -91,7 +70,7 @@ api_events_list(struct req *r)
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, api_event_json(&rows[i]));
+		cJSON_AddItemToArray(items, views_event(&rows[i]));
 	free(rows);
 	http_reply_collection(r, items, total, f.limit, f.offset);
 }

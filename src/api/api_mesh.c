@@ -12,12 +12,15 @@
 #include "meshwatch/api.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/meshauth.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 static void
 copy_header(struct req *r, const char *name, char *out, size_t outlen)
@@ -283,109 +286,6 @@ api_nodeinfo(struct req *r)
 	reply_signed(r, 200, o);
 }
 
-cJSON *
-api_peer_json(const struct peer *p, int64_t now)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "id", p->id);
-	cJSON_AddStringToObject(o, "fqdn", p->fqdn);
-	cJSON_AddStringToObject(o, "ip", p->ip);
-	cJSON_AddNumberToObject(o, "port", p->port);
-	cJSON_AddStringToObject(o, "state", p->quarantined ? "unknown" : peer_state_name(p->state));
-	/* heard of second-hand, not reached by this node yet: not counted, not gossiped */
-	cJSON_AddBoolToObject(o, "quarantined", p->quarantined);
-	static const char *const src[] = {"seed", "direct", "gossip"};
-	cJSON_AddStringToObject(o, "source", src[p->source % 3]);
-	http_add_time_or_null(o, "first_seen", p->first_seen);
-	http_add_time_or_null(o, "last_seen", p->last_seen);
-	http_add_time_or_null(o, "state_since", p->state_since);
-	/* the overload rule excuses its timeouts: the verdict is withheld */
-	http_add_time_or_null(o, "excused_since", p->excused_since);
-	if (p->excused_since > 0)
-		cJSON_AddStringToObject(o, "excused_reason",
-		    p->state == PEER_UNKNOWN ? "verdict withheld: its polls time out while this node is overloaded"
-		                             : "its polls time out while this node is overloaded: the verdict stays as it was");
-	else
-		cJSON_AddNullToObject(o, "excused_reason");
-	cJSON_AddNumberToObject(o, "incarnation", (double)p->incarnation);
-	/* the key this node trusts for it (first met directly); forgetting the node clears it */
-	if (p->pin[0]) {
-		char pin[80];
-		snprintf(pin, sizeof pin, "sha256:%s", p->pin);
-		cJSON_AddStringToObject(o, "pin", pin);
-	} else {
-		cJSON_AddNullToObject(o, "pin");
-	}
-	http_add_time_or_null(o, "pinned_at", p->pinned_at);
-	cJSON *poll = cJSON_AddObjectToObject(o, "poll");
-	if (p->success_rate_1h < 0)
-		cJSON_AddNullToObject(poll, "success_rate_1h");
-	else
-		cJSON_AddNumberToObject(poll, "success_rate_1h", p->success_rate_1h);
-	if (p->success_rate_24h < 0)
-		cJSON_AddNullToObject(poll, "success_rate_24h");
-	else
-		cJSON_AddNumberToObject(poll, "success_rate_24h", p->success_rate_24h);
-	cJSON_AddNumberToObject(poll, "polls_1h", p->polls_1h);
-	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
-	http_add_time_or_null(poll, "last_poll", p->last_poll);
-	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
-	http_add_num(poll, "connect_ms", p->last.connect_ms);
-	http_add_num(poll, "tls_ms", p->last.tls_ms);
-	http_add_num(poll, "ttfb_ms", p->last.ttfb_ms);
-	http_add_num(poll, "total_ms", p->last.total_ms);
-	cJSON_AddNumberToObject(poll, "consecutive_failures", p->fails);
-	if (p->last_poll > 0 && !p->last.ok) {
-		char e[200];
-		snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "", p->last.detail);
-		cJSON_AddStringToObject(poll, "last_error", e);
-	} else {
-		cJSON_AddNullToObject(poll, "last_error");
-	}
-	cJSON *udp = cJSON_AddObjectToObject(o, "udp");
-	int have = p->last.udp_sent > 0;
-	int got = p->last.udp_received > 0;
-	http_add_num(udp, "rtt_min_ms", got ? p->last.rtt_min_ms : -1);
-	http_add_num(udp, "rtt_avg_ms", got ? p->last.rtt_avg_ms : -1);
-	http_add_num(udp, "rtt_max_ms", got ? p->last.rtt_max_ms : -1);
-	http_add_num(udp, "jitter_ms", p->last.udp_received > 1 ? p->last.jitter_ms : -1);
-	if (have)
-		cJSON_AddNumberToObject(udp, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
-	else
-		cJSON_AddNullToObject(udp, "loss");
-	cJSON_AddNumberToObject(udp, "probes", p->last.udp_sent);
-	cJSON *pm = cJSON_AddObjectToObject(o, "pmtu");
-	if (p->pmtu.value > 0) {
-		cJSON_AddNumberToObject(pm, "value", p->pmtu.value);
-		cJSON_AddStringToObject(pm, "method", p->pmtu.method);
-		cJSON_AddNumberToObject(pm, "probes", p->pmtu.probes);
-		cJSON_AddBoolToObject(pm, "black_hole", p->pmtu.black_hole);
-		http_add_time(pm, "measured_at", p->pmtu.measured_at);
-	} else {
-		cJSON_AddNullToObject(pm, "value");
-		cJSON_AddNullToObject(pm, "method");
-		cJSON_AddNullToObject(pm, "probes");
-		cJSON_AddNullToObject(pm, "black_hole");
-		cJSON_AddNullToObject(pm, "measured_at");
-	}
-	cJSON *vp = cJSON_AddObjectToObject(o, "vantage");
-	if (p->vantage_at > 0) {
-		/* other nodes asked, when our polls were failing, whether they reach it */
-		cJSON_AddNumberToObject(vp, "asked", p->vantage_asked);
-		cJSON_AddNumberToObject(vp, "reached", p->vantage_reached);
-		cJSON_AddNumberToObject(vp, "agree", p->state == PEER_ALIVE ? p->vantage_reached
-		                                                             : p->vantage_asked - p->vantage_reached);
-		http_add_time(vp, "checked_at", p->vantage_at);
-	} else {
-		cJSON_AddNullToObject(vp, "asked");
-		cJSON_AddNullToObject(vp, "reached");
-		cJSON_AddNullToObject(vp, "agree");
-		cJSON_AddNullToObject(vp, "checked_at");
-	}
-	(void)now;
-	return o;
-}
-
 /* The overload rule as /api/nodes shows it. */
 static cJSON *
 api_overload_json(struct mesh *m)
@@ -408,7 +308,7 @@ api_overload_json(struct mesh *m)
 	else
 		cJSON_AddNullToObject(o, "cpu_pressure");
 	cJSON_AddBoolToObject(o, "overloaded", ov.overloaded);
-	http_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
+	json_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
 	return o;
 }
 
@@ -431,7 +331,6 @@ api_nodes_list(struct req *r)
 		http_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	cJSON *seeds = cJSON_CreateArray();
@@ -440,20 +339,7 @@ api_nodes_list(struct req *r)
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0') {
 			/* a seed not reached yet: not a node until it answers */
-			cJSON *s = cJSON_CreateObject();
-			cJSON_AddStringToObject(s, "fqdn", p->fqdn);
-			cJSON_AddStringToObject(s, "ip", p->ip);
-			cJSON_AddNumberToObject(s, "port", p->port);
-			http_add_time_or_null(s, "last_poll", p->last_poll);
-			if (p->last_poll > 0) {
-				char e[200];
-				snprintf(e, sizeof e, "%s%s%s", poll_error_name(p->last.error), p->last.detail[0] ? ": " : "",
-				    p->last.detail);
-				cJSON_AddStringToObject(s, "last_error", e);
-			} else {
-				cJSON_AddNullToObject(s, "last_error");
-			}
-			cJSON_AddItemToArray(seeds, s);
+			cJSON_AddItemToArray(seeds, views_seed(p));
 			continue;
 		}
 		if (p->quarantined)
@@ -467,7 +353,7 @@ api_nodes_list(struct req *r)
 			continue;
 		if (total++ < offset || cJSON_GetArraySize(items) >= limit)
 			continue;
-		cJSON_AddItemToArray(items, api_peer_json(p, now));
+		cJSON_AddItemToArray(items, views_peer(p));
 	}
 	free(ps);
 	cJSON_AddNumberToObject(o, "total", total);
@@ -500,7 +386,7 @@ api_nodes_get(struct req *r)
 {
 	struct peer p;
 	if (get_peer(r, &p) == 0)
-		http_reply_json(r, 200, api_peer_json(&p, mw_wall_s()), NULL);
+		http_reply_json(r, 200, views_peer(&p), NULL);
 }
 
 void
@@ -581,23 +467,23 @@ api_nodes_history(struct req *r)
 	}
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", r->sid);
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step_s", step);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < n; i++) {
 		cJSON *e = cJSON_CreateObject();
-		http_add_time(e, "t", rows[i].t);
+		json_add_time(e, "t", rows[i].t);
 		cJSON_AddNumberToObject(e, "polls", rows[i].polls);
 		cJSON_AddNumberToObject(e, "ok", rows[i].ok);
 		cJSON_AddNumberToObject(e, "excused", rows[i].excused);
 		cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
-		http_add_num(e, "connect_ms", rows[i].connect_ms);
-		http_add_num(e, "tls_ms", rows[i].tls_ms);
-		http_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
-		http_add_num(e, "total_ms", rows[i].total_ms);
-		http_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
-		http_add_num(e, "jitter_ms", rows[i].jitter_ms);
+		json_add_num(e, "connect_ms", rows[i].connect_ms);
+		json_add_num(e, "tls_ms", rows[i].tls_ms);
+		json_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
+		json_add_num(e, "total_ms", rows[i].total_ms);
+		json_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
+		json_add_num(e, "jitter_ms", rows[i].jitter_ms);
 		if (rows[i].loss < 0)
 			cJSON_AddNullToObject(e, "loss");
 		else
@@ -632,7 +518,7 @@ api_nodes_pmtu(struct req *r)
 		cJSON_AddStringToObject(cur, "method", p.pmtu.method);
 		cJSON_AddNumberToObject(cur, "probes", p.pmtu.probes);
 		cJSON_AddBoolToObject(cur, "black_hole", p.pmtu.black_hole);
-		http_add_time(cur, "measured_at", p.pmtu.measured_at);
+		json_add_time(cur, "measured_at", p.pmtu.measured_at);
 	}
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < n; i++) {
@@ -641,7 +527,7 @@ api_nodes_pmtu(struct req *r)
 		cJSON_AddStringToObject(e, "method", rows[i].method);
 		cJSON_AddNumberToObject(e, "probes", rows[i].probes);
 		cJSON_AddBoolToObject(e, "black_hole", rows[i].black_hole);
-		http_add_time(e, "measured_at", rows[i].measured_at);
+		json_add_time(e, "measured_at", rows[i].measured_at);
 		cJSON_AddItemToArray(items, e);
 	}
 	free(rows);

@@ -16,6 +16,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -249,13 +250,13 @@ api_mesh_matrix(struct req *r)
 			cJSON_AddStringToObject(c, "from", n->id);
 			cJSON_AddStringToObject(c, "to", p->id);
 			cJSON_AddStringToObject(c, "state", peer_state_name(p->state));
-			http_add_num(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
-			http_add_num(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
+			json_add_num(c, "rtt_ms", p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1);
+			json_add_num(c, "loss", p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1);
 			if (p->pmtu.value > 0)
 				cJSON_AddNumberToObject(c, "pmtu", p->pmtu.value);
 			else
 				cJSON_AddNullToObject(c, "pmtu");
-			http_add_num(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
+			json_add_num(c, "age_s", p->last_poll > 0 ? (double)(now - p->last_poll) : -1);
 			cJSON_AddItemToArray(cells, c);
 			bytes += CELL_BYTES;
 		}
@@ -263,7 +264,7 @@ api_mesh_matrix(struct req *r)
 		cJSON *self = cJSON_CreateObject();
 		cJSON_AddStringToObject(self, "id", n->id);
 		cJSON_AddStringToObject(self, "fqdn", n->fqdn);
-		http_add_time(self, "last_report", now);
+		json_add_time(self, "last_report", now);
 		cJSON_AddNullToObject(self, "seq");
 		cJSON_AddBoolToObject(self, "stale", 0);
 		cJSON_AddBoolToObject(self, "self", 1);
@@ -298,8 +299,8 @@ api_mesh_matrix(struct req *r)
 		cJSON *e = cJSON_CreateObject();
 		cJSON_AddStringToObject(e, "id", g->id);
 		cJSON_AddStringToObject(e, "fqdn", g->fqdn);
-		http_add_time(e, "last_report", g->received_at);
-		http_add_time(e, "generated_at", g->generated_at);
+		json_add_time(e, "last_report", g->received_at);
+		json_add_time(e, "generated_at", g->generated_at);
 		cJSON_AddNumberToObject(e, "seq", (double)g->last_seq);
 		cJSON_AddNumberToObject(e, "reports", g->reports);
 		cJSON_AddNumberToObject(e, "interval_s", g->interval_s);
@@ -320,8 +321,8 @@ api_mesh_matrix(struct req *r)
 			cJSON_AddStringToObject(c, "from", g->id);
 			cJSON_AddStringToObject(c, "to", x->peer);
 			cJSON_AddStringToObject(c, "state", peer_state_name(x->state));
-			http_add_num(c, "rtt_ms", x->rtt_ms);
-			http_add_num(c, "loss", x->loss);
+			json_add_num(c, "rtt_ms", x->rtt_ms);
+			json_add_num(c, "loss", x->loss);
 			if (x->pmtu > 0)
 				cJSON_AddNumberToObject(c, "pmtu", x->pmtu);
 			else
@@ -342,7 +343,7 @@ api_mesh_matrix(struct req *r)
 		cJSON_AddNumberToObject(o, "next_offset", next);
 	else
 		cJSON_AddNullToObject(o, "next_offset");
-	http_add_time(o, "generated_at", now);
+	json_add_time(o, "generated_at", now);
 	http_reply_json(r, 200, o, NULL);
 }
 
@@ -374,8 +375,8 @@ api_mesh_history(struct req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "from_id", from_id);
 	cJSON_AddStringToObject(o, "to_id", to_id);
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	if (strcmp(from_id, r->node->id) == 0) {
 		/* our own row: from our poll history */
@@ -387,11 +388,11 @@ api_mesh_history(struct req *r)
 		if (store_poll_history(r->node->store, to_id, from, to, step, &rows, &n) == 0) {
 			for (int i = 0; i < n; i++) {
 				cJSON *e = cJSON_CreateObject();
-				http_add_time(e, "t", rows[i].t);
+				json_add_time(e, "t", rows[i].t);
 				cJSON_AddStringToObject(e, "state", rows[i].ok == rows[i].polls ? "alive" : (rows[i].ok ? "suspect" : "dead"));
-				http_add_num(e, "rtt_ms", rows[i].rtt_avg_ms);
-				http_add_num(e, "loss", rows[i].loss);
-				http_add_num(e, "total_ms", rows[i].total_ms);
+				json_add_num(e, "rtt_ms", rows[i].rtt_avg_ms);
+				json_add_num(e, "loss", rows[i].loss);
+				json_add_num(e, "total_ms", rows[i].total_ms);
 				cJSON_AddNumberToObject(e, "success_rate", rows[i].polls ? (double)rows[i].ok / rows[i].polls : 0);
 				cJSON_AddItemToArray(items, e);
 			}
@@ -407,11 +408,11 @@ api_mesh_history(struct req *r)
 		}
 		for (int i = 0; i < n; i++) {
 			cJSON *e = cJSON_CreateObject();
-			http_add_time(e, "t", cs[i].t);
+			json_add_time(e, "t", cs[i].t);
 			cJSON_AddStringToObject(e, "state", peer_state_name(cs[i].state));
-			http_add_num(e, "rtt_ms", cs[i].rtt_ms);
-			http_add_num(e, "loss", cs[i].loss);
-			http_add_num(e, "total_ms", cs[i].total_ms);
+			json_add_num(e, "rtt_ms", cs[i].rtt_ms);
+			json_add_num(e, "loss", cs[i].loss);
+			json_add_num(e, "total_ms", cs[i].total_ms);
 			if (cs[i].pmtu > 0)
 				cJSON_AddNumberToObject(e, "pmtu", cs[i].pmtu);
 			else

@@ -11,11 +11,14 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/targets.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX 1000
@@ -25,39 +28,6 @@
 
 static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
     "retention_unit", "enabled"};
-
-cJSON *
-api_target_json(struct node *n, const struct target_row *t)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)t->id);
-	cJSON_AddStringToObject(o, "name", t->name);
-	cJSON_AddStringToObject(o, "host", t->host);
-	cJSON_AddNumberToObject(o, "port", t->port);
-	cJSON_AddNumberToObject(o, "interval_s", t->interval_s);
-	cJSON_AddNumberToObject(o, "timeout_s", t->timeout_ms / 1000.0);
-	cJSON_AddNumberToObject(o, "retention_period", t->retention_period);
-	cJSON_AddStringToObject(o, "retention_unit", t->retention_unit);
-	cJSON_AddBoolToObject(o, "enabled", t->enabled);
-	cJSON_AddStringToObject(o, "state", t->last_check_ms ? target_state_name(t->state) : "unknown");
-	http_add_time_or_null(o, "last_check", t->last_check_ms / 1000);
-	http_add_num(o, "last_connect_ms", t->last_connect_ms);
-	if (t->last_error[0])
-		cJSON_AddStringToObject(o, "last_error", t->last_error);
-	else
-		cJSON_AddNullToObject(o, "last_error");
-	double ratio = 0;
-	int k = n->targets ? targets_recent(n->targets, t->id, &ratio) : 0;
-	cJSON *rec = cJSON_AddObjectToObject(o, "recent");
-	cJSON_AddNumberToObject(rec, "checks", k);
-	if (k > 0)
-		http_add_num(rec, "success_ratio", ratio);
-	else
-		cJSON_AddNullToObject(rec, "success_ratio");
-	http_add_time(o, "created_at", t->created_at);
-	http_add_time(o, "updated_at", t->updated_at);
-	return o;
-}
 
 /* A host: an IPv4 or IPv6 literal, or a DNS name (letters, digits, '-',
    '.', '_'; labels of 1..63; at most 253). NULL when fine. */
@@ -239,7 +209,7 @@ api_targets_list(struct req *r)
 	}
 	cJSON *items = cJSON_CreateArray();
 	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(items, api_target_json(r->node, &rows[i]));
+		cJSON_AddItemToArray(items, views_target(r->node, &rows[i]));
 	free(rows);
 	http_reply_collection(r, items, total, limit, offset);
 }
@@ -267,7 +237,7 @@ api_targets_create(struct req *r)
 	    out.host, out.port, out.interval_s, r->user.username);
 	char loc[80];
 	snprintf(loc, sizeof loc, "Location: /api/targets/%lld\r\n", (long long)out.id);
-	http_reply_json(r, 201, api_target_json(r->node, &out), loc);
+	http_reply_json(r, 201, views_target(r->node, &out), loc);
 }
 
 static int
@@ -286,7 +256,7 @@ api_targets_get(struct req *r)
 {
 	struct target_row t;
 	if (load(r, &t) == 0)
-		http_reply_json(r, 200, api_target_json(r->node, &t), NULL);
+		http_reply_json(r, 200, views_target(r->node, &t), NULL);
 }
 
 void
@@ -318,7 +288,7 @@ api_targets_update(struct req *r)
 	}
 	if (r->node->targets)
 		targets_changed(r->node->targets, &t);
-	http_reply_json(r, 200, api_target_json(r->node, &t), NULL);
+	http_reply_json(r, 200, views_target(r->node, &t), NULL);
 }
 
 void
@@ -389,27 +359,28 @@ api_targets_history(struct req *r)
 	free(rows);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)t.id);
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step_s", (double)step / 1000.0);
 	cJSON_AddBoolToObject(o, "truncated", n >= HISTORY_MAX_ROWS);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < nb; i++) {
 		cJSON *it = cJSON_CreateObject();
-		http_add_time(it, "t", b[i].t_ms / 1000);
+		json_add_time(it, "t", b[i].t_ms / 1000);
 		cJSON_AddNumberToObject(it, "checks", b[i].checks);
 		cJSON_AddNumberToObject(it, "up", b[i].up);
-		http_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);
-		http_add_num(it, "latency_avg_ms", b[i].avg_ms);
-		http_add_num(it, "latency_p95_ms", b[i].p95_ms);
+		json_add_num(it, "success_ratio", (double)b[i].up / b[i].checks);
+		json_add_num(it, "latency_avg_ms", b[i].avg_ms);
+		json_add_num(it, "latency_p95_ms", b[i].p95_ms);
 		cJSON_AddItemToArray(items, it);
 	}
 	free(b);
 	http_reply_json(r, 200, o, NULL);
 }
 
-cJSON *
-api_targets_stats_json(struct node *n)
+/* The checker's own figures (/api/targets/stats). */
+static cJSON *
+stats_json(struct node *n)
 {
 	struct targets_stats s;
 	cJSON *o = cJSON_CreateObject();
@@ -418,20 +389,18 @@ api_targets_stats_json(struct node *n)
 	targets_stats(n->targets, &s);
 	cJSON_AddNumberToObject(o, "targets", s.targets);
 	cJSON_AddNumberToObject(o, "enabled", s.enabled);
-	cJSON *bs = cJSON_AddObjectToObject(o, "by_state");
-	for (int i = 0; i < TS_COUNT; i++)
-		cJSON_AddNumberToObject(bs, target_state_name(i), s.by_state[i]);
+	views_add_target_states(o, &s);
 	cJSON_AddNumberToObject(o, "in_flight", s.in_flight);
 	cJSON_AddNumberToObject(o, "queued", s.queued);
 	cJSON_AddNumberToObject(o, "checks", (double)s.checks);
 	cJSON_AddNumberToObject(o, "skipped_rounds", (double)s.skipped);
 	cJSON_AddNumberToObject(o, "results_dropped", (double)s.results_dropped);
 	cJSON *l = cJSON_AddObjectToObject(o, "lateness_ms");
-	http_add_num(l, "p50", s.lateness_p50_ms);
-	http_add_num(l, "p99", s.lateness_p99_ms);
-	http_add_num(l, "max", s.lateness_max_ms);
-	http_add_num(l, "p50_last_minute", s.lateness_p50_ms_1m);
-	http_add_num(l, "p99_last_minute", s.lateness_p99_ms_1m);
+	json_add_num(l, "p50", s.lateness_p50_ms);
+	json_add_num(l, "p99", s.lateness_p99_ms);
+	json_add_num(l, "max", s.lateness_max_ms);
+	json_add_num(l, "p50_last_minute", s.lateness_p50_ms_1m);
+	json_add_num(l, "p99_last_minute", s.lateness_p99_ms_1m);
 	cJSON *d = cJSON_AddObjectToObject(o, "dns");
 	cJSON_AddNumberToObject(d, "lookups", (double)s.dns_lookups);
 	cJSON_AddNumberToObject(d, "cache_hits", (double)s.dns_cache_hits);
@@ -441,5 +410,5 @@ api_targets_stats_json(struct node *n)
 void
 api_targets_stats(struct req *r)
 {
-	http_reply_json(r, 200, api_targets_stats_json(r->node), NULL);
+	http_reply_json(r, 200, stats_json(r->node), NULL);
 }

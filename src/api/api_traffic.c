@@ -1,7 +1,7 @@
-/* api_traffic: /api/flows, /api/counters, /api/stats and the JSON of the
-   live traffic frames (WebSocket topics, report snapshots). Handlers run on
-   civetweb worker threads and read only what the capture thread published
-   (capture.h, rollup.h) or the per-minute history (store). */
+/* api_traffic: /api/flows, /api/counters and /api/stats (the live
+   traffic frames are built in views.c). Handlers run on civetweb worker
+   threads and read only what the capture thread published (capture.h,
+   rollup.h) or the per-minute history (store). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,12 @@
 #include "meshwatch/api.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 #define FLOWS_LIMIT_DEFAULT 100
 #define FLOWS_LIMIT_MAX 1000
@@ -20,8 +23,6 @@
 #define COUNTERS_MAX_POINTS 3600
 #define COUNTERS_DEFAULT_RANGE 300
 #define COUNTERS_MAX_STEP 86400
-
-static const char *const proto_keys[ROLLUP_NPROTO] = {"tcp", "udp", "icmp", "icmpv6", "other"};
 
 /* "10.0.0.1:53" or "[fd00::1]:53". */
 static void
@@ -38,27 +39,12 @@ endpoint(const uint8_t ip[16], uint16_t port, char *out, size_t outlen)
 }
 
 static void
-ip_text(const uint8_t ip[16], char *out, size_t outlen)
-{
-	if (decode_is_v4(ip))
-		inet_ntop(AF_INET, ip + 12, out, (socklen_t)outlen);
-	else
-		inet_ntop(AF_INET6, ip, out, (socklen_t)outlen);
-}
-
-static void
 add_proto(cJSON *o, const char *key, int proto)
 {
 	const char *name = decode_proto_name(proto);
 	char num[8];
 	snprintf(num, sizeof num, "%d", proto);
 	cJSON_AddStringToObject(o, key, name ? name : num);
-}
-
-static void
-add_u64(cJSON *o, const char *key, uint64_t v)
-{
-	cJSON_AddNumberToObject(o, key, (double)v);
 }
 
 /* ---- /api/flows ---- */
@@ -173,8 +159,9 @@ tcp_flags_text(uint8_t f, char out[9])
 	out[k] = '\0';
 }
 
-cJSON *
-api_flow_json(const struct flow *f)
+/* One flow as /api/flows shows it. */
+static cJSON *
+flow_json(const struct flow *f)
 {
 	char a[64], b[64], flags[9];
 	cJSON *o = cJSON_CreateObject();
@@ -184,15 +171,15 @@ api_flow_json(const struct flow *f)
 	cJSON_AddStringToObject(o, "b", b);
 	add_proto(o, "proto", f->key.proto);
 	cJSON_AddNumberToObject(o, "vlan", f->key.vlan);
-	add_u64(o, "packets", f->packets);
-	add_u64(o, "bytes", f->bytes);
-	add_u64(o, "a_to_b_bytes", f->a_to_b_bytes);
-	add_u64(o, "b_to_a_bytes", f->b_to_a_bytes);
+	json_add_u64(o, "packets", f->packets);
+	json_add_u64(o, "bytes", f->bytes);
+	json_add_u64(o, "a_to_b_bytes", f->a_to_b_bytes);
+	json_add_u64(o, "b_to_a_bytes", f->b_to_a_bytes);
 	cJSON_AddNumberToObject(o, "tcp_flags", f->tcp_flags);
 	tcp_flags_text(f->tcp_flags, flags);
 	cJSON_AddStringToObject(o, "tcp_flags_text", flags);
-	http_add_time(o, "first_seen", f->first_us / 1000000);
-	http_add_time(o, "last_seen", f->last_us / 1000000);
+	json_add_time(o, "first_seen", f->first_us / 1000000);
+	json_add_time(o, "last_seen", f->last_us / 1000000);
 	cJSON_AddNumberToObject(o, "duration_ms", (double)((f->last_us - f->first_us) / 1000));
 	return o;
 }
@@ -295,14 +282,14 @@ api_traffic_flows(struct req *r)
 		struct sort_ctx sc = {.flows = s->flows, .key = sort, .desc = desc};
 		qsort_r(idx, k, sizeof *idx, cmp_flows, &sc);
 		for (uint32_t i = (uint32_t)offset; i < k && i < (uint32_t)offset + (uint32_t)limit; i++)
-			cJSON_AddItemToArray(items, api_flow_json(&s->flows[idx[i]]));
+			cJSON_AddItemToArray(items, flow_json(&s->flows[idx[i]]));
 	}
 	cJSON_AddNumberToObject(o, "total", k);
 	cJSON_AddNumberToObject(o, "limit", limit);
 	cJSON_AddNumberToObject(o, "offset", offset);
 	cJSON_AddStringToObject(o, "state", capture_state_name(cs.state));
 	if (s)
-		http_add_time(o, "as_of", s->at_us / 1000000);
+		json_add_time(o, "as_of", s->at_us / 1000000);
 	free(idx);
 	capture_flows_release(c, s);
 	http_reply_json(r, 200, o, NULL);
@@ -333,24 +320,6 @@ query_step(struct req *r, int def, int *out)
 	}
 	*out = (int)(n * unit);
 	return 0;
-}
-
-static cJSON *
-counter_json(const struct rollup_sec *s, int step, const char *source)
-{
-	cJSON *o = cJSON_CreateObject();
-	http_add_time(o, "time", s->t);
-	add_u64(o, "packets", s->packets);
-	add_u64(o, "bytes", s->bytes);
-	cJSON_AddNumberToObject(o, "pps", (double)s->packets / step);
-	cJSON_AddNumberToObject(o, "bps", (double)s->bytes * 8.0 / step);
-	cJSON *bp = cJSON_AddObjectToObject(o, "by_proto");
-	for (int i = 0; i < ROLLUP_NPROTO; i++)
-		add_u64(bp, proto_keys[i], s->proto_bytes[i]);
-	add_u64(o, "drops", s->drops);
-	if (source)
-		cJSON_AddStringToObject(o, "source", source);
-	return o;
 }
 
 void
@@ -421,16 +390,16 @@ api_traffic_counters(struct req *r)
 		}
 	}
 	cJSON *o = cJSON_CreateObject();
-	http_add_time(o, "from", from);
-	http_add_time(o, "to", to);
+	json_add_time(o, "from", from);
+	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step", step);
 	if (oldest) {
-		http_add_time(o, "seconds_from", oldest);
-		http_add_time(o, "seconds_to", newest);
+		json_add_time(o, "seconds_from", oldest);
+		json_add_time(o, "seconds_to", newest);
 	}
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int64_t i = 0; i < npoints; i++)
-		cJSON_AddItemToArray(items, counter_json(&b[i], step, minute_src[i] ? "minutes" : "seconds"));
+		cJSON_AddItemToArray(items, views_counter(&b[i], step, minute_src[i] ? "minutes" : "seconds"));
 	cJSON_AddNumberToObject(o, "total", (double)npoints);
 	http_reply_json(r, 200, o, NULL);
 out:
@@ -478,31 +447,31 @@ api_traffic_stats(struct req *r)
 	cJSON_AddNumberToObject(o, "snaplen", s.snaplen);
 	cJSON_AddNumberToObject(o, "buffer_bytes", s.buffer_bytes);
 	cJSON_AddStringToObject(o, "linktype", capture_linktype_name(s.linktype));
-	add_u64(o, "packets_received", s.packets);
-	add_u64(o, "bytes_received", s.bytes);
-	add_u64(o, "kernel_drops", s.kernel_drops);
-	add_u64(o, "interface_drops", s.if_drops);
+	json_add_u64(o, "packets_received", s.packets);
+	json_add_u64(o, "bytes_received", s.bytes);
+	json_add_u64(o, "kernel_drops", s.kernel_drops);
+	json_add_u64(o, "interface_drops", s.if_drops);
 	cJSON_AddNumberToObject(o, "flows", s.flows);
 	cJSON_AddNumberToObject(o, "max_flows", s.max_flows);
-	add_u64(o, "flows_created", s.ft.created);
-	add_u64(o, "flows_expired", s.ft.expired);
-	add_u64(o, "evictions", s.ft.evicted);
-	add_u64(o, "not_ip", s.decode[DECODE_NOT_IP]);
+	json_add_u64(o, "flows_created", s.ft.created);
+	json_add_u64(o, "flows_expired", s.ft.expired);
+	json_add_u64(o, "evictions", s.ft.evicted);
+	json_add_u64(o, "not_ip", s.decode[DECODE_NOT_IP]);
 	cJSON *de = cJSON_AddObjectToObject(o, "decode_errors");
 	uint64_t errs = 0;
 	for (int k = DECODE_NOT_IP + 1; k < DECODE_NSTATUS; k++) {
-		add_u64(de, decode_status_name(k), s.decode[k]);
+		json_add_u64(de, decode_status_name(k), s.decode[k]);
 		errs += s.decode[k];
 	}
-	add_u64(o, "decode_errors_total", errs);
+	json_add_u64(o, "decode_errors_total", errs);
 	if (s.first_us) {
-		http_add_time(o, "first_packet", s.first_us / 1000000);
-		http_add_time(o, "last_packet", s.last_us / 1000000);
+		json_add_time(o, "first_packet", s.first_us / 1000000);
+		json_add_time(o, "last_packet", s.last_us / 1000000);
 	}
 	cJSON_AddNumberToObject(o, "retention_s", s.retention_s);
-	add_u64(o, "minutes_stored", s.minutes_stored);
-	add_u64(o, "minutes_dropped", s.minutes_dropped);
-	add_u64(o, "talkers_left_out", s.talkers_left_out);
+	json_add_u64(o, "minutes_stored", s.minutes_stored);
+	json_add_u64(o, "minutes_dropped", s.minutes_dropped);
+	json_add_u64(o, "talkers_left_out", s.talkers_left_out);
 	if (s.offline && s.state != CAPTURE_OFF) {
 		cJSON *p = cJSON_AddObjectToObject(o, "processing");
 		cJSON_AddNumberToObject(p, "seconds", s.processing_s);
@@ -515,45 +484,4 @@ api_traffic_stats(struct req *r)
 		cJSON_AddNumberToObject(o, "bps", (double)last.bytes * 8.0);
 	}
 	http_reply_json(r, 200, o, NULL);
-}
-
-/* ---- live frames ---- */
-
-cJSON *
-api_traffic_rates_json(struct node *n)
-{
-	struct rollup *ru = n->capture ? capture_rollup(n->capture) : NULL;
-	struct rollup_sec last;
-	if (ru == NULL || rollup_latest(ru, &last, NULL, NULL, NULL) != 0)
-		return NULL;
-	cJSON *o = counter_json(&last, 1, NULL);
-	cJSON_AddNumberToObject(o, "ts", (double)last.t * 1000.0);
-	return o;
-}
-
-cJSON *
-api_traffic_top_json(struct node *n, int k)
-{
-	struct rollup *ru = n->capture ? capture_rollup(n->capture) : NULL;
-	struct talker top[ROLLUP_TOP_K];
-	int ntop = 0;
-	int64_t t = 0;
-	if (ru == NULL)
-		return NULL;
-	rollup_latest(ru, NULL, top, &ntop, &t);
-	cJSON *o = cJSON_CreateObject();
-	http_add_time(o, "time", t);
-	cJSON_AddNumberToObject(o, "window_s", 1);
-	cJSON *rows = cJSON_AddArrayToObject(o, "rows");
-	for (int i = 0; i < ntop && i < k; i++) {
-		char ip[INET6_ADDRSTRLEN];
-		ip_text(top[i].ip, ip, sizeof ip);
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "ip", ip);
-		add_u64(e, "bytes", top[i].bytes);
-		add_u64(e, "packets", top[i].packets);
-		cJSON_AddNumberToObject(e, "bps", (double)top[i].bytes * 8.0);
-		cJSON_AddItemToArray(rows, e);
-	}
-	return o;
 }

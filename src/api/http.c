@@ -1,6 +1,7 @@
-/* http: one civetweb request handler for every path. It routes by method
-   and path through the table below, answers 404/405 itself, authenticates,
-   enforces the body limit before reading, parses JSON bodies, and counts
+/* http: the transport of every request: one civetweb handler for every
+   path that looks the route up (router.c's table), answers 404/405
+   itself, checks cross-site forgery, authenticates, enforces the body
+   limit before reading, parses JSON bodies, sends the replies, and counts
    every response for /metrics. Runs on civetweb's worker threads; keeps no
    mutable state of its own beyond the civetweb context, except the
    refused-connection log throttle, which only civetweb's master (accept)
@@ -17,84 +18,15 @@
 #include <strings.h>
 #include <time.h>
 
-#include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/log.h"
-#include "meshwatch/membership.h"
 #include "meshwatch/metrics.h"
 #include "meshwatch/node.h"
 #include "meshwatch/tls.h"
 #include "meshwatch/util.h"
 #include "meshwatch/ws.h"
 
-enum { PUBLIC = 0, USER = 1, RAW = 2 /* body not parsed: the handler checks it (signatures) */ };
-
-struct route {
-	const char *method;
-	const char *pattern;  /* exact; "{id}" matches a positive integer; trailing "*" a file name */
-	int auth;             /* PUBLIC or USER, | RAW */
-	void (*fn)(struct req *);
-};
-
-static const struct route routes[] = {
-	{"GET", "/health", PUBLIC, api_health},
-	{"GET", "/nodeinfo", PUBLIC, api_nodeinfo},
-	{"GET", "/nodeinfo/reach", PUBLIC, api_nodeinfo_reach},
-	{"GET", "/", PUBLIC, api_root},
-	{"GET", "/dashboard", PUBLIC, api_dashboard},
-	{"GET", "/assets/*", PUBLIC, api_asset},
-	{"POST", "/api/login", PUBLIC, api_login},
-	{"POST", "/api/logout", USER, api_logout},
-	{"GET", "/api/me", USER, api_me},
-	{"GET", "/api/node", USER, api_node},
-	{"GET", "/api/users", USER, api_users_list},
-	{"POST", "/api/users", USER, api_users_create},
-	{"GET", "/api/users/{id}", USER, api_users_get},
-	{"PUT", "/api/users/{id}", USER, api_users_update},
-	{"PATCH", "/api/users/{id}", USER, api_users_update},
-	{"DELETE", "/api/users/{id}", USER, api_users_delete},
-	{"GET", "/metrics", USER, api_metrics},
-	{"GET", "/api/nodes", USER, api_nodes_list},
-	{"GET", "/api/nodes/{uuid}", USER, api_nodes_get},
-	{"DELETE", "/api/nodes/{uuid}", USER, api_nodes_delete},
-	{"GET", "/api/nodes/{uuid}/history", USER, api_nodes_history},
-	{"GET", "/api/nodes/{uuid}/pmtu", USER, api_nodes_pmtu},
-	{"POST", "/report", PUBLIC | RAW, api_report},
-	{"GET", "/api/mesh", USER, api_mesh_matrix},
-	{"GET", "/api/mesh/history", USER, api_mesh_history},
-	/* TCP targets */
-	{"GET", "/api/targets", USER, api_targets_list},
-	{"POST", "/api/targets", USER, api_targets_create},
-	{"GET", "/api/targets/stats", USER, api_targets_stats},
-	{"GET", "/api/targets/{id}", USER, api_targets_get},
-	{"PUT", "/api/targets/{id}", USER, api_targets_update},
-	{"PATCH", "/api/targets/{id}", USER, api_targets_update},
-	{"DELETE", "/api/targets/{id}", USER, api_targets_delete},
-	{"GET", "/api/targets/{id}/history", USER, api_targets_history},
-
-	/* traffic */
-	{"GET", "/api/flows", USER, api_traffic_flows},
-	{"GET", "/api/counters", USER, api_traffic_counters},
-	{"GET", "/api/stats", USER, api_traffic_stats},
-	/* discovery */
-	{"POST", "/api/scans", USER, api_scans_create},
-	{"GET", "/api/scans", USER, api_scans_list},
-	{"GET", "/api/scans/defaults", USER, api_scans_defaults},
-	{"GET", "/api/scans/{id}", USER, api_scans_get},
-	{"DELETE", "/api/scans/{id}", USER, api_scans_delete},
-	{"GET", "/api/scans/{id}/results", USER, api_scans_results},
-	{"GET", "/api/hosts", USER, api_hosts_list},
-	{"GET", "/api/hosts/*", USER, api_hosts_get},
-	{"GET", "/api/services", USER, api_services_list},
-	{"GET", "/api/changes", USER, api_changes_list},
-	{"GET", "/api/events", USER, api_events_list},
-};
-
-/* Metric labels: one per distinct pattern, then "unmatched". */
-static const char *route_labels[METRICS_MAX_ROUTES];
-static int nlabels;
-static int route_label[MW_ARRAY_LEN(routes)];
-static int unmatched_label;
+#include "router.h"
 
 struct http_server {
 	struct mg_context *ctx;
@@ -103,88 +35,6 @@ struct http_server {
 	int64_t refused_logged_ms; /* master thread only: last refusal logged */
 	uint64_t refused_unlogged; /* master thread only: refusals since */
 };
-
-static void
-init_labels(void)
-{
-	nlabels = 0;
-	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
-		int found = -1;
-		for (int j = 0; j < nlabels; j++)
-			if (strcmp(route_labels[j], routes[i].pattern) == 0)
-				found = j;
-		if (found < 0) {
-			found = nlabels;
-			route_labels[nlabels++] = routes[i].pattern;
-		}
-		route_label[i] = found;
-	}
-	unmatched_label = nlabels;
-	route_labels[nlabels++] = "unmatched";
-}
-
-enum { NO_MATCH = 0, MATCH = 1, BAD_PARAM = -1 };
-
-/* A path with a route's shape whose id segment is not an id. */
-struct bad_param {
-	const char *kind; /* what the route expects */
-	const char *seg;  /* the segment in the path, len bytes */
-	int len;
-};
-
-/* MATCH when path matches pattern; sets *id for "{id}" patterns and sid for
-   "{uuid}" (a lowercase UUID). BAD_PARAM when path has the pattern's shape
-   but its parameter segment is not such an id ("/api/nodes/foo/history"):
-   bad then says which segment and what the pattern expects. */
-static int
-match(const char *pattern, const char *path, int64_t *id, char sid[37], struct bad_param *bad)
-{
-	size_t plen = strlen(pattern), len = strlen(path);
-	if (plen > 0 && pattern[plen - 1] == '*') {
-		const char *rest = path + plen - 1;
-		return strncmp(pattern, path, plen - 1) == 0 && *rest && strchr(rest, '/') == NULL;
-	}
-	const char *b = strstr(pattern, "{uuid}");
-	size_t tok = 6;
-	if (b == NULL) {
-		b = strstr(pattern, "{id}");
-		tok = 4;
-	}
-	if (b == NULL)
-		return strcmp(pattern, path) == 0;
-	size_t pre = (size_t)(b - pattern), post = plen - pre - tok;
-	if (len <= pre + post || strncmp(pattern, path, pre) != 0 || strcmp(path + len - post, b + tok) != 0)
-		return NO_MATCH;
-	const char *seg = path + pre;
-	size_t n = len - pre - post;
-	if (memchr(seg, '/', n) != NULL)
-		return NO_MATCH;
-	bad->seg = seg;
-	bad->len = n < 64 ? (int)n : 64;
-	if (tok == 6) {
-		bad->kind = "a node id (a UUID)";
-		if (n != 36)
-			return BAD_PARAM;
-		char tmp[37];
-		memcpy(tmp, seg, 36);
-		tmp[36] = '\0';
-		if (!membership_valid_id(tmp))
-			return BAD_PARAM;
-		memcpy(sid, tmp, 37);
-		return MATCH;
-	}
-	bad->kind = "an id (a positive integer)";
-	int64_t v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (seg[i] < '0' || seg[i] > '9' || i >= 18)
-			return BAD_PARAM;
-		v = v * 10 + (seg[i] - '0');
-	}
-	if (v <= 0)
-		return BAD_PARAM;
-	*id = v;
-	return MATCH;
-}
 
 /* 1 when the client asked to close after this response (HTTP/1.0 without
    keep-alive, or Connection: close), so the response says so too. */
@@ -286,31 +136,6 @@ reply_error_h(struct req *r, int status, const char *code, const char *extra, co
 	va_start(ap, fmt);
 	reply_error_v(r, status, code, extra, fmt, ap);
 	va_end(ap);
-}
-
-void
-http_add_num(cJSON *obj, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(obj, key);
-	else
-		cJSON_AddNumberToObject(obj, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
-}
-
-void
-http_add_time(cJSON *obj, const char *key, int64_t t)
-{
-	char buf[32];
-	cJSON_AddStringToObject(obj, key, mw_rfc3339(t, buf, sizeof buf));
-}
-
-void
-http_add_time_or_null(cJSON *obj, const char *key, int64_t t)
-{
-	if (t > 0)
-		http_add_time(obj, key, t);
-	else
-		cJSON_AddNullToObject(obj, key);
 }
 
 void
@@ -451,7 +276,7 @@ is_json_type(const char *ct)
 static int
 check_forgery(struct req *r, const struct route *rt, const char *method)
 {
-	if ((rt->auth & RAW) || !(strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+	if ((rt->flags & ROUTE_RAW) || !(strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 	                            strcmp(method, "PATCH") == 0 || strcmp(method, "DELETE") == 0))
 		return 0;
 	const char *site = mg_get_header(r->conn, "Sec-Fetch-Site");
@@ -558,50 +383,30 @@ handle(struct mg_connection *conn, void *cbdata)
 	};
 	snprintf(r.client, sizeof r.client, "%s", ri->remote_addr);
 	const char *method = strcmp(r.method, "HEAD") == 0 ? "GET" : r.method;
-	const struct route *rt = NULL;
-	char allow[128] = "";
-	int label = unmatched_label;
-	struct bad_param bad = {NULL, NULL, 0}; /* a path like a route's but for its id */
-	for (size_t i = 0; i < MW_ARRAY_LEN(routes); i++) {
-		int64_t id = -1;
-		char sid[37] = "";
-		struct bad_param b;
-		int mr = match(routes[i].pattern, r.path, &id, sid, &b);
-		if (mr == BAD_PARAM && bad.kind == NULL)
-			bad = b;
-		if (mr != MATCH)
-			continue;
-		label = route_label[i];
-		if (strcmp(routes[i].method, method) == 0) {
-			rt = &routes[i];
-			r.id = id;
-			memcpy(r.sid, sid, sizeof sid);
-			break;
-		}
-		if (strstr(allow, routes[i].method) == NULL) {
-			size_t l = strlen(allow);
-			snprintf(allow + l, sizeof allow - l, "%s%s", l ? ", " : "", routes[i].method);
-		}
-	}
+	struct route_match m;
+	router_find(method, r.path, &m);
+	const struct route *rt = m.route;
 	char *body = NULL;
 	if (rt == NULL) {
-		if (allow[0]) {
+		if (m.allow[0]) {
 			char hdr[160];
-			snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+			snprintf(hdr, sizeof hdr, "Allow: %s\r\n", m.allow);
 			reply_error_h(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
-			    allow);
+			    m.allow);
 		} else {
-			if (bad.kind)
+			if (m.bad_kind)
 				http_reply_error(&r, 404, "not_found", "no such endpoint: %s (\"%.*s\" is not %s)", r.path,
-				    bad.len, bad.seg, bad.kind);
+				    m.bad_len, m.bad_seg, m.bad_kind);
 			else
 				http_reply_error(&r, 404, "not_found", "no such endpoint: %s", r.path);
 		}
 		goto out;
 	}
+	r.id = m.id;
+	memcpy(r.sid, m.sid, sizeof r.sid);
 	if (check_forgery(&r, rt, method) != 0)
 		goto out;
-	if ((rt->auth & USER) && !authenticate(&r)) {
+	if ((rt->flags & ROUTE_USER) && !authenticate(&r)) {
 		reply_error_h(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
 		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");
 		goto out;
@@ -609,13 +414,13 @@ handle(struct mg_connection *conn, void *cbdata)
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
 		size_t len = 0;
 		/* reports carry a whole mesh's view: their own, larger limit */
-		int limit = rt->fn == api_report ? h->node->cfg.max_report_bytes : h->node->cfg.max_body_bytes;
+		int limit = (rt->flags & ROUTE_REPORT) ? h->node->cfg.max_report_bytes : h->node->cfg.max_body_bytes;
 		body = read_body(&r, limit, &len);
 		if (body == NULL)
 			goto out;
 		r.raw_body = body;
 		r.raw_len = len;
-		if (len > 0 && !(rt->auth & RAW)) {
+		if (len > 0 && !(rt->flags & ROUTE_RAW)) {
 			r.body = cJSON_ParseWithLength(body, len);
 			if (r.body == NULL) {
 				const char *at = cJSON_GetErrorPtr();
@@ -629,7 +434,7 @@ handle(struct mg_connection *conn, void *cbdata)
 out:
 	if (r.status == 0)
 		http_reply_error(&r, 500, "internal", "the handler sent no response");
-	metrics_count_request(h->node->metrics, label, r.status);
+	metrics_count_request(h->node->metrics, m.label, r.status);
 	log_debug("http", "%s %s %s -> %d", r.client, r.method, r.path, r.status);
 	cJSON_Delete(r.body);
 	free(body);
@@ -649,7 +454,7 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
 	mg_close_after_response(conn);
 	reply_error_h(&r, status, status == 413 ? "headers_too_large" : "bad_request", "Connection: close\r\n", "%s",
 	    msg && *msg ? msg : "the request could not be parsed");
-	metrics_count_request(h->node->metrics, unmatched_label, status);
+	metrics_count_request(h->node->metrics, router_unmatched_label(), status);
 	return 0;
 }
 
@@ -673,12 +478,6 @@ on_conn_refused(void *arg, const char *addr, int max)
 }
 
 static int
-allow_all(struct mg_connection *conn, void *cbdata)
-{
-	return 1;
-}
-
-static int
 on_log(const struct mg_connection *conn, const char *message)
 {
 	log_warn("http", "%s", message);
@@ -694,8 +493,9 @@ http_start(struct node *n, char *err, size_t errlen)
 		return NULL;
 	}
 	h->node = n;
-	init_labels();
-	n->metrics = metrics_create(route_labels, nlabels);
+	int nlabels;
+	const char *const *labels = router_labels(&nlabels);
+	n->metrics = metrics_create(labels, nlabels);
 	if (n->metrics == NULL) {
 		snprintf(err, errlen, "out of memory");
 		free(h);
@@ -748,11 +548,7 @@ http_start(struct node *n, char *err, size_t errlen)
 		free(h);
 		return NULL;
 	}
-	mg_set_request_handler(h->ctx, "**", handle, h);
-	/* Authentication is ours; without a handler civetweb looks for an
-	   .htpasswd file on every request. */
-	mg_set_auth_handler(h->ctx, "**", allow_all, NULL);
-	h->ws = ws_start(h->ctx, n, err, errlen);
+	h->ws = router_mount(h->ctx, n, handle, h, err, errlen);
 	if (h->ws == NULL) {
 		mg_stop(h->ctx);
 		mg_set_conn_limits(NULL);

@@ -13,10 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "meshwatch/api.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/gossip.h"
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -26,6 +25,8 @@
 #include "meshwatch/tlsclient.h"
 #include "meshwatch/targets.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 #define MAX_SERVERS 64
 #define BACKOFF_MIN_MS 1000
@@ -73,15 +74,15 @@ add_traffic(cJSON *o, struct node *n)
 	cJSON_AddStringToObject(t, "state", capture_state_name(cs.state));
 	cJSON_AddNumberToObject(t, "drops_total", (double)(cs.kernel_drops + cs.if_drops));
 	cJSON_AddNumberToObject(t, "flows", cs.flows);
-	cJSON *rates = api_traffic_rates_json(n);
+	cJSON *rates = views_traffic_rates(n);
 	if (rates) {
-		http_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
+		json_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
 		cJSON_AddNumberToObject(t, "pps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "pps")));
 		cJSON_AddNumberToObject(t, "bps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bps")));
 		cJSON_AddNumberToObject(t, "drops", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "drops")));
 		cJSON_Delete(rates);
 	}
-	cJSON *top = api_traffic_top_json(n, 5);
+	cJSON *top = views_traffic_top(n, 5);
 	if (top) {
 		cJSON *rows = cJSON_DetachItemFromObjectCaseSensitive(top, "rows");
 		cJSON_AddItemToObject(t, "top_talkers", rows);
@@ -105,21 +106,8 @@ discovery_summary(struct node *n, int64_t now)
 	struct disc_host *hs = NULL;
 	int nh = 0, total = 0;
 	if (store_hosts_list(n->store, "", "", 0, "", REPORT_MAX_HOSTS, 0, &hs, &nh, &total) == 0) {
-		for (int i = 0; i < nh; i++) {
-			cJSON *h = cJSON_CreateObject();
-			cJSON_AddStringToObject(h, "ip", hs[i].ip);
-			cJSON_AddStringToObject(h, "hostname", hs[i].hostname);
-			cJSON_AddStringToObject(h, "vendor", hs[i].vendor);
-			cJSON_AddStringToObject(h, "source", hs[i].source);
-			cJSON_AddStringToObject(h, "state", hs[i].gone ? "gone" : "up");
-			cJSON *sv = cJSON_AddArrayToObject(h, "services");
-			for (int k = 0; k < hs[i].nsvc && k < REPORT_MAX_SERVICES; k++) {
-				char e[96];
-				snprintf(e, sizeof e, "%d/%s", hs[i].svc[k].port, hs[i].svc[k].service);
-				cJSON_AddItemToArray(sv, cJSON_CreateString(e));
-			}
-			cJSON_AddItemToArray(list, h);
-		}
+		for (int i = 0; i < nh; i++)
+			cJSON_AddItemToArray(list, views_host_brief(&hs[i], REPORT_MAX_SERVICES));
 		store_hosts_free(hs, nh);
 	}
 	cJSON_AddBoolToObject(d, "host_list_truncated", total > nh);
@@ -129,7 +117,7 @@ discovery_summary(struct node *n, int64_t now)
 	if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
 	        &nc, &total) == 0) {
 		for (int i = 0; i < nc; i++)
-			cJSON_AddItemToArray(ch, api_change_json(&cs[i]));
+			cJSON_AddItemToArray(ch, views_change(&cs[i]));
 		free(cs);
 	}
 	return d;
@@ -150,57 +138,17 @@ report_snapshot(struct node *n, int64_t seq)
 	cJSON_AddNumberToObject(org, "port", self.port);
 	cJSON_AddNumberToObject(org, "incarnation", (double)self.incarnation);
 	cJSON_AddNumberToObject(o, "seq", (double)seq);
-	http_add_time(o, "generated_at", now);
+	json_add_time(o, "generated_at", now);
 	cJSON_AddNumberToObject(o, "interval_s", n->cfg.report_interval_s);
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-	int np = 0, total, alive, suspect, dead;
+	int np = 0;
 	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
-	for (int i = 0; ps && i < np; i++) {
-		const struct peer *p = &ps[i];
-		if (p->id[0] == '\0')
-			continue;
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "id", p->id);
-		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
-		cJSON_AddStringToObject(e, "ip", p->ip);
-		cJSON_AddNumberToObject(e, "port", p->port);
-		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
-		if (p->last_seen > 0)
-			http_add_time(e, "last_seen", p->last_seen);
-		else
-			cJSON_AddNullToObject(e, "last_seen");
-		http_add_time(e, "measured_at", p->last_poll > 0 ? p->last_poll : now);
-		int udp = p->last.udp_received > 0;
-		if (udp)
-			cJSON_AddNumberToObject(e, "rtt_ms", p->last.rtt_avg_ms);
-		else
-			cJSON_AddNullToObject(e, "rtt_ms");
-		if (p->last.udp_sent > 0)
-			cJSON_AddNumberToObject(e, "loss", 1.0 - (double)p->last.udp_received / p->last.udp_sent);
-		else
-			cJSON_AddNullToObject(e, "loss");
-		if (p->last_poll > 0 && p->last.ok && p->last.total_ms >= 0)
-			cJSON_AddNumberToObject(e, "total_ms", p->last.total_ms);
-		else
-			cJSON_AddNullToObject(e, "total_ms");
-		if (p->pmtu.value > 0)
-			cJSON_AddNumberToObject(e, "pmtu", p->pmtu.value);
-		else
-			cJSON_AddNullToObject(e, "pmtu");
-		if (p->success_rate_1h >= 0)
-			cJSON_AddNumberToObject(e, "success_rate_1h", p->success_rate_1h);
-		else
-			cJSON_AddNullToObject(e, "success_rate_1h");
-		cJSON_AddItemToArray(arr, e);
-	}
+	for (int i = 0; ps && i < np; i++)
+		if (ps[i].id[0] != '\0')
+			cJSON_AddItemToArray(arr, views_peer_brief(&ps[i], now));
 	free(ps);
-	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON *sum = cJSON_AddObjectToObject(o, "summaries");
-	cJSON *mesh = cJSON_AddObjectToObject(sum, "mesh");
-	cJSON_AddNumberToObject(mesh, "total", total);
-	cJSON_AddNumberToObject(mesh, "alive", alive);
-	cJSON_AddNumberToObject(mesh, "suspect", suspect);
-	cJSON_AddNumberToObject(mesh, "dead", dead);
+	cJSON_AddItemToObject(sum, "mesh", views_mesh_counts(mesh_membership(n->mesh)));
 	if (n->targets)
 		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
 	add_traffic(o, n);
@@ -220,29 +168,15 @@ targets_summary(struct node *n)
 	cJSON *t = cJSON_CreateObject();
 	struct targets_stats s;
 	targets_stats(n->targets, &s);
-	cJSON *bs = cJSON_AddObjectToObject(t, "by_state");
-	for (int i = 0; i < TS_COUNT; i++)
-		cJSON_AddNumberToObject(bs, target_state_name(i), s.by_state[i]);
+	views_add_target_states(t, &s);
 	struct target_row *rows = NULL;
 	int k = 0, total = 0;
 	cJSON *items = cJSON_AddArrayToObject(t, "items");
 	if (store_target_list(n->store, NULL, 1, -1, REPORT_MAX_TARGETS, 0, &rows, &k, &total) != 0)
 		return t;
 	cJSON_AddNumberToObject(t, "enabled", total);
-	for (int i = 0; i < k; i++) {
-		cJSON *e = cJSON_CreateObject();
-		double ratio;
-		cJSON_AddNumberToObject(e, "id", (double)rows[i].id);
-		cJSON_AddStringToObject(e, "name", rows[i].name);
-		cJSON_AddStringToObject(e, "host", rows[i].host);
-		cJSON_AddNumberToObject(e, "port", rows[i].port);
-		cJSON_AddStringToObject(e, "state", rows[i].last_check_ms ? target_state_name(rows[i].state) : "unknown");
-		if (targets_recent(n->targets, rows[i].id, &ratio) > 0)
-			cJSON_AddNumberToObject(e, "success_ratio", ratio);
-		else
-			cJSON_AddNullToObject(e, "success_ratio");
-		cJSON_AddItemToArray(items, e);
-	}
+	for (int i = 0; i < k; i++)
+		cJSON_AddItemToArray(items, views_target_brief(n, &rows[i]));
 	cJSON_AddBoolToObject(t, "truncated", total > k);
 	free(rows);
 	return t;
@@ -278,27 +212,6 @@ opt_num(const cJSON *e, const char *key, double lo, double hi, double *out)
 	return 0;
 }
 
-static int
-str_field(const cJSON *o, const char *key, char *out, size_t outlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
-	strcpy(out, v->valuestring);
-	return 0;
-}
-
-static int
-int_field(const cJSON *o, const char *key, double lo, double hi, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
-	    v->valuedouble != (double)(int64_t)v->valuedouble)
-		return -1;
-	*out = v->valuedouble;
-	return 0;
-}
-
 int
 report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why, size_t whylen)
 {
@@ -310,15 +223,15 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		snprintf(why, whylen, "the report is not a JSON object");
 		goto out;
 	}
-	if (int_field(root, "version", 1, 1, &d)) {
+	if (json_get_int(root, "version", 1, 1, &d)) {
 		snprintf(why, whylen, "\"version\" must be 1");
 		goto out;
 	}
 	const cJSON *org = cJSON_GetObjectItemCaseSensitive(root, "origin");
 	struct peer_news who = {0};
-	if (!cJSON_IsObject(org) || str_field(org, "id", who.id, sizeof who.id) ||
-	    str_field(org, "fqdn", who.fqdn, sizeof who.fqdn) || str_field(org, "ip", who.ip, sizeof who.ip) ||
-	    int_field(org, "port", 1, 65535, &d)) {
+	if (!cJSON_IsObject(org) || json_get_str(org, "id", who.id, sizeof who.id, 1) ||
+	    json_get_str(org, "fqdn", who.fqdn, sizeof who.fqdn, 1) ||
+	    json_get_str(org, "ip", who.ip, sizeof who.ip, 1) || json_get_int(org, "port", 1, 65535, &d)) {
 		snprintf(why, whylen, "\"origin\" must be an object with string id, fqdn, ip and integer port");
 		goto out;
 	}
@@ -328,7 +241,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		snprintf(why, whylen, "\"origin\": %s", bad);
 		goto out;
 	}
-	if (int_field(org, "incarnation", 0, 9007199254740991.0, &d)) {
+	if (json_get_int(org, "incarnation", 0, 9007199254740991.0, &d)) {
 		snprintf(why, whylen, "\"origin.incarnation\" must be a non-negative integer");
 		goto out;
 	}
@@ -338,7 +251,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 	snprintf(o->fqdn, sizeof o->fqdn, "%s", who.fqdn);
 	snprintf(o->ip, sizeof o->ip, "%s", who.ip);
 	o->port = who.port;
-	if (int_field(root, "seq", 1, 9007199254740991.0, &d)) {
+	if (json_get_int(root, "seq", 1, 9007199254740991.0, &d)) {
 		snprintf(why, whylen, "\"seq\" must be an integer from 1");
 		goto out;
 	}
@@ -357,7 +270,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		    REPORT_MAX_AGE_S / 86400);
 		goto out;
 	}
-	if (int_field(root, "interval_s", 1, 86400, &d)) {
+	if (json_get_int(root, "interval_s", 1, 86400, &d)) {
 		snprintf(why, whylen, "\"interval_s\" must be an integer from 1 to 86400");
 		goto out;
 	}
@@ -386,9 +299,10 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		struct peer_news x = {0};
 		char state[16];
 		double pm;
-		if (!cJSON_IsObject(e) || str_field(e, "id", x.id, sizeof x.id) || str_field(e, "fqdn", x.fqdn, sizeof x.fqdn) ||
-		    str_field(e, "ip", x.ip, sizeof x.ip) || int_field(e, "port", 1, 65535, &d) ||
-		    str_field(e, "state", state, sizeof state) || (c->state = peer_state_parse(state)) < 0) {
+		if (!cJSON_IsObject(e) || json_get_str(e, "id", x.id, sizeof x.id, 1) ||
+		    json_get_str(e, "fqdn", x.fqdn, sizeof x.fqdn, 1) || json_get_str(e, "ip", x.ip, sizeof x.ip, 1) ||
+		    json_get_int(e, "port", 1, 65535, &d) ||
+		    json_get_str(e, "state", state, sizeof state, 1) || (c->state = peer_state_parse(state)) < 0) {
 			snprintf(why, whylen, "peers[%d]: needs string id, fqdn, ip, state (alive|suspect|dead) and integer port", i);
 			goto out;
 		}

@@ -22,10 +22,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/events.h"
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -34,6 +33,8 @@
 #include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
+
+#include "views.h"
 
 #define WS_MAX_UNSENT (512 * 1024)
 #define WS_MAX_PEERS_PER_FRAME 2000
@@ -231,18 +232,12 @@ static char *
 mesh_frame(struct ws_hub *h)
 {
 	struct node *n = h->node;
-	int np = 0, total, alive, suspect, dead;
+	int np = 0;
 	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
-	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
-	int64_t now = mw_wall_s();
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "mesh");
-	http_add_time(o, "time", now);
-	cJSON *c = cJSON_AddObjectToObject(o, "counts");
-	cJSON_AddNumberToObject(c, "total", total);
-	cJSON_AddNumberToObject(c, "alive", alive);
-	cJSON_AddNumberToObject(c, "suspect", suspect);
-	cJSON_AddNumberToObject(c, "dead", dead);
+	json_add_time(o, "time", mw_wall_s());
+	cJSON_AddItemToObject(o, "counts", views_mesh_counts(mesh_membership(n->mesh)));
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	int k = 0;
 	for (int i = 0; ps && i < np; i++) {
@@ -250,7 +245,7 @@ mesh_frame(struct ws_hub *h)
 			continue;
 		if (k++ >= WS_MAX_PEERS_PER_FRAME)
 			break;
-		cJSON_AddItemToArray(items, api_peer_json(&ps[i], now));
+		cJSON_AddItemToArray(items, views_peer(&ps[i]));
 	}
 	cJSON_AddBoolToObject(o, "truncated", k > WS_MAX_PEERS_PER_FRAME);
 	free(ps);
@@ -284,8 +279,8 @@ scans_frame(struct ws_hub *h)
 	scanner_get_stats(n->scanner, &st);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "scans");
-	http_add_time(o, "time", mw_wall_s());
-	cJSON_AddItemToObject(o, "scan", api_scan_json(&row));
+	json_add_time(o, "time", mw_wall_s());
+	cJSON_AddItemToObject(o, "scan", views_scan(&row));
 	cJSON_AddNumberToObject(o, "queued", st.queued);
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -295,15 +290,13 @@ scans_frame(struct ws_hub *h)
 static char *
 rates_frame(struct ws_hub *h)
 {
-	struct node *n = h->node;
-	return typed_frame(api_traffic_rates_json(n), "rates");
+	return typed_frame(views_traffic_rates(h->node), "rates");
 }
 
 static char *
 top_talkers_frame(struct ws_hub *h)
 {
-	struct node *n = h->node;
-	return typed_frame(api_traffic_top_json(n, ROLLUP_TOP_K), "top_talkers");
+	return typed_frame(views_traffic_top(h->node, ROLLUP_TOP_K), "top_talkers");
 }
 
 #define WS_EVENTS_PER_FRAME 64
@@ -331,7 +324,7 @@ events_frame(struct ws_hub *h)
 	if (k > 0) {
 		cJSON *items = cJSON_CreateArray();
 		for (int i = 0; i < k; i++)
-			cJSON_AddItemToArray(items, api_event_json(&rows[i]));
+			cJSON_AddItemToArray(items, views_event(&rows[i]));
 		h->events_sent = rows[k - 1].id;
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "events");

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meshwatch/http.h"
+#include "meshwatch/json.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/util.h"
@@ -53,6 +53,16 @@ gossip_check_identity(const struct peer_news *who, int allow_no_ip)
 	return NULL;
 }
 
+void
+gossip_add_peer_identity(cJSON *o, const char *id, const char *fqdn, const char *ip, int port, int state)
+{
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "fqdn", fqdn);
+	cJSON_AddStringToObject(o, "ip", ip);
+	cJSON_AddNumberToObject(o, "port", port);
+	cJSON_AddStringToObject(o, "state", peer_state_name(state));
+}
+
 cJSON *
 gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 {
@@ -64,7 +74,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	cJSON_AddNumberToObject(o, "port", n->cfg.listen_port);
 	cJSON_AddNumberToObject(o, "incarnation", (double)inc);
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
-	http_add_time(o, "started_at", n->started_wall);
+	json_add_time(o, "started_at", n->started_wall);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	int64_t now = mw_wall_s();
 	int np = 0;
@@ -83,18 +93,14 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	cJSON_AddBoolToObject(o, "peers_unchanged", meta.unchanged); /* the caller has this list already */
 	cJSON_AddBoolToObject(o, "peers_delta", meta.delta);         /* only what changed since its cursor */
 	cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-	http_add_time(o, "timestamp", now);
+	json_add_time(o, "timestamp", now);
 	for (int i = 0; i < np; i++) {
 		const struct peer_news *p = &ps[i];
 		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "id", p->id);
-		cJSON_AddStringToObject(e, "fqdn", p->fqdn);
-		cJSON_AddStringToObject(e, "ip", p->ip);
-		cJSON_AddNumberToObject(e, "port", p->port);
-		cJSON_AddStringToObject(e, "state", peer_state_name(p->state));
+		gossip_add_peer_identity(e, p->id, p->fqdn, p->ip, p->port, p->state);
 		cJSON_AddNumberToObject(e, "incarnation", (double)p->incarnation);
 		if (p->age_s >= 0) {
-			http_add_time(e, "last_seen", now - p->age_s);
+			json_add_time(e, "last_seen", now - p->age_s);
 			cJSON_AddNumberToObject(e, "age_s", (double)p->age_s);
 		} else {
 			cJSON_AddNullToObject(e, "last_seen");
@@ -107,31 +113,6 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 }
 
 static int
-get_str(const cJSON *o, const char *key, char *out, size_t outlen, int required)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (v == NULL || cJSON_IsNull(v)) {
-		out[0] = '\0';
-		return required ? -1 : 0;
-	}
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
-	strcpy(out, v->valuestring);
-	return 0;
-}
-
-static int
-get_uint(const cJSON *o, const char *key, double max, double *out)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
-	    v->valuedouble != (double)(uint64_t)v->valuedouble)
-		return -1;
-	*out = v->valuedouble;
-	return 0;
-}
-
-static int
 parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 {
 	double port, inc;
@@ -139,21 +120,22 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 	memset(x, 0, sizeof *x);
 	if (!cJSON_IsObject(e))
 		return -1;
-	if (get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
-	    get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
-	    get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) || get_uint(e, "port", 65535, &port) ||
-	    get_uint(e, "incarnation", (double)MEMBERSHIP_INCARNATION_MAX, &inc))
+	if (json_get_str(e, self_entry ? "node_id" : "id", x->id, sizeof x->id, 1) ||
+	    json_get_str(e, self_entry ? "node_fqdn" : "fqdn", x->fqdn, sizeof x->fqdn, 0) ||
+	    json_get_str(e, self_entry ? "node_ip" : "ip", x->ip, sizeof x->ip, 1) ||
+	    json_get_int(e, "port", 0, 65535, &port) ||
+	    json_get_int(e, "incarnation", 0, (double)MEMBERSHIP_INCARNATION_MAX, &inc))
 		return -1;
 	x->port = (int)port;
 	x->incarnation = (uint64_t)inc;
 	if (gossip_check_identity(x, 0) != NULL)
 		return -1;
 	if (!self_entry) {
-		if (get_str(e, "state", state, sizeof state, 1) || (x->state = peer_state_parse(state)) < 0)
+		if (json_get_str(e, "state", state, sizeof state, 1) || (x->state = peer_state_parse(state)) < 0)
 			return -1;
 		double age = 0;
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "age_s");
-		if (a && !cJSON_IsNull(a) && get_uint(e, "age_s", 1e9, &age))
+		if (a && !cJSON_IsNull(a) && json_get_int(e, "age_s", 0, 1e9, &age))
 			return -1;
 		x->age_s = (int64_t)age;
 		if (a == NULL || cJSON_IsNull(a))

@@ -1,0 +1,33 @@
+/* json: small cJSON helpers that every layer writing or reading JSON
+   shares, so a measurement, a time or a missing value looks the same in
+   /nodeinfo, the REST API, WebSocket frames and report snapshots. No
+   state; any thread. */
+#ifndef MESHWATCH_JSON_H
+#define MESHWATCH_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Adds a measurement rounded to 3 decimals, or null when v < 0 (not
+   measured). */
+void json_add_num(cJSON *obj, const char *key, double v);
+
+/* Adds a counter as a JSON number (cJSON prints 15 significant digits:
+   exact below 10^15). */
+void json_add_u64(cJSON *obj, const char *key, uint64_t v);
+
+/* Adds a time as an RFC 3339 UTC string ("2026-11-22T10:30:00Z"); the
+   _or_null form adds null for t <= 0 (never happened). */
+void json_add_time(cJSON *obj, const char *key, int64_t t);
+void json_add_time_or_null(cJSON *obj, const char *key, int64_t t);
+
+/* Reads string member key into out. Absent or null: out = "" and 0,
+   unless required (-1). Not a string, or outlen bytes or longer: -1. */
+int json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int required);
+
+/* Reads whole-number member key within [lo, hi] into *out; -1 when
+   absent, not a number, fractional or out of range. */
+int json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out);
+
+#endif

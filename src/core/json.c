@@ -1,0 +1,62 @@
+/* json: cJSON helpers shared by every layer; no state of their own. */
+#include "meshwatch/json.h"
+
+#include <string.h>
+
+#include "meshwatch/util.h"
+
+void
+json_add_num(cJSON *obj, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(obj, key);
+	else
+		cJSON_AddNumberToObject(obj, key, (double)(int64_t)(v * 1000.0 + 0.5) / 1000.0);
+}
+
+void
+json_add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+	cJSON_AddNumberToObject(obj, key, (double)v);
+}
+
+void
+json_add_time(cJSON *obj, const char *key, int64_t t)
+{
+	char buf[32];
+	cJSON_AddStringToObject(obj, key, mw_rfc3339(t, buf, sizeof buf));
+}
+
+void
+json_add_time_or_null(cJSON *obj, const char *key, int64_t t)
+{
+	if (t > 0)
+		json_add_time(obj, key, t);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+int
+json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (v == NULL || cJSON_IsNull(v)) {
+		out[0] = '\0';
+		return required ? -1 : 0;
+	}
+	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
+		return -1;
+	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
+	return 0;
+}
+
+int
+json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
