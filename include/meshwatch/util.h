@@ -66,6 +66,14 @@ char *mw_rfc3339(int64_t t, char *out, size_t outlen);
    (negative, or too large, whatever its number of digits). */
 int mw_parse_time(const char *s, int64_t *out);
 
+/* Parses a duration from outside: a whole number with an optional unit,
+   s, m, h or d ("90", "90s", "60m", "2h", "1d"; no unit means seconds),
+   into *out_s seconds. 0 with *out_s set; MW_EINVAL when s is not such a
+   duration (empty, negative, junk, another or a longer unit); MW_ETOOBIG
+   when it is one outside [min_s, max_s] (0 <= min_s <= max_s), however
+   large its number. */
+int mw_parse_duration(const char *s, int64_t min_s, int64_t max_s, int64_t *out_s);
+
 /* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
 int mw_random(void *buf, size_t n);
 

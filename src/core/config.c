@@ -202,24 +202,26 @@ set_value(struct config *cfg, const struct opt *o, const char *val, const char *
 		snprintf(err, errlen, "%s: \"%s\" must be %s, got \"%s\"", src, o->key, want, val);
 		return MW_EINVAL;
 	}
-	if (o->type == OPT_INT || o->type == OPT_DUR) {
-		char *end;
-		errno = 0;
-		long v = strtol(val, &end, 10), unit = 1;
-		if (o->type == OPT_DUR && end != val && *end && end[1] == '\0') {
-			unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
-			end += unit > 0;
-		}
-		if (errno != 0 || end == val || *end != '\0' || (unit > 1 && v < 0) || v > o->max / unit || v * unit < o->min) {
-			if (o->type == OPT_DUR)
-				snprintf(err, errlen, "%s: \"%s\" must be a duration from %lds to %lds like 90s, 60m or 2h, got \"%s\"",
-				    src, o->key, o->min, o->max, val);
-			else
-				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src, o->key,
-				    o->min, o->max, val);
+	if (o->type == OPT_DUR) {
+		int64_t v;
+		if (mw_parse_duration(val, o->min, o->max, &v) != 0) {
+			snprintf(err, errlen, "%s: \"%s\" must be a duration from %lds to %lds like 90s, 60m or 2h, got \"%s\"",
+			    src, o->key, o->min, o->max, val);
 			return MW_EINVAL;
 		}
-		*(int *)(void *)field = (int)(v * unit);
+		*(int *)(void *)field = (int)v;
+		return 0;
+	}
+	if (o->type == OPT_INT) {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v > o->max || v < o->min) {
+			snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src, o->key,
+			    o->min, o->max, val);
+			return MW_EINVAL;
+		}
+		*(int *)(void *)field = (int)v;
 		return 0;
 	}
 	if (strlen(val) >= o->size) {

@@ -157,6 +157,28 @@ mw_parse_time(const char *s, int64_t *out)
 }
 
 int
+mw_parse_duration(const char *s, int64_t min_s, int64_t max_s, int64_t *out_s)
+{
+	char *end;
+	errno = 0;
+	/* strtoll, as every caller used: leading blanks and a '+' pass */
+	long long v = strtoll(s, &end, 10);
+	if (end == s || memchr(s, '-', (size_t)(end - s)) != NULL)
+		return MW_EINVAL;
+	int64_t unit = 1;
+	if (*end != '\0') {
+		unit = end[1] != '\0' ? 0 : *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+		if (unit == 0)
+			return MW_EINVAL;
+	}
+	/* dividing the bound, not multiplying the number, cannot overflow */
+	if (errno == ERANGE || v > max_s / unit || v * unit < min_s)
+		return MW_ETOOBIG;
+	*out_s = v * unit;
+	return 0;
+}
+
+int
 mw_random(void *buf, size_t n)
 {
 	uint8_t *p = buf;

@@ -824,24 +824,3 @@ targets_group(const struct check_row *rows, int n, int64_t step_ms, struct targe
 	return k;
 }
 
-int64_t
-targets_parse_step(const char *s)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 1000000 || end[0] == '\0' || end[1] != '\0')
-		return -1;
-	switch (end[0]) {
-	case 's':
-		return v * 1000;
-	case 'm':
-		return v * 60000;
-	case 'h':
-		return v * 3600000;
-	case 'd':
-		return v * 86400000;
-	default:
-		return -1;
-	}
-}
