@@ -19,6 +19,7 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
+#include "meshwatch/buf.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/metrics.h"
@@ -497,50 +498,44 @@ read_body(struct req *r, int max, size_t *len)
 		    r->path && strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 		return NULL;
 	}
-	size_t cap = cl >= 0 ? (size_t)cl : 4096, used = 0;
-	char *buf = malloc(cap + 1);
-	if (buf == NULL) {
-		http_reply_error(r, 500, "internal", "out of memory");
-		return NULL;
-	}
-	for (;;) {
-		if (used == cap) {
-			if (cl >= 0)
-				break;
-			if (cap >= (size_t)max) {
-				/* chunked and still coming: refuse without reading the rest */
-				free(buf);
-				mg_close_after_response(r->conn);
-				reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
-				    "request body is larger than the limit of %d bytes (%s)", max,
-				    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
-				return NULL;
-			}
-			size_t ncap = cap * 2 > (size_t)max ? (size_t)max : cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (nb == NULL) {
-				free(buf);
-				http_reply_error(r, 500, "internal", "out of memory");
-				return NULL;
-			}
-			buf = nb;
-			cap = ncap;
+	/* a declared length is read to the byte; a chunked body may grow to max */
+	struct mw_buf b;
+	mw_buf_init(&b, cl >= 0 ? (size_t)cl : (size_t)max);
+	while (cl < 0 || mw_buf_len(&b) < (size_t)cl) {
+		char *at;
+		size_t room;
+		int rc = mw_buf_space(&b, cl >= 0 ? (size_t)cl : 4096, &at, &room);
+		if (rc == MW_ETOOBIG) {
+			/* chunked and still coming: refuse without reading the rest */
+			mw_buf_finish(&b);
+			mg_close_after_response(r->conn);
+			reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+			    "request body is larger than the limit of %d bytes (%s)", max,
+			    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
+			return NULL;
 		}
-		int n = mg_read(r->conn, buf + used, cap - used);
+		if (rc != 0) {
+			mw_buf_finish(&b);
+			http_reply_error(r, 500, "internal", "out of memory");
+			return NULL;
+		}
+		int n = mg_read(r->conn, at, room);
 		if (n <= 0)
 			break;
-		used += (size_t)n;
+		mw_buf_commit(&b, (size_t)n);
 	}
-	if (cl >= 0 && (long long)used != cl) {
-		free(buf);
+	if (cl >= 0 && (long long)mw_buf_len(&b) != cl) {
+		size_t used = mw_buf_len(&b);
+		mw_buf_finish(&b);
 		mg_close_after_response(r->conn);
 		reply_error_h(r, 400, "incomplete_body", "Connection: close\r\n",
 		    "the connection ended after %zu of %lld body bytes", used, cl);
 		return NULL;
 	}
-	buf[used] = '\0';
-	*len = used;
-	return buf;
+	char *body = mw_buf_take(&b, len);
+	if (body == NULL)
+		http_reply_error(r, 500, "internal", "out of memory");
+	return body;
 }
 
 static int

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meshwatch/buf.h"
+
 const char *
 mw_strerror(int code)
 {
@@ -230,35 +232,23 @@ mw_uuid4(char out[37])
 char *
 mw_read_file(const char *path, size_t max, size_t *len, int *err)
 {
-	char *buf = NULL;
-	size_t used = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		*err = MW_EIO;
 		return NULL;
 	}
-	size_t cap = 4096;
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		*err = MW_ENOMEM;
-		goto fail;
-	}
+	/* one byte over max tells a file of max bytes from a longer one */
+	struct mw_buf b;
+	mw_buf_init(&b, max + 1);
 	for (;;) {
-		if (used == cap) {
-			if (cap > max) {
-				*err = MW_ETOOBIG;
-				goto fail;
-			}
-			size_t ncap = cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (nb == NULL) {
-				*err = MW_ENOMEM;
-				goto fail;
-			}
-			buf = nb;
-			cap = ncap;
+		char *at;
+		size_t room;
+		int rc = mw_buf_space(&b, 4096, &at, &room);
+		if (rc != 0) {
+			*err = rc;
+			goto fail;
 		}
-		ssize_t r = read(fd, buf + used, cap - used);
+		ssize_t r = read(fd, at, room);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -267,22 +257,22 @@ mw_read_file(const char *path, size_t max, size_t *len, int *err)
 		}
 		if (r == 0)
 			break;
-		used += (size_t)r;
-		if (used > max) {
+		mw_buf_commit(&b, (size_t)r);
+		if (mw_buf_len(&b) > max) {
 			*err = MW_ETOOBIG;
 			goto fail;
 		}
 	}
 	close(fd);
-	buf[used] = '\0';
-	if (len)
-		*len = used;
-	return buf;
+	char *text = mw_buf_take(&b, len);
+	if (text == NULL)
+		*err = MW_ENOMEM;
+	return text;
 fail:
 	{
 		int saved = errno;
 		close(fd);
-		free(buf);
+		mw_buf_finish(&b);
 		errno = saved;
 	}
 	return NULL;
