@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "meshwatch/limits.h"
+
 /* One error convention: 0 on success, a negative MW_E* code on failure. */
 enum {
 	MW_OK = 0,
@@ -130,10 +132,6 @@ void mw_request_abort(void);
 int mw_abort_requested(void);
 
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A DNS name is at most 253 characters: with its terminator, the size of
-   a buffer for a name or address a certificate may list. */
-#define MW_NAME_MAX 254
 
 /* 1 when s is an IP address or a DNS name shorter than MW_NAME_MAX
    (letters, digits, '-', '.', a leading "*." allowed), 0 otherwise. */

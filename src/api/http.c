@@ -20,6 +20,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/auth.h"
 #include "meshwatch/buf.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/metrics.h"
@@ -696,7 +697,7 @@ http_start(struct node *n, char *err, size_t errlen)
 		free(h);
 		return NULL;
 	}
-	char ports[200], threads[16], req_to[16], ka_to[16];
+	char ports[200], threads[16], req_to[16], ka_to[16], hdr_max[16], backlog[16];
 	const char *a = n->cfg.listen_addr;
 	if (strchr(a, ':'))
 		snprintf(ports, sizeof ports, "[%s]:%ds", a, n->cfg.listen_port);
@@ -705,6 +706,8 @@ http_start(struct node *n, char *err, size_t errlen)
 	snprintf(threads, sizeof threads, "%d", n->cfg.http_threads);
 	snprintf(req_to, sizeof req_to, "%d", n->cfg.request_timeout_ms);
 	snprintf(ka_to, sizeof ka_to, "%d", n->cfg.request_timeout_ms);
+	snprintf(hdr_max, sizeof hdr_max, "%d", HTTP_MAX_HEADER_BYTES);
+	snprintf(backlog, sizeof backlog, "%d", HTTP_LISTEN_BACKLOG);
 	const char *options[] = {
 		"listening_ports", ports,
 		"num_threads", threads,
@@ -712,8 +715,8 @@ http_start(struct node *n, char *err, size_t errlen)
 		"keep_alive_timeout_ms", ka_to,
 		"enable_keep_alive", "yes",
 		"tcp_nodelay", "1",
-		"max_request_size", "16384",
-		"listen_backlog", "1024",
+		"max_request_size", hdr_max,
+		"listen_backlog", backlog,
 		"additional_header", "Strict-Transport-Security: max-age=31536000",
 		NULL,
 	};

@@ -281,7 +281,7 @@ fail:
 int
 mw_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
-	char tmp[4096];
+	char tmp[MW_PATH_MAX];
 	if (mw_snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) != 0) {
 		errno = ENAMETOOLONG;
 		return MW_EIO;
@@ -325,7 +325,7 @@ fail:
 int
 mw_mkdir_p(const char *path, int mode)
 {
-	char buf[4096];
+	char buf[MW_PATH_MAX];
 	if (mw_snprintf(buf, sizeof buf, "%s", path) != 0) {
 		errno = ENAMETOOLONG;
 		return MW_EIO;

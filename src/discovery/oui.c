@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
-#define OUI_FILE_MAX (16 * 1024 * 1024)
 
 struct oui_entry {
 	uint32_t prefix;
