@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/limits.h" /* CAPTURE_TALKERS_MAX */
+
 #include "meshwatch/decode.h"
 #include "meshwatch/flowtable.h"
 #include "meshwatch/rollup.h"
@@ -47,10 +49,6 @@ struct capture_stats {
 	uint64_t minutes_stored, minutes_dropped;
 	uint64_t talkers_left_out;     /* addresses past the per-second talker table (CAPTURE_TALKERS_MAX) */
 };
-
-/* Distinct addresses ranked for the top talkers of one second; more are
-   left out of that second's ranking (and counted). */
-#define CAPTURE_TALKERS_MAX 6144
 
 /* The flows at one moment, shared read-only by reference counting. */
 struct flow_snapshot {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define CONFIG_STR 512
+#include "meshwatch/limits.h" /* CONFIG_STR */
 
 struct config {
 	char config_file[CONFIG_STR];

@@ -8,9 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DOCKER_MAX_CONTAINERS 1024
-#define DOCKER_MAX_PORTS 16
-#define DOCKER_MAX_BODY (8 * 1024 * 1024)
+#include "meshwatch/limits.h" /* DOCKER_MAX_CONTAINERS, DOCKER_MAX_PORTS, DOCKER_MAX_BODY */
 
 struct docker_port {
 	uint16_t port;         /* inside the container */

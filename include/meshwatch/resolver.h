@@ -13,8 +13,7 @@
 struct evloop;
 struct resolver;
 
-#define RESOLVER_MAX_ADDRS 4
-#define RESOLVER_MAX_HOST 253
+#include "meshwatch/limits.h" /* RESOLVER_MAX_ADDRS, RESOLVER_MAX_HOST */
 
 struct resolved {
 	int status;                  /* 0, or an EAI_* code */

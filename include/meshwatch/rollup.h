@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "meshwatch/limits.h" /* ROLLUP_TOP_K, ROLLUP_PENDING_MAX */
+
 enum { ROLLUP_TCP, ROLLUP_UDP, ROLLUP_ICMP, ROLLUP_ICMPV6, ROLLUP_OTHER, ROLLUP_NPROTO };
 
 /* One second (or, for stored history, one minute) of traffic. */
@@ -18,14 +20,10 @@ struct rollup_sec {
 	uint64_t drops;                     /* kernel and interface drops in the interval */
 };
 
-#define ROLLUP_TOP_K 10
-
 struct talker {
 	uint8_t ip[16];                     /* IPv4 mapped as in decode.h */
 	uint64_t bytes, packets;            /* sent plus received in the interval */
 };
-
-#define ROLLUP_PENDING_MAX 1440         /* a day of minutes waiting for the database */
 
 struct rollup;
 

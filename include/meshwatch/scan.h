@@ -9,8 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCAN_MAX_NETS 64        /* subnets in one request or in scan_subnets */
-#define SCAN_PORTS_LIMIT 4096   /* hard ceiling for scan_max_ports */
+#include "meshwatch/limits.h" /* SCAN_MAX_NETS, SCAN_PORTS_LIMIT */
 
 struct scan_net {
 	uint32_t addr;  /* network address, host byte order */

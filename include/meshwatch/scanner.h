@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/limits.h" /* SCAN_RAW_MAX, SCAN_TLS_MAX */
 #include "meshwatch/scan.h"
 #include "meshwatch/store.h"
 
@@ -23,8 +24,6 @@ struct node;
 struct scanner;
 struct svcdb;
 
-#define SCAN_RAW_MAX 4096       /* bytes kept of what a service says */
-#define SCAN_TLS_MAX 256        /* TLS probes per scan */
 #define SCAN_TLS_THREADS 4
 #define SCAN_RDNS_THREADS 4
 

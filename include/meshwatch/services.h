@@ -12,7 +12,7 @@
 
 enum svc_confidence { SVC_NONE = 0, SVC_LOW = 1, SVC_MEDIUM = 2, SVC_HIGH = 3, SVC_CERTAIN = 4 };
 
-#define SVC_NAME_MAX 64
+#include "meshwatch/limits.h" /* SVC_NAME_MAX */
 
 struct svcdb;
 

@@ -65,7 +65,5 @@ struct target_bucket {
 /* Returns the number of buckets written to out (at most max), only
    buckets with checks. */
 int targets_group(const struct check_row *rows, int n, int64_t step_ms, struct target_bucket *out, int max);
-/* "10s", "1m", "5m", "1h", "1d" (any N with s, m, h, d): ms, or -1. */
-int64_t targets_parse_step(const char *s);
 
 #endif

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "meshwatch/limits.h"
+
 /* One error convention: 0 on success, a negative MW_E* code on failure. */
 enum {
 	MW_OK = 0,
@@ -69,6 +71,14 @@ char *mw_rfc3339_ms(int64_t ms, char *out, size_t outlen);
    (negative, or too large, whatever its number of digits). */
 int mw_parse_time(const char *s, int64_t *out);
 
+/* Parses a duration from outside: a whole number with an optional unit,
+   s, m, h or d ("90", "90s", "60m", "2h", "1d"; no unit means seconds),
+   into *out_s seconds. 0 with *out_s set; MW_EINVAL when s is not such a
+   duration (empty, negative, junk, another or a longer unit); MW_ETOOBIG
+   when it is one outside [min_s, max_s] (0 <= min_s <= max_s), however
+   large its number. */
+int mw_parse_duration(const char *s, int64_t min_s, int64_t max_s, int64_t *out_s);
+
 /* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
 int mw_random(void *buf, size_t n);
 
@@ -125,10 +135,6 @@ void mw_request_abort(void);
 int mw_abort_requested(void);
 
 #define MW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A DNS name is at most 253 characters: with its terminator, the size of
-   a buffer for a name or address a certificate may list. */
-#define MW_NAME_MAX 254
 
 /* 1 when s is an IP address or a DNS name shorter than MW_NAME_MAX
    (letters, digits, '-', '.', a leading "*." allowed), 0 otherwise. */

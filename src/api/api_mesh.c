@@ -414,24 +414,12 @@ query_step(struct req *r, int def, int *out)
 		*out = def;
 		return 0;
 	}
-	char *end;
-	long v = strtol(buf, &end, 10);
-	long mult = 1;
-	if (*end == 'm')
-		mult = 60;
-	else if (*end == 'h')
-		mult = 3600;
-	else if (*end == 'd')
-		mult = 86400;
-	else if (*end != 's' && *end != '\0')
-		v = -1;
-	if (*end && end[1] != '\0')
-		v = -1;
-	if (end == buf || v < 1 || v > 30L * 86400 / mult) {
+	int64_t v;
+	if (mw_parse_duration(buf, 1, 30 * 86400, &v) != 0) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"step\" must be like 60, 30s, 5m, 1h or 1d (at most 30d)");
 		return -1;
 	}
-	*out = (int)(v * mult);
+	*out = (int)v;
 	return 0;
 }
 

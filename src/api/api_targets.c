@@ -25,6 +25,8 @@
 #define HISTORY_MAX_BUCKETS 2000
 #define HISTORY_MAX_ROWS 1000000
 #define MAX_RETENTION_S (5LL * 366 * 86400)
+/* the longest group_by, 1000000d: far from overflowing as milliseconds */
+#define GROUP_BY_MAX_S (1000000LL * 86400)
 
 static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
     "retention_unit", "enabled"};
@@ -337,10 +339,13 @@ api_targets_history(struct req *r)
 	if (http_query_str(r, "group_by", gb, sizeof gb) == -2)
 		return;
 	int64_t span = (to - from) * 1000;
-	int64_t step = gb[0] ? targets_parse_step(gb) : auto_step(span);
-	if (step < 0) {
-		http_reply_error(r, 400, "invalid_query", "parameter \"group_by\" must be a duration such as 10s, 1m, 5m, 1h or 1d");
-		return;
+	int64_t step = auto_step(span), step_s;
+	if (gb[0]) {
+		if (mw_parse_duration(gb, 1, GROUP_BY_MAX_S, &step_s) != 0) {
+			http_reply_error(r, 400, "invalid_query", "parameter \"group_by\" must be a duration such as 10s, 1m, 5m, 1h or 1d");
+			return;
+		}
+		step = step_s * 1000;
 	}
 	if (step < 1000 || span / step > HISTORY_MAX_BUCKETS) {
 		http_reply_error(r, 400, "invalid_query",

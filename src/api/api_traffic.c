@@ -297,7 +297,8 @@ api_traffic_flows(struct req *r)
 
 /* ---- /api/counters ---- */
 
-/* "10", "10s", "5m", "1h": seconds. Replies 400 and returns -1 when bad. */
+/* "10", "10s", "5m", "1h" (mw_parse_duration): seconds. Replies 400 and
+   returns -1 when bad. */
 static int
 query_step(struct req *r, int def, int *out)
 {
@@ -309,16 +310,14 @@ query_step(struct req *r, int def, int *out)
 		*out = def;
 		return 0;
 	}
-	char *end;
-	long n = strtol(v, &end, 10);
-	long unit = *end == '\0' || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : 0;
-	if (end == v || unit == 0 || n < 1 || n > COUNTERS_MAX_STEP / unit) {
+	int64_t n;
+	if (mw_parse_duration(v, 1, COUNTERS_MAX_STEP, &n) != 0) {
 		http_reply_error(r, 400, "invalid_query",
 		    "query parameter \"step\" must be a number of seconds from 1 to %d (or with s, m, h), got \"%s\"",
 		    COUNTERS_MAX_STEP, v);
 		return -1;
 	}
-	*out = (int)(n * unit);
+	*out = (int)n;
 	return 0;
 }
 

@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "meshwatch/auth.h"
+#include "meshwatch/buf.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/metrics.h"
 #include "meshwatch/node.h"
@@ -322,50 +324,44 @@ read_body(struct req *r, int max, size_t *len)
 		    r->path && strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 		return NULL;
 	}
-	size_t cap = cl >= 0 ? (size_t)cl : 4096, used = 0;
-	char *buf = malloc(cap + 1);
-	if (buf == NULL) {
-		http_reply_error(r, 500, "internal", "out of memory");
-		return NULL;
-	}
-	for (;;) {
-		if (used == cap) {
-			if (cl >= 0)
-				break;
-			if (cap >= (size_t)max) {
-				/* chunked and still coming: refuse without reading the rest */
-				free(buf);
-				mg_close_after_response(r->conn);
-				reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
-				    "request body is larger than the limit of %d bytes (%s)", max,
-				    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
-				return NULL;
-			}
-			size_t ncap = cap * 2 > (size_t)max ? (size_t)max : cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (nb == NULL) {
-				free(buf);
-				http_reply_error(r, 500, "internal", "out of memory");
-				return NULL;
-			}
-			buf = nb;
-			cap = ncap;
+	/* a declared length is read to the byte; a chunked body may grow to max */
+	struct mw_buf b;
+	mw_buf_init(&b, cl >= 0 ? (size_t)cl : (size_t)max);
+	while (cl < 0 || mw_buf_len(&b) < (size_t)cl) {
+		char *at;
+		size_t room;
+		int rc = mw_buf_space(&b, cl >= 0 ? (size_t)cl : 4096, &at, &room);
+		if (rc == MW_ETOOBIG) {
+			/* chunked and still coming: refuse without reading the rest */
+			mw_buf_finish(&b);
+			mg_close_after_response(r->conn);
+			reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+			    "request body is larger than the limit of %d bytes (%s)", max,
+			    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
+			return NULL;
 		}
-		int n = mg_read(r->conn, buf + used, cap - used);
+		if (rc != 0) {
+			mw_buf_finish(&b);
+			http_reply_error(r, 500, "internal", "out of memory");
+			return NULL;
+		}
+		int n = mg_read(r->conn, at, room);
 		if (n <= 0)
 			break;
-		used += (size_t)n;
+		mw_buf_commit(&b, (size_t)n);
 	}
-	if (cl >= 0 && (long long)used != cl) {
-		free(buf);
+	if (cl >= 0 && (long long)mw_buf_len(&b) != cl) {
+		size_t used = mw_buf_len(&b);
+		mw_buf_finish(&b);
 		mg_close_after_response(r->conn);
 		reply_error_h(r, 400, "incomplete_body", "Connection: close\r\n",
 		    "the connection ended after %zu of %lld body bytes", used, cl);
 		return NULL;
 	}
-	buf[used] = '\0';
-	*len = used;
-	return buf;
+	char *body = mw_buf_take(&b, len);
+	if (body == NULL)
+		http_reply_error(r, 500, "internal", "out of memory");
+	return body;
 }
 
 static int
@@ -501,7 +497,7 @@ http_start(struct node *n, char *err, size_t errlen)
 		free(h);
 		return NULL;
 	}
-	char ports[200], threads[16], req_to[16], ka_to[16];
+	char ports[200], threads[16], req_to[16], ka_to[16], hdr_max[16], backlog[16];
 	const char *a = n->cfg.listen_addr;
 	if (strchr(a, ':'))
 		snprintf(ports, sizeof ports, "[%s]:%ds", a, n->cfg.listen_port);
@@ -510,6 +506,8 @@ http_start(struct node *n, char *err, size_t errlen)
 	snprintf(threads, sizeof threads, "%d", n->cfg.http_threads);
 	snprintf(req_to, sizeof req_to, "%d", n->cfg.request_timeout_ms);
 	snprintf(ka_to, sizeof ka_to, "%d", n->cfg.request_timeout_ms);
+	snprintf(hdr_max, sizeof hdr_max, "%d", HTTP_MAX_HEADER_BYTES);
+	snprintf(backlog, sizeof backlog, "%d", HTTP_LISTEN_BACKLOG);
 	const char *options[] = {
 		"listening_ports", ports,
 		"num_threads", threads,
@@ -517,8 +515,8 @@ http_start(struct node *n, char *err, size_t errlen)
 		"keep_alive_timeout_ms", ka_to,
 		"enable_keep_alive", "yes",
 		"tcp_nodelay", "1",
-		"max_request_size", "16384",
-		"listen_backlog", "1024",
+		"max_request_size", hdr_max,
+		"listen_backlog", backlog,
 		"additional_header", "Strict-Transport-Security: max-age=31536000",
 		NULL,
 	};

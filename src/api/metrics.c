@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshwatch/buf.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -66,32 +67,18 @@ metrics_count_conn_refused(struct metrics *m)
 		__atomic_fetch_add(&m->conns_refused, 1, __ATOMIC_RELAXED);
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
+/* The rendered page: a few hundred KB at the most series it shows. */
+#define METRICS_MAX_BYTES (16 * 1024 * 1024)
 
+/* A line that does not fit (METRICS_MAX_BYTES, or memory) is left out and
+   the rest is still served: a scrape that lacks one series beats none. */
 __attribute__((format(printf, 2, 3))) static void
-put(struct buf *b, const char *fmt, ...)
+put(struct mw_buf *b, const char *fmt, ...)
 {
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (b->p && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-		char *np = realloc(b->p, ncap);
-		if (np == NULL)
-			return;
-		b->p = np;
-		b->cap = ncap;
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	(void)mw_buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 /* A label value with \\, " and newlines escaped, cut at 120 bytes. */
@@ -116,7 +103,7 @@ label_escape(const char *in, char *out, size_t outlen)
 #define METRICS_MAX_TARGET_SERIES 1000
 
 static void
-put_targets(struct buf *b, struct node *n)
+put_targets(struct mw_buf *b, struct node *n)
 {
 	struct targets_stats s;
 	targets_stats(n->targets, &s);
@@ -152,7 +139,7 @@ put_targets(struct buf *b, struct node *n)
 
 /* A histogram: cumulative buckets, +Inf, _sum and _count. */
 static void
-put_hist(struct buf *b, const char *name, const char *help, const struct hist *h)
+put_hist(struct mw_buf *b, const char *name, const char *help, const struct hist *h)
 {
 	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	uint64_t cum = 0;
@@ -166,13 +153,13 @@ put_hist(struct buf *b, const char *name, const char *help, const struct hist *h
 
 /* One metric without labels: HELP, TYPE and the value. */
 static void
-put_one(struct buf *b, const char *name, const char *type, const char *help, unsigned long long v)
+put_one(struct mw_buf *b, const char *name, const char *type, const char *help, unsigned long long v)
 {
 	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
 static void
-put_traffic(struct buf *b, struct capture *c)
+put_traffic(struct mw_buf *b, struct capture *c)
 {
 	struct capture_stats cs;
 	capture_get_stats(c, &cs);
@@ -201,7 +188,7 @@ put_traffic(struct buf *b, struct capture *c)
    process; file = library and program pages, shared with every process
    mapping them), what malloc hands out, and SQLite's share of that. */
 static void
-put_memory(struct buf *b)
+put_memory(struct mw_buf *b)
 {
 	long long anon = -1, file = -1;
 	FILE *f = fopen("/proc/self/status", "r");
@@ -236,7 +223,8 @@ put_memory(struct buf *b)
 char *
 metrics_render(struct metrics *m, struct node *n, size_t *len)
 {
-	struct buf b = {0};
+	struct mw_buf b;
+	mw_buf_init(&b, METRICS_MAX_BYTES);
 	struct tls_stats ts;
 	tls_server_stats(n->tls, &ts);
 	put(&b, "# HELP meshwatch_build_info Build information.\n# TYPE meshwatch_build_info gauge\n");
@@ -384,6 +372,9 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "# HELP meshwatch_scan_peak_hosts The last scan's most hosts probed at once (scan_host_window).\n"
 		        "# TYPE meshwatch_scan_peak_hosts gauge\nmeshwatch_scan_peak_hosts %d\n", ss.peak_hosts);
 	}
-	*len = b.len;
-	return b.p;
+	if (mw_buf_len(&b) == 0) { /* not even the first line: out of memory */
+		mw_buf_finish(&b);
+		return NULL;
+	}
+	return mw_buf_take(&b, len);
 }

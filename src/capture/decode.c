@@ -11,13 +11,13 @@
 
 #include <string.h>
 
+#include "meshwatch/limits.h"
+
 #define ETH_IPV4 0x0800
 #define ETH_IPV6 0x86dd
 #define ETH_VLAN 0x8100
 #define ETH_QINQ 0x88a8
 #define ETH_QINQ_OLD 0x9100
-#define MAX_VLAN_TAGS 4
-#define MAX_V6_EXT 8
 
 static uint16_t
 rd16(const uint8_t *p)
@@ -145,7 +145,7 @@ decode_ipv6(const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 			uint32_t l4room = jumbo ? len - off : room + 40 - off;
 			return decode_l4(p + off, len - off, l4room, d);
 		}
-		if (k >= MAX_V6_EXT)
+		if (k >= DECODE_MAX_V6_EXT)
 			return DECODE_BAD_EXT;
 		if (!jumbo && off + elen > room + 40)
 			return DECODE_BAD_IP;
@@ -166,7 +166,7 @@ static int
 decode_ether_payload(uint16_t type, const uint8_t *p, uint32_t len, uint32_t extra, struct decoded *d)
 {
 	for (int tags = 0; type == ETH_VLAN || type == ETH_QINQ || type == ETH_QINQ_OLD; tags++) {
-		if (tags >= MAX_VLAN_TAGS)
+		if (tags >= DECODE_MAX_VLAN_TAGS)
 			return DECODE_NOT_IP;
 		if (len < 4)
 			return DECODE_TRUNC_LINK;

@@ -14,11 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/scan.h"
 #include "meshwatch/util.h"
-
-#define CONFIG_FILE_MAX (1024 * 1024)
 
 enum opt_type { OPT_STR, OPT_INT, OPT_PATH, OPT_DUR /* seconds, written 90, 90s, 60m, 2h or 1d */ };
 
@@ -107,7 +106,7 @@ static const struct opt opts[] = {
 	{"max_flows", "max-flows", "MESHWATCH_MAX_FLOWS", I(capture_max_flows), 16, 16777216, "262144", 0, "flows tracked at once; past it the least recently seen give way"},
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
 	/* the prober: event loop and name lookups */
-	{"resolver_threads", NULL, "MESHWATCH_RESOLVER_THREADS", I(resolver_threads), 1, 16, "2", 0, "threads resolving host names for checks and scans"},
+	{"resolver_threads", NULL, "MESHWATCH_RESOLVER_THREADS", I(resolver_threads), 1, RESOLVER_MAX_THREADS, "2", 0, "threads resolving host names for checks and scans"},
 	{"dns_cache_ttl_s", NULL, "MESHWATCH_DNS_CACHE_TTL", I(dns_cache_ttl_s), 1, 86400, "60", 0, "how long a resolved name is reused"},
 	/* TCP targets */
 	{"max_targets", NULL, "MESHWATCH_MAX_TARGETS", I(max_targets), 1, 1000000, "10000", 0, "most TCP targets the node keeps"},
@@ -119,13 +118,13 @@ static const struct opt opts[] = {
 	{"scan_subnets", NULL, "MESHWATCH_SCAN_SUBNETS", S(scan_subnets), 0, 0, "", 0, "IPv4 subnets scans may cover, comma-separated (default: the directly connected ones)"},
 	{"scan_ports", NULL, "MESHWATCH_SCAN_PORTS", S(scan_ports), 0, 0, "", 0, "ports added to the built-in list, e.g. 8000-8010,9999"},
 	{"scan_max_hosts", NULL, "MESHWATCH_SCAN_MAX_HOSTS", I(scan_max_hosts), 1, 65536, "1024", 0, "most hosts one scan covers"},
-	{"scan_max_ports", NULL, "MESHWATCH_SCAN_MAX_PORTS", I(scan_max_ports), 1, 4096, "1024", 0, "most ports one scan tries per host"},
+	{"scan_max_ports", NULL, "MESHWATCH_SCAN_MAX_PORTS", I(scan_max_ports), 1, SCAN_PORTS_LIMIT, "1024", 0, "most ports one scan tries per host"},
 	{"scan_concurrency", NULL, "MESHWATCH_SCAN_CONCURRENCY", I(scan_concurrency), 1, 4096, "256", 0, "scan connects in flight at once"},
 	{"scan_timeout_ms", NULL, "MESHWATCH_SCAN_TIMEOUT_MS", I(scan_timeout_ms), 50, 30000, "1000", 0, "a port that does not answer in this time is filtered"},
 	{"scan_retries", NULL, "MESHWATCH_SCAN_RETRIES", I(scan_retries), 0, 5, "1", 0, "retries of a port that did not answer (never of a refused one)"},
 	{"scan_banner_ms", NULL, "MESHWATCH_SCAN_BANNER_MS", I(scan_banner_ms), 50, 10000, "800", 0, "wait for a service to speak first (HTTP answers get twice this)"},
 	{"scan_host_window", NULL, "MESHWATCH_SCAN_HOST_WINDOW", I(scan_host_window), 1, 1024, "64", 0, "distinct hosts probed at once (keeps the neighbour table small)"},
-	{"scan_queue_max", NULL, "MESHWATCH_SCAN_QUEUE_MAX", I(scan_queue_max), 1, 64, "8", 0, "scans waiting in the queue"},
+	{"scan_queue_max", NULL, "MESHWATCH_SCAN_QUEUE_MAX", I(scan_queue_max), 1, SCAN_QUEUE_MAX, "8", 0, "scans waiting in the queue"},
 	{"scan_interval_s", NULL, "MESHWATCH_SCAN_INTERVAL", I(scan_interval_s), 0, 30 * 86400, "0", 0, "a scheduled scan of the allowed subnets this often (0 = off)"},
 	{"scan_rdns", NULL, "MESHWATCH_SCAN_RDNS", I(scan_rdns), 0, 1, "1", 0, "1: look host names up by reverse DNS"},
 	{"scan_rdns_timeout_ms", NULL, "MESHWATCH_SCAN_RDNS_TIMEOUT_MS", I(scan_rdns_timeout_ms), 100, 60000, "2000", 0, "longest wait for the reverse lookups of one scan"},
@@ -202,24 +201,26 @@ set_value(struct config *cfg, const struct opt *o, const char *val, const char *
 		snprintf(err, errlen, "%s: \"%s\" must be %s, got \"%s\"", src, o->key, want, val);
 		return MW_EINVAL;
 	}
-	if (o->type == OPT_INT || o->type == OPT_DUR) {
-		char *end;
-		errno = 0;
-		long v = strtol(val, &end, 10), unit = 1;
-		if (o->type == OPT_DUR && end != val && *end && end[1] == '\0') {
-			unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
-			end += unit > 0;
-		}
-		if (errno != 0 || end == val || *end != '\0' || (unit > 1 && v < 0) || v > o->max / unit || v * unit < o->min) {
-			if (o->type == OPT_DUR)
-				snprintf(err, errlen, "%s: \"%s\" must be a duration from %lds to %lds like 90s, 60m or 2h, got \"%s\"",
-				    src, o->key, o->min, o->max, val);
-			else
-				snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src, o->key,
-				    o->min, o->max, val);
+	if (o->type == OPT_DUR) {
+		int64_t v;
+		if (mw_parse_duration(val, o->min, o->max, &v) != 0) {
+			snprintf(err, errlen, "%s: \"%s\" must be a duration from %lds to %lds like 90s, 60m or 2h, got \"%s\"",
+			    src, o->key, o->min, o->max, val);
 			return MW_EINVAL;
 		}
-		*(int *)(void *)field = (int)(v * unit);
+		*(int *)(void *)field = (int)v;
+		return 0;
+	}
+	if (o->type == OPT_INT) {
+		char *end;
+		errno = 0;
+		long v = strtol(val, &end, 10);
+		if (errno != 0 || end == val || *end != '\0' || v > o->max || v < o->min) {
+			snprintf(err, errlen, "%s: \"%s\" must be an integer from %ld to %ld, got \"%s\"", src, o->key,
+			    o->min, o->max, val);
+			return MW_EINVAL;
+		}
+		*(int *)(void *)field = (int)v;
 		return 0;
 	}
 	if (strlen(val) >= o->size) {

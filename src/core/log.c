@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meshwatch/limits.h"
+
 volatile int mw_log_level = LOG_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
@@ -76,7 +78,7 @@ mw_log(int level, const char *tag, int with_errno, const char *fmt, ...)
 {
 	static const char *const upper[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 	int saved = errno;
-	char line[1024], msg[1024];
+	char line[LOG_LINE_MAX], msg[LOG_LINE_MAX];
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meshwatch/buf.h"
+
 const char *
 mw_strerror(int code)
 {
@@ -172,6 +174,28 @@ mw_parse_time(const char *s, int64_t *out)
 }
 
 int
+mw_parse_duration(const char *s, int64_t min_s, int64_t max_s, int64_t *out_s)
+{
+	char *end;
+	errno = 0;
+	/* strtoll, as every caller used: leading blanks and a '+' pass */
+	long long v = strtoll(s, &end, 10);
+	if (end == s || memchr(s, '-', (size_t)(end - s)) != NULL)
+		return MW_EINVAL;
+	int64_t unit = 1;
+	if (*end != '\0') {
+		unit = end[1] != '\0' ? 0 : *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+		if (unit == 0)
+			return MW_EINVAL;
+	}
+	/* dividing the bound, not multiplying the number, cannot overflow */
+	if (errno == ERANGE || v > max_s / unit || v * unit < min_s)
+		return MW_ETOOBIG;
+	*out_s = v * unit;
+	return 0;
+}
+
+int
 mw_random(void *buf, size_t n)
 {
 	uint8_t *p = buf;
@@ -223,35 +247,23 @@ mw_uuid4(char out[37])
 char *
 mw_read_file(const char *path, size_t max, size_t *len, int *err)
 {
-	char *buf = NULL;
-	size_t used = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		*err = MW_EIO;
 		return NULL;
 	}
-	size_t cap = 4096;
-	buf = malloc(cap + 1);
-	if (buf == NULL) {
-		*err = MW_ENOMEM;
-		goto fail;
-	}
+	/* one byte over max tells a file of max bytes from a longer one */
+	struct mw_buf b;
+	mw_buf_init(&b, max + 1);
 	for (;;) {
-		if (used == cap) {
-			if (cap > max) {
-				*err = MW_ETOOBIG;
-				goto fail;
-			}
-			size_t ncap = cap * 2;
-			char *nb = realloc(buf, ncap + 1);
-			if (nb == NULL) {
-				*err = MW_ENOMEM;
-				goto fail;
-			}
-			buf = nb;
-			cap = ncap;
+		char *at;
+		size_t room;
+		int rc = mw_buf_space(&b, 4096, &at, &room);
+		if (rc != 0) {
+			*err = rc;
+			goto fail;
 		}
-		ssize_t r = read(fd, buf + used, cap - used);
+		ssize_t r = read(fd, at, room);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -260,22 +272,22 @@ mw_read_file(const char *path, size_t max, size_t *len, int *err)
 		}
 		if (r == 0)
 			break;
-		used += (size_t)r;
-		if (used > max) {
+		mw_buf_commit(&b, (size_t)r);
+		if (mw_buf_len(&b) > max) {
 			*err = MW_ETOOBIG;
 			goto fail;
 		}
 	}
 	close(fd);
-	buf[used] = '\0';
-	if (len)
-		*len = used;
-	return buf;
+	char *text = mw_buf_take(&b, len);
+	if (text == NULL)
+		*err = MW_ENOMEM;
+	return text;
 fail:
 	{
 		int saved = errno;
 		close(fd);
-		free(buf);
+		mw_buf_finish(&b);
 		errno = saved;
 	}
 	return NULL;
@@ -284,7 +296,7 @@ fail:
 int
 mw_write_file_atomic(const char *path, const void *data, size_t len, int mode)
 {
-	char tmp[4096];
+	char tmp[MW_PATH_MAX];
 	if (mw_snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) != 0) {
 		errno = ENAMETOOLONG;
 		return MW_EIO;
@@ -328,7 +340,7 @@ fail:
 int
 mw_mkdir_p(const char *path, int mode)
 {
-	char buf[4096];
+	char buf[MW_PATH_MAX];
 	if (mw_snprintf(buf, sizeof buf, "%s", path) != 0) {
 		errno = ENAMETOOLONG;
 		return MW_EIO;

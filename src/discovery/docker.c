@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "meshwatch/buf.h"
 #include "meshwatch/util.h"
 
 static void
@@ -117,8 +118,7 @@ docker_parse_networks(const char *json, size_t len, struct docker_network *out, 
 }
 
 struct body {
-	char *p;
-	size_t len, cap;
+	struct mw_buf b; /* at most DOCKER_MAX_BODY */
 	int too_big, done;
 };
 
@@ -126,25 +126,10 @@ static int
 on_body(http_parser *hp, const char *at, size_t len)
 {
 	struct body *b = hp->data;
-	if (b->len + len > DOCKER_MAX_BODY) {
+	if (mw_buf_append(&b->b, at, len) != 0) {
 		b->too_big = 1;
 		return 1;
 	}
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8192;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->too_big = 1;
-			return 1;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, at, len);
-	b->len += len;
-	b->p[b->len] = '\0';
 	return 0;
 }
 
@@ -177,6 +162,7 @@ docker_get(const char *sock_path, const char *path, int timeout_ms, char **body,
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	int rc = MW_EIO;
 	struct body b = {0};
+	mw_buf_init(&b.b, DOCKER_MAX_BODY);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		snprintf(err, errlen, "%s: %s", sock_path, strerror(errno));
 		goto out;
@@ -225,12 +211,10 @@ docker_get(const char *sock_path, const char *path, int timeout_ms, char **body,
 		rc = MW_EINVAL;
 		goto out;
 	}
-	*body = b.p ? b.p : calloc(1, 1);
-	*len = b.len;
-	b.p = NULL;
+	*body = mw_buf_take(&b.b, len);
 	rc = *body ? 0 : MW_ENOMEM;
 out:
-	free(b.p);
+	mw_buf_finish(&b.b);
 	close(fd);
 	return rc;
 }

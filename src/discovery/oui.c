@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meshwatch/buf.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
-#define OUI_FILE_MAX (16 * 1024 * 1024)
 
 struct oui_entry {
 	uint32_t prefix;
@@ -20,8 +21,7 @@ struct oui_entry {
 struct oui_db {
 	struct oui_entry *e;
 	int n, cap;
-	char *names;
-	size_t nlen, ncap;
+	struct mw_buf names; /* every name with its NUL, at most OUI_FILE_MAX */
 };
 
 void
@@ -30,7 +30,7 @@ oui_free(struct oui_db *db)
 	if (db == NULL)
 		return;
 	free(db->e);
-	free(db->names);
+	mw_buf_finish(&db->names);
 	free(db);
 }
 
@@ -93,20 +93,13 @@ add(struct oui_db *db, uint32_t prefix, const char *name, size_t len)
 		db->e = e;
 		db->cap = cap;
 	}
-	if (db->nlen + len + 1 > db->ncap) {
-		size_t cap = db->ncap ? db->ncap * 2 : 16384;
-		while (cap < db->nlen + len + 1)
-			cap *= 2;
-		char *nb = realloc(db->names, cap);
-		if (nb == NULL)
-			return MW_ENOMEM;
-		db->names = nb;
-		db->ncap = cap;
-	}
-	memcpy(db->names + db->nlen, name, len);
-	db->names[db->nlen + len] = '\0';
-	db->e[db->n++] = (struct oui_entry){prefix, (uint32_t)db->nlen};
-	db->nlen += len + 1;
+	size_t at = mw_buf_len(&db->names);
+	int rc = mw_buf_append(&db->names, name, len);
+	if (rc == 0)
+		rc = mw_buf_append(&db->names, "", 1); /* the name's NUL, kept in the pool */
+	if (rc != 0)
+		return rc;
+	db->e[db->n++] = (struct oui_entry){prefix, (uint32_t)at};
 	return 0;
 }
 
@@ -123,6 +116,7 @@ oui_parse(const char *text, size_t len)
 	struct oui_db *db = calloc(1, sizeof *db);
 	if (db == NULL)
 		return NULL;
+	mw_buf_init(&db->names, OUI_FILE_MAX);
 	const char *p = text, *end = text + len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -188,7 +182,7 @@ oui_lookup(const struct oui_db *db, const char *mac)
 	while (lo <= hi) {
 		int mid = lo + (hi - lo) / 2;
 		if (db->e[mid].prefix == prefix)
-			return db->names + db->e[mid].name;
+			return mw_buf_str(&db->names) + db->e[mid].name;
 		if (db->e[mid].prefix < prefix)
 			lo = mid + 1;
 		else

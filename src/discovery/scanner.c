@@ -34,15 +34,14 @@
 
 #include "meshwatch/docker.h"
 #include "meshwatch/evloop.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/oui.h"
 #include "meshwatch/services.h"
 #include "meshwatch/util.h"
 
-#define SCAN_QUEUE_MAX 64
 #define SCAN_MIN_TIMEOUT_MS 150  /* the adaptive timeout never goes below this */
-#define ARP_FILE_MAX (4 * 1024 * 1024)
 
 enum { T_PENDING = 0, T_OPEN = 1, T_CLOSED = 2, T_FILTERED = 3 };
 enum { H_STARTED = 1, H_ANSWERED = 2, H_DOWN = 4, H_CHECKED = 8 };
@@ -937,7 +936,7 @@ identify(struct scanner *sc, struct open_port *op, const char *vendor, struct di
 static struct disc_limits
 limits_of(const struct config *c)
 {
-	return (struct disc_limits){c->discovery_max_hosts, c->discovery_max_changes, c->scan_keep, 100000};
+	return (struct disc_limits){c->discovery_max_hosts, c->discovery_max_changes, c->scan_keep, SCAN_MAX_RESULTS};
 }
 
 static void
@@ -1098,7 +1097,7 @@ record_scan(struct scanner *sc, struct sweep *sw, char *err, size_t errlen)
 		}
 	}
 	/* per-port results: every port of the hosts that are up */
-	int maxres = 100000;
+	int maxres = SCAN_MAX_RESULTS;
 	res = calloc((size_t)maxres, sizeof *res);
 	if (res == NULL)
 		goto out;

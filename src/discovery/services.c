@@ -12,11 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "meshwatch/limits.h"
 #include "meshwatch/util.h"
 
-#define SVC_MAX_PORTS 16
-#define SVC_MAX_DEFS 4096
-#define SVC_FILE_MAX (4 * 1024 * 1024)
 
 struct svcdef {
 	char name[SVC_NAME_MAX];

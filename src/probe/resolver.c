@@ -13,13 +13,11 @@
 #include <xxhash.h>
 
 #include "meshwatch/evloop.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
 #define NBUCKETS 1024
-#define MAX_ENTRIES 8192
-#define MAX_WAITERS 100000
-#define MAX_THREADS 16
 
 struct waiter {
 	struct waiter *next;
@@ -57,7 +55,7 @@ struct resolver {
 	struct job *head, *tail;
 	int stop;
 	int nthreads;
-	pthread_t threads[MAX_THREADS];
+	pthread_t threads[RESOLVER_MAX_THREADS];
 };
 
 static unsigned
@@ -235,7 +233,7 @@ resolver_lookup(struct resolver *r, const char *host, struct resolved *out, reso
 		*out = e->r;
 		return 1;
 	}
-	if (r->nwaiters >= MAX_WAITERS) {
+	if (r->nwaiters >= RESOLVER_MAX_WAITERS) {
 		out->status = EAI_AGAIN;
 		snprintf(out->error, sizeof out->error, "too many lookups waiting");
 		return -1;
@@ -251,9 +249,9 @@ resolver_lookup(struct resolver *r, const char *host, struct resolved *out, reso
 		return 0;
 	}
 	if (e == NULL) {
-		if (r->nentries >= MAX_ENTRIES)
+		if (r->nentries >= RESOLVER_MAX_ENTRIES)
 			sweep(r, now);
-		if (r->nentries >= MAX_ENTRIES) {
+		if (r->nentries >= RESOLVER_MAX_ENTRIES) {
 			free(w);
 			out->status = EAI_AGAIN;
 			snprintf(out->error, sizeof out->error, "too many names being looked up");
@@ -318,8 +316,8 @@ resolver_start(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *er
 	pthread_cond_init(&r->cond, NULL);
 	if (threads < 1)
 		threads = 1;
-	if (threads > MAX_THREADS)
-		threads = MAX_THREADS;
+	if (threads > RESOLVER_MAX_THREADS)
+		threads = RESOLVER_MAX_THREADS;
 	for (int i = 0; i < threads; i++) {
 		if (pthread_create(&r->threads[i], NULL, pool_main, r) != 0) {
 			snprintf(err, errlen, "resolver: cannot start its threads");

@@ -20,12 +20,12 @@
 #include "meshwatch/config.h"
 #include "meshwatch/events.h"
 #include "meshwatch/evloop.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/resolver.h"
 #include "meshwatch/util.h"
 
-#define MAX_RESULTS 200000   /* about 3 minutes of 1000 checks/s */
 #define LATE_BUCKETS 2001    /* 0..1999 ms by the millisecond, then "2 s or more" */
 
 struct check;
@@ -238,7 +238,7 @@ record(struct targets *ts, struct tgt *t, int64_t started_ms, int state, double 
 	t->state = state;
 	if (ts->nresults == ts->capresults) {
 		int cap = ts->capresults ? ts->capresults * 2 : 1024;
-		struct check_row *r = cap <= MAX_RESULTS ? realloc(ts->results, (size_t)cap * sizeof *r) : NULL;
+		struct check_row *r = cap <= TARGETS_MAX_RESULTS ? realloc(ts->results, (size_t)cap * sizeof *r) : NULL;
 		if (r) {
 			ts->results = r;
 			ts->capresults = cap;
@@ -824,24 +824,3 @@ targets_group(const struct check_row *rows, int n, int64_t step_ms, struct targe
 	return k;
 }
 
-int64_t
-targets_parse_step(const char *s)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 1000000 || end[0] == '\0' || end[1] != '\0')
-		return -1;
-	switch (end[0]) {
-	case 's':
-		return v * 1000;
-	case 'm':
-		return v * 60000;
-	case 'h':
-		return v * 3600000;
-	case 'd':
-		return v * 86400000;
-	default:
-		return -1;
-	}
-}

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "meshwatch/buf.h"
 #include "meshwatch/util.h"
 
 struct sess_slot {
@@ -415,8 +416,7 @@ bio_recv(void *ctx, unsigned char *buf, size_t len)
 /* Response parsing with libhttp-parser. */
 struct parse {
 	struct https_result *out;
-	size_t max_body;
-	size_t cap;
+	struct mw_buf *body; /* at most the caller's max_body */
 	int too_big;
 	int done;
 	int in_sig;              /* the current header is X-Mw-Signature */
@@ -467,26 +467,10 @@ static int
 on_body(http_parser *p, const char *at, size_t len)
 {
 	struct parse *ps = p->data;
-	struct https_result *o = ps->out;
-	if (o->body_len + len > ps->max_body) {
+	if (mw_buf_append(ps->body, at, len) != 0) {
 		ps->too_big = 1;
 		return 1; /* stop parsing */
 	}
-	if (o->body_len + len + 1 > ps->cap) {
-		size_t ncap = ps->cap ? ps->cap * 2 : 4096;
-		while (ncap < o->body_len + len + 1)
-			ncap *= 2;
-		char *nb = realloc(o->body, ncap);
-		if (nb == NULL) {
-			ps->too_big = 1;
-			return 1;
-		}
-		o->body = nb;
-		ps->cap = ncap;
-	}
-	memcpy(o->body + o->body_len, at, len);
-	o->body_len += len;
-	o->body[o->body_len] = '\0';
 	return 0;
 }
 
@@ -539,6 +523,8 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 {
 	memset(out, 0, sizeof *out);
 	out->connect_ms = out->tls_ms = out->ttfb_ms = out->total_ms = -1;
+	struct mw_buf body_buf;
+	mw_buf_init(&body_buf, max_body);
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	memset(&ss, 0, sizeof ss);
@@ -658,7 +644,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	settings.on_header_value = on_header_value;
 	settings.on_body = on_body;
 	settings.on_message_complete = on_message_complete;
-	struct parse ps = {.out = out, .max_body = max_body};
+	struct parse ps = {.out = out, .body = &body_buf};
 	http_parser parser;
 	http_parser_init(&parser, HTTP_RESPONSE);
 	parser.data = &ps;
@@ -702,13 +688,12 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	}
 	out->status = (int)parser.status_code;
 	out->total_ms = (mw_now_s() - t0) * 1000.0;
-	if (out->body == NULL) {
-		out->body = calloc(1, 1);
-		if (out->body == NULL)
-			goto out;
-	}
+	out->body = mw_buf_take(&body_buf, &out->body_len);
+	if (out->body == NULL)
+		goto out;
 	rc = 0;
 out:
+	mw_buf_finish(&body_buf);
 	if (full)
 		full_release(c);
 	if (ssl.state == MBEDTLS_SSL_HANDSHAKE_OVER && !io.eof) {

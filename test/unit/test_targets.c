@@ -1,7 +1,6 @@
 /* Unit tests for the targets' pure parts and their store: group-by
    arithmetic on known histories (success ratio, count, average and p95 by
-   nearest rank, bucket edges, negative times), the group_by parser, and
-   the per-target retention purge and size-cap behaviour in a real SQLite
+   nearest rank, bucket edges, negative times), and the per-target retention purge and size-cap behaviour in a real SQLite
    file. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -77,24 +76,6 @@ test_group_all_failed_and_bounds(void **state)
 	assert_int_equal(b[0].up, 0);
 	assert_true(b[0].avg_ms < 0 && b[0].p95_ms < 0);
 	assert_int_equal(targets_group(rows, 0, 1000, b, 1), 0);
-}
-
-static void
-test_parse_step(void **state)
-{
-	(void)state;
-	assert_int_equal(targets_parse_step("10s"), 10000);
-	assert_int_equal(targets_parse_step("1m"), 60000);
-	assert_int_equal(targets_parse_step("5m"), 300000);
-	assert_int_equal(targets_parse_step("1h"), 3600000);
-	assert_int_equal(targets_parse_step("1d"), 86400000);
-	assert_int_equal(targets_parse_step("0s"), -1);
-	assert_int_equal(targets_parse_step("-1m"), -1);
-	assert_int_equal(targets_parse_step("1"), -1);
-	assert_int_equal(targets_parse_step("1w"), -1);
-	assert_int_equal(targets_parse_step("1mm"), -1);
-	assert_int_equal(targets_parse_step("m"), -1);
-	assert_int_equal(targets_parse_step(""), -1);
 }
 
 static void
@@ -187,7 +168,6 @@ main(void)
 		cmocka_unit_test(test_group_ratio_and_counts),
 		cmocka_unit_test(test_group_p95_nearest_rank),
 		cmocka_unit_test(test_group_all_failed_and_bounds),
-		cmocka_unit_test(test_parse_step),
 		cmocka_unit_test(test_retention_units),
 		cmocka_unit_test(test_store_purge_by_retention),
 	};

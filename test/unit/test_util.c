@@ -1,5 +1,6 @@
 /* Unit tests for util.c: time formatting, hex, UUIDs, whole-file I/O,
-   directories, bounded snprintf and constant-time comparison. */
+   directories, bounded snprintf, constant-time comparison and the duration
+   parser. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -605,6 +606,78 @@ test_ip_same_host(void **state)
 	assert_false(mw_ip_same_host("192.0.2.1", "192.0.2.2"));
 }
 
+static void
+test_parse_duration_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int64_t s;
+	} ok[] = {
+		{"0", 0}, {"90", 90}, {"90s", 90}, {"60m", 3600}, {"2h", 7200}, {"1d", 86400}, {"30d", 30 * 86400},
+		{"+5m", 300}, {" 7s", 7}, {"007", 7}, {"0d", 0},
+	};
+	for (size_t i = 0; i < MW_ARRAY_LEN(ok); i++) {
+		int64_t v = -1;
+		assert_int_equal(mw_parse_duration(ok[i].in, 0, INT64_MAX, &v), 0);
+		assert_int_equal(v, ok[i].s);
+	}
+}
+
+static void
+test_parse_duration_bounds(void **state)
+{
+	(void)state;
+	int64_t v = 42;
+	/* both ends are inclusive, in seconds whatever the unit */
+	assert_int_equal(mw_parse_duration("60", 60, 86400, &v), 0);
+	assert_int_equal(v, 60);
+	assert_int_equal(mw_parse_duration("1m", 60, 86400, &v), 0);
+	assert_int_equal(mw_parse_duration("1d", 60, 86400, &v), 0);
+	assert_int_equal(v, 86400);
+	assert_int_equal(mw_parse_duration("24h", 60, 86400, &v), 0);
+	v = 42;
+	assert_int_equal(mw_parse_duration("59s", 60, 86400, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("86401", 60, 86400, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("1441m", 60, 86400, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("2d", 60, 86400, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("0s", 1, 86400, &v), MW_ETOOBIG);
+	assert_int_equal(v, 42); /* untouched on failure */
+}
+
+static void
+test_parse_duration_overflow(void **state)
+{
+	(void)state;
+	int64_t v = 42;
+	/* the largest number and unit that fit, then one past them */
+	assert_int_equal(mw_parse_duration("9223372036854775807", 0, INT64_MAX, &v), 0);
+	assert_int_equal(v, INT64_MAX);
+	assert_int_equal(mw_parse_duration("9223372036854775808", 0, INT64_MAX, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("106751991167300d", 0, INT64_MAX, &v), 0);
+	assert_int_equal(v, INT64_C(106751991167300) * 86400);
+	assert_int_equal(mw_parse_duration("106751991167301d", 0, INT64_MAX, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("153722867280912931m", 0, INT64_MAX, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("99999999999999999999999999h", 0, INT64_MAX, &v), MW_ETOOBIG);
+	assert_int_equal(mw_parse_duration("1000001d", 0, 1000000LL * 86400, &v), MW_ETOOBIG);
+	assert_int_equal(v, INT64_C(106751991167300) * 86400);
+}
+
+static void
+test_parse_duration_junk(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"", " ", "s", "m", "fast", "1w", "1mm", "1 s", "1s ", "1.5h", "1e3", "0x10", "10sec", "5M", "1d1h",
+		/* negative, with and without a unit, and as large as it gets */
+		"-1", "-1m", "-0", "-0s", " -5h", "-9223372036854775809", "+-1",
+	};
+	for (size_t i = 0; i < MW_ARRAY_LEN(bad); i++) {
+		int64_t v = 42;
+		assert_int_equal(mw_parse_duration(bad[i], 0, INT64_MAX, &v), MW_EINVAL);
+		assert_int_equal(v, 42);
+	}
+}
 
 #define T(f) cmocka_unit_test(f)
 #define TT(f) cmocka_unit_test_setup_teardown(f, setup_tmp, teardown_tmp)
@@ -633,6 +706,10 @@ main(void)
 		T(test_snprintf_truncation),
 		T(test_ct_equal),
 		T(test_parse_time),
+		T(test_parse_duration_good),
+		T(test_parse_duration_bounds),
+		T(test_parse_duration_overflow),
+		T(test_parse_duration_junk),
 		T(test_ip_same_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,98 @@
+/* The fixed size and count limits of the core, probe, capture and
+   discovery layers and of HTTP requests, in one table (curl's "buffer
+   limits in one place"), each with what it bounds. Limits an operator may
+   change are settings, not here: their defaults and ranges are in config.c
+   (max_body_bytes and max_report_bytes bound request bodies, max_flows the
+   flow table, max_peers the peer table, ...). Past a limit the code fails
+   cleanly or drops, never grows; changing one here changes memory use. */
+#ifndef MESHWATCH_LIMITS_H
+#define MESHWATCH_LIMITS_H
+
+/* ---- core ---- */
+
+/* A DNS name is at most 253 characters: with its terminator, the size of
+   a buffer for a name or address a certificate may list. */
+#define MW_NAME_MAX 254
+/* A path that mw_write_file_atomic and mw_mkdir_p handle, terminator included. */
+#define MW_PATH_MAX 4096
+/* One log line as written, time stamp and tag included; longer is cut. */
+#define LOG_LINE_MAX 1024
+/* The largest node.json read at start or reload. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+/* A string setting (paths, listen address, BPF filter), terminator included. */
+#define CONFIG_STR 512
+/* Subnets in one scan request or in scan_subnets. */
+#define SCAN_MAX_NETS 64
+/* Ports in one port list: the hard ceiling for scan_max_ports. */
+#define SCAN_PORTS_LIMIT 4096
+/* Top talkers kept for each second of traffic. */
+#define ROLLUP_TOP_K 10
+/* Minute rollups waiting for the database (a day of minutes); the oldest
+   gives way past it. */
+#define ROLLUP_PENDING_MAX 1440
+
+/* ---- probe ---- */
+
+/* Addresses kept of one resolved name. */
+#define RESOLVER_MAX_ADDRS 4
+/* The longest host name the resolver looks up. */
+#define RESOLVER_MAX_HOST 253
+/* Names in the resolver's cache, answered or pending; past it a lookup fails
+   with EAI_AGAIN. */
+#define RESOLVER_MAX_ENTRIES 8192
+/* Callers waiting for pending lookups at once; past it EAI_AGAIN. */
+#define RESOLVER_MAX_WAITERS 100000
+/* Resolver threads: the hard ceiling for resolver_threads. */
+#define RESOLVER_MAX_THREADS 16
+/* Target check results held until the main thread stores them (about 3
+   minutes of 1000 checks/s): their array, doubling from 1024, grows no
+   further than this; a result that finds it full is dropped and counted. */
+#define TARGETS_MAX_RESULTS 200000
+
+/* ---- capture ---- */
+
+/* Distinct addresses ranked for the top talkers of one second; more are
+   left out of that second's ranking (and counted). */
+#define CAPTURE_TALKERS_MAX 6144
+/* 802.1Q/QinQ tags decoded in one frame; a frame with more is not IP. */
+#define DECODE_MAX_VLAN_TAGS 4
+/* IPv6 extension headers walked in one packet; more is a bad packet. */
+#define DECODE_MAX_V6_EXT 8
+
+/* ---- discovery ---- */
+
+/* Containers taken from one Docker API answer. */
+#define DOCKER_MAX_CONTAINERS 1024
+/* Published ports kept per container. */
+#define DOCKER_MAX_PORTS 16
+/* The largest Docker API answer read. */
+#define DOCKER_MAX_BODY (8 * 1024 * 1024)
+/* The largest OUI (MAC vendor) file loaded. */
+#define OUI_FILE_MAX (16 * 1024 * 1024)
+/* The largest /proc/net/arp read after a scan. */
+#define ARP_FILE_MAX (4 * 1024 * 1024)
+/* Scans waiting in the queue: the hard ceiling for scan_queue_max. */
+#define SCAN_QUEUE_MAX 64
+/* Bytes kept of what a service says (banner, HTTP answer, TLS answer). */
+#define SCAN_RAW_MAX 4096
+/* TLS probes in one scan. */
+#define SCAN_TLS_MAX 256
+/* Per-port results stored for one scan. */
+#define SCAN_MAX_RESULTS 100000
+/* A service definition's name, terminator included. */
+#define SVC_NAME_MAX 64
+/* Ports in one service definition. */
+#define SVC_MAX_PORTS 16
+/* Service definitions, built in and loaded together; more fail the load. */
+#define SVC_MAX_DEFS 4096
+/* The largest service definitions file loaded. */
+#define SVC_FILE_MAX (4 * 1024 * 1024)
+
+/* ---- HTTP server (bodies: max_body_bytes, max_report_bytes) ---- */
+
+/* A request's line and headers together; civetweb refuses a larger one. */
+#define HTTP_MAX_HEADER_BYTES 16384
+/* Connections waiting to be accepted (the listen(2) backlog). */
+#define HTTP_LISTEN_BACKLOG 1024
+
+#endif
