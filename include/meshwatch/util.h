@@ -19,7 +19,14 @@ enum {
 	MW_ECRYPTO = -8,  /* mbedTLS failed */
 	MW_EAUTH = -9,    /* credentials rejected */
 	MW_ELIMIT = -10,  /* rate limited */
+	MW_EREPLIED = -11, /* an HTTP handler's helper already sent the error
+	                      reply: its caller only returns */
 };
+
+/* On a function whose result must not be dropped: a create or start that
+   can fail, a store write, a parser. GCC warns even through a (void) cast,
+   so a caller that may ignore the result says so with an if. */
+#define MW_MUST_CHECK __attribute__((warn_unused_result))
 
 /* A short English description of an MW_E* code; never NULL. */
 const char *mw_strerror(int code);

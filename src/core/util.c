@@ -30,6 +30,7 @@ mw_strerror(int code)
 	case MW_ECRYPTO: return "cryptography error";
 	case MW_EAUTH: return "authentication failed";
 	case MW_ELIMIT: return "rate limited";
+	case MW_EREPLIED: return "error reply sent";
 	default: return "unknown error";
 	}
 }
