@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -37,11 +38,16 @@ struct req {
 	int status;                /* status sent, for metrics */
 };
 
-/* Starts HTTPS on cfg.listen. NULL with a reason in err (port in use,
-   bad address). */
-struct http_server *http_start(struct node *n, char *err, size_t errlen);
-/* Stops accepting, waits for workers and frees; accepts NULL. */
+/* The server, its route metrics (n->metrics) and WebSocket hub, not yet
+   listening. NULL with a reason in err. */
+struct http_server *http_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Starts HTTPS on cfg.listen and the WebSocket pusher. 0, or MW_E* with a
+   reason in err (port in use, bad address). */
+int http_start(struct http_server *h, char *err, size_t errlen) MW_MUST_CHECK;
+/* Stops accepting and waits for the workers. Idempotent; accepts NULL. */
 void http_stop(struct http_server *h);
+/* Stops (if still running) and frees, n->metrics with it. Accepts NULL. */
+void http_destroy(struct http_server *h);
 
 /* Replies. Each sends a complete response with Content-Length (keep-alive
    friendly) and records the status. extra_headers: "Name: value\r\n"... or

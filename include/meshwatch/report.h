@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct node;
 struct reporter;
@@ -26,12 +27,18 @@ struct reporter_stats {
 	int servers;
 };
 
-/* Reads the reporting servers from cfg.reporting_file (if any) and starts
-   the sender thread. Returns NULL with a reason in err on a bad file;
-   a node without reporting servers still makes no snapshots and returns a
-   reporter that does nothing. */
-struct reporter *reporter_start(struct node *n, char *err, size_t errlen);
+/* Reads the reporting servers from cfg.reporting_file (if any) and their
+   delivery cursors from the store. Returns NULL with a reason in err on a
+   bad file; a node without reporting servers makes no snapshots and gets
+   a reporter that does nothing. */
+struct reporter *reporter_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Starts the sender thread (none without servers). 0, or MW_EIO with a
+   reason. */
+int reporter_start(struct reporter *r, char *err, size_t errlen) MW_MUST_CHECK;
+/* Joins the sender thread. Idempotent; accepts NULL. */
 void reporter_stop(struct reporter *r);
+/* Stops (if still running) and frees. Accepts NULL. */
+void reporter_destroy(struct reporter *r);
 void reporter_stats(struct reporter *r, struct reporter_stats *out);
 
 /* Builds this node's snapshot number seq (malloc'd JSON text). */

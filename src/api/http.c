@@ -686,7 +686,7 @@ on_log(const struct mg_connection *conn, const char *message)
 }
 
 struct http_server *
-http_start(struct node *n, char *err, size_t errlen)
+http_create(struct node *n, char *err, size_t errlen)
 {
 	struct http_server *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -698,9 +698,21 @@ http_start(struct node *n, char *err, size_t errlen)
 	n->metrics = metrics_create(route_labels, nlabels);
 	if (n->metrics == NULL) {
 		snprintf(err, errlen, "out of memory");
-		free(h);
+		http_destroy(h);
 		return NULL;
 	}
+	h->ws = ws_create(n, err, errlen);
+	if (h->ws == NULL) {
+		http_destroy(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+http_start(struct http_server *h, char *err, size_t errlen)
+{
+	struct node *n = h->node;
 	char ports[200], threads[16], req_to[16], ka_to[16];
 	const char *a = n->cfg.listen_addr;
 	if (strchr(a, ':'))
@@ -743,26 +755,17 @@ http_start(struct node *n, char *err, size_t errlen)
 	if (h->ctx == NULL) {
 		snprintf(err, errlen, "cannot serve HTTPS on %s: %s", n->cfg.listen, cerr[0] ? cerr : "unknown error");
 		mg_set_conn_limits(NULL);
-		metrics_destroy(n->metrics);
-		n->metrics = NULL;
-		free(h);
-		return NULL;
+		return MW_EIO;
 	}
 	mg_set_request_handler(h->ctx, "**", handle, h);
 	/* Authentication is ours; without a handler civetweb looks for an
 	   .htpasswd file on every request. */
 	mg_set_auth_handler(h->ctx, "**", allow_all, NULL);
-	h->ws = ws_start(h->ctx, n, err, errlen);
-	if (h->ws == NULL) {
-		mg_stop(h->ctx);
-		mg_set_conn_limits(NULL);
-		metrics_destroy(n->metrics);
-		n->metrics = NULL;
-		free(h);
-		return NULL;
-	}
+	int rc = ws_start(h->ws, h->ctx, err, errlen);
+	if (rc != MW_OK)
+		return rc;
 	log_info("http", "serving HTTPS on %s with %d worker threads", n->cfg.listen, n->cfg.http_threads);
-	return h;
+	return MW_OK;
 }
 
 void
@@ -771,9 +774,20 @@ http_stop(struct http_server *h)
 	if (h == NULL)
 		return;
 	ws_stop(h->ws);
-	mg_stop(h->ctx);
-	mg_set_conn_limits(NULL);
-	ws_free(h->ws);
+	if (h->ctx) {
+		mg_stop(h->ctx);
+		h->ctx = NULL;
+		mg_set_conn_limits(NULL);
+	}
+}
+
+void
+http_destroy(struct http_server *h)
+{
+	if (h == NULL)
+		return;
+	http_stop(h);
+	ws_destroy(h->ws);
 	metrics_destroy(h->node->metrics);
 	h->node->metrics = NULL;
 	free(h);

@@ -586,7 +586,7 @@ sender_main(void *arg)
 }
 
 struct reporter *
-reporter_start(struct node *n, char *err, size_t errlen)
+reporter_create(struct node *n, char *err, size_t errlen)
 {
 	struct reporter *r = calloc(1, sizeof *r);
 	if (r == NULL) {
@@ -600,7 +600,7 @@ reporter_start(struct node *n, char *err, size_t errlen)
 	struct seed_entry *list = NULL;
 	int k = config_load_reporting(n->cfg.reporting_file, MAX_SERVERS, &list, err, errlen);
 	if (k < 0) {
-		reporter_stop(r);
+		reporter_destroy(r);
 		return NULL;
 	}
 	for (int i = 0; i < k; i++) {
@@ -617,16 +617,22 @@ reporter_start(struct node *n, char *err, size_t errlen)
 	free(list);
 	r->stats.servers = r->nservers;
 	r->stats.last_seq = store_outbox_last_seq(n->store);
+	return r;
+}
+
+int
+reporter_start(struct reporter *r, char *err, size_t errlen)
+{
 	if (r->nservers == 0)
-		return r;
+		return MW_OK;
 	if (pthread_create(&r->thread, NULL, sender_main, r) != 0) {
 		snprintf(err, errlen, "cannot start the report sender");
-		reporter_stop(r);
-		return NULL;
+		return MW_EIO;
 	}
 	r->started = 1;
-	log_info("report", "sending a snapshot every %d s to %d reporting node(s)", n->cfg.report_interval_s, r->nservers);
-	return r;
+	log_info("report", "sending a snapshot every %d s to %d reporting node(s)", r->n->cfg.report_interval_s,
+	    r->nservers);
+	return MW_OK;
 }
 
 void
@@ -637,6 +643,15 @@ reporter_stop(struct reporter *r)
 	r->stop = 1;
 	if (r->started)
 		pthread_join(r->thread, NULL);
+	r->started = 0;
+}
+
+void
+reporter_destroy(struct reporter *r)
+{
+	if (r == NULL)
+		return;
+	reporter_stop(r);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -1504,7 +1504,7 @@ scanner_tick(struct node *n)
 }
 
 struct scanner *
-scanner_start(struct node *n, char *err, size_t errlen)
+scanner_create(struct node *n, char *err, size_t errlen)
 {
 	const struct config *c = &n->cfg;
 	struct scanner *s = calloc(1, sizeof *s);
@@ -1513,28 +1513,25 @@ scanner_start(struct node *n, char *err, size_t errlen)
 		return NULL;
 	}
 	s->n = n;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
 	char why[600];
 	s->db = svcdb_load(c->services_file, why, sizeof why);
 	if (s->db == NULL) {
 		snprintf(err, errlen, "%s", why);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	int k = scan_parse_net_list(c->scan_subnets, s->allowed, SCAN_MAX_NETS, why, sizeof why);
 	if (k < 0) {
 		snprintf(err, errlen, "scan_subnets: %s", why);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	s->allowed_from_config = k > 0;
 	s->nallowed = k > 0 ? k : scan_local_subnets(s->allowed, SCAN_MAX_NETS);
 	s->base_ports = calloc(SCAN_PORTS_LIMIT, sizeof *s->base_ports);
 	if (s->base_ports == NULL) {
 		snprintf(err, errlen, "out of memory");
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	int nd;
 	const uint16_t *def = scan_default_ports(&nd);
@@ -1543,30 +1540,31 @@ scanner_start(struct node *n, char *err, size_t errlen)
 	int ne = scan_parse_port_list(c->scan_ports, extra, SCAN_PORTS_LIMIT, why, sizeof why);
 	if (ne < 0 || scan_ports_add(s->base_ports, &s->nbase, SCAN_PORTS_LIMIT, extra, ne) != 0) {
 		snprintf(err, errlen, "scan_ports: %s", ne < 0 ? why : "too many ports");
-		free(s->base_ports);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	store_scans_interrupted(n->store, mw_wall_s());
+	return s;
+fail:
+	scanner_destroy(s);
+	return NULL;
+}
+
+int
+scanner_start(struct scanner *s, char *err, size_t errlen)
+{
+	store_scans_interrupted(s->n->store, mw_wall_s());
 	if (pthread_create(&s->thread, NULL, scanner_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the scanner thread");
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->cond);
-		free(s->base_ports);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		return MW_EIO;
 	}
 	s->started = 1;
 	char allowed[512];
 	scanner_allowed(s, allowed, sizeof allowed);
 	log_info("scan", "%d service definitions; may scan %s", svcdb_count(s->db), allowed[0] ? allowed : "no subnet");
-	return s;
+	return MW_OK;
 }
 
+/* Scans still queued are marked failed in the store: stop before the
+   store closes. */
 void
 scanner_stop(struct scanner *s)
 {
@@ -1580,6 +1578,7 @@ scanner_stop(struct scanner *s)
 	pthread_mutex_unlock(&s->lock);
 	if (s->started)
 		pthread_join(s->thread, NULL);
+	s->started = 0;
 	for (int i = 0; i < s->nq; i++) {
 		s->queue[i]->row.finished_at = mw_wall_s();
 		snprintf(s->queue[i]->row.state, sizeof s->queue[i]->row.state, "failed");
@@ -1587,6 +1586,15 @@ scanner_stop(struct scanner *s)
 		store_scan_update(s->n->store, &s->queue[i]->row);
 		job_free(s->queue[i]);
 	}
+	s->nq = 0;
+}
+
+void
+scanner_destroy(struct scanner *s)
+{
+	if (s == NULL)
+		return;
+	scanner_stop(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->base_ports);

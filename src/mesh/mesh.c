@@ -937,7 +937,7 @@ save_peers(struct mesh *m)
 void
 mesh_stop(struct mesh *m)
 {
-	if (m == NULL)
+	if (m == NULL || m->stopping)
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->stopping = 1;
@@ -969,6 +969,8 @@ mesh_destroy(struct mesh *m)
 {
 	if (m == NULL)
 		return;
+	if (m->nworkers > 0 || m->udp)
+		mesh_stop(m); /* a start that failed half-way left threads */
 	membership_destroy(m->members);
 	meshauth_destroy(m->auth);
 	tlsclient_destroy(m->client);
