@@ -58,17 +58,21 @@ void http_reply_error(struct req *r, int status, const char *code, const char *f
 void http_reply_raw(struct req *r, int status, const char *content_type, const void *data, size_t len,
     const char *extra_headers);
 
+/* The query helpers below, and the handlers' own validation helpers,
+   reply 400 themselves on a bad value and return MW_EREPLIED: the caller
+   then only returns. */
+
 /* Reads an integer query parameter within [min, max] into *out (def when
-   absent). On a bad value replies 400 naming the parameter and returns -1. */
-int http_query_int(struct req *r, const char *name, int def, int min, int max, int *out);
-/* Copies a query parameter; 0 when present, -1 when absent, -2 when too long
-   (and replies 400). */
-int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
+   absent). 0, or MW_EREPLIED after a 400 naming the parameter. */
+int http_query_int(struct req *r, const char *name, int def, int min, int max, int *out) MW_MUST_CHECK;
+/* Copies a query parameter: 0 when present, MW_ENOTFOUND when absent,
+   MW_EREPLIED when too long (after a 400). */
+int http_query_str(struct req *r, const char *name, char *out, size_t outlen) MW_MUST_CHECK;
 
 /* A time query parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch
-   seconds, within [0, MW_TIME_MAX]; def when absent. On a bad or
-   out-of-range value replies 400 naming the parameter and returns -1. */
-int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
+   seconds, within [0, MW_TIME_MAX]; def when absent. 0, or MW_EREPLIED
+   after a 400 naming the parameter (bad or out of range). */
+int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out) MW_MUST_CHECK;
 
 /* Adds a measurement rounded to 3 decimals, or null when v < 0 (not
    measured). */

@@ -329,15 +329,15 @@ http_query_str(struct req *r, const char *name, char *out, size_t outlen)
 {
 	const char *q = r->ri->query_string;
 	if (q == NULL)
-		return -1;
+		return MW_ENOTFOUND;
 	int n = mg_get_var(q, strlen(q), name, out, outlen);
-	if (n == -1)
-		return -1;
+	if (n == -1) /* civetweb: not in the query */
+		return MW_ENOTFOUND;
 	if (n < 0) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" is longer than %zu bytes", name, outlen - 1);
-		return -2;
+		return MW_EREPLIED;
 	}
-	return 0;
+	return MW_OK;
 }
 
 int
@@ -345,9 +345,9 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 {
 	char buf[32], *end;
 	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
@@ -355,7 +355,7 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 	if (end == buf || *end || v < min || v > max) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an integer from %d to %d", name, min,
 		    max);
-		return -1;
+		return MW_EREPLIED;
 	}
 	*out = (int)v;
 	return 0;
@@ -369,9 +369,9 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 {
 	char buf[40];
 	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
@@ -385,7 +385,7 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 	else
 		http_reply_error(r, 400, "invalid_query",
 		    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
-	return -1;
+	return MW_EREPLIED;
 }
 
 /* Finds the session token: Authorization: Bearer first, then the cookie. */
@@ -447,7 +447,7 @@ is_json_type(const char *ct)
    cannot add that header without a CORS preflight, which this node never
    grants), so its Content-Type is not checked: curl -d keeps working. The
    signed mesh endpoints (RAW) are machine to machine and not checked.
-   0 when the request may go on, -1 after replying. */
+   0 when the request may go on, MW_EREPLIED after replying. */
 static int
 check_forgery(struct req *r, const struct route *rt, const char *method)
 {
@@ -459,7 +459,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 403, "cross_site_request",
 		    "%s %s from another site (Sec-Fetch-Site: %.32s) is refused: changes must come from this node's own pages",
 		    r->method, r->path, site);
-		return -1;
+		return MW_EREPLIED;
 	}
 	const char *origin = mg_get_header(r->conn, "Origin");
 	const char *host = mg_get_header(r->conn, "Host");
@@ -467,7 +467,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 403, "cross_site_request",
 		    "%s %s from origin %.100s is refused: changes must come from this node's own pages (https://%.100s)",
 		    r->method, r->path, origin, host ? host : "its address");
-		return -1;
+		return MW_EREPLIED;
 	}
 	const char *auth = mg_get_header(r->conn, "Authorization");
 	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
@@ -479,7 +479,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 415, "unsupported_media_type",
 		    "%s %s needs Content-Type: application/json (got %.64s); without a bearer token, request bodies must be JSON",
 		    r->method, r->path, ct ? ct : "none");
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }

@@ -254,11 +254,11 @@ static int
 parse_time(const cJSON *v, int64_t *out)
 {
 	if (!cJSON_IsString(v))
-		return -1;
+		return MW_EINVAL;
 	struct tm tm = {0};
 	const char *end = strptime(v->valuestring, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (end == NULL || strcmp(end, "Z") != 0)
-		return -1;
+		return MW_EINVAL;
 	*out = (int64_t)timegm(&tm);
 	return 0;
 }
@@ -273,7 +273,7 @@ opt_num(const cJSON *e, const char *key, double lo, double hi, double *out)
 		return 0;
 	}
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
-		return -1;
+		return MW_EINVAL;
 	*out = v->valuedouble;
 	return 0;
 }
@@ -283,7 +283,7 @@ str_field(const cJSON *o, const char *key, char *out, size_t outlen)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
+		return MW_EINVAL;
 	strcpy(out, v->valuestring);
 	return 0;
 }
@@ -294,7 +294,7 @@ int_field(const cJSON *o, const char *key, double lo, double hi, double *out)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
 	    v->valuedouble != (double)(int64_t)v->valuedouble)
-		return -1;
+		return MW_EINVAL;
 	*out = v->valuedouble;
 	return 0;
 }
@@ -459,7 +459,7 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	char ip[64];
 	if (resolve_server(s, ip, sizeof ip) != 0) {
 		snprintf(why, whylen, "cannot resolve %.100s", s->fqdn);
-		return -1;
+		return MW_EIO;
 	}
 	struct peer_news self;
 	mesh_self(m, &self);
@@ -478,16 +478,16 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	} else if (meshauth_enabled(mesh_auth(m)) &&
 	           meshauth_verify_response(mesh_auth(m), nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
 		snprintf(why, whylen, "answer not signed with the mesh secret (HTTP %d)", hr.status);
-		rc = -1;
+		rc = MW_EIO;
 	} else if (hr.status != 202) {
 		snprintf(why, whylen, "HTTP %d: %.120s", hr.status, hr.body ? hr.body : "");
-		rc = -1;
+		rc = MW_EIO;
 	} else {
 		cJSON *a = cJSON_ParseWithLength(hr.body, hr.body_len);
 		const cJSON *acc = cJSON_GetObjectItemCaseSensitive(a, "accepted_seq");
 		if (!cJSON_IsNumber(acc) || (int64_t)acc->valuedouble != seq) {
 			snprintf(why, whylen, "202 without accepted_seq %lld", (long long)seq);
-			rc = -1;
+			rc = MW_EIO;
 		}
 		cJSON_Delete(a);
 	}
