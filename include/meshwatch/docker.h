@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 #define DOCKER_MAX_CONTAINERS 1024
 #define DOCKER_MAX_PORTS 16
 #define DOCKER_MAX_BODY (8 * 1024 * 1024)
@@ -39,10 +41,10 @@ struct docker_network {
 /* Parses a /containers/json body into out (at most max). Containers
    without an IPv4 address are kept with ip "". Returns the count or
    MW_EINVAL when the body is not the expected JSON array. */
-int docker_parse_containers(const char *json, size_t len, struct docker_container *out, int max);
+int docker_parse_containers(const char *json, size_t len, struct docker_container *out, int max) MW_MUST_CHECK;
 /* Parses a /networks body into out (at most max); networks without an
    IPv4 subnet are kept with subnet "". Count or MW_EINVAL. */
-int docker_parse_networks(const char *json, size_t len, struct docker_network *out, int max);
+int docker_parse_networks(const char *json, size_t len, struct docker_network *out, int max) MW_MUST_CHECK;
 
 /* GET path over the unix socket at sock_path (HTTP/1.0, Connection:
    close): 0 with the malloc'd body in *body, or MW_EIO/MW_ETOOBIG/

@@ -54,7 +54,7 @@ struct report {
 /* Validates and parses a snapshot; at most max_peers cells. 0, or
    MW_EINVAL / MW_ETOOBIG with a sentence naming the field in why. */
 int report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why,
-    size_t whylen);
+    size_t whylen) MW_MUST_CHECK;
 void report_free(struct report *r);
 
 #endif

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 enum { ROLLUP_TCP, ROLLUP_UDP, ROLLUP_ICMP, ROLLUP_ICMPV6, ROLLUP_OTHER, ROLLUP_NPROTO };
 
 /* One second (or, for stored history, one minute) of traffic. */
@@ -30,7 +32,7 @@ struct talker {
 struct rollup;
 
 /* A ring of `seconds` seconds (60 .. 86400). NULL when out of memory. */
-struct rollup *rollup_create(int seconds);
+struct rollup *rollup_create(int seconds) MW_MUST_CHECK;
 void rollup_destroy(struct rollup *r);
 
 /* Appends a second. Seconds go forward: one at or before the newest is

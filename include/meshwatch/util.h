@@ -71,7 +71,7 @@ char *mw_rfc3339(int64_t t, char *out, size_t outlen);
    ("2026-11-22T10:30:00Z", also "+00:00"). 0 with *out set; MW_EINVAL when
    s is neither; MW_ETOOBIG when it is a time outside [0, MW_TIME_MAX]
    (negative, or too large, whatever its number of digits). */
-int mw_parse_time(const char *s, int64_t *out);
+int mw_parse_time(const char *s, int64_t *out) MW_MUST_CHECK;
 
 /* Fills buf with n bytes from the kernel's CSPRNG. Returns 0 or MW_EIO. */
 int mw_random(void *buf, size_t n);

@@ -534,7 +534,9 @@ serve_server(struct reporter *r, struct server *s, int64_t now_ms)
 		s->down = 0;
 		s->backoff_ms = 0;
 		s->acked = seq;
-		store_report_ack(r->n->store, s->key, seq);
+		if (store_report_ack(r->n->store, s->key, seq) != 0)
+			log_debug("report", "%s: could not store the acknowledgement of %lld; after a restart it is sent again",
+			    s->key, (long long)seq);
 	}
 }
 

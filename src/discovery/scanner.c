@@ -1141,6 +1141,15 @@ out:
 	return rc;
 }
 
+/* A scan's state into the store. A refused write is logged and the scan
+   goes on: the row catches up at its next change. */
+static void
+save_scan(struct store *st, const struct scan_row *row)
+{
+	if (store_scan_update(st, row) != 0)
+		log_warn("db", "could not store the state of scan %lld (%s)", (long long)row->id, row->state);
+}
+
 static void
 job_free(struct job *j)
 {
@@ -1167,7 +1176,7 @@ run_job(struct scanner *sc, struct job *job)
 	snprintf(job->row.state, sizeof job->row.state, "running");
 	struct scan_row snap = job->row;
 	pthread_mutex_unlock(&sc->lock);
-	store_scan_update(sc->n->store, &snap);
+	save_scan(sc->n->store, &snap);
 	log_info("scan", "scan %lld started: %d hosts x %d ports (%s)", (long long)snap.id, job->nhosts, job->nports,
 	    snap.subnets);
 	struct sweep *sw = sweep_new(sc, job);
@@ -1205,7 +1214,7 @@ run_job(struct scanner *sc, struct job *job)
 		sc->stats.scans_failed++;
 	snap = job->row;
 	pthread_mutex_unlock(&sc->lock);
-	store_scan_update(sc->n->store, &snap);
+	save_scan(sc->n->store, &snap);
 	log_info("scan", "scan %lld %s in %lld s%s%s", (long long)snap.id, snap.state,
 	    (long long)(snap.finished_at - snap.started_at), err[0] ? ": " : "", err);
 }
@@ -1369,7 +1378,7 @@ scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, cons
 		pthread_mutex_unlock(&s->lock);
 		snprintf(r->state, sizeof r->state, "failed");
 		snprintf(r->error, sizeof r->error, "the queue filled up");
-		store_scan_update(s->n->store, r);
+		save_scan(s->n->store, r);
 		snprintf(err, errlen, "%d scans are queued already (scan_queue_max); wait or cancel one", c->scan_queue_max);
 		job_free(job);
 		return MW_ELIMIT;
@@ -1400,7 +1409,7 @@ scanner_cancel(struct scanner *s, int64_t id)
 		pthread_mutex_unlock(&s->lock);
 		j->row.finished_at = mw_wall_s();
 		snprintf(j->row.state, sizeof j->row.state, "cancelled");
-		store_scan_update(s->n->store, &j->row);
+		save_scan(s->n->store, &j->row);
 		job_free(j);
 		return 0;
 	}
@@ -1551,7 +1560,8 @@ fail:
 int
 scanner_start(struct scanner *s, char *err, size_t errlen)
 {
-	store_scans_interrupted(s->n->store, mw_wall_s());
+	if (store_scans_interrupted(s->n->store, mw_wall_s()) != 0)
+		log_warn("db", "could not mark the scans a previous run left unfinished as failed");
 	if (pthread_create(&s->thread, NULL, scanner_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the scanner thread");
 		return MW_EIO;
@@ -1583,7 +1593,7 @@ scanner_stop(struct scanner *s)
 		s->queue[i]->row.finished_at = mw_wall_s();
 		snprintf(s->queue[i]->row.state, sizeof s->queue[i]->row.state, "failed");
 		snprintf(s->queue[i]->row.error, sizeof s->queue[i]->row.error, "the node stopped before the scan started");
-		store_scan_update(s->n->store, &s->queue[i]->row);
+		save_scan(s->n->store, &s->queue[i]->row);
 		job_free(s->queue[i]);
 	}
 	s->nq = 0;

@@ -279,7 +279,8 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		inc = strtoull(buf, NULL, 10);
 	inc++;
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)inc);
-	store_meta_set(n->store, "incarnation", buf);
+	if (store_meta_set(n->store, "incarnation", buf) != 0)
+		log_warn("db", "could not save incarnation %llu: the next start may reuse it", (unsigned long long)inc);
 	membership_set_incarnation(m->members, inc);
 	m->saved_incarnation = inc;
 
