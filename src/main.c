@@ -1,7 +1,9 @@
-/* main: parses the configuration, builds the node, starts HTTPS, then runs
-   the timers (database check, certificate renewal, session purge, scheduled
-   scans) and acts
-   on signal flags: SIGTERM/SIGINT stop cleanly, SIGHUP reloads. */
+/* main: parses the configuration, builds the node and starts its modules
+   (start_node), then runs the main thread's timers (writing queued poll
+   rows, check results and traffic minutes; retention; database and
+   certificate checks; session purge; scheduled scans; heap trim) and acts
+   on signal flags: SIGTERM/SIGINT stop cleanly (teardown, also after a
+   failed start), SIGHUP reloads. */
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>

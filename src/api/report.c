@@ -1,7 +1,8 @@
 /* report: owns the sender thread and its per-server state (delivery
-   cursor, backoff). The outbox lives in SQLite, so a snapshot made is a
-   snapshot kept until every reporting node acknowledged it (or the bound
-   dropped it). The thread wakes every 200 ms; it never holds a lock while
+   cursor, backoff); the sender also builds this node's snapshots. The
+   outbox lives in SQLite, so a snapshot made is a snapshot kept until
+   every reporting node acknowledged it (or the bound dropped it). The
+   thread wakes every 200 ms; it never holds a lock while
    on the network. Parsing of received snapshots is stateless. */
 #include "meshwatch/report.h"
 

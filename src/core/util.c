@@ -1,4 +1,5 @@
-/* util: shared helpers with no state of their own; safe from any thread. */
+/* util: shared helpers, safe from any thread. The one piece of state is
+   the process-wide abort flag (mw_request_abort), set once at shutdown. */
 #include "meshwatch/util.h"
 
 #include <arpa/inet.h>
