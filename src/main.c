@@ -1,6 +1,6 @@
 /* main: parses the configuration, builds the node and starts its modules
    (start_node), then runs the main thread's timers (writing queued poll
-   rows, check results and traffic minutes; retention; database and
+   rows, check results, traffic minutes and events; retention; database and
    certificate checks; session purge; scheduled scans; heap trim) and acts
    on signal flags: SIGTERM/SIGINT stop cleanly (teardown, also after a
    failed start), SIGHUP reloads. */

@@ -418,7 +418,7 @@ struct event_row {
 /* Inserts n events in one transaction (with their ids when set, and an
    id already stored is not written twice), then keeps only the newest
    max_rows (0: no bound). 0 or MW_EDB. */
-int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows);
+int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows) MW_MUST_CHECK;
 
 struct event_filter {
 	const char *kind, *subject_type, *subject;  /* NULL or "": any */
