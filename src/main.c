@@ -1,7 +1,9 @@
-/* main: parses the configuration, builds the node, starts HTTPS, then runs
-   the timers (database check, certificate renewal, session purge, scheduled
-   scans) and acts
-   on signal flags: SIGTERM/SIGINT stop cleanly, SIGHUP reloads. */
+/* main: parses the configuration, builds the node and starts its modules
+   (start_node), then runs the main thread's timers (writing queued poll
+   rows, check results, traffic minutes and events; retention; database and
+   certificate checks; session purge; scheduled scans; heap trim) and acts
+   on signal flags: SIGTERM/SIGINT stop cleanly (teardown, also after a
+   failed start), SIGHUP reloads. */
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -156,18 +158,77 @@ maintain_targets(struct node *n)
 	targets_maintain(n->targets);
 }
 
-/* Resolver pool first (nothing more is posted), then the loop, then the
-   resolver's cache. Users of the prober stop before this. */
-static void
-stop_prober(struct node *n)
+/* Creates and starts the modules in dependency order. Each is hung on n
+   as soon as it exists, so teardown() finds whatever a failed start left.
+   0, or non-zero with a reason in err. */
+static int
+start_node(struct node *n, char *err, size_t errlen)
 {
+	const struct config *cfg = &n->cfg;
+	n->mesh = mesh_create(n, err, errlen);
+	if (n->mesh == NULL)
+		return MW_EINVAL;
+	/* Capture opens before HTTPS starts so the handlers always find it;
+	   it failing (permission, interface, filter) is not fatal, so its
+	   start's result is not checked: it logs and shows the reason. */
+	n->capture = capture_create(cfg);
+	if (n->capture == NULL) {
+		snprintf(err, errlen, "out of memory for the capture");
+		return MW_ENOMEM;
+	}
+	capture_start(n->capture);
+	n->prober = evloop_create("mw-prober", err, errlen);
+	if (n->prober == NULL || evloop_start(n->prober, err, errlen) != MW_OK)
+		return MW_EIO;
+	n->resolver = resolver_create(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, errlen);
+	if (n->resolver == NULL || resolver_start(n->resolver, err, errlen) != MW_OK)
+		return MW_EIO;
+	n->targets = targets_create(n, err, errlen);
+	if (n->targets == NULL || targets_start(n->targets, err, errlen) != MW_OK)
+		return MW_EIO;
+	n->scanner = scanner_create(n, err, errlen);
+	if (n->scanner == NULL || scanner_start(n->scanner, err, errlen) != MW_OK)
+		return MW_EIO;
+	n->http = http_create(n, err, errlen);
+	if (n->http == NULL || http_start(n->http, err, errlen) != MW_OK)
+		return MW_EIO;
+	if (mesh_start(n->mesh, err, errlen) != MW_OK)
+		return MW_EIO;
+	n->reporter = reporter_create(n, err, errlen);
+	if (n->reporter == NULL || reporter_start(n->reporter, err, errlen) != MW_OK)
+		return MW_EIO;
+	return MW_OK;
+}
+
+/* The one way down, after a normal run or a start that failed half-way:
+   threads stop in the reverse order of start_node (the prober's users
+   before the resolver pool, the pool before the loop, so nothing is
+   posted to a stopped loop), then everything is freed, the node last.
+   Every step accepts a module that was never created or started. */
+static void
+teardown(struct node *n)
+{
+	n->stopping = 1;
+	mw_request_abort();
+	reporter_stop(n->reporter);
+	mesh_stop(n->mesh);
+	http_stop(n->http);
+	scanner_stop(n->scanner);
 	targets_stop(n->targets);
-	n->targets = NULL;
 	resolver_stop(n->resolver);
 	evloop_stop(n->prober);
-	resolver_free(n->resolver);
-	n->prober = NULL;
-	n->resolver = NULL;
+	capture_stop(n->capture);
+	capture_persist(n->capture, n->store);
+
+	reporter_destroy(n->reporter);
+	http_destroy(n->http);
+	scanner_destroy(n->scanner);
+	targets_destroy(n->targets);
+	resolver_destroy(n->resolver);
+	evloop_destroy(n->prober);
+	capture_destroy(n->capture);
+	mesh_destroy(n->mesh);
+	node_destroy(n);
 }
 
 struct timer {
@@ -246,47 +307,9 @@ main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	n->mesh = mesh_create(n, err, sizeof err);
-	if (n->mesh == NULL) {
+	if (start_node(n, err, sizeof err) != MW_OK) {
 		log_error("main", "cannot start: %s", err);
-		node_destroy(n);
-		free(cfg);
-		return 1;
-	}
-	/* Capture opens before HTTPS starts so the handlers always find it;
-	   it failing (permission, interface, filter) is not fatal. */
-	n->capture = capture_create(cfg);
-	if (n->capture == NULL) {
-		log_error("main", "cannot start: out of memory for the capture");
-		mesh_destroy(n->mesh);
-		node_destroy(n);
-		free(cfg);
-		return 1;
-	}
-	capture_start(n->capture);
-	n->prober = evloop_start("mw-prober", err, sizeof err);
-	if (n->prober)
-		n->resolver = resolver_start(n->prober, cfg->resolver_threads, cfg->dns_cache_ttl_s, 5, err, sizeof err);
-	if (n->resolver)
-		n->targets = targets_start(n, err, sizeof err);
-	if (n->targets)
-		n->scanner = scanner_start(n, err, sizeof err);
-	n->http = n->scanner ? http_start(n, err, sizeof err) : NULL;
-	if (n->http == NULL || mesh_start(n->mesh, err, sizeof err) != 0 ||
-	    (n->reporter = reporter_start(n, err, sizeof err)) == NULL) {
-		log_error("main", "cannot start: %s", err);
-		http_stop(n->http);
-		n->http = NULL;
-		n->stopping = 1;
-		mesh_stop(n->mesh);
-		scanner_stop(n->scanner);
-		n->scanner = NULL;
-		stop_prober(n);
-		mesh_destroy(n->mesh);
-		n->mesh = NULL;
-		capture_destroy(n->capture);
-		n->capture = NULL;
-		node_destroy(n);
+		teardown(n);
 		free(cfg);
 		return 1;
 	}
@@ -335,23 +358,7 @@ main(int argc, char **argv)
 		}
 	}
 	log_info("main", "stopping");
-	n->stopping = 1;
-	mw_request_abort();
-	reporter_stop(n->reporter);
-	n->reporter = NULL;
-	capture_stop(n->capture);
-	capture_persist(n->capture, n->store);
-	mesh_stop(n->mesh);
-	http_stop(n->http);
-	n->http = NULL;
-	scanner_stop(n->scanner);
-	n->scanner = NULL;
-	stop_prober(n);
-	capture_destroy(n->capture);
-	n->capture = NULL;
-	mesh_destroy(n->mesh);
-	n->mesh = NULL;
-	node_destroy(n);
+	teardown(n);
 	free(cfg);
 	log_info("main", "stopped");
 	return 0;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 #define AUTH_HASH_MAX 256
 #define AUTH_TOKEN_LEN 64       /* hex characters of a session token */
 #define AUTH_TOKEN_HASH_LEN 64  /* hex characters of its SHA-256 */
@@ -32,7 +34,7 @@ void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1]);
    used entry is reused, so memory is bounded whatever clients do. */
 struct ratelimit;
 /* NULL when slots or per_minute is below 1, or out of memory. */
-struct ratelimit *ratelimit_create(int per_minute, int slots);
+struct ratelimit *ratelimit_create(int per_minute, int slots) MW_MUST_CHECK;
 void ratelimit_destroy(struct ratelimit *rl);
 /* Records an attempt from key at now_ms. Returns 0 when allowed, or the
    number of seconds to wait (> 0) when over the limit. */

@@ -15,6 +15,7 @@
 #include "meshwatch/decode.h"
 #include "meshwatch/flowtable.h"
 #include "meshwatch/rollup.h"
+#include "meshwatch/util.h"
 
 struct config;
 struct store;
@@ -60,13 +61,16 @@ struct flow_snapshot {
 
 /* A capture set up from cfg (state CAPTURE_OFF when cfg names neither an
    interface nor a file). NULL only when out of memory. */
-struct capture *capture_create(const struct config *cfg);
+struct capture *capture_create(const struct config *cfg) MW_MUST_CHECK;
 /* Opens the interface or file and starts the thread. On failure the state
    is CAPTURE_FAILED with the reason, logged once, and MW_EIO is returned;
-   the caller carries on. Call from the main thread (privileges). */
+   the caller carries on (so the result may be ignored). Call from the main
+   thread (privileges). */
 int capture_start(struct capture *c);
-/* Stops and joins the thread; the results stay readable. Accepts NULL. */
+/* Stops and joins the thread; the results stay readable. Idempotent;
+   accepts NULL. */
 void capture_stop(struct capture *c);
+/* Stops (if still running) and frees. Accepts NULL. */
 void capture_destroy(struct capture *c);
 
 void capture_get_stats(struct capture *c, struct capture_stats *out);

@@ -37,7 +37,7 @@ struct cert_info {
    renewed certificate keeps the pin peers hold (the key's hash). Returns 0 when the files were fine, 1 when new
    ones were written, or a negative MW_E* with a reason in err. Blocks on
    file I/O and key generation (milliseconds). */
-int certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size_t errlen);
+int certs_ensure(const struct certs_opts *o, struct cert_info *info, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Reads the certificate at path into info. 0 or a negative MW_E*. */
 int certs_read_info(const char *path, struct cert_info *info);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "meshwatch/limits.h" /* CONFIG_STR */
+#include "meshwatch/util.h"
 
 struct config {
 	char config_file[CONFIG_STR];
@@ -119,11 +120,11 @@ struct config {
    naming the source (file, variable or flag), the field and what was
    expected into err. Does not touch the file system beyond reading the
    config file. */
-int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Re-reads the config file on top of the current CLI and environment; on
    error leaves *cfg unchanged. Same contract as config_load. */
-int config_reload(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+int config_reload(struct config *cfg, int argc, char **argv, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Prints the effective configuration as JSON, secrets redacted. */
 void config_print(const struct config *cfg, FILE *out);
@@ -142,10 +143,10 @@ struct seed_entry {
 /* Parses seed.json ({"nodes":[{"fqdn","ip","port"?}]}), at most max
    entries. Returns the count (>= 0) and a malloc'd array in *out, or
    MW_EINVAL/MW_EIO/MW_ETOOBIG with a message in err. */
-int config_load_seeds(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen);
+int config_load_seeds(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Parses reporting.json: {"server_fqdn","server_ip","port"?} or
    {"servers":[{...}]}. Same contract as config_load_seeds. */
-int config_load_reporting(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen);
+int config_load_reporting(const char *path, size_t max, struct seed_entry **out, char *err, size_t errlen) MW_MUST_CHECK;
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "meshwatch/limits.h" /* DOCKER_MAX_CONTAINERS, DOCKER_MAX_PORTS, DOCKER_MAX_BODY */
+#include "meshwatch/util.h"
 
 struct docker_port {
 	uint16_t port;         /* inside the container */
@@ -37,10 +38,10 @@ struct docker_network {
 /* Parses a /containers/json body into out (at most max). Containers
    without an IPv4 address are kept with ip "". Returns the count or
    MW_EINVAL when the body is not the expected JSON array. */
-int docker_parse_containers(const char *json, size_t len, struct docker_container *out, int max);
+int docker_parse_containers(const char *json, size_t len, struct docker_container *out, int max) MW_MUST_CHECK;
 /* Parses a /networks body into out (at most max); networks without an
    IPv4 subnet are kept with subnet "". Count or MW_EINVAL. */
-int docker_parse_networks(const char *json, size_t len, struct docker_network *out, int max);
+int docker_parse_networks(const char *json, size_t len, struct docker_network *out, int max) MW_MUST_CHECK;
 
 /* GET path over the unix socket at sock_path (HTTP/1.0, Connection:
    close): 0 with the malloc'd body in *body, or MW_EIO/MW_ETOOBIG/

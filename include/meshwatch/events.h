@@ -12,13 +12,14 @@
 #include <cjson/cJSON.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct events;
 
 /* queue_max: events waiting for the writer (past it they are dropped and
    counted); max_rows: the store's bound. st may be NULL (events kept in
    the ring only). */
-struct events *events_create(struct store *st, int queue_max, int max_rows);
+struct events *events_create(struct store *st, int queue_max, int max_rows) MW_MUST_CHECK;
 void events_destroy(struct events *ev);
 
 /* Fills the identity of an event; the values may be NULL. The time is
@@ -34,7 +35,7 @@ void events_emit(struct events *ev, const struct event_row *e);
 
 /* Writes the queued events to the store: the writer's call. 0, or MW_EDB
    with the events kept for the next call. */
-int events_flush(struct events *ev);
+int events_flush(struct events *ev) MW_MUST_CHECK;
 
 /* Up to max events with ids above after_id from the ring of the newest,
    oldest first; returns how many. */

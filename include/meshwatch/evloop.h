@@ -2,8 +2,8 @@
    sockets and a min-heap of timers; thousands of outstanding probes (TCP
    target checks, scan connects) cost one thread and no polling.
 
-   Threading: everything but evloop_post, evloop_start and evloop_stop must
-   be called on the loop thread (from a callback). Other threads hand work
+   Threading: everything but evloop_post and the lifecycle (create, start,
+   stop, destroy) must be called on the loop thread (from a callback). Other threads hand work
    to the loop with evloop_post.
 
    Ownership: struct ev_io and struct ev_timer live in the caller's memory.
@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+
+#include "meshwatch/util.h"
 
 struct evloop;
 
@@ -35,12 +37,17 @@ struct ev_timer {
 	int heap_index; /* -1 when not armed; owned by the loop */
 };
 
-/* Starts the loop thread, named (for top -H) after name. NULL with a reason. */
-struct evloop *evloop_start(const char *name, char *err, size_t errlen);
-/* Stops the thread (posted work not yet run is dropped, its free_fn is
-   called) and frees the loop. Watchers still registered are forgotten,
-   not called. Accepts NULL. */
+/* A loop whose thread will be named (for top -H) after name. NULL with a
+   reason. Work may be posted before it starts; it runs once it does. */
+struct evloop *evloop_create(const char *name, char *err, size_t errlen) MW_MUST_CHECK;
+/* Starts the loop thread. 0, or MW_EIO with a reason. */
+int evloop_start(struct evloop *l, char *err, size_t errlen) MW_MUST_CHECK;
+/* Stops and joins the thread; posted work not yet run is dropped (its
+   free_fn is called) and later posts are refused. Watchers still
+   registered are forgotten, not called. Idempotent; accepts NULL. */
 void evloop_stop(struct evloop *l);
+/* Stops (if still running) and frees the loop. Accepts NULL. */
+void evloop_destroy(struct evloop *l);
 
 /* Any thread: runs fn(arg) on the loop thread soon, in posting order. If
    the loop is stopping, fn is not run and free_fn(arg) (if given) is

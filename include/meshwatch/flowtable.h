@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 struct decoded;
 
 /* Canonical key: (a, aport) is the smaller endpoint, so both directions of
@@ -50,7 +52,7 @@ struct flowtable;
 
 /* A table for at most max_flows flows (>= 16); seed keys the hash. NULL
    when out of memory. */
-struct flowtable *flowtable_create(uint32_t max_flows, uint64_t seed);
+struct flowtable *flowtable_create(uint32_t max_flows, uint64_t seed) MW_MUST_CHECK;
 void flowtable_destroy(struct flowtable *ft);
 
 /* Counts one packet of wirelen bytes at time now_us into its flow,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "meshwatch/membership.h"
+#include "meshwatch/util.h"
 
 struct node;
 
@@ -48,6 +49,6 @@ cJSON *gossip_nodeinfo(struct node *n, const struct gossip_ask *ask);
    Returns 0, or MW_EINVAL with a reason in why when the answer as a whole
    is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,
-    struct peer_news **list, int *n, int *dropped, struct gossip_meta *meta, char *why, size_t whylen);
+    struct peer_news **list, int *n, int *dropped, struct gossip_meta *meta, char *why, size_t whylen) MW_MUST_CHECK;
 
 #endif

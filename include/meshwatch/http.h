@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct mg_connection;
 struct mg_request_info;
@@ -37,11 +38,16 @@ struct req {
 	int status;                /* status sent, for metrics */
 };
 
-/* Starts HTTPS on cfg.listen. NULL with a reason in err (port in use,
-   bad address). */
-struct http_server *http_start(struct node *n, char *err, size_t errlen);
-/* Stops accepting, waits for workers and frees; accepts NULL. */
+/* The server, its route metrics (n->metrics) and WebSocket hub, not yet
+   listening. NULL with a reason in err. */
+struct http_server *http_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Starts HTTPS on cfg.listen and the WebSocket pusher. 0, or MW_E* with a
+   reason in err (port in use, bad address). */
+int http_start(struct http_server *h, char *err, size_t errlen) MW_MUST_CHECK;
+/* Stops accepting and waits for the workers. Idempotent; accepts NULL. */
 void http_stop(struct http_server *h);
+/* Stops (if still running) and frees, n->metrics with it. Accepts NULL. */
+void http_destroy(struct http_server *h);
 
 /* Replies. Each sends a complete response with Content-Length (keep-alive
    friendly) and records the status. extra_headers: "Name: value\r\n"... or
@@ -52,17 +58,21 @@ void http_reply_error(struct req *r, int status, const char *code, const char *f
 void http_reply_raw(struct req *r, int status, const char *content_type, const void *data, size_t len,
     const char *extra_headers);
 
+/* The query helpers below, and the handlers' own validation helpers,
+   reply 400 themselves on a bad value and return MW_EREPLIED: the caller
+   then only returns. */
+
 /* Reads an integer query parameter within [min, max] into *out (def when
-   absent). On a bad value replies 400 naming the parameter and returns -1. */
-int http_query_int(struct req *r, const char *name, int def, int min, int max, int *out);
-/* Copies a query parameter; 0 when present, -1 when absent, -2 when too long
-   (and replies 400). */
-int http_query_str(struct req *r, const char *name, char *out, size_t outlen);
+   absent). 0, or MW_EREPLIED after a 400 naming the parameter. */
+int http_query_int(struct req *r, const char *name, int def, int min, int max, int *out) MW_MUST_CHECK;
+/* Copies a query parameter: 0 when present, MW_ENOTFOUND when absent,
+   MW_EREPLIED when too long (after a 400). */
+int http_query_str(struct req *r, const char *name, char *out, size_t outlen) MW_MUST_CHECK;
 
 /* A time query parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch
-   seconds, within [0, MW_TIME_MAX]; def when absent. On a bad or
-   out-of-range value replies 400 naming the parameter and returns -1. */
-int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out);
+   seconds, within [0, MW_TIME_MAX]; def when absent. 0, or MW_EREPLIED
+   after a 400 naming the parameter (bad or out of range). */
+int http_query_time(struct req *r, const char *name, int64_t def, int64_t *out) MW_MUST_CHECK;
 
 /* Replies 200 with {"items": items, "total", "limit", "offset"}; takes
    ownership of items (a JSON array). */

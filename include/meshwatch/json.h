@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h" /* MW_EINVAL, MW_MUST_CHECK */
+
 /* Adds a measurement rounded to 3 decimals, or null when v < 0 (not
    measured). */
 void json_add_num(cJSON *obj, const char *key, double v);
@@ -23,11 +25,12 @@ void json_add_time(cJSON *obj, const char *key, int64_t t);
 void json_add_time_or_null(cJSON *obj, const char *key, int64_t t);
 
 /* Reads string member key into out. Absent or null: out = "" and 0,
-   unless required (-1). Not a string, or outlen bytes or longer: -1. */
-int json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int required);
+   unless required (MW_EINVAL). Not a string, or outlen bytes or longer:
+   MW_EINVAL. */
+int json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int required) MW_MUST_CHECK;
 
-/* Reads whole-number member key within [lo, hi] into *out; -1 when
-   absent, not a number, fractional or out of range. */
-int json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out);
+/* Reads whole-number member key within [lo, hi] into *out; MW_EINVAL
+   when absent, not a number, fractional or out of range. */
+int json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out) MW_MUST_CHECK;
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "meshwatch/config.h"
 #include "meshwatch/tlsclient.h"
+#include "meshwatch/util.h"
 
 /* The largest incarnation accepted from a caller or in gossip (a node
    bumps its own by one per restart or refutation). */
@@ -30,7 +31,7 @@ enum peer_source { SRC_SEED = 0, SRC_DIRECT = 1, SRC_GOSSIP = 2 };
 
 const char *peer_state_name(int s);
 /* Parses "alive"/"suspect"/"dead"/"unknown"; -1 for anything else. */
-int peer_state_parse(const char *s);
+int peer_state_parse(const char *s) MW_MUST_CHECK;
 
 /* One poll's measurements (times in ms; negative = not reached). */
 struct poll_result {
@@ -114,7 +115,7 @@ struct membership_opts {
 struct membership;
 struct events;
 
-struct membership *membership_create(const struct membership_opts *o);
+struct membership *membership_create(const struct membership_opts *o) MW_MUST_CHECK;
 void membership_destroy(struct membership *m);
 
 /* A peer remembered from the last run: identity, first/last seen,
@@ -197,7 +198,7 @@ int membership_gossip(struct membership *m, const struct gossip_ask *ask, int64_
     int *n, struct gossip_meta *meta);
 /* Splits a cursor "epoch.version" (8 lowercase hex digits, '.', decimal
    digits; shorter than MEMBERSHIP_CURSOR_LEN). 0, or -1 when malformed. */
-int membership_parse_cursor(const char *s, uint32_t *epoch, uint64_t *version);
+int membership_parse_cursor(const char *s, uint32_t *epoch, uint64_t *version) MW_MUST_CHECK;
 /* This node's view digest (see membership_gossip) into digest (17 bytes). */
 void membership_view_digest(struct membership *m, char digest[17]);
 

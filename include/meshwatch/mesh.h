@@ -11,6 +11,7 @@
 #include "meshwatch/membership.h"
 #include "meshwatch/hist.h"
 #include "meshwatch/tlsclient.h"
+#include "meshwatch/util.h"
 
 struct node;
 struct meshauth;
@@ -45,12 +46,13 @@ struct mesh_overload {
 /* Builds the mesh: the peer table from the database and the seed file,
    this node's incarnation (one more than last run), the TLS client and
    signatures. NULL with a reason in err. */
-struct mesh *mesh_create(struct node *n, char *err, size_t errlen);
+struct mesh *mesh_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
 /* Starts the UDP responder and the poll threads. 0 or MW_E* with err. */
-int mesh_start(struct mesh *m, char *err, size_t errlen);
+int mesh_start(struct mesh *m, char *err, size_t errlen) MW_MUST_CHECK;
 /* Stops the threads (returns within about a poll timeout) and writes what
-   is pending. Accepts NULL. */
+   is pending. Idempotent; accepts NULL. */
 void mesh_stop(struct mesh *m);
+/* Stops (if a start left threads) and frees. Accepts NULL. */
 void mesh_destroy(struct mesh *m);
 
 /* Main-thread timer work: writes pending results and the peer table, runs

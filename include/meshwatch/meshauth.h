@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 #define MESHAUTH_SKEW_S 60
 #define MESHAUTH_NONCE_LEN 32      /* hex characters */
 #define MESHAUTH_SIG_LEN 64        /* hex characters */
@@ -19,7 +21,7 @@ struct meshauth;
 
 /* secret may be "" (then nothing is signed and everything is accepted).
    replay_slots bounds the nonce memory. NULL when out of memory. */
-struct meshauth *meshauth_create(const char *secret, int replay_slots);
+struct meshauth *meshauth_create(const char *secret, int replay_slots) MW_MUST_CHECK;
 void meshauth_destroy(struct meshauth *a);
 int meshauth_enabled(const struct meshauth *a);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "meshwatch/hist.h"
+#include "meshwatch/util.h"
 
 #define METRICS_MAX_ROUTES 64
 
@@ -15,7 +16,7 @@ struct node;
 
 
 /* route_names: the route labels, index = route id; kept by reference. */
-struct metrics *metrics_create(const char *const *route_names, int nroutes);
+struct metrics *metrics_create(const char *const *route_names, int nroutes) MW_MUST_CHECK;
 void metrics_destroy(struct metrics *m);
 
 /* Counts one HTTP response. Unknown statuses fall into "other". */

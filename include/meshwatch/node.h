@@ -10,6 +10,7 @@
 
 #include "meshwatch/certs.h"
 #include "meshwatch/config.h"
+#include "meshwatch/util.h"
 
 struct store;
 struct tls_server;
@@ -63,7 +64,7 @@ struct node {
 /* Builds the node from a validated config: identity (UUID kept in
    DATA_DIR/node_id), certificate, database, root user. NULL with a reason
    in err that names what to fix. Blocks on disk and key generation. */
-struct node *node_create(const struct config *cfg, char *err, size_t errlen);
+struct node *node_create(const struct config *cfg, char *err, size_t errlen) MW_MUST_CHECK;
 void node_destroy(struct node *n);
 
 /* Timer work for the main thread; each logs what it changes. */

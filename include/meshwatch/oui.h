@@ -9,14 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 struct oui_db;
 
 /* Parses registry text (oui.txt lines "00-22-72   (hex)\t\tName" or
    oui.csv rows "MA-L,002272,Name,...") into a table. NULL only when out
    of memory; unknown lines are skipped. */
-struct oui_db *oui_parse(const char *text, size_t len);
+struct oui_db *oui_parse(const char *text, size_t len) MW_MUST_CHECK;
 /* Reads and parses path; NULL when it cannot be read (reason in err). */
-struct oui_db *oui_load(const char *path, char *err, size_t errlen);
+struct oui_db *oui_load(const char *path, char *err, size_t errlen) MW_MUST_CHECK;
 void oui_free(struct oui_db *db);
 int oui_count(const struct oui_db *db);
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct node;
 struct reporter;
@@ -26,12 +27,18 @@ struct reporter_stats {
 	int servers;
 };
 
-/* Reads the reporting servers from cfg.reporting_file (if any) and starts
-   the sender thread. Returns NULL with a reason in err on a bad file;
-   a node without reporting servers still makes no snapshots and returns a
-   reporter that does nothing. */
-struct reporter *reporter_start(struct node *n, char *err, size_t errlen);
+/* Reads the reporting servers from cfg.reporting_file (if any) and their
+   delivery cursors from the store. Returns NULL with a reason in err on a
+   bad file; a node without reporting servers makes no snapshots and gets
+   a reporter that does nothing. */
+struct reporter *reporter_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Starts the sender thread (none without servers). 0, or MW_EIO with a
+   reason. */
+int reporter_start(struct reporter *r, char *err, size_t errlen) MW_MUST_CHECK;
+/* Joins the sender thread. Idempotent; accepts NULL. */
 void reporter_stop(struct reporter *r);
+/* Stops (if still running) and frees. Accepts NULL. */
+void reporter_destroy(struct reporter *r);
 void reporter_stats(struct reporter *r, struct reporter_stats *out);
 
 /* Builds this node's snapshot number seq (malloc'd JSON text). */
@@ -47,7 +54,7 @@ struct report {
 /* Validates and parses a snapshot; at most max_peers cells. 0, or
    MW_EINVAL / MW_ETOOBIG with a sentence naming the field in why. */
 int report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why,
-    size_t whylen);
+    size_t whylen) MW_MUST_CHECK;
 void report_free(struct report *r);
 
 #endif

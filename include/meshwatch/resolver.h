@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "meshwatch/util.h"
+
 struct evloop;
 struct resolver;
 
@@ -27,11 +29,18 @@ struct resolved {
    requester up by it (it may be gone by now). */
 typedef void (*resolver_fn)(void *ctx, uint64_t key, const struct resolved *r);
 
-struct resolver *resolver_start(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *err, size_t errlen);
+/* A resolver answering on loop l with a pool of threads (1..16). NULL
+   with a reason. */
+struct resolver *resolver_create(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *err,
+    size_t errlen) MW_MUST_CHECK;
+/* Starts the pool. 0, or MW_EIO with a reason (threads already started
+   are joined by resolver_stop). */
+int resolver_start(struct resolver *r, char *err, size_t errlen) MW_MUST_CHECK;
 /* Shutdown in this order: resolver_stop (joins the pool: nothing more is
-   posted), evloop_stop (drops answers still queued), resolver_free. */
+   posted; idempotent), evloop_stop (drops answers still queued),
+   resolver_destroy. Both accept NULL. */
 void resolver_stop(struct resolver *r);
-void resolver_free(struct resolver *r);
+void resolver_destroy(struct resolver *r);
 
 /* Loop thread only. Returns 1 with *out filled when the answer is known
    now (numeric host or cached); 0 when fn(ctx, key, ...) will be called

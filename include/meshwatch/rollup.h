@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "meshwatch/limits.h" /* ROLLUP_TOP_K, ROLLUP_PENDING_MAX */
+#include "meshwatch/util.h"
 
 enum { ROLLUP_TCP, ROLLUP_UDP, ROLLUP_ICMP, ROLLUP_ICMPV6, ROLLUP_OTHER, ROLLUP_NPROTO };
 
@@ -28,7 +29,7 @@ struct talker {
 struct rollup;
 
 /* A ring of `seconds` seconds (60 .. 86400). NULL when out of memory. */
-struct rollup *rollup_create(int seconds);
+struct rollup *rollup_create(int seconds) MW_MUST_CHECK;
 void rollup_destroy(struct rollup *r);
 
 /* Appends a second. Seconds go forward: one at or before the newest is

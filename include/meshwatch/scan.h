@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "meshwatch/limits.h" /* SCAN_MAX_NETS, SCAN_PORTS_LIMIT */
+#include "meshwatch/util.h"
 
 struct scan_net {
 	uint32_t addr;  /* network address, host byte order */
@@ -19,7 +20,7 @@ struct scan_net {
 
 /* Parses "A.B.C.D/N" (or a bare address = /32). Host bits must be zero
    except for /32. 0, or MW_EINVAL with a sentence in err. */
-int scan_parse_cidr(const char *s, struct scan_net *out, char *err, size_t errlen);
+int scan_parse_cidr(const char *s, struct scan_net *out, char *err, size_t errlen) MW_MUST_CHECK;
 /* "A.B.C.D/N" into out (at least 19 bytes). */
 char *scan_net_format(const struct scan_net *n, char *out, size_t outlen);
 /* Hosts a block holds: /32 one, /31 two, else all but network and broadcast. */
@@ -32,11 +33,11 @@ int scan_net_has(const struct scan_net *n, uint32_t addr);
 /* Parses a comma-separated list of CIDR blocks ("10.0.0.0/24,10.0.1.5")
    into out (at most max). Returns the count or MW_EINVAL/MW_ETOOBIG with
    err naming the bad item. An empty string gives 0. */
-int scan_parse_net_list(const char *s, struct scan_net *out, int max, char *err, size_t errlen);
+int scan_parse_net_list(const char *s, struct scan_net *out, int max, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Parses "22,80,8000-8010" into out (at most max ports, duplicates
    dropped). Returns the count or MW_EINVAL/MW_ETOOBIG naming the item. */
-int scan_parse_port_list(const char *s, uint16_t *out, int max, char *err, size_t errlen);
+int scan_parse_port_list(const char *s, uint16_t *out, int max, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Expands blocks into a sorted, duplicate-free array of host addresses
    (host order, malloc'd into *out). MW_ETOOBIG with err when there are more

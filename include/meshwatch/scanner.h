@@ -19,6 +19,7 @@
 #include "meshwatch/limits.h" /* SCAN_RAW_MAX, SCAN_TLS_MAX */
 #include "meshwatch/scan.h"
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct node;
 struct scanner;
@@ -37,14 +38,19 @@ struct scanner_stats {
 	int running;                /* 1 while a scan runs */
 };
 
-/* Loads the service definitions (services_file), works out the allowed
-   subnets (scan_subnets, else the directly connected ones), marks scans a
-   previous run left unfinished as failed and starts the thread. NULL with
-   a reason naming the option to fix. */
-struct scanner *scanner_start(struct node *n, char *err, size_t errlen);
+/* Loads the service definitions (services_file) and works out the allowed
+   subnets (scan_subnets, else the directly connected ones). NULL with a
+   reason naming the option to fix. The node's prober must exist. */
+struct scanner *scanner_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Marks scans a previous run left unfinished as failed and starts the
+   thread. 0, or MW_EIO with a reason. */
+int scanner_start(struct scanner *s, char *err, size_t errlen) MW_MUST_CHECK;
 /* Cancels the running scan, waits for its sweep to drain from the loop,
-   joins the thread and frees. Call before the prober stops. Accepts NULL. */
+   joins the thread and marks queued scans failed in the store. Call before
+   the prober stops. Idempotent; accepts NULL. */
 void scanner_stop(struct scanner *s);
+/* Stops (if still running) and frees. Accepts NULL. */
+void scanner_destroy(struct scanner *s);
 
 /* Validates and queues a scan. subnets/ports are the request's items
    (NULL/0: the allowed subnets; the built-in and scan_ports ports).

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 enum svc_confidence { SVC_NONE = 0, SVC_LOW = 1, SVC_MEDIUM = 2, SVC_HIGH = 3, SVC_CERTAIN = 4 };
 
 #include "meshwatch/limits.h" /* SVC_NAME_MAX */
@@ -36,9 +38,9 @@ struct svc_match {
 
 /* Parses a JSON array of definitions. NULL with err naming the entry and
    field on a bad definition (or a bad regular expression). */
-struct svcdb *svcdb_parse(const char *json, size_t len, char *err, size_t errlen);
+struct svcdb *svcdb_parse(const char *json, size_t len, char *err, size_t errlen) MW_MUST_CHECK;
 /* The built-in definitions, then those of path (may be NULL or ""). */
-struct svcdb *svcdb_load(const char *path, char *err, size_t errlen);
+struct svcdb *svcdb_load(const char *path, char *err, size_t errlen) MW_MUST_CHECK;
 void svcdb_free(struct svcdb *db);
 int svcdb_count(const struct svcdb *db);
 

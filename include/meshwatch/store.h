@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 struct store;
 
 #define STORE_USERNAME_MAX 64
@@ -22,7 +24,7 @@ struct user_row {
 
 /* Opens (creating if needed) DIR/meshwatch.db and migrates it to the
    current schema. Returns NULL and writes a reason to err. */
-struct store *store_open(const char *dir, char *err, size_t errlen);
+struct store *store_open(const char *dir, char *err, size_t errlen) MW_MUST_CHECK;
 /* Closes the database; accepts NULL. */
 void store_close(struct store *st);
 
@@ -37,12 +39,12 @@ int store_check_writable(struct store *st, char *err, size_t errlen);
 
 /* meta: small key/value pairs. get returns MW_ENOTFOUND when absent. */
 int store_meta_get(struct store *st, const char *key, char *out, size_t outlen);
-int store_meta_set(struct store *st, const char *key, const char *value);
+int store_meta_set(struct store *st, const char *key, const char *value) MW_MUST_CHECK;
 
 /* Users. create returns MW_EEXIST for a taken name and MW_ETOOBIG when
    max_users already exist. hash is the encoded password hash. */
 int store_user_create(struct store *st, const char *username, const char *hash, int max_users,
-    struct user_row *out);
+    struct user_row *out) MW_MUST_CHECK;
 int store_user_get(struct store *st, int64_t id, struct user_row *out);
 /* Also copies the password hash into hash (hashlen bytes) when not NULL. */
 int store_user_get_by_name(struct store *st, const char *username, struct user_row *out, char *hash,
@@ -50,8 +52,8 @@ int store_user_get_by_name(struct store *st, const char *username, struct user_r
 /* NULL leaves a field unchanged; a changed password ends the user's
    sessions except keep_session_hash (may be NULL). */
 int store_user_update(struct store *st, int64_t id, const char *username, const char *hash,
-    const char *keep_session_hash);
-int store_user_delete(struct store *st, int64_t id);
+    const char *keep_session_hash) MW_MUST_CHECK;
+int store_user_delete(struct store *st, int64_t id) MW_MUST_CHECK;
 int store_user_count(struct store *st);
 /* Lists users whose name contains q (NULL or "" for all), ordered by id.
    *rows is malloc'd (caller frees), *n rows, *total matching in all. */
@@ -59,7 +61,7 @@ int store_user_list(struct store *st, const char *q, int limit, int offset, stru
     int *n, int *total);
 
 /* Sessions, keyed by the SHA-256 (hex) of the token. */
-int store_session_create(struct store *st, const char *token_hash, int64_t user_id, int64_t expires_at);
+int store_session_create(struct store *st, const char *token_hash, int64_t user_id, int64_t expires_at) MW_MUST_CHECK;
 /* MW_ENOTFOUND when unknown or expired at now. */
 int store_session_lookup(struct store *st, const char *token_hash, int64_t now, struct user_row *user);
 int store_session_delete(struct store *st, const char *token_hash);
@@ -95,7 +97,7 @@ struct store_peer_row {
 
 /* Saves every row with an id and deletes the peers not among them (one
    transaction). */
-int store_peers_save(struct store *st, const struct store_peer_row *peers, int n);
+int store_peers_save(struct store *st, const struct store_peer_row *peers, int n) MW_MUST_CHECK;
 /* Loads saved peers into a malloc'd array (caller frees). */
 int store_peers_load(struct store *st, struct store_peer_row **out, int *n);
 int store_peer_delete(struct store *st, const char *id);
@@ -108,7 +110,7 @@ struct store_bucket {
 int store_poll_buckets(struct store *st, const char *peer_id, int64_t since, struct store_bucket **out, int *n);
 
 /* Inserts poll results in one transaction. */
-int store_polls_insert(struct store *st, const struct poll_row *rows, int n);
+int store_polls_insert(struct store *st, const struct poll_row *rows, int n) MW_MUST_CHECK;
 
 struct pmtu_row {
 	int64_t measured_at;
@@ -116,7 +118,7 @@ struct pmtu_row {
 	char method[24];
 };
 /* Adds a PMTU measurement to the history. */
-int store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_row *p);
+int store_pmtu_insert(struct store *st, const char *peer_id, const struct pmtu_row *p) MW_MUST_CHECK;
 /* Newest first, at most limit; *rows malloc'd. */
 int store_pmtu_list(struct store *st, const char *peer_id, int limit, struct pmtu_row **rows, int *n);
 
@@ -160,13 +162,13 @@ int store_maintain(struct store *st, int64_t now, int64_t raw_keep_s, int64_t ke
 /* Appends snapshot number seq, which must be store_outbox_last_seq() + 1
    (one thread adds); past max_rows the oldest rows are dropped and
    *dropped says how many. MW_EEXIST when seq is not the next number. */
-int store_outbox_add(struct store *st, int64_t seq, const char *body, int64_t now, int max_rows, int *dropped);
+int store_outbox_add(struct store *st, int64_t seq, const char *body, int64_t now, int max_rows, int *dropped) MW_MUST_CHECK;
 /* The oldest snapshot with a sequence number above after: 0 with a malloc'd
    body, MW_ENOTFOUND when there is none. */
 int store_outbox_next(struct store *st, int64_t after, int64_t *seq, char **body);
 /* Per-server progress ("ip:port" keys). get returns 0 when unknown. */
 int64_t store_report_acked(struct store *st, const char *server);
-int store_report_ack(struct store *st, const char *server, int64_t seq);
+int store_report_ack(struct store *st, const char *server, int64_t seq) MW_MUST_CHECK;
 /* Deletes outbox rows every server has acknowledged (<= seq). */
 int store_outbox_trim(struct store *st, int64_t seq);
 int store_outbox_count(struct store *st);
@@ -200,7 +202,7 @@ struct report_origin {
    changes. An origin's latest cells are kept to max_cells (the most
    recently measured). Else 0. One transaction. */
 int store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
-    int max_origins, int max_cells, int64_t now);
+    int max_origins, int max_cells, int64_t now) MW_MUST_CHECK;
 /* Origins stored (-1 on a database error). */
 int store_report_origin_count(struct store *st);
 /* Origins ordered by fqdn then id, from offset, at most limit of them
@@ -249,16 +251,16 @@ struct check_row {
 };
 
 /* MW_ETOOBIG when max targets exist. out gets the stored row. */
-int store_target_create(struct store *st, const struct target_row *in, int max, struct target_row *out);
+int store_target_create(struct store *st, const struct target_row *in, int max, struct target_row *out) MW_MUST_CHECK;
 int store_target_get(struct store *st, int64_t id, struct target_row *out);          /* MW_ENOTFOUND */
-int store_target_update(struct store *st, const struct target_row *in);              /* config fields */
-int store_target_delete(struct store *st, int64_t id);                               /* and its history */
+int store_target_update(struct store *st, const struct target_row *in) MW_MUST_CHECK;              /* config fields */
+int store_target_delete(struct store *st, int64_t id) MW_MUST_CHECK;                               /* and its history */
 /* q matches name or host (substring); enabled -1 = any; state -1 = any. */
 int store_target_list(struct store *st, const char *q, int enabled, int state, int limit, int offset,
     struct target_row **rows, int *n, int *total);
 int store_target_count(struct store *st);
 /* Results and the targets' last state, one transaction. */
-int store_checks_insert(struct store *st, const struct check_row *rows, int n);
+int store_checks_insert(struct store *st, const struct check_row *rows, int n) MW_MUST_CHECK;
 /* Raw checks of one target in [from_ms, to_ms), oldest first, at most max. */
 int store_target_checks(struct store *st, int64_t id, int64_t from_ms, int64_t to_ms, int max, struct check_row **rows,
     int *n);
@@ -272,7 +274,7 @@ int target_state_parse(const char *s); /* -1 when unknown */
 struct rollup_sec;
 /* Adds the minutes (t = minute start) in one transaction; a minute already
    stored is added to. 0 or MW_EDB. */
-int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n);
+int store_traffic_minutes_add(struct store *st, const struct rollup_sec *rows, int n) MW_MUST_CHECK;
 /* The minutes in [from, to) summed into step-second buckets starting at
    from (step >= 60; t = the bucket's start), oldest first, at most max
    buckets, empty ones left out; *out malloc'd. MW_EINVAL for a bad step
@@ -346,14 +348,14 @@ struct disc_limits {
 
 /* Scans: create fills row->id; update writes state, times, counts and
    error. get returns MW_ENOTFOUND for an unknown id. */
-int store_scan_create(struct store *st, struct scan_row *row);
-int store_scan_update(struct store *st, const struct scan_row *row);
+int store_scan_create(struct store *st, struct scan_row *row) MW_MUST_CHECK;
+int store_scan_update(struct store *st, const struct scan_row *row) MW_MUST_CHECK;
 int store_scan_get(struct store *st, int64_t id, struct scan_row *out);
 /* Newest first; state "" for all. *rows malloc'd. */
 int store_scan_list(struct store *st, const char *state, int limit, int offset, struct scan_row **rows, int *n,
     int *total);
 /* Scans left queued or running by a previous run become failed. */
-int store_scans_interrupted(struct store *st, int64_t now);
+int store_scans_interrupted(struct store *st, int64_t now) MW_MUST_CHECK;
 
 /* Records a finished scan in one transaction: hosts up (with their open
    services) are inserted or refreshed; against what was known before it
@@ -365,12 +367,12 @@ int store_scans_interrupted(struct store *st, int64_t now);
    trims the tables to lim. Returns 0 or MW_EDB. */
 int store_discovery_apply(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *hosts, int nhosts,
     const uint32_t *scanned, int nscanned, const uint16_t *ports, int nports, const struct disc_result *results,
-    int nresults, const struct disc_limits *lim, int *changes);
+    int nresults, const struct disc_limits *lim, int *changes) MW_MUST_CHECK;
 /* Containers from the container engine: upserts them as hosts with
    source "docker" and their ports as services; containers no longer listed
    are marked gone (host_gone change). */
 int store_discovery_apply_docker(struct store *st, int64_t now, const struct disc_host *hosts, int n,
-    const struct disc_limits *lim, int *changes);
+    const struct disc_limits *lim, int *changes) MW_MUST_CHECK;
 
 /* Hosts whose ip, hostname, mac or vendor contains q, with a service whose
    name contains service, with an open port, exact ip; ordered by address.
@@ -416,7 +418,7 @@ struct event_row {
 /* Inserts n events in one transaction (with their ids when set, and an
    id already stored is not written twice), then keeps only the newest
    max_rows (0: no bound). 0 or MW_EDB. */
-int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows);
+int store_events_add(struct store *st, const struct event_row *rows, int n, int max_rows) MW_MUST_CHECK;
 
 struct event_filter {
 	const char *kind, *subject_type, *subject;  /* NULL or "": any */

@@ -4,7 +4,8 @@
    resolver's pool and cache. Results queue in memory and the main thread
    writes them to the store once a second, in one transaction.
 
-   Threads: targets_start/stop/flush/maintain run on the main thread;
+   Threads: targets_create/start/stop/destroy/flush/maintain run on the
+   main thread;
    targets_changed/removed/recent/stats on any thread (HTTP workers). */
 #ifndef MESHWATCH_TARGETS_H
 #define MESHWATCH_TARGETS_H
@@ -13,16 +14,23 @@
 #include <stdint.h>
 
 #include "meshwatch/store.h"
+#include "meshwatch/util.h"
 
 struct node;
 struct targets;
 
+/* A checker on the node's prober and resolver (create those first). NULL
+   with a reason in err. */
+struct targets *targets_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
 /* Loads the targets from the store and schedules them, spread over their
-   intervals. NULL with a reason in err. */
-struct targets *targets_start(struct node *n, char *err, size_t errlen);
-/* Cancels every check (on the loop thread, waiting for it) and frees.
-   Call before the prober stops. Accepts NULL. */
+   intervals. 0, or MW_E* with a reason in err. */
+int targets_start(struct targets *t, char *err, size_t errlen) MW_MUST_CHECK;
+/* Cancels every check (on the loop thread, waiting for it) and stores the
+   results still queued. Call before the prober stops. Idempotent; accepts
+   NULL. */
 void targets_stop(struct targets *t);
+/* Stops (if still running) and frees. Accepts NULL. */
+void targets_destroy(struct targets *t);
 
 /* Main thread, once a second: queued results into the store. */
 void targets_flush(struct targets *t);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "meshwatch/hist.h"
+#include "meshwatch/util.h"
 
 struct tls_server;
 
@@ -22,7 +23,7 @@ struct tls_stats {
 
 /* Loads key and certificate and prepares tickets, curves (X25519, P-256)
    and ciphersuites. NULL with a reason in err. */
-struct tls_server *tls_server_create(const char *cert_path, const char *key_path, char *err, size_t errlen);
+struct tls_server *tls_server_create(const char *cert_path, const char *key_path, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Loads a new certificate and key; new connections use them at once. On
    error the current ones stay. 0 or a negative MW_E* with err. */

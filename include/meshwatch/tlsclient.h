@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h"
+
 /* Why a request to a peer failed (the client classifies its own
    failures; the poller adds the rest); also the labels used in JSON and
    metrics. */
@@ -44,7 +46,7 @@ struct https_result {
 };
 
 /* NULL with a reason in err. session_slots bounds the resumption cache. */
-struct tls_client *tlsclient_create(int session_slots, char *err, size_t errlen);
+struct tls_client *tlsclient_create(int session_slots, char *err, size_t errlen) MW_MUST_CHECK;
 void tlsclient_destroy(struct tls_client *c);
 
 /* Sends one request to ip:port (numeric IPv4 or IPv6) and reads the whole

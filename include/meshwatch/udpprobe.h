@@ -28,6 +28,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "meshwatch/util.h"
+
 #define UDPP_MAGIC "MWU1"
 #define UDPP_HDR_LEN 32
 #define UDPP_TYPE_PROBE 1
@@ -77,9 +79,9 @@ struct udp_responder_opts {
    per second, bursts up to one second's worth); excess probes are dropped
    and counted. Returns NULL with a reason in err (bad address, port in use,
    thread failure). Free with udp_responder_stop. */
-struct udp_responder *udp_responder_start(const char *addr, int port, char *err, size_t errlen);
+struct udp_responder *udp_responder_start(const char *addr, int port, char *err, size_t errlen) MW_MUST_CHECK;
 struct udp_responder *udp_responder_start_opts(const char *addr, int port,
-	const struct udp_responder_opts *o, char *err, size_t errlen);
+	const struct udp_responder_opts *o, char *err, size_t errlen) MW_MUST_CHECK;
 /* Stops the thread (woken at once through an eventfd, joined well within
    200 ms), closes the socket and frees r. Accepts NULL. */
 void udp_responder_stop(struct udp_responder *r);

@@ -21,7 +21,14 @@ enum {
 	MW_ECRYPTO = -8,  /* mbedTLS failed */
 	MW_EAUTH = -9,    /* credentials rejected */
 	MW_ELIMIT = -10,  /* rate limited */
+	MW_EREPLIED = -11, /* an HTTP handler's helper already sent the error
+	                      reply: its caller only returns */
 };
+
+/* On a function whose result must not be dropped: a create or start that
+   can fail, a store write, a parser. GCC warns even through a (void) cast,
+   so a caller that may ignore the result says so with an if. */
+#define MW_MUST_CHECK __attribute__((warn_unused_result))
 
 /* A short English description of an MW_E* code; never NULL. */
 const char *mw_strerror(int code);
@@ -69,7 +76,7 @@ char *mw_rfc3339_ms(int64_t ms, char *out, size_t outlen);
    ("2026-11-22T10:30:00Z", also "+00:00"). 0 with *out set; MW_EINVAL when
    s is neither; MW_ETOOBIG when it is a time outside [0, MW_TIME_MAX]
    (negative, or too large, whatever its number of digits). */
-int mw_parse_time(const char *s, int64_t *out);
+int mw_parse_time(const char *s, int64_t *out) MW_MUST_CHECK;
 
 /* Parses a duration from outside: a whole number with an optional unit,
    s, m, h or d ("90", "90s", "60m", "2h", "1d"; no unit means seconds),

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "meshwatch/util.h"
+
 struct mg_context;
 struct node;
 struct ws_hub;
@@ -17,13 +19,16 @@ struct ws_hub;
    more is refused on its header with close status 1009. */
 #define WS_MAX_MESSAGE 4096
 
-/* Registers /ws on ctx and starts the pusher. NULL with a reason in err. */
-struct ws_hub *ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen);
-/* Stops the pusher; call before mg_stop. Accepts NULL. */
+/* An empty hub. NULL with a reason in err. */
+struct ws_hub *ws_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
+/* Registers /ws on ctx and starts the pusher. 0, or MW_EIO with a reason
+   (/ws is not registered then). */
+int ws_start(struct ws_hub *h, struct mg_context *ctx, char *err, size_t errlen) MW_MUST_CHECK;
+/* Stops the pusher; call before mg_stop. Idempotent; accepts NULL. */
 void ws_stop(struct ws_hub *h);
 /* Frees the hub; call after mg_stop (civetweb may still call the close
    handler until then). Accepts NULL. */
-void ws_free(struct ws_hub *h);
+void ws_destroy(struct ws_hub *h);
 int ws_client_count(struct ws_hub *h);
 
 #endif

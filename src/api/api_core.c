@@ -222,7 +222,7 @@ account_key(const char *username, char key[41])
 }
 
 /* Counts one password guess at username, from any address: 0 when it may
-   be checked, else replies 429 and returns -1. */
+   be checked, else replies 429 and returns MW_EREPLIED. */
 static int
 account_limit(struct req *r, const char *username, const char key[41])
 {
@@ -237,7 +237,7 @@ account_limit(struct req *r, const char *username, const char key[41])
 	    wait);
 	reply_rate_limited(r, wait, detail);
 	log_warn("auth", "login rate limit reached for user \"%.64s\" (last attempt from %s)", username, r->client);
-	return -1;
+	return MW_EREPLIED;
 }
 
 /* Checks pass against the stored hash of username, or, for a username the
@@ -327,7 +327,7 @@ api_users_list(struct req *r)
 	int limit, offset, n = 0, total = 0;
 	char q[STORE_USERNAME_MAX + 1] = "";
 	if (http_query_int(r, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX, &limit) ||
-	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == -2)
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == MW_EREPLIED)
 		return;
 	struct user_row *rows = NULL;
 	if (store_user_list(r->node->store, q, limit, offset, &rows, &n, &total) != 0) {
@@ -354,7 +354,7 @@ validate_user_fields(struct req *r, const char *user, const char *pass)
 	}
 	if (why) {
 		http_reply_error(r, 400, "invalid_field", "field \"%s\": %s", field, why);
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }
@@ -412,7 +412,8 @@ api_users_get(struct req *r)
    alone cannot take over an account. Every user is an admin, so an admin
    may set another user's password (a forgotten one can be replaced) by
    giving their own. Wrong guesses count against the acting user's
-   per-account login limit. 0 when confirmed, else -1 after replying. */
+   per-account login limit. 0 when confirmed, else MW_EREPLIED after
+   replying. */
 static int
 reauthenticate(struct req *r)
 {
@@ -421,19 +422,19 @@ reauthenticate(struct req *r)
 		http_reply_error(r, 400, "invalid_field",
 		    "field \"current_password\" %s: a password change needs the password of the user making it (\"%s\")",
 		    v == NULL ? "is required" : "must be a non-empty string", r->user.username);
-		return -1;
+		return MW_EREPLIED;
 	}
 	char key[41];
 	account_key(r->user.username, key);
 	if (account_limit(r, r->user.username, key) != 0)
-		return -1;
+		return MW_EREPLIED;
 	struct user_row me;
 	if (!check_password(r, r->user.username, v->valuestring, &me) || me.id != r->user.id) {
 		log_info("auth", "password change refused: wrong current_password for \"%s\" from %s", r->user.username,
 		    r->client);
 		http_reply_error(r, 403, "wrong_current_password",
 		    "field \"current_password\" is not the password of \"%s\", the user making this change", r->user.username);
-		return -1;
+		return MW_EREPLIED;
 	}
 	ratelimit_reset(r->node->account_rl, key);
 	return 0;

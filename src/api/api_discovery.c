@@ -20,7 +20,8 @@
 #define LIST_MAX 1000
 
 /* Collects a body field that may be an array of strings (and, for ports,
-   numbers): items point into the JSON or into numbuf. -1 after a 400. */
+   numbers): items point into the JSON or into numbuf. MW_EREPLIED
+   after a 400. */
 static int
 string_items(struct req *r, const char *key, int allow_numbers, const char **items, int max, char (*numbuf)[8],
     int *n)
@@ -32,20 +33,20 @@ string_items(struct req *r, const char *key, int allow_numbers, const char **ite
 	if (!cJSON_IsArray(v)) {
 		http_reply_error(r, 400, "invalid_field", "field \"%s\" must be an array of %s", key,
 		    allow_numbers ? "ports (numbers or \"from-to\" strings)" : "CIDR strings like \"192.168.1.0/24\"");
-		return -1;
+		return MW_EREPLIED;
 	}
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v) {
 		if (*n >= max) {
 			http_reply_error(r, 400, "too_many", "field \"%s\" holds more than %d items", key, max);
-			return -1;
+			return MW_EREPLIED;
 		}
 		if (cJSON_IsString(e)) {
 			items[(*n)++] = e->valuestring;
 		} else if (allow_numbers && cJSON_IsNumber(e)) {
 			if (e->valuedouble != (double)(int)e->valuedouble || e->valuedouble < 1 || e->valuedouble > 65535) {
 				http_reply_error(r, 400, "invalid_field", "field \"%s\": %g is not a port (1-65535)", key, e->valuedouble);
-				return -1;
+				return MW_EREPLIED;
 			}
 			snprintf(numbuf[*n], sizeof numbuf[*n], "%d", e->valueint);
 			items[*n] = numbuf[*n];
@@ -53,7 +54,7 @@ string_items(struct req *r, const char *key, int allow_numbers, const char **ite
 		} else {
 			http_reply_error(r, 400, "invalid_field", "field \"%s\" must hold only %s", key,
 			    allow_numbers ? "port numbers or \"from-to\" strings" : "CIDR strings");
-			return -1;
+			return MW_EREPLIED;
 		}
 	}
 	return 0;
@@ -168,7 +169,7 @@ api_scans_list(struct req *r)
 	int limit, offset, n = 0, total = 0;
 	char state[16] = "";
 	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
-	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "state", state, sizeof state) == -2)
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "state", state, sizeof state) == MW_EREPLIED)
 		return;
 	static const char *const states[] = {"", "queued", "running", "completed", "failed", "cancelled"};
 	int known = 0;
@@ -230,7 +231,7 @@ api_scans_results(struct req *r)
 	int limit, offset, n = 0, total = 0;
 	char state[16] = "";
 	if (http_query_int(r, "limit", 1000, 1, 10000, &limit) || http_query_int(r, "offset", 0, 0, 1000000000, &offset) ||
-	    http_query_str(r, "state", state, sizeof state) == -2)
+	    http_query_str(r, "state", state, sizeof state) == MW_EREPLIED)
 		return;
 	if (state[0] && strcmp(state, "open") && strcmp(state, "closed") && strcmp(state, "filtered")) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"state\" must be open, closed or filtered");
@@ -259,14 +260,15 @@ api_scans_results(struct req *r)
 	http_reply_collection(r, items, total, limit, offset);
 }
 
-/* Common filters of /api/hosts and /api/services; -1 after a 400. */
+/* Common filters of /api/hosts and /api/services; MW_EREPLIED after a
+   400. */
 static int
 list_filters(struct req *r, int *limit, int *offset, char *q, size_t qlen, char *service, size_t slen, int *port)
 {
 	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, limit) ||
-	    http_query_int(r, "offset", 0, 0, 1000000000, offset) || http_query_str(r, "q", q, qlen) == -2 ||
-	    http_query_str(r, "service", service, slen) == -2 || http_query_int(r, "port", 0, 0, 65535, port))
-		return -1;
+	    http_query_int(r, "offset", 0, 0, 1000000000, offset) || http_query_str(r, "q", q, qlen) == MW_EREPLIED ||
+	    http_query_str(r, "service", service, slen) == MW_EREPLIED || http_query_int(r, "port", 0, 0, 65535, port))
+		return MW_EREPLIED;
 	return 0;
 }
 
@@ -302,7 +304,7 @@ api_hosts_list(struct req *r)
 {
 	char ip[DISC_IP_MAX + 8] = "";
 	unsigned char tmp[4];
-	if (http_query_str(r, "ip", ip, sizeof ip) == -2)
+	if (http_query_str(r, "ip", ip, sizeof ip) == MW_EREPLIED)
 		return;
 	if (ip[0] && inet_pton(AF_INET, ip, tmp) != 1) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"ip\" must be an IPv4 address");
@@ -329,7 +331,7 @@ api_services_list(struct req *r)
 	int limit, offset, port, n = 0, total = 0;
 	char q[128] = "", service[64] = "", state[16] = "";
 	if (list_filters(r, &limit, &offset, q, sizeof q, service, sizeof service, &port) ||
-	    http_query_str(r, "state", state, sizeof state) == -2)
+	    http_query_str(r, "state", state, sizeof state) == MW_EREPLIED)
 		return;
 	struct disc_service *rows = NULL;
 	if (store_services_list(r->node->store, q, service, port, state, limit, offset, &rows, &n, &total) != 0) {
@@ -351,7 +353,7 @@ api_changes_list(struct req *r)
 	char kind[16] = "", ip[DISC_IP_MAX + 8] = "";
 	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_time(r, "since", 0, &since) ||
-	    http_query_str(r, "kind", kind, sizeof kind) == -2 || http_query_str(r, "ip", ip, sizeof ip) == -2)
+	    http_query_str(r, "kind", kind, sizeof kind) == MW_EREPLIED || http_query_str(r, "ip", ip, sizeof ip) == MW_EREPLIED)
 		return;
 	static const char *const kinds[] = {"", "new_host", "host_back", "host_gone", "port_opened", "port_closed"};
 	int known = 0;

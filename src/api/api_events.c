@@ -18,21 +18,22 @@
 #define EVENTS_LIST_MAX 1000
 
 /* A name-like query parameter: absent is "", and only [a-z0-9_.:-] of up
-   to len-1 bytes (ids, kinds, addresses) is accepted. -1: replied 400. */
+   to len-1 bytes (ids, kinds, addresses) is accepted. MW_EREPLIED after a
+   400. */
 static int
 query_token(struct req *r, const char *name, char *out, size_t len)
 {
 	int rc = http_query_str(r, name, out, len);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		out[0] = '\0';
 		return 0;
 	}
 	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
 	if (out[strspn(out, ok)] != '\0') {
 		http_reply_error(r, 400, "invalid_query", "parameter \"%s\" may hold only letters, digits and _ . : -", name);
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }

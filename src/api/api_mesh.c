@@ -37,8 +37,8 @@ signed_path(struct req *r, char *out, size_t outlen)
 	snprintf(out, outlen, "%s%s%s", r->path, q ? "?" : "", q ? q : "");
 }
 
-/* A mesh request's signature (when MESH_SECRET is set): 0, or -1 after
-   replying 401 (503 when the nonce memory is full). The signature must
+/* A mesh request's signature (when MESH_SECRET is set): 0, or
+   MW_EREPLIED after replying 401 (503 when the nonce memory is full). The signature must
    name this node as its destination: a request captured on its way to
    another node is refused here. On success r->mesh_signer holds the
    caller's X-Mw-Id, which the signature covers through ident ("" when
@@ -63,7 +63,7 @@ verify_signed(struct req *r, const char *ident)
 	mesh_count_rejected(m);
 	log_warn("mesh", "%s from %s refused: %s", r->path, r->client, why);
 	http_reply_error(r, rc == MW_ELIMIT ? 503 : 401, rc == MW_ELIMIT ? "busy" : "bad_signature", "%s", why);
-	return -1;
+	return MW_EREPLIED;
 }
 
 /* Replies with o (freed here) as a body signed for the caller's nonce
@@ -171,17 +171,17 @@ api_nodeinfo_reach(struct req *r)
 	reply_signed(r, 200, o);
 }
 
-/* Digits only, at most max: 0 and *out, or -1. */
+/* Digits only, at most max: 0 and *out, or MW_EINVAL. */
 static int
 parse_bounded(const char *s, uint64_t max, uint64_t *out)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > 20 || strspn(s, "0123456789") != n)
-		return -1;
+		return MW_EINVAL;
 	uint64_t v = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-			return -1;
+			return MW_EINVAL;
 		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	*out = v;
@@ -190,7 +190,7 @@ parse_bounded(const char *s, uint64_t max, uint64_t *out)
 
 /* Range-checks every number a caller sends in X-Mw-* headers (the port and
    incarnation of its identity, the digests and cursor of what it has); 0,
-   or -1 after a 400 naming the header. */
+   or MW_EREPLIED after a 400 naming the header. */
 static int
 check_number_headers(struct req *r, int has_ident, const char *port, const char *inc, struct peer_news *who)
 {
@@ -231,7 +231,7 @@ check_number_headers(struct req *r, int has_ident, const char *port, const char 
 	struct mesh *m = r->node->mesh;
 	mesh_count_rejected(m);
 	http_reply_error(r, 400, "invalid_header", "header %s must be %s", bad, want);
-	return -1;
+	return MW_EREPLIED;
 }
 
 void
@@ -318,7 +318,7 @@ api_nodes_list(struct req *r)
 	int limit, offset;
 	char state[16] = "", q[128] = "";
 	if (http_query_int(r, "limit", 100, 1, 5000, &limit) || http_query_int(r, "offset", 0, 0, 1000000, &offset) ||
-	    http_query_str(r, "state", state, sizeof state) == -2 || http_query_str(r, "q", q, sizeof q) == -2)
+	    http_query_str(r, "state", state, sizeof state) == MW_EREPLIED || http_query_str(r, "q", q, sizeof q) == MW_EREPLIED)
 		return;
 	int want_state = -1;
 	if (state[0] && (want_state = peer_state_parse(state)) < 0) {
@@ -376,7 +376,7 @@ get_peer(struct req *r, struct peer *p)
 {
 	if (membership_get(mesh_membership(r->node->mesh), r->sid, p) != 0) {
 		http_reply_error(r, 404, "not_found", "no peer with id %s", r->sid);
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }
@@ -402,22 +402,23 @@ api_nodes_delete(struct req *r)
 	http_reply_raw(r, 204, "application/json", "", 0, NULL);
 }
 
-/* step: seconds, or a number with s, m, h or d. */
+/* step: seconds, or a number with s, m, h or d. 0, or MW_EREPLIED after
+   a 400. */
 static int
 query_step(struct req *r, int def, int *out)
 {
 	char buf[16];
 	int rc = http_query_str(r, "step", buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
 	int64_t v;
 	if (mw_parse_duration(buf, 1, 30 * 86400, &v) != 0) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"step\" must be like 60, 30s, 5m, 1h or 1d (at most 30d)");
-		return -1;
+		return MW_EREPLIED;
 	}
 	*out = (int)v;
 	return 0;

@@ -58,7 +58,7 @@ reply_signed(struct req *r, int status, cJSON *o, const char *nonce)
    report). Without one: only a member this node has polled successfully
    (whatever its state now, not one only heard of), connecting from that
    member's address.
-   0, or -1 with a sentence in why. */
+   0, or MW_EAUTH with a sentence in why. */
 static int
 report_sender_check(struct req *r, const char *signer, const struct report_origin *o, char *why, size_t whylen)
 {
@@ -68,18 +68,18 @@ report_sender_check(struct req *r, const char *signer, const struct report_origi
 			return 0;
 		snprintf(why, whylen, "\"origin.id\" %s is not the signing node (%s): a node reports only as itself", o->id,
 		    signer[0] ? signer : "no X-Mw-Id");
-		return -1;
+		return MW_EAUTH;
 	}
 	struct peer p;
 	if (membership_get(mesh_membership(m), o->id, &p) != 0 || p.last_ok <= 0) {
 		snprintf(why, whylen, "\"origin.id\" %s is not a member this node has polled (without a mesh secret only members report)",
 		    o->id);
-		return -1;
+		return MW_EAUTH;
 	}
 	if (!mw_ip_same_host(r->client, p.ip)) {
 		snprintf(why, whylen, "the report for member %.36s comes from %.63s, not from the member's address %.63s", o->id, r->client,
 		    p.ip);
-		return -1;
+		return MW_EAUTH;
 	}
 	return 0;
 }
@@ -351,11 +351,11 @@ static int
 query_id(struct req *r, const char *name, char out[37])
 {
 	int rc = http_query_str(r, name, out, 37);
-	if (rc == -2)
-		return -1;
-	if (rc == -1 || !membership_valid_id(out)) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND || !membership_valid_id(out)) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be a node id (a lowercase UUID)", name);
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }

@@ -64,11 +64,11 @@ static int
 bad(struct req *r, const char *field, const char *why)
 {
 	http_reply_error(r, 400, "invalid_field", "field \"%s\" %s", field, why);
-	return -1;
+	return MW_EREPLIED;
 }
 
-/* An integer field within [min, max]. 1 when absent, 0 when set, -1 after
-   replying 400. */
+/* An integer field within [min, max]. 1 when absent, 0 when set,
+   MW_EREPLIED after replying 400. */
 static int
 int_field(struct req *r, const char *key, long min, long max, int *out)
 {
@@ -85,14 +85,14 @@ int_field(struct req *r, const char *key, long min, long max, int *out)
 	return 0;
 }
 
-/* Applies the body's fields onto t (all required when full). 0, or -1
-   after replying 400. */
+/* Applies the body's fields onto t (all required when full). 0, or
+   MW_EREPLIED after replying 400. */
 static int
 apply_body(struct req *r, struct target_row *t, int full)
 {
 	if (!cJSON_IsObject(r->body)) {
 		http_reply_error(r, 400, "invalid_body", "request body must be a JSON object");
-		return -1;
+		return MW_EREPLIED;
 	}
 	const cJSON *f;
 	cJSON_ArrayForEach(f, r->body) {
@@ -131,7 +131,7 @@ apply_body(struct req *r, struct target_row *t, int full)
 	}
 	if (int_field(r, "port", 1, 65535, &t->port) < 0 || int_field(r, "interval_s", 1, 86400, &t->interval_s) < 0 ||
 	    int_field(r, "retention_period", 1, 100000, &t->retention_period) < 0)
-		return -1;
+		return MW_EREPLIED;
 	v = cJSON_GetObjectItemCaseSensitive(r->body, "retention_unit");
 	if (v) {
 		if (!cJSON_IsString(v) || target_retention_s(1, v->valuestring) == 0)
@@ -179,7 +179,7 @@ static int
 no_store(struct req *r)
 {
 	http_reply_error(r, 503, "store_unavailable", "cannot reach the database");
-	return -1;
+	return MW_EREPLIED;
 }
 
 void
@@ -188,8 +188,8 @@ api_targets_list(struct req *r)
 	int limit, offset, enabled = -1, state = -1;
 	char q[TARGET_HOST_MAX + 1] = "", en[8] = "", stname[16] = "";
 	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
-	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == -2 ||
-	    http_query_str(r, "enabled", en, sizeof en) == -2 || http_query_str(r, "state", stname, sizeof stname) == -2)
+	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == MW_EREPLIED ||
+	    http_query_str(r, "enabled", en, sizeof en) == MW_EREPLIED || http_query_str(r, "state", stname, sizeof stname) == MW_EREPLIED)
 		return;
 	if (en[0]) {
 		if (strcmp(en, "true") != 0 && strcmp(en, "false") != 0) {
@@ -248,7 +248,7 @@ load(struct req *r, struct target_row *t)
 	int rc = store_target_get(r->node->store, r->id, t);
 	if (rc == MW_ENOTFOUND) {
 		http_reply_error(r, 404, "not_found", "no target with id %lld", (long long)r->id);
-		return -1;
+		return MW_EREPLIED;
 	}
 	return rc ? no_store(r) : 0;
 }
@@ -336,7 +336,7 @@ api_targets_history(struct req *r)
 		return;
 	}
 	char gb[16] = "";
-	if (http_query_str(r, "group_by", gb, sizeof gb) == -2)
+	if (http_query_str(r, "group_by", gb, sizeof gb) == MW_EREPLIED)
 		return;
 	int64_t span = (to - from) * 1000;
 	int64_t step = auto_step(span), step_s;

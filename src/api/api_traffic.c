@@ -57,7 +57,8 @@ struct flow_filter {
 	int prefix;            /* in bits of the 16-byte form */
 };
 
-/* "10.0.0.0/24", "fd00::/64", or one address. 0, or -1 when malformed. */
+/* "10.0.0.0/24", "fd00::/64", or one address. 0, or MW_EINVAL when
+   malformed. */
 static int
 parse_cidr(const char *s, uint8_t net[16], int *prefix)
 {
@@ -65,7 +66,7 @@ parse_cidr(const char *s, uint8_t net[16], int *prefix)
 	const char *slash = strchr(s, '/');
 	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
 	if (alen == 0 || alen >= sizeof addr)
-		return -1;
+		return MW_EINVAL;
 	memcpy(addr, s, alen);
 	addr[alen] = '\0';
 	int v4 = strchr(addr, ':') == NULL;
@@ -73,16 +74,16 @@ parse_cidr(const char *s, uint8_t net[16], int *prefix)
 	if (v4) {
 		net[10] = net[11] = 0xff;
 		if (inet_pton(AF_INET, addr, net + 12) != 1)
-			return -1;
+			return MW_EINVAL;
 	} else if (inet_pton(AF_INET6, addr, net) != 1) {
-		return -1;
+		return MW_EINVAL;
 	}
 	int maxp = v4 ? 32 : 128, p = maxp;
 	if (slash) {
 		char *end;
 		long v = strtol(slash + 1, &end, 10);
 		if (end == slash + 1 || *end || v < 0 || v > maxp)
-			return -1;
+			return MW_EINVAL;
 		p = (int)v;
 	}
 	*prefix = v4 ? 96 + p : p;
@@ -184,7 +185,8 @@ flow_json(const struct flow *f)
 	return o;
 }
 
-/* Reads the filters; on a bad one replies 400 naming it and returns -1. */
+/* Reads the filters; on a bad one replies 400 naming it and returns
+   MW_EREPLIED. */
 static int
 read_filter(struct req *r, struct flow_filter *f, int *sort, int *desc)
 {
@@ -194,8 +196,8 @@ read_filter(struct req *r, struct flow_filter *f, int *sort, int *desc)
 	*sort = SORT_BYTES;
 	*desc = 1;
 	int rc = http_query_str(r, "sort", v, sizeof v);
-	if (rc == -2)
-		return -1;
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
 	if (rc == 0) {
 		if (strcmp(v, "bytes") == 0)
 			*sort = SORT_BYTES;
@@ -208,22 +210,22 @@ read_filter(struct req *r, struct flow_filter *f, int *sort, int *desc)
 		else {
 			http_reply_error(r, 400, "invalid_query",
 			    "query parameter \"sort\" must be bytes, packets, last_seen or first_seen, got \"%s\"", v);
-			return -1;
+			return MW_EREPLIED;
 		}
 	}
 	rc = http_query_str(r, "dir", v, sizeof v);
-	if (rc == -2)
-		return -1;
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
 	if (rc == 0) {
 		if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0) {
 			http_reply_error(r, 400, "invalid_query", "query parameter \"dir\" must be asc or desc, got \"%s\"", v);
-			return -1;
+			return MW_EREPLIED;
 		}
 		*desc = strcmp(v, "desc") == 0;
 	}
 	rc = http_query_str(r, "proto", v, sizeof v);
-	if (rc == -2)
-		return -1;
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
 	if (rc == 0) {
 		for (int p = 0; p < 256 && f->proto < 0; p++) {
 			const char *n = decode_proto_name(p);
@@ -237,17 +239,17 @@ read_filter(struct req *r, struct flow_filter *f, int *sort, int *desc)
 		if (f->proto < 0) {
 			http_reply_error(r, 400, "invalid_query",
 			    "query parameter \"proto\" must be tcp, udp, icmp, icmpv6 or a protocol number from 0 to 255, got \"%s\"", v);
-			return -1;
+			return MW_EREPLIED;
 		}
 	}
 	rc = http_query_str(r, "ip", v, sizeof v);
-	if (rc == -2)
-		return -1;
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
 	if (rc == 0) {
 		if (parse_cidr(v, f->net, &f->prefix) != 0) {
 			http_reply_error(r, 400, "invalid_query",
 			    "query parameter \"ip\" must be an address or a CIDR block like 10.0.0.0/24 or fd00::/64, got \"%s\"", v);
-			return -1;
+			return MW_EREPLIED;
 		}
 		f->has_net = 1;
 	}
@@ -298,15 +300,15 @@ api_traffic_flows(struct req *r)
 /* ---- /api/counters ---- */
 
 /* "10", "10s", "5m", "1h" (mw_parse_duration): seconds. Replies 400 and
-   returns -1 when bad. */
+   returns MW_EREPLIED when bad. */
 static int
 query_step(struct req *r, int def, int *out)
 {
 	char v[32];
 	int rc = http_query_str(r, "step", v, sizeof v);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
@@ -315,7 +317,7 @@ query_step(struct req *r, int def, int *out)
 		http_reply_error(r, 400, "invalid_query",
 		    "query parameter \"step\" must be a number of seconds from 1 to %d (or with s, m, h), got \"%s\"",
 		    COUNTERS_MAX_STEP, v);
-		return -1;
+		return MW_EREPLIED;
 	}
 	*out = (int)n;
 	return 0;

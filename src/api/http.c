@@ -156,15 +156,15 @@ http_query_str(struct req *r, const char *name, char *out, size_t outlen)
 {
 	const char *q = r->ri->query_string;
 	if (q == NULL)
-		return -1;
+		return MW_ENOTFOUND;
 	int n = mg_get_var(q, strlen(q), name, out, outlen);
-	if (n == -1)
-		return -1;
+	if (n == -1) /* civetweb: not in the query */
+		return MW_ENOTFOUND;
 	if (n < 0) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" is longer than %zu bytes", name, outlen - 1);
-		return -2;
+		return MW_EREPLIED;
 	}
-	return 0;
+	return MW_OK;
 }
 
 int
@@ -172,9 +172,9 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 {
 	char buf[32], *end;
 	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
@@ -182,7 +182,7 @@ http_query_int(struct req *r, const char *name, int def, int min, int max, int *
 	if (end == buf || *end || v < min || v > max) {
 		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an integer from %d to %d", name, min,
 		    max);
-		return -1;
+		return MW_EREPLIED;
 	}
 	*out = (int)v;
 	return 0;
@@ -196,9 +196,9 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 {
 	char buf[40];
 	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == -2)
-		return -1;
-	if (rc == -1) {
+	if (rc == MW_EREPLIED)
+		return MW_EREPLIED;
+	if (rc == MW_ENOTFOUND) {
 		*out = def;
 		return 0;
 	}
@@ -212,7 +212,7 @@ http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
 	else
 		http_reply_error(r, 400, "invalid_query",
 		    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
-	return -1;
+	return MW_EREPLIED;
 }
 
 /* Finds the session token: Authorization: Bearer first, then the cookie. */
@@ -274,7 +274,7 @@ is_json_type(const char *ct)
    cannot add that header without a CORS preflight, which this node never
    grants), so its Content-Type is not checked: curl -d keeps working. The
    signed mesh endpoints (RAW) are machine to machine and not checked.
-   0 when the request may go on, -1 after replying. */
+   0 when the request may go on, MW_EREPLIED after replying. */
 static int
 check_forgery(struct req *r, const struct route *rt, const char *method)
 {
@@ -286,7 +286,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 403, "cross_site_request",
 		    "%s %s from another site (Sec-Fetch-Site: %.32s) is refused: changes must come from this node's own pages",
 		    r->method, r->path, site);
-		return -1;
+		return MW_EREPLIED;
 	}
 	const char *origin = mg_get_header(r->conn, "Origin");
 	const char *host = mg_get_header(r->conn, "Host");
@@ -294,7 +294,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 403, "cross_site_request",
 		    "%s %s from origin %.100s is refused: changes must come from this node's own pages (https://%.100s)",
 		    r->method, r->path, origin, host ? host : "its address");
-		return -1;
+		return MW_EREPLIED;
 	}
 	const char *auth = mg_get_header(r->conn, "Authorization");
 	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
@@ -306,7 +306,7 @@ check_forgery(struct req *r, const struct route *rt, const char *method)
 		http_reply_error(r, 415, "unsupported_media_type",
 		    "%s %s needs Content-Type: application/json (got %.64s); without a bearer token, request bodies must be JSON",
 		    r->method, r->path, ct ? ct : "none");
-		return -1;
+		return MW_EREPLIED;
 	}
 	return 0;
 }
@@ -481,7 +481,7 @@ on_log(const struct mg_connection *conn, const char *message)
 }
 
 struct http_server *
-http_start(struct node *n, char *err, size_t errlen)
+http_create(struct node *n, char *err, size_t errlen)
 {
 	struct http_server *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -494,9 +494,21 @@ http_start(struct node *n, char *err, size_t errlen)
 	n->metrics = metrics_create(labels, nlabels);
 	if (n->metrics == NULL) {
 		snprintf(err, errlen, "out of memory");
-		free(h);
+		http_destroy(h);
 		return NULL;
 	}
+	h->ws = ws_create(n, err, errlen);
+	if (h->ws == NULL) {
+		http_destroy(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+http_start(struct http_server *h, char *err, size_t errlen)
+{
+	struct node *n = h->node;
 	char ports[200], threads[16], req_to[16], ka_to[16], hdr_max[16], backlog[16];
 	const char *a = n->cfg.listen_addr;
 	if (strchr(a, ':'))
@@ -541,22 +553,13 @@ http_start(struct node *n, char *err, size_t errlen)
 	if (h->ctx == NULL) {
 		snprintf(err, errlen, "cannot serve HTTPS on %s: %s", n->cfg.listen, cerr[0] ? cerr : "unknown error");
 		mg_set_conn_limits(NULL);
-		metrics_destroy(n->metrics);
-		n->metrics = NULL;
-		free(h);
-		return NULL;
+		return MW_EIO;
 	}
-	h->ws = router_mount(h->ctx, n, handle, h, err, errlen);
-	if (h->ws == NULL) {
-		mg_stop(h->ctx);
-		mg_set_conn_limits(NULL);
-		metrics_destroy(n->metrics);
-		n->metrics = NULL;
-		free(h);
-		return NULL;
-	}
+	int rc = router_mount(h->ctx, h->ws, handle, h, err, errlen);
+	if (rc != MW_OK)
+		return rc;
 	log_info("http", "serving HTTPS on %s with %d worker threads", n->cfg.listen, n->cfg.http_threads);
-	return h;
+	return MW_OK;
 }
 
 void
@@ -565,9 +568,20 @@ http_stop(struct http_server *h)
 	if (h == NULL)
 		return;
 	ws_stop(h->ws);
-	mg_stop(h->ctx);
-	mg_set_conn_limits(NULL);
-	ws_free(h->ws);
+	if (h->ctx) {
+		mg_stop(h->ctx);
+		h->ctx = NULL;
+		mg_set_conn_limits(NULL);
+	}
+}
+
+void
+http_destroy(struct http_server *h)
+{
+	if (h == NULL)
+		return;
+	http_stop(h);
+	ws_destroy(h->ws);
 	metrics_destroy(h->node->metrics);
 	h->node->metrics = NULL;
 	free(h);

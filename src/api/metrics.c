@@ -1,5 +1,7 @@
 /* metrics: fixed arrays of counters indexed by route and status slot, so
-   counting never allocates or locks. */
+   counting never allocates or locks; and the Prometheus text of /metrics,
+   rendered on the requesting worker from those counters and what the
+   other modules publish (targets, traffic, memory). */
 #include "meshwatch/metrics.h"
 
 #include <malloc.h>

@@ -1,7 +1,8 @@
 /* report: owns the sender thread and its per-server state (delivery
-   cursor, backoff). The outbox lives in SQLite, so a snapshot made is a
-   snapshot kept until every reporting node acknowledged it (or the bound
-   dropped it). The thread wakes every 200 ms; it never holds a lock while
+   cursor, backoff); the sender also builds this node's snapshots. The
+   outbox lives in SQLite, so a snapshot made is a snapshot kept until
+   every reporting node acknowledged it (or the bound dropped it). The
+   thread wakes every 200 ms; it never holds a lock while
    on the network. Parsing of received snapshots is stateless. */
 #include "meshwatch/report.h"
 
@@ -188,11 +189,11 @@ static int
 parse_time(const cJSON *v, int64_t *out)
 {
 	if (!cJSON_IsString(v))
-		return -1;
+		return MW_EINVAL;
 	struct tm tm = {0};
 	const char *end = strptime(v->valuestring, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (end == NULL || strcmp(end, "Z") != 0)
-		return -1;
+		return MW_EINVAL;
 	*out = (int64_t)timegm(&tm);
 	return 0;
 }
@@ -207,7 +208,7 @@ opt_num(const cJSON *e, const char *key, double lo, double hi, double *out)
 		return 0;
 	}
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi)
-		return -1;
+		return MW_EINVAL;
 	*out = v->valuedouble;
 	return 0;
 }
@@ -373,7 +374,7 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	char ip[64];
 	if (resolve_server(s, ip, sizeof ip) != 0) {
 		snprintf(why, whylen, "cannot resolve %.100s", s->fqdn);
-		return -1;
+		return MW_EIO;
 	}
 	struct peer_news self;
 	mesh_self(m, &self);
@@ -392,16 +393,16 @@ deliver(struct reporter *r, struct server *s, int64_t seq, const char *body, cha
 	} else if (meshauth_enabled(mesh_auth(m)) &&
 	           meshauth_verify_response(mesh_auth(m), nonce, hr.status, hr.body, hr.body_len, hr.sig) != 0) {
 		snprintf(why, whylen, "answer not signed with the mesh secret (HTTP %d)", hr.status);
-		rc = -1;
+		rc = MW_EIO;
 	} else if (hr.status != 202) {
 		snprintf(why, whylen, "HTTP %d: %.120s", hr.status, hr.body ? hr.body : "");
-		rc = -1;
+		rc = MW_EIO;
 	} else {
 		cJSON *a = cJSON_ParseWithLength(hr.body, hr.body_len);
 		const cJSON *acc = cJSON_GetObjectItemCaseSensitive(a, "accepted_seq");
 		if (!cJSON_IsNumber(acc) || (int64_t)acc->valuedouble != seq) {
 			snprintf(why, whylen, "202 without accepted_seq %lld", (long long)seq);
-			rc = -1;
+			rc = MW_EIO;
 		}
 		cJSON_Delete(a);
 	}
@@ -448,7 +449,9 @@ serve_server(struct reporter *r, struct server *s, int64_t now_ms)
 		s->down = 0;
 		s->backoff_ms = 0;
 		s->acked = seq;
-		store_report_ack(r->n->store, s->key, seq);
+		if (store_report_ack(r->n->store, s->key, seq) != 0)
+			log_debug("report", "%s: could not store the acknowledgement of %lld; after a restart it is sent again",
+			    s->key, (long long)seq);
 	}
 }
 
@@ -500,7 +503,7 @@ sender_main(void *arg)
 }
 
 struct reporter *
-reporter_start(struct node *n, char *err, size_t errlen)
+reporter_create(struct node *n, char *err, size_t errlen)
 {
 	struct reporter *r = calloc(1, sizeof *r);
 	if (r == NULL) {
@@ -514,7 +517,7 @@ reporter_start(struct node *n, char *err, size_t errlen)
 	struct seed_entry *list = NULL;
 	int k = config_load_reporting(n->cfg.reporting_file, MAX_SERVERS, &list, err, errlen);
 	if (k < 0) {
-		reporter_stop(r);
+		reporter_destroy(r);
 		return NULL;
 	}
 	for (int i = 0; i < k; i++) {
@@ -531,16 +534,22 @@ reporter_start(struct node *n, char *err, size_t errlen)
 	free(list);
 	r->stats.servers = r->nservers;
 	r->stats.last_seq = store_outbox_last_seq(n->store);
+	return r;
+}
+
+int
+reporter_start(struct reporter *r, char *err, size_t errlen)
+{
 	if (r->nservers == 0)
-		return r;
+		return MW_OK;
 	if (pthread_create(&r->thread, NULL, sender_main, r) != 0) {
 		snprintf(err, errlen, "cannot start the report sender");
-		reporter_stop(r);
-		return NULL;
+		return MW_EIO;
 	}
 	r->started = 1;
-	log_info("report", "sending a snapshot every %d s to %d reporting node(s)", n->cfg.report_interval_s, r->nservers);
-	return r;
+	log_info("report", "sending a snapshot every %d s to %d reporting node(s)", r->n->cfg.report_interval_s,
+	    r->nservers);
+	return MW_OK;
 }
 
 void
@@ -551,6 +560,15 @@ reporter_stop(struct reporter *r)
 	r->stop = 1;
 	if (r->started)
 		pthread_join(r->thread, NULL);
+	r->started = 0;
+}
+
+void
+reporter_destroy(struct reporter *r)
+{
+	if (r == NULL)
+		return;
+	reporter_stop(r);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -211,13 +211,13 @@ allow_all(struct mg_connection *conn, void *cbdata)
 	return 1;
 }
 
-struct ws_hub *
-router_mount(struct mg_context *ctx, struct node *n, int (*handler)(struct mg_connection *, void *), void *cbdata,
+int
+router_mount(struct mg_context *ctx, struct ws_hub *ws, int (*handler)(struct mg_connection *, void *), void *cbdata,
     char *err, size_t errlen)
 {
 	mg_set_request_handler(ctx, "**", handler, cbdata);
 	/* Authentication is ours; without a handler civetweb looks for an
 	   .htpasswd file on every request. */
 	mg_set_auth_handler(ctx, "**", allow_all, NULL);
-	return ws_start(ctx, n, err, errlen);
+	return ws_start(ws, ctx, err, errlen);
 }

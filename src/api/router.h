@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/util.h" /* MW_MUST_CHECK */
+
 struct mg_connection;
 struct mg_context;
 struct node;
@@ -52,10 +54,10 @@ const char *const *router_labels(int *n);
 int router_unmatched_label(void);
 
 /* Serves every path on ctx through handler(conn, cbdata) and /ws through
-   the WebSocket hub it starts (ws.h). Returns the hub, or NULL with a
-   reason in err; the caller stops and frees it (ws_stop before mg_stop,
-   ws_free after). */
-struct ws_hub *router_mount(struct mg_context *ctx, struct node *n, int (*handler)(struct mg_connection *, void *),
-    void *cbdata, char *err, size_t errlen);
+   the WebSocket hub ws, which it starts (ws.h). MW_OK, or an MW_E* code
+   with a reason in err; the caller still owns the hub (ws_stop before
+   mg_stop, ws_destroy after). */
+int router_mount(struct mg_context *ctx, struct ws_hub *ws, int (*handler)(struct mg_connection *, void *),
+    void *cbdata, char *err, size_t errlen) MW_MUST_CHECK;
 
 #endif

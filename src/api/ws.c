@@ -408,7 +408,7 @@ pusher_main(void *arg)
 }
 
 struct ws_hub *
-ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
+ws_create(struct node *n, char *err, size_t errlen)
 {
 	struct ws_hub *h = calloc(1, sizeof *h);
 	if (h == NULL) {
@@ -423,17 +423,20 @@ ws_start(struct mg_context *ctx, struct node *n, char *err, size_t errlen)
 		off += (size_t)snprintf(h->hello + off, sizeof h->hello - off, "%s\"%s\"", k ? "," : "", topics[k].name);
 	if (off < sizeof h->hello)
 		snprintf(h->hello + off, sizeof h->hello - off, "]}");
+	return h;
+}
+
+int
+ws_start(struct ws_hub *h, struct mg_context *ctx, char *err, size_t errlen)
+{
 	mg_set_websocket_handler(ctx, "/ws", on_connect, on_ready, on_data, on_close, h);
 	if (pthread_create(&h->thread, NULL, pusher_main, h) != 0) {
 		snprintf(err, errlen, "cannot start the WebSocket pusher");
 		mg_set_websocket_handler(ctx, "/ws", NULL, NULL, NULL, NULL, NULL);
-		pthread_mutex_destroy(&h->lock);
-		pthread_cond_destroy(&h->wake);
-		free(h);
-		return NULL;
+		return MW_EIO;
 	}
 	h->started = 1;
-	return h;
+	return MW_OK;
 }
 
 void
@@ -451,10 +454,11 @@ ws_stop(struct ws_hub *h)
 }
 
 void
-ws_free(struct ws_hub *h)
+ws_destroy(struct ws_hub *h)
 {
 	if (h == NULL)
 		return;
+	ws_stop(h);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->wake);
 	free(h);

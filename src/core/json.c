@@ -42,10 +42,10 @@ json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, int re
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (v == NULL || cJSON_IsNull(v)) {
 		out[0] = '\0';
-		return required ? -1 : 0;
+		return required ? MW_EINVAL : 0;
 	}
 	if (!cJSON_IsString(v) || strlen(v->valuestring) >= outlen)
-		return -1;
+		return MW_EINVAL;
 	memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
 	return 0;
 }
@@ -56,7 +56,7 @@ json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *ou
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi ||
 	    v->valuedouble != (double)(int64_t)v->valuedouble)
-		return -1;
+		return MW_EINVAL;
 	*out = v->valuedouble;
 	return 0;
 }

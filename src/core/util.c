@@ -1,4 +1,5 @@
-/* util: shared helpers with no state of their own; safe from any thread. */
+/* util: shared helpers, safe from any thread. The one piece of state is
+   the process-wide abort flag (mw_request_abort), set once at shutdown. */
 #include "meshwatch/util.h"
 
 #include <arpa/inet.h>
@@ -32,6 +33,7 @@ mw_strerror(int code)
 	case MW_ECRYPTO: return "cryptography error";
 	case MW_EAUTH: return "authentication failed";
 	case MW_ELIMIT: return "rate limited";
+	case MW_EREPLIED: return "error reply sent";
 	default: return "unknown error";
 	}
 }

@@ -1140,6 +1140,15 @@ out:
 	return rc;
 }
 
+/* A scan's state into the store. A refused write is logged and the scan
+   goes on: the row catches up at its next change. */
+static void
+save_scan(struct store *st, const struct scan_row *row)
+{
+	if (store_scan_update(st, row) != 0)
+		log_warn("db", "could not store the state of scan %lld (%s)", (long long)row->id, row->state);
+}
+
 static void
 job_free(struct job *j)
 {
@@ -1166,7 +1175,7 @@ run_job(struct scanner *sc, struct job *job)
 	snprintf(job->row.state, sizeof job->row.state, "running");
 	struct scan_row snap = job->row;
 	pthread_mutex_unlock(&sc->lock);
-	store_scan_update(sc->n->store, &snap);
+	save_scan(sc->n->store, &snap);
 	log_info("scan", "scan %lld started: %d hosts x %d ports (%s)", (long long)snap.id, job->nhosts, job->nports,
 	    snap.subnets);
 	struct sweep *sw = sweep_new(sc, job);
@@ -1204,7 +1213,7 @@ run_job(struct scanner *sc, struct job *job)
 		sc->stats.scans_failed++;
 	snap = job->row;
 	pthread_mutex_unlock(&sc->lock);
-	store_scan_update(sc->n->store, &snap);
+	save_scan(sc->n->store, &snap);
 	log_info("scan", "scan %lld %s in %lld s%s%s", (long long)snap.id, snap.state,
 	    (long long)(snap.finished_at - snap.started_at), err[0] ? ": " : "", err);
 }
@@ -1368,7 +1377,7 @@ scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, cons
 		pthread_mutex_unlock(&s->lock);
 		snprintf(r->state, sizeof r->state, "failed");
 		snprintf(r->error, sizeof r->error, "the queue filled up");
-		store_scan_update(s->n->store, r);
+		save_scan(s->n->store, r);
 		snprintf(err, errlen, "%d scans are queued already (scan_queue_max); wait or cancel one", c->scan_queue_max);
 		job_free(job);
 		return MW_ELIMIT;
@@ -1399,7 +1408,7 @@ scanner_cancel(struct scanner *s, int64_t id)
 		pthread_mutex_unlock(&s->lock);
 		j->row.finished_at = mw_wall_s();
 		snprintf(j->row.state, sizeof j->row.state, "cancelled");
-		store_scan_update(s->n->store, &j->row);
+		save_scan(s->n->store, &j->row);
 		job_free(j);
 		return 0;
 	}
@@ -1503,7 +1512,7 @@ scanner_tick(struct node *n)
 }
 
 struct scanner *
-scanner_start(struct node *n, char *err, size_t errlen)
+scanner_create(struct node *n, char *err, size_t errlen)
 {
 	const struct config *c = &n->cfg;
 	struct scanner *s = calloc(1, sizeof *s);
@@ -1512,28 +1521,25 @@ scanner_start(struct node *n, char *err, size_t errlen)
 		return NULL;
 	}
 	s->n = n;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
 	char why[600];
 	s->db = svcdb_load(c->services_file, why, sizeof why);
 	if (s->db == NULL) {
 		snprintf(err, errlen, "%s", why);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	int k = scan_parse_net_list(c->scan_subnets, s->allowed, SCAN_MAX_NETS, why, sizeof why);
 	if (k < 0) {
 		snprintf(err, errlen, "scan_subnets: %s", why);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	s->allowed_from_config = k > 0;
 	s->nallowed = k > 0 ? k : scan_local_subnets(s->allowed, SCAN_MAX_NETS);
 	s->base_ports = calloc(SCAN_PORTS_LIMIT, sizeof *s->base_ports);
 	if (s->base_ports == NULL) {
 		snprintf(err, errlen, "out of memory");
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
 	int nd;
 	const uint16_t *def = scan_default_ports(&nd);
@@ -1542,30 +1548,32 @@ scanner_start(struct node *n, char *err, size_t errlen)
 	int ne = scan_parse_port_list(c->scan_ports, extra, SCAN_PORTS_LIMIT, why, sizeof why);
 	if (ne < 0 || scan_ports_add(s->base_ports, &s->nbase, SCAN_PORTS_LIMIT, extra, ne) != 0) {
 		snprintf(err, errlen, "scan_ports: %s", ne < 0 ? why : "too many ports");
-		free(s->base_ports);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		goto fail;
 	}
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	store_scans_interrupted(n->store, mw_wall_s());
+	return s;
+fail:
+	scanner_destroy(s);
+	return NULL;
+}
+
+int
+scanner_start(struct scanner *s, char *err, size_t errlen)
+{
+	if (store_scans_interrupted(s->n->store, mw_wall_s()) != 0)
+		log_warn("db", "could not mark the scans a previous run left unfinished as failed");
 	if (pthread_create(&s->thread, NULL, scanner_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the scanner thread");
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->cond);
-		free(s->base_ports);
-		svcdb_free(s->db);
-		free(s);
-		return NULL;
+		return MW_EIO;
 	}
 	s->started = 1;
 	char allowed[512];
 	scanner_allowed(s, allowed, sizeof allowed);
 	log_info("scan", "%d service definitions; may scan %s", svcdb_count(s->db), allowed[0] ? allowed : "no subnet");
-	return s;
+	return MW_OK;
 }
 
+/* Scans still queued are marked failed in the store: stop before the
+   store closes. */
 void
 scanner_stop(struct scanner *s)
 {
@@ -1579,13 +1587,23 @@ scanner_stop(struct scanner *s)
 	pthread_mutex_unlock(&s->lock);
 	if (s->started)
 		pthread_join(s->thread, NULL);
+	s->started = 0;
 	for (int i = 0; i < s->nq; i++) {
 		s->queue[i]->row.finished_at = mw_wall_s();
 		snprintf(s->queue[i]->row.state, sizeof s->queue[i]->row.state, "failed");
 		snprintf(s->queue[i]->row.error, sizeof s->queue[i]->row.error, "the node stopped before the scan started");
-		store_scan_update(s->n->store, &s->queue[i]->row);
+		save_scan(s->n->store, &s->queue[i]->row);
 		job_free(s->queue[i]);
 	}
+	s->nq = 0;
+}
+
+void
+scanner_destroy(struct scanner *s)
+{
+	if (s == NULL)
+		return;
+	scanner_stop(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s->base_ports);

@@ -279,7 +279,8 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		inc = strtoull(buf, NULL, 10);
 	inc++;
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)inc);
-	store_meta_set(n->store, "incarnation", buf);
+	if (store_meta_set(n->store, "incarnation", buf) != 0)
+		log_warn("db", "could not save incarnation %llu: the next start may reuse it", (unsigned long long)inc);
 	membership_set_incarnation(m->members, inc);
 	m->saved_incarnation = inc;
 
@@ -937,7 +938,7 @@ save_peers(struct mesh *m)
 void
 mesh_stop(struct mesh *m)
 {
-	if (m == NULL)
+	if (m == NULL || m->stopping)
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->stopping = 1;
@@ -969,6 +970,8 @@ mesh_destroy(struct mesh *m)
 {
 	if (m == NULL)
 		return;
+	if (m->nworkers > 0 || m->udp)
+		mesh_stop(m); /* a start that failed half-way left threads */
 	membership_destroy(m->members);
 	meshauth_destroy(m->auth);
 	tlsclient_destroy(m->client);

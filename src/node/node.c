@@ -1,6 +1,9 @@
-/* node: builds and tears down the process-wide state, and does the main
-   thread's periodic work (database and certificate checks, session purge).
-   Request threads only read what this file writes, under health_lock. */
+/* node: builds and frees the state every module shares (identity,
+   certificate and TLS server, database, login rate limits, root user;
+   main.c hangs the modules on it), does the main thread's periodic work
+   (database and certificate checks, session purge), applies a reload and
+   sums up health. Request threads only read what this file writes, under
+   health_lock. */
 #include "meshwatch/node.h"
 
 #include <arpa/inet.h>

@@ -26,6 +26,7 @@ struct evloop {
 	int epfd;
 	struct ev_io wake;          /* eventfd */
 	pthread_t thread;
+	int started;                /* the thread runs: stop joins it */
 	char name[16];
 	volatile int stop;
 	int64_t now;
@@ -291,7 +292,7 @@ loop_main(void *arg)
 }
 
 struct evloop *
-evloop_start(const char *name, char *err, size_t errlen)
+evloop_create(const char *name, char *err, size_t errlen)
 {
 	struct evloop *l = calloc(1, sizeof *l);
 	if (l == NULL) {
@@ -307,21 +308,21 @@ evloop_start(const char *name, char *err, size_t errlen)
 	l->now = mw_now_ms();
 	if (l->epfd < 0 || l->wake.fd < 0 || evloop_add(l, &l->wake, EPOLLIN) != 0) {
 		snprintf(err, errlen, "event loop: %s", strerror(errno));
-		goto fail;
-	}
-	if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
-		snprintf(err, errlen, "event loop: cannot start its thread");
-		goto fail;
+		evloop_destroy(l);
+		return NULL;
 	}
 	return l;
-fail:
-	if (l->epfd >= 0)
-		close(l->epfd);
-	if (l->wake.fd >= 0)
-		close(l->wake.fd);
-	pthread_mutex_destroy(&l->lock);
-	free(l);
-	return NULL;
+}
+
+int
+evloop_start(struct evloop *l, char *err, size_t errlen)
+{
+	if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+		snprintf(err, errlen, "event loop: cannot start its thread");
+		return MW_EIO;
+	}
+	l->started = 1;
+	return MW_OK;
 }
 
 void
@@ -333,22 +334,36 @@ evloop_stop(struct evloop *l)
 	l->closing = 1;
 	pthread_mutex_unlock(&l->lock);
 	l->stop = 1;
-	uint64_t one = 1;
-	ssize_t w = write(l->wake.fd, &one, sizeof one);
-	(void)w;
-	pthread_join(l->thread, NULL);
+	if (l->started) {
+		uint64_t one = 1;
+		ssize_t w = write(l->wake.fd, &one, sizeof one);
+		(void)w;
+		pthread_join(l->thread, NULL);
+		l->started = 0;
+	}
 	for (struct posted *p = l->head, *next; p; p = next) {
 		next = p->next;
 		if (p->free_fn)
 			p->free_fn(p->arg);
 		free(p);
 	}
+	l->head = l->tail = NULL;
+}
+
+void
+evloop_destroy(struct evloop *l)
+{
+	if (l == NULL)
+		return;
+	evloop_stop(l);
 	for (int i = 0; i < l->ndeferred; i++)
 		free(l->deferred[i]);
 	free(l->deferred);
 	free(l->heap);
-	close(l->epfd);
-	close(l->wake.fd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->wake.fd >= 0)
+		close(l->wake.fd);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

@@ -54,7 +54,8 @@ struct resolver {
 	pthread_cond_t cond;
 	struct job *head, *tail;
 	int stop;
-	int nthreads;
+	int want_threads;            /* the pool's size, started by resolver_start */
+	int nthreads;                /* running */
 	pthread_t threads[RESOLVER_MAX_THREADS];
 };
 
@@ -302,7 +303,7 @@ resolver_stats(struct resolver *r, uint64_t *lookups, uint64_t *cache_hits, int 
 }
 
 struct resolver *
-resolver_start(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *err, size_t errlen)
+resolver_create(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof *r);
 	if (r == NULL) {
@@ -318,15 +319,21 @@ resolver_start(struct evloop *l, int threads, int ttl_s, int neg_ttl_s, char *er
 		threads = 1;
 	if (threads > RESOLVER_MAX_THREADS)
 		threads = RESOLVER_MAX_THREADS;
-	for (int i = 0; i < threads; i++) {
+	r->want_threads = threads;
+	return r;
+}
+
+int
+resolver_start(struct resolver *r, char *err, size_t errlen)
+{
+	for (int i = r->nthreads; i < r->want_threads; i++) {
 		if (pthread_create(&r->threads[i], NULL, pool_main, r) != 0) {
 			snprintf(err, errlen, "resolver: cannot start its threads");
-			resolver_free(r);
-			return NULL;
+			return MW_EIO;
 		}
 		r->nthreads++;
 	}
-	return r;
+	return MW_OK;
 }
 
 void
@@ -345,7 +352,7 @@ resolver_stop(struct resolver *r)
 
 /* Pending waiters are dropped without a call: their loop has stopped. */
 void
-resolver_free(struct resolver *r)
+resolver_destroy(struct resolver *r)
 {
 	if (r == NULL)
 		return;

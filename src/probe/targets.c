@@ -81,6 +81,7 @@ struct targets {
 	struct ev_timer tick;        /* loop thread */
 
 	/* shutdown handshake */
+	int started;                 /* main thread: do_init is posted, stop must post do_shutdown */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	int stopped;
@@ -727,7 +728,7 @@ targets_maintain(struct targets *ts)
 }
 
 struct targets *
-targets_start(struct node *n, char *err, size_t errlen)
+targets_create(struct node *n, char *err, size_t errlen)
 {
 	struct targets *ts = calloc(1, sizeof *ts);
 	if (ts == NULL) {
@@ -739,25 +740,39 @@ targets_start(struct node *n, char *err, size_t errlen)
 	ts->resolver = n->resolver;
 	ts->max_in_flight = n->cfg.max_checks_in_flight;
 	ts->qcap = n->cfg.max_targets + 1;
-	ts->queue = calloc((size_t)ts->qcap, sizeof *ts->queue);
 	pthread_mutex_init(&ts->lock, NULL);
 	pthread_mutex_init(&ts->stop_lock, NULL);
 	pthread_cond_init(&ts->stop_cond, NULL);
+	ts->queue = calloc((size_t)ts->qcap, sizeof *ts->queue);
+	if (ts->queue == NULL) {
+		snprintf(err, errlen, "out of memory");
+		targets_destroy(ts);
+		return NULL;
+	}
+	return ts;
+}
+
+int
+targets_start(struct targets *ts, char *err, size_t errlen)
+{
+	struct node *n = ts->node;
 	struct target_row *rows = NULL;
 	int nrows = 0, total = 0;
-	if (ts->queue == NULL || evloop_post(ts->loop, do_init, ts, NULL) != 0 ||
-	    store_target_list(n->store, NULL, -1, -1, n->cfg.max_targets, 0, &rows, &nrows, &total) != 0) {
+	if (evloop_post(ts->loop, do_init, ts, NULL) != 0) {
 		snprintf(err, errlen, "cannot load the TCP targets from the database");
-		free(ts->queue);
-		free(ts);
-		return NULL;
+		return MW_EIO;
+	}
+	ts->started = 1;
+	if (store_target_list(n->store, NULL, -1, -1, n->cfg.max_targets, 0, &rows, &nrows, &total) != 0) {
+		snprintf(err, errlen, "cannot load the TCP targets from the database");
+		return MW_EDB;
 	}
 	for (int i = 0; i < nrows; i++)
 		hand_over(ts, &rows[i], 1);
 	free(rows);
 	if (nrows > 0)
 		log_info("targets", "%d TCP targets loaded", nrows);
-	return ts;
+	return MW_OK;
 }
 
 void
@@ -765,13 +780,22 @@ targets_stop(struct targets *ts)
 {
 	if (ts == NULL)
 		return;
-	if (evloop_post(ts->loop, do_shutdown, ts, NULL) == 0) {
+	if (ts->started && evloop_post(ts->loop, do_shutdown, ts, NULL) == 0) {
 		pthread_mutex_lock(&ts->stop_lock);
 		while (!ts->stopped)
 			pthread_cond_wait(&ts->stop_cond, &ts->stop_lock);
 		pthread_mutex_unlock(&ts->stop_lock);
 	}
+	ts->started = 0;
 	targets_flush(ts);
+}
+
+void
+targets_destroy(struct targets *ts)
+{
+	if (ts == NULL)
+		return;
+	targets_stop(ts);
 	free(ts->slots);
 	free(ts->queue);
 	free(ts->results);

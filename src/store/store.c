@@ -1,6 +1,10 @@
 /* store: owns the SQLite connection and every SQL statement. One
-   connection behind a mutex: the foundation's write rate is tiny (logins,
-   user edits, session purges), so a writer thread would add nothing yet.
+   connection behind a mutex, shared by every thread that reads or writes:
+   HTTP workers (users, sessions, targets, received reports), the main
+   thread (poll rows, check results and traffic minutes, each batched
+   into one transaction a second; retention and the size cap), the
+   scanner and the report sender. The high-rate writers batch rather than
+   queue to a writer thread.
    WAL mode with synchronous=NORMAL: a kill -9 loses no committed
    transaction's integrity, and a power cut at worst the last commits.
    Must never be called with another module's lock held for long work. */

@@ -59,8 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct docker_container dc[4];
 	struct docker_network dn[4];
-	docker_parse_containers(raw, size, dc, 4);
-	docker_parse_networks(raw, size, dn, 4);
+	if (docker_parse_containers(raw, size, dc, 4) > 4 || docker_parse_networks(raw, size, dn, 4) > 4)
+		abort(); /* more than asked for */
 	free(raw);
 	return 0;
 }

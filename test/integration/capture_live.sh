@@ -19,8 +19,8 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-[ "$(id -u)" = 0 ] || skip "needs root (capture and ip netns)"
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
+. "$(dirname "$0")/netns.sh"
+netns_require
 
 NS=mwc-$$
 VN=mwc$$n          # near end, in this namespace, captured
@@ -30,40 +30,29 @@ NEAR=$SUB.1 FAR=$SUB.2
 # The interpreter itself: a version-manager shim (pyenv) in between would
 # be the process we know, and the echo could outlive it.
 PY=$(python3 -c 'import sys; print(sys.executable)')
-MADE_NS=0 MADE_LINK=0
 # Nodes stop first (their exit status recorded as stop_node does), so no
-# capture sees its interface vanish; then what runs in the namespace; then
-# the link and the namespace. lib.sh's cleanup does the rest.
-live_cleanup() {
+# capture sees its interface vanish; then what runs in the namespace.
+# netns.sh then removes the link and the namespace, lib.sh the rest.
+netns_before_cleanup() {
   local p
   for p in "${MW_PIDS[@]:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && stop_node "$p"; done
-  if [ $MADE_NS = 1 ]; then
-    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
-  fi
-  [ $MADE_LINK = 0 ] || ip link del "$VN" 2>/dev/null || true
-  [ $MADE_NS = 0 ] || ip netns del "$NS" 2>/dev/null || true
+  for p in $(ip netns pids "$NS" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
 }
-trap 'st=$?; live_cleanup; (exit $st); cleanup' EXIT
 
-ip netns add "$NS" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-MADE_NS=1
-# a chroot or a restricted container can create a namespace but not enter it
-why=$(ip netns exec "$NS" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
-ip link add "$VN" type veth peer name "$VF" netns "$NS" || fail "ip link add veth"
-MADE_LINK=1
-# nothing but our traffic on the link: no IPv6 (router and neighbour
-# solicitations), no ARP (static neighbours)
+netns_add "$NS"
+# down until IPv6 is off: nothing but our traffic on the link, no IPv6
+# (router and neighbour solicitations), no ARP (static neighbours)
+netns_link - "$VN" "$NS" "$VF" "" down
 sysctl -qw "net.ipv6.conf.$VN.disable_ipv6=1"
 ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$VF.disable_ipv6=1" net.ipv6.conf.lo.disable_ipv6=1
-ip addr add "$NEAR/24" dev "$VN"
-ip -n "$NS" addr add "$FAR/24" dev "$VF"
-ip -n "$NS" link set lo up
+netns_addr - "$VN" "$NEAR/24"
+netns_addr "$NS" "$VF" "$FAR/24"
 MAC_N=$(cat "/sys/class/net/$VN/address")
 MAC_F=$(ip netns exec "$NS" cat "/sys/class/net/$VF/address")
 ip neigh replace "$FAR" lladdr "$MAC_F" dev "$VN" nud permanent
 ip -n "$NS" neigh replace "$NEAR" lladdr "$MAC_N" dev "$VF" nud permanent
-ip link set "$VN" up
-ip -n "$NS" link set "$VF" up
+netns_up - "$VN"
+netns_up "$NS" "$VF"
 
 # echo (UDP 9999) and sink (TCP 9998) in the namespace
 cat > "$TMP/far.py" <<'EOF'

@@ -11,14 +11,11 @@
 # to the namespaces it creates.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root and ip netns"
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
+. "$(dirname "$0")/netns.sh"
+netns_require
 # The same probe as the demo's: a chroot or a restricted container can
-# create a namespace but not enter it.
-probe=mwdt-$$
-ip netns add "$probe" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-why=$(ip netns exec "$probe" true 2>&1) || { ip netns del "$probe" 2>/dev/null; skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"; }
-ip netns del "$probe"
+# create a namespace but not enter it. The probe goes at exit.
+netns_add "mwdt-$$"
 
 # A /16 (and its IPv6 /48, fd00:10:X::) nothing on this host routes yet.
 pfx=

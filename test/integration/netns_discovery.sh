@@ -27,8 +27,8 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-[ "$(id -u)" = 0 ] || skip "needs root and ip netns"
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
+. "$(dirname "$0")/netns.sh"
+netns_require
 command -v nft >/dev/null 2>&1 || skip "needs nft (nftables)"
 command -v openssl >/dev/null 2>&1 || skip "needs openssl for the test certificate"
 PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -36,47 +36,27 @@ jget() { "$PY" -S -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 P=mwd-$$
 NS_SW=$P-sw NS_S=$P-s NS_H1=$P-h1 NS_H2=$P-h2 NS_H3=$P-h3
-NSES=()
-NETNS_DIR=/etc/netns/$NS_S
-INTERRUPTED=0
 
-netns_cleanup() {
+netns_before_cleanup() {
   local p
   for p in "${MW_PIDS[@]:-}"; do
     [ -n "$p" ] || continue
     if [ $INTERRUPTED = 1 ]; then kill -KILL "$p" 2>/dev/null || true; else kill -TERM "$p" 2>/dev/null || true; fi
   done
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-  [ ${#NSES[@]} = 0 ] || printf 'netns del %s\n' "${NSES[@]}" | ip -force -batch - 2>/dev/null || true
-  rm -rf "$NETNS_DIR"
 }
-trap 'st=$?; netns_cleanup; (exit $st); cleanup' EXIT
-trap 'INTERRUPTED=1; exit 130' INT TERM
 
-# Leftovers of a run that was killed outright: ours by name, owner gone.
-for owner in $(ip netns list 2>/dev/null | sed -n 's/^mwd-\([0-9]*\)-.*/\1/p' | sort -u); do
-  kill -0 "$owner" 2>/dev/null && continue
-  for x in sw s h1 h2 h3; do ip netns del "mwd-$owner-$x" 2>/dev/null || true; done
-  rm -rf "/etc/netns/mwd-$owner-s"
-done
-
-ip netns add "$NS_SW" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-NSES+=("$NS_SW")
-why=$(ip netns exec "$NS_SW" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
-for ns in "$NS_S" "$NS_H1" "$NS_H2" "$NS_H3"; do
-  ip netns add "$ns" || fail "ip netns add $ns"
-  NSES+=("$ns")
-  ip -n "$ns" link set lo up
-done
+netns_sweep mwd
+netns_add "$NS_SW" "$NS_S" "$NS_H1" "$NS_H2" "$NS_H3"
 ip -n "$NS_SW" link add br0 type bridge
 ip -n "$NS_SW" link set br0 up
 # port NS IF ADDR [MAC]: a veth from NS into the bridge
 port() {
-  ip link add "$2" netns "$1" type veth peer name "p-$2" netns "$NS_SW"
+  netns_link "$1" "$2" "$NS_SW" "p-$2" "" down
   [ -z "${4:-}" ] || ip -n "$1" link set "$2" address "$4"
   ip -n "$NS_SW" link set "p-$2" master br0 up
-  ip -n "$1" addr add "$3/24" dev "$2"
-  ip -n "$1" link set "$2" up
+  netns_addr "$1" "$2" "$3/24"
+  netns_up "$1" "$2"
 }
 port "$NS_S" s0 10.79.0.1
 port "$NS_H1" h1 10.79.0.11
@@ -84,8 +64,7 @@ port "$NS_H2" h2 10.79.0.12
 port "$NS_H3" h3 10.79.0.13 b8:27:eb:00:00:13
 # reverse lookups from the node's namespace go to 127.0.0.1 (nothing
 # listens): they fail at once and never leave the machine
-mkdir -p "$NETNS_DIR"
-echo "nameserver 127.0.0.1" >"$NETNS_DIR/resolv.conf"
+netns_resolv "$NS_S" 127.0.0.1
 ok "namespaces: switch, scanner 10.79.0.1 and hosts .11 .12 .13 on one /24"
 
 ip netns exec "$NS_H2" nft -f - <<'NFT' || fail "nftables rules in H2"

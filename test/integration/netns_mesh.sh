@@ -28,17 +28,16 @@
 # namespaces (10.x and fd00:: addresses exist only there); they and every
 # node are removed on every exit path.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netns.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root and ip netns"
+netns_require
 # The interpreter itself, once: a version-manager shim (pyenv) can cost a
 # third of a second a call, and this test makes hundreds of them.
 PY=$(python3 -c 'import sys; print(sys.executable)')
 jget() { "$PY" -S -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-command -v ip >/dev/null 2>&1 || skip "needs ip (iproute2)"
 
 P=mwm-$$
 NS_A=$P-a NS_R=$P-r NS_B=$P-b NS_C=$P-c
-NSES=()
 PORT=8443
 export MESHWATCH_POLL_INTERVAL=1 MESHWATCH_SUSPECT_AFTER=1 MESHWATCH_DEAD_AFTER=3 \
   MESHWATCH_DEAD_POLL_EVERY=2 MESHWATCH_POLL_TIMEOUT_MS=3000
@@ -63,14 +62,11 @@ stop_ns_node() {
   return 0
 }
 
-# Namespaces go first: it is quick, and a timed-out test gets only half a
-# second between SIGTERM and SIGKILL (meson). A node keeps its namespace
-# until it exits anyway. Then the nodes: SIGTERM and their exit status
-# checked, or SIGKILL when the test itself was interrupted.
-INTERRUPTED=0
-netns_cleanup() {
-  local p ns
-  [ ${#NSES[@]} = 0 ] || printf 'netns del %s\n' "${NSES[@]}" | ip -force -batch - 2>/dev/null || true
+# netns.sh deletes the namespaces first; then the nodes: SIGTERM and their
+# exit status checked, or SIGKILL when the test itself was interrupted. A
+# node keeps its namespace until it exits anyway.
+netns_after_cleanup() {
+  local p
   for p in "${MW_PIDS[@]:-}"; do
     [ -n "$p" ] || continue
     if [ $INTERRUPTED = 1 ]; then
@@ -81,53 +77,21 @@ netns_cleanup() {
     fi
   done
 }
-# Then lib.sh's cleanup, which reads the exit status from $? on entry: hand
-# it the test's status, not netns_cleanup's.
-trap 'st=$?; netns_cleanup; (exit $st); cleanup' EXIT
-trap 'INTERRUPTED=1; exit 130' INT TERM
 
-# Namespaces of an earlier run that was killed outright (SIGKILL leaves no
-# chance to clean up): ours by name, their test's process is gone and no
-# process is left in any of them.
-for owner in $(ip netns list 2>/dev/null | sed -n 's/^mwm-\([0-9]*\)-[arbc]\b.*/\1/p' | sort -u); do
-  kill -0 "$owner" 2>/dev/null && continue
-  [ -z "$(for x in a r b c; do ip netns pids "mwm-$owner-$x" 2>/dev/null; done)" ] || continue
-  for x in a r b c; do
-    ip netns del "mwm-$owner-$x" 2>/dev/null && echo "# removed stale namespace mwm-$owner-$x" || true
-  done
-done
-
-ip netns add "$NS_A" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-NSES+=("$NS_A")
-# a chroot or a restricted container can create a namespace but not enter it
-why=$(ip netns exec "$NS_A" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
-for ns in "$NS_R" "$NS_B" "$NS_C"; do
-  ip netns add "$ns" || fail "ip netns add $ns"
-  NSES+=("$ns")
-done
-for ns in "${NSES[@]}"; do
-  ip -n "$ns" link set lo up
-done
-
-# link NS_X IF_X NS_Y IF_Y MTU: a veth pair with the same MTU at both ends.
-link() {
-  ip link add "$2" netns "$1" mtu "$5" type veth peer name "$4" netns "$3" mtu "$5"
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
-}
-link "$NS_A" a0 "$NS_R" ra 9000
-link "$NS_R" rb "$NS_B" b0 1400
-link "$NS_R" rc "$NS_C" c0 9000
+netns_sweep mwm
+netns_add "$NS_A" "$NS_R" "$NS_B" "$NS_C"
+netns_link "$NS_A" a0 "$NS_R" ra 9000
+netns_link "$NS_R" rb "$NS_B" b0 1400
+netns_link "$NS_R" rc "$NS_C" c0 9000
 
 V4_A=10.78.1.2 V4_B=10.78.2.2 V4_C=10.78.3.2
 V6_A=fd00:78:1::2 V6_B=fd00:78:2::2 V6_C=fd00:78:3::2
-addr() { ip -n "$1" addr add "$3" dev "$2" ${4:-}; }
-addr "$NS_A" a0 $V4_A/24;      addr "$NS_A" a0 $V6_A/64 nodad
-addr "$NS_R" ra 10.78.1.1/24;  addr "$NS_R" ra fd00:78:1::1/64 nodad
-addr "$NS_R" rb 10.78.2.1/24;  addr "$NS_R" rb fd00:78:2::1/64 nodad
-addr "$NS_B" b0 $V4_B/24;      addr "$NS_B" b0 $V6_B/64 nodad
-addr "$NS_R" rc 10.78.3.1/24;  addr "$NS_R" rc fd00:78:3::1/64 nodad
-addr "$NS_C" c0 $V4_C/24;      addr "$NS_C" c0 $V6_C/64 nodad
+netns_addr "$NS_A" a0 $V4_A/24;      netns_addr "$NS_A" a0 $V6_A/64 nodad
+netns_addr "$NS_R" ra 10.78.1.1/24;  netns_addr "$NS_R" ra fd00:78:1::1/64 nodad
+netns_addr "$NS_R" rb 10.78.2.1/24;  netns_addr "$NS_R" rb fd00:78:2::1/64 nodad
+netns_addr "$NS_B" b0 $V4_B/24;      netns_addr "$NS_B" b0 $V6_B/64 nodad
+netns_addr "$NS_R" rc 10.78.3.1/24;  netns_addr "$NS_R" rc fd00:78:3::1/64 nodad
+netns_addr "$NS_C" c0 $V4_C/24;      netns_addr "$NS_C" c0 $V6_C/64 nodad
 ip -n "$NS_A" route add default via 10.78.1.1
 ip -n "$NS_A" -6 route add default via fd00:78:1::1
 ip -n "$NS_B" route add default via 10.78.2.1

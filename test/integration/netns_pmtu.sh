@@ -17,59 +17,36 @@
 
 TOOL=${PMTU_TOOL:-$(dirname "$MW")/test/tools/pmtu_tool}
 [ -x "$TOOL" ] || fail "pmtu_tool not found at $TOOL (build test/tools/pmtu_tool)"
-[ "$(id -u)" = 0 ] || skip "needs root and ip netns"
+. "$(dirname "$0")/netns.sh"
+netns_require
 
 P=mwp-$$
 NS_A=$P-a NS_R=$P-r NS_B=$P-b NS_C=$P-c
-NSES=()
 BG=()
 PORT=8443
 
-netns_cleanup() {
-  local p ns
+netns_before_cleanup() {
+  local p
   for p in "${BG[@]:-}"; do
     [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
   done
   for p in "${BG[@]:-}"; do
     [ -n "$p" ] && wait "$p" 2>/dev/null || true
   done
-  for ns in "${NSES[@]:-}"; do
-    [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
-  done
 }
-# Namespaces first, then lib.sh's cleanup, which reads the exit status from
-# $? on entry: hand it the test's status, not netns_cleanup's.
-trap 'st=$?; netns_cleanup; (exit $st); cleanup' EXIT
 
-ip netns add "$NS_A" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-NSES+=("$NS_A")
-# a chroot or a restricted container can create a namespace but not enter it
-why=$(ip netns exec "$NS_A" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
-for ns in "$NS_R" "$NS_B" "$NS_C"; do
-  ip netns add "$ns" || fail "ip netns add $ns"
-  NSES+=("$ns")
-done
-for ns in "${NSES[@]}"; do
-  ip -n "$ns" link set lo up
-done
+netns_sweep mwp
+netns_add "$NS_A" "$NS_R" "$NS_B" "$NS_C"
+netns_link "$NS_A" a0 "$NS_R" ra 9000
+netns_link "$NS_R" rb "$NS_B" b0 1400
+netns_link "$NS_R" rc "$NS_C" c0 9000
 
-# link NS_X IF_X NS_Y IF_Y MTU: a veth pair with the same MTU at both ends.
-link() {
-  ip link add "$2" netns "$1" mtu "$5" type veth peer name "$4" netns "$3" mtu "$5"
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
-}
-link "$NS_A" a0 "$NS_R" ra 9000
-link "$NS_R" rb "$NS_B" b0 1400
-link "$NS_R" rc "$NS_C" c0 9000
-
-addr() { ip -n "$1" addr add "$3" dev "$2" ${4:-}; }
-addr "$NS_A" a0 10.77.1.2/24;  addr "$NS_A" a0 fd00:77:1::2/64 nodad
-addr "$NS_R" ra 10.77.1.1/24;  addr "$NS_R" ra fd00:77:1::1/64 nodad
-addr "$NS_R" rb 10.77.2.1/24;  addr "$NS_R" rb fd00:77:2::1/64 nodad
-addr "$NS_B" b0 10.77.2.2/24;  addr "$NS_B" b0 fd00:77:2::2/64 nodad
-addr "$NS_R" rc 10.77.3.1/24;  addr "$NS_R" rc fd00:77:3::1/64 nodad
-addr "$NS_C" c0 10.77.3.2/24;  addr "$NS_C" c0 fd00:77:3::2/64 nodad
+netns_addr "$NS_A" a0 10.77.1.2/24;  netns_addr "$NS_A" a0 fd00:77:1::2/64 nodad
+netns_addr "$NS_R" ra 10.77.1.1/24;  netns_addr "$NS_R" ra fd00:77:1::1/64 nodad
+netns_addr "$NS_R" rb 10.77.2.1/24;  netns_addr "$NS_R" rb fd00:77:2::1/64 nodad
+netns_addr "$NS_B" b0 10.77.2.2/24;  netns_addr "$NS_B" b0 fd00:77:2::2/64 nodad
+netns_addr "$NS_R" rc 10.77.3.1/24;  netns_addr "$NS_R" rc fd00:77:3::1/64 nodad
+netns_addr "$NS_C" c0 10.77.3.2/24;  netns_addr "$NS_C" c0 fd00:77:3::2/64 nodad
 ip -n "$NS_A" route add default via 10.77.1.1
 ip -n "$NS_A" -6 route add default via fd00:77:1::1
 ip -n "$NS_B" route add default via 10.77.2.1

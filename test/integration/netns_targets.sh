@@ -7,34 +7,27 @@
 # dns_error. Needs root and `ip netns`; skipped otherwise. Nothing leaves
 # the namespaces; they, /etc/netns/N and every process go on every exit.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/netns.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root and ip netns"
+netns_require
 command -v nft >/dev/null || skip "needs nft (nftables)"
 P=mwt-$$
 N=$P-n S=$P-s
-NSES=()
 BG=()
-netns_cleanup() {
-  local p ns
+netns_before_cleanup() {
+  local p
   for p in "${BG[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
   for p in "${BG[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  for ns in "${NSES[@]:-}"; do [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "/etc/netns/$N"
 }
-trap 'st=$?; netns_cleanup; (exit $st); cleanup' EXIT
 
-ip netns add "$N" 2>/dev/null || skip "needs root and ip netns (ip netns add failed)"
-NSES+=("$N")
-why=$(ip netns exec "$N" true 2>&1) || skip "cannot run commands in a network namespace here (ip netns exec: ${why:-failed})"
-ip netns add "$S"; NSES+=("$S")
-for ns in "$N" "$S"; do ip -n "$ns" link set lo up; done
-ip link add veth-n netns "$N" type veth peer name veth-s netns "$S"
-ip -n "$N" addr add 10.77.0.1/24 dev veth-n; ip -n "$N" link set veth-n up
-ip -n "$S" addr add 10.77.0.2/24 dev veth-s; ip -n "$S" link set veth-s up
+netns_sweep mwt
+netns_add "$N" "$S"
+netns_link "$N" veth-n "$S" veth-s
+netns_addr "$N" veth-n 10.77.0.1/24
+netns_addr "$S" veth-s 10.77.0.2/24
 ip -n "$N" route add unreachable 10.88.0.0/16
 # lookups in N go to a resolver on N's own loopback, where nothing listens
-mkdir -p "/etc/netns/$N"
-echo "nameserver 127.0.0.1" >"/etc/netns/$N/resolv.conf"
+netns_resolv "$N" 127.0.0.1
 ip netns exec "$S" nft -f - <<'NFT'
 table inet mwtest {
   chain input {

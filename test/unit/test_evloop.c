@@ -24,8 +24,10 @@ static struct evloop *
 start_loop(void)
 {
 	char err[128] = "";
-	struct evloop *l = evloop_start("mw-test", err, sizeof err);
+	struct evloop *l = evloop_create("mw-test", err, sizeof err);
 	if (l == NULL)
+		fail_msg("evloop_create: %s", err);
+	if (evloop_start(l, err, sizeof err) != MW_OK)
 		fail_msg("evloop_start: %s", err);
 	return l;
 }
@@ -115,7 +117,7 @@ test_timers(void **state)
 	static const int want[6] = {5, 7, 0, 2, 1, 4};
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(c.order[i], want[i]);
-	evloop_stop(c.l);
+	evloop_destroy(c.l);
 }
 
 /* ---------- posted calls ---------- */
@@ -183,7 +185,7 @@ test_post_order(void **state)
 	for (int t = 0; t < 2; t++)
 		for (int i = 0; i < 1000; i++)
 			assert_int_equal(c.seen[t][i], i);
-	evloop_stop(l);
+	evloop_destroy(l);
 	assert_int_equal(atomic_load(&c.freed), 0);
 }
 
@@ -231,7 +233,7 @@ test_io(void **state)
 	wait_for(&c.reads, 1);
 	assert_string_equal(c.got, "hello");
 	close(sv[1]);
-	evloop_stop(c.l);
+	evloop_destroy(c.l);
 }
 
 /* ---------- resolver ---------- */
@@ -270,8 +272,9 @@ test_resolver(void **state)
 	char err[128] = "";
 	struct rctx c = {0};
 	c.l = start_loop();
-	c.r = resolver_start(c.l, 2, 60, 5, err, sizeof err);
+	c.r = resolver_create(c.l, 2, 60, 5, err, sizeof err);
 	assert_non_null(c.r);
+	assert_int_equal(resolver_start(c.r, err, sizeof err), MW_OK);
 
 	c.host = "127.0.0.7";
 	on_loop(c.l, do_lookup, &c);
@@ -312,7 +315,8 @@ test_resolver(void **state)
 
 	resolver_stop(c.r);
 	evloop_stop(c.l);
-	resolver_free(c.r);
+	resolver_destroy(c.r);
+	evloop_destroy(c.l);
 }
 
 int

@@ -74,11 +74,11 @@ test_get_str(void **state)
 	assert_int_equal(json_get_str(o, "n", out, 8, 0), 0);
 	assert_string_equal(out, "");
 	assert_int_equal(json_get_str(o, "missing", out, 8, 0), 0);
-	assert_int_equal(json_get_str(o, "n", out, 8, 1), -1);
-	assert_int_equal(json_get_str(o, "missing", out, 8, 1), -1);
+	assert_int_equal(json_get_str(o, "n", out, 8, 1), MW_EINVAL);
+	assert_int_equal(json_get_str(o, "missing", out, 8, 1), MW_EINVAL);
 	/* not a string, or no room for it and its NUL */
-	assert_int_equal(json_get_str(o, "x", out, 8, 0), -1);
-	assert_int_equal(json_get_str(o, "long", out, 8, 0), -1);
+	assert_int_equal(json_get_str(o, "x", out, 8, 0), MW_EINVAL);
+	assert_int_equal(json_get_str(o, "long", out, 8, 0), MW_EINVAL);
 	assert_int_equal(json_get_str(o, "long", out, 9, 0), 0);
 	assert_string_equal(out, "abcdefgh");
 	cJSON_Delete(o);
@@ -92,14 +92,14 @@ test_get_int(void **state)
 	double d = -7;
 	assert_int_equal(json_get_int(o, "a", 0, 100, &d), 0);
 	assert_true(d == 42);
-	assert_int_equal(json_get_int(o, "a", 0, 41, &d), -1);
-	assert_int_equal(json_get_int(o, "a", 43, 100, &d), -1);
-	assert_int_equal(json_get_int(o, "f", 0, 100, &d), -1);
-	assert_int_equal(json_get_int(o, "neg", 0, 100, &d), -1);
+	assert_int_equal(json_get_int(o, "a", 0, 41, &d), MW_EINVAL);
+	assert_int_equal(json_get_int(o, "a", 43, 100, &d), MW_EINVAL);
+	assert_int_equal(json_get_int(o, "f", 0, 100, &d), MW_EINVAL);
+	assert_int_equal(json_get_int(o, "neg", 0, 100, &d), MW_EINVAL);
 	assert_int_equal(json_get_int(o, "neg", -1, 100, &d), 0);
-	assert_int_equal(json_get_int(o, "s", 0, 100, &d), -1);
-	assert_int_equal(json_get_int(o, "missing", 0, 100, &d), -1);
-	assert_int_equal(json_get_int(o, "big", 0, 1e12, &d), -1);
+	assert_int_equal(json_get_int(o, "s", 0, 100, &d), MW_EINVAL);
+	assert_int_equal(json_get_int(o, "missing", 0, 100, &d), MW_EINVAL);
+	assert_int_equal(json_get_int(o, "big", 0, 1e12, &d), MW_EINVAL);
 	cJSON_Delete(o);
 }
 
