@@ -1,5 +1,5 @@
-/* The fixed size and count limits of the core, probe, capture and
-   discovery layers and of HTTP requests, in one table (curl's "buffer
+/* The fixed size and count limits of the core, security, probe, capture
+   and discovery layers and of HTTP requests, in one table (curl's "buffer
    limits in one place"), each with what it bounds. Limits an operator may
    change are settings, not here: their defaults and ranges are in config.c
    (max_body_bytes and max_report_bytes bound request bodies, max_flows the
@@ -30,6 +30,28 @@
 /* Minute rollups waiting for the database (a day of minutes); the oldest
    gives way past it. */
 #define ROLLUP_PENDING_MAX 1440
+
+/* ---- security ---- */
+
+/* Recipients of one e-mail alert. */
+#define SMTP_MAX_RCPT 16
+/* The body of one e-mail as given (UTF-8 text, before CRLF and
+   dot-stuffing); a larger one is refused before connecting. */
+#define SMTP_MAX_BODY (256 * 1024)
+/* One line of the body, without its line end: RFC 5321's 1000 octets
+   with CRLF. A longer line is refused (servers would cut or bounce it). */
+#define SMTP_MAX_BODY_LINE 998
+/* One reply line from a mail server, CRLF included. RFC 5321 allows 512;
+   twice that for servers with long rejection texts. */
+#define SMTP_MAX_REPLY_LINE 1024
+/* Lines of one (multi-line) reply: an EHLO lists about 10 extensions. */
+#define SMTP_MAX_REPLY_LINES 64
+/* An address (local@domain): RFC 5321's 256-octet path less its brackets. */
+#define SMTP_MAX_ADDR 254
+/* The subject in bytes of UTF-8, before RFC 2047 encoding. */
+#define SMTP_MAX_SUBJECT 512
+/* The AUTH user name and the password, each in bytes. */
+#define SMTP_MAX_CRED 256
 
 /* ---- probe ---- */
 

@@ -2,13 +2,12 @@
    configuration, an RNG and a small cache of TLS sessions by address (for
    resumption), all shared by the poll worker threads under one mutex held
    only for cache look-ups. Sockets are non-blocking; every wait is a poll()
-   bounded by the request's deadline. Responses are parsed with
+   bounded by the request's deadline (tlsio.c). Responses are parsed with
    libhttp-parser rather than by hand. */
 #include "meshwatch/tlsclient.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <http_parser.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/error.h>
@@ -17,8 +16,6 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <time.h>
@@ -31,6 +28,7 @@
 
 #include "meshwatch/buf.h"
 #include "meshwatch/util.h"
+#include "tlsio.h"
 
 struct sess_slot {
 	char key[80];             /* "ip:port" */
@@ -56,15 +54,10 @@ struct tls_client {
 	uint64_t pace_deferred;
 };
 
-static const mbedtls_ecp_group_id curves[] = {
-	MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE,
-};
-
 struct tls_client *
 tlsclient_create(int session_slots, char *err, size_t errlen)
 {
 	struct tls_client *c = calloc(1, sizeof *c);
-	int r;
 	if (c == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -79,18 +72,9 @@ tlsclient_create(int session_slots, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if ((r = mbedtls_ctr_drbg_seed(&c->drbg, mw_drbg_entropy, NULL,
-	         (const unsigned char *)"meshwatch-client", 16)) != 0 ||
-	    (r = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-	         MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
-		snprintf(err, errlen, "cannot set up the TLS client (mbedTLS -0x%04x)", (unsigned)-r);
-		goto fail;
-	}
 	/* Peers' certificates are self-signed: accepted, and their key reported for pinning. */
-	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_NONE);
-	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &c->drbg);
-	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_curves(&c->conf, curves);
+	if (tlsio_client_conf(&c->conf, &c->drbg, "meshwatch-client", err, errlen) != 0)
+		goto fail;
 	mbedtls_ssl_conf_session_tickets(&c->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 	return c;
 fail:
@@ -282,137 +266,6 @@ session_save(struct tls_client *c, const char *key, const mbedtls_ssl_context *s
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* The socket side of one request. mbedTLS writes every handshake message
-   as its own record and reads each record in two calls (header, then
-   body); on loopback and in a VM every send can wake the peer and every
-   call is a system call. So writes are gathered and leave together just
-   before the next read (or at io_flush), and reads take what the socket
-   has in one call: a resumed handshake plus the request is then two
-   writes and about two reads instead of five and eight. Safe because only
-   this file waits on the socket, always through these functions. */
-#define IO_WBUF 4096
-#define IO_RBUF 4096
-struct io {
-	int fd;
-	int64_t deadline_ms;
-	int eof;                        /* the peer closed its side */
-	size_t wlen, rpos, rlen;
-	unsigned char wbuf[IO_WBUF], rbuf[IO_RBUF];
-};
-
-/* Waits for the socket until the deadline, in slices of at most 100 ms so
-   a stopping node does not wait for a slow peer. 0 on timeout or abort. */
-static int
-wait_fd(struct io *io, short events)
-{
-	for (;;) {
-		int64_t left = io->deadline_ms - mw_now_ms();
-		if (left <= 0 || mw_abort_requested())
-			return 0;
-		struct pollfd p = {.fd = io->fd, .events = events};
-		int r = poll(&p, 1, left > 100 ? 100 : (int)left);
-		if (r != 0)
-			return r;
-	}
-}
-
-static int
-send_now(struct io *io, const unsigned char *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = send(io->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return MBEDTLS_ERR_NET_SEND_FAILED;
-		int r = wait_fd(io, POLLOUT);
-		if (r == 0)
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-		if (r < 0 && errno != EINTR)
-			return MBEDTLS_ERR_NET_SEND_FAILED;
-	}
-}
-
-/* Sends everything gathered. 0 or an MBEDTLS_ERR_* code. */
-static int
-io_flush(struct io *io)
-{
-	size_t off = 0;
-	while (off < io->wlen) {
-		int n = send_now(io, io->wbuf + off, io->wlen - off);
-		if (n < 0)
-			return n;
-		off += (size_t)n;
-	}
-	io->wlen = 0;
-	return 0;
-}
-
-static int
-bio_send(void *ctx, const unsigned char *buf, size_t len)
-{
-	struct io *io = ctx;
-	if (io->wlen + len > IO_WBUF) {
-		int r = io_flush(io);
-		if (r != 0)
-			return r;
-		if (len > IO_WBUF)
-			return send_now(io, buf, len);
-	}
-	memcpy(io->wbuf + io->wlen, buf, len);
-	io->wlen += len;
-	return (int)len;
-}
-
-static int
-recv_now(struct io *io, unsigned char *buf, size_t len)
-{
-	for (;;) {
-		ssize_t n = recv(io->fd, buf, len, 0);
-		if (n > 0)
-			return (int)n;
-		if (n == 0) {
-			io->eof = 1;
-			return MBEDTLS_ERR_NET_CONN_RESET;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == ECONNRESET)
-			return MBEDTLS_ERR_NET_CONN_RESET;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return MBEDTLS_ERR_NET_RECV_FAILED;
-		int r = wait_fd(io, POLLIN);
-		if (r == 0)
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-		if (r < 0 && errno != EINTR)
-			return MBEDTLS_ERR_NET_RECV_FAILED;
-	}
-}
-
-static int
-bio_recv(void *ctx, unsigned char *buf, size_t len)
-{
-	struct io *io = ctx;
-	int r = io_flush(io); /* what we wrote is what the peer waits for */
-	if (r != 0)
-		return r;
-	if (io->rpos == io->rlen) {
-		if (len >= IO_RBUF)
-			return recv_now(io, buf, len);
-		r = recv_now(io, io->rbuf, IO_RBUF);
-		if (r < 0)
-			return r;
-		io->rpos = 0;
-		io->rlen = (size_t)r;
-	}
-	size_t k = io->rlen - io->rpos < len ? io->rlen - io->rpos : len;
-	memcpy(buf, io->rbuf + io->rpos, k);
-	io->rpos += k;
-	return (int)k;
-}
-
 /* Response parsing with libhttp-parser. */
 struct parse {
 	struct https_result *out;
@@ -547,35 +400,17 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	session_key(key, ip, port);
 	int full = full_acquire(c, key);
 	double t0 = mw_now_s();
-	struct io io = {.fd = -1, .deadline_ms = mw_now_ms() + timeout_ms};
+	struct tlsio io;
+	tlsio_init(&io, timeout_ms);
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_init(&ssl);
 	char *req = NULL;
 	int rc = MW_EIO, r;
 
-	io.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (io.fd < 0) {
-		set_error(out, PERR_OTHER, "socket: %s", strerror(errno));
-		goto out;
-	}
-	int one = 1;
-	setsockopt(io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(io.fd, (struct sockaddr *)&ss, sslen) != 0 && errno != EINPROGRESS) {
-		int e = errno;
-		set_error(out, e == ECONNREFUSED ? PERR_REFUSED : PERR_UNREACHABLE, "connect: %s", strerror(e));
-		goto out;
-	}
-	r = wait_fd(&io, POLLOUT);
-	if (r <= 0) {
-		set_error(out, PERR_TIMEOUT, "connect: %s", "timed out");
-		goto out;
-	}
-	int soerr = 0;
-	socklen_t sl = sizeof soerr;
-	getsockopt(io.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-	if (soerr != 0) {
-		set_error(out, soerr == ECONNREFUSED ? PERR_REFUSED : (soerr == ETIMEDOUT ? PERR_TIMEOUT : PERR_UNREACHABLE),
-		    "connect: %s", strerror(soerr));
+	int e = tlsio_connect(&io, (struct sockaddr *)&ss, sslen);
+	if (e != 0) {
+		set_error(out, io.fd < 0 ? PERR_OTHER : e == ECONNREFUSED ? PERR_REFUSED : e == ETIMEDOUT ? PERR_TIMEOUT : PERR_UNREACHABLE,
+		    "%s: %s", io.fd < 0 ? "socket" : "connect", e == ETIMEDOUT ? "timed out" : strerror(e));
 		goto out;
 	}
 	double t1 = mw_now_s();
@@ -585,7 +420,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		tls_error(out, "tls setup", r);
 		goto out;
 	}
-	mbedtls_ssl_set_bio(&ssl, &io, bio_send, bio_recv, NULL);
+	mbedtls_ssl_set_bio(&ssl, &io, tlsio_send, tlsio_recv, NULL);
 	char cached_spki[65];
 	session_load(c, key, &ssl, cached_spki);
 	while ((r = mbedtls_ssl_handshake(&ssl)) != 0) {
@@ -633,7 +468,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		}
 		sent += (size_t)r;
 	}
-	if ((r = io_flush(&io)) != 0) {
+	if ((r = tlsio_flush(&io)) != 0) {
 		tls_error(out, "send", r);
 		goto out;
 	}
