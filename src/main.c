@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "meshwatch/alerts.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/config.h"
 #include "meshwatch/http.h"
@@ -95,6 +96,8 @@ check_mesh_files(const struct config *cfg, char *err, size_t errlen)
 			return n;
 		log_info("config", "%s names %d reporting nodes", cfg->reporting_file, n);
 	}
+	if (cfg->alerts_file[0] && alerts_check_file(cfg->alerts_file, err, errlen) != 0)
+		return MW_EINVAL;
 	return 0;
 }
 
@@ -153,6 +156,12 @@ flush_events(struct node *n)
 }
 
 static void
+tick_alerts(struct node *n)
+{
+	alerts_tick(n->alerts);
+}
+
+static void
 maintain_targets(struct node *n)
 {
 	targets_maintain(n->targets);
@@ -189,6 +198,10 @@ start_node(struct node *n, char *err, size_t errlen)
 	n->scanner = scanner_create(n, err, errlen);
 	if (n->scanner == NULL || scanner_start(n->scanner, err, errlen) != MW_OK)
 		return MW_EIO;
+	n->alerts = alerts_create(n, err, errlen);
+	if (n->alerts == NULL || alerts_start(n->alerts, err, errlen) != MW_OK)
+		return MW_EIO;
+	events_set_tap(n->events, alerts_on_event, n->alerts);
 	n->http = http_create(n, err, errlen);
 	if (n->http == NULL || http_start(n->http, err, errlen) != MW_OK)
 		return MW_EIO;
@@ -213,6 +226,8 @@ teardown(struct node *n)
 	reporter_stop(n->reporter);
 	mesh_stop(n->mesh);
 	http_stop(n->http);
+	events_set_tap(n->events, NULL, NULL);
+	alerts_stop(n->alerts);
 	scanner_stop(n->scanner);
 	targets_stop(n->targets);
 	resolver_stop(n->resolver);
@@ -222,6 +237,7 @@ teardown(struct node *n)
 
 	reporter_destroy(n->reporter);
 	http_destroy(n->http);
+	alerts_destroy(n->alerts);
 	scanner_destroy(n->scanner);
 	targets_destroy(n->targets);
 	resolver_destroy(n->resolver);
@@ -325,6 +341,7 @@ main(int argc, char **argv)
 		{now + 30000, 60000, maintain_mesh},
 		{now + 1000, 1000, flush_targets},
 		{now + 1000, 1000, flush_events},
+		{now + 1000, 1000, tick_alerts},
 		{now + 20000, 60000, maintain_targets},
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},

@@ -52,6 +52,21 @@ void api_services_list(struct req *r);
 void api_changes_list(struct req *r);
 void api_events_list(struct req *r);
 
+/* alerts (api_alerts.c) */
+void api_alerts_list(struct req *r);
+void api_alerts_get(struct req *r);
+void api_alerts_ack(struct req *r);
+void api_alerts_unack(struct req *r);
+void api_alert_rules_list(struct req *r);
+void api_alert_rules_create(struct req *r);
+void api_alert_rules_update(struct req *r);
+void api_alert_rules_delete(struct req *r);
+void api_alert_silences_list(struct req *r);
+void api_alert_silences_create(struct req *r);
+void api_alert_silences_delete(struct req *r);
+void api_alert_channels_list(struct req *r);
+void api_alert_channels_test(struct req *r);
+
 /* Embedded dashboard files (generated at build time from web/). */
 struct asset {
 	const char *name;          /* "index.html", "app.js", ... */

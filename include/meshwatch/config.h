@@ -19,6 +19,7 @@ struct config {
 	char cert_dir[CONFIG_STR];   /* default: <data_dir>/certs */
 	char seed_file[CONFIG_STR];
 	char reporting_file[CONFIG_STR];
+	char alerts_file[CONFIG_STR];
 	char name[256];              /* fqdn; default: the host name */
 	char advertise[128];         /* advertised IP; default: first interface */
 	int poll_interval_s;

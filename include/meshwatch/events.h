@@ -33,6 +33,11 @@ void event_set_evidence(struct event_row *e, cJSON *obj);
 /* Records e (thread-safe, never blocks on disk; ev NULL: nothing). */
 void events_emit(struct events *ev, const struct event_row *e);
 
+/* fn(arg, e) is called for every event emitted from now on, with its id,
+   on the emitting thread after the events lock is released (NULL: none).
+   It must only queue: the alert engine's entry. */
+void events_set_tap(struct events *ev, void (*fn)(void *arg, const struct event_row *e), void *arg);
+
 /* Writes the queued events to the store: the writer's call. 0, or MW_EDB
    with the events kept for the next call. */
 int events_flush(struct events *ev) MW_MUST_CHECK;

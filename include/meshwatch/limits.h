@@ -117,4 +117,33 @@
 /* Connections waiting to be accepted (the listen(2) backlog). */
 #define HTTP_LISTEN_BACKLOG 1024
 
+
+/* ---- alerts and notifications ---- */
+
+/* Alert rules in all (built in, from alerts.json, from the API). */
+#define ALERTS_MAX_RULES 256
+/* Alerts pending or firing at once; more are not raised (and logged). */
+#define ALERTS_MAX_ACTIVE 2048
+/* Silences not yet ended. */
+#define ALERTS_MAX_SILENCES 256
+/* Alerts kept in the database; past it the oldest resolved ones go. */
+#define ALERTS_MAX_ROWS 10000
+/* Events waiting for the engine's next tick; more are counted, not read. */
+#define ALERTS_EVENT_QUEUE 1024
+/* Alerts in one message. */
+#define ALERTS_GROUP_MAX 100
+/* The largest alerts.json. */
+#define ALERTS_FILE_MAX (256 * 1024)
+/* Notification channels. */
+#define ALERTS_MAX_CHANNELS 16
+/* Messages waiting per channel; past it a channel's oldest go. */
+#define NOTIFY_OUTBOX_MAX 10000
+/* The longest answer read from a receiver. */
+#define NOTIFY_MAX_RESPONSE (64 * 1024)
+/* A firing alert's message is repeated this often unless acknowledged
+   (alerts.json "repeat_s", per rule "repeat_s"; 0: never). */
+#define ALERTS_REPEAT_DEFAULT_S 14400
+/* Alerts of one rule due within this many seconds leave as one message. */
+#define ALERTS_GROUP_WAIT_DEFAULT_S 2
+
 #endif

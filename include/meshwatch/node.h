@@ -24,6 +24,7 @@ struct resolver;
 struct targets;
 struct capture;
 struct scanner;
+struct alerts;
 
 struct node {
 	struct config cfg;            /* main; settings that need a restart */
@@ -47,6 +48,7 @@ struct node {
 	struct targets *targets;      /* TCP targets (see targets.h) */
 	struct capture *capture;      /* its own thread; readers use capture.h (never NULL once started) */
 	struct scanner *scanner;      /* discovery scans, its own thread (scanner.h) */
+	struct alerts *alerts;        /* rules, alerts, notifications; its own delivery thread (alerts.h) */
 
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;

@@ -432,4 +432,49 @@ int64_t store_events_last_id(struct store *st);
 /* Newest first; *rows malloc'd (caller frees), *n of them, *total match. */
 int store_events_list(struct store *st, const struct event_filter *f, struct event_row **rows, int *n, int *total);
 
+
+/* Alerts (store_alerts.c): rules and silences kept as JSON documents, the
+   alerts themselves, and the notification outbox. */
+struct store_doc {
+	int64_t id;
+	char *body;      /* malloc'd */
+	int64_t t;       /* a silence's end; an outbox row's creation (ms) */
+};
+void store_docs_free(struct store_doc *d, int n);
+/* Up to max rules, oldest first; *out malloc'd (store_docs_free). */
+int store_alert_rules_load(struct store *st, int max, struct store_doc **out, int *n) MW_MUST_CHECK;
+/* Inserts (*id 0, given back) or replaces rule *id. MW_EEXIST when the
+   name is taken, MW_ENOTFOUND for an unknown id, MW_EDB. */
+int store_alert_rule_put(struct store *st, int64_t *id, const char *name, const char *body) MW_MUST_CHECK;
+int store_alert_rule_delete(struct store *st, int64_t id) MW_MUST_CHECK;
+/* Silences that end after now (their ends_at in t). */
+int store_silences_load(struct store *st, int64_t now, int max, struct store_doc **out, int *n) MW_MUST_CHECK;
+int store_silence_add(struct store *st, int64_t ends_at, const char *body, int64_t *id) MW_MUST_CHECK;
+int store_silence_delete(struct store *st, int64_t id) MW_MUST_CHECK;
+
+struct store_alert {
+	int64_t id, rule_id, updated_at;
+	const char *state;    /* pending, firing, resolved */
+	const char *subject;
+	const char *body;     /* the alert as the API shows it, JSON */
+};
+/* Writes an alert (by id); past max_rows alerts the oldest resolved go. */
+int store_alert_put(struct store *st, const struct store_alert *a, int max_rows) MW_MUST_CHECK;
+int64_t store_alerts_last_id(struct store *st);
+/* Newest first; state "" all, "active" pending + firing, or one state. */
+int store_alerts_list(struct store *st, const char *state, int limit, int offset, struct store_doc **out, int *n,
+    int *total) MW_MUST_CHECK;
+/* One alert's JSON (malloc'd), or MW_ENOTFOUND. */
+int store_alert_get(struct store *st, int64_t id, char **body) MW_MUST_CHECK;
+
+/* Appends a message for channel; past max_rows of the channel its oldest
+   go (*dropped says how many). The new row's id in *id. */
+int store_notify_add(struct store *st, const char *channel, const char *body, int64_t now_ms, int max_rows,
+    int64_t *id, int *dropped) MW_MUST_CHECK;
+/* The channel's oldest message (body malloc'd, t = created ms), or
+   MW_ENOTFOUND. */
+int store_notify_next(struct store *st, const char *channel, struct store_doc *out) MW_MUST_CHECK;
+int store_notify_delete(struct store *st, int64_t id) MW_MUST_CHECK;
+int store_notify_count(struct store *st, const char *channel);
+
 #endif

@@ -58,6 +58,23 @@ int tlsclient_request(struct tls_client *c, const char *ip, int port, const char
     const char *extra_headers, const void *body, size_t blen, size_t max_body, int timeout_ms,
     struct https_result *out);
 
+/* The same for any HTTP(S) server (alert notifications): tls 0 speaks
+   plain HTTP; host names the Host header (NULL: ip). No pinning and no
+   certificate check here either: the caller says what that means for
+   its users. */
+struct fetch_req {
+	const char *ip;              /* numeric IPv4 or IPv6 */
+	int port;
+	int tls;
+	const char *host;
+	const char *method, *path;
+	const char *extra_headers;
+	const void *body;
+	size_t blen, max_body;
+	int timeout_ms;
+};
+int tlsclient_fetch(struct tls_client *c, const struct fetch_req *q, struct https_result *out);
+
 void https_result_free(struct https_result *r);
 
 /* At most n full handshakes (no session to resume) at once; more wait

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "meshwatch/buf.h"
+#include "meshwatch/alerts.h"
 #include "meshwatch/capture.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -158,6 +159,42 @@ static void
 put_one(struct mw_buf *b, const char *name, const char *type, const char *help, unsigned long long v)
 {
 	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+}
+
+static void
+put_alerts(struct mw_buf *b, struct node *n)
+{
+	if (n->alerts == NULL)
+		return;
+	struct alerts_stats s;
+	alerts_get_stats(n->alerts, &s);
+	put(b, "# HELP meshwatch_alerts Alerts by state.\n# TYPE meshwatch_alerts gauge\n");
+	put(b, "meshwatch_alerts{state=\"pending\"} %d\nmeshwatch_alerts{state=\"firing\"} %d\n", s.pending, s.firing);
+	put_one(b, "meshwatch_alerts_fired_total", "counter", "Alerts that started firing.", s.fired);
+	put_one(b, "meshwatch_alerts_resolved_total", "counter", "Firing alerts that were resolved.", s.resolved);
+	struct alerts_channel_stats cs[ALERTS_MAX_CHANNELS];
+	int k = alerts_get_channel_stats(n->alerts, cs, ALERTS_MAX_CHANNELS);
+	if (k == 0)
+		return;
+	static const char *const names[] = {"meshwatch_notifications_queued", "meshwatch_notifications_sent_total",
+	    "meshwatch_notifications_failed_total", "meshwatch_notifications_dropped_total",
+	    "meshwatch_notification_channel_failing"};
+	static const char *const helps[] = {"Messages waiting in the channel's outbox.",
+	    "Messages the receiver took.", "Delivery attempts that failed (each is retried unless rejected for good).",
+	    "Messages lost: rejected for good by the receiver, or pushed out of a full outbox.",
+	    "1 while the channel's last delivery failed."};
+	static const char *const types[] = {"gauge", "counter", "counter", "counter", "gauge"};
+	for (int m = 0; m < 5; m++) {
+		put(b, "# HELP %s %s\n# TYPE %s %s\n", names[m], helps[m], names[m], types[m]);
+		for (int i = 0; i < k; i++) {
+			unsigned long long v = m == 0 ? (unsigned long long)cs[i].queued
+			                     : m == 1 ? cs[i].sent
+			                     : m == 2 ? cs[i].failed
+			                     : m == 3 ? cs[i].dropped
+			                              : (unsigned long long)cs[i].failing;
+			put(b, "%s{channel=\"%s\",type=\"%s\"} %llu\n", names[m], cs[i].name, cs[i].type, v);
+		}
+	}
 }
 
 static void
@@ -339,6 +376,7 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	}
 	if (n->targets)
 		put_targets(&b, n);
+	put_alerts(&b, n);
 	if (n->capture)
 		put_traffic(&b, n->capture);
 	if (n->scanner) {

@@ -66,6 +66,21 @@ static const struct route routes[] = {
 	{"GET", "/api/services", ROUTE_USER, api_services_list},
 	{"GET", "/api/changes", ROUTE_USER, api_changes_list},
 	{"GET", "/api/events", ROUTE_USER, api_events_list},
+	/* alerts */
+	{"GET", "/api/alerts", ROUTE_USER, api_alerts_list},
+	{"GET", "/api/alerts/rules", ROUTE_USER, api_alert_rules_list},
+	{"POST", "/api/alerts/rules", ROUTE_USER, api_alert_rules_create},
+	{"PUT", "/api/alerts/rules/{id}", ROUTE_USER, api_alert_rules_update},
+	{"PATCH", "/api/alerts/rules/{id}", ROUTE_USER, api_alert_rules_update},
+	{"DELETE", "/api/alerts/rules/{id}", ROUTE_USER, api_alert_rules_delete},
+	{"GET", "/api/alerts/silences", ROUTE_USER, api_alert_silences_list},
+	{"POST", "/api/alerts/silences", ROUTE_USER, api_alert_silences_create},
+	{"DELETE", "/api/alerts/silences/{id}", ROUTE_USER, api_alert_silences_delete},
+	{"GET", "/api/alerts/channels", ROUTE_USER, api_alert_channels_list},
+	{"POST", "/api/alerts/channels/{id}/test", ROUTE_USER, api_alert_channels_test},
+	{"GET", "/api/alerts/{id}", ROUTE_USER, api_alerts_get},
+	{"POST", "/api/alerts/{id}/ack", ROUTE_USER, api_alerts_ack},
+	{"DELETE", "/api/alerts/{id}/ack", ROUTE_USER, api_alerts_unack},
 };
 
 /* Metric labels: one per distinct pattern, then "unmatched". */

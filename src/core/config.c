@@ -45,6 +45,7 @@ static const struct opt opts[] = {
 	{"cert_dir", "cert-dir", "CERT_DIR", P(cert_dir), 0, 0, "", 0, "directory for key and certificate (default DATA_DIR/certs)"},
 	{"seed_file", "seed", "MESHWATCH_SEED", P(seed_file), 0, 0, "", 0, "seed.json listing nodes to bootstrap from"},
 	{"reporting_file", "reporting", "MESHWATCH_REPORTING", P(reporting_file), 0, 0, "", 0, "reporting.json naming reporting nodes (validated at start)"},
+	{"alerts_file", "alerts", "MESHWATCH_ALERTS", P(alerts_file), 0, 0, "", 0, "alerts.json: notification channels and alert rules (validated at start)"},
 	{"name", "name", "MESHWATCH_NAME", S(name), 0, 0, "", 0, "this node's FQDN (default: host name)"},
 	{"advertise", "advertise", "MESHWATCH_ADVERTISE", S(advertise), 0, 0, "", 0, "IP address peers should use (default: first interface address)"},
 	{"poll_interval_s", "poll-interval", "MESHWATCH_POLL_INTERVAL", I(poll_interval_s), 1, 86400, "30", 0, "seconds between polls of each peer"},

@@ -25,6 +25,8 @@ struct events {
 	int64_t next_id;
 	uint64_t emitted, stored, dropped;
 	int64_t last_drop_log;
+	void (*tap)(void *arg, const struct event_row *e);
+	void *tap_arg;
 };
 
 struct events *
@@ -108,6 +110,24 @@ events_emit(struct events *ev, const struct event_row *e)
 			    ev->queue_max, (unsigned long long)ev->dropped);
 		}
 	}
+	void (*tap)(void *, const struct event_row *) = ev->tap;
+	void *tap_arg = ev->tap_arg;
+	struct event_row copy;
+	if (tap)
+		copy = *r;
+	pthread_mutex_unlock(&ev->lock);
+	if (tap)
+		tap(tap_arg, &copy);
+}
+
+void
+events_set_tap(struct events *ev, void (*fn)(void *arg, const struct event_row *e), void *arg)
+{
+	if (ev == NULL)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->tap = fn;
+	ev->tap_arg = arg;
 	pthread_mutex_unlock(&ev->lock);
 }
 

@@ -374,6 +374,33 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
     const char *extra_headers, const void *body, size_t blen, size_t max_body, int timeout_ms,
     struct https_result *out)
 {
+	struct fetch_req q = {.ip = ip, .port = port, .tls = 1, .method = method, .path = path,
+	    .extra_headers = extra_headers, .body = body, .blen = blen, .max_body = max_body, .timeout_ms = timeout_ms};
+	return tlsclient_fetch(c, &q, out);
+}
+
+/* Writes and reads through TLS, or straight through the socket buffers
+   for plain HTTP; both return what mbedtls_ssl_write/read would. */
+static int
+conn_write(mbedtls_ssl_context *ssl, struct tlsio *io, int tls, const unsigned char *buf, size_t len)
+{
+	return tls ? mbedtls_ssl_write(ssl, buf, len) : tlsio_send(io, buf, len);
+}
+
+static int
+conn_read(mbedtls_ssl_context *ssl, struct tlsio *io, int tls, unsigned char *buf, size_t len)
+{
+	return tls ? mbedtls_ssl_read(ssl, buf, len) : tlsio_recv(io, buf, len);
+}
+
+int
+tlsclient_fetch(struct tls_client *c, const struct fetch_req *q, struct https_result *out)
+{
+	const char *ip = q->ip, *method = q->method, *path = q->path, *extra_headers = q->extra_headers;
+	const void *body = q->body;
+	size_t blen = q->blen, max_body = q->max_body;
+	int port = q->port, timeout_ms = q->timeout_ms, tls = q->tls;
+	const char *host = q->host ? q->host : ip;
 	memset(out, 0, sizeof *out);
 	out->connect_ms = out->tls_ms = out->ttfb_ms = out->total_ms = -1;
 	struct mw_buf body_buf;
@@ -413,9 +440,11 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		    "%s: %s", io.fd < 0 ? "socket" : "connect", e == ETIMEDOUT ? "timed out" : strerror(e));
 		goto out;
 	}
-	double t1 = mw_now_s();
+	double t1 = mw_now_s(), t2 = t1;
 	out->connect_ms = (t1 - t0) * 1000.0;
 
+	if (!tls)
+		goto connected;
 	if ((r = mbedtls_ssl_setup(&ssl, &c->conf)) != 0) {
 		tls_error(out, "tls setup", r);
 		goto out;
@@ -429,7 +458,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 			goto out;
 		}
 	}
-	double t2 = mw_now_s();
+	t2 = mw_now_s();
 	out->tls_ms = (t2 - t1) * 1000.0;
 	if (full) {
 		full_release(c);
@@ -439,8 +468,9 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	session_save(c, key, &ssl, out->spki_sha256);
 	if (out->spki_sha256[0] == '\0')
 		memcpy(out->spki_sha256, cached_spki, sizeof cached_spki);
+connected:;
 
-	size_t hlen = strlen(path) + strlen(ip) + (extra_headers ? strlen(extra_headers) : 0) + 256;
+	size_t hlen = strlen(path) + strlen(host) + (extra_headers ? strlen(extra_headers) : 0) + 256;
 	req = malloc(hlen + blen);
 	if (req == NULL) {
 		set_error(out, PERR_OTHER, "%s", "out of memory");
@@ -449,7 +479,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	int n = snprintf(req, hlen,
 	    "%s %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUser-Agent: meshwatch/%s\r\nAccept: application/json\r\n"
 	    "Connection: close\r\nContent-Length: %zu\r\n%s\r\n",
-	    method, path, strchr(ip, ':') ? "[" : "", ip, strchr(ip, ':') ? "]" : "", port, MW_VERSION, blen,
+	    method, path, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port, MW_VERSION, blen,
 	    extra_headers ? extra_headers : "");
 	if (n < 0 || (size_t)n >= hlen) {
 		set_error(out, PERR_OTHER, "%s", "request headers too long");
@@ -459,7 +489,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 		memcpy(req + n, body, blen);
 	size_t total = (size_t)n + blen, sent = 0;
 	while (sent < total) {
-		r = mbedtls_ssl_write(&ssl, (const unsigned char *)req + sent, total - sent);
+		r = conn_write(&ssl, &io, tls, (const unsigned char *)req + sent, total - sent);
 		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
 			continue;
 		if (r < 0) {
@@ -489,7 +519,7 @@ tlsclient_request(struct tls_client *c, const char *ip, int port, const char *me
 	unsigned char buf[4096];
 	int eof = 0;
 	while (!ps.done) {
-		r = mbedtls_ssl_read(&ssl, buf, sizeof buf);
+		r = conn_read(&ssl, &io, tls, buf, sizeof buf);
 		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
 			continue;
 		if (r == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || r == 0 || r == MBEDTLS_ERR_NET_CONN_RESET) {

@@ -92,6 +92,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE peers ADD COLUMN pinned_at INTEGER NOT NULL DEFAULT 0;",
 	/* 9: events, the story of what changed (store_events.c) */
 	store_schema_events,
+	/* 10: alert rules, silences, alerts and the notification outbox
+	   (store_alerts.c) */
+	store_schema_alerts,
 };
 
 
@@ -1184,6 +1187,8 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		e = store_traffic_expire_locked(st, now - keep_s);
 		ms->expired += e > 0 ? e : 0;
 		e = store_events_expire_locked(st, (now - keep_s) * 1000);
+		ms->expired += e > 0 ? e : 0;
+		e = store_alerts_expire_locked(st, now - keep_s);
 		ms->expired += e > 0 ? e : 0;
 	}
 	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);

@@ -62,6 +62,7 @@ extern const char store_schema_targets[];
 extern const char store_schema_traffic[];
 extern const char store_schema_discovery[];
 extern const char store_schema_events[];
+extern const char store_schema_alerts[];
 
 /* Traffic minutes for store_maintain (lock held): expire deletes rows
    before a time, trim the oldest rows (both return how many); count
@@ -78,5 +79,7 @@ int store_discovery_shed_locked(struct store *st, int rows);
    events before a time (ms), shed the oldest rows; both return how many. */
 int store_events_expire_locked(struct store *st, int64_t before_ms);
 int store_events_shed_locked(struct store *st, int rows);
+/* Resolved alerts last updated before a time (s) go; how many. */
+int store_alerts_expire_locked(struct store *st, int64_t before);
 
 #endif

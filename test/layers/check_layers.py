@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-LAYERS = ["core", "store", "events", "security", "node", "probe", "mesh", "capture", "discovery", "api", "app"]
+LAYERS = ["core", "store", "events", "security", "node", "probe", "mesh", "capture", "discovery", "alerts", "api", "app"]
 # headers with no .c of the same name, and their layer
 HEADER_LAYER = {"api.h": "api", "limits.h": "core"}
 # (file, included header) -> why the upward include is still there

@@ -115,7 +115,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 9);
+	assert_int_equal(store_schema_version(f->st), 10);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -155,7 +155,7 @@ test_reopen_keeps_data(void **state)
 	int64_t exp = mw_wall_s() + 3600;
 	assert_int_equal(store_session_create(f->st, "tok-hash-1", u.id, exp), 0);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 9);
+	assert_int_equal(store_schema_version(f->st), 10);
 	assert_int_equal(store_user_count(f->st), 1);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get_by_name(f->st, "keeper", &back, hash, sizeof hash), 0);
