@@ -135,7 +135,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "9");
+	assert_string_equal(v, "10");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -1073,6 +1073,86 @@ test_events(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
+/* Alerts' tables: rule names are unique, the outbox keeps each channel's
+   messages in order and bounds each channel alone, and the alert list
+   filters active (pending + firing) from resolved. */
+static void
+test_alerts_tables(void **state)
+{
+	struct fx *f = *state;
+	int64_t id1 = 0, id2 = 0;
+	assert_int_equal(store_alert_rule_put(f->st, &id1, "peer-dead", "{\"name\":\"peer-dead\"}"), 0);
+	assert_true(id1 > 0);
+	assert_int_equal(store_alert_rule_put(f->st, &id2, "peer-dead", "{}"), MW_EEXIST);
+	id2 = 999;
+	assert_int_equal(store_alert_rule_put(f->st, &id2, "x", "{}"), MW_ENOTFOUND);
+	struct store_doc *d;
+	int n;
+	assert_int_equal(store_alert_rules_load(f->st, 10, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].body, "{\"name\":\"peer-dead\"}");
+	store_docs_free(d, n);
+	assert_int_equal(store_alert_rule_delete(f->st, id1), 0);
+	assert_int_equal(store_alert_rule_delete(f->st, id1), MW_ENOTFOUND);
+
+	/* the outbox: 5 to "a" with a bound of 3, 1 to "b" */
+	int64_t mid;
+	int dropped, total_dropped = 0;
+	char body[16];
+	for (int i = 0; i < 5; i++) {
+		snprintf(body, sizeof body, "a%d", i);
+		assert_int_equal(store_notify_add(f->st, "a", body, 1000 + i, 3, &mid, &dropped), 0);
+		total_dropped += dropped;
+	}
+	assert_int_equal(store_notify_add(f->st, "b", "b0", 2000, 3, &mid, &dropped), 0);
+	assert_int_equal(total_dropped, 2);
+	assert_int_equal(store_notify_count(f->st, "a"), 3);
+	assert_int_equal(store_notify_count(f->st, "b"), 1);
+	struct store_doc m;
+	assert_int_equal(store_notify_next(f->st, "a", &m), 0);
+	assert_string_equal(m.body, "a2"); /* the oldest two went */
+	assert_int_equal(m.t, 1002);
+	assert_int_equal(store_notify_delete(f->st, m.id), 0);
+	free(m.body);
+	assert_int_equal(store_notify_next(f->st, "a", &m), 0);
+	assert_string_equal(m.body, "a3");
+	free(m.body);
+	assert_int_equal(store_notify_next(f->st, "zz", &m), MW_ENOTFOUND);
+
+	/* alerts */
+	const char *states[] = {"firing", "resolved", "pending", "resolved"};
+	for (int i = 0; i < 4; i++) {
+		struct store_alert a = {.id = i + 1, .rule_id = 1, .updated_at = mw_wall_s(), .state = states[i],
+		    .subject = "s", .body = states[i]};
+		assert_int_equal(store_alert_put(f->st, &a, 100), 0);
+	}
+	int total;
+	assert_int_equal(store_alerts_list(f->st, "active", 10, 0, &d, &n, &total), 0);
+	assert_int_equal(total, 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].body, "pending"); /* newest first */
+	assert_string_equal(d[1].body, "firing");
+	store_docs_free(d, n);
+	assert_int_equal(store_alerts_list(f->st, "", 1, 1, &d, &n, &total), 0);
+	assert_int_equal(total, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].id, 3);
+	store_docs_free(d, n);
+	assert_int_equal(store_alerts_last_id(f->st), 4);
+	char *one;
+	assert_int_equal(store_alert_get(f->st, 2, &one), 0);
+	assert_string_equal(one, "resolved");
+	free(one);
+	assert_int_equal(store_alert_get(f->st, 42, &one), MW_ENOTFOUND);
+	/* the bound takes resolved alerts only */
+	struct store_alert a = {.id = 5, .rule_id = 1, .updated_at = mw_wall_s(), .state = "firing", .subject = "s",
+	    .body = "firing"};
+	assert_int_equal(store_alert_put(f->st, &a, 1), 0);
+	assert_int_equal(store_alerts_list(f->st, "", 10, 0, &d, &n, &total), 0);
+	assert_int_equal(total, 3); /* 1, 3 and 5: the resolved 2 and 4 went */
+	store_docs_free(d, n);
+}
+
 int
 main(void)
 {
@@ -1099,6 +1179,7 @@ main(void)
 		T(test_traffic_minutes),
 		T(test_size_cap_takes_oldest_traffic_minutes),
 		T(test_events),
+		T(test_alerts_tables),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
