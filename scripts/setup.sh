@@ -34,6 +34,8 @@ if [ "$build_only" = 0 ]; then
   packages+=(ieee-data)
   # promtool checks the /metrics exposition the way Prometheus reads it
   packages+=(prometheus)
+  # alert notifications are checked against a real Alertmanager
+  packages+=(prometheus-alertmanager)
   # Node.js and npm drive the browser test; a machine may already have them
   # from elsewhere (then Debian's npm package would conflict).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

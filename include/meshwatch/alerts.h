@@ -51,7 +51,8 @@ void alerts_destroy(struct alerts *a);
 
 /* The events tap (events_set_tap): queues an event for the next tick. */
 void alerts_on_event(void *arg, const struct event_row *e);
-/* Evaluates rules, moves alerts along, queues notifications (main). */
+/* Evaluates rules, moves alerts along, queues notifications (main,
+   every 500 ms: a message waits at most that long past its group_wait). */
 void alerts_tick(struct alerts *a);
 
 /* ---- for the API; each returns 0 or an MW_E* code with a sentence in

@@ -814,6 +814,11 @@ apply_threshold(struct alerts *a, const struct rule *r, const struct peer *p, in
 static void
 eval_thresholds(struct alerts *a)
 {
+	/* measurements change once a poll: once a second is often enough */
+	int64_t t = mw_now_ms();
+	if (t - a->thresholds_at < 1000)
+		return;
+	a->thresholds_at = t;
 	int any = 0;
 	pthread_mutex_lock(&a->lock);
 	for (int i = 0; i < a->nrules; i++)

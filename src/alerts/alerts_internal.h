@@ -102,6 +102,7 @@ struct alerts {
 	struct store_doc *silences;    /* bodies are the API's JSON */
 	int nsilences;
 	int64_t silences_loaded_ms;
+	int64_t thresholds_at;         /* the main thread's, when thresholds were last evaluated */
 
 	struct channel *channels;
 	int nchannels;

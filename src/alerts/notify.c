@@ -322,7 +322,8 @@ build(struct alerts *a, const struct channel *c, struct alert *const *g, int n, 
 	if (c->type == CH_WEBHOOK) {
 		o = cJSON_CreateObject();
 		cJSON_AddNumberToObject(o, "version", 1);
-		cJSON_AddStringToObject(o, "status", strcmp(status, "FIRING") == 0 ? "firing" : "resolved");
+		cJSON_AddStringToObject(o, "status",
+		    strcmp(status, "FIRING") == 0 ? "firing" : strcmp(status, "TEST") == 0 ? "test" : "resolved");
 		cJSON_AddStringToObject(o, "rule", g[0]->rule);
 		cJSON_AddStringToObject(o, "severity", event_severity_name(g[0]->severity));
 		cJSON_AddStringToObject(o, "title", head);
