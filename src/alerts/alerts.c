@@ -625,6 +625,8 @@ active_new(struct alerts *a, const struct rule *r, const char *type, const char 
 static void
 active_remove(struct alerts *a, struct alert *x)
 {
+	a->gone[a->gone_head] = *x;
+	a->gone_head = (a->gone_head + 1) % ALERTS_GONE_RING;
 	int i = (int)(x - a->active);
 	a->active[i] = a->active[--a->nactive];
 }
@@ -1446,12 +1448,14 @@ alerts_changed_since(struct alerts *a, uint64_t *cursor)
 {
 	cJSON *arr = NULL;
 	pthread_mutex_lock(&a->lock);
-	for (int i = 0; i < a->nactive; i++)
-		if (a->active[i].changed > *cursor) {
-			if (arr == NULL)
-				arr = cJSON_CreateArray();
-			cJSON_AddItemToArray(arr, alert_json(&a->active[i]));
-		}
+	for (int i = 0; i < ALERTS_GONE_RING + a->nactive; i++) {
+		const struct alert *x = i < ALERTS_GONE_RING ? &a->gone[i] : &a->active[i - ALERTS_GONE_RING];
+		if (x->id == 0 || x->changed <= *cursor)
+			continue;
+		if (arr == NULL)
+			arr = cJSON_CreateArray();
+		cJSON_AddItemToArray(arr, alert_json(x));
+	}
 	*cursor = a->change_seq;
 	pthread_mutex_unlock(&a->lock);
 	return arr;

@@ -16,6 +16,7 @@
 #define ALERT_VALUES_MAX 8
 #define ALERT_LABELS_MAX 512
 #define ALERT_SUMMARY_MAX 256
+#define ALERTS_GONE_RING 32
 
 enum rule_type { RULE_EVENT, RULE_THRESHOLD };
 enum rule_metric { METRIC_PEER_RTT_MS, METRIC_PEER_LOSS_PCT, METRIC__COUNT };
@@ -113,6 +114,9 @@ struct alerts {
 	uint64_t ev_dropped;
 
 	uint64_t change_seq;
+	/* alerts that left memory lately, for the live feed (a ring) */
+	struct alert gone[ALERTS_GONE_RING];
+	int gone_head;
 	uint64_t fired, resolved;
 	int confirm_k_default, group_wait_default, repeat_default;
 };

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "meshwatch/auth.h"
+#include "meshwatch/alerts.h"
 #include "meshwatch/events.h"
 #include "meshwatch/json.h"
 #include "meshwatch/log.h"
@@ -47,6 +48,7 @@ static char *rates_frame(struct ws_hub *h);
 static char *top_talkers_frame(struct ws_hub *h);
 static char *scans_frame(struct ws_hub *h);
 static char *events_frame(struct ws_hub *h);
+static char *alerts_frame(struct ws_hub *h);
 struct ws_hub;
 
 static const struct ws_topic {
@@ -58,8 +60,9 @@ static const struct ws_topic {
 	{"top_talkers", top_talkers_frame},
 	{"scans", scans_frame},
 	{"events", events_frame},
+	{"alerts", alerts_frame},
 };
-#define TOPIC_NAMES "mesh, rates, top_talkers, scans, events"
+#define TOPIC_NAMES "mesh, rates, top_talkers, scans, events, alerts"
 
 struct ws_client {
 	struct mg_connection *conn; /* slot taken (from on_connect) */
@@ -79,6 +82,8 @@ struct ws_hub {
 	uint64_t drops;
 	int64_t events_sent;       /* the newest event id sent (pusher thread) */
 	int64_t events_frame_ms;   /* when the events frame was last built */
+	uint64_t alerts_cursor;    /* the alert engine's change counter as of the last frame */
+	int64_t alerts_frame_ms;
 	char hello[256];           /* {"type":"hello","topics":[...]} */
 };
 
@@ -333,6 +338,30 @@ events_frame(struct ws_hub *h)
 		cJSON_Delete(o);
 	}
 	free(rows);
+	return out;
+}
+
+/* The alerts that changed since the last frame ({"type":"alerts",
+   "items":[...]}; NULL when none). A new subscriber starts from now;
+   GET /api/alerts has the state before. */
+static char *
+alerts_frame(struct ws_hub *h)
+{
+	if (h->node->alerts == NULL)
+		return NULL;
+	int64_t now = mw_now_ms();
+	int fresh = h->alerts_frame_ms == 0 || now - h->alerts_frame_ms > 2500;
+	h->alerts_frame_ms = now;
+	cJSON *items = alerts_changed_since(h->node->alerts, &h->alerts_cursor);
+	if (items == NULL || fresh) {
+		cJSON_Delete(items);
+		return NULL;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "alerts");
+	cJSON_AddItemToObject(o, "items", items);
+	char *out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
 	return out;
 }
 
