@@ -57,6 +57,17 @@ msg_for(const char *mode, const char *helo)
 	return m;
 }
 
+/* msg_for over STARTTLS, with AUTH as user (NULL: none) and password. */
+static struct smtp_msg
+msg_tls(const char *mode, const char *helo, const char *user, const char *password)
+{
+	struct smtp_msg m = msg_for(mode, helo);
+	m.starttls = 1;
+	m.user = user;
+	m.password = password;
+	return m;
+}
+
 /* The sink's file kind-helo.ext ("session", ".log" or "msg", ".eml"),
    malloc'd, or NULL when the sink wrote none. */
 static char *
@@ -78,6 +89,18 @@ count(const char *hay, const char *needle)
 	return n;
 }
 
+/* Asserts that the sink's transcript of the session under helo has text
+   (has 1) or has not (has 0). */
+static void
+session_has(const char *helo, const char *text, int has)
+{
+	char *s = spool_file("session", helo);
+	assert_non_null(s);
+	if ((strstr(s, text) != NULL) != has)
+		fail_msg("session %s %s \"%s\":\n%s", helo, has ? "lacks" : "has", text, s);
+	free(s);
+}
+
 /* Sends m, expecting rc and (when not NULL) want in the error. */
 static void
 send_expect(const struct smtp_msg *m, int rc, const char *want)
@@ -88,6 +111,17 @@ send_expect(const struct smtp_msg *m, int rc, const char *want)
 		fail_msg("smtp_send: %d (wanted %d) \"%s\" (wanted \"%s\")", got, rc, err, want ? want : "");
 	if (rc == 0)
 		assert_string_equal(err, "");
+}
+
+/* Sends m, which must succeed: the message as the sink received it
+   (the caller frees it). */
+static char *
+deliver(const struct smtp_msg *m)
+{
+	send_expect(m, 0, NULL);
+	char *msg = spool_file("msg", m->helo_name);
+	assert_non_null(msg);
+	return msg;
 }
 
 /* Refused before connecting: no session under helo at the sink. */
@@ -113,27 +147,17 @@ test_delivers_over_starttls_with_auth(void **state)
 {
 	(void)state;
 	static const char *const to[] = {"ops@example.com", "on-call.team+mesh@example.org"};
-	struct smtp_msg m = msg_for("normal", "full.test");
-	m.starttls = 1;
-	m.user = "alice";
-	m.password = "s3cret";
+	struct smtp_msg m = msg_tls("normal", "full.test", "alice", "s3cret");
 	m.to = to;
 	m.nto = 2;
 	m.subject = "meshwatch: node2 is down";
 	m.body = ".\n.hidden\n..two\nplain\r\n\nlast without newline";
-	send_expect(&m, 0, NULL);
-
-	char *s = spool_file("session", "full.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "plain EHLO full.test\nplain STARTTLS\ntls EHLO full.test\ntls AUTH PLAIN alice ok\n"
-	                          "tls MAIL FROM:<alerts@node1.example.net> SIZE="));
-	assert_non_null(strstr(s, "tls RCPT TO:<ops@example.com>\ntls RCPT TO:<on-call.team+mesh@example.org>\n"
-	                          "tls DATA\ntls QUIT\n"));
-	assert_null(strstr(s, "plain AUTH"));
-	free(s);
-
-	char *msg = spool_file("msg", "full.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
+	session_has("full.test", "plain EHLO full.test\nplain STARTTLS\ntls EHLO full.test\ntls AUTH PLAIN alice ok\n"
+	                         "tls MAIL FROM:<alerts@node1.example.net> SIZE=", 1);
+	session_has("full.test", "tls RCPT TO:<ops@example.com>\ntls RCPT TO:<on-call.team+mesh@example.org>\n"
+	                         "tls DATA\ntls QUIT\n", 1);
+	session_has("full.test", "plain AUTH", 0);
 	assert_non_null(strstr(msg, "\r\nFrom: <alerts@node1.example.net>\r\n"));
 	assert_non_null(strstr(msg, "\r\nTo: <ops@example.com>,\r\n <on-call.team+mesh@example.org>\r\n"));
 	assert_non_null(strstr(msg, "\r\nSubject: meshwatch: node2 is down\r\n"));
@@ -162,32 +186,20 @@ static void
 test_auth_login(void **state)
 {
 	(void)state;
-	struct smtp_msg m = msg_for("login", "login.test");
-	m.starttls = 1;
-	m.user = "alice";
-	m.password = "s3cret";
+	struct smtp_msg m = msg_tls("login", "login.test", "alice", "s3cret");
 	send_expect(&m, 0, NULL);
-	char *s = spool_file("session", "login.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "tls AUTH LOGIN alice ok\ntls MAIL FROM:"));
-	assert_null(strstr(s, "plain AUTH"));
-	free(s);
+	session_has("login.test", "tls AUTH LOGIN alice ok\ntls MAIL FROM:", 1);
+	session_has("login.test", "plain AUTH", 0);
 }
 
 static void
 test_auth_refused(void **state)
 {
 	(void)state;
-	struct smtp_msg m = msg_for("normal", "badpass.test");
-	m.starttls = 1;
-	m.user = "alice";
-	m.password = "wrong";
+	struct smtp_msg m = msg_tls("normal", "badpass.test", "alice", "wrong");
 	send_expect(&m, MW_EAUTH, "AUTH PLAIN: 535 5.7.8 bad credentials");
-	char *s = spool_file("session", "badpass.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "tls AUTH PLAIN alice bad\n"));
-	assert_null(strstr(s, "MAIL"));
-	free(s);
+	session_has("badpass.test", "tls AUTH PLAIN alice bad\n", 1);
+	session_has("badpass.test", "MAIL", 0);
 	assert_null(spool_file("msg", "badpass.test"));
 	/* the password is not repeated in the error */
 	char err[256];
@@ -211,10 +223,7 @@ static void
 test_starttls_missing(void **state)
 {
 	(void)state;
-	struct smtp_msg m = msg_for("notls", "nostarttls.test");
-	m.starttls = 1;
-	m.user = "alice";
-	m.password = "s3cret";
+	struct smtp_msg m = msg_tls("notls", "nostarttls.test", "alice", "s3cret");
 	send_expect(&m, MW_EIO, "STARTTLS: required, but the server does not offer it");
 	char *s = spool_file("session", "nostarttls.test");
 	assert_non_null(s);
@@ -223,8 +232,7 @@ test_starttls_missing(void **state)
 	assert_null(spool_file("msg", "nostarttls.test"));
 
 	/* without EHLO there are no extensions at all: the same refusal */
-	m = msg_for("helo", "helo-tls.test");
-	m.starttls = 1;
+	m = msg_tls("helo", "helo-tls.test", NULL, NULL);
 	send_expect(&m, MW_EIO, "STARTTLS: required, but the server does not offer it");
 	assert_null(spool_file("msg", "helo-tls.test"));
 }
@@ -233,13 +241,9 @@ static void
 test_starttls_injection(void **state)
 {
 	(void)state;
-	struct smtp_msg m = msg_for("inject", "inject.test");
-	m.starttls = 1;
+	struct smtp_msg m = msg_tls("inject", "inject.test", NULL, NULL);
 	send_expect(&m, MW_EIO, "STARTTLS: the server sent more after its 220");
-	char *s = spool_file("session", "inject.test");
-	assert_non_null(s);
-	assert_null(strstr(s, "MAIL"));
-	free(s);
+	session_has("inject.test", "MAIL", 0);
 }
 
 static void
@@ -247,31 +251,21 @@ test_plain_and_helo(void **state)
 {
 	(void)state;
 	struct smtp_msg m = msg_for("notls", "plain.test");
-	send_expect(&m, 0, NULL);
-	char *s = spool_file("session", "plain.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "plain EHLO plain.test\nplain MAIL FROM:<alerts@node1.example.net> SIZE="));
-	free(s);
-	char *msg = spool_file("msg", "plain.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
+	session_has("plain.test", "plain EHLO plain.test\nplain MAIL FROM:<alerts@node1.example.net> SIZE=", 1);
 	assert_string_equal(body_of(msg), "hello\r\n");
 	free(msg);
 
 	/* EHLO refused: HELO instead */
 	m = msg_for("helo", "helo.test");
 	send_expect(&m, 0, NULL);
-	s = spool_file("session", "helo.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "plain EHLO helo.test\nplain HELO helo.test\nplain MAIL FROM:<alerts@node1.example.net>\n"));
-	free(s);
+	session_has("helo.test", "plain EHLO helo.test\nplain HELO helo.test\nplain MAIL FROM:<alerts@node1.example.net>\n", 1);
 
 	/* a name resolves to each of its addresses in turn (localhost may be
 	   ::1 first, where the sink does not listen) */
 	m = msg_for("notls", "byname.test");
 	m.host = "localhost";
-	send_expect(&m, 0, NULL);
-	msg = spool_file("msg", "byname.test");
-	assert_non_null(msg);
+	msg = deliver(&m);
 	free(msg);
 }
 
@@ -280,16 +274,12 @@ test_rcpt_refused(void **state)
 {
 	(void)state;
 	static const char *const to[] = {"ops@example.com", "nobody@example.com", "ops2@example.com"};
-	struct smtp_msg m = msg_for("normal", "rcpt550.test");
-	m.starttls = 1;
+	struct smtp_msg m = msg_tls("normal", "rcpt550.test", NULL, NULL);
 	m.to = to;
 	m.nto = 3;
 	send_expect(&m, MW_EIO, "RCPT TO <nobody@example.com>: 550 5.1.1 no such user");
-	char *s = spool_file("session", "rcpt550.test");
-	assert_non_null(s);
-	assert_null(strstr(s, "DATA"));
-	assert_null(strstr(s, "ops2@"));
-	free(s);
+	session_has("rcpt550.test", "DATA", 0);
+	session_has("rcpt550.test", "ops2@", 0);
 	assert_null(spool_file("msg", "rcpt550.test"));
 }
 
@@ -409,17 +399,11 @@ test_utf8_subject_and_body(void **state)
 	(void)state;
 	const char *subject = getenv("SMTP_UTF8_SUBJECT");
 	assert_non_null(subject);
-	struct smtp_msg m = msg_for("normal", "utf8.test");
-	m.starttls = 1;
+	struct smtp_msg m = msg_tls("normal", "utf8.test", NULL, NULL);
 	m.subject = subject;
 	m.body = "Paketverlust auf node1 \xe2\x80\x94 12 %\n";
-	send_expect(&m, 0, NULL);
-	char *s = spool_file("session", "utf8.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "tls MAIL FROM:<alerts@node1.example.net> BODY=8BITMIME SIZE="));
-	free(s);
-	char *msg = spool_file("msg", "utf8.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
+	session_has("utf8.test", "tls MAIL FROM:<alerts@node1.example.net> BODY=8BITMIME SIZE=", 1);
 	char dec[2 * SMTP_MAX_SUBJECT];
 	decode_subject(msg, dec, sizeof dec);
 	assert_string_equal(dec, subject);
@@ -473,9 +457,7 @@ test_limit_body(void **state)
 	body[SMTP_MAX_BODY] = '\0';
 	struct smtp_msg m = msg_for("notls", "bodymax.test");
 	m.body = body;
-	send_expect(&m, 0, NULL);
-	char *msg = spool_file("msg", "bodymax.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
 	assert_int_equal(strlen(body_of(msg)), SMTP_MAX_BODY + lines);
 	free(msg);
 
@@ -497,9 +479,7 @@ test_limit_body_line(void **state)
 	assert_int_equal(n, 7 + SMTP_MAX_BODY_LINE + 5);
 	struct smtp_msg m = msg_for("notls", "linemax.test");
 	m.body = body;
-	send_expect(&m, 0, NULL);
-	char *msg = spool_file("msg", "linemax.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
 	assert_int_equal(strlen(body_of(msg)), 7 + SMTP_MAX_BODY_LINE + 2 + 6);
 	free(msg);
 	snprintf(body, sizeof body, "first\r\n%*s\nlast", SMTP_MAX_BODY_LINE + 1, "y");
@@ -522,8 +502,7 @@ static void
 test_limit_reply_lines(void **state)
 {
 	(void)state;
-	struct smtp_msg m = msg_for("lines_max", "linesmax.test");
-	m.starttls = 1;
+	struct smtp_msg m = msg_tls("lines_max", "linesmax.test", NULL, NULL);
 	send_expect(&m, 0, NULL);
 	m = msg_for("lines_over", "linesover.test");
 	send_expect(&m, MW_ETOOBIG, "EHLO: the server's reply is longer than 64 lines");
@@ -548,10 +527,7 @@ test_limit_address(void **state)
 	m.to = to;
 	m.from = addr;
 	send_expect(&m, 0, NULL);
-	char *s = spool_file("session", "addrmax.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, addr));
-	free(s);
+	session_has("addrmax.test", addr, 1);
 
 	char longer[SMTP_MAX_ADDR + 2];
 	snprintf(longer, sizeof longer, "x%s", addr);
@@ -573,9 +549,7 @@ test_limit_subject(void **state)
 	subj[SMTP_MAX_SUBJECT] = '\0';
 	struct smtp_msg m = msg_for("notls", "subjmax.test");
 	m.subject = subj;
-	send_expect(&m, 0, NULL);
-	char *msg = spool_file("msg", "subjmax.test");
-	assert_non_null(msg);
+	char *msg = deliver(&m);
 	assert_non_null(strstr(msg, subj));
 	free(msg);
 	strcat(subj, "s");
@@ -594,20 +568,11 @@ test_limit_credentials(void **state)
 	memset(pw, 'p', SMTP_MAX_CRED);
 	pw[SMTP_MAX_CRED] = '\0';
 	/* at the limit both are sent (the sink knows only alice: 535) */
-	struct smtp_msg m = msg_for("normal", "credmax.test");
-	m.starttls = 1;
-	m.user = user;
-	m.password = pw;
+	struct smtp_msg m = msg_tls("normal", "credmax.test", user, pw);
 	send_expect(&m, MW_EAUTH, "AUTH PLAIN: 535");
-	char *s = spool_file("session", "credmax.test");
-	assert_non_null(s);
-	assert_non_null(strstr(s, "tls AUTH PLAIN uuuuuuuu"));
-	free(s);
+	session_has("credmax.test", "tls AUTH PLAIN uuuuuuuu", 1);
 	strcat(pw, "p");
-	m = msg_for("normal", "credover.test");
-	m.starttls = 1;
-	m.user = user;
-	m.password = pw;
+	m = msg_tls("normal", "credover.test", user, pw);
 	refused_early(&m, MW_ETOOBIG, "AUTH: the user or the password is longer than 256 bytes");
 }
 
