@@ -21,6 +21,9 @@
     ['target_state', 'Target state'],
     ['cert_expiry', 'Certificate'],
     ['db_state', 'Database'],
+    ['threshold', 'Threshold (alert rule)'],
+    ['black_hole', 'Path MTU black hole'],
+    ['capture_state', 'Capture'],
   ];
   const SEV_RANK = { info: 0, warning: 1, critical: 2 };
   const RANGES = [
@@ -78,6 +81,7 @@
       case 'target_state': return e.new === 'up' ? 'up' : 'down';
       case 'cert_expiry': return 'certificate ' + words(e.new);
       case 'db_state': return 'database ' + words(e.new);
+      case 'threshold': return e.new === 'over' ? 'over the threshold' : 'back within the threshold';
       default: return words(e.new);
     }
   }
@@ -103,6 +107,7 @@
         return words(e.new) + (ev.error && ev.error !== e.new ? ` (${ev.error})` : '');
       case 'cert_expiry': return daysLeft(ev.seconds_left);
       case 'db_state': return ev.error || null;
+      case 'threshold': return ev.rule ? `${ev.rule}${ev.value ? ' = ' + ev.value : ''}` : null;
       default: return null;
     }
   }
@@ -137,6 +142,10 @@
         add(ev.error);
         if (ev.path) add(`database ${ev.path}`);
         break;
+      case 'threshold':
+        if (ev.rule) add(`rule ${ev.rule}`);
+        if (ev.value) add(`value ${ev.value}`);
+        break;
       default:
         for (const [k, v] of Object.entries(ev)) add(`${words(k)} ${typeof v === 'object' ? JSON.stringify(v) : v}`);
     }
@@ -150,6 +159,13 @@
     if (!m) return '—';
     const today = new Date(serverNow()).toISOString().slice(0, 10);
     return m[1] === today ? m[2] : `${m[1]} ${m[2]}`;
+  }
+
+  // list + more, without repeats, newest first, at most limit.
+  function mergeNewest(list, more, limit) {
+    const seen = new Set();
+    return more.concat(list).filter((e) => !seen.has(e.id) && seen.add(e.id))
+      .sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id - a.id).slice(0, limit);
   }
 
   const subjectKey = (e) => `${e.kind}\u0000${e.subject_type}\u0000${e.subject}`;
@@ -193,7 +209,9 @@
       h('div', { class: 'toolbar' }, h('h2', { text: o.title }),
         h('a', { class: 'small', href: one ? `#/events/${encodeURIComponent(one.type)}/${encodeURIComponent(one.id)}` : '#/events', text: 'All events →' })),
       err, note, list);
-    let alive = true, items = [], timer = null, reloadTimer = null, down = false;
+    // arrived: the frames' events since the last load began (the node
+    // stores events once a second: a load may not have them yet)
+    let alive = true, items = [], arrived = [], timer = null, down = false;
     const wanted = (e) => subjects.some((s) => e.subject === s.id && (!s.type || e.subject_type === s.type));
 
     function paint() {
@@ -207,6 +225,7 @@
     }
 
     async function load() {
+      arrived = [];
       try {
         const all = await Promise.all(subjects.map((s) => {
           const q = new URLSearchParams({ subject: s.id, limit: String(o.limit) });
@@ -214,7 +233,7 @@
           return api('GET', '/api/events?' + q.toString());
         }));
         if (!alive) return;
-        items = all.flatMap((d) => d.items || []).sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id - a.id).slice(0, o.limit);
+        items = mergeNewest(all.flatMap((d) => d.items || []), arrived, o.limit);
         setMessage(err, '');
         paint();
       } catch (e) {
@@ -224,15 +243,17 @@
 
     const unlive = live.subscribe('events', (m, closed) => {
       down = !!closed;
-      if (m && Array.isArray(m.items) && m.items.some(wanted)) {
-        clearTimeout(reloadTimer);
-        reloadTimer = setTimeout(load, 200);
+      const mine = m && Array.isArray(m.items) ? m.items.filter(wanted) : [];
+      if (mine.length) {
+        arrived = arrived.concat(mine);
+        items = mergeNewest(items, mine, o.limit);
+        paint();
       }
     });
     // every 30 s: "so far" grows; without the WebSocket, ask again
     timer = setInterval(() => { if (down) load(); else paint(); }, 30000);
     load();
-    return { el, stop() { alive = false; unlive(); clearInterval(timer); clearTimeout(reloadTimer); } };
+    return { el, stop() { alive = false; unlive(); clearInterval(timer); } };
   }
 
   /* ---------- the events page ---------- */
@@ -242,7 +263,8 @@
 
   function renderEvents(view, params) {
     const subj = params.subject ? { type: params.type, id: params.subject } : null;
-    let alive = true, offset = 0, total = 0, items = [], seq = 0, down = false, missed = 0;
+    // arrived: as in recentCard, the live events a load may not have yet
+    let alive = true, offset = 0, total = 0, items = [], arrived = [], seq = 0, down = false, missed = 0;
     const fresh = new Map(); // id -> time it arrived live
 
     const sel = (id, label, options, value) => {
@@ -359,12 +381,18 @@
 
     async function load() {
       const my = ++seq;
+      arrived = [];
       try {
         const d = await api('GET', '/api/events?' + query());
         if (!alive || my !== seq) return;
         items = d.items || [];
         total = isNum(d.total) ? d.total : items.length;
-        if (offset === 0) missed = 0;
+        if (offset === 0) {
+          const extra = arrived.filter((e) => !items.some((x) => x.id === e.id));
+          items = mergeNewest(items, extra, PAGE);
+          total += extra.length;
+          missed = 0;
+        }
         setMessage(err, '');
         paint();
       } catch (e) {
@@ -390,10 +418,11 @@
       if (!Array.isArray(m.items)) return;
       const add = m.items.filter((e) => e && matches(e) && !items.some((x) => x.id === e.id));
       if (!add.length) return;
+      arrived = arrived.concat(add);
       total += add.length;
       if (offset === 0) {
         for (const e of add) fresh.set(e.id, Date.now());
-        items = add.slice().reverse().concat(items).slice(0, PAGE);
+        items = mergeNewest(items, add, PAGE);
       } else {
         missed += add.length;
       }
