@@ -21,6 +21,8 @@
     ['target_state', 'target state', 'up, refused, timeout, unreachable, dns_error'],
     ['cert_expiry', 'certificate', 'valid, expiring, expiring_soon'],
     ['db_state', 'database', 'writable, not_writable'],
+    ['black_hole', 'path MTU black hole', 'found, gone'],
+    ['capture_state', 'capture', 'running, failed'],
   ];
   const METRICS = [['peer_rtt_ms', 'peer RTT (ms)'], ['peer_loss_pct', 'peer loss (%)']];
   const SILENCE_FOR = [[1800, '30 min'], [3600, '1 h'], [2 * 3600, '2 h'], [4 * 3600, '4 h'], [8 * 3600, '8 h'],
@@ -224,6 +226,7 @@
     const admin = isAdmin(session.user());
     let alive = true, rules = [], ruleEdit = null, down = false, reloadTimer = null, missing = false;
     const names = new Map(); // subject -> name, from the alerts (silences carry none)
+    const shown = { active: [], total: 0, resolved: [] }; // what the two tables show
 
     const flash = h('p', { class: 'status', role: 'status', hidden: true, id: 'alerts-flash' });
     const pageErr = h('p', { class: 'error', role: 'alert', hidden: true, id: 'alerts-error' });
@@ -283,6 +286,8 @@
     /* active and resolved */
 
     function paintActive(items, total) {
+      shown.active = items;
+      shown.total = total;
       const firing = items.filter((a) => a.state === 'firing').length;
       activeCount.textContent = `${plural(total, 'alert', 'alerts')}, ${firing} firing`;
       count.textContent = firing ? `${firing} firing` : 'nothing firing';
@@ -305,6 +310,7 @@
     }
 
     function paintResolved(items) {
+      shown.resolved = items;
       resolvedBody.replaceChildren(...(items.length ? items.map((a) => {
         const lasted = (Date.parse(a.resolved_at) - Date.parse(a.started_at)) / 1000;
         return h('tr', { 'data-alert-id': a.id, 'data-state': a.state },
@@ -563,11 +569,35 @@
     const unlive = live.subscribe('alerts', (m, closed) => {
       down = !!closed;
       setMode();
-      if (m && Array.isArray(m.items)) {
+      if (m && Array.isArray(m.items) && !missing) {
+        onFrame(m.items);
+        // and the lists from the node a little later (counts, order)
         clearTimeout(reloadTimer);
-        reloadTimer = setTimeout(loadAlerts, 150);
+        reloadTimer = setTimeout(loadAlerts, 1500);
       }
     });
+
+    // The changed alerts go to their table at once: active ones replace
+    // their row (or come first), resolved ones move to the resolved table.
+    function onFrame(changed) {
+      let active = shown.active, total = shown.total, resolved = shown.resolved;
+      for (const a of changed) {
+        if (!a || a.id === undefined) continue;
+        if (a.subject_name) names.set(a.subject, a.subject_name);
+        const was = active.some((x) => x.id === a.id);
+        active = active.filter((x) => x.id !== a.id);
+        if (a.state === 'resolved') {
+          if (was) total--;
+          resolved = [a].concat(resolved.filter((x) => x.id !== a.id)).slice(0, RESOLVED_SHOWN);
+        } else {
+          if (!was) total++;
+          active = [a].concat(active);
+        }
+      }
+      paintActive(active, Math.max(total, active.length));
+      paintResolved(resolved);
+      paintBadge(active.filter((x) => x.state === 'firing').length);
+    }
 
     async function loadAll() {
       if (await loadAlerts()) {
@@ -580,6 +610,7 @@
       setMode();
       if (!missing) loadAlerts().then((ok) => { if (ok) { loadSilences(); loadChannels(); } });
     }, REFRESH_MS);
+    setMode();
     setTimeout(setMode, 1500);
     loadAll();
     return () => { alive = false; unlive(); clearInterval(timer); clearTimeout(reloadTimer); };
