@@ -400,10 +400,12 @@ async function eventsChecks(page, victimId) {
   ok(`target page #${tid} (opened from its event): last events "${tl[0]}"`);
   const del = await page.evaluate(async (id) => (await fetch(`/api/targets/${id}`, { method: 'DELETE', credentials: 'same-origin' })).status, tid);
   check(del === 204, `deleting target ${tid}: HTTP ${del}`);
+  return tid;
 }
 
-// The alerts page renders: its rules (or "not available" without the API).
-async function alertsChecks(page) {
+// The alerts page renders: its rules and the refused target's alert, which
+// an administrator acknowledges (or "not available" without the API).
+async function alertsChecks(page, tid) {
   await page.click('#nav a[href="#/alerts"]');
   await page.locator('#alerts').waitFor({ state: 'visible' });
   check((await page.getAttribute('#nav a[href="#/alerts"]', 'aria-current')) === 'page', 'nav does not mark Alerts current');
@@ -413,6 +415,15 @@ async function alertsChecks(page) {
     await page.locator('#alerts-channels-table tbody tr').first().waitFor();
     await noJunkValues(page, '#alerts', 'alerts page');
     ok(`alerts page: rules ${JSON.stringify(names)}, active, resolved, silences and channels drawn`);
+    // the closed port's alert (target-down), active or already resolved
+    const row = page.locator(`#alerts tr[data-alert-id]:has(a.subject-link[href="#/targets/${tid}"])`).first();
+    await row.waitFor({ timeout: 10000 });
+    const state = await row.getAttribute('data-state');
+    if (state !== 'resolved') {
+      await row.locator('button[data-action="ack"]').click();
+      await row.locator('.tag', { hasText: 'acknowledged' }).waitFor();
+    }
+    ok(`alerts page: the closed port's alert is ${state}${state !== 'resolved' ? ', and "Acknowledge" marks it acknowledged' : ''}`);
   } else {
     await page.locator('#alerts-unavailable').waitFor({ state: 'visible' });
     check(await page.locator('#alerts-body').isHidden(), 'alerts sections shown without the alerts API');
@@ -499,8 +510,8 @@ try {
   const victimId = await meshChecks(page);
   await targetChecks(page);
   await matrixChecks(page);
-  await eventsChecks(page, victimId);
-  await alertsChecks(page);
+  const tid = await eventsChecks(page, victimId);
+  await alertsChecks(page, tid);
 
   // ---- overview with fqdn, node_id and "healthy"
   await page.click('#nav a[href="#/overview"]');
