@@ -176,6 +176,24 @@
       h('a', { href: '#' + r.path, 'data-route': r.path, text: r.label })));
   }
 
+  // A count next to a page's entry in the navigation (the firing alerts);
+  // 0 or null removes it.
+  function setNavBadge(path, count, title) {
+    const a = $('nav').querySelector(`a[data-route="${path}"]`);
+    if (!a) return;
+    let b = a.querySelector('.nav-badge');
+    if (!count) {
+      if (b) b.remove();
+      return;
+    }
+    if (!b) {
+      b = h('span', { class: 'nav-badge', role: 'status' });
+      a.append(b);
+    }
+    b.textContent = String(count);
+    b.title = title || '';
+  }
+
   function router() {
     if (!state.user) return;
     const path = location.hash.replace(/^#/, '') || DEFAULT_ROUTE;
@@ -485,6 +503,7 @@
 
   const live = {
     topics: new Map(), // topic -> Set of subscriber functions
+    known: null,       // the topics the node named in its hello, null before one
     ws: null, open: false, sent: '',
     backoff: WS_BACKOFF_MIN_MS, retryTimer: null, syncQueued: false,
   };
@@ -527,8 +546,12 @@
     });
   }
 
+  // The node refuses a whole subscribe message that names a topic it does
+  // not serve (an older node without "alerts"): once its hello has named
+  // its topics, only those are asked for.
   function liveSend() {
-    const msg = JSON.stringify({ subscribe: [...live.topics.keys()].sort() });
+    const want = [...live.topics.keys()].filter((t) => !live.known || live.known.has(t)).sort();
+    const msg = JSON.stringify({ subscribe: want });
     if (msg === live.sent) return;
     live.sent = msg;
     live.ws.send(msg);
@@ -557,6 +580,10 @@
       try { m = JSON.parse(ev.data); } catch (e) { return; }
       if (!m || typeof m.type !== 'string') return;
       live.backoff = WS_BACKOFF_MIN_MS; // the node took us (its hello): a later drop retries soon
+      if (m.type === 'hello' && Array.isArray(m.topics)) {
+        live.known = new Set(m.topics);
+        if (live.open) liveSend();
+      }
       const fns = live.topics.get(m.type);
       if (fns) for (const fn of [...fns]) liveCall(fn, m, null);
     };
@@ -856,9 +883,9 @@
   // last /api/node answer, the page title) and the helpers in ui.
   window.meshwatch = {
     registerPage,
-    live: { subscribe: liveSubscribe },
+    live: { subscribe: liveSubscribe, serves: (topic) => (live.known ? live.known.has(topic) : null) },
     meshFeed: { subscribe: feedSubscribe, modeIndicator },
-    session: { user: currentUser, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, NODE_POLL_MS: POLL_MS },
+    session: { user: currentUser, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, setNavBadge, NODE_POLL_MS: POLL_MS },
     ui: {
       h, s, show, setMessage, api, ApiError, timeChart, niceScale,
       fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,

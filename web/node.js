@@ -3,8 +3,9 @@
    the helpers in window.meshwatch.ui (same rules as app.js: no innerHTML,
    no inline style or script).
      #/nodes/:id  a peer: identity, polling and UDP figures (from the mesh
-                  feed), history charts with a range selector, its path
-                  MTU and their changes, and "Forget this peer" */
+                  feed), its last events, history charts with a range
+                  selector, its path MTU and their changes, and "Forget
+                  this peer" */
 'use strict';
 
 (function () {
@@ -123,7 +124,9 @@
       h('p', { class: 'muted small', text: 'Removes the peer and its measurements from this node. If it is still alive, gossip will bring it back.' }),
       forgetBtn, forgetErr);
 
-    const body = h('div', { class: 'page-body', hidden: true }, cards, chartsCard, h('div', { class: 'grid grid-2' }, pmtuCard, dangerCard));
+    // its last state changes (web/events.js)
+    const recent = window.meshwatch.events.recentCard([{ type: 'peer', id }]);
+    const body = h('div', { class: 'page-body', hidden: true }, cards, recent.el, chartsCard, h('div', { class: 'grid grid-2' }, pmtuCard, dangerCard));
     view.append(h('section', { class: 'page', id: 'node', 'data-peer-id': id },
       h('p', { class: 'crumbs' }, h('a', { href: '#/mesh', text: '← Mesh' })),
       h('div', { class: 'page-head' }, title, badgeSlot, mode.el),
@@ -291,7 +294,7 @@
     });
     const unsub = meshFeed.subscribe(onFeed);
     const ageTimer = setInterval(() => { if (peer && !gone) paintPeer(peer); }, 1000);
-    return () => { alive = false; unsub(); clearTimeout(histTimer); clearInterval(ageTimer); if (ro) ro.disconnect(); };
+    return () => { alive = false; unsub(); recent.stop(); clearTimeout(histTimer); clearInterval(ageTimer); if (ro) ro.disconnect(); };
   }
 
   window.meshwatch.registerPage({ path: '/nodes/:id', label: 'Node', navParent: '/mesh', render: renderNode });

@@ -3,7 +3,8 @@
    draws with the helpers in window.meshwatch.ui (same rules as app.js: no
    innerHTML, no inline style or script).
      #/matrix/:from/:to  what node "from" measured of node "to" over the
-                         last 24 h: an RTT chart and the samples */
+                         last 24 h: an RTT chart, the last events of both
+                         ends and the samples */
 'use strict';
 
 (function () {
@@ -15,10 +16,14 @@
     const chart = h('div', { class: 'chart-box', id: 'pair-chart' });
     const tbody = h('tbody');
     const title = h('h1', { text: 'Pair' });
+    // the last state changes of both ends, as peers (web/events.js)
+    const recent = window.meshwatch.events.recentCard(
+      [params.from, params.to].filter((id, i, a) => a.indexOf(id) === i).map((id) => ({ type: 'peer', id })));
     view.replaceChildren(
       h('div', { class: 'page-head' }, title, h('a', { href: '#/matrix', class: 'muted small', text: '\u2190 matrix' })),
       errBox,
       h('section', { class: 'card' }, h('h2', { text: 'RTT, last 24 h' }), chart),
+      recent.el,
       h('section', { class: 'card' }, h('h2', { text: 'Samples' }),
         h('div', { class: 'table-wrap' }, h('table', { id: 'pair-table', class: 'table' },
           h('thead', null, h('tr', null, ['Time', 'State', 'RTT', 'Loss', 'Poll total', 'PMTU'].map((t) => h('th', { text: t })))), tbody))));
@@ -44,7 +49,7 @@
         if (!e.handled) setMessage(errBox, e.detail || String(e), 'error');
       }
     })();
-    return () => { alive = false; };
+    return () => { alive = false; recent.stop(); };
   }
 
   window.meshwatch.registerPage({ path: '/matrix/:from/:to', label: 'Pair', render: renderPair });

@@ -3,8 +3,8 @@
    the helpers in window.meshwatch.ui (same rules as app.js: no innerHTML,
    no inline style or script).
      #/targets      list with search and filters, add / edit form, delete
-     #/targets/:id  one target: state, settings, history chart with a
-                    group-by selector */
+     #/targets/:id  one target: state, settings, its last events, history
+                    chart with a group-by selector */
 'use strict';
 
 (function () {
@@ -239,11 +239,15 @@
     const editBtn = h('button', { type: 'button', class: 'secondary', text: 'Edit', onclick: () => { editing = !editing; paintEdit(); } });
     const delBtn = h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: onDelete });
 
+    // its last state changes (web/events.js)
+    const recent = window.meshwatch.events.recentCard([{ type: 'target', id: String(id) }]);
+
     view.append(h('section', { class: 'page', id: 'target' },
       h('nav', { class: 'crumbs' }, h('a', { href: '#/targets', text: 'TCP targets' }), ' / ', h('span', { text: `#${id}` })),
       h('div', { class: 'page-head' }, title, badge, h('span', { class: 'spacer' }), editBtn, delBtn),
       err, editSlot,
       h('section', { class: 'card' }, h('h2', { text: 'Settings and last check' }), facts),
+      recent.el,
       h('section', { class: 'card' },
         h('div', { class: 'toolbar' }, h('h2', { text: 'History' }), rangeBtns, stepSel),
         chartErr, summary,
@@ -330,7 +334,7 @@
     paintRange();
     loadTarget().then(loadHistory);
     timer = setInterval(() => { loadTarget(); loadHistory(); }, REFRESH_MS * 2);
-    return () => { alive = false; clearInterval(timer); };
+    return () => { alive = false; clearInterval(timer); recent.stop(); };
   }
 
   window.meshwatch.registerPage({ path: '/targets', label: 'Targets', render: renderTargets });

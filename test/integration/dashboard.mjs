@@ -13,6 +13,7 @@
 //   MW_KILL_PID   pid of one of them (MW_KILL_FQDN), killed (SIGKILL) mid-test
 //   MW_PMTU       the PMTU expected on loopback (lo MTU, at most 65535)
 //   MW_WS         1 when the node serves /ws (the page must say "live"), else 0
+//   MW_ALERTS     1 when the node has the alerts API (/api/alerts), else 0
 //   MW_SCAN_ADDR  the node's own address, the one subnet (/32) it may scan
 //   MW_OUT        directory for screenshots, the chromium profile and cookie.txt
 //   CHROMIUM      browser binary (default /usr/bin/chromium)
@@ -41,6 +42,7 @@ const KILL_PID = Number(env('MW_KILL_PID'));
 const KILL_FQDN = env('MW_KILL_FQDN');
 const PMTU = env('MW_PMTU');
 const WS = env('MW_WS', '0') === '1';
+const ALERTS = env('MW_ALERTS', '0') === '1';
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const SCAN_ADDR = process.env.MW_SCAN_ADDR || '';
 
@@ -63,6 +65,7 @@ function check(cond, what) {
 const requests = [];        // every URL the browser asked for
 const consoleErrors = [];   // {text, url}
 const pageErrors = [];      // uncaught exceptions
+const expected404 = new Set(); // paths (and below) the test makes the page ask for in vain
 
 // Responses the page is expected to provoke: "Failed to load resource" for
 // these is not a fault of the page.
@@ -75,6 +78,8 @@ function expectedConsoleError(text, url) {
   const p = new URL(url).pathname;
   if (m[1] === '401') return ['/api/me', '/api/login', '/api/node'].includes(p);
   if (m[1] === '429') return p === '/api/login';
+  // a build without alerting: the alerts page and the navigation count ask once
+  if (m[1] === '404') return (!ALERTS && p.startsWith('/api/alerts')) || [...expected404].some((x) => p === x || p.startsWith(x + '/'));
   if (m[1] === '400') return ['/api/users', '/api/targets', '/api/scans'].includes(p); // the invalid creates below
   return false;
 }
@@ -308,6 +313,15 @@ async function meshChecks(page) {
   await svg.locator(`a.topo-peer[aria-label="${KILL_FQDN}"]`).click();
   await page.locator('#node .page-body').waitFor({ state: 'visible' });
   check((await page.textContent('#peer-state')).trim() === 'dead', 'node page of the killed peer not dead');
+  // its last events: "dead at 21:40:05, 3 s so far: 3 failed polls (...)",
+  // and before it (suspect) how long that lasted
+  await page.waitForFunction(() => {
+    const l = [...document.querySelectorAll('#recent-events-list .event-sentence')].map((e) => e.textContent);
+    return /^dead at \d\d:\d\d:\d\d, .+ so far: ./.test(l[0] || '') && (l.length < 2 || /^\w+ at \d\d:\d\d:\d\d for \d/.test(l[1]));
+  }, null, { timeout: 10000 });
+  const lines = await texts(page, '#recent-events-list .event-sentence');
+  await page.screenshot({ path: path.join(OUT, 'node-dead.png'), fullPage: true });
+  ok(`node page of ${KILL_FQDN}: last events "${lines.slice(0, 2).join('", "')}"`);
   const [del] = await Promise.all([
     page.waitForResponse((r) => r.url().endsWith(`/api/nodes/${victimId}`) && r.request().method() === 'DELETE'),
     page.click('#forget-peer'),
@@ -316,6 +330,108 @@ async function meshChecks(page) {
   await page.locator('#mesh').waitFor();
   check(new URL(page.url()).hash === '#/mesh', `after forget the route is ${new URL(page.url()).hash}`);
   ok(`"Forget this peer" (after confirm) sends DELETE (204) and returns to the mesh page`);
+  return victimId;
+}
+
+// A screenshot at 1440x900, then back to the test's size.
+async function wideShot(page, name) {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await page.waitForTimeout(200);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+// The events page: the killed peer's "dead" row links to its node page; a
+// target added meanwhile (a refused port) arrives live, links to its target
+// page, and that page lists it among its last events.
+async function eventsChecks(page, victimId) {
+  await page.click('#nav a[href="#/events"]');
+  await page.locator('#events').waitFor({ state: 'visible' });
+  check((await page.getAttribute('#nav a[href="#/events"]', 'aria-current')) === 'page', 'nav does not mark Events current');
+  const deadRow = page.locator(`#events-table tr[data-kind="peer_state"]:has(a.subject-link[href="#/nodes/${victimId}"])`, { hasText: 'dead' }).first();
+  await deadRow.waitFor({ timeout: 10000 });
+  const ev = (await deadRow.locator('td[data-label="Evidence"]').textContent()).trim();
+  check(/failed polls?|vantage|refused|timeout/.test(ev), `evidence of the dead event in words: "${ev}"`);
+  check((await deadRow.locator('a.subject-link').textContent()).trim() === KILL_FQDN, 'dead event names another subject');
+  await noJunkValues(page, '#events-table', 'events table');
+  if (WS) await page.waitForFunction(() => document.querySelector('#events-mode').dataset.mode === 'live');
+  ok(`events page: ${KILL_FQDN} → dead, evidence "${ev}"`);
+
+  // filters: critical only keeps the dead row and hides the info ones
+  await page.selectOption('#ev-severity', 'critical');
+  await page.waitForFunction(() => [...document.querySelectorAll('#events-table tr[data-event-id]')].every((r) => r.dataset.severity === 'critical'));
+  check(await deadRow.count() === 1, 'the dead event is gone with severity "critical"');
+  await page.selectOption('#ev-severity', '');
+  ok('events filter: severity "critical" shows only critical rows');
+
+  // a live row: a target on a closed port turns "refused"
+  const host = new URL(URL0).hostname;
+  const tid = await page.evaluate(async (hst) => {
+    const r = await fetch('/api/targets', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ name: 'closed port', host: hst, port: 1, interval_s: 1 }) });
+    return (await r.json()).id;
+  }, host);
+  check(Number.isInteger(tid), `creating a target answered id ${tid}`);
+  const tRow = page.locator(`#events-table tr[data-kind="target_state"]:has(a.subject-link[href="#/targets/${tid}"])`).first();
+  await page.evaluate(() => { window.__noReload = true; });
+  await tRow.waitFor({ timeout: 15000 });
+  check(await page.evaluate(() => window.__noReload === true), 'the events page reloaded');
+  check(/refused/.test(await tRow.textContent()), `target event row: ${await tRow.textContent()}`);
+  ok(`events page: the refused target #${tid} arrived ${WS ? 'live (WebSocket)' : 'by polling'}`);
+  await wideShot(page, 'events');
+  await noOverflow(page, 'events');
+
+  // the dead row's link opens the peer's node page (forgotten meanwhile)
+  expected404.add(`/api/nodes/${victimId}`);
+  await deadRow.locator('a.subject-link').click();
+  await page.locator('#node').waitFor({ state: 'visible' });
+  check(new URL(page.url()).hash === `#/nodes/${victimId}`, `dead event link went to ${new URL(page.url()).hash}`);
+  ok(`events page: the ${KILL_FQDN} link opens #/nodes/${victimId}`);
+  await page.goBack();
+  await tRow.waitFor();
+  await tRow.locator('a.subject-link').click();
+  await page.locator('#target').waitFor({ state: 'visible' });
+  check(new URL(page.url()).hash === `#/targets/${tid}`, `target event link went to ${new URL(page.url()).hash}`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#recent-events-list .event-sentence')]
+    .some((e) => /^down at \d\d:\d\d:\d\d, .+ so far: refused/.test(e.textContent)));
+  const tl = await texts(page, '#recent-events-list .event-sentence');
+  await page.screenshot({ path: path.join(OUT, 'target-events.png'), fullPage: true });
+  ok(`target page #${tid} (opened from its event): last events "${tl[0]}"`);
+  const del = await page.evaluate(async (id) => (await fetch(`/api/targets/${id}`, { method: 'DELETE', credentials: 'same-origin' })).status, tid);
+  check(del === 204, `deleting target ${tid}: HTTP ${del}`);
+  return tid;
+}
+
+// The alerts page renders: its rules and the refused target's alert, which
+// an administrator acknowledges (or "not available" without the API).
+async function alertsChecks(page, tid) {
+  await page.click('#nav a[href="#/alerts"]');
+  await page.locator('#alerts').waitFor({ state: 'visible' });
+  check((await page.getAttribute('#nav a[href="#/alerts"]', 'aria-current')) === 'page', 'nav does not mark Alerts current');
+  if (ALERTS) {
+    await page.locator('#alerts-rules-table tr[data-rule-id]').first().waitFor({ timeout: 10000 });
+    const names = await texts(page, '#alerts-rules-table tr[data-rule-id] td[data-label="Name"] .mono');
+    await page.locator('#alerts-channels-table tbody tr').first().waitFor();
+    await noJunkValues(page, '#alerts', 'alerts page');
+    ok(`alerts page: rules ${JSON.stringify(names)}, active, resolved, silences and channels drawn`);
+    // the closed port's alert (target-down), active or already resolved
+    const row = page.locator(`#alerts tr[data-alert-id]:has(a.subject-link[href="#/targets/${tid}"])`).first();
+    await row.waitFor({ timeout: 10000 });
+    const state = await row.getAttribute('data-state');
+    if (state !== 'resolved') {
+      await row.locator('button[data-action="ack"]').click();
+      await row.locator('.tag', { hasText: 'acknowledged' }).waitFor();
+    }
+    ok(`alerts page: the closed port's alert is ${state}${state !== 'resolved' ? ', and "Acknowledge" marks it acknowledged' : ''}`);
+  } else {
+    await page.locator('#alerts-unavailable').waitFor({ state: 'visible' });
+    check(await page.locator('#alerts-body').isHidden(), 'alerts sections shown without the alerts API');
+    check(await page.locator('#nav a[href="#/alerts"] .nav-badge').count() === 0, 'a firing count without the alerts API');
+    ok('alerts page: this build has no alerts API and the page says so');
+  }
+  await wideShot(page, 'alerts');
+  await noOverflow(page, 'alerts');
 }
 
 const profile = path.join(OUT, 'chromium-profile');
@@ -391,9 +507,11 @@ try {
   check(await loginForm.isHidden(), 'login form still visible after login');
   check((await page.getAttribute('#nav a[href="#/mesh"]', 'aria-current')) === 'page', 'nav does not mark Mesh current');
   ok('after login the dashboard opens on the mesh page (#/mesh)');
-  await meshChecks(page);
+  const victimId = await meshChecks(page);
   await targetChecks(page);
   await matrixChecks(page);
+  const tid = await eventsChecks(page, victimId);
+  await alertsChecks(page, tid);
 
   // ---- overview with fqdn, node_id and "healthy"
   await page.click('#nav a[href="#/overview"]');

@@ -6,9 +6,15 @@
 # updates), opens a peer's node page (charts, PMTU), sees a node killed
 # here turn suspect/dead without a reload, forgets it, walks the overview
 # and users pages, creates/changes/deletes users, logs out. This script
-# then checks the results through the API with curl.
-# Screenshots: $TMP/mesh.png, node.png, mesh-dead.png, overview.png,
-# users.png (+ *-narrow.png at 390 px); set MW_SCREENSHOT_DIR to keep copies. Skips (77) without chromium, node >= 18
+# then checks the results through the API with curl. On the way: the
+# killed node's "last events" on its node page, the events page (the kill
+# as a row linking to the peer, a refused target arriving live, its target
+# page), and the alerts page (its rules, or "not available" without the
+# alerts API).
+# Screenshots: $TMP/mesh.png, node.png, mesh-dead.png, node-dead.png,
+# overview.png, users.png, events.png, target-events.png, alerts.png
+# (+ *-narrow.png at 390 px; events and alerts at 1440x900); set
+# MW_SCREENSHOT_DIR to keep copies. Skips (77) without chromium, node >= 18
 # or node_modules/playwright-core.
 . "$(dirname "$0")/lib.sh"
 
@@ -70,6 +76,11 @@ ws_code=$(curl -sk --max-time 2 -o /dev/null -w '%{http_code}' -H "Authorization
   -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$URL/ws" || true)
 if [ "$ws_code" = 101 ]; then WS=1; else WS=0; fi
 echo "# /ws answers $ws_code: the page should be $( [ $WS = 1 ] && echo live || echo polling )"
+# Does this build have alerting (/api/alerts)? Then the alerts page lists
+# its rules; without it, the page says alerts are not available.
+ucurl "$ADDR" /api/alerts -H "Authorization: Bearer $TOKEN"
+if [ "$HTTP_STATUS" = 200 ]; then ALERTS=1; else ALERTS=0; fi
+echo "# /api/alerts answers $HTTP_STATUS: the alerts page should $( [ $ALERTS = 1 ] && echo 'list the rules' || echo 'say alerts are not available' )"
 
 suffix=$RANDOM
 NEW_USER="dash-user-$suffix"
@@ -83,8 +94,9 @@ MW_URL=$URL MW_RL_URL="https://$RL_ADDR:8443" MW_NODE_ID=$NODE_ID MW_FQDN=$FQDN 
 MW_ADMIN_USER=$ADMIN_USER MW_ADMIN_PASS=$ADMIN_PASS \
 MW_NEW_USER=$NEW_USER MW_NEW_PASS=$NEW_PASS MW_NEW_PASS2=$NEW_PASS2 MW_DEL_USER=$DEL_USER \
 MW_SCAN_ADDR=$ADDR MW_PEERS="peer2.test peer3.test" MW_KILL_PID=$KILL_PID MW_KILL_FQDN=peer3.test MW_PMTU=$PMTU MW_WS=$WS \
+MW_ALERTS=$ALERTS \
 MW_OUT=$TMP CHROMIUM=$CHROMIUM \
-  timeout -k 5 110 node "$ROOT/test/integration/dashboard.mjs" >"$TMP/driver.out" 2>&1 || rc=$?
+  timeout -k 5 165 node "$ROOT/test/integration/dashboard.mjs" >"$TMP/driver.out" 2>&1 || rc=$?
 while IFS= read -r line; do
   case $line in
     "ok "*) ok "${line#ok }" ;;
@@ -95,8 +107,9 @@ done <"$TMP/driver.out"
 keep_screenshots() {
   [ -n "${MW_SCREENSHOT_DIR:-}" ] || return 0
   mkdir -p "$MW_SCREENSHOT_DIR"
-  for f in mesh.png mesh-narrow.png node.png node-narrow.png mesh-dead.png overview.png overview-narrow.png \
-           users.png users-narrow.png login-ratelimited.png failure.png; do
+  for f in mesh.png mesh-narrow.png node.png node-narrow.png mesh-dead.png node-dead.png overview.png overview-narrow.png \
+           users.png users-narrow.png events.png events-narrow.png target-events.png alerts.png alerts-narrow.png \
+           login-ratelimited.png failure.png; do
     [ -f "$TMP/$f" ] && cp "$TMP/$f" "$MW_SCREENSHOT_DIR/$f"
   done
   echo "screenshots copied to $MW_SCREENSHOT_DIR"
@@ -108,11 +121,11 @@ if [ "$rc" -ne 0 ]; then
 fi
 
 # ---- screenshots are real PNGs
-for f in mesh.png node.png mesh-dead.png overview.png users.png; do
+for f in mesh.png node.png mesh-dead.png overview.png users.png events.png alerts.png; do
   [ "$(head -c 8 "$TMP/$f" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$f is not a PNG"
   [ "$(stat -c %s "$TMP/$f")" -gt 10000 ] || fail "$f is suspiciously small"
 done
-ok "full-page screenshots saved ($TMP/mesh.png, node.png, mesh-dead.png, overview.png, users.png)"
+ok "full-page screenshots saved ($TMP/mesh.png, node.png, mesh-dead.png, overview.png, users.png, events.png, alerts.png)"
 keep_screenshots
 
 # ---- what the page did, seen through the API
