@@ -50,6 +50,7 @@ cat > "$TMP/alerts.json" <<EOF
 {"channels": [
   {"name": "hook", "type": "webhook", "url": "http://127.0.0.1:$HOOK_PORT/meshwatch", "secret": "$SECRET"},
   {"name": "am", "type": "alertmanager", "url": "http://127.0.0.1:$AM_PORT"},
+  {"name": "chat", "type": "slack", "url": "http://127.0.0.1:$HOOK_PORT/services/T0/B0/secretpath", "min_severity": "critical"},
   {"name": "mail", "type": "smtp", "host": "127.0.0.1", "port": $SMTP_PORT, "starttls": true,
    "from": "meshwatch@example.test", "to": ["ops@example.test"], "min_severity": "critical"}],
  "group_wait_s": 1}
@@ -138,6 +139,14 @@ m=$(grep -l FIRING "$TMP"/mail/mail-*.eml | head -1)
 grep -q "^X-Test-TLS: yes" "$m" || fail "the mail did not come over STARTTLS"
 grep -q "^Subject: .*FIRING.*peer-dead" "$m" || fail "mail subject: $(grep Subject "$m")"
 ok "exactly one firing mail, over STARTTLS"
+python3 - "$TMP/hook.jsonl" > "$TMP/slack.txt" <<'PY' || fail "Slack messages: $(cat "$TMP/slack.txt")"
+import json, sys
+texts = [json.loads(l)["body"]["text"] for l in open(sys.argv[1]) if "/services/" in json.loads(l)["path"]]
+fired = [t for t in texts if "FIRING" in t and "n4.test" in t]
+assert len(fired) == 1, texts
+print(fired[0].splitlines()[0])
+PY
+ok "exactly one Slack-style message: $(cat "$TMP/slack.txt")"
 am_alerts() { curl -s "http://127.0.0.1:$AM_PORT/api/v2/alerts?filter=alertname%3D%22peer-dead%22" \
   | python3 -c 'import json,sys; print(" ".join(a["labels"]["subject_name"]+":"+a["status"]["state"] for a in json.load(sys.stdin)))'; }
 for _ in $(seq 50); do am_alerts | grep -q "n4.test:active" && break; sleep 0.1; done
@@ -171,6 +180,9 @@ grep -q "'last_error': '.*refused" "$TMP/ch.txt" || fail "no last_error naming t
 ucurl "$(addr $SI)" /metrics -H "Authorization: Bearer ${TOK[$SI]}"
 echo "$BODY" | grep -q 'meshwatch_notification_channel_failing{channel="hook",type="webhook"} 1' \
   || fail "/metrics does not show the failing channel"
+grep -q secretpath "$TMP/ch.txt" && fail "the API shows the Slack URL's secret path"
+ucurl "$(addr $SI)" /api/alerts/channels -H "Authorization: Bearer ${TOK[$SI]}"
+echo "$BODY" | grep -q secretpath && fail "the API shows the Slack URL's secret path"
 ok "receiver down: the channel shows failing, 1 queued, the error, and /metrics says so"
 for _ in $(seq 100); do [ "$(mails RESOLVED)" -ge 1 ] && break; sleep 0.1; done
 [ "$(mails RESOLVED)" = 1 ] || fail "$(mails RESOLVED) resolved mails, not one"
@@ -235,6 +247,25 @@ ucurl "$A" "/api/alerts/rules/99999" -X PUT "${AUTH[@]}" -d '{"enabled":false}'
 expect_status 404 "change an unknown rule"
 ok "rules: disable, delete, a built-in cannot be deleted, an unknown id is 404"
 
+# ---- grouping: three targets down at once leave as one message ----
+before=$(grep -c '"rule": "target-down"' "$TMP/hook.jsonl" || true)
+for p in 2 3 4; do
+  ucurl "$A" /api/targets -X POST "${AUTH[@]}" -d "{\"name\":\"grouped-$p\",\"host\":\"$A\",\"port\":$p,\"interval_s\":1}"
+  expect_status 201 "target on port $p"
+done
+for _ in $(seq 100); do [ "$(grep -c '"rule": "target-down"' "$TMP/hook.jsonl" || true)" -gt "$before" ] && break; sleep 0.1; done
+sleep 3
+python3 - "$TMP/hook.jsonl" > "$TMP/group.txt" <<'PY' || fail "grouping: $(cat "$TMP/group.txt")"
+import json, sys
+msgs = [json.loads(l)["body"] for l in open(sys.argv[1]) if json.loads(l)["path"] == "/meshwatch"]
+msgs = [b for b in msgs if b.get("rule") == "target-down"]
+assert len(msgs) == 1, [(b["title"], len(b["alerts"])) for b in msgs]
+names = sorted(a["subject_name"] for a in msgs[0]["alerts"])
+assert names == ["grouped-2", "grouped-3", "grouped-4"], names
+print(msgs[0]["title"])
+PY
+ok "three targets down within group_wait_s: one webhook message with the three alerts ($(cat "$TMP/group.txt"))"
+
 # ---- a silence holds a target's messages back; ack; the test button ----
 ucurl "$A" /api/alerts/silences -X POST "${AUTH[@]}" -d '{"subject_type":"target","duration_s":5}'
 expect_status 400 "a silence shorter than a minute"
@@ -254,7 +285,7 @@ echo "$BODY" | jget '[a for a in d["items"] if a["rule"]=="target-down"][0]["sil
   || fail "the target-down alert is not silenced: $BODY"
 sleep 3
 after=$(wc -l < "$TMP/hook.jsonl")
-grep -q target-down "$TMP/hook.jsonl" && fail "a silenced alert was sent"
+grep -q '"subject_name": "dead-port"' "$TMP/hook.jsonl" && fail "a silenced alert was sent"
 ok "a silence on target-down: the alert fires and shows silenced; nothing is sent ($before -> $after messages)"
 ucurl "$A" "/api/alerts/$AID/ack" -X POST "${AUTH[@]}"
 expect_status 200 "ack"
