@@ -180,7 +180,7 @@ start_node(struct node *n, char *err, size_t errlen)
 	/* Capture opens before HTTPS starts so the handlers always find it;
 	   it failing (permission, interface, filter) is not fatal, so its
 	   start's result is not checked: it logs and shows the reason. */
-	n->capture = capture_create(cfg);
+	n->capture = capture_create(cfg, n->events);
 	if (n->capture == NULL) {
 		snprintf(err, errlen, "out of memory for the capture");
 		return MW_ENOMEM;
