@@ -347,6 +347,7 @@ main(int argc, char **argv)
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
 		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},
 		{now + 1000, 1000, scanner_tick},
+		{now + 5000, 5000, report_watch_origins},
 		{now + 5000, 5000, trim_heap},
 	};
 	while (!got_stop) {
