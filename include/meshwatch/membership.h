@@ -298,7 +298,9 @@ struct poll_applied {
      list is merged (membership_merge_from) and its digest and cursor kept
      when the whole list was taken (else forgotten, so its next answer is
      a whole list again); a suspicion about us raises our incarnation.
-   - the PMTU measured is kept.
+   - the PMTU measured is kept; a change from one measured value to
+     another, or a black hole found or gone, is logged and an event
+     (pmtu_change, black_hole).
    - the poll's result counts for the entry (id who.id for an answered
      seed). A failure marked r.excused counts as a failure, but while the
      peer's excuse is younger than excuse_max_s its verdict is withheld:

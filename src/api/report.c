@@ -618,8 +618,8 @@ origin_event(struct node *n, const struct report_origin *o, int stale, int64_t n
 	else
 		log_info("report", "origin %s (%s) reports again (seq %lld)", o->id, o->fqdn, (long long)o->last_seq);
 	struct event_row e;
-	event_init(&e, "origin_stale", stale ? EVENT_WARNING : EVENT_INFO, "node", o->id, o->fqdn, stale ? "fresh" : "stale",
-	    stale ? "stale" : "fresh");
+	const char *from = stale ? "fresh" : "stale", *to = stale ? "stale" : "fresh";
+	event_init(&e, "origin_stale", stale ? EVENT_WARNING : EVENT_INFO, "node", o->id, o->fqdn, from, to);
 	cJSON *evd = cJSON_CreateObject();
 	cJSON_AddStringToObject(evd, "last_report", last);
 	cJSON_AddNumberToObject(evd, "age_s", (double)age);

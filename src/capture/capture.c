@@ -264,10 +264,11 @@ watch_drops(struct capture *c, int64_t now)
 	if (change == 0)
 		return;
 	const struct capture_drop_watch *w = &c->drops;
-	double pct = w->last_packets + w->last_drops ? 100.0 * (double)w->last_drops / (double)(w->last_packets + w->last_drops) : 0;
+	uint64_t offered = w->last_packets + w->last_drops;
+	double pct = offered ? 100.0 * (double)w->last_drops / (double)offered : 0;
 	MW_LOG_AT(change > 0 ? LOG_WARN : LOG_INFO, "pcap", 0,
 	    "%s: the kernel dropped %llu of %llu packets in the last minute (%.1f %%)%s", c->source,
-	    (unsigned long long)w->last_drops, (unsigned long long)(w->last_packets + w->last_drops), pct,
+	    (unsigned long long)w->last_drops, (unsigned long long)offered, pct,
 	    change > 0 ? ": raise capture_buffer_bytes or narrow the BPF filter" : ": no longer dropping");
 	cJSON *evd = cJSON_CreateObject();
 	cJSON_AddNumberToObject(evd, "window_s", CAPTURE_DROP_WINDOW_S);
