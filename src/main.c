@@ -180,7 +180,7 @@ start_node(struct node *n, char *err, size_t errlen)
 	/* Capture opens before HTTPS starts so the handlers always find it;
 	   it failing (permission, interface, filter) is not fatal, so its
 	   start's result is not checked: it logs and shows the reason. */
-	n->capture = capture_create(cfg);
+	n->capture = capture_create(cfg, n->events);
 	if (n->capture == NULL) {
 		snprintf(err, errlen, "out of memory for the capture");
 		return MW_ENOMEM;
@@ -347,6 +347,7 @@ main(int argc, char **argv)
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},
 		{now + (int64_t)cfg->session_purge_interval_s * 1000, cfg->session_purge_interval_s * 1000, node_purge_sessions},
 		{now + 1000, 1000, scanner_tick},
+		{now + 5000, 5000, report_watch_origins},
 		{now + 5000, 5000, trim_heap},
 	};
 	while (!got_stop) {

@@ -18,6 +18,7 @@
 #include "meshwatch/util.h"
 
 struct config;
+struct events;
 struct store;
 struct capture;
 
@@ -60,8 +61,10 @@ struct flow_snapshot {
 };
 
 /* A capture set up from cfg (state CAPTURE_OFF when cfg names neither an
-   interface nor a file). NULL only when out of memory. */
-struct capture *capture_create(const struct config *cfg) MW_MUST_CHECK;
+   interface nor a file). Its changes (running, failed, dropping, back to
+   running) go to ev as capture_state events (NULL: none). NULL only when
+   out of memory. */
+struct capture *capture_create(const struct config *cfg, struct events *ev) MW_MUST_CHECK;
 /* Opens the interface or file and starts the thread. On failure the state
    is CAPTURE_FAILED with the reason, logged once, and MW_EIO is returned;
    the caller carries on (so the result may be ignored). Call from the main
@@ -84,6 +87,21 @@ struct rollup *capture_rollup(struct capture *c);
 void capture_persist(struct capture *c, struct store *st);
 /* Blocks until a capture file has been read (or the thread ended). */
 void capture_wait(struct capture *c);
+
+/* Kernel drops judged a minute at a time: a live capture is dropping
+   while the packets the kernel dropped in a minute exceed 1 % of those
+   it offered (received + dropped). */
+#define CAPTURE_DROP_WINDOW_S 60
+struct capture_drop_watch {
+	int64_t start;                   /* the window's start (seconds); 0 before the first */
+	uint64_t packets, drops;         /* the totals at its start */
+	uint64_t last_packets, last_drops; /* the last full window's counts */
+	int dropping;
+};
+/* Feeds the running totals at time now (seconds). Returns 1 when a window
+   ends dropping after one that did not, -1 when one ends clean after
+   dropping, else 0. */
+int capture_drop_watch_update(struct capture_drop_watch *w, int64_t now, uint64_t packets, uint64_t drops);
 
 const char *capture_state_name(int state);
 /* "ethernet", "linux_sll", ... or "unknown". */

@@ -101,6 +101,10 @@
 #define SCAN_TLS_MAX 256
 /* Per-port results stored for one scan. */
 #define SCAN_MAX_RESULTS 100000
+/* Events one scan emits for its changes (host_new, port_opened,
+   port_closed); past it one scan_changes event counts the rest, so a /16
+   scan cannot flood the events table. */
+#define SCAN_EVENTS_MAX 100
 /* A service definition's name, terminator included. */
 #define SVC_NAME_MAX 64
 /* Ports in one service definition. */

@@ -33,6 +33,10 @@ const char *peer_state_name(int s);
 /* Parses "alive"/"suspect"/"dead"/"unknown"; -1 for anything else. */
 int peer_state_parse(const char *s) MW_MUST_CHECK;
 
+/* The most vantage points one poll asks: indirect_probes' ceiling in
+   config.c. */
+#define MEMBERSHIP_VANTAGE_MAX 16
+
 /* One poll's measurements (times in ms; negative = not reached). */
 struct poll_result {
 	int ok;
@@ -45,6 +49,10 @@ struct poll_result {
 	/* indirect probes made because this failure would make the peer dead:
 	   how many other nodes answered, and how many of them reach it */
 	int vantage_asked, vantage_reached;
+	/* the ids of the vantage points that agreed with this node (answered
+	   and could not reach it either), for the peer_state event */
+	int vantage_agreed_n;
+	char vantage_agreed[MEMBERSHIP_VANTAGE_MAX][37];
 	/* a timeout while this machine was overloaded: recorded as a failure
 	   and counted, but the verdict (suspect, dead) is withheld for a while */
 	int excused;
@@ -290,7 +298,9 @@ struct poll_applied {
      list is merged (membership_merge_from) and its digest and cursor kept
      when the whole list was taken (else forgotten, so its next answer is
      a whole list again); a suspicion about us raises our incarnation.
-   - the PMTU measured is kept.
+   - the PMTU measured is kept; a change from one measured value to
+     another, or a black hole found or gone, is logged and an event
+     (pmtu_change, black_hole).
    - the poll's result counts for the entry (id who.id for an answered
      seed). A failure marked r.excused counts as a failure, but while the
      peer's excuse is younger than excuse_max_s its verdict is withheld:

@@ -40,6 +40,15 @@ void reporter_stop(struct reporter *r);
 /* Stops (if still running) and frees. Accepts NULL. */
 void reporter_destroy(struct reporter *r);
 void reporter_stats(struct reporter *r, struct reporter_stats *out);
+/* A reporting node's watch on its origins (main thread, every few
+   seconds): an origin whose last report is older than three of its
+   report intervals (counted from this node's start at the earliest, as
+   nothing could arrive while it was down) is stale, and fresh again once
+   it reports; each change is an origin_stale event and a log line. What
+   the stored events last said of an origin is where a new run starts, so
+   a restart repeats nothing. Reads the store; never blocks on the
+   network. */
+void report_watch_origins(struct node *n);
 
 /* Builds this node's snapshot number seq (malloc'd JSON text). */
 char *report_snapshot(struct node *n, int64_t seq);

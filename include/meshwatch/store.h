@@ -334,6 +334,16 @@ struct disc_change {
 	char detail[160];
 };
 
+/* What one apply changed: every change counted, by kind too, and the
+   first max_rows of those that are events (new_host, port_opened,
+   port_closed) copied to rows, the caller's array (NULL: counts only). */
+struct disc_changes {
+	int total;
+	int new_host, host_back, port_opened, port_closed, host_gone;
+	struct disc_change *rows;
+	int nrows, max_rows;
+};
+
 /* One port's result in a scan (for GET /api/scans/{id}/results). */
 struct disc_result {
 	char ip[DISC_IP_MAX];
@@ -362,17 +372,17 @@ int store_scans_interrupted(struct store *st, int64_t now) MW_MUST_CHECK;
    records new_host, host_back, port_opened, port_closed (an open port of a
    scanned host within the scanned ports that is no longer open) and
    host_gone (a known scanned host in the scanned range that did not
-   answer) changes; results holds the per-port outcomes kept for the scan.
+   answer) changes, counted (and the first kept) in *changes; results holds the per-port outcomes kept for the scan.
    scanned (sorted, host order) and ports say what the scan covered. Then
    trims the tables to lim. Returns 0 or MW_EDB. */
 int store_discovery_apply(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *hosts, int nhosts,
     const uint32_t *scanned, int nscanned, const uint16_t *ports, int nports, const struct disc_result *results,
-    int nresults, const struct disc_limits *lim, int *changes) MW_MUST_CHECK;
+    int nresults, const struct disc_limits *lim, struct disc_changes *changes) MW_MUST_CHECK;
 /* Containers from the container engine: upserts them as hosts with
    source "docker" and their ports as services; containers no longer listed
    are marked gone (host_gone change). */
 int store_discovery_apply_docker(struct store *st, int64_t now, const struct disc_host *hosts, int n,
-    const struct disc_limits *lim, int *changes) MW_MUST_CHECK;
+    const struct disc_limits *lim, struct disc_changes *changes) MW_MUST_CHECK;
 
 /* Hosts whose ip, hostname, mac or vendor contains q, with a service whose
    name contains service, with an open port, exact ip; ordered by address.

@@ -17,9 +17,9 @@
 #define EVENTS_LIST_DEFAULT 100
 #define EVENTS_LIST_MAX 1000
 
-/* A name-like query parameter: absent is "", and only [a-z0-9_.:-] of up
-   to len-1 bytes (ids, kinds, addresses) is accepted. MW_EREPLIED after a
-   400. */
+/* A name-like query parameter: absent is "", and only [a-z0-9_.:/-] of
+   up to len-1 bytes (ids, kinds, addresses, "ip:port/proto") is accepted.
+   MW_EREPLIED after a 400. */
 static int
 query_token(struct req *r, const char *name, char *out, size_t len)
 {
@@ -30,9 +30,9 @@ query_token(struct req *r, const char *name, char *out, size_t len)
 		out[0] = '\0';
 		return 0;
 	}
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-";
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-";
 	if (out[strspn(out, ok)] != '\0') {
-		http_reply_error(r, 400, "invalid_query", "parameter \"%s\" may hold only letters, digits and _ . : -", name);
+		http_reply_error(r, 400, "invalid_query", "parameter \"%s\" may hold only letters, digits and _ . : / -", name);
 		return MW_EREPLIED;
 	}
 	return 0;

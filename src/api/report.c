@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "meshwatch/capture.h"
+#include "meshwatch/events.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/json.h"
 #include "meshwatch/log.h"
@@ -59,6 +60,17 @@ struct reporter {
 	volatile int stop;
 	pthread_mutex_t lock;
 	struct reporter_stats stats;
+	/* origins' freshness as last judged (report_watch_origins, main
+	   thread only), sorted by id */
+	struct origin_mark *marks;
+	int nmarks;
+	int64_t watch_since;
+};
+
+enum { MARK_UNJUDGED, MARK_FRESH, MARK_STALE };
+struct origin_mark {
+	char id[37];
+	int state;
 };
 
 static cJSON *targets_summary(struct node *n);
@@ -570,7 +582,94 @@ reporter_destroy(struct reporter *r)
 		return;
 	reporter_stop(r);
 	pthread_mutex_destroy(&r->lock);
+	free(r->marks);
 	free(r);
+}
+
+static int
+mark_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct origin_mark *)a)->id, ((const struct origin_mark *)b)->id);
+}
+
+/* What the events said of origin id before this run judged it: stale or
+   fresh (also when nothing was said), so a restart repeats nothing. */
+static int
+last_said(struct node *n, const char *id)
+{
+	struct event_filter f = {.kind = "origin_stale", .subject = id, .limit = 1};
+	struct event_row *rows = NULL;
+	int k = 0, total = 0;
+	int stale = store_events_list(n->store, &f, &rows, &k, &total) == 0 && k == 1 &&
+	            strcmp(rows[0].new_value, "stale") == 0;
+	free(rows);
+	return stale ? MARK_STALE : MARK_FRESH;
+}
+
+static void
+origin_event(struct node *n, const struct report_origin *o, int stale, int64_t now)
+{
+	char last[32];
+	mw_rfc3339(o->received_at, last, sizeof last);
+	long long age = (long long)(now - o->received_at);
+	if (stale)
+		log_warn("report", "origin %s (%s) sent no report for %lld s (3 intervals of %d s): stale", o->id, o->fqdn, age,
+		    o->interval_s);
+	else
+		log_info("report", "origin %s (%s) reports again (seq %lld)", o->id, o->fqdn, (long long)o->last_seq);
+	struct event_row e;
+	const char *from = stale ? "fresh" : "stale", *to = stale ? "stale" : "fresh";
+	event_init(&e, "origin_stale", stale ? EVENT_WARNING : EVENT_INFO, "node", o->id, o->fqdn, from, to);
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "last_report", last);
+	cJSON_AddNumberToObject(evd, "age_s", (double)age);
+	cJSON_AddNumberToObject(evd, "interval_s", o->interval_s);
+	cJSON_AddNumberToObject(evd, "last_seq", (double)o->last_seq);
+	cJSON_AddStringToObject(evd, "ip", o->ip);
+	event_set_evidence(&e, evd);
+	events_emit(n->events, &e);
+}
+
+void
+report_watch_origins(struct node *n)
+{
+	struct reporter *r = n->reporter;
+	if (r == NULL)
+		return;
+	int64_t now = mw_wall_s();
+	if (r->watch_since == 0)
+		r->watch_since = now;
+	struct report_origin *os = NULL;
+	int no = 0;
+	if (store_report_origins(n->store, 0, n->cfg.max_origins, &os, &no) != 0)
+		return; /* judged again at the next call */
+	struct origin_mark *marks = no ? calloc((size_t)no, sizeof *marks) : NULL;
+	if (no && marks == NULL) {
+		free(os);
+		return;
+	}
+	for (int i = 0; i < no; i++) {
+		const struct report_origin *o = &os[i];
+		struct origin_mark *m = &marks[i];
+		snprintf(m->id, sizeof m->id, "%s", o->id);
+		const struct origin_mark *was = r->nmarks ? bsearch(m, r->marks, (size_t)r->nmarks, sizeof *m, mark_cmp) : NULL;
+		int before = was ? was->state : last_said(n, o->id);
+		/* fresh: a report within three intervals; stale: none for three
+		   intervals, counted from this node's start at the earliest
+		   (nothing could arrive while it was down); in between (an old
+		   report, a node just started) it stays as it was */
+		int64_t window = 3 * (int64_t)o->interval_s;
+		int64_t since = o->received_at > r->watch_since ? o->received_at : r->watch_since;
+		m->state = now - o->received_at <= window ? MARK_FRESH : now - since > window ? MARK_STALE : before;
+		if (m->state != before)
+			origin_event(n, o, m->state == MARK_STALE, now);
+	}
+	free(os);
+	if (no > 1)
+		qsort(marks, (size_t)no, sizeof *marks, mark_cmp);
+	free(r->marks);
+	r->marks = marks;
+	r->nmarks = no;
 }
 
 void

@@ -23,6 +23,7 @@
 #include <xxhash.h>
 
 #include "meshwatch/config.h"
+#include "meshwatch/events.h"
 #include "meshwatch/log.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
@@ -135,6 +136,11 @@ struct capture {
 	uint64_t talkers_left_out;
 	int64_t last_publish_ms;
 	double started_s;
+	/* capture_state events: the value last emitted ("" none yet), owned
+	   by capture_start until the thread runs, then by the thread */
+	struct events *events;
+	const char *ev_state;
+	struct capture_drop_watch drops;
 
 	pthread_t thread;
 	int started;
@@ -203,12 +209,84 @@ linktype_of(int dlt)
 	}
 }
 
+int
+capture_drop_watch_update(struct capture_drop_watch *w, int64_t now, uint64_t packets, uint64_t drops)
+{
+	if (w->start == 0 || now < w->start) {
+		w->start = now;
+		w->packets = packets;
+		w->drops = drops;
+		return 0;
+	}
+	if (now - w->start < CAPTURE_DROP_WINDOW_S)
+		return 0;
+	w->last_packets = packets - w->packets;
+	w->last_drops = drops - w->drops;
+	w->start = now;
+	w->packets = packets;
+	w->drops = drops;
+	/* more than 1 % of what the kernel offered: received + dropped */
+	int dropping = w->last_drops * 100 > w->last_packets + w->last_drops;
+	int change = dropping == w->dropping ? 0 : dropping ? 1 : -1;
+	w->dropping = dropping;
+	return change;
+}
+
+/* A capture_state event (and nothing when to is the value last emitted).
+   evd is taken (NULL: {}). */
+static void
+state_event(struct capture *c, const char *to, int severity, cJSON *evd)
+{
+	if (c->ev_state && strcmp(c->ev_state, to) == 0) {
+		cJSON_Delete(evd);
+		return;
+	}
+	struct event_row e;
+	event_init(&e, "capture_state", severity, "interface", c->source, c->source,
+	    c->ev_state ? c->ev_state : "", to);
+	if (evd == NULL)
+		evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "mode", c->offline ? "file" : "live");
+	if (c->bpf[0])
+		cJSON_AddStringToObject(evd, "bpf", c->bpf);
+	event_set_evidence(&e, evd);
+	events_emit(c->events, &e);
+	c->ev_state = to;
+}
+
+/* The minute's drops, from the thread: dropping (a warning) when more than
+   1 % of what the kernel offered was lost, running again (info) after a
+   clean minute. */
+static void
+watch_drops(struct capture *c, int64_t now)
+{
+	int change = capture_drop_watch_update(&c->drops, now, c->packets, c->kernel_drops);
+	if (change == 0)
+		return;
+	const struct capture_drop_watch *w = &c->drops;
+	uint64_t offered = w->last_packets + w->last_drops;
+	double pct = offered ? 100.0 * (double)w->last_drops / (double)offered : 0;
+	MW_LOG_AT(change > 0 ? LOG_WARN : LOG_INFO, "pcap", 0,
+	    "%s: the kernel dropped %llu of %llu packets in the last minute (%.1f %%)%s", c->source,
+	    (unsigned long long)w->last_drops, (unsigned long long)offered, pct,
+	    change > 0 ? ": raise capture_buffer_bytes or narrow the BPF filter" : ": no longer dropping");
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddNumberToObject(evd, "window_s", CAPTURE_DROP_WINDOW_S);
+	cJSON_AddNumberToObject(evd, "packets", (double)w->last_packets);
+	cJSON_AddNumberToObject(evd, "kernel_drops", (double)w->last_drops);
+	cJSON_AddNumberToObject(evd, "drop_pct", pct);
+	cJSON_AddNumberToObject(evd, "kernel_drops_total", (double)c->kernel_drops);
+	cJSON_AddNumberToObject(evd, "if_drops_total", (double)c->if_drops);
+	state_event(c, change > 0 ? "dropping" : "running", change > 0 ? EVENT_WARNING : EVENT_INFO, evd);
+}
+
 struct capture *
-capture_create(const struct config *cfg)
+capture_create(const struct config *cfg, struct events *ev)
 {
 	struct capture *c = calloc(1, sizeof *c);
 	if (c == NULL)
 		return NULL;
+	c->events = ev;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->offline = cfg->capture_pcap[0] != '\0';
@@ -257,6 +335,9 @@ set_failed(struct capture *c, const char *fmt, ...)
 	c->pub.error[l] = '\0';
 	pthread_mutex_unlock(&c->lock);
 	log_error("pcap", "capture is off: %s (the rest of the node runs on)", msg);
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "error", msg);
+	state_event(c, "failed", EVENT_CRITICAL, evd);
 }
 
 /* ---- the capture thread ---- */
@@ -336,6 +417,7 @@ advance(struct capture *c, int64_t sec, int64_t now_us)
 			c->kernel_drops += kd;
 			c->if_drops += id;
 			c->cur.drops += (uint64_t)kd + id;
+			watch_drops(c, sec);
 		}
 	}
 	if (c->cur.t != 0)
@@ -604,6 +686,13 @@ capture_start(struct capture *c)
 	}
 	c->started_s = mw_now_s();
 	publish_stats(c, CAPTURE_RUNNING);
+	/* before the thread runs: from then on it owns the event state */
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddStringToObject(evd, "link_type", capture_linktype_name(c->linktype));
+	cJSON_AddNumberToObject(evd, "snaplen", c->snaplen);
+	if (!c->offline)
+		cJSON_AddNumberToObject(evd, "buffer_bytes", c->buffer_bytes);
+	state_event(c, "running", EVENT_INFO, evd);
 	if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
 		snprintf(err, sizeof err, "cannot start the capture thread");
 		goto fail;

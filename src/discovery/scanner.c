@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "meshwatch/docker.h"
+#include "meshwatch/events.h"
 #include "meshwatch/evloop.h"
 #include "meshwatch/limits.h"
 #include "meshwatch/log.h"
@@ -986,10 +987,10 @@ docker_refresh(struct scanner *sc, int64_t now)
 		}
 		k++;
 	}
-	int changes = 0;
+	struct disc_changes changes = {0};
 	struct disc_limits lim = limits_of(c);
 	if (n >= 0 && store_discovery_apply_docker(sc->n->store, now, hs, k, &lim, &changes) == 0)
-		log_info("scan", "container engine: %d containers with an address, %d changes", k, changes);
+		log_info("scan", "container engine: %d containers with an address, %d changes", k, changes.total);
 	else if (n < 0)
 		log_warn("scan", "container engine: %s could not be parsed", "/containers/json");
 	for (int i = 0; hs && i < k; i++)
@@ -999,6 +1000,64 @@ docker_refresh(struct scanner *sc, int64_t now)
 	pthread_mutex_lock(&sc->lock);
 	sc->stats.docker_runs++;
 	pthread_mutex_unlock(&sc->lock);
+}
+
+/* One change of scan scan_id as an event and a log line: a new host
+   (info), a port opened (a warning: something new listens) or closed
+   (info). */
+static void
+change_event(struct scanner *sc, const struct disc_change *ch)
+{
+	int host = strcmp(ch->kind, "new_host") == 0, opened = strcmp(ch->kind, "port_opened") == 0;
+	char subject[EVENT_SUBJECT_MAX];
+	if (host)
+		snprintf(subject, sizeof subject, "%s", ch->ip);
+	else
+		snprintf(subject, sizeof subject, "%s:%d/tcp", ch->ip, ch->port);
+	struct event_row e;
+	event_init(&e, host ? "host_new" : ch->kind, opened ? EVENT_WARNING : EVENT_INFO, "host", subject,
+	    host ? ch->detail : ch->ip, host ? "" : opened ? "closed" : "open", host ? "up" : opened ? "open" : "closed");
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddNumberToObject(evd, "scan_id", (double)ch->scan_id);
+	cJSON_AddStringToObject(evd, host ? "hostname" : "service", ch->detail);
+	event_set_evidence(&e, evd);
+	events_emit(sc->n->events, &e);
+	if (host)
+		log_info("scan", "scan %lld: new host %s (%s)", (long long)ch->scan_id, ch->ip, ch->detail);
+	else
+		MW_LOG_AT(opened ? LOG_WARN : LOG_INFO, "scan", 0, "scan %lld: %s port %s (%s)", (long long)ch->scan_id,
+		    opened ? "open" : "closed", subject, ch->detail[0] ? ch->detail : "unknown");
+}
+
+/* A scan's changes as events: each of the first SCAN_EVENTS_MAX, and past
+   them one scan_changes event with the counts, so a wide scan that finds
+   a whole network cannot flood the events table. */
+static void
+scan_events(struct scanner *sc, int64_t scan_id, const struct disc_changes *ch)
+{
+	for (int i = 0; i < ch->nrows; i++)
+		change_event(sc, &ch->rows[i]);
+	int events = ch->new_host + ch->port_opened + ch->port_closed;
+	if (events <= ch->nrows)
+		return;
+	char id[24], total[24];
+	snprintf(id, sizeof id, "%lld", (long long)scan_id);
+	snprintf(total, sizeof total, "%d", ch->total);
+	struct event_row e;
+	event_init(&e, "scan_changes", EVENT_WARNING, "scan", id, NULL, "", total);
+	cJSON *evd = cJSON_CreateObject();
+	cJSON_AddNumberToObject(evd, "host_new", ch->new_host);
+	cJSON_AddNumberToObject(evd, "port_opened", ch->port_opened);
+	cJSON_AddNumberToObject(evd, "port_closed", ch->port_closed);
+	cJSON_AddNumberToObject(evd, "host_back", ch->host_back);
+	cJSON_AddNumberToObject(evd, "host_gone", ch->host_gone);
+	cJSON_AddNumberToObject(evd, "events", ch->nrows);
+	cJSON_AddNumberToObject(evd, "left_out", events - ch->nrows);
+	event_set_evidence(&e, evd);
+	events_emit(sc->n->events, &e);
+	log_warn("scan", "scan %lld: %d changes (%d new hosts, %d ports opened, %d closed): events for the first %d only, "
+	                 "see GET /api/changes", (long long)scan_id, ch->total, ch->new_host, ch->port_opened,
+	    ch->port_closed, ch->nrows);
 }
 
 /* Everything after the sweep: enrichment, identification, the store. */
@@ -1112,7 +1171,8 @@ record_scan(struct scanner *sc, struct sweep *sw, char *err, size_t errlen)
 		snprintf(r->state, sizeof r->state, "%s",
 		    sw->state[t] == T_OPEN ? "open" : sw->state[t] == T_CLOSED ? "closed" : "filtered");
 	}
-	int changes = 0;
+	struct disc_change *kept = calloc(SCAN_EVENTS_MAX, sizeof *kept);
+	struct disc_changes changes = {.rows = kept, .max_rows = kept ? SCAN_EVENTS_MAX : 0};
 	struct disc_limits lim = limits_of(c);
 	lim.max_results_per_scan = maxres;
 	/* a cancelled scan saw only part of its range: it must not mark hosts gone */
@@ -1120,11 +1180,14 @@ record_scan(struct scanner *sc, struct sweep *sw, char *err, size_t errlen)
 	    job->cancel ? 0 : job->nhosts, job->ports, job->cancel ? 0 : job->nports, res, nres, &lim, &changes);
 	if (rc != 0)
 		snprintf(err, errlen, "the database refused the results");
+	else
+		scan_events(sc, job->row.id, &changes);
+	free(kept);
 	pthread_mutex_lock(&sc->lock);
 	job->row.hosts_up = nup;
 	pthread_mutex_unlock(&sc->lock);
 	log_info("scan", "scan %lld: %d hosts up of %d, %d open ports, %d changes", (long long)job->row.id, nup,
-	    job->nhosts, job->row.open, changes);
+	    job->nhosts, job->row.open, changes.total);
 out:
 	if (rc == MW_ENOMEM)
 		snprintf(err, errlen, "out of memory");

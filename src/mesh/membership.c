@@ -283,9 +283,34 @@ add_entry(struct membership *m, int64_t now)
 	return e;
 }
 
+/* Bytes of the evidence the names of the vantage points that agreed may
+   take: with the reason and the poll's detail the object must stay
+   within EVENT_EVIDENCE_MAX, so a long list is cut here, not lost whole. */
+#define AGREED_NAMES_BYTES 256
+
+/* The vantage points of r that agreed with this node (could not reach
+   the peer either), by name: fqdn, or id when the table has none. Lock
+   held. */
+static void
+add_agreed(struct membership *m, cJSON *o, const struct poll_result *r)
+{
+	cJSON *arr = cJSON_AddArrayToObject(o, "vantage_agreed");
+	size_t used = 0;
+	for (int i = 0; i < r->vantage_agreed_n && i < MEMBERSHIP_VANTAGE_MAX; i++) {
+		const struct entry *v = find_id(m, r->vantage_agreed[i]);
+		char name[64];
+		snprintf(name, sizeof name, "%.63s", v && v->p.fqdn[0] ? v->p.fqdn : r->vantage_agreed[i]);
+		used += strlen(name) + 3; /* quotes and comma */
+		if (used > AGREED_NAMES_BYTES)
+			break;
+		cJSON_AddItemToArray(arr, cJSON_CreateString(name));
+	}
+}
+
 /* A peer's change of state as an event, with what this node saw: the
    reason, the failed polls and their error class, and how many other
-   nodes (vantage points) reached the peer when asked. Lock held. */
+   nodes (vantage points) reached the peer when asked, and which agreed.
+   Lock held. */
 static void
 state_event(struct membership *m, const struct entry *e, int state, int64_t now, const char *why)
 {
@@ -308,6 +333,8 @@ state_event(struct membership *m, const struct entry *e, int state, int64_t now,
 	if (e->p.vantage_asked > 0 && now - e->p.vantage_at <= 2 * (int64_t)m->o.poll_interval_s + 5) {
 		cJSON_AddNumberToObject(o, "vantage_asked", e->p.vantage_asked);
 		cJSON_AddNumberToObject(o, "vantage_reached", e->p.vantage_reached);
+		if (e->p.last.vantage_asked > 0)
+			add_agreed(m, o, &e->p.last);
 	}
 	event_set_evidence(&ev, o);
 	events_emit(m->o.events, &ev);
@@ -1318,6 +1345,63 @@ apply_answer_locked(struct membership *m, const struct poll_outcome *o, struct p
 	return 0;
 }
 
+/* One PMTU event: kind, from and to, with the measurement as evidence. */
+static void
+pmtu_event(struct membership *m, const struct entry *e, const char *kind, int severity, const char *from,
+    const char *to, const struct pmtu_info *now)
+{
+	struct event_row ev;
+	event_init(&ev, kind, severity, "peer", e->p.id, e->p.fqdn, from, to);
+	cJSON *o = cJSON_CreateObject();
+	char addr[96];
+	snprintf(addr, sizeof addr, strchr(e->p.ip, ':') ? "[%s]:%d" : "%s:%d", e->p.ip, e->p.port);
+	cJSON_AddStringToObject(o, "address", addr);
+	cJSON_AddNumberToObject(o, "pmtu", now->value);
+	cJSON_AddStringToObject(o, "method", now->method);
+	cJSON_AddNumberToObject(o, "probes", now->probes);
+	if (e->p.pmtu.value > 0)
+		cJSON_AddNumberToObject(o, "previous_pmtu", e->p.pmtu.value);
+	event_set_evidence(&ev, o);
+	events_emit(m->o.events, &ev);
+}
+
+/* A path MTU measured for e (its old one still in e->p.pmtu): a change
+   from one known value to another is a pmtu_change event (smaller: a
+   warning, as a tunnel or a link that shrank breaks large transfers;
+   larger: info), and large packets that start or stop vanishing without
+   ICMP feedback are a black_hole event (found: warning, gone: info).
+   The first measurement is logged only. Lock held. */
+static void
+pmtu_events(struct membership *m, const struct entry *e, const struct pmtu_info *now)
+{
+	const struct pmtu_info *was = &e->p.pmtu;
+	if (was->value == 0 && now->value > 0)
+		log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes)", e->p.id, e->p.fqdn, e->p.ip, now->value,
+		    now->method, now->probes);
+	if (was->value > 0 && now->value > 0 && was->value != now->value) {
+		int smaller = now->value < was->value;
+		MW_LOG_AT(smaller ? LOG_WARN : LOG_INFO, "pmtu", 0, "peer %s (%s %s): path MTU %d -> %d (%s, %d probes)",
+		    e->p.id, e->p.fqdn, e->p.ip, was->value, now->value, now->method, now->probes);
+		if (m->o.events) {
+			char from[16], to[16];
+			snprintf(from, sizeof from, "%d", was->value);
+			snprintf(to, sizeof to, "%d", now->value);
+			pmtu_event(m, e, "pmtu_change", smaller ? EVENT_WARNING : EVENT_INFO, from, to, now);
+		}
+	}
+	if (!now->black_hole != !was->black_hole) {
+		if (now->black_hole)
+			log_warn("pmtu", "peer %s (%s %s): packets above %d bytes vanish without ICMP feedback (black hole)",
+			    e->p.id, e->p.fqdn, e->p.ip, now->value);
+		else
+			log_info("pmtu", "peer %s (%s %s): the path MTU black hole is gone (path MTU %d)", e->p.id, e->p.fqdn,
+			    e->p.ip, now->value);
+		if (m->o.events)
+			pmtu_event(m, e, "black_hole", now->black_hole ? EVENT_WARNING : EVENT_INFO,
+			    was->value == 0 ? "" : was->black_hole ? "found" : "gone", now->black_hole ? "found" : "gone", now);
+	}
+}
+
 void
 membership_apply_poll(struct membership *m, const struct poll_outcome *o, struct poll_applied *out)
 {
@@ -1348,6 +1432,7 @@ membership_apply_poll(struct membership *m, const struct poll_outcome *o, struct
 	if (e == NULL)
 		goto out; /* forgotten while the poll ran */
 	if (o->pmtu_measured && !refused && a.id[0]) {
+		pmtu_events(m, e, &o->pmtu);
 		e->p.pmtu = o->pmtu;
 		e->p.pmtu_due = 0;
 	}

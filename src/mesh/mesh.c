@@ -394,8 +394,8 @@ queue_results(struct mesh *m, const struct poll_applied *a, const struct pmtu_in
 }
 
 /* Measures the path MTU to p at ip into o (nothing when there is no
-   result); logs a change. Returns 1 when it changed (a row for the
-   store), else 0. */
+   result). Returns 1 when it changed (a row for the store), else 0; the
+   table logs the change and makes it an event (membership_apply_poll). */
 static int
 measure_pmtu(const struct peer *p, const char *ip, struct poll_outcome *o)
 {
@@ -411,11 +411,7 @@ measure_pmtu(const struct peer *p, const char *ip, struct poll_outcome *o)
 		.measured_at = mw_wall_s()};
 	snprintf(pi->method, sizeof pi->method, "%s", pr.method);
 	o->pmtu_measured = 1;
-	if (p->pmtu.value == pi->value && p->pmtu.black_hole == pi->black_hole)
-		return 0;
-	log_info("pmtu", "peer %s (%s %s): path MTU %d (%s, %d probes%s), was %d", p->id, p->fqdn, ip, pi->value,
-	    pi->method, pi->probes, pi->black_hole ? ", ICMP missing: black hole" : "", p->pmtu.value);
-	return 1;
+	return p->pmtu.value != pi->value || p->pmtu.black_hole != pi->black_hole;
 }
 
 /* SWIM's indirect probe: before a failed poll makes p dead, ask up to
@@ -458,6 +454,8 @@ indirect_probe(struct mesh *m, const struct peer *p, struct poll_result *r)
 			r->vantage_asked++;
 			if (cJSON_IsTrue(reached))
 				r->vantage_reached++;
+			else if (r->vantage_agreed_n < MEMBERSHIP_VANTAGE_MAX)
+				snprintf(r->vantage_agreed[r->vantage_agreed_n++], sizeof r->vantage_agreed[0], "%s", v.id);
 		}
 		cJSON_Delete(o);
 		https_result_free(&hr);

@@ -246,9 +246,48 @@ store_scans_interrupted(struct store *st, int64_t now)
 
 /* ---- recording a scan ---- */
 
-static int
-add_change_locked(struct store *st, int64_t t, int64_t scan_id, const char *ip, const char *kind, int port,
+/* Counts a change in ch, and keeps a copy of one that is an event. */
+static void
+note_change(struct disc_changes *ch, int64_t t, int64_t scan_id, const char *ip, const char *kind, int port,
     const char *detail)
+{
+	ch->total++;
+	int event = 1;
+	if (strcmp(kind, "new_host") == 0)
+		ch->new_host++;
+	else if (strcmp(kind, "port_opened") == 0)
+		ch->port_opened++;
+	else if (strcmp(kind, "port_closed") == 0)
+		ch->port_closed++;
+	else {
+		event = 0;
+		if (strcmp(kind, "host_back") == 0)
+			ch->host_back++;
+		else
+			ch->host_gone++;
+	}
+	if (!event || ch->rows == NULL || ch->nrows >= ch->max_rows)
+		return;
+	struct disc_change *c = &ch->rows[ch->nrows++];
+	memset(c, 0, sizeof *c);
+	c->t = t;
+	c->scan_id = scan_id;
+	snprintf(c->ip, sizeof c->ip, "%s", ip);
+	snprintf(c->kind, sizeof c->kind, "%s", kind);
+	c->port = port;
+	snprintf(c->detail, sizeof c->detail, "%s", detail ? detail : "");
+}
+
+/* Counts start again; the caller's rows array stays. */
+static void
+reset_changes(struct disc_changes *ch)
+{
+	*ch = (struct disc_changes){.rows = ch->rows, .max_rows = ch->rows ? ch->max_rows : 0};
+}
+
+static int
+add_change_locked(struct store *st, struct disc_changes *ch, int64_t t, int64_t scan_id, const char *ip,
+    const char *kind, int port, const char *detail)
 {
 	sqlite3_stmt *s = store_prep(st, "INSERT INTO host_changes(t,scan_id,ip,kind,port,detail) VALUES(?,?,?,?,?,?)");
 	if (s == NULL)
@@ -259,7 +298,10 @@ add_change_locked(struct store *st, int64_t t, int64_t scan_id, const char *ip, 
 	sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 5, port);
 	sqlite3_bind_text(s, 6, detail ? detail : "", -1, SQLITE_STATIC);
-	return step_done(s);
+	int rc = step_done(s);
+	if (rc == 0)
+		note_change(ch, t, scan_id, ip, kind, port, detail);
+	return rc;
 }
 
 /* Inserts or refreshes a host; *was: 0 new, 1 known and present, 2 known
@@ -381,7 +423,7 @@ trim_locked(struct store *st, const struct disc_limits *lim)
    in the fresh list: closed now. */
 static int
 close_missing_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *h, const uint16_t *ports,
-    int nports, int *changes)
+    int nports, struct disc_changes *changes)
 {
 	sqlite3_stmt *s = store_prep(st, "SELECT port, service FROM host_services WHERE ip=? AND proto='tcp'");
 	if (s == NULL)
@@ -408,34 +450,30 @@ close_missing_locked(struct store *st, int64_t scan_id, int64_t now, const struc
 			return MW_EDB;
 		sqlite3_bind_text(s, 1, h->ip, -1, SQLITE_STATIC);
 		sqlite3_bind_int(s, 2, gone[i]);
-		if (step_done(s) != 0 || add_change_locked(st, now, scan_id, h->ip, "port_closed", gone[i], names[i]) != 0)
+		if (step_done(s) != 0 ||
+		    add_change_locked(st, changes, now, scan_id, h->ip, "port_closed", gone[i], names[i]) != 0)
 			return MW_EDB;
-		(*changes)++;
 	}
 	return 0;
 }
 
 static int
 record_host_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *h, const uint16_t *ports,
-    int nports, int *changes)
+    int nports, struct disc_changes *changes)
 {
 	int was;
 	if (upsert_host_locked(st, h, now, &was) != 0)
 		return MW_EDB;
-	if (was != 1) {
-		if (add_change_locked(st, now, scan_id, h->ip, was == 0 ? "new_host" : "host_back", 0, h->hostname) != 0)
-			return MW_EDB;
-		(*changes)++;
-	}
+	if (was != 1 &&
+	    add_change_locked(st, changes, now, scan_id, h->ip, was == 0 ? "new_host" : "host_back", 0, h->hostname) != 0)
+		return MW_EDB;
 	for (int i = 0; i < h->nsvc; i++) {
 		int is_new;
 		if (upsert_service_locked(st, &h->svc[i], h->ip, now, &is_new) != 0)
 			return MW_EDB;
-		if (is_new && was == 1) {
-			if (add_change_locked(st, now, scan_id, h->ip, "port_opened", h->svc[i].port, h->svc[i].service) != 0)
-				return MW_EDB;
-			(*changes)++;
-		}
+		if (is_new && was == 1 &&
+		    add_change_locked(st, changes, now, scan_id, h->ip, "port_opened", h->svc[i].port, h->svc[i].service) != 0)
+			return MW_EDB;
 	}
 	return ports ? close_missing_locked(st, scan_id, now, h, ports, nports, changes) : 0;
 }
@@ -444,7 +482,7 @@ record_host_locked(struct store *st, int64_t scan_id, int64_t now, const struct 
    the scan covered the host (NULL: every host of that source). */
 static int
 mark_gone_locked(struct store *st, int64_t scan_id, int64_t now, const char *source, const struct disc_host *up,
-    int nup, const uint32_t *scanned, int nscanned, int *changes)
+    int nup, const uint32_t *scanned, int nscanned, struct disc_changes *changes)
 {
 	sqlite3_stmt *s = store_prep(st, "SELECT ip, ipnum FROM hosts WHERE source=? AND gone=0");
 	if (s == NULL)
@@ -483,9 +521,7 @@ mark_gone_locked(struct store *st, int64_t scan_id, int64_t now, const char *sou
 		sqlite3_bind_text(s, 1, gone[i], -1, SQLITE_STATIC);
 		rc = step_done(s);
 		if (rc == 0)
-			rc = add_change_locked(st, now, scan_id, gone[i], "host_gone", 0, "");
-		if (rc == 0)
-			(*changes)++;
+			rc = add_change_locked(st, changes, now, scan_id, gone[i], "host_gone", 0, "");
 	}
 	free(gone);
 	return rc;
@@ -494,9 +530,9 @@ mark_gone_locked(struct store *st, int64_t scan_id, int64_t now, const char *sou
 static int
 apply_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *hosts, int nhosts,
     const uint32_t *scanned, int nscanned, const uint16_t *ports, int nports, const struct disc_result *results,
-    int nresults, const struct disc_limits *lim, int *changes)
+    int nresults, const struct disc_limits *lim, struct disc_changes *changes)
 {
-	*changes = 0;
+	reset_changes(changes);
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int rc = 0;
@@ -525,7 +561,7 @@ apply_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_h
 int
 store_discovery_apply(struct store *st, int64_t scan_id, int64_t now, const struct disc_host *hosts, int nhosts,
     const uint32_t *scanned, int nscanned, const uint16_t *ports, int nports, const struct disc_result *results,
-    int nresults, const struct disc_limits *lim, int *changes)
+    int nresults, const struct disc_limits *lim, struct disc_changes *changes)
 {
 	return LOCKED(st, apply_locked(st, scan_id, now, hosts, nhosts, scanned, nscanned, ports, nports, results,
 	                      nresults, lim, changes));
@@ -533,9 +569,9 @@ store_discovery_apply(struct store *st, int64_t scan_id, int64_t now, const stru
 
 static int
 apply_docker_locked(struct store *st, int64_t now, const struct disc_host *hosts, int n, const struct disc_limits *lim,
-    int *changes)
+    struct disc_changes *changes)
 {
-	*changes = 0;
+	reset_changes(changes);
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
 	int rc = 0;
@@ -564,7 +600,7 @@ apply_docker_locked(struct store *st, int64_t now, const struct disc_host *hosts
 
 int
 store_discovery_apply_docker(struct store *st, int64_t now, const struct disc_host *hosts, int n,
-    const struct disc_limits *lim, int *changes)
+    const struct disc_limits *lim, struct disc_changes *changes)
 {
 	return LOCKED(st, apply_docker_locked(st, now, hosts, n, lim, changes));
 }

@@ -13,7 +13,9 @@
 #  5. /metrics has the traffic counters;
 #  6. the flow cap: a file with more flows than --max-flows keeps exactly
 #     max_flows and counts the evictions;
-#  7. a bad BPF filter or a missing file: the node serves on and says why;
+#  7. a bad BPF filter or a missing file: the node serves on and says why
+#     (and a capture_state event "failed" with the reason; "running" for
+#     the file read in 1);
 #     out-of-range options are refused at start;
 #  8. the default BPF filter keeps IP behind 802.1Q and QinQ tags: a file
 #     mixing tagged and untagged frames counts every IP frame written, per
@@ -48,9 +50,25 @@ MESHWATCH_REPORT_INTERVAL=1 start_node n1 "$A" --pcap "$TMP/known.pcap" --bpf ''
 TOKEN=$(login "$A")
 AUTH=(-H "Authorization: Bearer $TOKEN")
 
+# capture_event ADDR TOKEN: the newest capture_state event as
+# "subject new error", waiting up to 3 s for the writer to store it
+capture_event() {
+  local i
+  for i in $(seq 30); do
+    ucurl "$1" "/api/events?kind=capture_state&limit=1" -H "Authorization: Bearer $2"
+    [ "$(echo "$BODY" | jget 'd["total"]')" != 0 ] && break
+    sleep 0.1
+  done
+  echo "$BODY" | jget '" ".join([d["items"][0]["subject_type"], d["items"][0]["subject"], d["items"][0]["new"],
+    d["items"][0]["evidence"].get("error", "-")])'
+}
+
 wait_finished "$A" "$TOKEN"
 expect_status 200 "GET /api/stats"
 STATS=$BODY
+[ "$(capture_event "$A" "$TOKEN")" = "interface $TMP/known.pcap running -" ] ||
+  fail "no capture_state running event for the file: $BODY"
+ok "capture_state event: the file's capture running"
 python3 - "$TMP/expect.json" "$STATS" <<'EOF' || fail "/api/stats does not match the file"
 import json, sys
 e = json.load(open(sys.argv[1])); s = json.loads(sys.argv[2])
@@ -276,13 +294,15 @@ ucurl "$C" /api/stats -H "Authorization: Bearer $TOKEN"
 [ "$(echo "$BODY" | jget 'd["state"]')" = failed ] || fail "bad BPF: $BODY"
 echo "$BODY" | jget 'd["error"]' | grep -q 'bad BPF filter' || fail "bad BPF error: $BODY"
 grep -q 'capture is off: bad BPF filter' "$TMP/n3.log" || fail "the log does not say why capture is off"
+capture_event "$C" "$TOKEN" | grep -q "^interface $TMP/known.pcap failed bad BPF filter" ||
+  fail "no capture_state failed event naming the filter: $BODY"
 stop_node "$NODE_PID"
 start_node n4 "$C" --pcap "$TMP/nonexistent.pcap"
 ucurl "$C" /api/stats -H "Authorization: Bearer $(login "$C")"
 [ "$(echo "$BODY" | jget 'd["state"]')" = failed ] && echo "$BODY" | jget 'd["error"]' | grep -q 'nonexistent.pcap' ||
   fail "missing file: $BODY"
 stop_node "$NODE_PID"
-ok "a bad BPF filter or a missing file: /health 200, state failed with the reason in /api/stats and the log"
+ok "a bad BPF filter or a missing file: /health 200, state failed with the reason in /api/stats, the log and a capture_state event"
 
 for bad in "--max-flows 15" "--max-flows 16777217" "--retention 30s" "--retention 25h" "--retention 5x" \
   "--snaplen 63" "--capture-buffer 1000" "--iface lo --pcap $TMP/known.pcap"; do

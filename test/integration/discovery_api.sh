@@ -6,7 +6,10 @@
 #     title/Server header, an SSH banner), tells closed from open, shows
 #     live progress over the WebSocket, and the hosts/services/changes
 #     endpoints filter as documented;
-#  2. a second scan after one service stopped records "port_closed";
+#  2. a second scan after one service stopped records "port_closed", and
+#     one after a service started "port_opened"; each change is an event
+#     (host_new, port_closed, port_opened), and a /24 of new hosts gives
+#     100 events and one scan_changes event counting the rest;
 #  3. bad input gets a 400 naming the problem: bad CIDR, host bits,
 #     disallowed subnet, too large a range (scan_max_hosts), bad port,
 #     too many ports (scan_max_ports), unknown field, wrong types;
@@ -94,6 +97,20 @@ api GET "/api/services?port=$SSH_PORT"
 [ "$(echo "$BODY" | jget '[(s["ip"], s["service"]) for s in d["items"]]')" = "[('$A', 'OpenSSH')]" ] || fail "services?port: $BODY"
 api GET "/api/changes?kind=new_host"
 [ "$(echo "$BODY" | jget '[c["ip"] for c in d["items"]]')" = "['$A']" ] || fail "new_host change: $BODY"
+# its changes are events too (the writer stores them within a second)
+# events_of QUERY: "subject old>new evidence..." per event, oldest first
+events_of() {
+  local i
+  for i in $(seq 30); do
+    api GET "/api/events?$1"
+    [ "$(echo "$BODY" | jget 'd["total"]')" != 0 ] && break
+    sleep 0.1
+  done
+  echo "$BODY" | jget '"\n".join("%s %s>%s %s %s %s" % (e["subject"], e["old"], e["new"], e["severity"], e["evidence"].get("scan_id"),
+    e["evidence"].get("service", e["evidence"].get("hostname"))) for e in reversed(d["items"]))'
+}
+[ "$(events_of "kind=host_new&subject=$A")" = "$A >up info $ID1 Widget console" ] ||
+  fail "host_new event: $(events_of "kind=host_new&subject=$A")"
 api GET "/api/hosts/10.255.255.1"; expect_status 404 "an unknown host"
 api GET "/api/hosts/not-an-ip"; expect_status 400 "a host path that is not an address"
 ok "hosts, services and changes filter"
@@ -135,7 +152,8 @@ PIDS+=("$!")
 for _ in $(seq 50); do grep -q ready "$TMP/services2.out" && break; sleep 0.1; done
 api POST /api/scans -d "{\"subnets\":[\"$A/32\"],\"ports\":[$HTTP_PORT,$SSH_PORT,$CLOSED_PORT]}"
 expect_status 201 "a second scan"
-S=$(wait_scan "$(echo "$BODY" | jget 'd["id"]')")
+ID4=$(echo "$BODY" | jget 'd["id"]')
+S=$(wait_scan "$ID4")
 [ "$(echo "$S" | jget 'd["port_states"]')" = "{'open': 1, 'closed': 2, 'filtered': 0}" ] || fail "second scan: $S"
 api GET "/api/changes?kind=port_closed&ip=$A"
 [ "$(echo "$BODY" | jget '[(c["port"], c["detail"]) for c in d["items"]]')" = "[($SSH_PORT, 'OpenSSH')]" ] ||
@@ -149,7 +167,23 @@ api GET "/api/changes?since=2000-01-01T00:00:00Z"
   fail "changes?since, newest first: $BODY"
 api GET "/api/changes?since=$(($(date +%s) + 3600))"; [ "$(echo "$BODY" | jget 'd["total"]')" = 0 ] || fail "changes?since=future: $BODY"
 api GET "/api/changes?since=yesterday"; expect_status 400 "changes?since=yesterday"
-ok "a stopped service is recorded as port_closed"
+[ "$(events_of "kind=port_closed&subject_type=host")" = "$A:$SSH_PORT/tcp open>closed info $ID4 OpenSSH" ] ||
+  fail "port_closed event: $(events_of "kind=port_closed&subject_type=host")"
+ok "a stopped service is recorded as port_closed, and is a port_closed event"
+
+# ---- 2b. a service starts on a known host: port_opened, an event too
+"$PY" "$HERE/discovery_services.py" "$A" "banner:$CLOSED_PORT:SSH-2.0-OpenSSH_9.2p1 Debian-2" >"$TMP/services3.out" 2>&1 &
+SVC3=$!
+PIDS+=("$SVC3")
+for _ in $(seq 50); do grep -q ready "$TMP/services3.out" && break; sleep 0.1; done
+api POST /api/scans -d "{\"subnets\":[\"$A/32\"],\"ports\":[$CLOSED_PORT]}"
+expect_status 201 "a scan of a port that opened"
+ID5=$(echo "$BODY" | jget 'd["id"]')
+wait_scan "$ID5" >/dev/null
+[ "$(events_of "kind=port_opened&subject=$A:$CLOSED_PORT/tcp")" = "$A:$CLOSED_PORT/tcp closed>open warning $ID5 OpenSSH" ] ||
+  fail "port_opened event: $(events_of "kind=port_opened&subject=$A:$CLOSED_PORT/tcp")"
+kill "$SVC3"; wait "$SVC3" 2>/dev/null || true
+ok "a service that starts on a known host is a port_opened event (warning) with its service and scan"
 
 # ---- 3. bad input: 400 naming the problem
 bad() { # bad BODY WORD DESCRIPTION
@@ -203,6 +237,17 @@ pc=$(echo "$BODY" | sed -n 's/^meshwatch_scan_peak_connects //p'); ph=$(echo "$B
 [ "$ph" = 3 ] || fail "peak hosts at once $ph, want exactly scan_host_window 3"
 [ "$pc" -le 16 ] && [ "$pc" -ge 10 ] || fail "peak connects $pc, want 10..16 (scan_concurrency 16, 3 hosts x 10 ports)"
 ok "2540 refused ports: at most $pc connects (scan_concurrency 16) and $ph hosts (scan_host_window 3) at once"
+# 254 new hosts: events for the first 100 only, and one scan_changes event with the counts
+for i in $(seq 30); do
+  ucurl "$B" "/api/events?kind=scan_changes" -H "Authorization: Bearer $TOKEN2"
+  [ "$(echo "$BODY" | jget 'd["total"]')" = 1 ] && break
+  sleep 0.1
+done
+[ "$(echo "$BODY" | jget '[(e["subject_type"], e["subject"], e["severity"], e["evidence"]["host_new"], e["evidence"]["events"], e["evidence"]["left_out"]) for e in d["items"]][0]')" = \
+  "('scan', '$ID', 'warning', 254, 100, 154)" ] || fail "scan_changes event: $BODY"
+ucurl "$B" "/api/events?kind=host_new&limit=1000" -H "Authorization: Bearer $TOKEN2"
+[ "$(echo "$BODY" | jget 'd["total"]')" = 100 ] || fail "host_new events of a /24: $(echo "$BODY" | jget 'd["total"]'), want 100"
+ok "a /24 of new hosts: 100 host_new events and one scan_changes event (254 new, 154 left out)"
 
 # ---- 7. a scan without subnets covers every allowed subnet (here
 # scan_subnets = this node's address): refused with 409 naming them until

@@ -15,13 +15,15 @@
 #     converges and finds 1400 on the paths through the R-B link;
 #  5. R drops ICMP "fragmentation needed": A, restarted with its data, still
 #     finds exactly 1400 to B, by acks alone ("ack"), flagged as a black
-#     hole, and its PMTU history of B records the change;
+#     hole, and its PMTU history of B records the change, as does a
+#     black_hole event (gone -> found);
 #  7. a partial partition: R drops only A<->B. A's polls of B fail, but C
 #     (asked by A: an indirect probe) still reaches B, so A keeps B suspect,
 #     never dead, and shows 1 of 1 vantage points reaching it; C sees B
 #     alive throughout; /nodeinfo/reach answers members only, and refuses bad ids.
 #  6. partition: the R-B link goes down; A and C see B suspect, then dead,
-#     B sees A and C not alive; the link comes back and everyone is alive
+#     B sees A and C not alive (A's peer_state event names C, asked and
+#     not reaching B either, in vantage_agreed); the link comes back and everyone is alive
 #     again. Detection and healing times are printed.
 #
 # Needs root and `ip netns`; skipped otherwise. Traffic stays inside the
@@ -307,6 +309,15 @@ set -- $got - - - -
 [ "$2" = ack ] || fail "A->B through the black hole: method $2, want ack"
 [ "$3" = True ] || fail "A->B through the black hole: black_hole $3, want true"
 ok "A->B through the ICMP black hole: path MTU $1, method $2, black hole flagged"
+# the change is an event on A: black_hole gone -> found, a warning
+for ((i = 0; i < 15; i++)); do
+  api a "/api/events?kind=black_hole&subject=${ID[b]}"
+  bh=$(jget '" ".join("%s>%s/%s/%s" % (e["old"], e["new"], e["severity"], e["evidence"]["pmtu"]) for e in reversed(d["items"]))' <<<"$BODY")
+  [ -n "$bh" ] && break
+  sleep 0.2
+done
+[ "$bh" = "gone>found/warning/1400" ] || fail "A's black_hole events for B: '$bh', want gone>found/warning/1400"
+ok "A's black_hole event for B: $bh"
 rules=$(ip netns exec "$NS_R" nft list chain inet mwm icmp_out)
 v4drops=$(sed -n 's/.*frag-needed counter packets \([0-9]*\).*/\1/p' <<<"$rules")
 [ "${v4drops:-0}" -gt 0 ] || fail "R dropped no ICMP frag-needed (counter: ${v4drops:-none}): no black hole was tested"
@@ -397,6 +408,16 @@ done
 within "$b_a" 10 && within "$b_c" 10 || fail "partition: B took $b_a / $b_c s to see A / C not alive, want <= 10 s"
 [ "$(state_of a c)" = alive ] && [ "$(state_of c a)" = alive ] || fail "partition of B: A and C do not see each other alive"
 ok "partition detected: B suspect/dead after $a_sus/$a_dead s on A, $c_sus/$c_dead s on C; B sees A, C not alive after $b_a/$b_c s"
+# A's event for B going dead names the vantage point that agreed: C, asked
+# whether it reaches B, could not either
+for ((i = 0; i < 15; i++)); do
+  api a "/api/events?kind=peer_state&subject=${ID[b]}&limit=50"
+  agreed=$(jget '[e["evidence"].get("vantage_agreed") for e in d["items"] if e["new"] == "dead"]' <<<"$BODY")
+  [ "$agreed" != "[]" ] && break
+  sleep 0.2
+done
+[ "$agreed" = "[['${NAME[c]}']]" ] || fail "A's peer_state dead event for B: vantage_agreed $agreed, want [['${NAME[c]}']] ($BODY)"
+ok "A's peer_state event for B dead names C in vantage_agreed"
 
 t1=$(date +%s.%N)
 ip -n "$NS_R" link set rb up

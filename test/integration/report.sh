@@ -2,8 +2,10 @@
 # Reporting nodes: four nodes and one reporting node on loopback. The
 # reporting node's matrix is complete within two report intervals after the
 # mesh converges; stopped for several intervals and restarted, it receives
-# every snapshot exactly once (count by sequence); bad reports get the right
-# status and change nothing; a bounded outbox drops the oldest and says so.
+# every snapshot exactly once (count by sequence); senders that stop are
+# stale after three intervals and fresh when they report again
+# (origin_stale events); bad reports get the right status and change
+# nothing; a bounded outbox drops the oldest and says so.
 . "$(dirname "$0")/lib.sh"
 HERE=$(dirname "$0")
 base="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))"
@@ -79,6 +81,24 @@ for i in range(1, 5):
 sys.exit(bad)
 PY
 ok "after the reporting node was down ~8 s (4 intervals), every snapshot arrived exactly once"
+# the senders stopped: after three intervals (6 s) each origin is stale on
+# the reporting node, an origin_stale event (checked every 5 s)
+stale_events() {  # stale_events ORIGIN_ID: "old>new severity" of its events, oldest first
+  ucurl "$(addr $R)" "/api/events?kind=origin_stale&subject=$1" -H "Authorization: Bearer $TOK"
+  echo "$BODY" | jget '" ".join("%s>%s/%s/%s" % (e["old"], e["new"], e["severity"], e["subject_type"]) for e in reversed(d["items"]))'
+}
+for t in $(seq 1 60); do
+  all=1
+  for i in 1 2 3 4; do
+    stale_events "$(cat "$TMP/n$i/data/node_id")" | grep -q "fresh>stale" || all=0
+  done
+  [ $all = 1 ] && break
+  sleep 0.5
+done
+[ $all = 1 ] || fail "no origin_stale event for every stopped sender: n1: $(stale_events "$id1")"
+[ "$(stale_events "$id1")" = "fresh>stale/warning/node" ] || fail "origin_stale events of n1: $(stale_events "$id1")"
+grep -q "origin $id1 (n1.test) sent no report for" "$TMP/n$R.log" || fail "the stale origin is not logged"
+ok "stopped senders are stale on the reporting node after 3 intervals: one origin_stale event each (warning)"
 grep -q "is back: sending the backlog" "$TMP/n1.log" || fail "n1 did not log the recovery"
 grep -q "unreachable" "$TMP/n1.log" || fail "n1 did not log the outage"
 # a duplicate delivery changes nothing; bad reports get the right status.
@@ -116,6 +136,15 @@ for t in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$got" ] || fail "the reporting node never took n1's snapshot $snap_seq after its restart: $BODY"
+# n1 reports again: fresh, said once by the restarted reporting node (which
+# remembers from its stored events that n1 was stale)
+for t in $(seq 1 30); do
+  [ "$(stale_events "$id1")" = "fresh>stale/warning/node stale>fresh/info/node" ] && break
+  sleep 0.5
+done
+[ "$(stale_events "$id1")" = "fresh>stale/warning/node stale>fresh/info/node" ] ||
+  fail "origin_stale events of n1 after it reported again: $(stale_events "$id1")"
+ok "an origin that reports again is fresh: one origin_stale event (info), across the reporting node's restart"
 stop_node "${PID[1]}"   # no new snapshots from n1 while its count is compared
 before=$(matrix; echo "$BODY" | jget "[o['reports'] for o in d['origins'] if o['id']=='$id1'][0]")
 ucurl "$(addr $R)" /report -X POST -H 'Content-Type: application/json' --data-binary "$snap"

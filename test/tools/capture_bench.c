@@ -102,7 +102,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(LOG_WARN);
-	struct capture *c = capture_create(&cfg);
+	struct capture *c = capture_create(&cfg, NULL);
 	if (c == NULL || capture_start(c) != 0)
 		return 1;
 	capture_wait(c);

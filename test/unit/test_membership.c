@@ -965,6 +965,130 @@ test_state_events(void **state)
 	events_destroy(ev);
 }
 
+static struct membership *
+make_with_events(struct events *ev)
+{
+	struct membership_opts o = {
+		.self_id = SELF, .max_peers = 16, .suspect_after = 1, .dead_after = 3,
+		.forget_after_s = 3600, .pmtu_interval_s = 3600, .poll_interval_s = 30, .events = ev,
+	};
+	struct membership *m = membership_create(&o);
+	assert_non_null(m);
+	return m;
+}
+
+/* A successful poll of id that measured the path MTU value (black_hole
+   as given) at time t. */
+static void
+pmtu_poll(struct membership *m, const char *id, int value, int black_hole, int64_t t)
+{
+	struct poll_outcome o;
+	memset(&o, 0, sizeof o);
+	o.id = id;
+	o.ip = "";
+	o.fqdn = "";
+	o.port = 8443;
+	o.r.ok = 1;
+	o.r.at = t;
+	o.at = t;
+	o.pmtu_measured = 1;
+	o.pmtu = (struct pmtu_info){.value = value, .probes = 4, .black_hole = black_hole, .measured_at = t};
+	snprintf(o.pmtu.method, sizeof o.pmtu.method, "%s", black_hole ? "ack" : "icmp+ack");
+	membership_apply_poll(m, &o, NULL);
+}
+
+/* A path MTU that changes from one known value to another is a
+   pmtu_change event (smaller: warning, larger: info); the first value and
+   a repeated one are not; a black hole found and gone are black_hole
+   events. */
+static void
+test_pmtu_events(void **state)
+{
+	(void)state;
+	struct events *ev = events_create(NULL, 16, 0);
+	struct membership *m = make_with_events(ev);
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	snprintf(b.fqdn, sizeof b.fqdn, "b.test");
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	pmtu_poll(m, B_ID, 1500, 0, t + 1);
+	pmtu_poll(m, B_ID, 1500, 0, t + 2);
+	struct event_row out[8];
+	assert_int_equal(events_recent(ev, 0, out, 8), 0); /* first value, then the same: nothing */
+	pmtu_poll(m, B_ID, 1400, 0, t + 3);
+	assert_int_equal(get_peer(m, B_ID).pmtu.value, 1400);
+	pmtu_poll(m, B_ID, 1400, 1, t + 4);
+	pmtu_poll(m, B_ID, 1500, 0, t + 5);
+	int k = events_recent(ev, 0, out, 8);
+	assert_int_equal(k, 4);
+	assert_string_equal(out[0].kind, "pmtu_change");
+	assert_string_equal(out[0].subject_type, "peer");
+	assert_string_equal(out[0].subject, B_ID);
+	assert_string_equal(out[0].subject_name, "b.test");
+	assert_string_equal(out[0].old_value, "1500");
+	assert_string_equal(out[0].new_value, "1400");
+	assert_int_equal(out[0].severity, EVENT_WARNING);
+	assert_non_null(strstr(out[0].evidence, "\"pmtu\":1400"));
+	assert_non_null(strstr(out[0].evidence, "\"previous_pmtu\":1500"));
+	assert_non_null(strstr(out[0].evidence, "\"method\":\"icmp+ack\""));
+	assert_non_null(strstr(out[0].evidence, "\"address\":\"127.0.0.12:8443\""));
+	assert_string_equal(out[1].kind, "black_hole");
+	assert_string_equal(out[1].old_value, "gone");
+	assert_string_equal(out[1].new_value, "found");
+	assert_int_equal(out[1].severity, EVENT_WARNING);
+	assert_non_null(strstr(out[1].evidence, "\"method\":\"ack\""));
+	assert_string_equal(out[2].kind, "pmtu_change");
+	assert_string_equal(out[2].new_value, "1500");
+	assert_int_equal(out[2].severity, EVENT_INFO);
+	assert_string_equal(out[3].kind, "black_hole");
+	assert_string_equal(out[3].new_value, "gone");
+	assert_int_equal(out[3].severity, EVENT_INFO);
+	membership_destroy(m);
+	events_destroy(ev);
+}
+
+/* A peer made dead after indirect probes names the vantage points that
+   agreed (could not reach it either): by fqdn from the table, by id when
+   the table has none for it. */
+static void
+test_vantage_agreed(void **state)
+{
+	(void)state;
+	struct events *ev = events_create(NULL, 16, 0);
+	struct membership *m = make_with_events(ev);
+	int64_t t = mw_wall_s();
+	struct peer_news b = news(B_ID, "127.0.0.12", PEER_ALIVE, 1);
+	struct peer_news c = news(C_ID, "127.0.0.13", PEER_ALIVE, 1);
+	snprintf(c.fqdn, sizeof c.fqdn, "c.test");
+	assert_int_equal(membership_heard_from(m, &b, t), 0);
+	assert_int_equal(membership_heard_from(m, &c, t), 0);
+	const char *unknown = "00000000-0000-4000-8000-00000000000d";
+	for (int i = 1; i <= 3; i++) {
+		struct poll_result r;
+		memset(&r, 0, sizeof r);
+		r.error = PERR_TIMEOUT;
+		r.at = t + 30 * i;
+		r.vantage_asked = 3;
+		r.vantage_reached = 0;
+		r.vantage_agreed_n = 2;
+		snprintf(r.vantage_agreed[0], sizeof r.vantage_agreed[0], "%s", C_ID);
+		snprintf(r.vantage_agreed[1], sizeof r.vantage_agreed[1], "%s", unknown);
+		apply(m, B_ID, "", &r, t + 30 * i);
+	}
+	assert_int_equal(get_peer(m, B_ID).state, PEER_DEAD);
+	struct event_row out[8];
+	int k = events_recent(ev, 0, out, 8);
+	assert_int_equal(k, 2);
+	assert_string_equal(out[1].new_value, "dead");
+	assert_non_null(strstr(out[1].evidence, "\"vantage_asked\":3"));
+	assert_non_null(strstr(out[1].evidence, "\"vantage_reached\":0"));
+	char want[128];
+	snprintf(want, sizeof want, "\"vantage_agreed\":[\"c.test\",\"%s\"]", unknown);
+	assert_non_null(strstr(out[1].evidence, want));
+	membership_destroy(m);
+	events_destroy(ev);
+}
+
 int
 main(void)
 {
@@ -988,6 +1112,8 @@ main(void)
 		cmocka_unit_test(test_incarnation_bounds),
 		cmocka_unit_test(test_overload_source),
 		cmocka_unit_test(test_state_events),
+		cmocka_unit_test(test_pmtu_events),
+		cmocka_unit_test(test_vantage_agreed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,7 +87,7 @@ test_changes(void **state)
 	uint16_t ports[] = {22, 80, 443};
 	struct disc_host h[2];
 	struct disc_service s1[3], s2[3];
-	int changes;
+	struct disc_changes changes = {0};
 	int p1[] = {22, 80}, p2[] = {443};
 	mkhost(&h[0], s1, 1, p1, 2);
 	mkhost(&h[1], s2, 2, p2, 1);
@@ -100,14 +100,28 @@ test_changes(void **state)
 		assert_int_equal(row.id, i);
 	}
 	assert_int_equal(store_discovery_apply(f->st, 1, 1000, h, 2, scanned, 3, ports, 3, res, 2, &big, &changes), 0);
-	assert_int_equal(changes, 2); /* two new hosts */
+	assert_int_equal(changes.total, 2); /* two new hosts */
 	assert_int_equal(count_kind(f->st, "new_host"), 2);
 
 	/* second scan: 10.0.0.1 closed 22 and opened 443; 10.0.0.2 gone */
 	int p1b[] = {80, 443};
 	mkhost(&h[0], s1, 1, p1b, 2);
+	struct disc_change kept[1];
+	changes.rows = kept;
+	changes.max_rows = 1;
 	assert_int_equal(store_discovery_apply(f->st, 2, 2000, h, 1, scanned, 3, ports, 3, NULL, 0, &big, &changes), 0);
-	assert_int_equal(changes, 3);
+	assert_int_equal(changes.total, 3);
+	/* counted by kind; of the events (not host_gone) the first kept */
+	assert_int_equal(changes.port_opened, 1);
+	assert_int_equal(changes.port_closed, 1);
+	assert_int_equal(changes.host_gone, 1);
+	assert_int_equal(changes.new_host, 0);
+	assert_int_equal(changes.nrows, 1);
+	assert_string_equal(kept[0].kind, "port_opened");
+	assert_string_equal(kept[0].ip, "10.0.0.1");
+	assert_int_equal(kept[0].port, 443);
+	assert_int_equal(kept[0].scan_id, 2);
+	changes.rows = NULL;
 	assert_int_equal(count_kind(f->st, "port_closed"), 1);
 	assert_int_equal(count_kind(f->st, "port_opened"), 1);
 	assert_int_equal(count_kind(f->st, "host_gone"), 1);
@@ -130,11 +144,11 @@ test_changes(void **state)
 	/* a scan that did not cover the range (cancelled) marks nothing gone,
 	   and one that covered other ports closes nothing */
 	assert_int_equal(store_discovery_apply(f->st, 3, 3000, NULL, 0, NULL, 0, NULL, 0, NULL, 0, &big, &changes), 0);
-	assert_int_equal(changes, 0);
+	assert_int_equal(changes.total, 0);
 	uint16_t other[] = {8080};
 	mkhost(&h[0], s1, 1, NULL, 0);
 	assert_int_equal(store_discovery_apply(f->st, 4, 4000, h, 1, scanned, 3, other, 1, NULL, 0, &big, &changes), 0);
-	assert_int_equal(changes, 0);
+	assert_int_equal(changes.total, 0);
 
 	/* it comes back */
 	mkhost(&h[1], s2, 2, p2, 1);
@@ -173,7 +187,8 @@ test_limits(void **state)
 	struct disc_limits lim = {5, 7, 3, 4};
 	struct disc_host h;
 	struct disc_service s[1];
-	int p[] = {22}, changes;
+	int p[] = {22};
+	struct disc_changes changes = {0};
 	struct disc_result res[6];
 	for (int i = 0; i < 6; i++) {
 		snprintf(res[i].ip, sizeof res[i].ip, "10.0.0.%d", i + 1);
