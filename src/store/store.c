@@ -1033,6 +1033,10 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 			d = store_discovery_shed_locked(st, 2000);
 		if (d <= 0 && nl > 0)
 			d = shed_origins_locked(st, 200);
+		if (d <= 0) /* ended alerts; active ones are state, never shed */
+			d = store_bind_exec_locked(st,
+			    "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE state = 'resolved' ORDER BY id LIMIT ?1)",
+			    500);
 		if (d <= 0) /* the story of what happened goes last */
 			d = store_events_shed_locked(st, 500);
 		if (d <= 0)

@@ -6,8 +6,10 @@
 # the bound scales with them) sends its alerts to a webhook receiver. Side
 # by side, in the same run, the usual Prometheus stack watches the same
 # four nodes: Prometheus scrapes each node's /metrics every second,
-# evaluates `up == 0` every second and sends to Alertmanager (group_wait
-# 1 s), which posts to the same receiver. Each of K rounds (default 20)
+# evaluates `up == 0` for 2 s every second (three failed scrapes in a row,
+# the same evidence as meshwatch's three failed polls) and sends to
+# Alertmanager (group_wait 1 s, as meshwatch's group_wait_s here), which
+# posts to the same receiver. Each of K rounds (default 20)
 # kills n4 with SIGKILL, waits for both firing messages, restarts it and
 # waits for both resolved ones.
 #
@@ -105,6 +107,7 @@ groups:
   rules:
   - alert: NodeDown
     expr: up == 0
+    for: 2s
     labels: {severity: critical}
 EOF
 "$PROM" --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/prom" --web.listen-address="127.0.0.1:$PROM_PORT" \
