@@ -345,8 +345,11 @@ set_state(struct membership *m, struct entry *e, int state, int64_t now, const c
 {
 	if (e->p.state == state)
 		return;
-	log_info("mesh", "peer %s (%s %s:%d) %s -> %s: %s", e->p.id[0] ? e->p.id : "(seed)", e->p.fqdn, e->p.ip,
-	    e->p.port, peer_state_name(e->p.state), peer_state_name(state), why);
+	/* a peer going bad is WARN, anything else (back alive, a first
+	   verdict on a seed) INFO: an operator greps WARN at 3 am */
+	int bad = state == PEER_DEAD || (state == PEER_SUSPECT && e->p.state == PEER_ALIVE);
+	MW_LOG_AT(bad ? LOG_WARN : LOG_INFO, "mesh", 0, "peer %s (%s %s:%d) %s -> %s: %s", e->p.id[0] ? e->p.id : "(seed)",
+	    e->p.fqdn, e->p.ip, e->p.port, peer_state_name(e->p.state), peer_state_name(state), why);
 	state_event(m, e, state, now, why);
 	e->p.state = state;
 	e->p.state_since = now;
