@@ -66,12 +66,13 @@ print_into(const cJSON *v, char *out, size_t len)
 	return rc;
 }
 
-/* A name or a value: 1..len-1 of [A-Za-z0-9_.:-]. */
+/* A name or a value: 1..len-1 of [A-Za-z0-9_.:/-] (a port subject is
+   "10.0.0.5:22/tcp"). */
 static int
 token_ok(const char *s, size_t len)
 {
 	size_t n = strlen(s);
-	return n > 0 && n < len && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-")] == '\0';
+	return n > 0 && n < len && s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-")] == '\0';
 }
 
 static int
@@ -87,7 +88,7 @@ values_field(const cJSON *o, const char *key, char (*out)[EVENT_VALUE_MAX], int 
 	cJSON_ArrayForEach(e, v)
 	{
 		if (!cJSON_IsString(e) || !token_ok(e->valuestring, EVENT_VALUE_MAX))
-			return why_set(why, wl, "field \"%s\" holds a value that is not a word of letters, digits and _ . : -",
+			return why_set(why, wl, "field \"%s\" holds a value that is not a word of letters, digits and _ . : / -",
 			    key);
 		snprintf(out[(*n)++], EVENT_VALUE_MAX, "%s", e->valuestring);
 	}
@@ -121,7 +122,8 @@ labels_field(const cJSON *o, char *out, char *why, size_t wl)
 	const cJSON *e;
 	cJSON_ArrayForEach(e, v)
 	{
-		if (!cJSON_IsString(e) || !token_ok(e->string, ALERT_NAME_MAX) || strlen(e->valuestring) > 200)
+		if (!cJSON_IsString(e) || !token_ok(e->string, ALERT_NAME_MAX) || strchr(e->string, '/') ||
+		    strlen(e->valuestring) > 200)
 			return why_set(why, wl, "field \"%s\" must map names (letters, digits, _ . : -) to strings of at most 200 bytes",
 			    "labels");
 	}
@@ -152,7 +154,7 @@ rule_apply(struct rule *r, const cJSON *o, char *why, size_t wl)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "name");
 	if (v) {
 		if (!cJSON_IsString(v) || !token_ok(v->valuestring, ALERT_NAME_MAX))
-			return why_set(why, wl, "field \"%s\" must be 1 to 63 letters, digits or _ . : -", "name");
+			return why_set(why, wl, "field \"%s\" must be 1 to 63 letters, digits or _ . : / -", "name");
 		snprintf(r->name, sizeof r->name, "%s", v->valuestring);
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(o, "enabled")) != NULL) {
@@ -1316,7 +1318,7 @@ alerts_silence_create(struct alerts *a, const cJSON *body, const char *user, cJS
 		char v[EVENT_SUBJECT_MAX];
 		if (json_get_str(body, keys[i], v, sizeof v, 0) != 0 || (v[0] && !token_ok(v, sizeof v))) {
 			cJSON_Delete(o);
-			return why_set(why, wl, "field \"%s\" must be a word of letters, digits and _ . : -", keys[i]);
+			return why_set(why, wl, "field \"%s\" must be a word of letters, digits and _ . : / -", keys[i]);
 		}
 		if (v[0]) {
 			cJSON_AddStringToObject(o, keys[i], v);
