@@ -341,7 +341,7 @@ main(int argc, char **argv)
 		{now + 30000, 60000, maintain_mesh},
 		{now + 1000, 1000, flush_targets},
 		{now + 1000, 1000, flush_events},
-		{now + 500, 500, tick_alerts},
+		{now + 250, 250, tick_alerts},
 		{now + 20000, 60000, maintain_targets},
 		{now + 5000, 5000, node_check_db},
 		{now + (int64_t)cfg->cert_check_interval_s * 1000, cfg->cert_check_interval_s * 1000, node_check_cert},

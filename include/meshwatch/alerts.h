@@ -52,7 +52,7 @@ void alerts_destroy(struct alerts *a);
 /* The events tap (events_set_tap): queues an event for the next tick. */
 void alerts_on_event(void *arg, const struct event_row *e);
 /* Evaluates rules, moves alerts along, queues notifications (main,
-   every 500 ms: a message waits at most that long past its group_wait). */
+   every 250 ms: a message waits at most that long past its group_wait). */
 void alerts_tick(struct alerts *a);
 
 /* ---- for the API; each returns 0 or an MW_E* code with a sentence in
