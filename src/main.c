@@ -174,6 +174,12 @@ static int
 start_node(struct node *n, char *err, size_t errlen)
 {
 	const struct config *cfg = &n->cfg;
+	/* The alert engine listens first, so no event of the start (a
+	   capture that cannot open) passes it by. */
+	n->alerts = alerts_create(n, err, errlen);
+	if (n->alerts == NULL || alerts_start(n->alerts, err, errlen) != MW_OK)
+		return MW_EIO;
+	events_set_tap(n->events, alerts_on_event, n->alerts);
 	n->mesh = mesh_create(n, err, errlen);
 	if (n->mesh == NULL)
 		return MW_EINVAL;
@@ -198,10 +204,6 @@ start_node(struct node *n, char *err, size_t errlen)
 	n->scanner = scanner_create(n, err, errlen);
 	if (n->scanner == NULL || scanner_start(n->scanner, err, errlen) != MW_OK)
 		return MW_EIO;
-	n->alerts = alerts_create(n, err, errlen);
-	if (n->alerts == NULL || alerts_start(n->alerts, err, errlen) != MW_OK)
-		return MW_EIO;
-	events_set_tap(n->events, alerts_on_event, n->alerts);
 	n->http = http_create(n, err, errlen);
 	if (n->http == NULL || http_start(n->http, err, errlen) != MW_OK)
 		return MW_EIO;

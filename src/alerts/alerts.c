@@ -655,9 +655,19 @@ event_summary(const struct event_row *e, const cJSON *evd, int agree, int total,
 	const cJSON *port = cJSON_GetObjectItemCaseSensitive(evd, "port");
 	/* a target's failure classes all mean "down"; the class follows */
 	const char *state = strcmp(e->kind, "target_state") == 0 && strcmp(e->new_value, "up") ? "down" : e->new_value;
+	/* what changed, for kinds whose subject is not the thing that failed */
+	static const char *const nouns[][2] = {{"capture_state", "capture"}, {"cert_expiry", "certificate"},
+	    {"db_state", "database"}, {"black_hole", "path MTU black hole"}, {"pmtu_change", "path MTU"},
+	    {"origin_stale", "reports"}};
+	const char *noun = NULL;
+	for (size_t i = 0; i < MW_ARRAY_LEN(nouns); i++)
+		if (strcmp(e->kind, nouns[i][0]) == 0)
+			noun = nouns[i][1];
 	int l;
 	if (cJSON_IsString(host) && cJSON_IsNumber(port))
 		l = snprintf(out, len, "%s (%s:%d) is %s", name, host->valuestring, port->valueint, state);
+	else if (noun)
+		l = snprintf(out, len, "%s: %s %s", name, noun, state);
 	else
 		l = snprintf(out, len, "%s is %s", name, state);
 	if (l < 0 || (size_t)l >= len)

@@ -307,4 +307,10 @@ expect_status 400 "a bad state filter"
 ucurl "$A" /api/alerts
 expect_status 401 "no session"
 ok "GET /api/alerts refuses a bad state (400) and no session (401)"
+# ---- an event of the start itself: a capture that cannot open ----
+start_node cap "$(addr 8)" --pcap "$TMP/missing.pcap" --alerts "$TMP/alerts.json"
+for _ in $(seq 100); do grep -q '"rule": "capture-failed"' "$TMP/hook.jsonl" && break; sleep 0.1; done
+grep '"rule": "capture-failed"' "$TMP/hook.jsonl" | grep -q "cap.test" \
+  || fail "no capture-failed message from a node whose capture file is missing"
+ok "a capture that fails at start raises capture-failed at once (the engine listens before capture opens)"
 echo "all $CHECKS checks passed"
