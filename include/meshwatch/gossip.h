@@ -38,8 +38,8 @@ void gossip_add_peer_identity(cJSON *o, const char *id, const char *fqdn, const 
    nothing) shrinks the list: "peers_unchanged" when it has it all (a
    stable mesh's polls carry no list, first contacts included),
    "peers_delta" when only the entries changed since its cursor are sent.
-   See membership_gossip. */
-cJSON *gossip_nodeinfo(struct node *n, const struct gossip_ask *ask);
+   See membership_gossip. m: the node's peer table (mesh_membership). */
+cJSON *gossip_nodeinfo(struct node *n, struct membership *m, const struct gossip_ask *ask);
 
 /* Parses a /nodeinfo answer: the sender's identity into *who, at most
    max_peers entries into *list (malloc'd; caller frees), *n, how many

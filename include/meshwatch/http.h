@@ -1,6 +1,7 @@
-/* http: civetweb set-up, routing, authentication, body limits and JSON
-   replies. Handlers run on civetweb worker threads; each gets a struct req
-   that lives for one request. */
+/* http: civetweb set-up, routing, authentication, body limits (http.c)
+   and the JSON replies every handler sends (reply.c). Handlers run on
+   civetweb worker threads; each gets a struct req that lives for one
+   request. */
 #ifndef MESHWATCH_HTTP_H
 #define MESHWATCH_HTTP_H
 
@@ -55,6 +56,9 @@ void http_destroy(struct http_server *h);
 void http_reply_json(struct req *r, int status, cJSON *body, const char *extra_headers);
 void http_reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* http_reply_error with extra headers ("Allow: GET\r\n", "Connection: close\r\n"). */
+void http_reply_error_headers(struct req *r, int status, const char *code, const char *extra_headers,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void http_reply_raw(struct req *r, int status, const char *content_type, const void *data, size_t len,
     const char *extra_headers);
 

@@ -19,20 +19,14 @@
 #include "meshwatch/node.h"
 #include "meshwatch/util.h"
 
-static const char *const state_names[] = {"pending", "firing", "resolved"};
 static const char *const metric_names[METRIC__COUNT] = {"peer_rtt_ms", "peer_loss_pct"};
 
-const char *
-alert_state_name(int s)
-{
-	return s >= 0 && s <= ALERT_RESOLVED ? state_names[s] : "pending";
-}
 
 static int
 alert_state_parse(const char *s)
 {
 	for (int i = 0; i <= ALERT_RESOLVED; i++)
-		if (strcmp(s, state_names[i]) == 0)
+		if (strcmp(s, alert_state_name(i)) == 0)
 			return i;
 	return -1;
 }
@@ -473,41 +467,6 @@ alerts_check_file(const char *path, char *err, size_t errlen)
 
 /* ---- alerts: memory and the store ---- */
 
-cJSON *
-alert_json(const struct alert *x)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddNumberToObject(o, "id", (double)x->id);
-	cJSON_AddNumberToObject(o, "rule_id", (double)x->rule_id);
-	cJSON_AddStringToObject(o, "rule", x->rule);
-	cJSON_AddStringToObject(o, "severity", event_severity_name(x->severity));
-	cJSON_AddStringToObject(o, "subject_type", x->subject_type);
-	cJSON_AddStringToObject(o, "subject", x->subject);
-	cJSON_AddStringToObject(o, "subject_name", x->subject_name);
-	cJSON_AddStringToObject(o, "state", alert_state_name(x->state));
-	cJSON_AddStringToObject(o, "value", x->value);
-	cJSON_AddStringToObject(o, "summary", x->summary);
-	json_add_time_or_null(o, "started_at", x->started_at);
-	json_add_time_or_null(o, "fired_at", x->fired_at);
-	json_add_time_or_null(o, "resolved_at", x->resolved_at);
-	json_add_time_or_null(o, "last_notified_at", x->last_notified_at);
-	cJSON_AddBoolToObject(o, "acknowledged", x->acked);
-	if (x->acked)
-		cJSON_AddStringToObject(o, "acked_by", x->acked_by);
-	else
-		cJSON_AddNullToObject(o, "acked_by");
-	cJSON_AddBoolToObject(o, "silenced", x->silenced);
-	cJSON_AddBoolToObject(o, "notified", x->notified);
-	if (x->sent_by[0])
-		cJSON_AddStringToObject(o, "sent_by", x->sent_by);
-	else
-		cJSON_AddNullToObject(o, "sent_by");
-	cJSON *l = cJSON_Parse(x->labels);
-	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(l) ? l : (cJSON_Delete(l), cJSON_CreateObject()));
-	cJSON *e = cJSON_Parse(x->evidence);
-	cJSON_AddItemToObject(o, "evidence", cJSON_IsObject(e) ? e : (cJSON_Delete(e), cJSON_CreateObject()));
-	return o;
-}
 
 static int64_t
 time_field(const cJSON *o, const char *key)

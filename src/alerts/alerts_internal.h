@@ -121,7 +121,7 @@ struct alerts {
 	int confirm_k_default, group_wait_default, repeat_default;
 };
 
-/* alerts.c */
+/* alert_view.c */
 const char *alert_state_name(int s);
 cJSON *alert_json(const struct alert *x);
 

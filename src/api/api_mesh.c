@@ -282,7 +282,7 @@ api_nodeinfo(struct req *r)
 	copy_header(r, "X-Mw-Peers-Since", since, sizeof since);
 	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since,
 	    .page = n->cfg.nodeinfo_page_peers};
-	cJSON *o = gossip_nodeinfo(n, &ask);
+	cJSON *o = gossip_nodeinfo(n, mesh_membership(n->mesh), &ask);
 	reply_signed(r, 200, o);
 }
 

@@ -1,8 +1,8 @@
 /* http: the transport of every request: one civetweb handler for every
    path that looks the route up (router.c's table), answers 404/405
    itself, checks cross-site forgery, authenticates, enforces the body
-   limit before reading, parses JSON bodies, sends the replies, and counts
-   every response for /metrics. Runs on civetweb's worker threads; keeps no
+   limit before reading, parses JSON bodies, and counts every response for
+   /metrics (the replies themselves: reply.c). Runs on civetweb's worker threads; keeps no
    mutable state of its own beyond the civetweb context, except the
    refused-connection log throttle, which only civetweb's master (accept)
    thread touches. Transport limits live in our civetweb patch and are set
@@ -37,183 +37,6 @@ struct http_server {
 	int64_t refused_logged_ms; /* master thread only: last refusal logged */
 	uint64_t refused_unlogged; /* master thread only: refusals since */
 };
-
-/* 1 when the client asked to close after this response (HTTP/1.0 without
-   keep-alive, or Connection: close), so the response says so too. */
-static int
-client_closes(struct req *r)
-{
-	const char *h = mg_get_header(r->conn, "Connection");
-	if (h)
-		return strcasecmp(h, "close") == 0;
-	return r->ri->http_version && strcmp(r->ri->http_version, "1.0") == 0;
-}
-
-/* Headers and body leave in one write: one TLS record and one TCP segment
-   for a small response instead of two. */
-static void
-send_response(struct req *r, int status, const char *ctype, const void *data, size_t len, const char *extra)
-{
-	struct mg_connection *c = r->conn;
-	int head = strcmp(r->method, "HEAD") == 0;
-	char stackbuf[4096];
-	char hdr[1024];
-	r->status = status;
-	int closing = client_closes(r) && (extra == NULL || strstr(extra, "Connection:") == NULL);
-	int hl = snprintf(hdr, sizeof hdr,
-	    "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s%s"
-	    "\r\n",
-	    status, mg_get_response_code_text(c, status), ctype, len, closing ? "Connection: close\r\n" : "",
-	    extra ? extra : "");
-	if (hl < 0 || (size_t)hl >= sizeof hdr) {
-		hl = snprintf(hdr, sizeof hdr, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n");
-		len = 0;
-	}
-	size_t body = head ? 0 : len;
-	size_t total = (size_t)hl + body;
-	char *buf = total <= sizeof stackbuf ? stackbuf : malloc(total);
-	if (buf == NULL) {
-		mg_write(c, hdr, (size_t)hl);
-		if (body)
-			mg_write(c, data, body);
-		return;
-	}
-	memcpy(buf, hdr, (size_t)hl);
-	if (body)
-		memcpy(buf + hl, data, body);
-	mg_write(c, buf, total);
-	if (buf != stackbuf)
-		free(buf);
-}
-
-void
-http_reply_raw(struct req *r, int status, const char *ctype, const void *data, size_t len, const char *extra)
-{
-	send_response(r, status, ctype, data, len, extra);
-}
-
-void
-http_reply_json(struct req *r, int status, cJSON *body, const char *extra)
-{
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-	if (body && text == NULL) {
-		cJSON_Delete(body);
-		http_reply_error(r, 500, "internal", "out of memory while writing the response");
-		return;
-	}
-	send_response(r, status, "application/json", text ? text : "", text ? strlen(text) : 0, extra);
-	free(text);
-	cJSON_Delete(body);
-}
-
-__attribute__((format(printf, 5, 0))) static void
-reply_error_v(struct req *r, int status, const char *code, const char *extra, const char *fmt, va_list ap)
-{
-	char detail[512];
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "error", code);
-	cJSON_AddStringToObject(o, "detail", detail);
-	http_reply_json(r, status, o, extra);
-}
-
-void
-http_reply_error(struct req *r, int status, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	reply_error_v(r, status, code, NULL, fmt, ap);
-	va_end(ap);
-}
-
-__attribute__((format(printf, 5, 6))) static void
-reply_error_h(struct req *r, int status, const char *code, const char *extra, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	reply_error_v(r, status, code, extra, fmt, ap);
-	va_end(ap);
-}
-
-void
-http_reply_collection(struct req *r, cJSON *items, int total, int limit, int offset)
-{
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "items", items);
-	cJSON_AddNumberToObject(o, "total", total);
-	cJSON_AddNumberToObject(o, "limit", limit);
-	cJSON_AddNumberToObject(o, "offset", offset);
-	http_reply_json(r, 200, o, NULL);
-}
-
-int
-http_query_str(struct req *r, const char *name, char *out, size_t outlen)
-{
-	const char *q = r->ri->query_string;
-	if (q == NULL)
-		return MW_ENOTFOUND;
-	int n = mg_get_var(q, strlen(q), name, out, outlen);
-	if (n == -1) /* civetweb: not in the query */
-		return MW_ENOTFOUND;
-	if (n < 0) {
-		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" is longer than %zu bytes", name, outlen - 1);
-		return MW_EREPLIED;
-	}
-	return MW_OK;
-}
-
-int
-http_query_int(struct req *r, const char *name, int def, int min, int max, int *out)
-{
-	char buf[32], *end;
-	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == MW_EREPLIED)
-		return MW_EREPLIED;
-	if (rc == MW_ENOTFOUND) {
-		*out = def;
-		return 0;
-	}
-	long v = strtol(buf, &end, 10);
-	if (end == buf || *end || v < min || v > max) {
-		http_reply_error(r, 400, "invalid_query", "query parameter \"%s\" must be an integer from %d to %d", name, min,
-		    max);
-		return MW_EREPLIED;
-	}
-	*out = (int)v;
-	return 0;
-}
-
-/* A time parameter: RFC 3339 UTC ("2026-11-22T10:30:00Z") or epoch seconds,
-   checked against [0, MW_TIME_MAX] by mw_parse_time before any handler
-   does arithmetic with it. */
-int
-http_query_time(struct req *r, const char *name, int64_t def, int64_t *out)
-{
-	char buf[40];
-	int rc = http_query_str(r, name, buf, sizeof buf);
-	if (rc == MW_EREPLIED)
-		return MW_EREPLIED;
-	if (rc == MW_ENOTFOUND) {
-		*out = def;
-		return 0;
-	}
-	rc = mw_parse_time(buf, out);
-	if (rc == 0)
-		return 0;
-	if (rc == MW_ETOOBIG)
-		http_reply_error(r, 400, "invalid_query",
-		    "query parameter \"%s\" is out of range: times must be from 1970-01-01T00:00:00Z (0) to "
-		    "9999-12-31T23:59:59Z (%lld)", name, (long long)MW_TIME_MAX);
-	else
-		http_reply_error(r, 400, "invalid_query",
-		    "query parameter \"%s\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z or epoch seconds", name);
-	return MW_EREPLIED;
-}
 
 /* Finds the session token: Authorization: Bearer first, then the cookie. */
 static int
@@ -319,7 +142,7 @@ read_body(struct req *r, int max, size_t *len)
 	long long cl = r->ri->content_length;
 	if (cl > max) {
 		mg_close_after_response(r->conn);
-		reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+		http_reply_error_headers(r, 413, "body_too_large", "Connection: close\r\n",
 		    "request body of %lld bytes is larger than the limit of %d bytes (%s)", cl, max,
 		    r->path && strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 		return NULL;
@@ -335,7 +158,7 @@ read_body(struct req *r, int max, size_t *len)
 			/* chunked and still coming: refuse without reading the rest */
 			mw_buf_finish(&b);
 			mg_close_after_response(r->conn);
-			reply_error_h(r, 413, "body_too_large", "Connection: close\r\n",
+			http_reply_error_headers(r, 413, "body_too_large", "Connection: close\r\n",
 			    "request body is larger than the limit of %d bytes (%s)", max,
 			    strcmp(r->path, "/report") == 0 ? "max_report_bytes" : "max_body_bytes");
 			return NULL;
@@ -354,7 +177,7 @@ read_body(struct req *r, int max, size_t *len)
 		size_t used = mw_buf_len(&b);
 		mw_buf_finish(&b);
 		mg_close_after_response(r->conn);
-		reply_error_h(r, 400, "incomplete_body", "Connection: close\r\n",
+		http_reply_error_headers(r, 400, "incomplete_body", "Connection: close\r\n",
 		    "the connection ended after %zu of %lld body bytes", used, cl);
 		return NULL;
 	}
@@ -387,7 +210,7 @@ handle(struct mg_connection *conn, void *cbdata)
 		if (m.allow[0]) {
 			char hdr[160];
 			snprintf(hdr, sizeof hdr, "Allow: %s\r\n", m.allow);
-			reply_error_h(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
+			http_reply_error_headers(&r, 405, "method_not_allowed", hdr, "%s is not allowed on %s; use %s", r.method, r.path,
 			    m.allow);
 		} else {
 			if (m.bad_kind)
@@ -403,7 +226,7 @@ handle(struct mg_connection *conn, void *cbdata)
 	if (check_forgery(&r, rt, method) != 0)
 		goto out;
 	if ((rt->flags & ROUTE_USER) && !authenticate(&r)) {
-		reply_error_h(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
+		http_reply_error_headers(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
 		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");
 		goto out;
 	}
@@ -448,7 +271,7 @@ on_http_error(struct mg_connection *conn, int status, const char *msg)
 	if (strcmp(r.method, "HEAD") == 0)
 		r.method = "GET";
 	mg_close_after_response(conn);
-	reply_error_h(&r, status, status == 413 ? "headers_too_large" : "bad_request", "Connection: close\r\n", "%s",
+	http_reply_error_headers(&r, status, status == 413 ? "headers_too_large" : "bad_request", "Connection: close\r\n", "%s",
 	    msg && *msg ? msg : "the request could not be parsed");
 	metrics_count_request(h->node->metrics, router_unmatched_label(), status);
 	return 0;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "meshwatch/json.h"
-#include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
 #include "meshwatch/util.h"
 
@@ -64,10 +63,10 @@ gossip_add_peer_identity(cJSON *o, const char *id, const char *fqdn, const char 
 }
 
 cJSON *
-gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
+gossip_nodeinfo(struct node *n, struct membership *m, const struct gossip_ask *ask)
 {
 	cJSON *o = cJSON_CreateObject();
-	uint64_t inc = membership_incarnation(mesh_membership(n->mesh));
+	uint64_t inc = membership_incarnation(m);
 	cJSON_AddStringToObject(o, "node_id", n->id);
 	cJSON_AddStringToObject(o, "node_fqdn", n->fqdn);
 	cJSON_AddStringToObject(o, "node_ip", n->ip);
@@ -80,7 +79,7 @@ gossip_nodeinfo(struct node *n, const struct gossip_ask *ask)
 	int np = 0;
 	struct peer_news *ps = NULL;
 	struct gossip_meta meta;
-	if (membership_gossip(mesh_membership(n->mesh), ask, now, &ps, &np, &meta) != 0) {
+	if (membership_gossip(m, ask, now, &ps, &np, &meta) != 0) {
 		cJSON_Delete(o);
 		return NULL;
 	}
