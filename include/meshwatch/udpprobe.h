@@ -71,20 +71,24 @@ struct udp_responder_opts {
 };
 
 /* Binds UDP on addr:port (addr numeric IPv4 or IPv6; "0.0.0.0" or "::" =
-   all; "::" is dual-stack) and answers probes on its own thread. port 0
-   picks an ephemeral port (see udp_responder_port). Replies leave from the
-   address the probe was sent to (IP_PKTINFO / IPV6_RECVPKTINFO). Probes sent
-   to a multicast or broadcast address are not answered. Acks are never
-   larger than the probe and are rate-limited by a token bucket (rate_per_s
-   per second, bursts up to one second's worth); excess probes are dropped
-   and counted. Returns NULL with a reason in err (bad address, port in use,
-   thread failure). Free with udp_responder_stop. */
-struct udp_responder *udp_responder_start(const char *addr, int port, char *err, size_t errlen) MW_MUST_CHECK;
-struct udp_responder *udp_responder_start_opts(const char *addr, int port,
+   all; "::" is dual-stack); udp_responder_start then answers probes on its
+   own thread. port 0 picks an ephemeral port (see udp_responder_port).
+   Replies leave from the address the probe was sent to (IP_PKTINFO /
+   IPV6_RECVPKTINFO). Probes sent to a multicast or broadcast address are
+   not answered. Acks are never larger than the probe and are rate-limited
+   by a token bucket (rate_per_s per second, bursts up to one second's
+   worth); excess probes are dropped and counted. create returns NULL with
+   a reason in err (bad address, port in use); start 0 or MW_EIO (thread
+   failure). */
+struct udp_responder *udp_responder_create(const char *addr, int port, char *err, size_t errlen) MW_MUST_CHECK;
+struct udp_responder *udp_responder_create_opts(const char *addr, int port,
 	const struct udp_responder_opts *o, char *err, size_t errlen) MW_MUST_CHECK;
+int udp_responder_start(struct udp_responder *r, char *err, size_t errlen) MW_MUST_CHECK;
 /* Stops the thread (woken at once through an eventfd, joined well within
-   200 ms), closes the socket and frees r. Accepts NULL. */
+   200 ms). Idempotent; accepts NULL. */
 void udp_responder_stop(struct udp_responder *r);
+/* Stops (if still running), closes the socket and frees r. Accepts NULL. */
+void udp_responder_destroy(struct udp_responder *r);
 /* The bound UDP port (useful after port 0). */
 int udp_responder_port(const struct udp_responder *r);
 

@@ -884,8 +884,8 @@ int
 mesh_start(struct mesh *m, char *err, size_t errlen)
 {
 	struct node *n = m->node;
-	m->udp = udp_responder_start(n->cfg.listen_addr, n->cfg.listen_port, err, errlen);
-	if (m->udp == NULL)
+	m->udp = udp_responder_create(n->cfg.listen_addr, n->cfg.listen_port, err, errlen);
+	if (m->udp == NULL || udp_responder_start(m->udp, err, errlen) != MW_OK)
 		return MW_EIO;
 	int nw = n->cfg.poll_concurrency;
 	m->workers = calloc((size_t)nw, sizeof *m->workers);
@@ -957,7 +957,7 @@ mesh_stop(struct mesh *m)
 	m->nworkers = 0;
 	m->nidle = 0;
 	m->started = 0;
-	udp_responder_stop(m->udp);
+	udp_responder_destroy(m->udp);
 	m->udp = NULL;
 	mesh_flush(m);
 	save_peers(m);

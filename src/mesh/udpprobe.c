@@ -149,6 +149,8 @@ mono_ns(void)
 struct udp_responder {
 	int fd, evfd, family, port;
 	pthread_t thread;
+	int started;          /* the owner's: between start and stop */
+	char addr[INET6_ADDRSTRLEN + 16];
 	atomic_int stop;
 	struct mw_bucket acks_budget;
 	int64_t last_drop_log_ms;
@@ -315,13 +317,13 @@ set_err(char *err, size_t errlen, const char *addr, int port, const char *why)
 }
 
 struct udp_responder *
-udp_responder_start(const char *addr, int port, char *err, size_t errlen)
+udp_responder_create(const char *addr, int port, char *err, size_t errlen)
 {
-	return udp_responder_start_opts(addr, port, NULL, err, errlen);
+	return udp_responder_create_opts(addr, port, NULL, err, errlen);
 }
 
 struct udp_responder *
-udp_responder_start_opts(const char *addr, int port, const struct udp_responder_opts *o,
+udp_responder_create_opts(const char *addr, int port, const struct udp_responder_opts *o,
 	char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -371,13 +373,7 @@ udp_responder_start_opts(const char *addr, int port, const struct udp_responder_
 	r->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->evfd < 0)
 		goto fail_errno;
-	e = pthread_create(&r->thread, NULL, responder_main, r);
-	if (e != 0) {
-		errno = e;
-		goto fail_errno;
-	}
-	pthread_setname_np(r->thread, "mw-udp");
-	log_info("udp", "responder on %s port %d (%.0f acks/s budget)", addr, r->port, r->acks_budget.burst);
+	snprintf(r->addr, sizeof r->addr, "%s", addr);
 	return r;
 
 fail_errno:
@@ -391,19 +387,49 @@ fail_errno:
 	return NULL;
 }
 
+int
+udp_responder_start(struct udp_responder *r, char *err, size_t errlen)
+{
+	if (r->started)
+		return MW_OK;
+	/* after a stop: clear its flag and its wake-up */
+	atomic_store(&r->stop, 0);
+	uint64_t pending;
+	while (read(r->evfd, &pending, sizeof pending) > 0)
+		;
+	int e = pthread_create(&r->thread, NULL, responder_main, r);
+	if (e != 0) {
+		set_err(err, errlen, r->addr, r->port, strerror(e));
+		return MW_EIO;
+	}
+	r->started = 1;
+	pthread_setname_np(r->thread, "mw-udp");
+	log_info("udp", "responder on %s port %d (%.0f acks/s budget)", r->addr, r->port, r->acks_budget.burst);
+	return MW_OK;
+}
+
 void
 udp_responder_stop(struct udp_responder *r)
 {
-	if (r == NULL)
+	if (r == NULL || !r->started)
 		return;
 	atomic_store(&r->stop, 1);
 	uint64_t one = 1;
 	if (write(r->evfd, &one, sizeof one) < 0)
 		log_warn_errno("udp", "could not wake the responder");
 	pthread_join(r->thread, NULL);
+	r->started = 0;
+	log_info("udp", "responder on port %d stopped", r->port);
+}
+
+void
+udp_responder_destroy(struct udp_responder *r)
+{
+	if (r == NULL)
+		return;
+	udp_responder_stop(r);
 	close(r->evfd);
 	close(r->fd);
-	log_info("udp", "responder on port %d stopped", r->port);
 	free(r);
 }
 

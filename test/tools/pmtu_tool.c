@@ -36,8 +36,9 @@ respond(const char *addr, int port)
 	   and sigwait below is the only receiver. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	char err[256];
-	struct udp_responder *r = udp_responder_start(addr, port, err, sizeof err);
-	if (r == NULL) {
+	struct udp_responder *r = udp_responder_create(addr, port, err, sizeof err);
+	if (r == NULL || udp_responder_start(r, err, sizeof err) != MW_OK) {
+		udp_responder_destroy(r);
 		fprintf(stderr, "pmtu_tool: %s\n", err);
 		return 1;
 	}
@@ -47,7 +48,7 @@ respond(const char *addr, int port)
 	sigwait(&set, &sig);
 	struct udp_responder_stats st;
 	udp_responder_stats(r, &st);
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 	fprintf(stderr, "pmtu_tool: probes %llu acks %llu dropped_rate %llu malformed %llu\n",
 		(unsigned long long)st.probes, (unsigned long long)st.acks,
 		(unsigned long long)st.dropped_rate, (unsigned long long)st.malformed);

@@ -37,8 +37,8 @@ static void
 loopback(const char *ip, int proto_max)
 {
 	char err[256];
-	struct udp_responder *r = udp_responder_start(ip, 0, err, sizeof err);
-	if (r == NULL)
+	struct udp_responder *r = udp_responder_create(ip, 0, err, sizeof err);
+	if (r == NULL || udp_responder_start(r, err, sizeof err) != MW_OK)
 		fail_msg("%s", err);
 	struct pmtu_result res;
 	struct pmtu_opts o = { .timeout_ms = 500, .tries = 3 };
@@ -61,7 +61,7 @@ loopback(const char *ip, int proto_max)
 	}
 	assert_int_equal(st.malformed, 0);
 	assert_true(st.acks >= 2);
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 /* IPv4: the total-length field caps a packet at 65535 bytes. */

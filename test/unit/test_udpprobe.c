@@ -24,8 +24,8 @@ start(const char *addr, int rate)
 {
 	char err[256] = "";
 	struct udp_responder_opts o = { .rate_per_s = rate };
-	struct udp_responder *r = udp_responder_start_opts(addr, 0, &o, err, sizeof err);
-	if (r == NULL)
+	struct udp_responder *r = udp_responder_create_opts(addr, 0, &o, err, sizeof err);
+	if (r == NULL || udp_responder_start(r, err, sizeof err) != MW_OK)
 		fail_msg("responder on %s: %s", addr, err);
 	assert_true(udp_responder_port(r) > 0);
 	return r;
@@ -139,7 +139,7 @@ test_burst_v4(void **state)
 	assert_int_equal(st.acks, 20);
 	assert_int_equal(st.dropped_rate, 0);
 	assert_int_equal(st.malformed, 0);
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 static void
@@ -148,7 +148,7 @@ test_burst_v6(void **state)
 	(void)state;
 	struct udp_responder *r = start("::1", 0);
 	burst_ok("::1", udp_responder_port(r));
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 /* Bound to a wildcard, the responder must answer from the probed address:
@@ -161,12 +161,12 @@ test_wildcard_replies_from_probed_address(void **state)
 	struct udp_responder *r = start("0.0.0.0", 0);
 	burst_ok("127.0.0.2", udp_responder_port(r));
 	burst_ok("127.0.0.3", udp_responder_port(r));
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 
 	r = start("::", 0);  /* dual-stack */
 	burst_ok("::1", udp_responder_port(r));
 	burst_ok("127.0.0.4", udp_responder_port(r));
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 static void
@@ -205,7 +205,7 @@ test_malformed_ignored(void **state)
 	assert_int_equal(drain(fd, 300, &maxlen), 1);
 	assert_int_equal(maxlen, UDPP_HDR_LEN);
 	close(fd);
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 static void
@@ -238,7 +238,7 @@ test_rate_limit(void **state)
 	assert_true(st.dropped_rate >= (uint64_t)(n - rate - rate * took / 1000 - 2));
 	assert_int_equal(acks_seen, (int)st.acks);
 	close(fd);
-	udp_responder_stop(r);
+	udp_responder_destroy(r);
 }
 
 static void
@@ -274,14 +274,18 @@ test_bad_arguments(void **state)
 	assert_int_equal(udpprobe_burst("localhost", 9, 1, 1, 1, &s), MW_EINVAL);
 	assert_int_equal(udpprobe_burst("127.0.0.1", 9, 1, -1, 1, &s), MW_EINVAL);
 	char err[256] = "";
-	assert_null(udp_responder_start("not-an-ip", 0, err, sizeof err));
+	assert_null(udp_responder_create("not-an-ip", 0, err, sizeof err));
 	assert_true(strlen(err) > 0);
 	struct udp_responder *r = start("127.0.0.1", 0);
 	err[0] = '\0';
-	assert_null(udp_responder_start("127.0.0.1", udp_responder_port(r), err, sizeof err));
+	assert_null(udp_responder_create("127.0.0.1", udp_responder_port(r), err, sizeof err));
 	assert_non_null(strstr(err, "in use"));
 	udp_responder_stop(r);
+	udp_responder_stop(r); /* idempotent */
+	assert_int_equal(udp_responder_start(r, err, sizeof err), MW_OK); /* and it starts again */
+	udp_responder_destroy(r);
 	udp_responder_stop(NULL);
+	udp_responder_destroy(NULL);
 }
 
 static void
@@ -294,6 +298,7 @@ test_stop_is_quick(void **state)
 		int64_t t0 = mw_now_ms();
 		udp_responder_stop(r);
 		assert_true(mw_now_ms() - t0 < 200);
+		udp_responder_destroy(r);
 	}
 }
 
