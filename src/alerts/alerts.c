@@ -606,7 +606,8 @@ has_value(const char (*v)[EVENT_VALUE_MAX], int n, const char *s)
 /* The sentence people read: what is wrong, with the evidence that says
    so ("n4.test is dead: timeout, 3 of 3 vantage points agreed"). */
 static void
-event_summary(const struct event_row *e, const cJSON *evd, int agree, int total, char *out, size_t len)
+event_summary(const struct event_row *e, const cJSON *evd, int agree, int total, const char *self, char *out,
+    size_t len)
 {
 	const char *name = e->subject_name[0] ? e->subject_name : e->subject;
 	const cJSON *err = cJSON_GetObjectItemCaseSensitive(evd, "error");
@@ -635,9 +636,23 @@ event_summary(const struct event_row *e, const cJSON *evd, int agree, int total,
 		l += snprintf(out + l, len - (size_t)l, ": %s", err->valuestring);
 	else if (state != e->new_value)
 		l += snprintf(out + l, len - (size_t)l, ": %s", e->new_value);
-	if (total > 1 && l > 0 && (size_t)l < len)
-		snprintf(out + l, len - (size_t)l, "%s%d of %d vantage points agreed", strchr(out, ':') ? ", " : ": ", agree,
-		    total);
+	if (total <= 1 || l <= 0 || (size_t)l >= len)
+		return;
+	l += snprintf(out + l, len - (size_t)l, "%s%d of %d vantage points agreed", strchr(out, ':') ? ", " : ": ", agree,
+	    total);
+	/* and which: this node, then the others that could not reach it */
+	const cJSON *who = cJSON_GetObjectItemCaseSensitive(evd, "vantage_agreed");
+	if (!cJSON_IsArray(who) || l <= 0 || (size_t)l >= len)
+		return;
+	l += snprintf(out + l, len - (size_t)l, " (%s", self);
+	const cJSON *w;
+	cJSON_ArrayForEach(w, who)
+	{
+		if (cJSON_IsString(w) && l > 0 && (size_t)l < len)
+			l += snprintf(out + l, len - (size_t)l, ", %s", w->valuestring);
+	}
+	if (l > 0 && (size_t)l < len)
+		snprintf(out + l, len - (size_t)l, ")");
 }
 
 /* Whether enough of the nodes that poll a peer agree it is down: this
@@ -677,7 +692,7 @@ apply_event_rule(struct alerts *a, const struct rule *r, const struct event_row 
 			return;
 		}
 		snprintf(x->value, sizeof x->value, "%s", e->new_value);
-		event_summary(e, evd, agree, total, x->summary, sizeof x->summary);
+		event_summary(e, evd, agree, total, a->node->fqdn, x->summary, sizeof x->summary);
 		snprintf(x->evidence, sizeof x->evidence, "%s", e->evidence);
 		cJSON_Delete(evd);
 		alert_save(a, x);

@@ -128,7 +128,11 @@ for l in open(sys.argv[1]):
     assert r["path"] == "/meshwatch", r["path"]
     assert r["delivery"], "no X-Meshwatch-Delivery"
     assert a["severity"] == "critical" and a["state"] == "firing", a
-    assert "n4.test is dead" in a["summary"] and "vantage points agreed" in a["summary"], a["summary"]
+    assert "n4.test is dead" in a["summary"] and "3 of 3 vantage points agreed" in a["summary"], a["summary"]
+    # the sender and the two others that could not reach n4 either, by name
+    names = a["summary"].split("agreed (")[1].rstrip(")").split(", ")
+    assert sorted(names) == ["n1.test", "n2.test", "n3.test"] and names[0] == b["node"]["fqdn"], a["summary"]
+    assert sorted(a["evidence"]["vantage_agreed"]) == sorted(names[1:]), a["evidence"]
     print(b["node"]["fqdn"])
     break
 PY
