@@ -1,6 +1,7 @@
-/* The fixed size and count limits of the core, security, probe, capture
-   and discovery layers and of HTTP requests, in one table (curl's "buffer
-   limits in one place"), each with what it bounds. Limits an operator may
+/* The fixed size and count limits of every layer (core, security, probe,
+   capture, discovery, the mesh, reporting, alerts, the API and HTTP
+   requests), in one table (curl's "buffer limits in one place"), each
+   with what it bounds. Limits an operator may
    change are settings, not here: their defaults and ranges are in config.c
    (max_body_bytes and max_report_bytes bound request bodies, max_flows the
    flow table, max_peers the peer table, ...). Past a limit the code fails
@@ -121,7 +122,6 @@
 /* Connections waiting to be accepted (the listen(2) backlog). */
 #define HTTP_LISTEN_BACKLOG 1024
 
-
 /* ---- alerts and notifications ---- */
 
 /* Alert rules in all (built in, from alerts.json, from the API). */
@@ -132,7 +132,7 @@
 #define ALERTS_MAX_SILENCES 256
 /* Alerts kept in the database; past it the oldest resolved ones go. */
 #define ALERTS_MAX_ROWS 10000
-/* Events waiting for the engine's next tick; more are counted, not read. */
+/* Events waiting for the alert engine's next tick; more are counted, not read. */
 #define ALERTS_EVENT_QUEUE 1024
 /* Alerts in one message. */
 #define ALERTS_GROUP_MAX 100
@@ -149,5 +149,71 @@
 #define ALERTS_REPEAT_DEFAULT_S 14400
 /* Alerts of one rule due within this many seconds leave as one message. */
 #define ALERTS_GROUP_WAIT_DEFAULT_S 2
+
+/* ---- the mesh ---- */
+
+/* Poll rows waiting for the main thread's write; past it the oldest go. */
+#define MESH_BATCH_MAX 65536
+/* PMTU changes waiting for the store (one per peer whose path changed
+   within a second, so a few at most). */
+#define MESH_PMTU_QUEUE_MAX 1024
+
+/* ---- reporting ---- */
+
+/* Reporting servers in reporting.json. */
+#define REPORT_MAX_SERVERS 64
+/* The longest wait between deliveries to a server that is down. */
+#define REPORT_BACKOFF_MAX_MS 60000
+/* Discovered hosts in one snapshot, and services per host. */
+#define REPORT_MAX_HOSTS 200
+#define REPORT_MAX_SERVICES 16
+/* A received time this far ahead of our clock is refused. */
+#define REPORT_MAX_SKEW_S 300
+/* Older than the longest retention: refused. */
+#define REPORT_MAX_AGE_S (400 * 86400)
+/* Discovery changes in one snapshot: a backlog drains quickly but not in
+   one blocking burst. */
+#define REPORT_MAX_CHANGES 50
+/* TCP targets listed in one snapshot. */
+#define REPORT_MAX_TARGETS 200
+/* One answer of /api/mesh stops after about this many bytes or this long,
+   at an origin's boundary, and says where to go on. */
+#define MATRIX_MAX_BYTES (1024 * 1024)
+#define MATRIX_MAX_MS 500
+/* Origins in one /api/mesh page. */
+#define MATRIX_MAX_LIMIT 4096
+
+/* ---- the API ---- */
+
+/* Items in one page of any list (limit=). */
+#define API_LIST_MAX 1000
+/* The deepest offset into /api/flows. */
+#define FLOWS_OFFSET_MAX 100000000
+/* Points in one /api/counters answer, and its longest step. */
+#define COUNTERS_MAX_POINTS 3600
+#define COUNTERS_MAX_STEP 86400
+/* Buckets in one target history answer, and rows read to make them. */
+#define TARGET_HISTORY_MAX_BUCKETS 2000
+#define TARGET_HISTORY_MAX_ROWS 1000000
+/* A target's longest retention. */
+#define TARGET_MAX_RETENTION_S (5LL * 366 * 86400)
+/* The longest group_by, 1000000d: far from overflowing as milliseconds. */
+#define TARGET_GROUP_BY_MAX_S (1000000LL * 86400)
+/* The rendered /metrics page (a few hundred KB at the most series it
+   shows), and the targets given series of their own. */
+#define METRICS_MAX_BYTES (16 * 1024 * 1024)
+#define METRICS_MAX_TARGET_SERIES 1000
+/* Bytes a WebSocket client may leave unread before frames skip it, and
+   peers in one mesh frame. */
+#define WS_MAX_UNSENT (512 * 1024)
+#define WS_MAX_PEERS_PER_FRAME 2000
+
+/* ---- notifications ---- */
+
+/* The longest wait between tries of a channel whose receiver is down. */
+#define NOTIFY_BACKOFF_MAX_MS 300000
+/* One SMTP command line: AUTH PLAIN with the largest credentials is about
+   700. */
+#define SMTP_MAX_CMD 1024
 
 #endif

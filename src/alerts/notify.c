@@ -24,6 +24,7 @@
 #include "meshwatch/buf.h"
 #include "meshwatch/config.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/smtp.h"
@@ -31,7 +32,6 @@
 #include "meshwatch/util.h"
 
 #define NOTIFY_TIMEOUT_MS 10000
-#define BACKOFF_MAX_MS 300000
 
 static const char *const type_names[CH__COUNT] = {"webhook", "slack", "alertmanager", "smtp"};
 
@@ -577,8 +577,8 @@ deliver_one(struct alerts *a, struct tls_client *cl, struct channel *c)
 		} else {
 			c->attempts++;
 			int64_t back = 1000LL << (c->attempts < 9 ? c->attempts - 1 : 8);
-			if (back > BACKOFF_MAX_MS)
-				back = BACKOFF_MAX_MS;
+			if (back > NOTIFY_BACKOFF_MAX_MS)
+				back = NOTIFY_BACKOFF_MAX_MS;
 			uint32_t jit = 0;
 			mw_random(&jit, sizeof jit);
 			back += (int64_t)(jit % (uint32_t)(back / 5 + 1));

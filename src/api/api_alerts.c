@@ -8,12 +8,12 @@
 #include "meshwatch/alerts.h"
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
 #define ALERTS_LIST_DEFAULT 100
-#define ALERTS_LIST_MAX 1000
 
 /* The engine is there on every started node; NULL only before start. */
 static struct alerts *
@@ -70,7 +70,7 @@ api_alerts_list(struct req *r)
 	int limit, offset;
 	char state[16] = "active";
 	int rc = http_query_str(r, "state", state, sizeof state);
-	if (rc == MW_EREPLIED || http_query_int(r, "limit", ALERTS_LIST_DEFAULT, 1, ALERTS_LIST_MAX, &limit) ||
+	if (rc == MW_EREPLIED || http_query_int(r, "limit", ALERTS_LIST_DEFAULT, 1, API_LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset))
 		return;
 	if (rc == MW_ENOTFOUND)

@@ -10,6 +10,7 @@
 #include "meshwatch/auth.h"
 #include "meshwatch/http.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -22,7 +23,6 @@
 #include "views.h"
 
 #define LIST_LIMIT_DEFAULT 50
-#define LIST_LIMIT_MAX 1000
 
 void
 api_health(struct req *r)
@@ -326,7 +326,7 @@ api_users_list(struct req *r)
 {
 	int limit, offset, n = 0, total = 0;
 	char q[STORE_USERNAME_MAX + 1] = "";
-	if (http_query_int(r, "limit", LIST_LIMIT_DEFAULT, 1, LIST_LIMIT_MAX, &limit) ||
+	if (http_query_int(r, "limit", LIST_LIMIT_DEFAULT, 1, API_LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == MW_EREPLIED)
 		return;
 	struct user_row *rows = NULL;

@@ -9,6 +9,7 @@
 
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/node.h"
 #include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
@@ -17,7 +18,6 @@
 #include "views.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX 1000
 
 /* Collects a body field that may be an array of strings (and, for ports,
    numbers): items point into the JSON or into numbuf. MW_EREPLIED
@@ -168,7 +168,7 @@ api_scans_list(struct req *r)
 {
 	int limit, offset, n = 0, total = 0;
 	char state[16] = "";
-	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, API_LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "state", state, sizeof state) == MW_EREPLIED)
 		return;
 	static const char *const states[] = {"", "queued", "running", "completed", "failed", "cancelled"};
@@ -265,7 +265,7 @@ api_scans_results(struct req *r)
 static int
 list_filters(struct req *r, int *limit, int *offset, char *q, size_t qlen, char *service, size_t slen, int *port)
 {
-	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, limit) ||
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, API_LIST_MAX, limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, offset) || http_query_str(r, "q", q, qlen) == MW_EREPLIED ||
 	    http_query_str(r, "service", service, slen) == MW_EREPLIED || http_query_int(r, "port", 0, 0, 65535, port))
 		return MW_EREPLIED;
@@ -351,7 +351,7 @@ api_changes_list(struct req *r)
 	int limit, offset, n = 0, total = 0;
 	int64_t since;
 	char kind[16] = "", ip[DISC_IP_MAX + 8] = "";
-	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, API_LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_time(r, "since", 0, &since) ||
 	    http_query_str(r, "kind", kind, sizeof kind) == MW_EREPLIED || http_query_str(r, "ip", ip, sizeof ip) == MW_EREPLIED)
 		return;

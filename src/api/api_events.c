@@ -8,6 +8,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/events.h"
 #include "meshwatch/http.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
@@ -15,7 +16,6 @@
 #include "views.h"
 
 #define EVENTS_LIST_DEFAULT 100
-#define EVENTS_LIST_MAX 1000
 
 /* A name-like query parameter: absent is "", and only [a-z0-9_.:/-] of
    up to len-1 bytes (ids, kinds, addresses, "ip:port/proto") is accepted.
@@ -44,7 +44,7 @@ api_events_list(struct req *r)
 	struct event_filter f = {0};
 	char kind[EVENT_KIND_MAX], type[16], subject[EVENT_SUBJECT_MAX], sev[16];
 	int64_t since, until;
-	if (http_query_int(r, "limit", EVENTS_LIST_DEFAULT, 1, EVENTS_LIST_MAX, &f.limit) ||
+	if (http_query_int(r, "limit", EVENTS_LIST_DEFAULT, 1, API_LIST_MAX, &f.limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &f.offset) || query_token(r, "kind", kind, sizeof kind) ||
 	    query_token(r, "subject_type", type, sizeof type) || query_token(r, "subject", subject, sizeof subject) ||
 	    query_token(r, "severity", sev, sizeof sev) || http_query_time(r, "since", 0, &since) ||

@@ -17,6 +17,7 @@
 #include "meshwatch/gossip.h"
 #include "meshwatch/http.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -206,12 +207,7 @@ nodeset_add(struct nodeset *s, const char *id, const char *fqdn, const char *ip,
 	cJSON_AddItemToArray(s->arr, e);
 }
 
-/* One answer of /api/mesh stops after this many bytes (about) or this
-   long, at an origin's boundary, and says where to go on. */
-#define MATRIX_MAX_BYTES (1024 * 1024)
-#define MATRIX_MAX_MS 500
 #define MATRIX_DEFAULT_LIMIT 256
-#define MATRIX_MAX_LIMIT 4096
 #define CELL_BYTES 150 /* about what one cell adds to the answer */
 
 void

@@ -12,6 +12,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
@@ -21,12 +22,6 @@
 #include "views.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX 1000
-#define HISTORY_MAX_BUCKETS 2000
-#define HISTORY_MAX_ROWS 1000000
-#define MAX_RETENTION_S (5LL * 366 * 86400)
-/* the longest group_by, 1000000d: far from overflowing as milliseconds */
-#define GROUP_BY_MAX_S (1000000LL * 86400)
 
 static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
     "retention_unit", "enabled"};
@@ -138,7 +133,7 @@ apply_body(struct req *r, struct target_row *t, int full)
 			return bad(r, "retention_unit", "must be one of minutes, hours, days, weeks, months");
 		snprintf(t->retention_unit, sizeof t->retention_unit, "%s", v->valuestring);
 	}
-	if (target_retention_s(t->retention_period, t->retention_unit) > MAX_RETENTION_S)
+	if (target_retention_s(t->retention_period, t->retention_unit) > TARGET_MAX_RETENTION_S)
 		return bad(r, "retention_period", "with its unit must be at most 5 years");
 	v = cJSON_GetObjectItemCaseSensitive(r->body, "enabled");
 	if (v) {
@@ -187,7 +182,7 @@ api_targets_list(struct req *r)
 {
 	int limit, offset, enabled = -1, state = -1;
 	char q[TARGET_HOST_MAX + 1] = "", en[8] = "", stname[16] = "";
-	if (http_query_int(r, "limit", LIST_DEFAULT, 1, LIST_MAX, &limit) ||
+	if (http_query_int(r, "limit", LIST_DEFAULT, 1, API_LIST_MAX, &limit) ||
 	    http_query_int(r, "offset", 0, 0, 1000000000, &offset) || http_query_str(r, "q", q, sizeof q) == MW_EREPLIED ||
 	    http_query_str(r, "enabled", en, sizeof en) == MW_EREPLIED || http_query_str(r, "state", stname, sizeof stname) == MW_EREPLIED)
 		return;
@@ -341,21 +336,21 @@ api_targets_history(struct req *r)
 	int64_t span = (to - from) * 1000;
 	int64_t step = auto_step(span), step_s;
 	if (gb[0]) {
-		if (mw_parse_duration(gb, 1, GROUP_BY_MAX_S, &step_s) != 0) {
+		if (mw_parse_duration(gb, 1, TARGET_GROUP_BY_MAX_S, &step_s) != 0) {
 			http_reply_error(r, 400, "invalid_query", "parameter \"group_by\" must be a duration such as 10s, 1m, 5m, 1h or 1d");
 			return;
 		}
 		step = step_s * 1000;
 	}
-	if (step < 1000 || span / step > HISTORY_MAX_BUCKETS) {
+	if (step < 1000 || span / step > TARGET_HISTORY_MAX_BUCKETS) {
 		http_reply_error(r, 400, "invalid_query",
 		    "parameter \"group_by\" gives %lld buckets over this range; at most %d (choose a larger step or a shorter range)",
-		    (long long)(span / step), HISTORY_MAX_BUCKETS);
+		    (long long)(span / step), TARGET_HISTORY_MAX_BUCKETS);
 		return;
 	}
 	struct check_row *rows = NULL;
 	int n = 0;
-	if (store_target_checks(r->node->store, t.id, from * 1000, to * 1000, HISTORY_MAX_ROWS, &rows, &n) != 0) {
+	if (store_target_checks(r->node->store, t.id, from * 1000, to * 1000, TARGET_HISTORY_MAX_ROWS, &rows, &n) != 0) {
 		no_store(r);
 		return;
 	}
@@ -367,7 +362,7 @@ api_targets_history(struct req *r)
 	json_add_time(o, "from", from);
 	json_add_time(o, "to", to);
 	cJSON_AddNumberToObject(o, "step_s", (double)step / 1000.0);
-	cJSON_AddBoolToObject(o, "truncated", n >= HISTORY_MAX_ROWS);
+	cJSON_AddBoolToObject(o, "truncated", n >= TARGET_HISTORY_MAX_ROWS);
 	cJSON *items = cJSON_AddArrayToObject(o, "items");
 	for (int i = 0; i < nb; i++) {
 		cJSON *it = cJSON_CreateObject();

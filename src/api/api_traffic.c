@@ -11,6 +11,7 @@
 #include "meshwatch/capture.h"
 #include "meshwatch/http.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
@@ -18,11 +19,7 @@
 #include "views.h"
 
 #define FLOWS_LIMIT_DEFAULT 100
-#define FLOWS_LIMIT_MAX 1000
-#define FLOWS_OFFSET_MAX 100000000
-#define COUNTERS_MAX_POINTS 3600
 #define COUNTERS_DEFAULT_RANGE 300
-#define COUNTERS_MAX_STEP 86400
 
 /* "10.0.0.1:53" or "[fd00::1]:53". */
 static void
@@ -261,7 +258,7 @@ api_traffic_flows(struct req *r)
 {
 	int limit, offset, sort, desc;
 	struct flow_filter f;
-	if (http_query_int(r, "limit", FLOWS_LIMIT_DEFAULT, 1, FLOWS_LIMIT_MAX, &limit) != 0 ||
+	if (http_query_int(r, "limit", FLOWS_LIMIT_DEFAULT, 1, API_LIST_MAX, &limit) != 0 ||
 	    http_query_int(r, "offset", 0, 0, FLOWS_OFFSET_MAX, &offset) != 0 || read_filter(r, &f, &sort, &desc) != 0)
 		return;
 	struct capture *c = r->node->capture;

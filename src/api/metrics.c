@@ -14,6 +14,7 @@
 #include "meshwatch/buf.h"
 #include "meshwatch/alerts.h"
 #include "meshwatch/capture.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
@@ -70,9 +71,6 @@ metrics_count_conn_refused(struct metrics *m)
 		__atomic_fetch_add(&m->conns_refused, 1, __ATOMIC_RELAXED);
 }
 
-/* The rendered page: a few hundred KB at the most series it shows. */
-#define METRICS_MAX_BYTES (16 * 1024 * 1024)
-
 /* A line that does not fit (METRICS_MAX_BYTES, or memory) is left out and
    the rest is still served: a scrape that lacks one series beats none. */
 __attribute__((format(printf, 2, 3))) static void
@@ -102,8 +100,6 @@ label_escape(const char *in, char *out, size_t outlen)
 	}
 	out[k] = '\0';
 }
-
-#define METRICS_MAX_TARGET_SERIES 1000
 
 static void
 put_targets(struct mw_buf *b, struct node *n)

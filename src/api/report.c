@@ -18,6 +18,7 @@
 #include "meshwatch/events.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -30,15 +31,8 @@
 
 #include "views.h"
 
-#define MAX_SERVERS 64
 #define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 60000
 #define SENDS_PER_WAKE 200
-#define REPORT_MAX_HOSTS 200     /* discovered hosts listed in one snapshot */
-#define REPORT_MAX_SERVICES 16
-#define REPORT_MAX_SKEW_S 300    /* a received time this far ahead of our clock is refused */
-#define REPORT_MAX_AGE_S (400 * 86400) /* older than the longest retention: refused */
-#define REPORT_MAX_CHANGES 50   /* a backlog drains quickly but not in one blocking burst */
 
 struct server {
 	char fqdn[256];
@@ -53,7 +47,7 @@ struct server {
 
 struct reporter {
 	struct node *n;
-	struct server servers[MAX_SERVERS];
+	struct server servers[REPORT_MAX_SERVERS];
 	int nservers;
 	pthread_t thread;
 	int started;
@@ -172,8 +166,8 @@ report_snapshot(struct node *n, int64_t seq)
 }
 
 /* TCP targets in a snapshot: counts by state and the first
-   REPORT_MAX_TARGETS enabled targets with their state and recent ratio. */
-#define REPORT_MAX_TARGETS 200
+   REPORT_MAX_TARGETS (limits.h) enabled targets with their state and
+   recent ratio. */
 
 static cJSON *
 targets_summary(struct node *n)
@@ -446,8 +440,8 @@ serve_server(struct reporter *r, struct server *s, int64_t now_ms)
 		pthread_mutex_unlock(&r->lock);
 		if (rc != 0) {
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
-			if (s->backoff_ms > BACKOFF_MAX_MS)
-				s->backoff_ms = BACKOFF_MAX_MS;
+			if (s->backoff_ms > REPORT_BACKOFF_MAX_MS)
+				s->backoff_ms = REPORT_BACKOFF_MAX_MS;
 			s->next_try_ms = mw_now_ms() + s->backoff_ms;
 			if (!s->down)
 				log_warn("report", "reporting node %s:%d unreachable (%s): keeping snapshots, retrying with backoff",
@@ -527,7 +521,7 @@ reporter_create(struct node *n, char *err, size_t errlen)
 	if (n->cfg.reporting_file[0] == '\0')
 		return r;
 	struct seed_entry *list = NULL;
-	int k = config_load_reporting(n->cfg.reporting_file, MAX_SERVERS, &list, err, errlen);
+	int k = config_load_reporting(n->cfg.reporting_file, REPORT_MAX_SERVERS, &list, err, errlen);
 	if (k < 0) {
 		reporter_destroy(r);
 		return NULL;

@@ -26,6 +26,7 @@
 #include "meshwatch/alerts.h"
 #include "meshwatch/events.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
@@ -36,9 +37,6 @@
 #include "meshwatch/util.h"
 
 #include "views.h"
-
-#define WS_MAX_UNSENT (512 * 1024)
-#define WS_MAX_PEERS_PER_FRAME 2000
 
 /* Topics a client may subscribe to. Each has a frame builder that the
    pusher calls once a second while at least one client wants it; a builder

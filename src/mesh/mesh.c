@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "meshwatch/gossip.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/meshauth.h"
 #include "meshwatch/node.h"
@@ -82,10 +83,6 @@ struct mesh {
 	struct mesh_overload ovl;    /* under lock; the main thread writes it */
 };
 
-#define BATCH_MAX 65536 /* rows waiting for the store; past it the oldest are dropped */
-/* PMTU changes waiting for the store (one per peer whose path changed
-   within a second, so a few at most) */
-#define PMTU_QUEUE_MAX 1024
 /* First contacts a node may make at once before first_contact_rate paces
    them (at most a minute's worth): enough for its seeds and the first
    peers it hears of. */
@@ -312,7 +309,7 @@ static void
 queue_row_locked(struct mesh *m, const char *id, const struct poll_result *r)
 {
 	if (m->batch_n == m->batch_cap) {
-		if (m->batch_cap >= BATCH_MAX) {
+		if (m->batch_cap >= MESH_BATCH_MAX) {
 			/* the store is not keeping up: drop the oldest, count it */
 			memmove(m->batch, m->batch + 1, (size_t)(m->batch_n - 1) * sizeof *m->batch);
 			m->batch_n--;
@@ -352,12 +349,12 @@ queue_row_locked(struct mesh *m, const char *id, const struct poll_result *r)
 		hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
 }
 
-/* A changed path MTU for the store; m->lock held. Past PMTU_QUEUE_MAX
+/* A changed path MTU for the store; m->lock held. Past MESH_PMTU_QUEUE_MAX
    waiting, the newest is left out. */
 static void
 queue_pmtu_locked(struct mesh *m, const char *id, const struct pmtu_info *pi)
 {
-	if (m->pmtu_n == m->pmtu_cap && m->pmtu_cap < PMTU_QUEUE_MAX) {
+	if (m->pmtu_n == m->pmtu_cap && m->pmtu_cap < MESH_PMTU_QUEUE_MAX) {
 		int ncap = m->pmtu_cap ? m->pmtu_cap * 2 : 16;
 		struct pmtu_queued *nq = realloc(m->pmtu_batch, (size_t)ncap * sizeof *nq);
 		if (nq) {

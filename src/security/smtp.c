@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "meshwatch/buf.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/util.h"
 #include "tlsio.h"
 
@@ -36,8 +37,6 @@
    make 52 of base64, 64 with "=?UTF-8?B?" and "?=", so the Subject line
    stays under 78 characters. */
 #define EWORD_BYTES 39
-/* One command line: AUTH PLAIN with the largest credentials is about 700. */
-#define CMD_MAX 1024
 /* The server's text kept for an error message. */
 #define REPLY_TEXT 256
 
@@ -339,13 +338,13 @@ send_all(struct smtp *s, const char *step, const char *data, size_t len)
 __attribute__((format(printf, 3, 4))) static int
 send_cmd(struct smtp *s, const char *step, const char *fmt, ...)
 {
-	char cmd[CMD_MAX];
+	char cmd[SMTP_MAX_CMD];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(cmd, sizeof cmd - 2, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof cmd - 2)
-		return fail(s, MW_ETOOBIG, "%s: command longer than %d bytes", step, CMD_MAX);
+		return fail(s, MW_ETOOBIG, "%s: command longer than %d bytes", step, SMTP_MAX_CMD);
 	memcpy(cmd + n, "\r\n", 2);
 	return send_all(s, step, cmd, (size_t)n + 2);
 }

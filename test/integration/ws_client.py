@@ -124,4 +124,4 @@ while time.time() < end:
         print("server closed")
         break
     if op == 1:
-        print(payload.decode())
+        print(payload.decode(), flush=True)
