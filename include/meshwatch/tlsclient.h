@@ -48,6 +48,12 @@ struct https_result {
 /* NULL with a reason in err. session_slots bounds the resumption cache. */
 struct tls_client *tlsclient_create(int session_slots, char *err, size_t errlen) MW_MUST_CHECK;
 void tlsclient_destroy(struct tls_client *c);
+/* From now on c checks servers' certificates against the roots in ca_file
+   (a PEM bundle) and, when a request names a host, that the certificate
+   is for it; a failure names the reason. 0, or MW_EINVAL with a reason in
+   err (c then still checks nothing). For notification receivers, never
+   for peers (their certificates are self-signed and pinned). */
+int tlsclient_verify_with(struct tls_client *c, const char *ca_file, char *err, size_t errlen) MW_MUST_CHECK;
 
 /* Sends one request to ip:port (numeric IPv4 or IPv6) and reads the whole
    response. extra_headers: "Name: value\r\n"... or NULL. A body larger than

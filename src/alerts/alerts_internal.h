@@ -73,6 +73,7 @@ struct channel {
 	int port;
 	char path[512];
 	char secret[256];              /* webhook HMAC key ("" = unsigned) */
+	int tls_verify;                /* https: check the receiver's certificate (default 1) */
 	/* smtp */
 	int starttls;
 	char user[128], password[128], from[256];

@@ -8,7 +8,9 @@
    retried with exponential backoff (1 s doubling to 5 min, with jitter),
    and the messages wait for it across restarts. One it rejects outright
    (HTTP 4xx other than 408 and 429) is dropped with a WARN naming the
-   answer, so one bad message cannot block a channel for good. */
+   answer, so one bad message cannot block a channel for good. HTTPS
+   receivers' certificates are checked against the system's roots (and
+   the URL's host name), unless a channel sets "tls_verify": false. */
 #include "alerts_internal.h"
 
 #include <arpa/inet.h>
@@ -32,6 +34,8 @@
 #include "meshwatch/util.h"
 
 #define NOTIFY_TIMEOUT_MS 10000
+/* The system's trusted roots (Debian's ca-certificates). */
+#define NOTIFY_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
 static const char *const type_names[CH__COUNT] = {"webhook", "slack", "alertmanager", "smtp"};
 
@@ -94,7 +98,7 @@ parse_url(const char *url, struct channel *c)
 }
 
 static const char *const channel_fields[] = {"name", "type", "url", "secret", "min_severity", "host", "port",
-    "starttls", "user", "password", "from", "to"};
+    "starttls", "user", "password", "from", "to", "tls_verify"};
 
 static int
 bad(char *why, size_t wl, int i, const char *what)
@@ -136,6 +140,10 @@ channel_parse(const cJSON *o, int i, struct channel *c, char *why, size_t wl)
 		return bad(why, wl, i, "\"min_severity\" must be info, warning or critical");
 	if (json_get_str(o, "secret", c->secret, sizeof c->secret, 0) != 0)
 		return bad(why, wl, i, "\"secret\" must be a string of at most 255 bytes");
+	const cJSON *tv = cJSON_GetObjectItemCaseSensitive(o, "tls_verify");
+	if (tv && !cJSON_IsBool(tv))
+		return bad(why, wl, i, "\"tls_verify\" must be true or false");
+	c->tls_verify = tv ? cJSON_IsTrue(tv) : 1;
 	if (c->type != CH_SMTP) {
 		if (json_get_str(o, "url", c->url, sizeof c->url, 1) != 0 || parse_url(c->url, c) != 0)
 			return bad(why, wl, i, "\"url\" must be http:// or https:// followed by a host, an optional port and a path");
@@ -226,6 +234,8 @@ channel_json(const struct channel *c)
 		snprintf(target, sizeof target, "%s", c->url);
 	cJSON_AddStringToObject(o, "target", target);
 	cJSON_AddStringToObject(o, "min_severity", event_severity_name(c->min_severity));
+	if (c->type != CH_SMTP && c->tls)
+		cJSON_AddBoolToObject(o, "tls_verify", c->tls_verify);
 	cJSON_AddStringToObject(o, "state", c->failing ? "failing" : (c->sent || c->queued ? "ok" : "idle"));
 	cJSON_AddNumberToObject(o, "queued", c->queued);
 	cJSON_AddNumberToObject(o, "sent", (double)c->sent);
@@ -434,10 +444,24 @@ hmac_hex(const char *key, const char *body, char out[65])
 }
 
 /* Posts body to c's URL. 0 delivered, 1 rejected for good, -1 retry. */
+/* The two HTTPS clients of the delivery thread: one that checks
+   receivers' certificates against the system's roots (the default), one
+   that does not (a channel's "tls_verify": false, for a receiver with a
+   self-signed certificate). */
+struct clients {
+	struct tls_client *checked, *unchecked;
+	char ca_error[200];   /* why checked is NULL */
+};
+
 static int
-send_http(struct alerts *a, struct tls_client *cl, const struct channel *c, int64_t row, const char *body, char *err,
+send_http(struct alerts *a, struct clients *cls, const struct channel *c, int64_t row, const char *body, char *err,
     size_t errlen)
 {
+	struct tls_client *cl = c->tls && c->tls_verify ? cls->checked : cls->unchecked;
+	if (cl == NULL) {
+		snprintf(err, errlen, "%s", cls->ca_error);
+		return -1;
+	}
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 	char port[8];
 	snprintf(port, sizeof port, "%d", c->port);
@@ -446,12 +470,6 @@ send_http(struct alerts *a, struct tls_client *cl, const struct channel *c, int6
 		snprintf(err, errlen, "cannot resolve %s: %s", c->host, gai_strerror(g));
 		return -1;
 	}
-	char ip[INET6_ADDRSTRLEN] = "";
-	if (res->ai_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, ip, sizeof ip);
-	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)res->ai_addr)->sin6_addr, ip, sizeof ip);
-	freeaddrinfo(res);
 	char hdrs[512];
 	int l = snprintf(hdrs, sizeof hdrs, "Content-Type: application/json\r\nX-Meshwatch-Delivery: %s-%lld\r\n",
 	    a->node->id, (long long)row);
@@ -460,11 +478,28 @@ send_http(struct alerts *a, struct tls_client *cl, const struct channel *c, int6
 		hmac_hex(c->secret, body, mac);
 		snprintf(hdrs + l, sizeof hdrs - (size_t)l, "X-Meshwatch-Signature: sha256=%s\r\n", mac);
 	}
-	struct fetch_req q = {.ip = ip, .port = c->port, .tls = c->tls, .host = c->host, .method = "POST",
-	    .path = c->path, .extra_headers = hdrs, .body = body, .blen = strlen(body), .max_body = NOTIFY_MAX_RESPONSE,
-	    .timeout_ms = NOTIFY_TIMEOUT_MS};
+	/* each address the name has, in order, until one takes the connection
+	   ("localhost" is ::1 and 127.0.0.1; a receiver may listen on one) */
 	struct https_result r;
-	int rc = tlsclient_fetch(cl, &q, &r);
+	int rc = MW_EIO;
+	memset(&r, 0, sizeof r);
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		char ip[INET6_ADDRSTRLEN] = "";
+		if (ai->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, ip, sizeof ip);
+		else if (ai->ai_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, ip, sizeof ip);
+		else
+			continue;
+		struct fetch_req q = {.ip = ip, .port = c->port, .tls = c->tls, .host = c->host, .method = "POST",
+		    .path = c->path, .extra_headers = hdrs, .body = body, .blen = strlen(body),
+		    .max_body = NOTIFY_MAX_RESPONSE, .timeout_ms = NOTIFY_TIMEOUT_MS};
+		https_result_free(&r);
+		rc = tlsclient_fetch(cl, &q, &r);
+		if (rc == 0 || (r.error != PERR_REFUSED && r.error != PERR_UNREACHABLE))
+			break;
+	}
+	freeaddrinfo(res);
 	int out;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s", r.detail[0] ? r.detail : "request failed");
@@ -526,7 +561,7 @@ next_channel(struct alerts *a, int64_t now, int64_t *wait_ms)
 }
 
 static void
-deliver_one(struct alerts *a, struct tls_client *cl, struct channel *c)
+deliver_one(struct alerts *a, struct clients *cl, struct channel *c)
 {
 	struct store_doc d;
 	char name[ALERT_NAME_MAX];
@@ -599,10 +634,21 @@ notify_main(void *arg)
 	struct alerts *a = arg;
 	pthread_setname_np(pthread_self(), "mw-notify");
 	char err[256];
-	struct tls_client *cl = tlsclient_create(8, err, sizeof err);
-	if (cl == NULL) {
+	struct clients cls = {0};
+	cls.unchecked = tlsclient_create(8, err, sizeof err);
+	cls.checked = tlsclient_create(8, err, sizeof err);
+	if (cls.unchecked == NULL || cls.checked == NULL) {
 		log_error("alerts", "no HTTPS client for notifications: %s", err);
+		tlsclient_destroy(cls.unchecked);
+		tlsclient_destroy(cls.checked);
 		return NULL;
+	}
+	if (tlsclient_verify_with(cls.checked, NOTIFY_CA_FILE, cls.ca_error, sizeof cls.ca_error) != MW_OK) {
+		/* HTTPS channels that check certificates fail, naming this, rather
+		   than send unchecked */
+		log_warn("alerts", "%s: HTTPS receivers cannot be checked and are not sent to", cls.ca_error);
+		tlsclient_destroy(cls.checked);
+		cls.checked = NULL;
 	}
 	pthread_mutex_lock(&a->lock);
 	while (!a->stop) {
@@ -613,10 +659,11 @@ notify_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&a->lock);
-		deliver_one(a, cl, c);
+		deliver_one(a, &cls, c);
 		pthread_mutex_lock(&a->lock);
 	}
 	pthread_mutex_unlock(&a->lock);
-	tlsclient_destroy(cl);
+	tlsclient_destroy(cls.checked);
+	tlsclient_destroy(cls.unchecked);
 	return NULL;
 }

@@ -15,6 +15,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -41,6 +42,8 @@ struct sess_slot {
 struct tls_client {
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca;          /* trusted roots, when certificates are checked */
+	int verify;
 	pthread_mutex_t lock;
 	int nslots;
 	struct sess_slot *slots;
@@ -66,6 +69,7 @@ tlsclient_create(int session_slots, char *err, size_t errlen)
 	pthread_cond_init(&c->full_cond, NULL);
 	mbedtls_ctr_drbg_init(&c->drbg);
 	mbedtls_ssl_config_init(&c->conf);
+	mbedtls_x509_crt_init(&c->ca);
 	c->nslots = session_slots > 0 ? session_slots : 1;
 	c->slots = calloc((size_t)c->nslots, sizeof *c->slots);
 	if (c->slots == NULL) {
@@ -82,6 +86,22 @@ fail:
 	return NULL;
 }
 
+int
+tlsclient_verify_with(struct tls_client *c, const char *ca_file, char *err, size_t errlen)
+{
+	int r = mbedtls_x509_crt_parse_file(&c->ca, ca_file);
+	/* a bundle with a few unparsable entries still has its roots: r > 0 */
+	if (r < 0 || c->ca.version == 0) {
+		snprintf(err, errlen, "cannot read trusted certificates from %s (mbedTLS -0x%04x)", ca_file,
+		    (unsigned)(r < 0 ? -r : 0));
+		return MW_EINVAL;
+	}
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	c->verify = 1;
+	return MW_OK;
+}
+
 void
 tlsclient_destroy(struct tls_client *c)
 {
@@ -93,6 +113,7 @@ tlsclient_destroy(struct tls_client *c)
 				mbedtls_ssl_session_free(&c->slots[i].sess);
 	free(c->slots);
 	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_x509_crt_free(&c->ca);
 	mbedtls_ctr_drbg_free(&c->drbg);
 	pthread_cond_destroy(&c->full_cond);
 	pthread_mutex_destroy(&c->lock);
@@ -450,11 +471,26 @@ tlsclient_fetch(struct tls_client *c, const struct fetch_req *q, struct https_re
 		goto out;
 	}
 	mbedtls_ssl_set_bio(&ssl, &io, tlsio_send, tlsio_recv, NULL);
+	/* a name: sent as SNI, and the certificate must carry it when checked */
+	unsigned char bin[16];
+	if (q->host && inet_pton(AF_INET, q->host, bin) != 1 && inet_pton(AF_INET6, q->host, bin) != 1 &&
+	    (r = mbedtls_ssl_set_hostname(&ssl, q->host)) != 0) {
+		tls_error(out, "tls setup", r);
+		goto out;
+	}
 	char cached_spki[65];
 	session_load(c, key, &ssl, cached_spki);
 	while ((r = mbedtls_ssl_handshake(&ssl)) != 0) {
 		if (r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) {
-			tls_error(out, "tls handshake", r);
+			uint32_t flags = c->verify ? mbedtls_ssl_get_verify_result(&ssl) : 0;
+			if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags) {
+				char why[256];
+				mbedtls_x509_crt_verify_info(why, sizeof why, "", flags);
+				why[strcspn(why, "\n")] = '\0';
+				set_error(out, PERR_TLS, "tls handshake: the certificate of %s is not trusted: %s",
+				    q->host ? q->host : ip, why);
+			} else
+				tls_error(out, "tls handshake", r);
 			goto out;
 		}
 	}

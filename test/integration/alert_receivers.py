@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Receivers for the alerts test, written in the test (stdlib only).
 
-  alert_receivers.py webhook PORT OUT SECRET
-      An HTTP server on 127.0.0.1:PORT that answers every POST with 200
+  alert_receivers.py webhook PORT OUT SECRET [CERT KEY]
+      An HTTP server (HTTPS with CERT and KEY) on 127.0.0.1:PORT that
+      answers every POST with 200
       and appends one JSON line per request to OUT: the path, whether the
       X-Meshwatch-Signature header is the HMAC-SHA256 of the body under
       SECRET ("sig_ok"), the delivery id, and the body.
@@ -28,7 +29,7 @@ import threading
 import time
 
 
-def webhook(port, out, secret):
+def webhook(port, out, secret, cert=None, key=None):
     lock = threading.Lock()
 
     class H(http.server.BaseHTTPRequestHandler):
@@ -49,6 +50,10 @@ def webhook(port, out, secret):
 
     http.server.ThreadingHTTPServer.allow_reuse_address = True
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("ready", flush=True)
     srv.serve_forever()
 
@@ -122,6 +127,6 @@ def smtp(port, d):
 
 if __name__ == "__main__":
     if sys.argv[1] == "webhook":
-        webhook(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+        webhook(int(sys.argv[2]), sys.argv[3], sys.argv[4], *sys.argv[5:7])
     else:
         smtp(int(sys.argv[2]), sys.argv[3])

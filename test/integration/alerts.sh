@@ -29,6 +29,13 @@ start_hook() {
   fail "the webhook receiver did not start: $(cat "$TMP/hook.log")"
 }
 start_hook
+# an HTTPS receiver with a self-signed certificate for localhost
+TLS_PORT=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/tls.key" -out "$TMP/tls.crt" \
+  -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
+python3 "$HERE/alert_receivers.py" webhook "$TLS_PORT" "$TMP/tls.jsonl" "$SECRET" "$TMP/tls.crt" "$TMP/tls.key" \
+  > "$TMP/tls.ready" 2>"$TMP/tls.log" &
+PIDS+=($!)
 mkdir -p "$TMP/mail"
 python3 "$HERE/alert_receivers.py" smtp "$SMTP_PORT" "$TMP/mail" > "$TMP/smtp.ready" 2>"$TMP/smtp.log" &
 PIDS+=($!)
@@ -52,7 +59,10 @@ cat > "$TMP/alerts.json" <<EOF
   {"name": "am", "type": "alertmanager", "url": "http://127.0.0.1:$AM_PORT"},
   {"name": "chat", "type": "slack", "url": "http://127.0.0.1:$HOOK_PORT/services/T0/B0/secretpath", "min_severity": "critical"},
   {"name": "mail", "type": "smtp", "host": "127.0.0.1", "port": $SMTP_PORT, "starttls": true,
-   "from": "meshwatch@example.test", "to": ["ops@example.test"], "min_severity": "critical"}],
+   "from": "meshwatch@example.test", "to": ["ops@example.test"], "min_severity": "critical"},
+  {"name": "tls-checked", "type": "webhook", "url": "https://localhost:$TLS_PORT/checked", "min_severity": "critical"},
+  {"name": "tls-self", "type": "webhook", "url": "https://localhost:$TLS_PORT/self", "tls_verify": false,
+   "min_severity": "critical"}],
  "group_wait_s": 1}
 EOF
 
@@ -167,6 +177,16 @@ for i in 1 2 3; do
 done
 [ $senders = 1 ] || fail "$senders nodes say they send the messages themselves"
 ok "all three survivors show the alert firing; two of them name $SENDER as the one that sends"
+
+# ---- HTTPS receivers: the certificate is checked unless the channel says not ----
+for _ in $(seq 100); do grep -q '"path": "/self"' "$TMP/tls.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"path": "/self"' "$TMP/tls.jsonl" || fail "the tls_verify:false channel delivered nothing over HTTPS"
+grep -q '"path": "/checked"' "$TMP/tls.jsonl" && fail "a self-signed receiver got a message from a channel that checks"
+SJ=$(echo "$SENDER" | sed 's/^n\([0-9]\).*/\1/')
+ucurl "$(addr $SJ)" /api/alerts/channels -H "Authorization: Bearer ${TOK[$SJ]}"
+echo "$BODY" | jget '[c for c in d["items"] if c["name"]=="tls-checked"][0]["last_error"]' > "$TMP/tlserr.txt"
+grep -q "not trusted" "$TMP/tlserr.txt" || fail "tls-checked's error: $(cat "$TMP/tlserr.txt")"
+ok "HTTPS: a self-signed receiver is refused with \"$(cat "$TMP/tlserr.txt")\"; with tls_verify false it gets the message"
 
 # ---- the webhook is down while n4 returns: the resolved message waits ----
 kill "$HOOK_PID"; wait "$HOOK_PID" 2>/dev/null || true
