@@ -33,4 +33,8 @@ int json_get_str(const cJSON *obj, const char *key, char *out, size_t outlen, in
    when absent, not a number, fractional or out of range. */
 int json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *out) MW_MUST_CHECK;
 
+/* The JSON object in text (a stored evidence or label set), or a new
+   empty object when text is not one. Never NULL but out of memory. */
+cJSON *json_parse_object(const char *text);
+
 #endif

@@ -44,9 +44,7 @@ alert_json(const struct alert *x)
 		cJSON_AddStringToObject(o, "sent_by", x->sent_by);
 	else
 		cJSON_AddNullToObject(o, "sent_by");
-	cJSON *l = cJSON_Parse(x->labels);
-	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(l) ? l : (cJSON_Delete(l), cJSON_CreateObject()));
-	cJSON *e = cJSON_Parse(x->evidence);
-	cJSON_AddItemToObject(o, "evidence", cJSON_IsObject(e) ? e : (cJSON_Delete(e), cJSON_CreateObject()));
+	cJSON_AddItemToObject(o, "labels", json_parse_object(x->labels));
+	cJSON_AddItemToObject(o, "evidence", json_parse_object(x->evidence));
 	return o;
 }

@@ -260,8 +260,7 @@ rule_json(const struct rule *r, int with_id)
 	}
 	cJSON_AddNumberToObject(o, "for_s", r->for_s);
 	cJSON_AddStringToObject(o, "severity", event_severity_name(r->severity));
-	cJSON *l = cJSON_Parse(r->labels);
-	cJSON_AddItemToObject(o, "labels", cJSON_IsObject(l) ? l : (cJSON_Delete(l), cJSON_CreateObject()));
+	cJSON_AddItemToObject(o, "labels", json_parse_object(r->labels));
 	cJSON_AddNumberToObject(o, "confirm_k", r->confirm_k);
 	cJSON_AddNumberToObject(o, "repeat_s", r->repeat_s);
 	cJSON_AddNumberToObject(o, "group_wait_s", r->group_wait_s);

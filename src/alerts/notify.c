@@ -289,11 +289,7 @@ static cJSON *
 am_alert(const struct node *nd, const struct alert *x, int resolved)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *l = cJSON_Parse(x->labels);
-	if (!cJSON_IsObject(l)) {
-		cJSON_Delete(l);
-		l = cJSON_CreateObject();
-	}
+	cJSON *l = json_parse_object(x->labels);
 	/* the same labels from every node: Alertmanager folds repeats */
 	cJSON_DeleteItemFromObjectCaseSensitive(l, "alertname");
 	cJSON_AddStringToObject(l, "alertname", x->rule);

@@ -373,12 +373,7 @@ views_event(const struct event_row *e)
 	cJSON_AddStringToObject(o, "subject_name", e->subject_name);
 	cJSON_AddStringToObject(o, "old", e->old_value);
 	cJSON_AddStringToObject(o, "new", e->new_value);
-	cJSON *evd = cJSON_Parse(e->evidence);
-	if (!cJSON_IsObject(evd)) {
-		cJSON_Delete(evd);
-		evd = cJSON_CreateObject();
-	}
-	cJSON_AddItemToObject(o, "evidence", evd);
+	cJSON_AddItemToObject(o, "evidence", json_parse_object(e->evidence));
 	return o;
 }
 

@@ -60,3 +60,13 @@ json_get_int(const cJSON *obj, const char *key, double lo, double hi, double *ou
 	*out = v->valuedouble;
 	return 0;
 }
+
+cJSON *
+json_parse_object(const char *text)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	if (cJSON_IsObject(o))
+		return o;
+	cJSON_Delete(o);
+	return cJSON_CreateObject();
+}

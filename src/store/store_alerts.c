@@ -34,34 +34,24 @@ store_docs_free(struct store_doc *d, int n)
 	free(d);
 }
 
-/* Rows of a two- or three-column query (id, body[, t]) into a malloc'd
-   array of at most max documents. */
+/* Steps a prepared two- or three-column query (id, body[, t]) into a
+   malloc'd array of at most max documents, and finalizes it. */
 static int
-docs_locked(struct store *st, const char *sql, int64_t arg, int max, struct store_doc **out, int *n)
+collect_docs(sqlite3_stmt *s, int max, struct store_doc **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	sqlite3_stmt *s = store_prep(st, sql);
-	if (s == NULL)
-		return MW_EDB;
-	sqlite3_bind_int64(s, 1, arg);
-	struct store_doc *d = calloc((size_t)max, sizeof *d);
-	if (d == NULL && max > 0) {
-		sqlite3_finalize(s);
-		return MW_ENOMEM;
-	}
-	int rc = 0;
-	while (*n < max && sqlite3_step(s) == SQLITE_ROW) {
+	struct store_doc *d = calloc((size_t)(max > 0 ? max : 1), sizeof *d);
+	int rc = d ? 0 : MW_ENOMEM;
+	while (rc == 0 && *n < max && sqlite3_step(s) == SQLITE_ROW) {
 		struct store_doc *x = &d[*n];
 		x->id = sqlite3_column_int64(s, 0);
-		x->body = strdup(store_col_text(s, 1));
 		if (sqlite3_column_count(s) > 2)
 			x->t = sqlite3_column_int64(s, 2);
-		if (x->body == NULL) {
+		if ((x->body = strdup(store_col_text(s, 1))) == NULL)
 			rc = MW_ENOMEM;
-			break;
-		}
-		(*n)++;
+		else
+			(*n)++;
 	}
 	sqlite3_finalize(s);
 	if (rc != 0) {
@@ -71,6 +61,19 @@ docs_locked(struct store *st, const char *sql, int64_t arg, int max, struct stor
 	}
 	*out = d;
 	return 0;
+}
+
+/* The same for a query with one integer parameter. */
+static int
+docs_locked(struct store *st, const char *sql, int64_t arg, int max, struct store_doc **out, int *n)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *s = store_prep(st, sql);
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_int64(s, 1, arg);
+	return collect_docs(s, max, out, n);
 }
 
 /* ---- rules ---- */
@@ -220,23 +223,7 @@ alerts_list_locked(struct store *st, const char *state, int limit, int offset, s
 	sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, limit);
 	sqlite3_bind_int(s, 3, offset);
-	struct store_doc *d = calloc((size_t)(limit > 0 ? limit : 1), sizeof *d);
-	int rc = d ? 0 : MW_ENOMEM;
-	while (rc == 0 && *n < limit && sqlite3_step(s) == SQLITE_ROW) {
-		d[*n].id = sqlite3_column_int64(s, 0);
-		if ((d[*n].body = strdup(store_col_text(s, 1))) == NULL)
-			rc = MW_ENOMEM;
-		else
-			(*n)++;
-	}
-	sqlite3_finalize(s);
-	if (rc != 0) {
-		store_docs_free(d, *n);
-		*n = 0;
-		return rc;
-	}
-	*out = d;
-	return 0;
+	return collect_docs(s, limit, out, n);
 }
 
 int

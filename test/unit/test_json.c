@@ -103,6 +103,23 @@ test_get_int(void **state)
 	cJSON_Delete(o);
 }
 
+/* A stored object comes back as one; anything else as {} (never NULL). */
+static void
+test_parse_object(void **state)
+{
+	(void)state;
+	const char *bad[] = {NULL, "", "[1]", "\"x\"", "{\"a\":", "3"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cJSON *o = json_parse_object(bad[i]);
+		assert_true(cJSON_IsObject(o));
+		assert_int_equal(cJSON_GetArraySize(o), 0);
+		cJSON_Delete(o);
+	}
+	cJSON *o = json_parse_object("{\"k\":\"v\"}");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "k")->valuestring, "v");
+	cJSON_Delete(o);
+}
+
 int
 main(void)
 {
@@ -112,6 +129,7 @@ main(void)
 		cmocka_unit_test(test_add_time),
 		cmocka_unit_test(test_get_str),
 		cmocka_unit_test(test_get_int),
+		cmocka_unit_test(test_parse_object),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
