@@ -255,7 +255,10 @@ store_alert_get(struct store *st, int64_t id, char **body)
 int
 store_alerts_expire_locked(struct store *st, int64_t before)
 {
-	return store_bind_exec_locked(st, "DELETE FROM alerts WHERE state = 'resolved' AND updated_at < ?1", before);
+	int a = store_bind_exec_locked(st, "DELETE FROM alerts WHERE state = 'resolved' AND updated_at < ?1", before);
+	/* silences that ended before then: only their history is left */
+	int s = store_bind_exec_locked(st, "DELETE FROM alert_silences WHERE ends_at < ?1", before);
+	return a < 0 || s < 0 ? MW_EDB : a + s;
 }
 
 /* ---- the notification outbox ---- */

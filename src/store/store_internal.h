@@ -79,7 +79,8 @@ int store_discovery_shed_locked(struct store *st, int rows);
    events before a time (ms), shed the oldest rows; both return how many. */
 int store_events_expire_locked(struct store *st, int64_t before_ms);
 int store_events_shed_locked(struct store *st, int rows);
-/* Resolved alerts last updated before a time (s) go; how many. */
+/* Resolved alerts last updated, and silences ended, before a time (s)
+   go; how many. */
 int store_alerts_expire_locked(struct store *st, int64_t before);
 
 #endif

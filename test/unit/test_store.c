@@ -1151,6 +1151,24 @@ test_alerts_tables(void **state)
 	assert_int_equal(store_alerts_list(f->st, "", 10, 0, &d, &n, &total), 0);
 	assert_int_equal(total, 3); /* 1, 3 and 5: the resolved 2 and 4 went */
 	store_docs_free(d, n);
+
+	/* retention: a resolved alert and a silence that ended 3 days ago go
+	   with a 2-day retention; a firing alert and a running silence stay */
+	int64_t now = mw_wall_s(), sid;
+	struct store_alert old = {.id = 6, .rule_id = 1, .updated_at = now - 3 * 86400, .state = "resolved",
+	    .subject = "s", .body = "old"};
+	assert_int_equal(store_alert_put(f->st, &old, 100), 0);
+	assert_int_equal(store_silence_add(f->st, now - 3 * 86400, "{}", &sid), 0);
+	assert_int_equal(store_silence_add(f->st, now + 3600, "{}", &sid), 0);
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, now, 86400, 2 * 86400, 1 << 30, &ms), 0);
+	assert_int_equal(store_alert_get(f->st, 6, &one), MW_ENOTFOUND);
+	assert_int_equal(store_alert_get(f->st, 5, &one), 0);
+	free(one);
+	assert_int_equal(store_silences_load(f->st, 0, 10, &d, &n), 0);
+	assert_int_equal(n, 1); /* loaded from time 0: only the running one is left */
+	assert_int_equal(d[0].id, sid);
+	store_docs_free(d, n);
 }
 
 int
