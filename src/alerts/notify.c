@@ -231,7 +231,9 @@ channel_json(const struct channel *c)
 		snprintf(target, sizeof target, "smtp://%s:%d%s to %s%s", c->host, c->port, c->starttls ? " (STARTTLS)" : "",
 		    c->to[0], c->nto > 1 ? " and others" : "");
 	else
-		snprintf(target, sizeof target, "%s", c->url);
+		/* without a query string: receivers put tokens there */
+		snprintf(target, sizeof target, "%.*s%s", (int)strcspn(c->url, "?#"), c->url,
+		    c->url[strcspn(c->url, "?#")] ? "?..." : "");
 	cJSON_AddStringToObject(o, "target", target);
 	cJSON_AddStringToObject(o, "min_severity", event_severity_name(c->min_severity));
 	if (c->type != CH_SMTP && c->tls)
