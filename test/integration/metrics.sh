@@ -73,6 +73,14 @@ else
   echo "promtool not installed: lint not checked"
 fi
 
+# gzip for scrapers that ask (Prometheus does); plain for those that don't
+hdr=$(curl -sk --max-time 10 -D - -o "$TMP/m.gz" -H 'Accept-Encoding: gzip' -H "Authorization: Bearer ${TOKS[1]}" "https://$(addr 1):8443/metrics")
+grep -qi '^content-encoding: gzip' <<<"$hdr" || fail "no gzip: $hdr"
+gunzip -c "$TMP/m.gz" | grep -q '^meshwatch_peer_up{peer="n2.test"' || fail "gzip body does not decompress to the page"
+plain=$(curl -sk --max-time 10 -D - -o /dev/null -H "Authorization: Bearer ${TOKS[1]}" "https://$(addr 1):8443/metrics")
+grep -qi '^content-encoding' <<<"$plain" && fail "compressed without being asked"
+ok "/metrics is gzip-compressed when asked ($(stat -c %s "$TMP/m.gz") bytes for $(gunzip -c "$TMP/m.gz" | wc -c)), plain otherwise"
+
 # targets: series keyed by target_id and name; the port lives in the info series
 L=$(addr 1)
 python3 -c "
