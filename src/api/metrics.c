@@ -161,8 +161,8 @@ put_targets(struct mw_buf *b, struct node *n, int *capped)
 	if (k > max)
 		k = max;
 	*capped = total > k;
-	struct target_series *ser = calloc((size_t)(k ? k : 1), sizeof *ser);
-	char (*lbl)[300] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	struct target_series *ser = calloc((size_t)(k > 0 ? k : 1), sizeof *ser);
+	char (*lbl)[300] = calloc((size_t)(k > 0 ? k : 1), sizeof *lbl);
 	if (ser == NULL || lbl == NULL) {
 		free(ser);
 		free(lbl);
@@ -335,7 +335,7 @@ put_peers(struct mw_buf *b, struct node *n, int *capped)
 	*capped = k > n->cfg.metrics_max_peers;
 	if (*capped)
 		k = n->cfg.metrics_max_peers;
-	char (*lbl)[400] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	char (*lbl)[400] = calloc((size_t)(k > 0 ? k : 1), sizeof *lbl);
 	if (lbl == NULL) {
 		free(ps);
 		return;
