@@ -34,6 +34,21 @@
 
 /* ---- security ---- */
 
+/* API tokens (POST /api/tokens) a node keeps, expired ones included until
+   deleted; the next create gets 409 token_limit. */
+#define TOKENS_MAX 256
+/* A token's name in bytes (printable ASCII). */
+#define TOKEN_NAME_MAX 64
+/* A token's last_used_at is written at most this often (seconds): a
+   script polling every second costs one write a minute, not one a
+   request. */
+#define TOKEN_TOUCH_S 60
+/* The metrics token (metrics_token_file), trimmed: at least MIN bytes of
+   printable ASCII, at most MAX; the file itself may be at most 4 KiB. */
+#define METRICS_TOKEN_MIN 20
+#define METRICS_TOKEN_MAX 256
+#define METRICS_TOKEN_FILE_MAX 4096
+
 /* Recipients of one e-mail alert. */
 #define SMTP_MAX_RCPT 16
 /* The body of one e-mail as given (UTF-8 text, before CRLF and
