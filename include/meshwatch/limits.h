@@ -214,6 +214,9 @@
 #define TARGET_MAX_RETENTION_S (5LL * 366 * 86400)
 /* The longest group_by, 1000000d: far from overflowing as milliseconds. */
 #define TARGET_GROUP_BY_MAX_S (1000000LL * 86400)
+/* A plain-HTTP request on the HTTPS port: the most of it read to find
+   its target and Host for the redirect to https://. */
+#define PLAIN_HTTP_MAX_BYTES 2048
 /* The rendered /metrics page, and the service names of discovered
    services given series. The other label sets are bounded by settings
    (metrics_max_peers, metrics_max_targets, metrics_max_cells) whose
