@@ -128,6 +128,11 @@
 #define SVC_NAME_MAX 64
 /* Ports in one service definition. */
 #define SVC_MAX_PORTS 16
+/* A definition's service-specific HTTP path (with its NUL), the paths
+   asked of one open port, and path fetches in one scan. */
+#define SVC_PATH_MAX 128
+#define SCAN_PATHS_PER_PORT 4
+#define SCAN_PATH_FETCHES_MAX 512
 /* Service definitions, built in and loaded together; more fail the load. */
 #define SVC_MAX_DEFS 4096
 /* The largest service definitions file loaded. */

@@ -34,6 +34,9 @@ struct svc_evidence {
 	int unprobed;
 	const char *image;        /* e.g. "nginx:1.25", "registry.example/gitlab/gitlab-ce:16.0" */
 	const char *image_title;  /* its org.opencontainers.image.title label, or NULL */
+	/* the answer is to GET path (a definition's "path"), not GET /: only
+	   the definitions of that path apply. NULL: GET / (or no HTTP) */
+	const char *path;
 };
 
 struct svc_match {
@@ -58,6 +61,10 @@ int svcdb_count(const struct svcdb *db);
 int svcdb_identify(const struct svcdb *db, const struct svc_evidence *ev, struct svc_match *out);
 
 const char *svc_confidence_name(int c);
+
+/* The distinct paths of the definitions that list port, at most max, in
+   definition order; returns how many. */
+int svcdb_paths(const struct svcdb *db, uint16_t port, char out[][SVC_PATH_MAX], int max);
 
 /* Parses an HTTP response head and body out of raw bytes (the first
    bytes a service sent): status, header block, title. Copies into the

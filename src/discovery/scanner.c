@@ -68,6 +68,16 @@ struct open_port {
 	char tls_subject[160];
 	int tls_len;
 	char tls_raw[SCAN_RAW_MAX + 1];
+	/* answers to the service-specific paths of the definitions for this
+	   port (after the TLS probes, when it spoke HTTP) */
+	int npaths;
+	struct path_answer *paths;
+};
+
+struct path_answer {
+	char path[SVC_PATH_MAX];
+	int len;
+	char raw[SCAN_RAW_MAX + 1];
 };
 
 /* Smoothed connect round-trip time and its variation (RFC 6298), ms. */
@@ -505,6 +515,9 @@ sweep_free(struct sweep *sw)
 	if (sw == NULL)
 		return;
 	for (int i = 0; i < sw->nopen; i++)
+		if (sw->opens[i])
+			free(sw->opens[i]->paths);
+	for (int i = 0; i < sw->nopen; i++)
 		free(sw->opens[i]);
 	free(sw->opens);
 	free(sw->state);
@@ -577,8 +590,15 @@ connect_timeout(uint32_t ip, int port, int timeout_ms)
 	return fd;
 }
 
+/* One fetch of a batch: GET / over TLS (path -1), or GET of op's path
+   number path (over TLS when the port spoke it). */
+struct fetch {
+	struct open_port *op;
+	int path;
+};
+
 struct tls_batch {
-	struct open_port **items;
+	struct fetch *items;
 	int n;
 	int next;                   /* under lock */
 	pthread_mutex_t lock;
@@ -587,50 +607,83 @@ struct tls_batch {
 	volatile int *cancel;
 };
 
-/* Handshake (certificate not verified: we want its subject, not trust),
-   then GET / over TLS; what comes back lands in op->tls_raw. */
-static void
-tls_probe(struct tls_batch *b, mbedtls_ssl_config *conf, struct open_port *op)
+/* GET path from op's host and port, over TLS when tls (certificate not
+   verified: we want its subject, not trust; the subject goes to subject
+   when not NULL); the answer's first SCAN_RAW_MAX bytes into raw
+   (NUL-terminated). Returns its length, or -1 when no connection or
+   handshake came about. */
+static int
+http_get(struct tls_batch *b, mbedtls_ssl_config *conf, const struct open_port *op, const char *path, int tls,
+    char *raw, char *subject, size_t sublen)
 {
 	uint32_t ip = b->hosts[op->host];
 	int fd = connect_timeout(ip, op->port, b->timeout_ms);
 	if (fd < 0)
-		return;
+		return -1;
+	int len = -1, r;
+	int64_t deadline = mw_now_ms() + b->timeout_ms;
+	char req[SVC_PATH_MAX + 160];
+	int n = snprintf(req, sizeof req,
+	    "GET %s HTTP/1.0\r\nHost: %u.%u.%u.%u:%d\r\nUser-Agent: meshwatch/%s\r\nAccept: */*\r\n\r\n", path,
+	    ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, op->port, MW_VERSION);
 	mbedtls_net_context net = {.fd = fd};
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_init(&ssl);
+	if (!tls) {
+		if (write(fd, req, (size_t)n) != n)
+			goto out;
+		len = 0;
+		struct timeval tv = {b->timeout_ms / 1000, (b->timeout_ms % 1000) * 1000};
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		while (len < SCAN_RAW_MAX && mw_now_ms() < deadline && (r = (int)read(fd, raw + len, (size_t)(SCAN_RAW_MAX - len))) > 0)
+			len += r;
+		raw[len] = '\0';
+		goto out;
+	}
 	if (mbedtls_ssl_setup(&ssl, conf) != 0)
 		goto out;
 	mbedtls_ssl_set_bio(&ssl, &net, mbedtls_net_send, NULL, mbedtls_net_recv_timeout);
-	int r;
-	int64_t deadline = mw_now_ms() + b->timeout_ms;
 	while ((r = mbedtls_ssl_handshake(&ssl)) != 0) {
 		if ((r != MBEDTLS_ERR_SSL_WANT_READ && r != MBEDTLS_ERR_SSL_WANT_WRITE) || mw_now_ms() > deadline)
 			goto out;
 	}
-	op->tls = 1;
+	len = 0;
 	const mbedtls_x509_crt *crt = mbedtls_ssl_get_peer_cert(&ssl);
-	if (crt && mbedtls_x509_dn_gets(op->tls_subject, sizeof op->tls_subject, &crt->subject) < 0)
-		op->tls_subject[0] = '\0';
-	char req[256];
-	int n = snprintf(req, sizeof req,
-	    "GET / HTTP/1.0\r\nHost: %u.%u.%u.%u:%d\r\nUser-Agent: meshwatch/%s\r\nAccept: */*\r\n\r\n", ip >> 24,
-	    (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, op->port, MW_VERSION);
-	if (mbedtls_ssl_write(&ssl, (const unsigned char *)req, (size_t)n) != n)
-		goto out;
-	while (op->tls_len < SCAN_RAW_MAX && mw_now_ms() < deadline) {
-		r = mbedtls_ssl_read(&ssl, (unsigned char *)op->tls_raw + op->tls_len, (size_t)(SCAN_RAW_MAX - op->tls_len));
-		if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
-			continue;
-		if (r <= 0)
-			break;
-		op->tls_len += r;
+	if (subject && crt && mbedtls_x509_dn_gets(subject, sublen, &crt->subject) < 0)
+		subject[0] = '\0';
+	if (mbedtls_ssl_write(&ssl, (const unsigned char *)req, (size_t)n) == n) {
+		while (len < SCAN_RAW_MAX && mw_now_ms() < deadline) {
+			r = mbedtls_ssl_read(&ssl, (unsigned char *)raw + len, (size_t)(SCAN_RAW_MAX - len));
+			if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
+				continue;
+			if (r <= 0)
+				break;
+			len += r;
+		}
 	}
-	op->tls_raw[op->tls_len] = '\0';
+	raw[len] = '\0';
 	mbedtls_ssl_close_notify(&ssl);
 out:
 	mbedtls_ssl_free(&ssl);
 	close(fd);
+	return len;
+}
+
+static void
+fetch_one(struct tls_batch *b, mbedtls_ssl_config *conf, const struct fetch *f)
+{
+	struct open_port *op = f->op;
+	if (f->path < 0) {
+		int len = http_get(b, conf, op, "/", 1, op->tls_raw, op->tls_subject, sizeof op->tls_subject);
+		if (len >= 0) {
+			op->tls = 1;
+			op->tls_len = len;
+		}
+		return;
+	}
+	struct path_answer *pa = &op->paths[f->path];
+	int len = http_get(b, conf, op, pa->path, op->tls, pa->raw, NULL, 0);
+	pa->len = len > 0 ? len : 0;
 }
 
 static void *
@@ -653,7 +706,7 @@ tls_worker(void *arg)
 			pthread_mutex_unlock(&b->lock);
 			if (i < 0)
 				break;
-			tls_probe(b, &conf, b->items[i]);
+			fetch_one(b, &conf, &b->items[i]);
 		}
 	}
 	mbedtls_ssl_config_free(&conf);
@@ -671,6 +724,23 @@ tls_candidate(const struct open_port *op)
 	return op->http_sent && u[0] == 0x15 && u[1] == 0x03; /* a TLS alert to our plain GET */
 }
 
+/* Runs a batch's fetches on SCAN_TLS_THREADS threads. */
+static void
+run_batch(struct tls_batch *b)
+{
+	if (b->n == 0)
+		return;
+	pthread_mutex_init(&b->lock, NULL);
+	pthread_t th[SCAN_TLS_THREADS];
+	int nt = 0;
+	for (int i = 0; i < SCAN_TLS_THREADS && i < b->n; i++)
+		if (pthread_create(&th[nt], NULL, tls_worker, b) == 0)
+			nt++;
+	for (int i = 0; i < nt; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&b->lock);
+}
+
 static void
 run_tls_probes(struct sweep *sw, int timeout_ms)
 {
@@ -680,18 +750,39 @@ run_tls_probes(struct sweep *sw, int timeout_ms)
 		return;
 	for (int i = 0; i < sw->nopen && b.n < SCAN_TLS_MAX; i++)
 		if (tls_candidate(sw->opens[i]))
-			b.items[b.n++] = sw->opens[i];
-	if (b.n > 0) {
-		pthread_mutex_init(&b.lock, NULL);
-		pthread_t th[SCAN_TLS_THREADS];
-		int nt = 0;
-		for (int i = 0; i < SCAN_TLS_THREADS && i < b.n; i++)
-			if (pthread_create(&th[nt], NULL, tls_worker, &b) == 0)
-				nt++;
-		for (int i = 0; i < nt; i++)
-			pthread_join(th[i], NULL);
-		pthread_mutex_destroy(&b.lock);
+			b.items[b.n++] = (struct fetch){sw->opens[i], -1};
+	run_batch(&b);
+	free(b.items);
+}
+
+/* Ports that answered HTTP (plain or over TLS) are asked for the paths of
+   the definitions listing that port (at most SCAN_PATHS_PER_PORT each,
+   SCAN_PATH_FETCHES_MAX per scan): identify() then weighs each answer
+   against the definitions of its path. */
+static void
+run_path_probes(struct scanner *sc, struct sweep *sw, int timeout_ms)
+{
+	struct tls_batch b = {.hosts = sw->job->hosts, .timeout_ms = timeout_ms, .cancel = &sw->job->cancel};
+	b.items = calloc(SCAN_PATH_FETCHES_MAX, sizeof *b.items);
+	if (b.items == NULL)
+		return;
+	for (int i = 0; i < sw->nopen && b.n < SCAN_PATH_FETCHES_MAX; i++) {
+		struct open_port *op = sw->opens[i];
+		const char *raw = op->tls ? op->tls_raw : op->raw;
+		size_t len = (size_t)(op->tls ? op->tls_len : op->len);
+		if (len < 5 || strncmp(raw, "HTTP/", 5) != 0)
+			continue;
+		char paths[SCAN_PATHS_PER_PORT][SVC_PATH_MAX];
+		int np = svcdb_paths(sc->db, (uint16_t)op->port, paths, SCAN_PATHS_PER_PORT);
+		if (np <= 0 || (op->paths = calloc((size_t)np, sizeof *op->paths)) == NULL)
+			continue;
+		for (int k = 0; k < np && b.n < SCAN_PATH_FETCHES_MAX; k++) {
+			memcpy(op->paths[k].path, paths[k], sizeof op->paths[k].path);
+			op->npaths = k + 1;
+			b.items[b.n++] = (struct fetch){op, k};
+		}
 	}
+	run_batch(&b);
 	free(b.items);
 }
 
@@ -924,6 +1015,26 @@ identify(struct scanner *sc, struct open_port *op, const char *vendor, struct di
 	};
 	struct svc_match m;
 	svcdb_identify(sc->db, &ev, &m);
+	/* the answers to service-specific paths, each weighed by its own
+	   definitions; a better match names the service */
+	for (int k = 0; k < op->npaths; k++) {
+		struct path_answer *pa = &op->paths[k];
+		char ph[2048], pt[128];
+		const char *pb = NULL;
+		int pst = svc_parse_http(pa->raw, (size_t)pa->len, ph, sizeof ph, pt, sizeof pt, &pb);
+		if (pst == 0)
+			continue;
+		struct svc_evidence pev = ev;
+		pev.banner = NULL;
+		pev.http_status = pst;
+		pev.http_headers = ph;
+		pev.http_body = pb;
+		pev.http_title = pt[0] ? pt : NULL;
+		pev.path = pa->path;
+		struct svc_match pm;
+		if (svcdb_identify(sc->db, &pev, &pm) > m.confidence)
+			m = pm;
+	}
 	snprintf(out->proto, sizeof out->proto, "tcp");
 	snprintf(out->state, sizeof out->state, "open");
 	out->port = op->port;
@@ -1093,6 +1204,7 @@ record_scan(struct scanner *sc, struct sweep *sw, char *err, size_t errlen)
 	struct job *job = sw->job;
 	int64_t now = mw_wall_s();
 	run_tls_probes(sw, c->scan_timeout_ms + 2 * c->scan_banner_ms);
+	run_path_probes(sc, sw, c->scan_timeout_ms + 2 * c->scan_banner_ms);
 
 	char(*macs)[18] = calloc((size_t)job->nhosts + 1, sizeof *macs);
 	uint8_t *arp = calloc((size_t)job->nhosts + 1, 1);

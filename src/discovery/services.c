@@ -27,6 +27,7 @@ struct svcdef {
 	int http_status;
 	char *header_name, *header_value;
 	char *body, *title, *tls_subject, *vendor;
+	char *path;           /* content matchers apply to GET path's answer */
 	int want_http, want_tls;
 };
 
@@ -55,6 +56,7 @@ def_clear(struct svcdef *d)
 	free(d->title);
 	free(d->tls_subject);
 	free(d->vendor);
+	free(d->path);
 	memset(d, 0, sizeof *d);
 }
 
@@ -104,7 +106,7 @@ opt_bool(const cJSON *e, const char *key, int *out, int idx, char *err, size_t e
 }
 
 static const char *const known_keys[] = {"name", "ports", "banner", "http_status", "header", "body", "title",
-	"tls_subject", "vendor", "http", "tls", "image", "description"};
+	"tls_subject", "vendor", "http", "tls", "image", "path", "description"};
 
 static int
 parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
@@ -168,6 +170,19 @@ parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
 		rc = opt_str(e, "tls_subject", &d->tls_subject, idx, err, errlen);
 	if (rc == 0)
 		rc = opt_str(e, "vendor", &d->vendor, idx, err, errlen);
+	if (rc == 0)
+		rc = opt_str(e, "path", &d->path, idx, err, errlen);
+	if (rc == 0 && d->path) {
+		int ok = d->path[0] == '/' && strlen(d->path) < SVC_PATH_MAX;
+		for (const char *c = d->path; ok && *c; c++)
+			ok = (unsigned char)*c > 0x20 && (unsigned char)*c < 0x7f;
+		if (!ok || !(d->http_status || header || d->body || d->title)) {
+			snprintf(err, errlen, "definition %d (%s): \"path\" must start with / and be at most %d printable "
+			                      "characters without spaces, with http_status, header, body or title to check its answer",
+			    idx, d->name, SVC_PATH_MAX - 1);
+			rc = MW_EINVAL;
+		}
+	}
 	if (rc == 0)
 		rc = opt_bool(e, "http", &d->want_http, idx, err, errlen);
 	if (rc == 0)
@@ -363,6 +378,10 @@ def_score(const struct svcdef *d, const struct svc_evidence *ev)
 			return port_hit ? SVC_LOW : SVC_NONE;
 		return port_hit ? SVC_CERTAIN : SVC_HIGH;
 	}
+	/* a definition with a path judges only the answer to that path, and
+	   the answer to a path only its definitions */
+	if ((d->path == NULL) != (ev->path == NULL) || (d->path && strcmp(d->path, ev->path) != 0))
+		return SVC_NONE;
 	int strong = 0, weak = 0, missed = 0;
 #define CHECK(present, ok, counter) \
 	do { \
@@ -408,6 +427,26 @@ svcdb_identify(const struct svcdb *db, const struct svc_evidence *ev, struct svc
 	snprintf(out->name, sizeof out->name, "%s", at >= 0 ? db->defs[at].name : "");
 	out->confidence = best;
 	return best;
+}
+
+int
+svcdb_paths(const struct svcdb *db, uint16_t port, char out[][SVC_PATH_MAX], int max)
+{
+	int n = 0;
+	for (int i = 0; db && i < db->n && n < max; i++) {
+		const struct svcdef *d = &db->defs[i];
+		int hit = 0;
+		for (int p = 0; p < d->nports; p++)
+			hit |= d->ports[p] == port;
+		if (!d->path || !hit)
+			continue;
+		int dup = 0;
+		for (int k = 0; k < n; k++)
+			dup |= strcmp(out[k], d->path) == 0;
+		if (!dup)
+			snprintf(out[n++], SVC_PATH_MAX, "%s", d->path);
+	}
+	return n;
 }
 
 void

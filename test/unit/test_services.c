@@ -129,6 +129,9 @@ test_bad_definitions(void **state)
 		{"[{\"name\":\"x\",\"tls\":1}]", "\"tls\""},
 		{"[{\"name\":\"x\",\"image\":\"[\"}]", "\"image\" is not a valid regular expression"},
 		{"[{\"name\":\"x\",\"image\":7}]", "\"image\""},
+		{"[{\"name\":\"x\",\"ports\":[1],\"path\":\"api\",\"body\":\"y\"}]", "\"path\" must start with /"},
+		{"[{\"name\":\"x\",\"ports\":[1],\"path\":\"/a b\",\"body\":\"y\"}]", "\"path\""},
+		{"[{\"name\":\"x\",\"ports\":[1],\"path\":\"/a\"}]", "to check its answer"},
 	};
 	for (size_t i = 0; i < MW_ARRAY_LEN(bad); i++) {
 		struct svcdb *db = svcdb_parse(bad[i][0], strlen(bad[i][0]), err, sizeof err);
@@ -222,6 +225,49 @@ test_container_images(void **state)
 	svcdb_free(db);
 }
 
+/* Service-specific paths: a definition with a path judges only the
+   answer to that path (GitLab's / is a redirect; its sign-in page says
+   GitLab), and the paths of a port are listed once each. */
+static void
+test_paths(void **state)
+{
+	(void)state;
+	char err[400];
+	struct svcdb *db = svcdb_load(NULL, err, sizeof err);
+	assert_non_null(db);
+	char paths[4][SVC_PATH_MAX];
+	int n = svcdb_paths(db, 80, paths, 4);
+	assert_true(n >= 2);
+	int gitlab = 0;
+	for (int i = 0; i < n; i++)
+		gitlab |= strcmp(paths[i], "/users/sign_in") == 0;
+	assert_true(gitlab);
+	assert_int_equal(svcdb_paths(db, 9090, paths, 4), 1);
+	assert_string_equal(paths[0], "/-/healthy");
+	assert_int_equal(svcdb_paths(db, 1, paths, 4), 0);
+	struct svc_match m;
+	/* the root's redirect alone: nothing says GitLab */
+	struct svc_evidence root = {.port = 80, .http_status = 302, .http_headers = "Location: /users/sign_in\r\n"};
+	svcdb_identify(db, &root, &m);
+	assert_string_not_equal(m.name, "GitLab");
+	struct svc_evidence signin = {.port = 80, .http_status = 200, .http_headers = "", .http_title = "Sign in · GitLab",
+	    .path = "/users/sign_in"};
+	assert_int_equal(svcdb_identify(db, &signin, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "GitLab");
+	/* the same title on / is not a match for a path definition */
+	signin.path = NULL;
+	svcdb_identify(db, &signin, &m);
+	assert_string_not_equal(m.name, "GitLab");
+	struct svc_evidence prom = {.port = 9090, .http_status = 200, .http_headers = "",
+	    .http_body = "Prometheus Server is Healthy.\n", .path = "/-/healthy"};
+	assert_int_equal(svcdb_identify(db, &prom, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "Prometheus");
+	/* another path's definitions do not judge this answer */
+	prom.path = "/api/health";
+	assert_int_equal(svcdb_identify(db, &prom, &m), SVC_NONE);
+	svcdb_free(db);
+}
+
 static void
 test_http_parse(void **state)
 {
@@ -254,6 +300,7 @@ main(void)
 		cmocka_unit_test(test_bad_definitions),
 		cmocka_unit_test(test_file_override),
 		cmocka_unit_test(test_container_images),
+		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_http_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
