@@ -42,19 +42,8 @@ die() { printf 'mesh.sh: %s\n' "$*" >&2; exit 2; }
 say() { printf '%s\n' "$*"; }
 posint() { case "$2" in '' | *[!0-9]* | 0) die "$1 must be a positive whole number (got '$2')" ;; esac; }
 
-SCENARIOS=""
-QUICK=0
-for a in "$@"; do
-	case "$a" in
-	A | a) SCENARIOS="$SCENARIOS A" ;;
-	B | b) SCENARIOS="$SCENARIOS B" ;;
-	both | all) SCENARIOS="$SCENARIOS A B" ;;
-	quick) QUICK=1 ;;
-	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) die "unknown argument '$a' (A, B, both, quick)" ;;
-	esac
-done
-[ -n "$SCENARIOS" ] || SCENARIOS="A B"
+. test/bench/meshlib.sh # mesh_args, mesh_traps, mesh_binary, node_ip, mesh_check, mesh_launch, stop_nodes
+mesh_args 30 "$@"
 if [ "$QUICK" = 1 ]; then
 	: "${A_NODES:=12}" "${A_INTERVAL:=2}" "${A_WINDOW:=20}"
 	: "${B_NODES:=24}" "${B_INTERVAL:=5}" "${B_WINDOW:=20}"
@@ -105,7 +94,6 @@ NCPU=$(nproc)
 # ---------------------------------------------------------------- cleanup
 T=$(mktemp -d /tmp/meshwatch-mesh.XXXXXX)
 MON_PID=""
-. test/bench/meshlib.sh # NODE_PIDS, stop_nodes, mesh_binary, node_ip, mesh_check, mesh_launch
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -121,10 +109,7 @@ cleanup() {
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+mesh_traps
 
 # ---------------------------------------------------------------- binary
 mesh_binary

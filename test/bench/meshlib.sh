@@ -2,9 +2,39 @@
 # the binary, node addresses, the address and thread checks, the ring
 # launch and the stop. Sourced, not run. The sourcing script sets, before
 # calling these: ROOT (repository root), T (its temporary directory), PORT,
-# HTTP_THREADS, POLL_WORKERS, MESHWATCH, and defines die() and say().
+# HTTP_THREADS, POLL_WORKERS, MESHWATCH, and defines die(), say() and
+# cleanup().
 
 NODE_PIDS=() # the meshwatch processes started by mesh_launch
+
+# mesh_args HELP_LAST_LINE ARG...: the scenario arguments, A, B, both (all),
+# quick, -h (prints the script's comment lines 2..HELP_LAST_LINE); sets
+# SCENARIOS (default "A B") and QUICK
+mesh_args() {
+	local last=$1 a
+	shift
+	SCENARIOS="" QUICK=0
+	for a in "$@"; do
+		case "$a" in
+		A | a) SCENARIOS="$SCENARIOS A" ;;
+		B | b) SCENARIOS="$SCENARIOS B" ;;
+		both | all) SCENARIOS="$SCENARIOS A B" ;;
+		quick) QUICK=1 ;;
+		-h | --help) sed -n "2,${last}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+		*) die "unknown argument '$a' (A, B, both, quick)" ;;
+		esac
+	done
+	[ -n "$SCENARIOS" ] || SCENARIOS="A B"
+}
+
+# mesh_traps: cleanup (the script's) on every exit path, with the usual
+# statuses for the signals
+mesh_traps() {
+	trap cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
 
 # Builds build-bench/meshwatch (release) when it is missing; sets STALE=yes
 # when it is older than src/ or include/ (it is never rebuilt here).
