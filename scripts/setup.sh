@@ -4,7 +4,7 @@
 # when everything is already there.
 #   scripts/setup.sh               build + test dependencies
 #   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk, nmap,
-#                                  tcpdump, tshark, tcpreplay)
+#                                  tcpdump, tshark, tcpreplay, node_exporter)
 #   scripts/setup.sh --build-only  only what building needs (the Dockerfile's
 #                                  build stage): no browser, no npm
 set -euo pipefail
@@ -42,7 +42,9 @@ if [ "$build_only" = 0 ]; then
 fi
 # tshark asks whether non-root users may capture: DEBIAN_FRONTEND=noninteractive
 # (below) takes the default answer, no.
-[ "$want_bench" = 1 ] && packages+=(nginx-light wrk nmap tcpdump tshark tcpreplay)
+# prometheus-node-exporter is the scrape-cost anchor of test/bench/prometheus.sh
+# (the bench starts its own on loopback; the package's service stays as Debian sets it)
+[ "$want_bench" = 1 ] && packages+=(nginx-light wrk nmap tcpdump tshark tcpreplay prometheus-node-exporter)
 
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -42,19 +42,8 @@ die() { printf 'mesh.sh: %s\n' "$*" >&2; exit 2; }
 say() { printf '%s\n' "$*"; }
 posint() { case "$2" in '' | *[!0-9]* | 0) die "$1 must be a positive whole number (got '$2')" ;; esac; }
 
-SCENARIOS=""
-QUICK=0
-for a in "$@"; do
-	case "$a" in
-	A | a) SCENARIOS="$SCENARIOS A" ;;
-	B | b) SCENARIOS="$SCENARIOS B" ;;
-	both | all) SCENARIOS="$SCENARIOS A B" ;;
-	quick) QUICK=1 ;;
-	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) die "unknown argument '$a' (A, B, both, quick)" ;;
-	esac
-done
-[ -n "$SCENARIOS" ] || SCENARIOS="A B"
+. test/bench/meshlib.sh # mesh_args, mesh_traps, mesh_binary, node_ip, mesh_check, mesh_launch, stop_nodes
+mesh_args 30 "$@"
 if [ "$QUICK" = 1 ]; then
 	: "${A_NODES:=12}" "${A_INTERVAL:=2}" "${A_WINDOW:=20}"
 	: "${B_NODES:=24}" "${B_INTERVAL:=5}" "${B_WINDOW:=20}"
@@ -105,26 +94,6 @@ NCPU=$(nproc)
 # ---------------------------------------------------------------- cleanup
 T=$(mktemp -d /tmp/meshwatch-mesh.XXXXXX)
 MON_PID=""
-NODE_PIDS=() # the meshwatch processes of the running scenario
-stop_nodes() { # SIGTERM to every node at once, up to 20 s, then SIGKILL
-	local p i left
-	[ "${#NODE_PIDS[@]}" -gt 0 ] || return 0
-	for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for i in $(seq 200); do
-		left=0
-		for p in "${NODE_PIDS[@]}"; do
-			if kill -0 "$p" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
-				left=1
-				break
-			fi
-		done
-		[ "$left" = 1 ] || break
-		sleep 0.1
-	done
-	for p in "${NODE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	for p in "${NODE_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-	NODE_PIDS=()
-}
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
@@ -140,40 +109,10 @@ cleanup() {
 	fi
 	exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+mesh_traps
 
 # ---------------------------------------------------------------- binary
-if [ ! -x "$MESHWATCH" ]; then
-	[ "$MESHWATCH" = "$ROOT/build-bench/meshwatch" ] || die "$MESHWATCH is not an executable"
-	say "building a release binary in build-bench/ (once) ..."
-	if [ ! -f build-bench/build.ninja ]; then
-		meson setup build-bench --buildtype=release -Doptimization=2 >"$T/build.log" 2>&1 ||
-			{ tail -30 "$T/build.log" >&2; die "meson setup failed (./scripts/setup.sh installs the build dependencies)"; }
-	fi
-	ninja -C build-bench meshwatch >>"$T/build.log" 2>&1 || { tail -30 "$T/build.log" >&2; die "build failed"; }
-fi
-STALE=""
-if [ "$MESHWATCH" = "$ROOT/build-bench/meshwatch" ] &&
-	[ -n "$(find src include -newer "$MESHWATCH" -type f 2>/dev/null | head -1)" ]; then
-	STALE="yes"
-fi
-
-# ---------------------------------------------------------------- helpers
-node_ip() { echo "127.0.$((50 + ($1 - 1) / 100)).$((10 + ($1 - 1) % 100))"; }
-idle_pct() { # share of the machine idle over 1 s
-	local a b
-	a=$(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / {print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6}' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ");
-		d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 100)}'
-}
-# threads on the machine, from /proc/loadavg ("running/total"): instant even
-# when thousands of threads compete (ps -eLf can take minutes then)
-threads_now() { awk '{split($4, a, "/"); print a[2]}' /proc/loadavg; }
+mesh_binary
 
 # ---------------------------------------------------------------- the monitor (python3)
 cat >"$T/monitor.py" <<'PY'
@@ -732,8 +671,9 @@ PY
 
 # ---------------------------------------------------------------- one scenario
 CRASHED=0
+node_extra_args() { [ "$1" != "$INFO_NODE" ] || EXTRA_ARGS=(--log-level info); }
 run_scenario() { # name nodes interval window
-	local name=$1 n=$2 iv=$3 win=$4 cmax rate i j d info_at pid busy
+	local name=$1 n=$2 iv=$3 win=$4 cmax rate i d pid busy
 	local cvar=${name}_CONVERGE_MAX
 	cmax=${!cvar:-$(awk -v n="$n" -v iv="$iv" 'BEGIN {t = log(n) / log(2) + 3;
 		m = (iv >= 10 ? int(t + 3.999) : int(3 * t + 0.999)); if (iv < 10 && m < 30) m = 30; print m}')}
@@ -750,45 +690,9 @@ run_scenario() { # name nodes interval window
 	say "               $POLL_WORKERS poll workers, $UDP_PROBES UDP probes, poll timeout ${POLL_TIMEOUT_MS} ms, log level $MESHWATCH_LOG_LEVEL$([ "$INFO_NODE" -gt 0 ] && echo " (node $INFO_NODE: info)")"
 	say "               fsyncs: $(case "$FSYNC" in perf) echo "perf stat on the sys_enter_fsync/fdatasync tracepoints of every thread of $((FSYNC_NODES < n ? FSYNC_NODES : n)) nodes" ;;
 		strace) echo "strace -f -c attached to $FSYNC_NODES node(s) for the window (slows them)" ;; *) echo "not counted" ;; esac)${FSYNC_NOTE:+ ($FSYNC_NOTE)}"
-	# every address must be free (TCP and UDP, any port on the addresses used)
-	ss -Hltun 2>/dev/null | awk '{print $5}' | sed 's/:[0-9*]*$//' | sort -u >"$T/inuse"
-	for i in $(seq "$n"); do echo "$(node_ip "$i")"; done | sort >"$T/want"
-	if [ -n "$(comm -12 "$T/inuse" "$T/want")" ]; then
-		die "addresses already in use: $(comm -12 "$T/inuse" "$T/want" | head -5 | tr '\n' ' ')"
-	fi
-	# thread budget: N x (http threads + poll workers + 9 others: main, civetweb's listener,
-	# the prober loop, two resolvers, the scanner, the UDP responder, the poll scheduler, the WebSocket pusher)
-	local need=$((n * (HTTP_THREADS + POLL_WORKERS + 9)))
-	local pidmax tmax
-	pidmax=$(cat /proc/sys/kernel/pid_max) tmax=$(cat /proc/sys/kernel/threads-max)
-	if [ $((need + $(threads_now))) -gt $((pidmax * 9 / 10)) ] || [ "$need" -gt $((tmax * 9 / 10)) ]; then
-		die "about $need threads needed, pid_max $pidmax / threads-max $tmax too low: lower HTTP_THREADS"
-	fi
-	if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((HTTP_THREADS + POLL_WORKERS * 2 + 64)) ]; then
-		die "ulimit -n $(ulimit -n) is too low for a node"
-	fi
+	mesh_check "$n"
 
-	# data directories and seed files first, so that the launch loop only forks
-	local ips=()
-	for i in $(seq "$n"); do
-		ips[i]=$(node_ip "$i")
-		mkdir -p "$d/n$i"
-	done
-	for i in $(seq "$n"); do
-		j=$((i % n + 1))
-		printf '{"nodes":[{"fqdn":"n%d.test","ip":"%s","port":%d}]}\n' "$j" "${ips[j]}" "$PORT" >"$d/seed$i.json"
-	done
-	: >"$d/nodes.tsv"
-	export ROOT_USER=admin ROOT_PASSWORD=admin-pass-123 MESHWATCH_PBKDF2_ITERATIONS=100000
-	for i in $(seq "$n"); do
-		info_at=()
-		[ "$i" != "$INFO_NODE" ] || info_at=(--log-level info)
-		"$MESHWATCH" --listen "${ips[i]}:$PORT" --data-dir "$d/n$i" --name "n$i.test" --seed "$d/seed$i.json" \
-			--poll-interval "$iv" --http-threads "$HTTP_THREADS" "${info_at[@]}" >"$d/log$i" 2>&1 &
-		NODE_PIDS+=("$!")
-		printf '%d %s %d %s %s %s\n' "$i" "${ips[i]}" "$!" "$EPOCHREALTIME" "$d/n$i" "$d/log$i" >>"$d/nodes.tsv"
-	done
-	unset ROOT_USER ROOT_PASSWORD MESHWATCH_PBKDF2_ITERATIONS
+	mesh_launch "$d" "$n" "$iv"
 	cat >"$d/cfg.json" <<-EOF
 		{"n": $n, "interval": $iv, "window": $win, "settle": ${!svar}, "port": $PORT, "hz": $HZ, "ncpu": $NCPU,
 		 "nodes_file": "$d/nodes.tsv", "converge_max": $cmax, "check_rate": $rate,
@@ -803,9 +707,7 @@ run_scenario() { # name nodes interval window
 	# processes that died: their exit status (a crash is a signal: 128 + n)
 	local dead=()
 	for pid in "${NODE_PIDS[@]}"; do
-		if ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
-			dead+=("$pid")
-		fi
+		! pid_dead "$pid" || dead+=("$pid")
 	done
 	if [ "${#dead[@]}" -gt 0 ]; then
 		CRASHED=1
