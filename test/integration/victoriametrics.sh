@@ -18,8 +18,8 @@ mkdir -p "$TMP/vm"
 scrape_config "$TMP/vm/prometheus.yml" 1s
 # every field of the file is one VictoriaMetrics takes, or one of those three
 "$VM" -promscrape.config="$TMP/vm/prometheus.yml" -dryRun -loggerLevel=ERROR 2>"$TMP/vm/strict.txt" || true
-unknown=$(grep -o 'field [a-z_]* not found' "$TMP/vm/strict.txt" | awk '{print $2}' | sort | tr '\n' ' ')
-[ "$unknown" = "evaluation_interval refresh_interval rule_files " ] || fail "VictoriaMetrics does not know these fields of prometheus.yml: $unknown($(cat "$TMP/vm/strict.txt"))"
+unknown=$(grep -o 'field [a-z_]* not found' "$TMP/vm/strict.txt" | awk '{print $2}' | sort | paste -sd ' ')
+[ "$unknown" = "evaluation_interval refresh_interval rule_files" ] || fail "VictoriaMetrics does not know these fields of prometheus.yml: $unknown($(cat "$TMP/vm/strict.txt"))"
 "$VM" -promscrape.config="$TMP/vm/prometheus.yml" -promscrape.config.strictParse=false -dryRun -loggerLevel=ERROR ||
   fail "VictoriaMetrics does not read prometheus.yml"
 ok "VictoriaMetrics reads prometheus.yml with -promscrape.config.strictParse=false (it ignores only: $unknown)"
@@ -38,7 +38,7 @@ V="http://$VA:8428"
 PIDS+=($!)
 ready() { curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$V/health" | grep -q 200; }
 wait_until 30 ready || fail "victoria-metrics on $VA:8428 not healthy in 30 s"
-ok "victoria-metrics $("$VM" -version 2>&1 | tail -1) runs on $VA:8428"
+ok "victoria-metrics $(dpkg-query -W -f='${Version}' victoria-metrics 2>/dev/null || true) runs on $VA:8428"
 
 nodes3=$(for i in 1 2 3; do fqdn $i; done)
 up3() { [ "$(labels_of "$V" 'up{job="meshwatch"} == 1' fqdn)" = "$nodes3" ]; }
