@@ -23,6 +23,7 @@ void api_users_get(struct req *r);
 void api_users_update(struct req *r);
 void api_users_delete(struct req *r);
 void api_nodes_list(struct req *r);
+void api_prometheus_sd(struct req *r);
 void api_nodes_get(struct req *r);
 void api_nodes_delete(struct req *r);
 void api_nodes_history(struct req *r);

@@ -43,6 +43,9 @@ struct capture_stats {
 	uint64_t packets, bytes;       /* frames seen (wire length) */
 	uint64_t kernel_drops, if_drops;
 	uint64_t decode[DECODE_NSTATUS]; /* frames by decode outcome */
+	/* frames and bytes by protocol (ROLLUP_TCP ...; frames that did not
+	   decode count as other) */
+	uint64_t proto_bytes[ROLLUP_NPROTO], proto_packets[ROLLUP_NPROTO];
 	uint32_t flows, max_flows;
 	struct flowtable_stats ft;
 	int64_t first_us, last_us;     /* packet times seen */

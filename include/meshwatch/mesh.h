@@ -20,6 +20,11 @@ struct tls_client;
 /* The running mesh; its fields are mesh.c's (see the accessors below). */
 struct mesh;
 
+/* Poll phases: TCP connect, TLS handshake, request to first byte of the
+   answer, and the whole poll. */
+enum { MESH_PHASE_CONNECT, MESH_PHASE_TLS, MESH_PHASE_TTFB, MESH_PHASE_TOTAL, MESH_POLL_PHASES };
+const char *mesh_poll_phase_name(int phase); /* "connect", "tls", "ttfb", "total" */
+
 struct mesh_stats {
 	uint64_t polls_ok, polls_failed;
 	uint64_t gossip_entries_dropped;   /* invalid or over the bound */
@@ -27,6 +32,8 @@ struct mesh_stats {
 	uint64_t rows_written, rows_dropped;
 	uint64_t polls_excused;             /* timed out while this machine was overloaded */
 	struct hist poll_s;         /* polls that reached the peer's address, seconds */
+	/* each phase of the polls that got as far as it (mesh_poll_phase_name) */
+	struct hist phase_s[MESH_POLL_PHASES];
 };
 
 /* The overload rule: where CPU pressure is read from, or why the rule is

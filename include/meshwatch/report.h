@@ -40,6 +40,9 @@ void reporter_stop(struct reporter *r);
 /* Stops (if still running) and frees. Accepts NULL. */
 void reporter_destroy(struct reporter *r);
 void reporter_stats(struct reporter *r, struct reporter_stats *out);
+/* 1 when fqdn (any case) or ip, at port, is one of this node's reporting
+   servers (fixed after reporter_create: no lock). */
+int reporter_is_server(const struct reporter *r, const char *fqdn, const char *ip, int port);
 /* A reporting node's watch on its origins (main thread, every few
    seconds): an origin whose last report is older than three of its
    report intervals (counted from this node's start at the earliest, as

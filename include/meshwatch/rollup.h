@@ -12,6 +12,8 @@
 #include "meshwatch/util.h"
 
 enum { ROLLUP_TCP, ROLLUP_UDP, ROLLUP_ICMP, ROLLUP_ICMPV6, ROLLUP_OTHER, ROLLUP_NPROTO };
+/* "tcp", "udp", "icmp", "icmpv6", "other" (the API's and the metrics' names). */
+const char *rollup_proto_name(int slot);
 
 /* One second (or, for stored history, one minute) of traffic. */
 struct rollup_sec {

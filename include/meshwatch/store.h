@@ -402,6 +402,13 @@ int store_scan_results(struct store *st, int64_t scan_id, const char *state, int
     struct disc_result **rows, int *n, int *total);
 /* Counts for /metrics and reports. */
 int store_discovery_counts(struct store *st, int *hosts, int *hosts_up, int *services, int *changes);
+/* Open services counted by service name ("unknown" for unnamed), most
+   common first, at most max; returns how many, or MW_EDB. */
+struct name_count {
+	char name[64];
+	int count;
+};
+int store_services_by_name(struct store *st, struct name_count *out, int max);
 
 /* Events: what changed, when, to what, and on what evidence. */
 enum event_severity { EVENT_INFO, EVENT_WARNING, EVENT_CRITICAL, EVENT_SEVERITY_COUNT };

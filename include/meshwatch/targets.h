@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/hist.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -61,6 +62,15 @@ struct targets_stats {
 	uint64_t dns_lookups, dns_cache_hits;
 };
 void targets_stats(struct targets *t, struct targets_stats *out);
+
+/* One target's counts since this node started (or since the target was
+   added): checks by result (enum target_state) and the connect times of
+   those that connected. 0, or MW_ENOTFOUND for an id not scheduled. */
+struct target_series {
+	uint64_t by_state[TS_COUNT];
+	struct hist connect_s;
+};
+int targets_series(struct targets *t, int64_t id, struct target_series *out);
 
 /* Buckets of a target's history (also used by tests). rows oldest first;
    step_ms > 0. Each bucket: start time, checks, successes, latency average

@@ -17,6 +17,7 @@
 #include "meshwatch/mesh.h"
 #include "meshwatch/meshauth.h"
 #include "meshwatch/node.h"
+#include "meshwatch/report.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -310,6 +311,54 @@ api_overload_json(struct mesh *m)
 	cJSON_AddBoolToObject(o, "overloaded", ov.overloaded);
 	json_add_time_or_null(o, "since", ov.overloaded ? ov.since : 0);
 	return o;
+}
+
+/* One Prometheus HTTP SD target group: the node at ip:port, scraped over
+   HTTPS at /metrics, labelled with its name, id and role. */
+static void
+sd_add(cJSON *groups, const char *ip, int port, const char *fqdn, const char *id, const char *role)
+{
+	char addr[160];
+	snprintf(addr, sizeof addr, strchr(ip, ':') ? "[%s]:%d" : "%s:%d", ip, port);
+	cJSON *g = cJSON_CreateObject();
+	cJSON *t = cJSON_AddArrayToObject(g, "targets");
+	cJSON_AddItemToArray(t, cJSON_CreateString(addr));
+	cJSON *l = cJSON_AddObjectToObject(g, "labels");
+	cJSON_AddStringToObject(l, "__scheme__", "https");
+	cJSON_AddStringToObject(l, "__metrics_path__", "/metrics");
+	cJSON_AddStringToObject(l, "fqdn", fqdn);
+	cJSON_AddStringToObject(l, "node_id", id);
+	cJSON_AddStringToObject(l, "role", role);
+	cJSON_AddItemToArray(groups, g);
+}
+
+/* GET /api/prometheus/sd: Prometheus HTTP service discovery. Every node
+   this node sees alive (itself first), so that one http_sd_configs entry
+   scrapes the whole mesh and follows it as nodes come and go. Roles: a
+   node is "reporting" when it has received reports (itself) or is one of
+   this node's reporting servers (peers); else "node". */
+void
+api_prometheus_sd(struct req *r)
+{
+	struct node *n = r->node;
+	int np = 0;
+	struct peer *ps = n->mesh ? membership_snapshot(mesh_membership(n->mesh), &np) : NULL;
+	if (n->mesh && ps == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	cJSON *groups = cJSON_CreateArray();
+	sd_add(groups, n->ip, n->cfg.listen_port, n->fqdn, n->id,
+	    store_report_origin_count(n->store) > 0 ? "reporting" : "node");
+	for (int i = 0; i < np; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0' || p->quarantined || p->state != PEER_ALIVE)
+			continue;
+		sd_add(groups, p->ip, p->port, p->fqdn, p->id,
+		    reporter_is_server(n->reporter, p->fqdn, p->ip, p->port) ? "reporting" : "node");
+	}
+	free(ps);
+	http_reply_json(r, 200, groups, NULL);
 }
 
 void

@@ -18,6 +18,7 @@
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/node.h"
+#include "meshwatch/rollup.h"
 #include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
 #include "meshwatch/targets.h"
@@ -101,6 +102,43 @@ label_escape(const char *in, char *out, size_t outlen)
 	out[k] = '\0';
 }
 
+/* One histogram's lines (cumulative buckets, +Inf, _sum, _count), with
+   labels (NULL or "" for none) before le. */
+static void
+put_hist_series(struct mw_buf *b, const char *name, const char *labels, const struct hist *h)
+{
+	const char *sep = labels && labels[0] ? "," : "";
+	const char *l = labels ? labels : "";
+	uint64_t cum = 0;
+	for (int i = 0; i < HIST_NBOUNDS; i++) {
+		cum += h->n[i];
+		put(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, l, sep, hist_bounds[i], (unsigned long long)cum);
+	}
+	put(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, l, sep, (unsigned long long)h->count);
+	if (l[0])
+		put(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", name, l, h->sum, name, l, (unsigned long long)h->count);
+	else
+		put(b, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
+}
+
+/* A histogram without labels: HELP, TYPE and its lines. */
+static void
+put_hist(struct mw_buf *b, const char *name, const char *help, const struct hist *h)
+{
+	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	put_hist_series(b, name, NULL, h);
+}
+
+/* One metric without labels: HELP, TYPE and the value. */
+static void
+put_one(struct mw_buf *b, const char *name, const char *type, const char *help, unsigned long long v)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+}
+
+/* Per-target series for the first METRICS_MAX_TARGET_SERIES enabled
+   targets by id, labelled target_id and name only (a host or port edit
+   keeps the series; they are in meshwatch_target_info). */
 static void
 put_targets(struct mw_buf *b, struct node *n)
 {
@@ -109,8 +147,8 @@ put_targets(struct mw_buf *b, struct node *n)
 	put(b, "# HELP meshwatch_targets Enabled TCP targets by last state.\n# TYPE meshwatch_targets gauge\n");
 	for (int i = 0; i < TS_COUNT; i++)
 		put(b, "meshwatch_targets{state=\"%s\"} %d\n", target_state_name(i), s.by_state[i]);
-	put(b, "# HELP meshwatch_target_checks_total TCP target checks made.\n# TYPE meshwatch_target_checks_total counter\n");
-	put(b, "meshwatch_target_checks_total %llu\n", (unsigned long long)s.checks);
+	put_one(b, "meshwatch_targets_checks_total", "counter", "TCP target checks made since start (all targets).",
+	    (unsigned long long)s.checks);
 	put(b, "# HELP meshwatch_target_lateness_p99_seconds 99th percentile of check start lateness since start.\n"
 	       "# TYPE meshwatch_target_lateness_p99_seconds gauge\n");
 	put(b, "meshwatch_target_lateness_p99_seconds %.3f\n", s.lateness_p99_ms < 0 ? 0 : s.lateness_p99_ms / 1000.0);
@@ -118,43 +156,302 @@ put_targets(struct mw_buf *b, struct node *n)
 	int k = 0, total = 0;
 	if (store_target_list(n->store, NULL, 1, -1, METRICS_MAX_TARGET_SERIES, 0, &rows, &k, &total) != 0)
 		return;
-	put(b, "# HELP meshwatch_target_up 1 when the last check of an enabled target connected (first %d targets).\n"
-	       "# TYPE meshwatch_target_up gauge\n", METRICS_MAX_TARGET_SERIES);
-	for (int i = 0; i < k; i++) {
-		char name[260], host[520];
-		label_escape(rows[i].name, name, sizeof name);
-		label_escape(rows[i].host, host, sizeof host);
-		put(b, "meshwatch_target_up{id=\"%lld\",name=\"%s\",host=\"%s\",port=\"%d\",state=\"%s\"} %d\n",
-		    (long long)rows[i].id, name, host, rows[i].port, target_state_name(rows[i].state), rows[i].state == TS_UP);
+	struct target_series *ser = calloc((size_t)(k ? k : 1), sizeof *ser);
+	char (*lbl)[300] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	if (ser == NULL || lbl == NULL) {
+		free(ser);
+		free(lbl);
+		free(rows);
+		return;
 	}
-	put(b, "# HELP meshwatch_target_connect_seconds Connect time of the last successful check.\n"
-	       "# TYPE meshwatch_target_connect_seconds gauge\n");
+	for (int i = 0; i < k; i++) {
+		char name[260];
+		label_escape(rows[i].name, name, sizeof name);
+		snprintf(lbl[i], sizeof lbl[i], "target_id=\"%lld\",name=\"%s\"", (long long)rows[i].id, name);
+		if (targets_series(n->targets, rows[i].id, &ser[i]) != 0)
+			memset(&ser[i], 0, sizeof ser[i]);
+	}
+	put(b, "# HELP meshwatch_target_info A target's address (host, port); 1 for each enabled target.\n"
+	       "# TYPE meshwatch_target_info gauge\n");
+	for (int i = 0; i < k; i++) {
+		char host[520];
+		label_escape(rows[i].host, host, sizeof host);
+		put(b, "meshwatch_target_info{%s,host=\"%s\",port=\"%d\"} 1\n", lbl[i], host, rows[i].port);
+	}
+	put(b, "# HELP meshwatch_target_up 1 when the last check connected, 0 when it failed (absent before the first).\n"
+	       "# TYPE meshwatch_target_up gauge\n");
 	for (int i = 0; i < k; i++)
-		if (rows[i].state == TS_UP && rows[i].last_connect_ms >= 0)
-			put(b, "meshwatch_target_connect_seconds{id=\"%lld\"} %.6f\n", (long long)rows[i].id,
-			    rows[i].last_connect_ms / 1000.0);
+		if (rows[i].state != TS_UNKNOWN)
+			put(b, "meshwatch_target_up{%s} %d\n", lbl[i], rows[i].state == TS_UP);
+	put(b, "# HELP meshwatch_target_checks_total Checks of the target since this node started, by result.\n"
+	       "# TYPE meshwatch_target_checks_total counter\n");
+	for (int i = 0; i < k; i++)
+		for (int st = TS_UP; st < TS_COUNT; st++)
+			put(b, "meshwatch_target_checks_total{%s,result=\"%s\"} %llu\n", lbl[i], target_state_name(st),
+			    (unsigned long long)ser[i].by_state[st]);
+	put(b, "# HELP meshwatch_target_connect_duration_seconds TCP connect time of the checks that connected.\n"
+	       "# TYPE meshwatch_target_connect_duration_seconds histogram\n");
+	for (int i = 0; i < k; i++)
+		put_hist_series(b, "meshwatch_target_connect_duration_seconds", lbl[i], &ser[i].connect_s);
+	free(lbl);
+	free(ser);
 	free(rows);
 }
 
-/* A histogram: cumulative buckets, +Inf, _sum and _count. */
-static void
-put_hist(struct mw_buf *b, const char *name, const char *help, const struct hist *h)
+static int
+cmp_peer_id(const void *a, const void *b)
 {
-	put(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-	uint64_t cum = 0;
-	for (int i = 0; i < HIST_NBOUNDS; i++) {
-		cum += h->n[i];
-		put(b, "%s_bucket{le=\"%g\"} %llu\n", name, hist_bounds[i], (unsigned long long)cum);
-	}
-	put(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)h->count, name, h->sum,
-	    name, (unsigned long long)h->count);
+	return strcmp(((const struct peer *)a)->id, ((const struct peer *)b)->id);
 }
 
-/* One metric without labels: HELP, TYPE and the value. */
+/* One family of per-peer series: HELP, TYPE, then a line per peer that
+   has a value (fn returns 0 to leave the peer out). */
+typedef int (*peer_value_fn)(const struct peer *p, int arg, double *v);
+
 static void
-put_one(struct mw_buf *b, const char *name, const char *type, const char *help, unsigned long long v)
+put_peer_family(struct mw_buf *b, const char *name, const char *type, const char *help, const char *extra_key,
+    const char *const *extra_vals, int nextra, peer_value_fn fn, const struct peer *ps, char (*lbl)[400], int np)
 {
-	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (int i = 0; i < np; i++)
+		for (int x = 0; x < (nextra ? nextra : 1); x++) {
+			double v;
+			if (!fn(&ps[i], x, &v))
+				continue;
+			if (nextra)
+				put(b, "%s{%s,%s=\"%s\"} %.15g\n", name, lbl[i], extra_key, extra_vals[x], v);
+			else
+				put(b, "%s{%s} %.15g\n", name, lbl[i], v);
+		}
+}
+
+static int
+peer_up(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	*v = p->state == PEER_ALIVE;
+	return 1;
+}
+
+static int
+peer_state_is(const struct peer *p, int x, double *v)
+{
+	*v = p->state == x;
+	return 1;
+}
+
+static int
+peer_rtt(const struct peer *p, int x, double *v)
+{
+	if (p->last.udp_received <= 0)
+		return 0;
+	*v = (x == 0 ? p->last.rtt_min_ms : x == 1 ? p->last.rtt_avg_ms : p->last.rtt_max_ms) / 1000.0;
+	return *v >= 0;
+}
+
+static int
+peer_jitter(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	*v = p->last.jitter_ms / 1000.0;
+	return p->last.udp_received > 1 && p->last.jitter_ms >= 0;
+}
+
+static int
+peer_loss(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	if (p->last.udp_sent <= 0)
+		return 0;
+	*v = 1.0 - (double)p->last.udp_received / p->last.udp_sent;
+	return 1;
+}
+
+static int
+peer_pmtu(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	*v = p->pmtu.value;
+	return p->pmtu.value > 0;
+}
+
+static int
+peer_black_hole(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	*v = p->pmtu.black_hole != 0;
+	return 1;
+}
+
+static int
+peer_last_seen(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	*v = (double)p->last_seen;
+	return p->last_seen > 0;
+}
+
+static int
+peer_vantage(const struct peer *p, int x, double *v)
+{
+	*v = x ? p->vantage_reached : p->vantage_asked;
+	return p->vantage_at > 0;
+}
+
+static int
+peer_vantage_reached(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	return peer_vantage(p, 1, v);
+}
+
+static int
+peer_vantage_asked(const struct peer *p, int x, double *v)
+{
+	(void)x;
+	return peer_vantage(p, 0, v);
+}
+
+/* This node's view of each peer it has met (quarantined entries and seeds
+   not reached yet have no id and no series), the first
+   METRICS_MAX_PEER_SERIES by id. */
+static void
+put_peers(struct mw_buf *b, struct node *n)
+{
+	int np = 0;
+	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
+	if (ps == NULL)
+		return;
+	int k = 0;
+	for (int i = 0; i < np; i++)
+		if (ps[i].id[0] && !ps[i].quarantined)
+			ps[k++] = ps[i];
+	qsort(ps, (size_t)k, sizeof *ps, cmp_peer_id);
+	if (k > METRICS_MAX_PEER_SERIES)
+		k = METRICS_MAX_PEER_SERIES;
+	char (*lbl)[400] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	if (lbl == NULL) {
+		free(ps);
+		return;
+	}
+	for (int i = 0; i < k; i++) {
+		char fqdn[260];
+		label_escape(ps[i].fqdn, fqdn, sizeof fqdn);
+		snprintf(lbl[i], sizeof lbl[i], "peer=\"%s\",peer_id=\"%s\"", fqdn, ps[i].id);
+	}
+	static const char *const states[PEER__STATES] = {"alive", "suspect", "dead", "unknown"};
+	static const char *const stats[] = {"min", "avg", "max"};
+	put_peer_family(b, "meshwatch_peer_up", "gauge", "1 while the peer is alive in this node's view, else 0.", NULL,
+	    NULL, 0, peer_up, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_state", "gauge", "1 for the peer's state in this node's view, 0 for the others.",
+	    "state", states, PEER__STATES, peer_state_is, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_rtt_seconds", "gauge",
+	    "Round-trip time of the last poll's UDP probes (absent when none came back).", "stat", stats, 3, peer_rtt, ps,
+	    lbl, k);
+	put_peer_family(b, "meshwatch_peer_jitter_seconds", "gauge",
+	    "Mean difference between consecutive RTTs of the last poll's UDP probes.", NULL, NULL, 0, peer_jitter, ps, lbl,
+	    k);
+	put_peer_family(b, "meshwatch_peer_loss_ratio", "gauge", "Share of the last poll's UDP probes that did not come back.",
+	    NULL, NULL, 0, peer_loss, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_pmtu_bytes", "gauge", "Path MTU to the peer (absent until measured).", NULL, NULL,
+	    0, peer_pmtu, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_black_hole", "gauge",
+	    "1 when larger packets to the peer vanish without an ICMP error (a PMTU black hole).", NULL, NULL, 0,
+	    peer_black_hole, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_last_seen_timestamp_seconds", "gauge", "The peer's last sign of life.", NULL,
+	    NULL, 0, peer_last_seen, ps, lbl, k);
+	put_peer_family(b, "meshwatch_peer_vantage_asked", "gauge",
+	    "Other nodes asked whether they reach the peer, at its last failed poll.", NULL, NULL, 0, peer_vantage_asked, ps,
+	    lbl, k);
+	put_peer_family(b, "meshwatch_peer_vantage_reached", "gauge",
+	    "Of those, how many reached it.", NULL, NULL, 0, peer_vantage_reached, ps, lbl, k);
+	free(lbl);
+	free(ps);
+}
+
+/* On a node that receives reports: the mesh matrix, each origin's latest
+   measurement of each peer, from=origin and to=peer (fqdn), this node's
+   own row from its peer table; at most METRICS_MAX_MATRIX_CELLS cells. */
+static void
+put_matrix(struct mw_buf *b, struct node *n)
+{
+	int norigins = 0;
+	struct report_origin *os = NULL;
+	if (store_report_origins(n->store, 0, METRICS_MAX_MATRIX_CELLS, &os, &norigins) != 0 || norigins == 0) {
+		free(os);
+		return;
+	}
+	int64_t now = mw_wall_s();
+	struct mw_buf rtt, loss, pmtu, up;
+	mw_buf_init(&rtt, METRICS_MAX_BYTES);
+	mw_buf_init(&loss, METRICS_MAX_BYTES);
+	mw_buf_init(&pmtu, METRICS_MAX_BYTES);
+	mw_buf_init(&up, METRICS_MAX_BYTES);
+	int cells_left = METRICS_MAX_MATRIX_CELLS;
+	char from[260], to[260];
+	label_escape(n->fqdn, from, sizeof from);
+	int np = 0;
+	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
+	for (int i = 0; ps && i < np && cells_left > 0; i++) {
+		const struct peer *p = &ps[i];
+		if (p->id[0] == '\0' || p->quarantined)
+			continue;
+		cells_left--;
+		label_escape(p->fqdn, to, sizeof to);
+		put(&up, "meshwatch_mesh_up{from=\"%s\",to=\"%s\"} %d\n", from, to, p->state == PEER_ALIVE);
+		if (p->last.udp_received > 0)
+			put(&rtt, "meshwatch_mesh_rtt_seconds{from=\"%s\",to=\"%s\"} %.15g\n", from, to, p->last.rtt_avg_ms / 1000.0);
+		if (p->last.udp_sent > 0)
+			put(&loss, "meshwatch_mesh_loss_ratio{from=\"%s\",to=\"%s\"} %.15g\n", from, to,
+			    1.0 - (double)p->last.udp_received / p->last.udp_sent);
+		if (p->pmtu.value > 0)
+			put(&pmtu, "meshwatch_mesh_pmtu_bytes{from=\"%s\",to=\"%s\"} %d\n", from, to, p->pmtu.value);
+	}
+	free(ps);
+	put(b, "# HELP meshwatch_mesh_origin_age_seconds Seconds since the origin's latest report arrived.\n"
+	       "# TYPE meshwatch_mesh_origin_age_seconds gauge\n");
+	for (int o = 0; o < norigins; o++) {
+		label_escape(os[o].fqdn, from, sizeof from);
+		put(b, "meshwatch_mesh_origin_age_seconds{origin=\"%s\"} %lld\n", from,
+		    (long long)(now - os[o].received_at > 0 ? now - os[o].received_at : 0));
+		if (cells_left <= 0 || strcmp(os[o].id, n->id) == 0)
+			continue;
+		struct report_cell *cs = NULL;
+		int nc = 0;
+		if (store_report_latest(n->store, os[o].id, cells_left, &cs, &nc) != 0)
+			continue;
+		for (int i = 0; i < nc; i++) {
+			const struct report_cell *c = &cs[i];
+			cells_left--;
+			label_escape(c->fqdn, to, sizeof to);
+			put(&up, "meshwatch_mesh_up{from=\"%s\",to=\"%s\"} %d\n", from, to, c->state == PEER_ALIVE);
+			if (c->rtt_ms >= 0)
+				put(&rtt, "meshwatch_mesh_rtt_seconds{from=\"%s\",to=\"%s\"} %.15g\n", from, to, c->rtt_ms / 1000.0);
+			if (c->loss >= 0)
+				put(&loss, "meshwatch_mesh_loss_ratio{from=\"%s\",to=\"%s\"} %.15g\n", from, to, c->loss);
+			if (c->pmtu > 0)
+				put(&pmtu, "meshwatch_mesh_pmtu_bytes{from=\"%s\",to=\"%s\"} %d\n", from, to, c->pmtu);
+		}
+		free(cs);
+	}
+	free(os);
+	struct {
+		struct mw_buf *buf;
+		const char *name, *help;
+	} fam[] = {
+	    {&up, "meshwatch_mesh_up", "1 when the origin (from) sees the peer (to) alive in its latest report."},
+	    {&rtt, "meshwatch_mesh_rtt_seconds", "Average UDP RTT from the origin to the peer in its latest report."},
+	    {&loss, "meshwatch_mesh_loss_ratio", "UDP probe loss from the origin to the peer in its latest report."},
+	    {&pmtu, "meshwatch_mesh_pmtu_bytes", "Path MTU from the origin to the peer in its latest report."},
+	};
+	for (size_t f = 0; f < MW_ARRAY_LEN(fam); f++) {
+		size_t len = 0;
+		char *text = mw_buf_take(fam[f].buf, &len);
+		put(b, "# HELP %s %s\n# TYPE %s gauge\n", fam[f].name, fam[f].help, fam[f].name);
+		if (text)
+			put(b, "%s", text);
+		free(text);
+	}
 }
 
 static void
@@ -203,6 +500,16 @@ put_traffic(struct mw_buf *b, struct capture *c)
 	put_one(b, "meshwatch_traffic_packets_total", "counter", "Frames captured.", cs.packets);
 	put_one(b, "meshwatch_traffic_bytes_total", "counter", "Bytes of captured frames (wire length).", cs.bytes);
 	put_one(b, "meshwatch_traffic_flows", "gauge", "Flows tracked now.", cs.flows);
+	put(b, "# HELP meshwatch_traffic_protocol_bytes_total Bytes of captured frames by IP protocol (frames that did not "
+	       "decode: other).\n# TYPE meshwatch_traffic_protocol_bytes_total counter\n");
+	for (int i = 0; i < ROLLUP_NPROTO; i++)
+		put(b, "meshwatch_traffic_protocol_bytes_total{protocol=\"%s\"} %llu\n", rollup_proto_name(i),
+		    (unsigned long long)cs.proto_bytes[i]);
+	put(b, "# HELP meshwatch_traffic_protocol_packets_total Captured frames by IP protocol.\n"
+	       "# TYPE meshwatch_traffic_protocol_packets_total counter\n");
+	for (int i = 0; i < ROLLUP_NPROTO; i++)
+		put(b, "meshwatch_traffic_protocol_packets_total{protocol=\"%s\"} %llu\n", rollup_proto_name(i),
+		    (unsigned long long)cs.proto_packets[i]);
 	put(b, "# HELP meshwatch_traffic_drops_total Frames dropped before the capture saw them.\n"
 	       "# TYPE meshwatch_traffic_drops_total counter\n");
 	put(b, "meshwatch_traffic_drops_total{where=\"kernel\"} %llu\nmeshwatch_traffic_drops_total{where=\"interface\"} %llu\n",
@@ -264,6 +571,15 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	tls_server_stats(n->tls, &ts);
 	put(&b, "# HELP meshwatch_build_info Build information.\n# TYPE meshwatch_build_info gauge\n");
 	put(&b, "meshwatch_build_info{version=\"%s\"} 1\n", MW_VERSION);
+	{
+		char fqdn[260];
+		label_escape(n->fqdn, fqdn, sizeof fqdn);
+		int origins = n->store ? store_report_origin_count(n->store) : 0;
+		put(&b, "# HELP meshwatch_node_info This node: its id, name, and role (reporting once it has received a "
+		        "report, else node).\n# TYPE meshwatch_node_info gauge\n");
+		put(&b, "meshwatch_node_info{node_id=\"%s\",fqdn=\"%s\",role=\"%s\"} 1\n", n->id, fqdn,
+		    origins > 0 ? "reporting" : "node");
+	}
 	put(&b, "# HELP meshwatch_uptime_seconds Seconds since the node started.\n# TYPE meshwatch_uptime_seconds gauge\n");
 	put(&b, "meshwatch_uptime_seconds %.3f\n", (double)(mw_now_ms() - n->started_mono_ms) / 1000.0);
 	put(&b, "# HELP meshwatch_http_requests_total HTTP responses by route and status.\n"
@@ -351,6 +667,14 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		        "node was overloaded: the peer's verdict was withheld.\n# TYPE meshwatch_polls_excused_total counter\n");
 		put(&b, "meshwatch_polls_excused_total %llu\n", (unsigned long long)ms.polls_excused);
 		put_hist(&b, "meshwatch_poll_seconds", "Duration of polls that got as far as a connection attempt.", &ms.poll_s);
+		put(&b, "# HELP meshwatch_poll_duration_seconds Each phase of the polls that got as far as it: TCP connect, "
+		        "TLS handshake, request to first byte (ttfb), the whole poll (total).\n"
+		        "# TYPE meshwatch_poll_duration_seconds histogram\n");
+		for (int ph = 0; ph < MESH_POLL_PHASES; ph++) {
+			char lbl[32];
+			snprintf(lbl, sizeof lbl, "phase=\"%s\"", mesh_poll_phase_name(ph));
+			put_hist_series(&b, "meshwatch_poll_duration_seconds", lbl, &ms.phase_s[ph]);
+		}
 		put(&b, "# HELP meshwatch_gossip_entries_dropped_total Invalid or surplus peer entries received.\n"
 		        "# TYPE meshwatch_gossip_entries_dropped_total counter\n");
 		put(&b, "meshwatch_gossip_entries_dropped_total %llu\n", (unsigned long long)ms.gossip_entries_dropped);
@@ -370,6 +694,10 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "meshwatch_first_contacts_deferred_total %llu\n",
 		    (unsigned long long)tlsclient_first_contacts_deferred(mesh_client(n->mesh)));
 	}
+	if (n->mesh) {
+		put_peers(&b, n);
+		put_matrix(&b, n);
+	}
 	if (n->targets)
 		put_targets(&b, n);
 	put_alerts(&b, n);
@@ -383,8 +711,15 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "# HELP meshwatch_discovered_hosts Discovered hosts by state.\n# TYPE meshwatch_discovered_hosts gauge\n");
 		put(&b, "meshwatch_discovered_hosts{state=\"up\"} %d\nmeshwatch_discovered_hosts{state=\"gone\"} %d\n", up,
 		    hosts - up);
-		put(&b, "# HELP meshwatch_discovered_services Open services on discovered hosts.\n"
-		        "# TYPE meshwatch_discovered_services gauge\nmeshwatch_discovered_services %d\n", services);
+		struct name_count nc[METRICS_MAX_SERVICE_SERIES];
+		int nn = store_services_by_name(n->store, nc, METRICS_MAX_SERVICE_SERIES);
+		put(&b, "# HELP meshwatch_discovered_services Open services on discovered hosts by service name (the %d most "
+		        "common names).\n# TYPE meshwatch_discovered_services gauge\n", METRICS_MAX_SERVICE_SERIES);
+		for (int i = 0; i < nn; i++) {
+			char name[140];
+			label_escape(nc[i].name, name, sizeof name);
+			put(&b, "meshwatch_discovered_services{service=\"%s\"} %d\n", name, nc[i].count);
+		}
 		put(&b, "# HELP meshwatch_discovery_changes Host and port changes kept.\n"
 		        "# TYPE meshwatch_discovery_changes gauge\nmeshwatch_discovery_changes %d\n", changes);
 		put(&b, "# HELP meshwatch_scans_total Finished scans by result.\n# TYPE meshwatch_scans_total counter\n");

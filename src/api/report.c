@@ -666,6 +666,17 @@ report_watch_origins(struct node *n)
 	r->nmarks = no;
 }
 
+int
+reporter_is_server(const struct reporter *r, const char *fqdn, const char *ip, int port)
+{
+	for (int i = 0; r && i < r->nservers; i++) {
+		const struct server *s = &r->servers[i];
+		if (s->port == port && ((s->fqdn[0] && strcasecmp(s->fqdn, fqdn) == 0) || (s->ip[0] && strcmp(s->ip, ip) == 0)))
+			return 1;
+	}
+	return 0;
+}
+
 void
 reporter_stats(struct reporter *r, struct reporter_stats *out)
 {

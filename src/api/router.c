@@ -32,6 +32,7 @@ static const struct route routes[] = {
 	{"PATCH", "/api/users/{id}", ROUTE_USER, api_users_update},
 	{"DELETE", "/api/users/{id}", ROUTE_USER, api_users_delete},
 	{"GET", "/metrics", ROUTE_USER, api_metrics},
+	{"GET", "/api/prometheus/sd", ROUTE_USER, api_prometheus_sd},
 	{"GET", "/api/nodes", ROUTE_USER, api_nodes_list},
 	{"GET", "/api/nodes/{uuid}", ROUTE_USER, api_nodes_get},
 	{"DELETE", "/api/nodes/{uuid}", ROUTE_USER, api_nodes_delete},

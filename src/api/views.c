@@ -216,6 +216,12 @@ views_target(struct node *n, const struct target_row *t)
 		json_add_num(rec, "success_ratio", ratio);
 	else
 		cJSON_AddNullToObject(rec, "success_ratio");
+	/* every check since this node started, by result (the metrics' counts) */
+	struct target_series ser;
+	cJSON *since = cJSON_AddObjectToObject(o, "checks_since_start");
+	if (n->targets && targets_series(n->targets, t->id, &ser) == 0)
+		for (int i = TS_UP; i < TS_COUNT; i++)
+			cJSON_AddNumberToObject(since, target_state_name(i), (double)ser.by_state[i]);
 	json_add_time(o, "created_at", t->created_at);
 	json_add_time(o, "updated_at", t->updated_at);
 	return o;
@@ -379,8 +385,6 @@ views_event(const struct event_row *e)
 
 /* ---- traffic ---- */
 
-static const char *const proto_keys[ROLLUP_NPROTO] = {"tcp", "udp", "icmp", "icmpv6", "other"};
-
 static void
 ip_text(const uint8_t ip[16], char *out, size_t outlen)
 {
@@ -401,7 +405,7 @@ views_counter(const struct rollup_sec *s, int step, const char *source)
 	cJSON_AddNumberToObject(o, "bps", (double)s->bytes * 8.0 / step);
 	cJSON *bp = cJSON_AddObjectToObject(o, "by_proto");
 	for (int i = 0; i < ROLLUP_NPROTO; i++)
-		json_add_u64(bp, proto_keys[i], s->proto_bytes[i]);
+		json_add_u64(bp, rollup_proto_name(i), s->proto_bytes[i]);
 	json_add_u64(o, "drops", s->drops);
 	if (source)
 		cJSON_AddStringToObject(o, "source", source);

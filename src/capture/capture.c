@@ -126,6 +126,7 @@ struct capture {
 	struct flow_batch batch;        /* packets on their way into ft */
 	struct rollup_sec cur;          /* the second in progress; cur.t = 0 before the first */
 	uint64_t packets, bytes, decode[DECODE_NSTATUS];
+	uint64_t proto_bytes[ROLLUP_NPROTO], proto_packets[ROLLUP_NPROTO];
 	int64_t first_us, last_us;
 	unsigned kdrop_seen, ifdrop_seen;
 	uint64_t kernel_drops, if_drops;
@@ -470,9 +471,14 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	c->decode[st]++;
 	if (st == DECODE_OK) {
 		flowtable_batch_add(c->ft, &c->batch, &d, len, us);
-		c->cur.proto_bytes[proto_slot(&d)] += len;
+		int slot = proto_slot(&d);
+		c->cur.proto_bytes[slot] += len;
+		c->proto_bytes[slot] += len;
+		c->proto_packets[slot]++;
 	} else {
 		c->cur.proto_bytes[ROLLUP_OTHER] += len;
+		c->proto_bytes[ROLLUP_OTHER] += len;
+		c->proto_packets[ROLLUP_OTHER]++;
 	}
 }
 
@@ -490,6 +496,8 @@ publish_stats(struct capture *c, int state)
 	p->kernel_drops = c->kernel_drops;
 	p->if_drops = c->if_drops;
 	memcpy(p->decode, c->decode, sizeof p->decode);
+	memcpy(p->proto_bytes, c->proto_bytes, sizeof p->proto_bytes);
+	memcpy(p->proto_packets, c->proto_packets, sizeof p->proto_packets);
 	p->flows = flowtable_count(c->ft);
 	flowtable_get_stats(c->ft, &p->ft);
 	p->first_us = c->first_us;

@@ -213,3 +213,10 @@ rollup_minutes_dropped(struct rollup *r)
 	pthread_mutex_unlock(&r->lock);
 	return v;
 }
+
+const char *
+rollup_proto_name(int slot)
+{
+	static const char *const names[ROLLUP_NPROTO] = {"tcp", "udp", "icmp", "icmpv6", "other"};
+	return slot >= 0 && slot < ROLLUP_NPROTO ? names[slot] : "other";
+}

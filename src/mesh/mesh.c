@@ -347,6 +347,10 @@ queue_row_locked(struct mesh *m, const char *id, const struct poll_result *r)
 		m->stats.polls_excused++;
 	if (r->total_ms > 0)
 		hist_observe(&m->stats.poll_s, r->total_ms / 1000.0);
+	const double phase_ms[MESH_POLL_PHASES] = {r->connect_ms, r->tls_ms, r->ttfb_ms, r->total_ms};
+	for (int i = 0; i < MESH_POLL_PHASES; i++)
+		if (phase_ms[i] >= 0)
+			hist_observe(&m->stats.phase_s[i], phase_ms[i] / 1000.0);
 }
 
 /* A changed path MTU for the store; m->lock held. Past MESH_PMTU_QUEUE_MAX
@@ -1186,6 +1190,13 @@ mesh_maintain(struct mesh *m)
 		               "(%lld -> %lld bytes)",
 		    ms.downsampled, ms.expired, ms.capped, c->db_max_bytes, (long long)ms.size_before,
 		    (long long)ms.size_after);
+}
+
+const char *
+mesh_poll_phase_name(int phase)
+{
+	static const char *const names[MESH_POLL_PHASES] = {"connect", "tls", "ttfb", "total"};
+	return phase >= 0 && phase < MESH_POLL_PHASES ? names[phase] : "total";
 }
 
 void

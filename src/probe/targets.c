@@ -22,6 +22,7 @@
 #include "meshwatch/evloop.h"
 #include "meshwatch/limits.h"
 #include "meshwatch/log.h"
+#include "meshwatch/hist.h"
 #include "meshwatch/node.h"
 #include "meshwatch/resolver.h"
 #include "meshwatch/util.h"
@@ -43,6 +44,10 @@ struct tgt {
 	uint32_t recent_bits;
 	int recent_n;
 	int state;
+	/* since start, under ts->lock: checks by result, connect times of
+	   those that connected (the metrics' per-target series) */
+	uint64_t by_state[TS_COUNT];
+	struct hist connect_s;
 };
 
 struct check {
@@ -231,6 +236,10 @@ record(struct targets *ts, struct tgt *t, int64_t started_ms, int state, double 
 {
 	pthread_mutex_lock(&ts->lock);
 	ts->checks++;
+	if (state >= 0 && state < TS_COUNT)
+		t->by_state[state]++;
+	if (state == TS_UP)
+		hist_observe(&t->connect_s, connect_ms / 1000.0);
 	t->recent_bits = (t->recent_bits << 1) | (state == TS_UP ? 1u : 0u);
 	if (t->recent_n < 32)
 		t->recent_n++;
@@ -683,6 +692,19 @@ targets_recent(struct targets *ts, int64_t id, double *ratio)
 	*ratio = n > 0 ? (double)__builtin_popcount(t->recent_bits & (n == 32 ? ~0u : (1u << n) - 1)) / n : 0;
 	pthread_mutex_unlock(&ts->lock);
 	return n;
+}
+
+int
+targets_series(struct targets *ts, int64_t id, struct target_series *out)
+{
+	pthread_mutex_lock(&ts->lock);
+	struct tgt *t = find(ts, id);
+	if (t) {
+		memcpy(out->by_state, t->by_state, sizeof out->by_state);
+		out->connect_s = t->connect_s;
+	}
+	pthread_mutex_unlock(&ts->lock);
+	return t ? 0 : MW_ENOTFOUND;
 }
 
 void

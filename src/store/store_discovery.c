@@ -764,6 +764,31 @@ store_discovery_counts(struct store *st, int *hosts, int *hosts_up, int *service
 	return LOCKED(st, counts_locked(st, hosts, hosts_up, services, changes));
 }
 
+static int
+services_by_name_locked(struct store *st, struct name_count *out, int max)
+{
+	sqlite3_stmt *s = store_prep(st, "SELECT service, COUNT(*) FROM host_services WHERE state='open' "
+	                                  "GROUP BY service ORDER BY COUNT(*) DESC, service LIMIT ?");
+	if (s == NULL)
+		return MW_EDB;
+	sqlite3_bind_int(s, 1, max);
+	int n = 0, rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) {
+		const char *name = store_col_text(s, 0);
+		snprintf(out[n].name, sizeof out[n].name, "%s", name[0] ? name : "unknown");
+		out[n].count = sqlite3_column_int(s, 1);
+		n++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : MW_EDB;
+}
+
+int
+store_services_by_name(struct store *st, struct name_count *out, int max)
+{
+	return LOCKED(st, services_by_name_locked(st, out, max));
+}
+
 int
 store_discovery_shed_locked(struct store *st, int rows)
 {

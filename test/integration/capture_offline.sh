@@ -196,7 +196,12 @@ grep -q "^meshwatch_traffic_packets_total $(jget 'd["totals"]["packets"]' < "$TM
 # four: bad version, bad header length, total below the header, total past the frame's wire length
 grep -q '^meshwatch_traffic_decode_errors_total{kind="bad_ip"} 4$' <<<"$BODY" || fail "metrics decode errors"
 grep -q "^meshwatch_traffic_flows $(echo "$STATS" | jget 'd["flows"]')$" <<<"$BODY" || fail "metrics flows"
-ok "/metrics: traffic packets, flows, decode errors"
+# the per-protocol counters add up to the totals
+sums=$(awk '/^meshwatch_traffic_protocol_bytes_total\{/ {b += $2} /^meshwatch_traffic_protocol_packets_total\{/ {p += $2}
+  /^meshwatch_traffic_bytes_total / {tb = $2} /^meshwatch_traffic_packets_total / {tp = $2} END {print (b == tb && p == tp && tp > 0) ? "ok" : b" "tb" "p" "tp}' <<<"$BODY")
+[ "$sums" = ok ] || fail "protocol counters do not add up: $sums"
+grep -q '^meshwatch_traffic_protocol_packets_total{protocol="icmpv6"} [1-9]' <<<"$BODY" || fail "icmpv6 packets"
+ok "/metrics: traffic packets, flows, decode errors; bytes and packets by protocol add up to the totals"
 
 python3 - "$TMP/n1/data/meshwatch.db" <<'EOF' || fail "the report snapshot's traffic summary"
 import json, sqlite3, sys, time

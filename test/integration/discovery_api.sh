@@ -212,6 +212,7 @@ api GET /api/scans?limit=0; expect_status 400 "scans?limit=0"
 ucurl "$A" /metrics "${AUTH[@]}"
 grep -q '^meshwatch_discovered_hosts{state="up"} 1$' <<<"$BODY" || fail "metrics hosts: $(echo "$BODY" | grep discover)"
 grep -q '^meshwatch_scans_total{result="cancelled"} 2$' <<<"$BODY" || fail "metrics scans: $(echo "$BODY" | grep scans_total)"
+grep -qE '^meshwatch_discovered_services\{service="[^"]+"\} [1-9]' <<<"$BODY" || fail "metrics services: $(echo "$BODY" | grep discovered_services)"
 ok "/metrics counts discovered hosts and scans"
 
 # ---- the sweep's bounds: a /24 of loopback (every port refused at once) on

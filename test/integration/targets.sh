@@ -15,7 +15,7 @@ AUTH=(-H "Authorization: Bearer $T" -H 'Content-Type: application/json')
 
 python3 "$(dirname "$0")/tcp_listeners.py" "$L" 1 --drop >"$TMP/ports" 2>"$TMP/listeners.log" &
 PIDS+=($!)
-for _ in $(seq 50); do [ "$(wc -l <"$TMP/ports")" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ "$(cat "$TMP/ports" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 OPEN=$(awk '/^open/ {print $2}' "$TMP/ports")
 DROP=$(awk '/^drop/ {print $2}' "$TMP/ports")
 [ -n "$OPEN" ] && [ -n "$DROP" ] || fail "listeners did not start: $(cat "$TMP/ports" "$TMP/listeners.log")"
@@ -129,17 +129,17 @@ ucurl "$A" "/api/targets/$ID_DEF" -X PATCH "${AUTH[@]}" -d '{"interval_s":3600}'
 ok "PATCH interval: a default timeout follows the interval (max 60 s)"
 ucurl "$A" "/api/targets/$ID_OPEN" -X PATCH "${AUTH[@]}" -d '{"interval_s":3600}'
 sleep 1.2
-ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; before=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; before=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
 [ "$(echo "$BODY" | jget 'd["timeout_s"]')" = 0.5 ] || fail "a timeout set lower was not kept: $BODY"
 sleep 1.5
-ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; after=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; after=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
 [ "$before" = "$after" ] || fail "interval 3600 s: checks went on ($before -> $after)"
 ucurl "$A" "/api/targets/$ID_OPEN" -X PATCH "${AUTH[@]}" -d '{"interval_s":1}'
 # the old interval would wait an hour: a check within a few seconds is the
 # change acting at once (the writer may take a moment on a loaded machine)
 for t in $(seq 1 50); do
   sleep 0.1
-  ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; now=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+  ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; now=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
   [ "$now" -gt "$after" ] && break
 done
 [ "$now" -gt "$after" ] || fail "interval back to 1 s: no check at once ($after -> $now)"
@@ -147,15 +147,15 @@ ok "a longer interval stops the rounds; a shorter one checks at once ($before, $
 ucurl "$A" "/api/targets/$ID_OPEN" -X PATCH "${AUTH[@]}" -d '{"enabled":false}'
 [ "$(echo "$BODY" | jget 'd["enabled"]')" = False ] || fail "disable: $BODY"
 sleep 0.3
-ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; off1=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; off1=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
 sleep 2
-ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; off2=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; off2=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
 [ "$off1" = "$off2" ] || fail "disabled target still checked ($off1 -> $off2)"
 ucurl "$A" "/api/targets?enabled=false" "${AUTH[@]}"
 [ "$(echo "$BODY" | jget '[i["name"] for i in d["items"]]')" = "['open']" ] || fail "enabled filter: $BODY"
 ucurl "$A" "/api/targets/$ID_OPEN" -X PATCH "${AUTH[@]}" -d '{"enabled":true}'
 sleep 0.5
-ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; on=$(echo "$BODY" | jget 'd["recent"]["checks"]')
+ucurl "$A" "/api/targets/$ID_OPEN" "${AUTH[@]}"; on=$(echo "$BODY" | jget 'sum(d["checks_since_start"].values())')
 [ "$on" -gt "$off2" ] || fail "re-enabled target not checked at once ($off2 -> $on)"
 ok "disabled: no checks; enabled again: checked at once"
 
@@ -205,10 +205,12 @@ ok "/api/targets/stats: targets, checks, lateness"
 
 # ---- /metrics ----
 ucurl "$A" /metrics "${AUTH[@]}"
-grep -q "^meshwatch_target_up{id=\"$ID_OPEN\",name=\"open\",host=\"$L\",port=\"$OPEN\",state=\"up\"} 1$" <<<"$BODY" ||
+grep -q "^meshwatch_target_up{target_id=\"$ID_OPEN\",name=\"open\"} 1$" <<<"$BODY" ||
   fail "metrics lack the open target: $(echo "$BODY" | grep target)"
+grep -q "^meshwatch_target_info{target_id=\"$ID_OPEN\",name=\"open\",host=\"$L\",port=\"$OPEN\"} 1$" <<<"$BODY" ||
+  fail "metrics lack the open target's info: $(echo "$BODY" | grep target_info)"
 grep -q '^meshwatch_targets{state="timeout"} 1$' <<<"$BODY" || fail "metrics: targets by state"
-echo "$BODY" | grep -Eq '^meshwatch_target_checks_total [1-9]' || fail "metrics: checks total"
+echo "$BODY" | grep -Eq '^meshwatch_targets_checks_total [1-9]' || fail "metrics: checks total"
 ok "/metrics: targets by state, checks, one up gauge per target"
 
 # ---- the limit (6 here) ----
