@@ -15,6 +15,19 @@ export MESHWATCH_POLL_INTERVAL=1 MESHWATCH_SUSPECT_AFTER=1 MESHWATCH_DEAD_AFTER=
 export MESH_SECRET="prometheus-test-$RANDOM$RANDOM"
 declare -a PID TOKS
 
+# The scraper's token, in $TMP/meshwatch.token. One file serves the whole
+# job, so one token must read every node: the metrics token that each node
+# reads from its metrics_token_file (--metrics-token-file), when this
+# meshwatch has that option.
+if "$MW" --help 2>&1 | grep -q -- '--metrics-token-file'; then
+  METRICS_TOKEN=$(python3 -c 'import secrets; print("mwm_" + secrets.token_hex(20))')
+  printf '%s\n' "$METRICS_TOKEN" > "$TMP/metrics-token"
+  NODE_TOKEN_ARGS=(--metrics-token-file "$TMP/metrics-token")
+else
+  METRICS_TOKEN=
+  NODE_TOKEN_ARGS=()
+fi
+
 # start_mesh N: N nodes n1.test..nN.test, each seeded with the next (a
 # ring), and waits until every node sees the N-1 others alive.
 start_mesh() {
@@ -23,7 +36,7 @@ start_mesh() {
   for i in $(seq 1 "$n"); do
     next=$(( i % n + 1 ))
     echo "{\"nodes\":[{\"fqdn\":\"$(fqdn $next)\",\"ip\":\"$(addr $next)\"}]}" > "$TMP/seed$i.json"
-    start_node "n$i" "$(addr $i)" --seed "$TMP/seed$i.json"
+    start_node "n$i" "$(addr $i)" --seed "$TMP/seed$i.json" "${NODE_TOKEN_ARGS[@]}"
     PID[$i]=$NODE_PID
   done
   for i in $(seq 1 "$n"); do TOKS[$i]=$(login "$(addr $i)"); done
@@ -40,16 +53,26 @@ start_mesh() {
   ok "$n nodes on loopback see each other alive"
 }
 
-# mesh_token: a read token for the scraper in $TMP/meshwatch.token (and
-# TOKEN): a machine token (POST /api/tokens) when node 1 makes them, its
-# session token otherwise. Every node must accept it: one token file serves
-# the whole job.
+# mesh_token: TOKEN for the scraper, in $TMP/meshwatch.token: the metrics
+# token; without it, a read machine token of node 1 (POST /api/tokens) or
+# node 1's session token. Every node must accept it. A read machine token,
+# when node 1 makes them, must read node 1's /metrics and SD.
 mesh_token() {
-  local i
+  local i mt=
   ucurl "$(addr 1)" /api/tokens -X POST -H "Authorization: Bearer ${TOKS[1]}" \
     -H 'Content-Type: application/json' -d '{"name":"prometheus","scope":"read"}'
   if [ "$HTTP_STATUS" = 201 ]; then
-    TOKEN=$(echo "$BODY" | jget 'd["token"]'); TOKEN_KIND="a read machine token"
+    mt=$(echo "$BODY" | jget 'd["token"]')
+    for path in /metrics /api/prometheus/sd; do
+      ucurl "$(addr 1)" "$path" -H "Authorization: Bearer $mt"
+      [ "$HTTP_STATUS" = 200 ] || fail "node 1's read machine token on $path: HTTP $HTTP_STATUS $BODY"
+    done
+    ok "a read machine token (POST /api/tokens) reads its node's /metrics and /api/prometheus/sd"
+  fi
+  if [ -n "$METRICS_TOKEN" ]; then
+    TOKEN=$METRICS_TOKEN; TOKEN_KIND="the metrics token (metrics_token_file, the same on every node)"
+  elif [ -n "$mt" ]; then
+    TOKEN=$mt; TOKEN_KIND="node 1's read machine token"
   else
     TOKEN=${TOKS[1]}; TOKEN_KIND="node 1's session token (POST /api/tokens answered $HTTP_STATUS)"
   fi

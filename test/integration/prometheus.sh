@@ -3,7 +3,9 @@
 # configs/prometheus/prometheus.yml and rules.yml: it finds all four nodes
 # through one node's /api/prometheus/sd (with a read token), scrapes them
 # (up == 1), has an RTT series for each of the 12 ordered pairs, loads the
-# rules; a node's /metrics passes promtool check metrics; a node killed
+# rules; every query of the Grafana dashboard's mesh, peer and target panels
+# answers; a target on a closed port makes MeshwatchTargetDown pending; a
+# node's /metrics passes promtool check metrics; a node killed
 # with -9 is down (meshwatch_peer_up 0) at each of the three others and
 # MeshwatchPeerDown fires for it (its `for` shortened), and for no other.
 . "$(dirname "$0")/prom_lib.sh"
@@ -13,6 +15,13 @@ command -v promtool >/dev/null 2>&1 || skip "promtool not installed"
 start_mesh 4
 mesh_token
 AUTH=(-H "Authorization: Bearer $TOKEN")
+# node 1 checks two targets: node 2's HTTPS port (up), and a closed port
+for t in "web $(addr 2) 8443" "closed $(addr 2) 1"; do
+  set -- $t
+  ucurl "$(addr 1)" /api/targets -X POST -H "Authorization: Bearer ${TOKS[1]}" -H 'Content-Type: application/json' \
+    -d "{\"name\":\"$1\",\"host\":\"$2\",\"port\":$3,\"interval_s\":1,\"timeout_s\":1}"
+  [ "$HTTP_STATUS" = 201 ] || fail "POST /api/targets $1: HTTP $HTTP_STATUS $BODY"
+done
 
 # ---- the SD endpoint itself ----
 ucurl "$(addr 1)" /api/prometheus/sd
@@ -124,8 +133,17 @@ want_vp=$(for i in 1 2 3 4; do echo "$(fqdn $i) 3"; done)
 vp() { pq "$P" 'meshwatch:peer_vantage_points:count' | python3 -c 'import json,sys
 for m in sorted(json.load(sys.stdin), key=lambda m: m["metric"]["peer"]): print(m["metric"]["peer"], m["value"][1])'; }
 wait_until 10 eval '[ "$(vp)" = "$want_vp" ]' || fail "meshwatch:peer_vantage_points:count: $(vp)"
-[ "$(pq "$P" 'ALERTS{alertname=~"Meshwatch.*"}')" = "[]" ] || fail "alerts in a healthy mesh: $(pq "$P" 'ALERTS')"
-ok "rules.yml loaded (7 alerts, recording rules evaluate: 3 vantage points per peer), no alert in a healthy mesh"
+[ "$(labels_of "$P" 'meshwatch_target_up' name)" = "$(printf 'closed\nweb')" ] || fail "target series: $(pq "$P" meshwatch_target_up)"
+tdown() { [ "$(labels_of "$P" 'ALERTS{alertname="MeshwatchTargetDown",alertstate="pending"}' name fqdn)" = "closed $(fqdn 1)" ]; }
+wait_until 10 tdown || fail "MeshwatchTargetDown not pending for the closed target alone: $(pq "$P" ALERTS)"
+[ "$(labels_of "$P" 'ALERTS{alertname=~"Meshwatch.*"}' alertname)" = MeshwatchTargetDown ] || fail "alerts in a healthy mesh: $(pq "$P" 'ALERTS')"
+ok "rules.yml loaded (7 alerts, recording rules evaluate: 3 vantage points per peer); MeshwatchTargetDown pending for the closed port, no other alert"
+
+# the dashboard's queries on this Prometheus (the vantage series appear
+# only after a failed poll; the reports' matrix is a reporting node's)
+out=$(python3 "$HERE/../prometheus/check_grafana.py" "$HERE/../../configs/grafana/meshwatch.json" --live "$P" \
+  --may-be-empty "Indirect probes reached / asked" 2>&1) || fail "dashboard queries: $out"
+ok "${out#ok 1 - }"
 
 # ---- a node dies ----
 kill_node "${PID[4]}"

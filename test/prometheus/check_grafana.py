@@ -8,7 +8,14 @@ each, with its variables replaced by plain values, becomes a recording rule
 of a temporary rules file that `promtool check rules` reads.
 
 usage: check_grafana.py DASHBOARD.json PROMTOOL
+       check_grafana.py DASHBOARD.json --live URL [--may-be-empty TITLE...]
 Prints "ok N - ..." lines; exits 1 on the first failure.
+
+--live runs every query on a Prometheus-compatible API at URL ($job as
+"meshwatch", every other variable as ".*") and fails when a panel of the
+Overview, Mesh matrix, Peers or Targets rows has no query that answers,
+unless it is one of the titles after --may-be-empty; the other rows' empty
+panels are listed.
 """
 import json
 import os
@@ -41,21 +48,56 @@ def all_panels(panels):
         yield from all_panels(p.get("panels", []))
 
 
-def substitute(expr, defined):
+def substitute(expr, defined, values=None):
     def repl(m):
         name = m.group(1) or m.group(2) or m.group(3)
         if name in BUILTINS:
             return BUILTINS[name]
         if name not in defined:
             fail(f"query uses ${name}, which is no dashboard variable: {expr}")
-        return "value"
+        return (values or {}).get(name, "value")
     return VAR_RE.sub(repl, expr)
+
+
+def live(d, url, may_be_empty):
+    """Runs each panel's queries on url; see the usage."""
+    import urllib.parse
+    import urllib.request
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    values = {name: ".*" for name in variables}
+    values["job"] = "meshwatch"
+    required_rows = ("Overview", "Mesh matrix", "Peers", "Targets")
+    row, answered, empty = "", 0, []
+    for p in d["panels"]:
+        if p["type"] == "row":
+            row = p["title"]
+            continue
+        got = 0
+        for t in p["targets"]:
+            q = substitute(t["expr"], variables, values)
+            req = url + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                res = json.load(r)
+            if res.get("status") != "success":
+                fail(f"panel {p['title']!r}: {q}: {res}")
+            got += bool(res["data"]["result"])
+        answered += got > 0
+        if got:
+            continue
+        if row.startswith(required_rows) and p["title"] not in may_be_empty:
+            fail(f"panel {p['title']!r} (row {row!r}) has no data: {[t['expr'] for t in p['targets']]}")
+        empty.append(p["title"])
+    ok(f"{answered} dashboard panels have data on {url}; without data here: {', '.join(empty) or 'none'}")
 
 
 def main():
     path, promtool = sys.argv[1], sys.argv[2]
     with open(path, encoding="utf-8") as f:
         d = json.load(f)
+    if promtool == "--live":
+        rest = sys.argv[4:]
+        live(d, sys.argv[3], rest[1:] if rest[:1] == ["--may-be-empty"] else [])
+        return
     ok(f"{os.path.basename(path)} is JSON")
 
     for key, typ in (("uid", str), ("title", str), ("schemaVersion", int), ("panels", list), ("templating", dict)):
