@@ -19,7 +19,8 @@ declare -a PID TOKS
 # job, so one token must read every node: the metrics token that each node
 # reads from its metrics_token_file (--metrics-token-file), when this
 # meshwatch has that option.
-if "$MW" --help 2>&1 | grep -q -- '--metrics-token-file'; then
+mw_help=$("$MW" --help 2>&1 || true)
+if [[ $mw_help == *--metrics-token-file* ]]; then
   METRICS_TOKEN=$(python3 -c 'import secrets; print("mwm_" + secrets.token_hex(20))')
   printf '%s\n' "$METRICS_TOKEN" > "$TMP/metrics-token"
   NODE_TOKEN_ARGS=(--metrics-token-file "$TMP/metrics-token")
