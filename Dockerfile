@@ -29,11 +29,11 @@ RUN meson setup build-image --buildtype=release -Doptimization=2 \
 
 FROM debian:bookworm-slim AS runtime
 # Runtime libraries of the binary (ldd: mbedTLS, SQLite, cJSON, http-parser,
-# xxHash; libpcap, opened when a capture starts), curl for HEALTHCHECK,
+# xxHash, zlib; libpcap, opened when a capture starts), curl for HEALTHCHECK,
 # libcap2-bin for setcap.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmbedtls14 libmbedx509-1 libmbedcrypto7 libsqlite3-0 libcjson1 libhttp-parser2.9 libxxhash0 \
+      libmbedtls14 libmbedx509-1 libmbedcrypto7 libsqlite3-0 libcjson1 libhttp-parser2.9 libxxhash0 zlib1g \
       libpcap0.8 ca-certificates curl libcap2-bin \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so that volumes keep their owner across image rebuilds; the

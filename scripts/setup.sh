@@ -22,7 +22,7 @@ esac
 # xz-utils unpacks civetweb's tarball; dpkg-dev goes with apt-get source.
 packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
-  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev
+  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev zlib1g-dev
   xz-utils dpkg-dev
 )
 if [ "$build_only" = 0 ]; then

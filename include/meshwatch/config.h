@@ -44,6 +44,9 @@ struct config {
 	int max_users;
 	int pbkdf2_iterations;
 	int max_peers;
+	int metrics_max_peers;
+	int metrics_max_targets;
+	int metrics_max_cells;
 	int max_quarantined;
 	int new_peers_per_source;
 	int quarantine_tries;

@@ -199,17 +199,11 @@
 #define TARGET_MAX_RETENTION_S (5LL * 366 * 86400)
 /* The longest group_by, 1000000d: far from overflowing as milliseconds. */
 #define TARGET_GROUP_BY_MAX_S (1000000LL * 86400)
-/* The rendered /metrics page, and the bounds on its label sets (each
-   documented in README's "Prometheus and Grafana"): peers given series
-   of their own (the first by id; 13 series each), targets (the first by
-   id; 14 histogram lines plus 7 series each), cells of the mesh matrix
-   on a reporting node (4 series each; 200 x 200 nodes), and service
-   names of discovered services. At every bound the page stays under
-   METRICS_MAX_BYTES. */
-#define METRICS_MAX_BYTES (32 * 1024 * 1024)
-#define METRICS_MAX_PEER_SERIES 1000
-#define METRICS_MAX_TARGET_SERIES 1000
-#define METRICS_MAX_MATRIX_CELLS 40000
+/* The rendered /metrics page, and the service names of discovered
+   services given series. The other label sets are bounded by settings
+   (metrics_max_peers, metrics_max_targets, metrics_max_cells) whose
+   ranges keep the page under METRICS_MAX_BYTES even at their maximum. */
+#define METRICS_MAX_BYTES (64 * 1024 * 1024)
 #define METRICS_MAX_SERVICE_SERIES 256
 /* Bytes a WebSocket client may leave unread before frames skip it, and
    peers in one mesh frame. */

@@ -136,11 +136,11 @@ put_one(struct mw_buf *b, const char *name, const char *type, const char *help, 
 	put(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, v);
 }
 
-/* Per-target series for the first METRICS_MAX_TARGET_SERIES enabled
+/* Per-target series for the first metrics_max_targets enabled
    targets by id, labelled target_id and name only (a host or port edit
    keeps the series; they are in meshwatch_target_info). */
 static void
-put_targets(struct mw_buf *b, struct node *n)
+put_targets(struct mw_buf *b, struct node *n, int *capped)
 {
 	struct targets_stats s;
 	targets_stats(n->targets, &s);
@@ -154,10 +154,15 @@ put_targets(struct mw_buf *b, struct node *n)
 	put(b, "meshwatch_target_lateness_p99_seconds %.3f\n", s.lateness_p99_ms < 0 ? 0 : s.lateness_p99_ms / 1000.0);
 	struct target_row *rows = NULL;
 	int k = 0, total = 0;
-	if (store_target_list(n->store, NULL, 1, -1, METRICS_MAX_TARGET_SERIES, 0, &rows, &k, &total) != 0)
+	/* a bound of 0 still asks for one row, to learn whether any is left out */
+	int max = n->cfg.metrics_max_targets;
+	if (store_target_list(n->store, NULL, 1, -1, max > 0 ? max : 1, 0, &rows, &k, &total) != 0)
 		return;
-	struct target_series *ser = calloc((size_t)(k ? k : 1), sizeof *ser);
-	char (*lbl)[300] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	if (k > max)
+		k = max;
+	*capped = total > k;
+	struct target_series *ser = calloc((size_t)(k > 0 ? k : 1), sizeof *ser);
+	char (*lbl)[300] = calloc((size_t)(k > 0 ? k : 1), sizeof *lbl);
 	if (ser == NULL || lbl == NULL) {
 		free(ser);
 		free(lbl);
@@ -314,9 +319,9 @@ peer_vantage_asked(const struct peer *p, int x, double *v)
 
 /* This node's view of each peer it has met (quarantined entries and seeds
    not reached yet have no id and no series), the first
-   METRICS_MAX_PEER_SERIES by id. */
+   metrics_max_peers by id. */
 static void
-put_peers(struct mw_buf *b, struct node *n)
+put_peers(struct mw_buf *b, struct node *n, int *capped)
 {
 	int np = 0;
 	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
@@ -327,9 +332,10 @@ put_peers(struct mw_buf *b, struct node *n)
 		if (ps[i].id[0] && !ps[i].quarantined)
 			ps[k++] = ps[i];
 	qsort(ps, (size_t)k, sizeof *ps, cmp_peer_id);
-	if (k > METRICS_MAX_PEER_SERIES)
-		k = METRICS_MAX_PEER_SERIES;
-	char (*lbl)[400] = calloc((size_t)(k ? k : 1), sizeof *lbl);
+	*capped = k > n->cfg.metrics_max_peers;
+	if (*capped)
+		k = n->cfg.metrics_max_peers;
+	char (*lbl)[400] = calloc((size_t)(k > 0 ? k : 1), sizeof *lbl);
 	if (lbl == NULL) {
 		free(ps);
 		return;
@@ -369,43 +375,63 @@ put_peers(struct mw_buf *b, struct node *n)
 	free(ps);
 }
 
+/* The four matrix families, filled a cell at a time and put on the page
+   one family after the other. */
+struct matrix_out {
+	struct mw_buf up, rtt, loss, pmtu;
+	int cells_left;
+	int capped;
+};
+
+/* One cell: from sees to in state, RTT in ms and loss ratio (< 0: not
+   measured), path MTU (0: not measured). */
+static void
+matrix_cell(struct matrix_out *mo, const char *from, const char *to_fqdn, int state, double rtt_ms, double loss, int pmtu)
+{
+	char to[260];
+	label_escape(to_fqdn, to, sizeof to);
+	mo->cells_left--;
+	put(&mo->up, "meshwatch_mesh_up{from=\"%s\",to=\"%s\"} %d\n", from, to, state == PEER_ALIVE);
+	if (rtt_ms >= 0)
+		put(&mo->rtt, "meshwatch_mesh_rtt_seconds{from=\"%s\",to=\"%s\"} %.15g\n", from, to, rtt_ms / 1000.0);
+	if (loss >= 0)
+		put(&mo->loss, "meshwatch_mesh_loss_ratio{from=\"%s\",to=\"%s\"} %.15g\n", from, to, loss);
+	if (pmtu > 0)
+		put(&mo->pmtu, "meshwatch_mesh_pmtu_bytes{from=\"%s\",to=\"%s\"} %d\n", from, to, pmtu);
+}
+
 /* On a node that receives reports: the mesh matrix, each origin's latest
    measurement of each peer, from=origin and to=peer (fqdn), this node's
-   own row from its peer table; at most METRICS_MAX_MATRIX_CELLS cells. */
+   own row from its peer table; at most metrics_max_cells cells. */
 static void
-put_matrix(struct mw_buf *b, struct node *n)
+put_matrix(struct mw_buf *b, struct node *n, int *capped)
 {
 	int norigins = 0;
 	struct report_origin *os = NULL;
-	if (store_report_origins(n->store, 0, METRICS_MAX_MATRIX_CELLS, &os, &norigins) != 0 || norigins == 0) {
+	if (store_report_origins(n->store, 0, n->cfg.max_origins, &os, &norigins) != 0 || norigins == 0) {
 		free(os);
 		return;
 	}
 	int64_t now = mw_wall_s();
-	struct mw_buf rtt, loss, pmtu, up;
-	mw_buf_init(&rtt, METRICS_MAX_BYTES);
-	mw_buf_init(&loss, METRICS_MAX_BYTES);
-	mw_buf_init(&pmtu, METRICS_MAX_BYTES);
-	mw_buf_init(&up, METRICS_MAX_BYTES);
-	int cells_left = METRICS_MAX_MATRIX_CELLS;
-	char from[260], to[260];
+	struct matrix_out mo = {.cells_left = n->cfg.metrics_max_cells};
+	mw_buf_init(&mo.up, METRICS_MAX_BYTES);
+	mw_buf_init(&mo.rtt, METRICS_MAX_BYTES);
+	mw_buf_init(&mo.loss, METRICS_MAX_BYTES);
+	mw_buf_init(&mo.pmtu, METRICS_MAX_BYTES);
+	char from[260];
 	label_escape(n->fqdn, from, sizeof from);
 	int np = 0;
 	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
-	for (int i = 0; ps && i < np && cells_left > 0; i++) {
+	for (int i = 0; ps && i < np; i++) {
 		const struct peer *p = &ps[i];
 		if (p->id[0] == '\0' || p->quarantined)
 			continue;
-		cells_left--;
-		label_escape(p->fqdn, to, sizeof to);
-		put(&up, "meshwatch_mesh_up{from=\"%s\",to=\"%s\"} %d\n", from, to, p->state == PEER_ALIVE);
-		if (p->last.udp_received > 0)
-			put(&rtt, "meshwatch_mesh_rtt_seconds{from=\"%s\",to=\"%s\"} %.15g\n", from, to, p->last.rtt_avg_ms / 1000.0);
-		if (p->last.udp_sent > 0)
-			put(&loss, "meshwatch_mesh_loss_ratio{from=\"%s\",to=\"%s\"} %.15g\n", from, to,
-			    1.0 - (double)p->last.udp_received / p->last.udp_sent);
-		if (p->pmtu.value > 0)
-			put(&pmtu, "meshwatch_mesh_pmtu_bytes{from=\"%s\",to=\"%s\"} %d\n", from, to, p->pmtu.value);
+		if (mo.cells_left <= 0) {
+			mo.capped = 1;
+			break;
+		}
+		matrix_cell(&mo, from, p->fqdn, p->state, p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1,
+		    p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1, p->pmtu.value);
 	}
 	free(ps);
 	put(b, "# HELP meshwatch_mesh_origin_age_seconds Seconds since the origin's latest report arrived.\n"
@@ -414,35 +440,32 @@ put_matrix(struct mw_buf *b, struct node *n)
 		label_escape(os[o].fqdn, from, sizeof from);
 		put(b, "meshwatch_mesh_origin_age_seconds{origin=\"%s\"} %lld\n", from,
 		    (long long)(now - os[o].received_at > 0 ? now - os[o].received_at : 0));
-		if (cells_left <= 0 || strcmp(os[o].id, n->id) == 0)
+		if (strcmp(os[o].id, n->id) == 0)
 			continue;
 		struct report_cell *cs = NULL;
 		int nc = 0;
-		if (store_report_latest(n->store, os[o].id, cells_left, &cs, &nc) != 0)
+		/* one more than fits: to know whether any is left out */
+		if (store_report_latest(n->store, os[o].id, mo.cells_left + 1, &cs, &nc) != 0)
 			continue;
 		for (int i = 0; i < nc; i++) {
-			const struct report_cell *c = &cs[i];
-			cells_left--;
-			label_escape(c->fqdn, to, sizeof to);
-			put(&up, "meshwatch_mesh_up{from=\"%s\",to=\"%s\"} %d\n", from, to, c->state == PEER_ALIVE);
-			if (c->rtt_ms >= 0)
-				put(&rtt, "meshwatch_mesh_rtt_seconds{from=\"%s\",to=\"%s\"} %.15g\n", from, to, c->rtt_ms / 1000.0);
-			if (c->loss >= 0)
-				put(&loss, "meshwatch_mesh_loss_ratio{from=\"%s\",to=\"%s\"} %.15g\n", from, to, c->loss);
-			if (c->pmtu > 0)
-				put(&pmtu, "meshwatch_mesh_pmtu_bytes{from=\"%s\",to=\"%s\"} %d\n", from, to, c->pmtu);
+			if (mo.cells_left <= 0) {
+				mo.capped = 1;
+				break;
+			}
+			matrix_cell(&mo, from, cs[i].fqdn, cs[i].state, cs[i].rtt_ms, cs[i].loss, cs[i].pmtu);
 		}
 		free(cs);
 	}
 	free(os);
+	*capped = mo.capped;
 	struct {
 		struct mw_buf *buf;
 		const char *name, *help;
 	} fam[] = {
-	    {&up, "meshwatch_mesh_up", "1 when the origin (from) sees the peer (to) alive in its latest report."},
-	    {&rtt, "meshwatch_mesh_rtt_seconds", "Average UDP RTT from the origin to the peer in its latest report."},
-	    {&loss, "meshwatch_mesh_loss_ratio", "UDP probe loss from the origin to the peer in its latest report."},
-	    {&pmtu, "meshwatch_mesh_pmtu_bytes", "Path MTU from the origin to the peer in its latest report."},
+	    {&mo.up, "meshwatch_mesh_up", "1 when the origin (from) sees the peer (to) alive in its latest report."},
+	    {&mo.rtt, "meshwatch_mesh_rtt_seconds", "Average UDP RTT from the origin to the peer in its latest report."},
+	    {&mo.loss, "meshwatch_mesh_loss_ratio", "UDP probe loss from the origin to the peer in its latest report."},
+	    {&mo.pmtu, "meshwatch_mesh_pmtu_bytes", "Path MTU from the origin to the peer in its latest report."},
 	};
 	for (size_t f = 0; f < MW_ARRAY_LEN(fam); f++) {
 		size_t len = 0;
@@ -694,12 +717,18 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "meshwatch_first_contacts_deferred_total %llu\n",
 		    (unsigned long long)tlsclient_first_contacts_deferred(mesh_client(n->mesh)));
 	}
+	int capped[3] = {0, 0, 0}; /* peers, targets, matrix cells */
 	if (n->mesh) {
-		put_peers(&b, n);
-		put_matrix(&b, n);
+		put_peers(&b, n, &capped[0]);
+		put_matrix(&b, n, &capped[2]);
 	}
 	if (n->targets)
-		put_targets(&b, n);
+		put_targets(&b, n, &capped[1]);
+	put(&b, "# HELP meshwatch_metrics_capped 1 when some series of a kind were left out of this page: more peers "
+	        "than metrics_max_peers, enabled targets than metrics_max_targets, or matrix cells than metrics_max_cells.\n"
+	        "# TYPE meshwatch_metrics_capped gauge\n");
+	put(&b, "meshwatch_metrics_capped{kind=\"peers\"} %d\nmeshwatch_metrics_capped{kind=\"targets\"} %d\n"
+	        "meshwatch_metrics_capped{kind=\"matrix_cells\"} %d\n", capped[0], capped[1], capped[2]);
 	put_alerts(&b, n);
 	if (n->capture)
 		put_traffic(&b, n->capture);

@@ -73,6 +73,14 @@ else
   echo "promtool not installed: lint not checked"
 fi
 
+# gzip for scrapers that ask (Prometheus does); plain for those that don't
+hdr=$(curl -sk --max-time 10 -D - -o "$TMP/m.gz" -H 'Accept-Encoding: gzip' -H "Authorization: Bearer ${TOKS[1]}" "https://$(addr 1):8443/metrics")
+grep -qi '^content-encoding: gzip' <<<"$hdr" || fail "no gzip: $hdr"
+gunzip -c "$TMP/m.gz" | grep -q '^meshwatch_peer_up{peer="n2.test"' || fail "gzip body does not decompress to the page"
+plain=$(curl -sk --max-time 10 -D - -o /dev/null -H "Authorization: Bearer ${TOKS[1]}" "https://$(addr 1):8443/metrics")
+grep -qi '^content-encoding' <<<"$plain" && fail "compressed without being asked"
+ok "/metrics is gzip-compressed when asked ($(stat -c %s "$TMP/m.gz") bytes for $(gunzip -c "$TMP/m.gz" | wc -c)), plain otherwise"
+
 # targets: series keyed by target_id and name; the port lives in the info series
 L=$(addr 1)
 python3 -c "
@@ -157,4 +165,21 @@ ok "killed n3: meshwatch_peer_up 0 at n1 and n2, no RTT shown for it"
 ucurl "$(addr 1)" /api/prometheus/sd -H "Authorization: Bearer ${TOKS[1]}"
 echo "$BODY" | jget 'sorted(g["labels"]["fqdn"] for g in d)' | grep -qx "\['n1.test', 'n2.test', 'r.test'\]" || fail "sd after kill: $BODY"
 ok "/api/prometheus/sd no longer lists the dead node"
+grep -q '^meshwatch_metrics_capped{kind="peers"} 0$' <<<"$(metrics 1; echo "$BODY")" || fail "n1 capped peers should be 0"
+
+# the bounds: the reporting node again with small ones (its reports and peers are stored)
+stop_node "$(pgrep -f -- "--listen $(addr 4):8443")"
+MESHWATCH_METRICS_MAX_PEERS=2 MESHWATCH_METRICS_MAX_CELLS=5 MESHWATCH_METRICS_MAX_TARGETS=0 \
+  start_node r "$(addr 4)" --seed "$TMP/seed4.json"
+ucurl "$(addr 4)" /api/targets -X POST -H "Authorization: Bearer ${TOKS[4]}" -H 'Content-Type: application/json' \
+  -d "{\"name\":\"t\",\"host\":\"$(addr 4)\",\"port\":9,\"interval_s\":60}"
+[ "$HTTP_STATUS" = 201 ] || fail "target on r: $HTTP_STATUS $BODY"
+metrics 4
+[ "$(grep -c '^meshwatch_peer_up{' <<<"$BODY")" = 2 ] || fail "metrics_max_peers=2: $(grep '^meshwatch_peer_up' <<<"$BODY")"
+[ "$(grep -c '^meshwatch_mesh_up{' <<<"$BODY")" = 5 ] || fail "metrics_max_cells=5: $(grep -c '^meshwatch_mesh_up' <<<"$BODY")"
+grep -q '^meshwatch_target_info{' <<<"$BODY" && fail "metrics_max_targets=0 still lists a target"
+for k in peers targets matrix_cells; do
+  grep -q "^meshwatch_metrics_capped{kind=\"$k\"} 1$" <<<"$BODY" || fail "capped $k: $(grep capped <<<"$BODY")"
+done
+ok "metrics_max_peers=2, metrics_max_cells=5, metrics_max_targets=0: exactly that many series, meshwatch_metrics_capped says so"
 echo "metrics: $CHECKS checks passed"
