@@ -108,13 +108,14 @@ done
 [ "$(pq "$P" 'count(meshwatch_peer_state) == 48' | jget 'len(d)')" = 1 ] || fail "meshwatch_peer_state: not 4 states x 12 pairs: $(pq "$P" 'count(meshwatch_peer_state)')"
 ok "per-peer series for the 12 pairs: up, state (4 each), rtt min/max, jitter, loss 0, pmtu, black_hole 0, last_seen"
 for s in meshwatch_node_info meshwatch_build_info meshwatch_certificate_expiry_timestamp_seconds \
-         'meshwatch_poll_duration_seconds_bucket{phase="total",le="+Inf"}' 'meshwatch_peers{state="alive"} == 3'; do
+         'meshwatch_poll_duration_seconds_bucket{phase="total",le="+Inf"}' 'meshwatch_peers{state="alive"} == 3' \
+         'meshwatch_metrics_capped{kind="peers"} == 0'; do
   [ "$(labels_of "$P" "$s" fqdn)" = "$(for i in 1 2 3 4; do fqdn $i; done)" ] || fail "$s not at each node: $(pq "$P" "$s")"
 done
 for ph in connect tls ttfb total; do
   [ "$(pq "$P" "count(meshwatch_poll_duration_seconds_bucket{phase=\"$ph\"})" | jget 'len(d)')" = 1 ] || fail "no poll duration phase $ph"
 done
-ok "node series at each node: node_info, build_info, certificate expiry, peers, poll duration by phase"
+ok "node series at each node: node_info, build_info, certificate expiry, peers, poll duration by phase, metrics_capped 0"
 
 # the rules loaded and evaluate without error
 curl -s --max-time 5 "$P/api/v1/rules" > "$TMP/rules.json"
@@ -125,7 +126,8 @@ assert sorted(g["name"] for g in groups) == ["meshwatch.alerts", "meshwatch.reco
 rules = [r for g in groups for r in g["rules"]]
 alerts = sorted(r["name"] for r in rules if r["type"] == "alerting")
 assert alerts == sorted(["MeshwatchPeerDown", "MeshwatchPeerLoss", "MeshwatchPMTUChanged", "MeshwatchBlackHole",
-                         "MeshwatchTargetDown", "MeshwatchCertificateExpiring", "MeshwatchNodeDown"]), alerts
+                         "MeshwatchTargetDown", "MeshwatchCertificateExpiring", "MeshwatchNodeDown",
+                         "MeshwatchMetricsCapped"]), alerts
 bad = [(r["name"], r.get("lastError")) for r in rules if r.get("health") == "err"]
 assert not bad, bad
 PY
@@ -137,7 +139,7 @@ wait_until 10 eval '[ "$(vp)" = "$want_vp" ]' || fail "meshwatch:peer_vantage_po
 tdown() { [ "$(labels_of "$P" 'ALERTS{alertname="MeshwatchTargetDown",alertstate="pending"}' name fqdn)" = "closed $(fqdn 1)" ]; }
 wait_until 10 tdown || fail "MeshwatchTargetDown not pending for the closed target alone: $(pq "$P" ALERTS)"
 [ "$(labels_of "$P" 'ALERTS{alertname=~"Meshwatch.*"}' alertname)" = MeshwatchTargetDown ] || fail "alerts in a healthy mesh: $(pq "$P" 'ALERTS')"
-ok "rules.yml loaded (7 alerts, recording rules evaluate: 3 vantage points per peer); MeshwatchTargetDown pending for the closed port, no other alert"
+ok "rules.yml loaded (8 alerts, recording rules evaluate: 3 vantage points per peer); MeshwatchTargetDown pending for the closed port, no other alert"
 
 # the dashboard's queries on this Prometheus (the vantage series appear
 # only after a failed poll; the reports' matrix is a reporting node's)

@@ -45,11 +45,11 @@ ok "one job: HTTP SD from a node's /api/prometheus/sd, Bearer token file for SD 
 
 out=$("$PROMTOOL" check rules "$CFG/rules.yml" 2>&1) || fail "promtool check rules: $out"
 ok "promtool check rules rules.yml ($(grep -o '[0-9]* rules found' <<<"$out"))"
-for a in MeshwatchPeerDown MeshwatchPeerLoss MeshwatchPMTUChanged MeshwatchBlackHole MeshwatchTargetDown MeshwatchCertificateExpiring MeshwatchNodeDown; do
+for a in MeshwatchPeerDown MeshwatchPeerLoss MeshwatchPMTUChanged MeshwatchBlackHole MeshwatchTargetDown MeshwatchCertificateExpiring MeshwatchNodeDown MeshwatchMetricsCapped; do
   grep -q "alert: $a$" "$CFG/rules.yml" || fail "rules.yml has no alert $a"
   grep -q "alertname: $a$" "$CFG/rules_test.yml" || fail "rules_test.yml does not test $a"
 done
-ok "rules.yml has the 7 alerts and rules_test.yml tests each"
+ok "rules.yml has the 8 alerts and rules_test.yml tests each"
 out=$(cd "$CFG" && "$PROMTOOL" test rules rules_test.yml 2>&1) || fail "promtool test rules: $out"
 ok "promtool test rules rules_test.yml"
 
