@@ -344,8 +344,12 @@
     show($('boot'), false);
     show($('login-view'), false);
     show($('shell'), true);
-    $('me').textContent = user.username;
-    $('me').title = `Logged in as ${user.username}`;
+    // a read-only user sees every page; the node refuses its changes
+    // (403), and the pages that change things say so up front
+    const ro = user.role === 'read';
+    document.body.classList.toggle('read-only', ro);
+    $('me').textContent = ro ? `${user.username} (read-only)` : user.username;
+    $('me').title = ro ? `Logged in as ${user.username}, who may look but not change anything` : `Logged in as ${user.username}`;
     paintHeader();
     startPolling();
     if (!location.hash || !matchRoute(location.hash.slice(1))) location.replace('#' + DEFAULT_ROUTE);
@@ -409,6 +413,7 @@
   // What pages read of the session: the user, and the last /api/node answer
   // with the listeners that run after each poll.
   function currentUser() { return state.user; }
+  function readOnly() { return !!(state.user && state.user.role === 'read'); }
   function nodeInfo() { return { node: state.node, error: state.nodeError, at: state.nodeAt }; }
   function onNodeUpdate(fn) {
     state.listeners.add(fn);
@@ -885,7 +890,7 @@
     registerPage,
     live: { subscribe: liveSubscribe, serves: (topic) => (live.known ? live.known.has(topic) : null) },
     meshFeed: { subscribe: feedSubscribe, modeIndicator },
-    session: { user: currentUser, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, setNavBadge, NODE_POLL_MS: POLL_MS },
+    session: { user: currentUser, readOnly, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, setNavBadge, NODE_POLL_MS: POLL_MS },
     ui: {
       h, s, show, setMessage, api, ApiError, timeChart, niceScale,
       fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,

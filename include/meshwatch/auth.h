@@ -26,6 +26,13 @@ int auth_verify_password(const char *password, const char *encoded);
 /* A new random token (AUTH_TOKEN_LEN hex chars + NUL) and its hash. */
 int auth_new_token(char token[AUTH_TOKEN_LEN + 1], char hash[AUTH_TOKEN_HASH_LEN + 1]);
 
+/* API tokens: "mwt_" and 64 hex characters (32 random bytes), so that a
+   secret found in a file or a log is recognisable as meshwatch's. */
+#define AUTH_API_TOKEN_PREFIX "mwt_"
+#define AUTH_API_TOKEN_LEN (4 + 64)
+/* A new random API token and its hash (as auth_token_hash). 0 or MW_EIO. */
+int auth_new_api_token(char token[AUTH_API_TOKEN_LEN + 1], char hash[AUTH_TOKEN_HASH_LEN + 1]);
+
 /* SHA-256 of a token, hex. */
 void auth_token_hash(const char *token, char hash[AUTH_TOKEN_HASH_LEN + 1]);
 

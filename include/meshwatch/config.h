@@ -20,6 +20,10 @@ struct config {
 	char seed_file[CONFIG_STR];
 	char reporting_file[CONFIG_STR];
 	char alerts_file[CONFIG_STR];
+	char metrics_token_file[CONFIG_STR];
+	/* its token, read and checked by config_load (trimmed; "" when no
+	   file): a secret, never printed */
+	char metrics_token[METRICS_TOKEN_MAX + 1];
 	char name[256];              /* fqdn; default: the host name */
 	char advertise[128];         /* advertised IP; default: first interface */
 	int poll_interval_s;

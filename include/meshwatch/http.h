@@ -17,6 +17,14 @@ struct mg_request_info;
 struct node;
 struct http_server;
 
+/* What authenticated a request. */
+enum req_cred {
+	REQ_CRED_NONE = 0,
+	REQ_CRED_SESSION,  /* a login session: user is set */
+	REQ_CRED_TOKEN,    /* an API token: token is set */
+	REQ_CRED_METRICS,  /* the metrics token (metrics_token_file): /metrics and /api/prometheus/sd only */
+};
+
 struct req {
 	struct mg_connection *conn;
 	struct node *node;
@@ -29,8 +37,11 @@ struct req {
 	const char *raw_body;      /* the body as received (NUL-terminated), or NULL */
 	size_t raw_len;
 	int authed;
-	struct user_row user;      /* when authed */
-	char token_hash[65];       /* the session used, when authed */
+	int cred;                  /* REQ_CRED_*, when authed */
+	int role;                  /* ROLE_* (store.h), when authed: the user's role or the token's scope */
+	struct user_row user;      /* when authed: the session's user; for a token only username, "token:NAME" (id 0) */
+	struct token_row token;    /* when authed by an API token */
+	char token_hash[65];       /* the session or token used, when authed */
 	char client[64];           /* remote address */
 	/* the node whose signature a mesh handler verified (its X-Mw-Id, the
 	   identity the signature covers); "" when signing is off or the

@@ -34,6 +34,21 @@
 
 /* ---- security ---- */
 
+/* API tokens (POST /api/tokens) a node keeps, expired ones included until
+   deleted; the next create gets 409 token_limit. */
+#define TOKENS_MAX 256
+/* A token's name in bytes (printable ASCII). */
+#define TOKEN_NAME_MAX 64
+/* A token's last_used_at is written at most this often (seconds): a
+   script polling every second costs one write a minute, not one a
+   request. */
+#define TOKEN_TOUCH_S 60
+/* The metrics token (metrics_token_file), trimmed: at least MIN bytes of
+   printable ASCII, at most MAX; the file itself may be at most 4 KiB. */
+#define METRICS_TOKEN_MIN 20
+#define METRICS_TOKEN_MAX 256
+#define METRICS_TOKEN_FILE_MAX 4096
+
 /* Recipients of one e-mail alert. */
 #define SMTP_MAX_RCPT 16
 /* The body of one e-mail as given (UTF-8 text, before CRLF and
@@ -199,6 +214,9 @@
 #define TARGET_MAX_RETENTION_S (5LL * 366 * 86400)
 /* The longest group_by, 1000000d: far from overflowing as milliseconds. */
 #define TARGET_GROUP_BY_MAX_S (1000000LL * 86400)
+/* A plain-HTTP request on the HTTPS port: the most of it read to find
+   its target and Host for the redirect to https://. */
+#define PLAIN_HTTP_MAX_BYTES 2048
 /* The rendered /metrics page, and the service names of discovered
    services given series. The other label sets are bounded by settings
    (metrics_max_peers, metrics_max_targets, metrics_max_cells) whose

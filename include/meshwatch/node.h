@@ -50,6 +50,10 @@ struct node {
 	struct scanner *scanner;      /* discovery scans, its own thread (scanner.h) */
 	struct alerts *alerts;        /* rules, alerts, notifications; its own delivery thread (alerts.h) */
 
+	/* SHA-256 (hex) of cfg.metrics_token, "" without one; fixed after
+	   node_create. Requests compare hashes, in constant time. */
+	char metrics_token_hash[65];
+
 	/* Live settings (SIGHUP may change them): read with relaxed atomics. */
 	int session_ttl_s;
 

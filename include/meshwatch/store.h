@@ -15,11 +15,23 @@ struct store;
 #define STORE_USERNAME_MAX 64
 #define STORE_HASH_MAX 256
 
+/* What a user, or a token, may do: everything, or read (GET and HEAD)
+   only. Stored as the text "admin" or "read". */
+enum store_role {
+	ROLE_ADMIN = 0,
+	ROLE_READ = 1,
+};
+/* "admin" or "read"; never NULL. */
+const char *store_role_name(int role);
+/* ROLE_ADMIN or ROLE_READ for "admin" or "read", else -1. */
+int store_role_parse(const char *name);
+
 struct user_row {
 	int64_t id;
 	char username[STORE_USERNAME_MAX + 1];
 	int64_t created_at;
 	int64_t updated_at;
+	int role;                  /* ROLE_* */
 };
 
 /* Opens (creating if needed) DIR/meshwatch.db and migrates it to the
@@ -42,18 +54,26 @@ int store_meta_get(struct store *st, const char *key, char *out, size_t outlen);
 int store_meta_set(struct store *st, const char *key, const char *value) MW_MUST_CHECK;
 
 /* Users. create returns MW_EEXIST for a taken name and MW_ETOOBIG when
-   max_users already exist. hash is the encoded password hash. */
+   max_users already exist. hash is the encoded password hash.
+   store_user_create makes an administrator; _role one with role (ROLE_*). */
 int store_user_create(struct store *st, const char *username, const char *hash, int max_users,
+    struct user_row *out) MW_MUST_CHECK;
+int store_user_create_role(struct store *st, const char *username, const char *hash, int role, int max_users,
     struct user_row *out) MW_MUST_CHECK;
 int store_user_get(struct store *st, int64_t id, struct user_row *out);
 /* Also copies the password hash into hash (hashlen bytes) when not NULL. */
 int store_user_get_by_name(struct store *st, const char *username, struct user_row *out, char *hash,
     size_t hashlen);
-/* NULL leaves a field unchanged; a changed password ends the user's
-   sessions except keep_session_hash (may be NULL). */
-int store_user_update(struct store *st, int64_t id, const char *username, const char *hash,
+/* NULL (role: -1) leaves a field unchanged; a changed password ends the
+   user's sessions except keep_session_hash (may be NULL). MW_ELAST, and
+   nothing changed, when role is ROLE_READ and id is the only
+   administrator. */
+int store_user_update(struct store *st, int64_t id, const char *username, const char *hash, int role,
     const char *keep_session_hash) MW_MUST_CHECK;
 int store_user_delete(struct store *st, int64_t id) MW_MUST_CHECK;
+/* store_user_delete, but MW_ELAST (and nothing deleted) when id is the
+   only administrator: checked and done in one transaction. */
+int store_user_delete_keep_admin(struct store *st, int64_t id) MW_MUST_CHECK;
 int store_user_count(struct store *st);
 /* Lists users whose name contains q (NULL or "" for all), ordered by id.
    *rows is malloc'd (caller frees), *n rows, *total matching in all. */
@@ -68,6 +88,36 @@ int store_session_delete(struct store *st, const char *token_hash);
 /* Deletes sessions expired at now; returns how many, or a negative code. */
 int store_session_purge(struct store *st, int64_t now);
 int store_session_count(struct store *st);
+
+/* API tokens: machine credentials with a name and a scope (ROLE_*),
+   keyed, like sessions, by the SHA-256 (hex) of the secret, which the
+   store never sees. Times in seconds; 0 for never (expires_at) or not
+   yet (last_used_at). */
+#define STORE_TOKEN_NAME_MAX 64
+struct token_row {
+	int64_t id;
+	char name[STORE_TOKEN_NAME_MAX + 1];
+	int scope;                 /* ROLE_* */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t last_used_at;
+};
+/* MW_EEXIST for a taken name (or hash), MW_ETOOBIG when max tokens
+   exist already. out gets the new row when not NULL. */
+int store_token_create(struct store *st, const char *name, int scope, const char *token_hash, int64_t expires_at,
+    int max, struct token_row *out) MW_MUST_CHECK;
+int store_token_get(struct store *st, int64_t id, struct token_row *out);
+/* The token whose secret hashes to token_hash, expired or not (the caller
+   tells the two apart, to say which): 0, or MW_ENOTFOUND. A token found
+   and not expired at now has last_used_at set to now when it was older
+   than touch_s: at most one write per token per touch_s seconds. */
+int store_token_lookup(struct store *st, const char *token_hash, int64_t now, int touch_s, struct token_row *out);
+/* 0, or MW_ENOTFOUND. The token stops working at once. */
+int store_token_delete(struct store *st, int64_t id) MW_MUST_CHECK;
+int store_token_count(struct store *st);
+/* Tokens ordered by id; *rows is malloc'd (caller frees), *n rows,
+   *total in all. */
+int store_token_list(struct store *st, int limit, int offset, struct token_row **rows, int *n, int *total);
 
 /* The mesh. The store keeps its own rows: the mesh converts its peer
    table to and from them. */

@@ -19,6 +19,7 @@ struct tls_stats {
 	double handshake_ms_sum;
 	struct hist handshake_s;   /* successful handshakes, seconds */
 	uint64_t reloads;
+	uint64_t plain_http;        /* plain-HTTP requests on the HTTPS port (redirected, not counted as failed handshakes) */
 };
 
 /* Loads key and certificate and prepares tickets, curves (X25519, P-256)

@@ -23,6 +23,8 @@ enum {
 	MW_ELIMIT = -10,  /* rate limited */
 	MW_EREPLIED = -11, /* an HTTP handler's helper already sent the error
 	                      reply: its caller only returns */
+	MW_ELAST = -12,   /* refused: it would remove the last of something
+	                     that must remain (the last administrator) */
 };
 
 /* On a function whose result must not be dropped: a create or start that

@@ -192,6 +192,7 @@ api_node(struct req *r)
 	cJSON_AddNumberToObject(t, "certificate_reloads", (double)ts.reloads);
 	cJSON_AddNumberToObject(o, "users", store_user_count(n->store));
 	cJSON_AddNumberToObject(o, "sessions", store_session_count(n->store));
+	cJSON_AddNumberToObject(o, "tokens", store_token_count(n->store));
 	http_reply_json(r, 200, o, NULL);
 }
 
@@ -201,6 +202,7 @@ user_json(const struct user_row *u)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "id", (double)u->id);
 	cJSON_AddStringToObject(o, "username", u->username);
+	cJSON_AddStringToObject(o, "role", store_role_name(u->role));
 	json_add_time(o, "created_at", u->created_at);
 	json_add_time(o, "updated_at", u->updated_at);
 	return o;
@@ -342,10 +344,25 @@ api_logout(struct req *r)
 	    "Set-Cookie: mw_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict\r\n");
 }
 
+/* The caller: a session's user (with its role), or for an API token the
+   token and its scope as "role", so a script can check what it may do. */
 void
 api_me(struct req *r)
 {
-	http_reply_json(r, 200, user_json(&r->user), NULL);
+	if (r->cred == REQ_CRED_SESSION) {
+		http_reply_json(r, 200, user_json(&r->user), NULL);
+		return;
+	}
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "role", store_role_name(r->role));
+	if (r->cred == REQ_CRED_TOKEN) {
+		cJSON *t = cJSON_AddObjectToObject(o, "token");
+		cJSON_AddNumberToObject(t, "id", (double)r->token.id);
+		cJSON_AddStringToObject(t, "name", r->token.name);
+		cJSON_AddStringToObject(t, "scope", store_role_name(r->token.scope));
+		json_add_time_or_null(t, "expires_at", r->token.expires_at);
+	}
+	http_reply_json(r, 200, o, NULL);
 }
 
 void
@@ -366,6 +383,32 @@ api_users_list(struct req *r)
 		cJSON_AddItemToArray(items, user_json(&rows[i]));
 	free(rows);
 	http_reply_collection(r, items, total, limit, offset);
+}
+
+/* The optional "role" of a user: ROLE_* in *role, -1 when absent. 0, or
+   MW_EREPLIED after a 400. */
+static int
+body_role(struct req *r, int *role)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "role");
+	*role = -1;
+	if (v == NULL)
+		return 0;
+	*role = cJSON_IsString(v) ? store_role_parse(v->valuestring) : -1;
+	if (*role < 0) {
+		http_reply_error(r, 400, "invalid_field",
+		    "field \"role\" must be \"admin\" (may change anything) or \"read\" (GET and HEAD only)");
+		return MW_EREPLIED;
+	}
+	return 0;
+}
+
+static void
+reply_last_admin(struct req *r, const char *what)
+{
+	http_reply_error(r, 409, "last_admin",
+	    "cannot %s user %lld: it is the only admin, and without one nobody could manage this node; make another user "
+	    "an admin first", what, (long long)r->id);
 }
 
 static int
@@ -399,7 +442,8 @@ api_users_create(struct req *r)
 		http_reply_error(r, 400, "invalid_field", "field \"%s\" must not be empty", *user ? "password" : "username");
 		return;
 	}
-	if (validate_user_fields(r, user, pass) != 0)
+	int role;
+	if (validate_user_fields(r, user, pass) != 0 || body_role(r, &role) != 0)
 		return;
 	char hash[AUTH_HASH_MAX];
 	struct user_row u;
@@ -407,7 +451,8 @@ api_users_create(struct req *r)
 		http_reply_error(r, 500, "internal", "cannot hash the password");
 		return;
 	}
-	int rc = store_user_create(r->node->store, user, hash, r->node->cfg.max_users, &u);
+	int rc = store_user_create_role(r->node->store, user, hash, role < 0 ? ROLE_ADMIN : role, r->node->cfg.max_users,
+	    &u);
 	if (rc == MW_EEXIST) {
 		http_reply_error(r, 409, "username_taken", "a user named \"%s\" already exists", user);
 	} else if (rc == MW_ETOOBIG) {
@@ -416,7 +461,8 @@ api_users_create(struct req *r)
 	} else if (rc != 0) {
 		http_reply_error(r, 503, "store_unavailable", "cannot write the user to the database");
 	} else {
-		log_info("auth", "user \"%s\" created by \"%s\"", u.username, r->user.username);
+		log_info("auth", "user \"%s\" (role %s) created by \"%s\"", u.username, store_role_name(u.role),
+		    r->user.username);
 		char loc[80];
 		snprintf(loc, sizeof loc, "Location: /api/users/%lld\r\n", (long long)u.id);
 		http_reply_json(r, 201, user_json(&u), loc);
@@ -436,7 +482,7 @@ api_users_get(struct req *r)
 
 /* A password change, one's own or another user's, needs the password of
    the user making it in "current_password": a stolen session or token
-   alone cannot take over an account. Every user is an admin, so an admin
+   alone cannot take over an account. An admin
    may set another user's password (a forgotten one can be replaced) by
    giving their own. Wrong guesses count against the acting user's
    per-account login limit. 0 when confirmed, else MW_EREPLIED after
@@ -444,6 +490,11 @@ api_users_get(struct req *r)
 static int
 reauthenticate(struct req *r)
 {
+	if (r->cred != REQ_CRED_SESSION) {
+		http_reply_error(r, 403, "forbidden",
+		    "a password change needs a logged-in user and their \"current_password\"; an API token cannot make one");
+		return MW_EREPLIED;
+	}
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "current_password");
 	if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
 		http_reply_error(r, 400, "invalid_field",
@@ -477,8 +528,11 @@ api_users_update(struct req *r)
 	if (pass == NULL)
 		return;
 	int is_put = strcmp(r->method, "PUT") == 0;
-	if (!*user && !*pass) {
-		http_reply_error(r, 400, "invalid_body", "give \"username\", \"password\" or both");
+	int role;
+	if (body_role(r, &role) != 0)
+		return;
+	if (!*user && !*pass && role < 0) {
+		http_reply_error(r, 400, "invalid_body", "give \"username\", \"password\", \"role\" or several");
 		return;
 	}
 	if (is_put && !*user) {
@@ -494,7 +548,12 @@ api_users_update(struct req *r)
 		http_reply_error(r, 500, "internal", "cannot hash the password");
 		return;
 	}
-	int rc = store_user_update(r->node->store, r->id, *user ? user : NULL, *pass ? hash : NULL, r->token_hash);
+	int rc = store_user_update(r->node->store, r->id, *user ? user : NULL, *pass ? hash : NULL, role,
+	    r->cred == REQ_CRED_SESSION ? r->token_hash : NULL);
+	if (rc == MW_ELAST) {
+		reply_last_admin(r, "make read-only");
+		return;
+	}
 	if (rc == MW_ENOTFOUND) {
 		http_reply_error(r, 404, "not_found", "no user with id %lld", (long long)r->id);
 		return;
@@ -507,6 +566,9 @@ api_users_update(struct req *r)
 		http_reply_error(r, 503, "store_unavailable", "cannot write the user to the database");
 		return;
 	}
+	if (role >= 0)
+		log_info("auth", "user %lld given the role %s by \"%s\"", (long long)r->id, store_role_name(role),
+		    r->user.username);
 	api_users_get(r);
 }
 
@@ -523,7 +585,12 @@ api_users_delete(struct req *r)
 		http_reply_error(r, 409, "last_user", "cannot delete the only user: nobody could log in afterwards");
 		return;
 	}
-	if (store_user_delete(st, r->id) != 0) {
+	int rc = store_user_delete_keep_admin(st, r->id);
+	if (rc == MW_ELAST) {
+		reply_last_admin(r, "delete");
+		return;
+	}
+	if (rc != 0) {
 		http_reply_error(r, 503, "store_unavailable", "cannot delete the user from the database");
 		return;
 	}

@@ -1,6 +1,7 @@
 /* http: the transport of every request: one civetweb handler for every
    path that looks the route up (router.c's table), answers 404/405
-   itself, checks cross-site forgery, authenticates, enforces the body
+   itself, checks cross-site forgery, authenticates (authn.c) and
+   authorises (read-only roles and tokens, admin-only routes), enforces the body
    limit before reading, parses JSON bodies, and counts every response for
    /metrics (the replies themselves: reply.c). Runs on civetweb's worker threads; keeps no
    mutable state of its own beyond the civetweb context, except the
@@ -28,6 +29,7 @@
 #include "meshwatch/util.h"
 #include "meshwatch/ws.h"
 
+#include "authn.h"
 #include "router.h"
 
 struct http_server {
@@ -38,26 +40,92 @@ struct http_server {
 	uint64_t refused_unlogged; /* master thread only: refusals since */
 };
 
-/* Finds the session token: Authorization: Bearer first, then the cookie. */
+/* Finds the credential (authn.c) and fills r. 0 when authenticated, else
+   MW_EREPLIED after a 401 that says why. */
 static int
 authenticate(struct req *r)
 {
-	char token[AUTH_TOKEN_LEN + 2] = "";
-	const char *h = mg_get_header(r->conn, "Authorization");
-	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		snprintf(token, sizeof token, "%s", h + 7);
-	} else {
-		const char *cookie = mg_get_header(r->conn, "Cookie");
-		if (cookie == NULL || mg_get_cookie(cookie, "mw_session", token, sizeof token) < 0)
-			token[0] = '\0';
+	struct authn a;
+	enum authn_result res = authn_check(r->node, r->conn, &a);
+	const char *hdr = "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n";
+	if (res == AUTHN_EXPIRED) {
+		char t[32];
+		http_reply_error_headers(r, 401, "token_expired", hdr,
+		    "the API token \"%s\" expired at %s; an admin can create a new one with POST /api/tokens", a.token.name,
+		    mw_rfc3339(a.token.expires_at, t, sizeof t));
+		return MW_EREPLIED;
 	}
-	if (strlen(token) != AUTH_TOKEN_LEN)
-		return 0;
-	auth_token_hash(token, r->token_hash);
-	if (store_session_lookup(r->node->store, r->token_hash, mw_wall_s(), &r->user) != 0)
-		return 0;
+	if (res != AUTHN_OK) {
+		http_reply_error_headers(r, 401, "unauthenticated", hdr, "%s",
+		    res == AUTHN_NONE ? "log in with POST /api/login and send the session cookie or an Authorization: Bearer token"
+		                      : "the session or token is unknown, has ended or was revoked: log in again with POST "
+		                        "/api/login, or use a current API token");
+		return MW_EREPLIED;
+	}
 	r->authed = 1;
-	return 1;
+	r->cred = a.cred;
+	r->role = a.role;
+	r->user = a.user;
+	r->token = a.token;
+	/* what handlers record as the actor (an alert's acknowledger, a log
+	   line's "created by"): a name no user can have, since user names
+	   have no colon */
+	if (a.cred == REQ_CRED_TOKEN)
+		snprintf(r->user.username, sizeof r->user.username, "token:%.58s", a.token.name);
+	else if (a.cred == REQ_CRED_METRICS)
+		snprintf(r->user.username, sizeof r->user.username, "metrics-token");
+	memcpy(r->token_hash, a.token_hash, sizeof r->token_hash);
+	return 0;
+}
+
+/* The paths the metrics token opens: what a Prometheus server scrapes. */
+static int
+metrics_token_path(const char *path)
+{
+	return strcmp(path, "/metrics") == 0 || strcmp(path, "/api/prometheus/sd") == 0;
+}
+
+/* Who is asking, for messages: user "bob", token "ci", the metrics token. */
+static void
+describe_caller(const struct req *r, char *out, size_t outlen)
+{
+	if (r->cred == REQ_CRED_TOKEN)
+		snprintf(out, outlen, "API token \"%s\"", r->token.name);
+	else if (r->cred == REQ_CRED_METRICS)
+		snprintf(out, outlen, "the metrics token (metrics_token_file)");
+	else
+		snprintf(out, outlen, "user \"%s\"", r->user.username);
+}
+
+/* Authorisation, in one place for every route: the metrics token opens
+   only what Prometheus reads; a read-only user or token may only GET (and
+   HEAD), and a session may always log itself out (ROUTE_SELF); managing
+   tokens (ROUTE_ADMIN) needs an admin even to read. 0 when allowed, else
+   MW_EREPLIED after a 403. */
+static int
+authorize(struct req *r, const struct route *rt, const char *method)
+{
+	char who[STORE_TOKEN_NAME_MAX + 64];
+	describe_caller(r, who, sizeof who);
+	if (r->cred == REQ_CRED_METRICS && !metrics_token_path(r->path)) {
+		http_reply_error(r, 403, "forbidden",
+		    "%s opens only GET /metrics and GET /api/prometheus/sd, not %s %s", who, r->method, r->path);
+		return MW_EREPLIED;
+	}
+	if (r->role == ROLE_ADMIN)
+		return 0;
+	int self = (rt->flags & ROUTE_SELF) && r->cred == REQ_CRED_SESSION;
+	if (strcmp(method, "GET") != 0 && !self) {
+		http_reply_error(r, 403, "forbidden", "%s is read-only (role \"read\"): only GET and HEAD are allowed, not %s %s",
+		    who, r->method, r->path);
+		return MW_EREPLIED;
+	}
+	if (rt->flags & ROUTE_ADMIN) {
+		http_reply_error(r, 403, "forbidden", "%s is read-only (role \"read\"): %s %s needs the admin role", who,
+		    r->method, r->path);
+		return MW_EREPLIED;
+	}
+	return 0;
 }
 
 /* Host without a trailing ":443", the port a browser leaves out of both
@@ -225,11 +293,8 @@ handle(struct mg_connection *conn, void *cbdata)
 	memcpy(r.sid, m.sid, sizeof r.sid);
 	if (check_forgery(&r, rt, method) != 0)
 		goto out;
-	if ((rt->flags & ROUTE_USER) && !authenticate(&r)) {
-		http_reply_error_headers(&r, 401, "unauthenticated", "WWW-Authenticate: Bearer realm=\"meshwatch\"\r\n",
-		    "log in with POST /api/login and send the session cookie or an Authorization: Bearer token");
+	if ((rt->flags & ROUTE_USER) && (authenticate(&r) != 0 || authorize(&r, rt, method) != 0))
 		goto out;
-	}
 	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) {
 		size_t len = 0;
 		/* reports carry a whole mesh's view: their own, larger limit */

@@ -626,6 +626,9 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "# HELP meshwatch_tls_handshakes_total TLS handshakes by result.\n# TYPE meshwatch_tls_handshakes_total counter\n");
 	put(&b, "meshwatch_tls_handshakes_total{result=\"ok\"} %llu\n", (unsigned long long)ts.handshakes_ok);
 	put(&b, "meshwatch_tls_handshakes_total{result=\"failed\"} %llu\n", (unsigned long long)ts.handshakes_failed);
+	put_one(&b, "meshwatch_http_plain_requests_total", "counter",
+	    "Plain-HTTP requests on the HTTPS port, answered with a redirect to https:// (or a 400 without a Host).",
+	    (unsigned long long)ts.plain_http);
 	put_hist(&b, "meshwatch_tls_handshake_seconds", "Successful TLS handshakes served, from accept to the end of the handshake.",
 	    &ts.handshake_s);
 	put(&b, "# HELP meshwatch_tls_certificate_reloads_total Certificates loaded while running.\n"

@@ -19,9 +19,12 @@ struct ws_hub;
 
 enum {
 	ROUTE_PUBLIC = 0,
-	ROUTE_USER = 1,   /* needs a session (cookie or bearer token) */
+	ROUTE_USER = 1,   /* needs a session (cookie or bearer token) or an API token; a read-only
+	                     one (role or scope "read") may only GET and HEAD */
 	ROUTE_RAW = 2,    /* body not parsed and no forgery check: the handler checks its signature */
 	ROUTE_REPORT = 4, /* body limit max_report_bytes (a whole mesh's view) instead of max_body_bytes */
+	ROUTE_ADMIN = 8,  /* with ROUTE_USER: the admin role (user or token scope) even to read */
+	ROUTE_SELF = 16,  /* with ROUTE_USER: a read-only session may call it whatever its method (logout) */
 };
 
 struct route {

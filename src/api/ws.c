@@ -36,6 +36,7 @@
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
+#include "authn.h"
 #include "views.h"
 
 /* Topics a client may subscribe to. Each has a frame builder that the
@@ -95,8 +96,9 @@ count_locked(struct ws_hub *h)
 	return k;
 }
 
-/* Same origin only (the cookie is SameSite=Strict too), a valid session,
-   and room in the table. */
+/* Same origin only (the cookie is SameSite=Strict too), a valid session
+   or API token (authn.c, as for every other route), and room in the
+   table. */
 static int
 on_connect(const struct mg_connection *conn, void *cbdata)
 {
@@ -110,18 +112,10 @@ on_connect(const struct mg_connection *conn, void *cbdata)
 			return 1;
 		}
 	}
-	char token[AUTH_TOKEN_LEN + 2] = "", th[AUTH_TOKEN_HASH_LEN + 1];
-	const char *auth = mg_get_header(conn, "Authorization");
-	const char *cookie = mg_get_header(conn, "Cookie");
-	if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-		snprintf(token, sizeof token, "%s", auth + 7);
-	else if (cookie == NULL || mg_get_cookie(cookie, "mw_session", token, sizeof token) < 0)
-		token[0] = '\0';
-	struct user_row u;
-	if (strlen(token) != AUTH_TOKEN_LEN)
-		return 1;
-	auth_token_hash(token, th);
-	if (store_session_lookup(h->node->store, th, mw_wall_s(), &u) != 0)
+	/* the frames only read: a session or an API token of either scope;
+	   not the metrics token, which is for /metrics alone */
+	struct authn who;
+	if (authn_check(h->node, conn, &who) != AUTHN_OK || who.cred == REQ_CRED_METRICS)
 		return 1;
 	pthread_mutex_lock(&h->lock);
 	int full = 1;

@@ -46,6 +46,7 @@ static const struct opt opts[] = {
 	{"seed_file", "seed", "MESHWATCH_SEED", P(seed_file), 0, 0, "", 0, "seed.json listing nodes to bootstrap from"},
 	{"reporting_file", "reporting", "MESHWATCH_REPORTING", P(reporting_file), 0, 0, "", 0, "reporting.json naming reporting nodes (validated at start)"},
 	{"alerts_file", "alerts", "MESHWATCH_ALERTS", P(alerts_file), 0, 0, "", 0, "alerts.json: notification channels and alert rules (validated at start)"},
+	{"metrics_token_file", "metrics-token-file", "MESHWATCH_METRICS_TOKEN_FILE", P(metrics_token_file), 0, 0, "", 0, "a file holding one token (at least 20 characters) that Prometheus may send as a bearer token for GET /metrics and GET /api/prometheus/sd only"},
 	{"name", "name", "MESHWATCH_NAME", S(name), 0, 0, "", 0, "this node's FQDN (default: host name)"},
 	{"advertise", "advertise", "MESHWATCH_ADVERTISE", S(advertise), 0, 0, "", 0, "IP address peers should use (default: first interface address)"},
 	{"poll_interval_s", "poll-interval", "MESHWATCH_POLL_INTERVAL", I(poll_interval_s), 1, 86400, "30", 0, "seconds between polls of each peer"},
@@ -348,6 +349,48 @@ bad:
 	return MW_EINVAL;
 }
 
+/* Reads the metrics token: the file's content less surrounding white
+   space, METRICS_TOKEN_MIN to METRICS_TOKEN_MAX printable ASCII
+   characters, no spaces inside. */
+static int
+load_metrics_token(struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = cfg->metrics_token_file;
+	size_t len = 0;
+	int ferr = 0;
+	char *text = mw_read_file(path, METRICS_TOKEN_FILE_MAX, &len, &ferr);
+	if (text == NULL) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path,
+		    ferr == MW_ETOOBIG ? "larger than 4096 bytes: it must hold one token" : strerror(errno));
+		return MW_EINVAL;
+	}
+	size_t a = 0, b = len;
+	while (a < b && (text[a] == ' ' || text[a] == '\t' || text[a] == '\r' || text[a] == '\n'))
+		a++;
+	while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\t' || text[b - 1] == '\r' || text[b - 1] == '\n'))
+		b--;
+	const char *why = NULL;
+	if (b - a < METRICS_TOKEN_MIN)
+		why = "the token is shorter than 20 characters (leading and trailing white space aside): use a long random one, "
+		      "e.g. openssl rand -hex 32";
+	else if (b - a > METRICS_TOKEN_MAX)
+		why = "the token is longer than 256 characters";
+	for (size_t i = a; why == NULL && i < b; i++)
+		if ((unsigned char)text[i] <= ' ' || (unsigned char)text[i] >= 0x7f)
+			why = "the token may contain only printable ASCII characters without spaces (one token, one line)";
+	if (why == NULL) {
+		memcpy(cfg->metrics_token, text + a, b - a);
+		cfg->metrics_token[b - a] = '\0';
+	}
+	memset(text, 0, len);
+	free(text);
+	if (why) {
+		snprintf(err, errlen, "metrics_token_file %s: %s", path, why);
+		return MW_EINVAL;
+	}
+	return 0;
+}
+
 static int
 validate(struct config *cfg, char *err, size_t errlen)
 {
@@ -374,6 +417,8 @@ validate(struct config *cfg, char *err, size_t errlen)
 		    cfg->capture_iface, cfg->capture_pcap);
 		return MW_EINVAL;
 	}
+	if (cfg->metrics_token_file[0] && load_metrics_token(cfg, err, errlen) != 0)
+		return MW_EINVAL;
 	if (cfg->cert_renew_days >= cfg->cert_validity_days) {
 		snprintf(err, errlen, "cert_renew_days (%d) must be less than cert_validity_days (%d) (set in defaults, file, environment or flags)",
 		    cfg->cert_renew_days, cfg->cert_validity_days);

@@ -34,6 +34,7 @@ mw_strerror(int code)
 	case MW_EAUTH: return "authentication failed";
 	case MW_ELIMIT: return "rate limited";
 	case MW_EREPLIED: return "error reply sent";
+	case MW_ELAST: return "the last one must remain";
 	default: return "unknown error";
 	}
 }

@@ -111,13 +111,18 @@ ensure_admin(struct node *n, char *err, size_t errlen)
 		}
 		char old[AUTH_HASH_MAX];
 		if (store_user_get_by_name(n->store, c->root_user, &u, old, sizeof old) == 0) {
-			if (auth_verify_password(c->root_password, old) == 1)
+			/* ROOT_USER is the way back in: always an administrator */
+			int same = auth_verify_password(c->root_password, old) == 1;
+			if (same && u.role == ROLE_ADMIN)
 				return 0;
-			if (store_user_update(n->store, u.id, NULL, hash, NULL) != 0) {
+			if (store_user_update(n->store, u.id, NULL, same ? NULL : hash, ROLE_ADMIN, NULL) != 0) {
 				snprintf(err, errlen, "cannot update root user in the database");
 				return MW_EDB;
 			}
-			log_info("auth", "root user \"%s\" password updated from ROOT_PASSWORD", c->root_user);
+			if (u.role != ROLE_ADMIN)
+				log_warn("auth", "root user \"%s\" had the read role: made an admin again (ROOT_USER)", c->root_user);
+			if (!same)
+				log_info("auth", "root user \"%s\" password updated from ROOT_PASSWORD", c->root_user);
 			return 0;
 		}
 		if (store_user_create(n->store, c->root_user, hash, c->max_users + 1, &u) != 0) {
@@ -190,6 +195,8 @@ node_create(const struct config *cfg, char *err, size_t errlen)
 	n->started_wall = mw_wall_s();
 	n->started_mono_ms = mw_now_ms();
 	n->session_ttl_s = cfg->session_ttl_s;
+	if (cfg->metrics_token[0])
+		auth_token_hash(cfg->metrics_token, n->metrics_token_hash);
 	if (mw_mkdir_p(cfg->data_dir, 0700) != 0) {
 		snprintf(err, errlen, "data_dir %s: cannot create: %s", cfg->data_dir, strerror(errno));
 		goto fail;
@@ -384,6 +391,8 @@ node_apply_reload(struct node *n, const struct config *fresh)
 		{"retention", offsetof(struct config, capture_retention_s), sizeof(int)},
 		{"capture_buffer_bytes", offsetof(struct config, capture_buffer_bytes), sizeof(int)},
 		{"max_flows", offsetof(struct config, capture_max_flows), sizeof(int)},
+		{"metrics_token_file", offsetof(struct config, metrics_token_file), sizeof(((struct config *)0)->metrics_token_file)},
+		{"the token in metrics_token_file", offsetof(struct config, metrics_token), sizeof(((struct config *)0)->metrics_token)},
 	};
 	for (size_t i = 0; i < MW_ARRAY_LEN(restart); i++)
 		if (memcmp((const char *)&n->cfg + restart[i].off, (const char *)fresh + restart[i].off, restart[i].size) != 0)

@@ -100,6 +100,18 @@ auth_new_token(char token[AUTH_TOKEN_LEN + 1], char hash[AUTH_TOKEN_HASH_LEN + 1
 	return 0;
 }
 
+int
+auth_new_api_token(char token[AUTH_API_TOKEN_LEN + 1], char hash[AUTH_TOKEN_HASH_LEN + 1])
+{
+	unsigned char raw[32];
+	if (mw_random(raw, sizeof raw) != 0)
+		return MW_EIO;
+	memcpy(token, AUTH_API_TOKEN_PREFIX, 4);
+	mw_hex(raw, sizeof raw, token + 4);
+	auth_token_hash(token, hash);
+	return 0;
+}
+
 const char *
 auth_check_username(const char *u)
 {

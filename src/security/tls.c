@@ -7,18 +7,25 @@
 #include "meshwatch/tls.h"
 
 #include <civetweb.h>
+#include <ctype.h>
+#include <errno.h>
+#include <http_parser.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
@@ -191,6 +198,146 @@ hook_handshake(void *arg, int ok, double ms)
 	pthread_mutex_unlock(&ts->lock);
 }
 
+/* ---- a plain-HTTP request on the HTTPS port ---- */
+
+/* What the parser keeps of the request: its target and Host header. */
+struct plain_req {
+	char url[PLAIN_HTTP_MAX_BYTES];
+	char host[256];
+	size_t url_len, host_len;
+	int in_host;      /* the header being read is Host */
+	int bad;          /* a part too long to keep */
+	int done;         /* the headers are complete */
+};
+
+static int
+plain_on_url(http_parser *hp, const char *at, size_t len)
+{
+	struct plain_req *pr = hp->data;
+	if (pr->url_len + len >= sizeof pr->url)
+		return pr->bad = 1;
+	memcpy(pr->url + pr->url_len, at, len);
+	pr->url[pr->url_len += len] = '\0';
+	return 0;
+}
+
+static int
+plain_on_field(http_parser *hp, const char *at, size_t len)
+{
+	struct plain_req *pr = hp->data;
+	pr->in_host = len == 4 && strncasecmp(at, "host", 4) == 0;
+	return 0;
+}
+
+static int
+plain_on_value(http_parser *hp, const char *at, size_t len)
+{
+	struct plain_req *pr = hp->data;
+	if (!pr->in_host)
+		return 0;
+	if (pr->host_len + len >= sizeof pr->host)
+		return pr->bad = 1;
+	memcpy(pr->host + pr->host_len, at, len);
+	pr->host[pr->host_len += len] = '\0';
+	return 0;
+}
+
+static int
+plain_on_headers_complete(http_parser *hp)
+{
+	((struct plain_req *)hp->data)->done = 1;
+	return 1; /* stop: the body does not matter */
+}
+
+/* Only what a URL may carry as it is: no spaces, quotes, angle brackets or
+   controls, so that the Location header and the text echo nothing else. */
+static int
+url_safe(const char *s, int host)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '`')
+			return 0;
+		if (host && !(isalnum(c) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+send_all(int sock, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t k = send(sock, buf, len, MSG_NOSIGNAL);
+		if (k <= 0)
+			return;
+		buf += k;
+		len -= (size_t)k;
+	}
+}
+
+/* A plain-HTTP client on the HTTPS port: reads its request (at most
+   PLAIN_HTTP_MAX_BYTES, within timeout_ms) and sends it where it meant to
+   go, https:// with the same host and path (308, which keeps the method),
+   or a 400 that says what to do when the request has no usable Host. */
+static void
+hook_plain_request(void *arg, int sock, int timeout_ms)
+{
+	struct tls_server *ts = arg;
+	pthread_mutex_lock(&ts->lock);
+	ts->stats.plain_http++;
+	pthread_mutex_unlock(&ts->lock);
+	struct plain_req pr = {0};
+	http_parser hp;
+	http_parser_init(&hp, HTTP_REQUEST);
+	hp.data = &pr;
+	http_parser_settings cb = {0};
+	cb.on_url = plain_on_url;
+	cb.on_header_field = plain_on_field;
+	cb.on_header_value = plain_on_value;
+	cb.on_headers_complete = plain_on_headers_complete;
+	char buf[1024];
+	size_t total = 0;
+	int64_t deadline = mw_now_ms() + timeout_ms;
+	while (!pr.done && !pr.bad && total < PLAIN_HTTP_MAX_BYTES) {
+		int64_t left = deadline - mw_now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd pfd = {.fd = sock, .events = POLLIN};
+		if (poll(&pfd, 1, (int)(left < 200 ? left : 200)) < 0 && errno != EINTR)
+			break;
+		ssize_t k = recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			break;
+		if (k < 0)
+			continue;
+		total += (size_t)k;
+		size_t used = http_parser_execute(&hp, &cb, buf, (size_t)k);
+		if (!pr.done && used != (size_t)k)
+			break; /* not HTTP */
+	}
+	char out[PLAIN_HTTP_MAX_BYTES * 2 + 512];
+	int n;
+	if (pr.done && url_safe(pr.host, 1) && pr.url[0] == '/' && url_safe(pr.url, 0)) {
+		char body[PLAIN_HTTP_MAX_BYTES + 384];
+		int bl = snprintf(body, sizeof body, "This port speaks HTTPS only: https://%s%s\n", pr.host, pr.url);
+		n = snprintf(out, sizeof out,
+		    "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://%s%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		    pr.host, pr.url, bl, body);
+	} else {
+		static const char body[] = "This port speaks HTTPS only: use https:// with this host and port.\n";
+		n = snprintf(out, sizeof out,
+		    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s",
+		    sizeof body - 1, body);
+	}
+	if (n > 0)
+		send_all(sock, out, (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
+}
+
 void
 tls_server_install(struct tls_server *ts, int timeout_ms, const volatile int *stopping)
 {
@@ -198,6 +345,7 @@ tls_server_install(struct tls_server *ts, int timeout_ms, const volatile int *st
 		.acquire_conf = hook_acquire,
 		.release_conf = hook_release,
 		.on_handshake = hook_handshake,
+		.on_plain_request = hook_plain_request,
 		.arg = ts,
 		.handshake_timeout_ms = timeout_ms,
 		.stopping = stopping,

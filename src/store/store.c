@@ -95,6 +95,9 @@ static const char *const migrations[] = {
 	/* 10: alert rules, silences, alerts and the notification outbox
 	   (store_alerts.c) */
 	store_schema_alerts,
+	/* 11: users' roles (existing users stay admins) and API tokens
+	   (store_tokens.c) */
+	store_schema_tokens,
 };
 
 
@@ -324,6 +327,25 @@ store_meta_set(struct store *st, const char *key, const char *value)
 	return LOCKED(st, meta_set_locked(st, key, value));
 }
 
+const char *
+store_role_name(int role)
+{
+	return role == ROLE_READ ? "read" : "admin";
+}
+
+int
+store_role_parse(const char *name)
+{
+	if (name && strcmp(name, "admin") == 0)
+		return ROLE_ADMIN;
+	if (name && strcmp(name, "read") == 0)
+		return ROLE_READ;
+	return -1;
+}
+
+/* The columns every user query selects, in read_user's order. */
+#define USER_COLS "id,username,created_at,updated_at,role"
+
 static void
 read_user(sqlite3_stmt *s, struct user_row *u)
 {
@@ -331,15 +353,17 @@ read_user(sqlite3_stmt *s, struct user_row *u)
 	snprintf(u->username, sizeof u->username, "%s", (const char *)sqlite3_column_text(s, 1));
 	u->created_at = sqlite3_column_int64(s, 2);
 	u->updated_at = sqlite3_column_int64(s, 3);
+	u->role = store_role_parse(store_col_text(s, 4)) == ROLE_READ ? ROLE_READ : ROLE_ADMIN;
 }
 
 static int
-user_create_locked(struct store *st, const char *username, const char *hash, int max_users, struct user_row *out)
+user_create_locked(struct store *st, const char *username, const char *hash, int role, int max_users,
+    struct user_row *out)
 {
 	if (store_int_query_locked(st, "SELECT COUNT(*) FROM users") >= max_users)
 		return MW_ETOOBIG;
-	sqlite3_stmt *s = store_prep(st, "INSERT INTO users(username,password_hash,created_at,updated_at) VALUES(?,?,?,?) "
-	                           "RETURNING id,username,created_at,updated_at");
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO users(username,password_hash,created_at,updated_at,role) "
+	                           "VALUES(?,?,?,?,?) RETURNING " USER_COLS);
 	if (s == NULL)
 		return MW_EDB;
 	int64_t now = mw_wall_s();
@@ -347,6 +371,7 @@ user_create_locked(struct store *st, const char *username, const char *hash, int
 	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, now);
 	sqlite3_bind_int64(s, 4, now);
+	sqlite3_bind_text(s, 5, store_role_name(role), -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s), ret = 0;
 	if (rc == SQLITE_ROW) {
 		if (out)
@@ -362,7 +387,14 @@ user_create_locked(struct store *st, const char *username, const char *hash, int
 int
 store_user_create(struct store *st, const char *username, const char *hash, int max_users, struct user_row *out)
 {
-	return LOCKED(st, user_create_locked(st, username, hash, max_users, out));
+	return LOCKED(st, user_create_locked(st, username, hash, ROLE_ADMIN, max_users, out));
+}
+
+int
+store_user_create_role(struct store *st, const char *username, const char *hash, int role, int max_users,
+    struct user_row *out)
+{
+	return LOCKED(st, user_create_locked(st, username, hash, role, max_users, out));
 }
 
 static int
@@ -380,7 +412,7 @@ user_get_locked(struct store *st, const char *sql, int64_t id, const char *name,
 	if (rc == SQLITE_ROW) {
 		read_user(s, out);
 		if (hash)
-			snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(s, 4));
+			snprintf(hash, hashlen, "%s", (const char *)sqlite3_column_text(s, 5));
 		ret = 0;
 	} else {
 		ret = rc == SQLITE_DONE ? MW_ENOTFOUND : MW_EDB;
@@ -392,7 +424,7 @@ user_get_locked(struct store *st, const char *sql, int64_t id, const char *name,
 int
 store_user_get(struct store *st, int64_t id, struct user_row *out)
 {
-	return LOCKED(st, user_get_locked(st, "SELECT id,username,created_at,updated_at,password_hash FROM users WHERE id=?",
+	return LOCKED(st, user_get_locked(st, "SELECT " USER_COLS ",password_hash FROM users WHERE id=?",
 	    id, NULL, out, NULL, 0));
 }
 
@@ -400,26 +432,49 @@ int
 store_user_get_by_name(struct store *st, const char *username, struct user_row *out, char *hash, size_t hashlen)
 {
 	return LOCKED(st, user_get_locked(st,
-	    "SELECT id,username,created_at,updated_at,password_hash FROM users WHERE username=?", 0, username, out,
+	    "SELECT " USER_COLS ",password_hash FROM users WHERE username=?", 0, username, out,
 	    hash, hashlen));
 }
 
+/* 1 when id is an administrator and no other user is: taking its role
+   away, or the user, would leave nobody able to change anything. Lock
+   held, inside the caller's transaction. */
 static int
-user_update_locked(struct store *st, int64_t id, const char *username, const char *hash, const char *keep)
+last_admin_locked(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = store_prep(st, "SELECT (SELECT role FROM users WHERE id=?1)='admin' AND "
+	                               "NOT EXISTS (SELECT 1 FROM users WHERE role='admin' AND id<>?1)");
+	if (s == NULL)
+		return 0;
+	sqlite3_bind_int64(s, 1, id);
+	int last = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 1;
+	sqlite3_finalize(s);
+	return last;
+}
+
+static int
+user_update_locked(struct store *st, int64_t id, const char *username, const char *hash, int role, const char *keep)
 {
 	int ret = 0;
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
-	sqlite3_stmt *s = store_prep(st, "UPDATE users SET username=COALESCE(?,username), password_hash=COALESCE(?,password_hash), "
-	                           "updated_at=? WHERE id=?");
+	sqlite3_stmt *s = NULL;
+	if (role == ROLE_READ && last_admin_locked(st, id)) {
+		ret = MW_ELAST;
+		goto out;
+	}
+	s = store_prep(st, "UPDATE users SET username=COALESCE(?,username), password_hash=COALESCE(?,password_hash), "
+	                 "role=COALESCE(?,role), updated_at=? WHERE id=?");
 	if (s == NULL) {
 		ret = MW_EDB;
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, username, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, mw_wall_s());
-	sqlite3_bind_int64(s, 4, id);
+	if (role >= 0)
+		sqlite3_bind_text(s, 3, store_role_name(role), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, mw_wall_s());
+	sqlite3_bind_int64(s, 5, id);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE) {
@@ -449,9 +504,10 @@ out:
 }
 
 int
-store_user_update(struct store *st, int64_t id, const char *username, const char *hash, const char *keep_session_hash)
+store_user_update(struct store *st, int64_t id, const char *username, const char *hash, int role,
+    const char *keep_session_hash)
 {
-	return LOCKED(st, user_update_locked(st, id, username, hash, keep_session_hash));
+	return LOCKED(st, user_update_locked(st, id, username, hash, role, keep_session_hash));
 }
 
 static int
@@ -477,6 +533,22 @@ store_user_delete(struct store *st, int64_t id)
 	return LOCKED(st, delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL));
 }
 
+static int
+user_delete_keep_admin_locked(struct store *st, int64_t id)
+{
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int ret = last_admin_locked(st, id) ? MW_ELAST : delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL);
+	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return ret;
+}
+
+int
+store_user_delete_keep_admin(struct store *st, int64_t id)
+{
+	return LOCKED(st, user_delete_keep_admin_locked(st, id));
+}
+
 int
 store_user_count(struct store *st)
 {
@@ -495,7 +567,7 @@ user_list_locked(struct store *st, const char *q, int limit, int offset, struct 
 	sqlite3_bind_text(s, 1, qq, -1, SQLITE_STATIC);
 	*total = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_finalize(s);
-	s = store_prep(st, "SELECT id,username,created_at,updated_at FROM users "
+	s = store_prep(st, "SELECT " USER_COLS " FROM users "
 	             "WHERE ?1 IS NULL OR instr(lower(username), lower(?1)) > 0 ORDER BY id LIMIT ?2 OFFSET ?3");
 	if (s == NULL)
 		return MW_EDB;
@@ -546,7 +618,7 @@ store_session_create(struct store *st, const char *token_hash, int64_t user_id, 
 static int
 session_lookup_locked(struct store *st, const char *token_hash, int64_t now, struct user_row *user)
 {
-	sqlite3_stmt *s = store_prep(st, "SELECT u.id,u.username,u.created_at,u.updated_at FROM sessions s "
+	sqlite3_stmt *s = store_prep(st, "SELECT u.id,u.username,u.created_at,u.updated_at,u.role FROM sessions s "
 	                           "JOIN users u ON u.id=s.user_id WHERE s.token_hash=? AND s.expires_at>?");
 	if (s == NULL)
 		return MW_EDB;

@@ -1,6 +1,6 @@
 /* store_internal: what the store's own files share. The store is split by
    resource (store.c: identity, users, sessions, mesh, reporting;
-   store_targets.c, store_traffic.c, store_discovery.c), but it is one
+   store_targets.c, store_traffic.c, store_discovery.c, store_tokens.c, ...), but it is one
    connection behind one lock, and only these files see it. Everything
    outside the store goes through include/meshwatch/store.h. */
 #ifndef MESHWATCH_STORE_INTERNAL_H
@@ -63,6 +63,7 @@ extern const char store_schema_traffic[];
 extern const char store_schema_discovery[];
 extern const char store_schema_events[];
 extern const char store_schema_alerts[];
+extern const char store_schema_tokens[];
 
 /* Traffic minutes for store_maintain (lock held): expire deletes rows
    before a time, trim the oldest rows (both return how many); count

@@ -29,7 +29,7 @@ static const char *const env_vars[] = {
 	"MESHWATCH_CERT_CHECK_INTERVAL", "MESHWATCH_SESSION_TTL", "MESHWATCH_SESSION_PURGE_INTERVAL",
 	"MESHWATCH_LOGIN_RATE", "MESHWATCH_LOGIN_ACCOUNT_RATE", "MESHWATCH_MAX_USERS", "MESHWATCH_PBKDF2_ITERATIONS",
 	"MESHWATCH_IFACE", "MESHWATCH_BPF", "MESHWATCH_SNAPLEN", "MESHWATCH_RETENTION", "MESHWATCH_CAPTURE_BUFFER",
-	"MESHWATCH_PCAP", "MESHWATCH_MAX_FLOWS",
+	"MESHWATCH_PCAP", "MESHWATCH_MAX_FLOWS", "MESHWATCH_METRICS_TOKEN_FILE",
 };
 
 struct fx {
@@ -676,6 +676,58 @@ test_reload_keeps_old_on_error(void **state)
 	free(a);
 }
 
+/* metrics_token_file: the token trimmed of white space, at least 20
+   printable characters; a bad file is an error naming it and why. */
+static void
+test_metrics_token_file(void **state)
+{
+	struct fx *f = *state;
+	char p[512], big[METRICS_TOKEN_FILE_MAX + 2];
+	expect_ok(f, mkargs(NULL));
+	assert_string_equal(f->cfg.metrics_token, "");
+	put_file(f, "good", "\n  0123456789abcdefghij\r\n\n", p, sizeof p);
+	expect_ok(f, mkargs("--metrics-token-file", p, NULL));
+	assert_string_equal(f->cfg.metrics_token, "0123456789abcdefghij");
+	assert_string_equal(f->cfg.metrics_token_file, p);
+	setenv("MESHWATCH_METRICS_TOKEN_FILE", p, 1);
+	expect_ok(f, mkargs(NULL));
+	assert_string_equal(f->cfg.metrics_token, "0123456789abcdefghij");
+	unsetenv("MESHWATCH_METRICS_TOKEN_FILE");
+	put_file(f, "short", "0123456789abcdefghi\n", p, sizeof p);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), "metrics_token_file", p, "shorter than 20");
+	put_file(f, "empty", "", p, sizeof p);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), p, "shorter than 20");
+	put_file(f, "spaced", "0123456789 abcdefghij", p, sizeof p);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), p, "printable");
+	memset(big, 'x', METRICS_TOKEN_MAX + 1);
+	big[METRICS_TOKEN_MAX + 1] = '\0';
+	put_file(f, "long", big, p, sizeof p);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), p, "longer than 256");
+	big[METRICS_TOKEN_MAX] = '\0';
+	put_file(f, "max", big, p, sizeof p);
+	expect_ok(f, mkargs("--metrics-token-file", p, NULL));
+	assert_int_equal(strlen(f->cfg.metrics_token), METRICS_TOKEN_MAX);
+	memset(big, ' ', METRICS_TOKEN_FILE_MAX + 1);
+	memcpy(big, "0123456789abcdefghij", 20);
+	big[METRICS_TOKEN_FILE_MAX + 1] = '\0';
+	put_file(f, "huge", big, p, sizeof p);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), p, "larger than 4096");
+	snprintf(p, sizeof p, "%s/missing", f->dir);
+	expect_einval(f, mkargs("--metrics-token-file", p, NULL), p, "No such file");
+	/* the token is never printed */
+	put_file(f, "good", "0123456789abcdefghij", p, sizeof p);
+	expect_ok(f, mkargs("--metrics-token-file", p, NULL));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	config_print(&f->cfg, out);
+	fclose(out);
+	assert_null(strstr(buf, "0123456789abcdefghij"));
+	assert_non_null(strstr(buf, "metrics_token_file"));
+	free(buf);
+}
+
 static void
 test_print_redacts_secrets(void **state)
 {
@@ -937,6 +989,7 @@ main(void)
 		T(test_cert_dir_and_renewal_window),
 		T(test_config_file_size_limit),
 		T(test_reload_keeps_old_on_error),
+		T(test_metrics_token_file),
 		T(test_print_redacts_secrets),
 		T(test_seeds_ok),
 		T(test_seeds_errors),

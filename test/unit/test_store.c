@@ -115,7 +115,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 10);
+	assert_int_equal(store_schema_version(f->st), 11);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -135,7 +135,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "10");
+	assert_string_equal(v, "11");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -155,7 +155,7 @@ test_reopen_keeps_data(void **state)
 	int64_t exp = mw_wall_s() + 3600;
 	assert_int_equal(store_session_create(f->st, "tok-hash-1", u.id, exp), 0);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 10);
+	assert_int_equal(store_schema_version(f->st), 11);
 	assert_int_equal(store_user_count(f->st), 1);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get_by_name(f->st, "keeper", &back, hash, sizeof hash), 0);
@@ -334,31 +334,31 @@ test_user_update(void **state)
 	int64_t id = mkuser(f, "carol");
 	int64_t other = mkuser(f, "dave");
 	/* rename */
-	assert_int_equal(store_user_update(f->st, id, "caroline", NULL, NULL), 0);
+	assert_int_equal(store_user_update(f->st, id, "caroline", NULL, -1, NULL), 0);
 	assert_int_equal(store_user_get_by_name(f->st, "carol", &g, NULL, 0), MW_ENOTFOUND);
 	assert_int_equal(store_user_get_by_name(f->st, "caroline", &g, hash, sizeof hash), 0);
 	assert_int_equal(g.id, id);
 	assert_string_equal(hash, HASH_A); /* hash unchanged */
 	assert_true(g.updated_at >= g.created_at);
 	/* new hash, same name */
-	assert_int_equal(store_user_update(f->st, id, NULL, HASH_B, NULL), 0);
+	assert_int_equal(store_user_update(f->st, id, NULL, HASH_B, -1, NULL), 0);
 	assert_int_equal(store_user_get_by_name(f->st, "caroline", &g, hash, sizeof hash), 0);
 	assert_string_equal(hash, HASH_B);
 	/* both at once */
-	assert_int_equal(store_user_update(f->st, id, "carrie", HASH_A, NULL), 0);
+	assert_int_equal(store_user_update(f->st, id, "carrie", HASH_A, -1, NULL), 0);
 	assert_int_equal(store_user_get_by_name(f->st, "carrie", &g, hash, sizeof hash), 0);
 	assert_string_equal(hash, HASH_A);
 	/* taking another user's name */
-	assert_int_equal(store_user_update(f->st, id, "dave", NULL, NULL), MW_EEXIST);
+	assert_int_equal(store_user_update(f->st, id, "dave", NULL, -1, NULL), MW_EEXIST);
 	assert_int_equal(store_user_get(f->st, id, &u), 0);
 	assert_string_equal(u.username, "carrie");
 	assert_int_equal(store_user_get(f->st, other, &u), 0);
 	assert_string_equal(u.username, "dave");
 	/* the same name again is fine */
-	assert_int_equal(store_user_update(f->st, id, "carrie", NULL, NULL), 0);
+	assert_int_equal(store_user_update(f->st, id, "carrie", NULL, -1, NULL), 0);
 	/* unknown id */
-	assert_int_equal(store_user_update(f->st, id + other + 100, "ghost", NULL, NULL), MW_ENOTFOUND);
-	assert_int_equal(store_user_update(f->st, id + other + 100, NULL, HASH_B, NULL), MW_ENOTFOUND);
+	assert_int_equal(store_user_update(f->st, id + other + 100, "ghost", NULL, -1, NULL), MW_ENOTFOUND);
+	assert_int_equal(store_user_update(f->st, id + other + 100, NULL, HASH_B, -1, NULL), MW_ENOTFOUND);
 	assert_int_equal(store_user_get_by_name(f->st, "ghost", &g, NULL, 0), MW_ENOTFOUND);
 	assert_int_equal(store_user_count(f->st), 2);
 	/* the store still takes writes: no transaction was left open */
@@ -556,17 +556,17 @@ test_password_change_ends_other_sessions(void **state)
 	assert_int_equal(store_session_create(f->st, "s3", a, now + 100), 0);
 	assert_int_equal(store_session_create(f->st, "o1", b, now + 100), 0);
 	/* a rename alone keeps every session */
-	assert_int_equal(store_user_update(f->st, a, "changer2", NULL, "s2"), 0);
+	assert_int_equal(store_user_update(f->st, a, "changer2", NULL, -1, "s2"), 0);
 	assert_int_equal(store_session_count(f->st), 4);
 	/* a failed update (name taken) changes nothing, sessions included */
-	assert_int_equal(store_user_update(f->st, a, "bystander", HASH_B, "s2"), MW_EEXIST);
+	assert_int_equal(store_user_update(f->st, a, "bystander", HASH_B, -1, "s2"), MW_EEXIST);
 	assert_int_equal(store_session_count(f->st), 4);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get(f->st, a, &u), 0);
 	assert_int_equal(store_user_get_by_name(f->st, "changer2", &u, hash, sizeof hash), 0);
 	assert_string_equal(hash, HASH_A);
 	/* a new password keeps only keep_session_hash */
-	assert_int_equal(store_user_update(f->st, a, NULL, HASH_B, "s2"), 0);
+	assert_int_equal(store_user_update(f->st, a, NULL, HASH_B, -1, "s2"), 0);
 	assert_int_equal(store_session_lookup(f->st, "s1", now, &u), MW_ENOTFOUND);
 	assert_int_equal(store_session_lookup(f->st, "s3", now, &u), MW_ENOTFOUND);
 	assert_int_equal(store_session_lookup(f->st, "s2", now, &u), 0);
@@ -577,13 +577,13 @@ test_password_change_ends_other_sessions(void **state)
 	assert_int_equal(store_session_count(f->st), 2);
 	/* without keep_session_hash every session of the user ends */
 	assert_int_equal(store_session_create(f->st, "s4", a, now + 100), 0);
-	assert_int_equal(store_user_update(f->st, a, NULL, HASH_A, NULL), 0);
+	assert_int_equal(store_user_update(f->st, a, NULL, HASH_A, -1, NULL), 0);
 	assert_int_equal(store_session_lookup(f->st, "s2", now, &u), MW_ENOTFOUND);
 	assert_int_equal(store_session_lookup(f->st, "s4", now, &u), MW_ENOTFOUND);
 	assert_int_equal(store_session_count(f->st), 1);
 	/* keeping another user's session hash does not protect this user's */
 	assert_int_equal(store_session_create(f->st, "s5", a, now + 100), 0);
-	assert_int_equal(store_user_update(f->st, a, NULL, HASH_B, "o1"), 0);
+	assert_int_equal(store_user_update(f->st, a, NULL, HASH_B, -1, "o1"), 0);
 	assert_int_equal(store_session_lookup(f->st, "s5", now, &u), MW_ENOTFOUND);
 	assert_int_equal(store_session_lookup(f->st, "o1", now, &u), 0);
 }
@@ -1071,6 +1071,179 @@ test_events(void **state)
 	free(r);
 }
 
+/* roles and the last administrator */
+
+static void
+test_roles_last_admin(void **state)
+{
+	struct fx *f = *state;
+	struct user_row u, back;
+	int64_t a = mkuser(f, "first");
+	assert_int_equal(store_user_get(f->st, a, &back), 0);
+	assert_int_equal(back.role, ROLE_ADMIN); /* the default */
+	assert_int_equal(store_user_create_role(f->st, "reader", HASH_A, ROLE_READ, 10, &u), 0);
+	assert_int_equal(u.role, ROLE_READ);
+	int64_t r = u.id;
+	/* the one admin can be neither demoted nor deleted, and stays as it was */
+	assert_int_equal(store_user_update(f->st, a, "renamed", NULL, ROLE_READ, NULL), MW_ELAST);
+	assert_int_equal(store_user_get(f->st, a, &back), 0);
+	assert_string_equal(back.username, "first");
+	assert_int_equal(back.role, ROLE_ADMIN);
+	assert_int_equal(store_user_delete_keep_admin(f->st, a), MW_ELAST);
+	assert_int_equal(store_user_count(f->st), 2);
+	/* setting admin on an admin, or read on a reader, is fine */
+	assert_int_equal(store_user_update(f->st, a, NULL, NULL, ROLE_ADMIN, NULL), 0);
+	assert_int_equal(store_user_update(f->st, r, NULL, NULL, ROLE_READ, NULL), 0);
+	/* a session reports its user's role, live */
+	assert_int_equal(store_session_create(f->st, "reader-session", r, mw_wall_s() + 60), 0);
+	assert_int_equal(store_session_lookup(f->st, "reader-session", mw_wall_s(), &back), 0);
+	assert_int_equal(back.role, ROLE_READ);
+	/* with a second admin, the first may go read-only; then the second is the last */
+	assert_int_equal(store_user_update(f->st, r, NULL, NULL, ROLE_ADMIN, NULL), 0);
+	assert_int_equal(store_session_lookup(f->st, "reader-session", mw_wall_s(), &back), 0);
+	assert_int_equal(back.role, ROLE_ADMIN);
+	assert_int_equal(store_user_update(f->st, a, NULL, NULL, ROLE_READ, NULL), 0);
+	assert_int_equal(store_user_update(f->st, r, NULL, NULL, ROLE_READ, NULL), MW_ELAST);
+	assert_int_equal(store_user_delete_keep_admin(f->st, r), MW_ELAST);
+	/* a read user may be deleted; an unknown one is not found */
+	assert_int_equal(store_user_delete_keep_admin(f->st, a), 0);
+	assert_int_equal(store_user_delete_keep_admin(f->st, a), MW_ENOTFOUND);
+	assert_int_equal(store_user_update(f->st, a, NULL, NULL, ROLE_READ, NULL), MW_ENOTFOUND);
+	/* names */
+	assert_string_equal(store_role_name(ROLE_ADMIN), "admin");
+	assert_string_equal(store_role_name(ROLE_READ), "read");
+	assert_int_equal(store_role_parse("read"), ROLE_READ);
+	assert_int_equal(store_role_parse("admin"), ROLE_ADMIN);
+	assert_int_equal(store_role_parse("root"), -1);
+	assert_int_equal(store_role_parse(NULL), -1);
+}
+
+/* API tokens */
+
+static void
+test_tokens(void **state)
+{
+	struct fx *f = *state;
+	struct token_row t, back;
+	int64_t now = mw_wall_s();
+	assert_int_equal(store_token_count(f->st), 0);
+	assert_int_equal(store_token_create(f->st, "ci", ROLE_READ, "hash-ci", 0, TOKENS_MAX, &t), 0);
+	assert_true(t.id > 0);
+	assert_string_equal(t.name, "ci");
+	assert_int_equal(t.scope, ROLE_READ);
+	assert_true(t.created_at >= now - 1 && t.created_at <= now + 1);
+	assert_int_equal(t.expires_at, 0);
+	assert_int_equal(t.last_used_at, 0);
+	int64_t ci = t.id;
+	assert_int_equal(store_token_create(f->st, "deploy", ROLE_ADMIN, "hash-deploy", now + 3600, TOKENS_MAX, &t), 0);
+	assert_int_equal(t.scope, ROLE_ADMIN);
+	assert_int_equal(t.expires_at, now + 3600);
+	/* the name and the hash are unique */
+	assert_int_equal(store_token_create(f->st, "ci", ROLE_READ, "hash-other", 0, TOKENS_MAX, NULL), MW_EEXIST);
+	assert_int_equal(store_token_create(f->st, "other", ROLE_READ, "hash-ci", 0, TOKENS_MAX, NULL), MW_EEXIST);
+	/* lookup by hash; the first use is recorded, the next within the
+	   interval is not written, a later one is */
+	assert_int_equal(store_token_lookup(f->st, "hash-ci", now, 60, &back), 0);
+	assert_int_equal(back.id, ci);
+	assert_int_equal(back.last_used_at, now);
+	assert_int_equal(store_token_lookup(f->st, "hash-ci", now + 59, 60, &back), 0);
+	assert_int_equal(back.last_used_at, now);
+	assert_int_equal(store_token_get(f->st, ci, &back), 0);
+	assert_int_equal(back.last_used_at, now);
+	assert_int_equal(store_token_lookup(f->st, "hash-ci", now + 60, 60, &back), 0);
+	assert_int_equal(back.last_used_at, now + 60);
+	assert_int_equal(store_token_get(f->st, ci, &back), 0);
+	assert_int_equal(back.last_used_at, now + 60);
+	assert_int_equal(store_token_lookup(f->st, "no-such-hash", now, 60, &back), MW_ENOTFOUND);
+	/* an expired token is still found (the caller says "expired"), and its
+	   use is not recorded */
+	assert_int_equal(store_token_lookup(f->st, "hash-deploy", now + 3600, 60, &back), 0);
+	assert_int_equal(back.expires_at, now + 3600);
+	assert_int_equal(back.last_used_at, 0);
+	/* list, with paging */
+	struct token_row *rows = NULL;
+	int n = 0, total = 0;
+	assert_int_equal(store_token_list(f->st, 10, 0, &rows, &n, &total), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(total, 2);
+	assert_string_equal(rows[0].name, "ci");
+	assert_string_equal(rows[1].name, "deploy");
+	free(rows);
+	assert_int_equal(store_token_list(f->st, 1, 1, &rows, &n, &total), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(total, 2);
+	assert_string_equal(rows[0].name, "deploy");
+	free(rows);
+	/* revoke: gone at once, and its name free again */
+	assert_int_equal(store_token_delete(f->st, ci), 0);
+	assert_int_equal(store_token_lookup(f->st, "hash-ci", now, 60, &back), MW_ENOTFOUND);
+	assert_int_equal(store_token_get(f->st, ci, &back), MW_ENOTFOUND);
+	assert_int_equal(store_token_delete(f->st, ci), MW_ENOTFOUND);
+	assert_int_equal(store_token_create(f->st, "ci", ROLE_READ, "hash-ci-2", 0, TOKENS_MAX, &t), 0);
+	assert_true(t.id > ci); /* ids are not reused */
+	/* tokens survive a reopen */
+	reopen(f);
+	assert_int_equal(store_token_lookup(f->st, "hash-ci-2", now, 60, &back), 0);
+	assert_string_equal(back.name, "ci");
+}
+
+static void
+test_tokens_cap(void **state)
+{
+	struct fx *f = *state;
+	char name[32], hash[32];
+	for (int i = 0; i < TOKENS_MAX; i++) {
+		snprintf(name, sizeof name, "t%d", i);
+		snprintf(hash, sizeof hash, "h%d", i);
+		assert_int_equal(store_token_create(f->st, name, ROLE_READ, hash, 0, TOKENS_MAX, NULL), 0);
+	}
+	assert_int_equal(store_token_count(f->st), TOKENS_MAX);
+	/* the next one is refused, and nothing is written */
+	assert_int_equal(store_token_create(f->st, "one-more", ROLE_READ, "h-more", 0, TOKENS_MAX, NULL), MW_ETOOBIG);
+	assert_int_equal(store_token_count(f->st), TOKENS_MAX);
+	struct token_row t;
+	assert_int_equal(store_token_lookup(f->st, "h-more", mw_wall_s(), 60, &t), MW_ENOTFOUND);
+	/* revoking one makes room */
+	assert_int_equal(store_token_lookup(f->st, "h7", mw_wall_s(), 60, &t), 0);
+	assert_int_equal(store_token_delete(f->st, t.id), 0);
+	assert_int_equal(store_token_create(f->st, "one-more", ROLE_READ, "h-more", 0, TOKENS_MAX, NULL), 0);
+}
+
+/* A database of schema 10 (before roles and tokens), as a node of that
+   build left it, opens and moves to 11: its users become admins, their
+   sessions keep working, and tokens can be made. The old schema is made
+   by undoing migration 11 on a side connection. */
+static void
+test_migration_to_11(void **state)
+{
+	struct fx *f = *state;
+	int64_t a = mkuser(f, "old-admin");
+	int64_t b = mkuser(f, "old-other");
+	assert_int_equal(store_session_create(f->st, "old-session", b, mw_wall_s() + 3600), 0);
+	char db[600], v[32];
+	snprintf(db, sizeof db, "%s", store_path(f->st));
+	store_close(f->st);
+	f->st = NULL;
+	side_query(db, "DROP TABLE tokens", NULL, 0);
+	side_query(db, "ALTER TABLE users DROP COLUMN role", NULL, 0);
+	side_query(db, "UPDATE schema_version SET version=10", NULL, 0);
+	side_query(db, "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name='role'", v, sizeof v);
+	assert_string_equal(v, "0");
+	reopen(f);
+	assert_int_equal(store_schema_version(f->st), 11);
+	struct user_row u;
+	assert_int_equal(store_user_get(f->st, a, &u), 0);
+	assert_int_equal(u.role, ROLE_ADMIN);
+	assert_int_equal(store_session_lookup(f->st, "old-session", mw_wall_s(), &u), 0);
+	assert_int_equal(u.id, b);
+	assert_int_equal(u.role, ROLE_ADMIN);
+	assert_int_equal(store_token_create(f->st, "new", ROLE_READ, "hash-new", 0, TOKENS_MAX, NULL), 0);
+	side_query(db, "SELECT version FROM schema_version", v, sizeof v);
+	assert_string_equal(v, "11");
+	side_query(db, "PRAGMA integrity_check", v, sizeof v);
+	assert_string_equal(v, "ok");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* Alerts' tables: rule names are unique, the outbox keeps each channel's
@@ -1198,6 +1371,10 @@ main(void)
 		T(test_size_cap_takes_oldest_traffic_minutes),
 		T(test_events),
 		T(test_alerts_tables),
+		T(test_roles_last_admin),
+		T(test_tokens),
+		T(test_tokens_cap),
+		T(test_migration_to_11),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,7 +85,7 @@ test_strerror_distinct(void **state)
 {
 	(void)state;
 	static const int codes[] = {MW_OK, MW_EINVAL, MW_ENOMEM, MW_EIO, MW_ENOTFOUND, MW_EEXIST, MW_ETOOBIG,
-	    MW_EDB, MW_ECRYPTO, MW_EAUTH, MW_ELIMIT, MW_EREPLIED};
+	    MW_EDB, MW_ECRYPTO, MW_EAUTH, MW_ELIMIT, MW_EREPLIED, MW_ELAST};
 	for (size_t i = 0; i < MW_ARRAY_LEN(codes); i++) {
 		const char *a = mw_strerror(codes[i]);
 		assert_non_null(a);
