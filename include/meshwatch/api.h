@@ -53,6 +53,7 @@ void api_scans_delete(struct req *r);
 void api_scans_results(struct req *r);
 void api_hosts_list(struct req *r);
 void api_hosts_get(struct req *r);
+void api_hosts_delete(struct req *r);
 void api_services_list(struct req *r);
 void api_changes_list(struct req *r);
 void api_events_list(struct req *r);

@@ -23,6 +23,12 @@ struct docker_container {
 	char image[128];
 	char state[16];
 	char network[64];      /* first network with an address */
+	/* labels used to name what runs in it: meshwatch.service (an
+	   explicit service name), org.opencontainers.image.title and
+	   com.docker.compose.service ("" when absent) */
+	char label_service[64];
+	char label_title[64];
+	char compose_service[64];
 	char ip[16];
 	char mac[18];
 	int nports;

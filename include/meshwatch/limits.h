@@ -103,6 +103,9 @@
 #define DOCKER_MAX_CONTAINERS 1024
 /* Published ports kept per container. */
 #define DOCKER_MAX_PORTS 16
+/* Networks read from the container engine (their subnets name the
+   containers' subnets). */
+#define DOCKER_MAX_NETWORKS 256
 /* The largest Docker API answer read. */
 #define DOCKER_MAX_BODY (8 * 1024 * 1024)
 /* The largest OUI (MAC vendor) file loaded. */

@@ -29,6 +29,11 @@ struct svc_evidence {
 	int tls;                  /* 1 when a TLS handshake succeeded */
 	const char *tls_subject;  /* certificate subject, e.g. "CN=example" */
 	const char *vendor;       /* MAC vendor of the host */
+	/* a container's port, known from the engine and not probed: only a
+	   definition's image matcher (and its ports) apply */
+	int unprobed;
+	const char *image;        /* e.g. "nginx:1.25", "registry.example/gitlab/gitlab-ce:16.0" */
+	const char *image_title;  /* its org.opencontainers.image.title label, or NULL */
 };
 
 struct svc_match {

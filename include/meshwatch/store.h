@@ -459,6 +459,9 @@ struct name_count {
 	int count;
 };
 int store_services_by_name(struct store *st, struct name_count *out, int max);
+/* Forgets a discovered host and its services (its changes stay): 0,
+   MW_ENOTFOUND or MW_EDB. A later scan that finds it adds it again. */
+int store_host_delete(struct store *st, const char *ip) MW_MUST_CHECK;
 
 /* Events: what changed, when, to what, and on what evidence. */
 enum event_severity { EVENT_INFO, EVENT_WARNING, EVENT_CRITICAL, EVENT_SEVERITY_COUNT };

@@ -10,6 +10,7 @@
 #include "meshwatch/api.h"
 #include "meshwatch/http.h"
 #include "meshwatch/limits.h"
+#include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/scanner.h"
 #include "meshwatch/store.h"
@@ -323,6 +324,28 @@ api_hosts_get(struct req *r)
 		return;
 	}
 	reply_hosts(r, ip, 1);
+}
+
+void
+api_hosts_delete(struct req *r)
+{
+	const char *ip = r->path + strlen("/api/hosts/");
+	unsigned char tmp[4];
+	if (inet_pton(AF_INET, ip, tmp) != 1) {
+		http_reply_error(r, 400, "invalid_path", "\"%.40s\" is not an IPv4 address", ip);
+		return;
+	}
+	int rc = store_host_delete(r->node->store, ip);
+	if (rc == MW_ENOTFOUND) {
+		http_reply_error(r, 404, "not_found", "no discovered host %s", ip);
+		return;
+	}
+	if (rc != 0) {
+		http_reply_error(r, 503, "store_unavailable", "cannot delete the host from the database");
+		return;
+	}
+	log_info("discovery", "host %s and its services deleted by \"%s\"", ip, r->user.username);
+	http_reply_raw(r, 204, "application/json", "", 0, NULL);
 }
 
 void

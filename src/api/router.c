@@ -68,6 +68,7 @@ static const struct route routes[] = {
 	{"GET", "/api/scans/{id}/results", ROUTE_USER, api_scans_results},
 	{"GET", "/api/hosts", ROUTE_USER, api_hosts_list},
 	{"GET", "/api/hosts/*", ROUTE_USER, api_hosts_get},
+	{"DELETE", "/api/hosts/*", ROUTE_USER, api_hosts_delete},
 	{"GET", "/api/services", ROUTE_USER, api_services_list},
 	{"GET", "/api/changes", ROUTE_USER, api_changes_list},
 	{"GET", "/api/events", ROUTE_USER, api_events_list},

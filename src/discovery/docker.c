@@ -49,6 +49,12 @@ docker_parse_containers(const char *json, size_t len, struct docker_container *o
 			snprintf(d->name, sizeof d->name, "%s", first->valuestring[0] == '/' ? first->valuestring + 1 : first->valuestring);
 		copy_str(d->image, sizeof d->image, cJSON_GetObjectItemCaseSensitive(c, "Image"));
 		copy_str(d->state, sizeof d->state, cJSON_GetObjectItemCaseSensitive(c, "State"));
+		const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+		copy_str(d->label_service, sizeof d->label_service, cJSON_GetObjectItemCaseSensitive(labels, "meshwatch.service"));
+		copy_str(d->label_title, sizeof d->label_title,
+		    cJSON_GetObjectItemCaseSensitive(labels, "org.opencontainers.image.title"));
+		copy_str(d->compose_service, sizeof d->compose_service,
+		    cJSON_GetObjectItemCaseSensitive(labels, "com.docker.compose.service"));
 		const cJSON *ports = cJSON_GetObjectItemCaseSensitive(c, "Ports"), *p;
 		cJSON_ArrayForEach(p, ports) {
 			const cJSON *priv = cJSON_GetObjectItemCaseSensitive(p, "PrivatePort");

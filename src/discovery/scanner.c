@@ -960,30 +960,54 @@ docker_refresh(struct scanner *sc, int64_t now)
 	struct disc_host *hs = calloc(DOCKER_MAX_CONTAINERS, sizeof *hs);
 	int n = cs ? docker_parse_containers(body, len, cs, DOCKER_MAX_CONTAINERS) : MW_ENOMEM;
 	free(body);
+	/* the engine's networks give each container's subnet (a failure here
+	   only leaves the subnets out) */
+	struct docker_network *nets = calloc(DOCKER_MAX_NETWORKS, sizeof *nets);
+	int nnets = 0;
+	if (nets && docker_get(c->docker_socket, "/networks", 3000, &body, &len, err, sizeof err) == 0) {
+		nnets = docker_parse_networks(body, len, nets, DOCKER_MAX_NETWORKS);
+		free(body);
+		if (nnets < 0)
+			nnets = 0;
+	}
 	int k = 0;
 	for (int i = 0; hs && i < n; i++) {
 		if (cs[i].ip[0] == '\0')
 			continue;
 		struct disc_host *h = &hs[k];
+		const char *subnet = "";
+		for (int j = 0; j < nnets; j++)
+			if (strcmp(nets[j].name, cs[i].network) == 0)
+				subnet = nets[j].subnet;
 		snprintf(h->ip, sizeof h->ip, "%s", cs[i].ip);
 		snprintf(h->mac, sizeof h->mac, "%s", cs[i].mac);
 		snprintf(h->hostname, sizeof h->hostname, "%s", cs[i].name);
 		snprintf(h->hostname_source, sizeof h->hostname_source, "docker");
 		snprintf(h->source, sizeof h->source, "docker");
-		snprintf(h->detail, sizeof h->detail, "container %.40s (%.50s) on network %.20s of node %.8s", cs[i].name,
-		    cs[i].image, cs[i].network, sc->n->id);
+		snprintf(h->detail, sizeof h->detail, "container %.36s (%.36s) on network %.20s%s%.18s of node %.8s",
+		    cs[i].name, cs[i].image, cs[i].network, subnet[0] ? " " : "", subnet, sc->n->id);
+		char label[64];
+		svc_printable(cs[i].label_service, strlen(cs[i].label_service), label, sizeof label);
 		h->svc = calloc((size_t)cs[i].nports + 1, sizeof *h->svc);
 		for (int p = 0; h->svc && p < cs[i].nports; p++) {
 			struct disc_service *v = &h->svc[h->nsvc++];
-			struct svc_evidence ev = {.port = cs[i].ports[p].port};
+			struct svc_evidence ev = {.port = cs[i].ports[p].port, .unprobed = 1, .image = cs[i].image,
+			    .image_title = cs[i].label_title[0] ? cs[i].label_title : NULL};
 			struct svc_match m;
-			svcdb_identify(sc->db, &ev, &m);
+			if (label[0]) { /* the container says what it is */
+				snprintf(m.name, sizeof m.name, "%s", label);
+				m.confidence = SVC_CERTAIN;
+			} else {
+				svcdb_identify(sc->db, &ev, &m);
+			}
 			v->port = cs[i].ports[p].port;
 			snprintf(v->proto, sizeof v->proto, "%s", cs[i].ports[p].proto);
 			snprintf(v->state, sizeof v->state, "open");
 			snprintf(v->service, sizeof v->service, "%s", m.confidence ? m.name : "unknown");
 			snprintf(v->confidence, sizeof v->confidence, "%s", svc_confidence_name(m.confidence));
-			snprintf(v->banner, sizeof v->banner, "image %s%s", cs[i].image, cs[i].ports[p].public_port ? ", published" : "");
+			snprintf(v->banner, sizeof v->banner, "image %s%s%s%s", cs[i].image,
+			    cs[i].compose_service[0] ? ", compose service " : "", cs[i].compose_service,
+			    cs[i].ports[p].public_port ? ", published" : "");
 		}
 		k++;
 	}
@@ -997,6 +1021,7 @@ docker_refresh(struct scanner *sc, int64_t now)
 		free(hs[i].svc);
 	free(hs);
 	free(cs);
+	free(nets);
 	pthread_mutex_lock(&sc->lock);
 	sc->stats.docker_runs++;
 	pthread_mutex_unlock(&sc->lock);

@@ -22,6 +22,8 @@ struct svcdef {
 	int nports;
 	int has_banner;
 	regex_t banner;
+	int has_image;
+	regex_t image;        /* a container's image (or its OCI title label) */
 	int http_status;
 	char *header_name, *header_value;
 	char *body, *title, *tls_subject, *vendor;
@@ -45,6 +47,8 @@ def_clear(struct svcdef *d)
 {
 	if (d->has_banner)
 		regfree(&d->banner);
+	if (d->has_image)
+		regfree(&d->image);
 	free(d->header_name);
 	free(d->header_value);
 	free(d->body);
@@ -100,7 +104,7 @@ opt_bool(const cJSON *e, const char *key, int *out, int idx, char *err, size_t e
 }
 
 static const char *const known_keys[] = {"name", "ports", "banner", "http_status", "header", "body", "title",
-	"tls_subject", "vendor", "http", "tls", "description"};
+	"tls_subject", "vendor", "http", "tls", "image", "description"};
 
 static int
 parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
@@ -150,8 +154,10 @@ parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
 		}
 		d->http_status = st->valueint;
 	}
-	char *banner = NULL, *header = NULL;
+	char *banner = NULL, *header = NULL, *image = NULL;
 	int rc = opt_str(e, "banner", &banner, idx, err, errlen);
+	if (rc == 0)
+		rc = opt_str(e, "image", &image, idx, err, errlen);
 	if (rc == 0)
 		rc = opt_str(e, "header", &header, idx, err, errlen);
 	if (rc == 0)
@@ -177,6 +183,17 @@ parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
 			d->has_banner = 1;
 		}
 	}
+	if (rc == 0 && image) {
+		int re = regcomp(&d->image, image, REG_EXTENDED | REG_NOSUB | REG_ICASE);
+		if (re != 0) {
+			char why[128];
+			regerror(re, &d->image, why, sizeof why);
+			snprintf(err, errlen, "definition %d (%s): \"image\" is not a valid regular expression: %s", idx, d->name, why);
+			rc = MW_EINVAL;
+		} else {
+			d->has_image = 1;
+		}
+	}
 	if (rc == 0 && header) {
 		/* "Name: value" matches a header whose value contains value; "Name" its presence */
 		char *colon = strchr(header, ':');
@@ -191,10 +208,11 @@ parse_def(const cJSON *e, int idx, struct svcdef *d, char *err, size_t errlen)
 	}
 	free(banner);
 	free(header);
-	if (rc == 0 && d->nports == 0 && !d->has_banner && !d->http_status && !d->header_name && !d->body && !d->title &&
+	free(image);
+	if (rc == 0 && d->nports == 0 && !d->has_image && !d->has_banner && !d->http_status && !d->header_name && !d->body && !d->title &&
 	    !d->tls_subject && !d->vendor && !d->want_http && !d->want_tls) {
-		snprintf(err, errlen, "definition %d (%s) has no matcher (ports, banner, http_status, header, body, title, "
-		                      "tls_subject, vendor, http or tls)", idx, d->name);
+		snprintf(err, errlen, "definition %d (%s) has no matcher (ports, banner, image, http_status, header, body, "
+		                      "title, tls_subject, vendor, http or tls)", idx, d->name);
 		rc = MW_EINVAL;
 	}
 	if (rc != 0)
@@ -336,6 +354,15 @@ def_score(const struct svcdef *d, const struct svc_evidence *ev)
 	int port_hit = 0;
 	for (int i = 0; i < d->nports; i++)
 		port_hit |= d->ports[i] == ev->port;
+	if (ev->unprobed) {
+		/* a container's port: nothing was asked of it, so only its image
+		   (or its OCI title label) and the port say anything */
+		int hit = d->has_image && ((ev->image && regexec(&d->image, ev->image, 0, NULL, 0) == 0) ||
+		                              (ev->image_title && regexec(&d->image, ev->image_title, 0, NULL, 0) == 0));
+		if (!hit)
+			return port_hit ? SVC_LOW : SVC_NONE;
+		return port_hit ? SVC_CERTAIN : SVC_HIGH;
+	}
 	int strong = 0, weak = 0, missed = 0;
 #define CHECK(present, ok, counter) \
 	do { \
@@ -370,7 +397,10 @@ svcdb_identify(const struct svcdb *db, const struct svc_evidence *ev, struct svc
 	int best = SVC_NONE, at = -1;
 	for (int i = 0; db && i < db->n; i++) {
 		int s = def_score(&db->defs[i], ev);
-		if (s > best) {
+		/* a guess from the port alone names the broadest definition of
+		   that port (the one listing the most ports: "HTTP" for 80, not
+		   the first product that happens to use it) */
+		if (s > best || (s == SVC_LOW && best == SVC_LOW && db->defs[i].nports > db->defs[at].nports)) {
 			best = s;
 			at = i;
 		}

@@ -510,8 +510,8 @@ store_user_update(struct store *st, int64_t id, const char *username, const char
 	return LOCKED(st, user_update_locked(st, id, username, hash, role, keep_session_hash));
 }
 
-static int
-delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text)
+int
+store_delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text)
 {
 	sqlite3_stmt *s = store_prep(st, sql);
 	if (s == NULL)
@@ -530,7 +530,7 @@ delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text
 int
 store_user_delete(struct store *st, int64_t id)
 {
-	return LOCKED(st, delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL));
+	return LOCKED(st, store_delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL));
 }
 
 static int
@@ -538,7 +538,7 @@ user_delete_keep_admin_locked(struct store *st, int64_t id)
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
-	int ret = last_admin_locked(st, id) ? MW_ELAST : delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL);
+	int ret = last_admin_locked(st, id) ? MW_ELAST : store_delete_by_locked(st, "DELETE FROM users WHERE id=?", id, NULL);
 	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
 }
@@ -644,7 +644,7 @@ store_session_lookup(struct store *st, const char *token_hash, int64_t now, stru
 int
 store_session_delete(struct store *st, const char *token_hash)
 {
-	return LOCKED(st, delete_by_locked(st, "DELETE FROM sessions WHERE token_hash=?", 0, token_hash));
+	return LOCKED(st, store_delete_by_locked(st, "DELETE FROM sessions WHERE token_hash=?", 0, token_hash));
 }
 
 static int
@@ -779,10 +779,10 @@ store_peers_load(struct store *st, struct store_peer_row **out, int *n)
 static int
 peer_delete_locked(struct store *st, const char *id)
 {
-	int rc = delete_by_locked(st, "DELETE FROM peers WHERE id=?", 0, id);
-	delete_by_locked(st, "DELETE FROM polls WHERE peer_id=?", 0, id);
-	delete_by_locked(st, "DELETE FROM polls_5m WHERE peer_id=?", 0, id);
-	delete_by_locked(st, "DELETE FROM pmtu_history WHERE peer_id=?", 0, id);
+	int rc = store_delete_by_locked(st, "DELETE FROM peers WHERE id=?", 0, id);
+	store_delete_by_locked(st, "DELETE FROM polls WHERE peer_id=?", 0, id);
+	store_delete_by_locked(st, "DELETE FROM polls_5m WHERE peer_id=?", 0, id);
+	store_delete_by_locked(st, "DELETE FROM pmtu_history WHERE peer_id=?", 0, id);
 	return rc == MW_ENOTFOUND ? 0 : rc;
 }
 

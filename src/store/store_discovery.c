@@ -790,6 +790,13 @@ store_services_by_name(struct store *st, struct name_count *out, int max)
 }
 
 int
+store_host_delete(struct store *st, const char *ip)
+{
+	/* its services go with it (ON DELETE CASCADE); its changes stay as history */
+	return LOCKED(st, store_delete_by_locked(st, "DELETE FROM hosts WHERE ip=?", 0, ip));
+}
+
+int
 store_discovery_shed_locked(struct store *st, int rows)
 {
 	/* per-port results of old scans first, then the oldest changes */

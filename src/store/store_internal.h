@@ -46,6 +46,9 @@ void store_cap_check_locked(struct store *st);
 
 /* The lock must be held for all of these. */
 sqlite3_stmt *store_prep(struct store *st, const char *sql); /* NULL and logged on error */
+/* Runs a DELETE with one parameter (text when not NULL, else id): 0, or
+   MW_ENOTFOUND when no row went, MW_EDB. */
+int store_delete_by_locked(struct store *st, const char *sql, int64_t id, const char *text);
 int store_exec_locked(struct store *st, const char *sql, char *err, size_t errlen);
 int store_int_query_locked(struct store *st, const char *sql); /* first column of the first row; 0 if none */
 /* Column i as text, "" for NULL (valid until the next step). */

@@ -215,6 +215,16 @@ grep -q '^meshwatch_scans_total{result="cancelled"} 2$' <<<"$BODY" || fail "metr
 grep -qE '^meshwatch_discovered_services\{service="[^"]+"\} [1-9]' <<<"$BODY" || fail "metrics services: $(echo "$BODY" | grep discovered_services)"
 ok "/metrics counts discovered hosts and scans"
 
+# ---- DELETE a host: it and its services go, its changes stay
+api GET "/api/changes?ip=$A"; changes_before=$(echo "$BODY" | jget 'd["total"]')
+api DELETE "/api/hosts/$A"; expect_status 204 "DELETE /api/hosts/$A"
+api GET "/api/hosts/$A"; expect_status 404 "the deleted host is gone"
+api GET "/api/services?q=$A"; [ "$(echo "$BODY" | jget 'd["total"]')" = 0 ] || fail "services of a deleted host: $BODY"
+api GET "/api/changes?ip=$A"; [ "$(echo "$BODY" | jget 'd["total"]')" = "$changes_before" ] || fail "changes lost: $BODY"
+ok "its services are gone, its $changes_before changes stay"
+api DELETE "/api/hosts/$A"; expect_status 404 "DELETE it again"
+api DELETE "/api/hosts/not-an-ip"; expect_status 400 "DELETE /api/hosts/not-an-ip"
+
 # ---- the sweep's bounds: a /24 of loopback (every port refused at once) on
 # a second node with scan_concurrency 16 and scan_host_window 3
 B=$(rand_addr)

@@ -21,6 +21,8 @@
 
 static const char containers_json[] =
 	"[{\"Id\":\"0123456789abcdef0123\",\"Names\":[\"/web\"],\"Image\":\"nginx:1.25\",\"State\":\"running\","
+	"\"Labels\":{\"meshwatch.service\":\"Storefront\",\"org.opencontainers.image.title\":\"nginx\","
+	"\"com.docker.compose.service\":\"web\",\"other\":\"x\"},"
 	"\"Ports\":[{\"IP\":\"0.0.0.0\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"},"
 	"{\"IP\":\"::\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"},{\"PrivatePort\":53,\"Type\":\"udp\"}],"
 	"\"NetworkSettings\":{\"Networks\":{\"bridge\":{\"IPAddress\":\"172.17.0.2\",\"MacAddress\":\"02:42:ac:11:00:02\"}}}},"
@@ -45,6 +47,10 @@ test_parse(void **state)
 	assert_string_equal(c[0].ip, "172.17.0.2");
 	assert_string_equal(c[0].mac, "02:42:ac:11:00:02");
 	assert_string_equal(c[0].network, "bridge");
+	assert_string_equal(c[0].label_service, "Storefront");
+	assert_string_equal(c[0].label_title, "nginx");
+	assert_string_equal(c[0].compose_service, "web");
+	assert_string_equal(c[1].label_service, ""); /* no Labels at all */
 	assert_int_equal(c[0].nports, 2); /* 80 once (v4 and v6 bindings), 53 */
 	assert_int_equal(c[0].ports[0].port, 80);
 	assert_int_equal(c[0].ports[0].public_port, 8080);

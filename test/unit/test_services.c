@@ -127,6 +127,8 @@ test_bad_definitions(void **state)
 		{"[{\"name\":\"x\",\"http_status\":9}]", "\"http_status\""},
 		{"[{\"name\":\"x\",\"ports\":[1],\"colour\":1}]", "unknown field \"colour\""},
 		{"[{\"name\":\"x\",\"tls\":1}]", "\"tls\""},
+		{"[{\"name\":\"x\",\"image\":\"[\"}]", "\"image\" is not a valid regular expression"},
+		{"[{\"name\":\"x\",\"image\":7}]", "\"image\""},
 	};
 	for (size_t i = 0; i < MW_ARRAY_LEN(bad); i++) {
 		struct svcdb *db = svcdb_parse(bad[i][0], strlen(bad[i][0]), err, sizeof err);
@@ -172,6 +174,54 @@ test_file_override(void **state)
 	assert_non_null(strstr(err, "services_file"));
 }
 
+/* Containers: the engine says which image runs, nothing was probed. The
+   image names the service (with its port: certain); an unknown image on
+   port 80 is only "HTTP" from the port, not the first product listing 80
+   (an nginx:1.25 container was once named GitLab). */
+static void
+test_container_images(void **state)
+{
+	(void)state;
+	char err[400];
+	struct svcdb *db = svcdb_load(NULL, err, sizeof err);
+	assert_non_null(db);
+	struct svc_match m;
+	struct svc_evidence ev = {.port = 80, .unprobed = 1, .image = "nginx:1.25"};
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "nginx");
+	ev.image = "registry.example.net:5000/library/nginx@sha256:0123";
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "nginx");
+	ev.image = "gitlab/gitlab-ce:16.0.1-ce.0";
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "GitLab");
+	ev.image = "acme/storefront:3";
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_LOW);
+	assert_string_equal(m.name, "HTTP");
+	/* an image whose name is not a known one, but whose OCI title is */
+	ev.image = "acme/db:1";
+	ev.image_title = "postgres";
+	ev.port = 5432;
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_CERTAIN);
+	assert_string_equal(m.name, "PostgreSQL");
+	/* the image off its usual port: still named, one level lower */
+	ev.image = "redis:7";
+	ev.image_title = NULL;
+	ev.port = 7000;
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_HIGH);
+	assert_string_equal(m.name, "Redis");
+	/* "nginx" inside another word is not nginx */
+	ev.image = "acme/nginx-exporter-fork:1";
+	ev.port = 80;
+	assert_int_equal(svcdb_identify(db, &ev, &m), SVC_LOW);
+	assert_string_equal(m.name, "HTTP");
+	/* a scanned port ignores image matchers: its evidence decides */
+	struct svc_evidence scanned = {.port = 22};
+	assert_int_equal(svcdb_identify(db, &scanned, &m), SVC_LOW);
+	assert_string_equal(m.name, "SSH");
+	svcdb_free(db);
+}
+
 static void
 test_http_parse(void **state)
 {
@@ -203,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_matchers),
 		cmocka_unit_test(test_bad_definitions),
 		cmocka_unit_test(test_file_override),
+		cmocka_unit_test(test_container_images),
 		cmocka_unit_test(test_http_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
