@@ -136,10 +136,10 @@ vp() { pq "$P" 'meshwatch:peer_vantage_points:count' | python3 -c 'import json,s
 for m in sorted(json.load(sys.stdin), key=lambda m: m["metric"]["peer"]): print(m["metric"]["peer"], m["value"][1])'; }
 wait_until 10 eval '[ "$(vp)" = "$want_vp" ]' || fail "meshwatch:peer_vantage_points:count: $(vp)"
 [ "$(labels_of "$P" 'meshwatch_target_up' name)" = "$(printf 'closed\nweb')" ] || fail "target series: $(pq "$P" meshwatch_target_up)"
-tdown() { [ "$(labels_of "$P" 'ALERTS{alertname="MeshwatchTargetDown",alertstate="pending"}' name fqdn)" = "closed $(fqdn 1)" ]; }
-wait_until 10 tdown || fail "MeshwatchTargetDown not pending for the closed target alone: $(pq "$P" ALERTS)"
-[ "$(labels_of "$P" 'ALERTS{alertname=~"Meshwatch.*"}' alertname)" = MeshwatchTargetDown ] || fail "alerts in a healthy mesh: $(pq "$P" 'ALERTS')"
-ok "rules.yml loaded (8 alerts, recording rules evaluate: 3 vantage points per peer); MeshwatchTargetDown pending for the closed port, no other alert"
+# pending (firing too, on a machine so slow that its 2 minutes have passed)
+tdown() { [ "$(labels_of "$P" 'ALERTS{alertname=~"Meshwatch.*"}' alertname name fqdn)" = "MeshwatchTargetDown closed $(fqdn 1)" ]; }
+wait_until 20 tdown || fail "alerts in a healthy mesh: not MeshwatchTargetDown for the closed target alone: $(pq "$P" ALERTS)"
+ok "rules.yml loaded (8 alerts, recording rules evaluate: 3 vantage points per peer); MeshwatchTargetDown for the closed port, no other alert"
 
 # the dashboard's queries on this Prometheus (the vantage series appear
 # only after a failed poll; the reports' matrix is a reporting node's)
