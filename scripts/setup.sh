@@ -32,8 +32,12 @@ if [ "$build_only" = 0 ]; then
   packages+=(curl openssl procps iproute2 nftables python3-yaml systemd chromium)
   # MAC vendors: the IEEE registry (discovery reads oui.txt when present)
   packages+=(ieee-data)
-  # promtool checks the /metrics exposition the way Prometheus reads it
-  packages+=(prometheus)
+  # promtool checks the /metrics exposition the way Prometheus reads it, and
+  # the shipped configs/prometheus files; prometheus and victoria-metrics
+  # scrape a test mesh with them (each test runs its own instance on a
+  # loopback address; the packages' own services, where systemd starts
+  # them, are not used)
+  packages+=(prometheus victoria-metrics)
   # alert notifications are checked against a real Alertmanager
   packages+=(prometheus-alertmanager)
   # Node.js and npm drive the browser test; a machine may already have them
