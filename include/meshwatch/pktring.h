@@ -40,12 +40,13 @@ struct pktring_stats {
 };
 void pktring_get_stats(const struct pktring *r, struct pktring_stats *out);
 
-/* Reader: copies the bytes from *cursor up to min(the newest record's end,
-   limit) (limit 0: no limit), at most max of them, into dst; *got says how
-   many (possibly ending inside a record). Starts at the oldest record when
-   *cursor is 0. Returns 0 and advances *cursor; or MW_ENOTFOUND when the
-   writer overwrote part of them (dst is then garbage), *cursor moved to
-   the oldest record and *lost_bytes says how many bytes were skipped. */
+/* Reader: copies the bytes from *cursor (a record boundary: start at
+   pktring_stats.tail) up to min(the newest record's end, limit) (limit 0:
+   no limit), at most max of them, into dst; *got says how many (possibly
+   ending inside a record). Returns 0 and advances *cursor; or
+   MW_ENOTFOUND when the writer had dropped, or overwrote while copying,
+   bytes from *cursor on (dst is then garbage): *cursor has moved to the
+   oldest record and *lost_bytes says how many bytes were skipped. */
 int pktring_read(const struct pktring *r, uint64_t *cursor, uint64_t limit, uint8_t *dst, size_t max, size_t *got,
     uint64_t *lost_bytes);
 

@@ -122,9 +122,9 @@ pktring_read(const struct pktring *r, uint64_t *cursor, uint64_t limit, uint8_t 
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_acquire);
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_acquire);
 	if (*cursor < t) {
-		if (*cursor != 0)
-			*lost_bytes = t - *cursor;
+		*lost_bytes = t - *cursor;
 		*cursor = t;
+		return MW_ENOTFOUND;
 	}
 	if (limit && h > limit)
 		h = limit;
