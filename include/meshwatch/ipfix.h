@@ -37,9 +37,13 @@ struct ipfix_stats {
 };
 
 /* An exporter to collector ("host:port" or "[v6]:port", resolved now;
-   the first address is used) with observation domain domain_id. NULL
-   with a reason in err. Does not block beyond name resolution. */
-struct ipfix *ipfix_create(const char *collector, uint32_t domain_id, char *err, size_t errlen) MW_MUST_CHECK;
+   the first address is used) with observation domain domain_id. pace_us
+   > 0: sleeps that long after each message sent (a capture file read at
+   full speed would otherwise send faster than a collector's socket
+   buffer drains, and UDP drops silently). NULL with a reason in err.
+   Does not block beyond name resolution and pace_us. */
+struct ipfix *ipfix_create(const char *collector, uint32_t domain_id, int pace_us, char *err, size_t errlen)
+	MW_MUST_CHECK;
 /* Flushes what waits, then frees. Accepts NULL. */
 void ipfix_destroy(struct ipfix *x);
 

@@ -118,6 +118,10 @@
 #define IPFIX_MSG_MAX 1400
 #define IPFIX_TEMPLATE_REFRESH_S 60
 #define IPFIX_TEMPLATE_REFRESH_MSGS 100
+/* Reading a capture file, the pause after each IPFIX message (at most
+   5000 messages, about 150000 records, a second): a collector's socket
+   buffer drains meanwhile. Live traffic is not paced. */
+#define IPFIX_FILE_PACE_US 200
 
 /* ---- discovery ---- */
 

@@ -767,7 +767,8 @@ capture_start(struct capture *c)
 	}
 	if (c->ipfix_collector[0]) {
 		char xerr[512];
-		c->ipfix = ipfix_create(c->ipfix_collector, CAPTURE_IPFIX_DOMAIN, xerr, sizeof xerr);
+		c->ipfix = ipfix_create(c->ipfix_collector, CAPTURE_IPFIX_DOMAIN, c->offline ? IPFIX_FILE_PACE_US : 0, xerr,
+		    sizeof xerr);
 		if (c->ipfix == NULL) {
 			snprintf(err, sizeof err, "%s", xerr);
 			goto fail;

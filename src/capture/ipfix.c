@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "meshwatch/config.h"
@@ -69,6 +70,7 @@ static const struct {
 struct ipfix {
 	int fd;
 	uint32_t domain;
+	int pace_us;
 	char collector[CONFIG_STR];
 	uint32_t seq;              /* data records sent so far (mod 2^32) */
 	uint8_t msg[IPFIX_MSG_MAX];
@@ -218,7 +220,7 @@ ipfix_encode_flow(const struct flow *f, int reason, uint8_t *out, size_t outlen,
 }
 
 struct ipfix *
-ipfix_create(const char *collector, uint32_t domain_id, char *err, size_t errlen)
+ipfix_create(const char *collector, uint32_t domain_id, int pace_us, char *err, size_t errlen)
 {
 	char host[256], ports[8];
 	int port, gai;
@@ -250,6 +252,7 @@ ipfix_create(const char *collector, uint32_t domain_id, char *err, size_t errlen
 	}
 	freeaddrinfo(res);
 	x->domain = domain_id;
+	x->pace_us = pace_us;
 	snprintf(x->collector, sizeof x->collector, "%s", collector);
 	return x;
 }
@@ -298,6 +301,10 @@ send_message(struct ipfix *x, int64_t now_ms)
 			x->msgs_since_templates = 0;
 		} else {
 			x->msgs_since_templates++;
+		}
+		if (x->pace_us > 0) {
+			struct timespec ts = {0, (long)x->pace_us * 1000};
+			nanosleep(&ts, NULL);
 		}
 	} else {
 		int e = errno;

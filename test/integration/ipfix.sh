@@ -102,8 +102,9 @@ nfdump -R "$TMP/nf1" -q -o "fmt:%sa %da %pr %svln" 'vlan 7' | awk '{print $3, $4
 [ "$(nfdump -R "$TMP/nf1" -q -o 'fmt:%pr' 'proto icmp' | wc -l)" = 10 ] || fail "ICMP records"
 ok "nfdump shows known flows with their ports, protocol, packets and bytes; VLAN 7, IPv6 and ICMP records"
 
-# 3. the flow cap: 3000 packets over 500 flows through max_flows 16
-python3 "$HERE/gen_pcap.py" bench "$TMP/many.pcap" 3000 500
+# 3. the flow cap: 600 packets over 150 flows through max_flows 16 (about
+# 20 messages: UDP, and nfcapd's socket buffer holds about 90)
+python3 "$HERE/gen_pcap.py" bench "$TMP/many.pcap" 600 150
 start_collector "$TMP/nf2"
 start_node n2 "$A" --pcap "$TMP/many.pcap" --max-flows 16 --ipfix-collector "$A:$PORT"
 TOKEN=$(login "$A")
@@ -121,10 +122,10 @@ x = s["ipfix"]
 got = (len(rows), sum(int(r["ipkt"]) for r in rows), sum(int(r["ibyt"]) for r in rows))
 want = (x["records_sent"], s["packets_received"], s["bytes_received"])
 assert got == want, f"nfdump (flows, packets, bytes) {got}, node {want}"
-assert s["evictions"] > 1000 and x["flows_exported"] == s["flows_created"] and x["records_failed"] == 0, (s["evictions"], x)
+assert s["evictions"] > 200 and x["flows_exported"] == s["flows_created"] and x["records_failed"] == 0, (s["evictions"], x)
 print(f"# {s['evictions']} evictions; {got[0]} records, {got[1]} packets, {got[2]} bytes")
 EOF
-ok "500 flows through max_flows 16: evicted flows are exported too, nfdump's totals equal the node's"
+ok "150 flows, 600 packets through max_flows 16: evicted flows are exported too, nfdump's totals equal the node's"
 
 # 4. bad collectors are refused at start
 for bad in "nohost" "host:0" "host:65536" "host:" ":4739" "[::1]" "[::1]:" "::1:4739" "[fe80::zz]:4739" \

@@ -176,7 +176,7 @@ test_exporter(void **state)
 {
 	char addr[64], err[256];
 	int fd = udp_listener(addr, sizeof addr);
-	struct ipfix *x = ipfix_create(addr, 77, err, sizeof err);
+	struct ipfix *x = ipfix_create(addr, 77, 0, err, sizeof err);
 	assert_non_null(x);
 	/* 3000 two-way IPv4 flows: 6000 records, 30 to a message */
 	int64_t now = 1767225600000LL;
@@ -246,7 +246,7 @@ test_collector_gone(void **state)
 	char addr[64], err[256];
 	int fd = udp_listener(addr, sizeof addr);
 	close(fd); /* nothing listens there now: the kernel answers port unreachable */
-	struct ipfix *x = ipfix_create(addr, 1, err, sizeof err);
+	struct ipfix *x = ipfix_create(addr, 1, 0, err, sizeof err);
 	assert_non_null(x);
 	for (int round = 0; round < 5; round++) {
 		struct flow f = mkflow(0, 1, 1, 2, 2, 17, 0);
@@ -263,9 +263,9 @@ test_collector_gone(void **state)
 	assert_true(st.records_failed >= 2);
 	assert_int_equal(st.messages_failed, st.records_failed);
 	ipfix_destroy(x);
-	assert_null(ipfix_create("no port", 1, err, sizeof err));
+	assert_null(ipfix_create("no port", 1, 0, err, sizeof err));
 	assert_non_null(strstr(err, "ipfix_collector"));
-	assert_null(ipfix_create("no-such-host.invalid:4739", 1, err, sizeof err));
+	assert_null(ipfix_create("no-such-host.invalid:4739", 1, 0, err, sizeof err));
 }
 
 int
