@@ -717,6 +717,8 @@ capture_start(struct capture *c)
 	char err[1536];
 	if (!c->enabled) {
 		log_info("pcap", "traffic capture is off (start with --iface IF or --pcap FILE)");
+		if (c->ipfix_collector[0])
+			log_warn("ipfix", "ipfix_collector is %s but capture is off: no flows to export", c->ipfix_collector);
 		return 0;
 	}
 	pthread_mutex_lock(&c->lock);
