@@ -40,6 +40,9 @@ if [ "$build_only" = 0 ]; then
   packages+=(prometheus victoria-metrics)
   # alert notifications are checked against a real Alertmanager
   packages+=(prometheus-alertmanager)
+  # packet downloads are read back with tcpdump; IPFIX export is checked
+  # against nfdump's collector (nfcapd)
+  packages+=(tcpdump nfdump)
   # Node.js and npm drive the browser test; a machine may already have them
   # from elsewhere (then Debian's npm package would conflict).
   command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

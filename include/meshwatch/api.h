@@ -45,6 +45,7 @@ void api_targets_stats(struct req *r);
 void api_traffic_flows(struct req *r);
 void api_traffic_counters(struct req *r);
 void api_traffic_stats(struct req *r);
+void api_capture_pcap(struct req *r);
 void api_scans_create(struct req *r);
 void api_scans_defaults(struct req *r);
 void api_scans_list(struct req *r);

@@ -14,6 +14,7 @@
 
 #include "meshwatch/decode.h"
 #include "meshwatch/flowtable.h"
+#include "meshwatch/ipfix.h"
 #include "meshwatch/rollup.h"
 #include "meshwatch/util.h"
 
@@ -53,7 +54,20 @@ struct capture_stats {
 	int retention_s;
 	uint64_t minutes_stored, minutes_dropped;
 	uint64_t talkers_left_out;     /* addresses past the per-second talker table (CAPTURE_TALKERS_MAX) */
+	/* the recent-packet ring and its downloads (GET /api/capture/pcap) */
+	int ring_bytes;                /* pcap_ring_bytes; 0 = off */
+	uint64_t ring_used_bytes, ring_packets; /* held now */
+	int downloads_active;
+	uint64_t downloads_total;      /* started */
+	uint64_t downloads_refused;    /* 429: PCAP_DOWNLOADS_MAX were running */
+	uint64_t download_lost_bytes;  /* skipped by live downloads that fell a ring behind */
+	/* IPFIX export: collector "" when off */
+	char ipfix_collector[512];
+	struct ipfix_stats ipfix;
 };
+
+/* The IPFIX observation domain of this node's records. */
+#define CAPTURE_IPFIX_DOMAIN 1
 
 /* The flows at one moment, shared read-only by reference counting. */
 struct flow_snapshot {
@@ -90,6 +104,40 @@ struct rollup *capture_rollup(struct capture *c);
 void capture_persist(struct capture *c, struct store *st);
 /* Blocks until a capture file has been read (or the thread ended). */
 void capture_wait(struct capture *c);
+
+/* ---- packet downloads: the recent-packet ring as a pcap file ---- */
+
+struct capture_pcap;
+/* Why capture_pcap_open refused. */
+enum capture_pcap_refusal {
+	CAPTURE_PCAP_OFF = 1,      /* capture is off */
+	CAPTURE_PCAP_RING_OFF,     /* pcap_ring_bytes is 0 */
+	CAPTURE_PCAP_UNAVAILABLE,  /* starting, or failed */
+	CAPTURE_PCAP_BUSY,         /* PCAP_DOWNLOADS_MAX downloads are running */
+	CAPTURE_PCAP_BAD_FILTER,   /* bpf does not compile (err: libpcap's message) */
+	CAPTURE_PCAP_NOMEM,
+};
+/* A download: a reader of the ring from its oldest record, keeping only
+   the records that match bpf (NULL or "": all; compiled for the
+   capture's link type). NULL with *why (capture_pcap_refusal) and a
+   sentence in err. Any thread; never blocks the capture. Close it. */
+struct capture_pcap *capture_pcap_open(struct capture *c, const char *bpf, int *why, char *err, size_t errlen)
+	MW_MUST_CHECK;
+#define CAPTURE_PCAP_FILE_HDR 24
+/* The pcap file header of the download: microsecond magic in host byte
+   order, version 2.4, the capture's snaplen and link type. */
+void capture_pcap_file_header(const struct capture_pcap *p, uint8_t out[CAPTURE_PCAP_FILE_HDR]);
+/* 1 when the capture reads a file (nothing new comes after its end). */
+int capture_pcap_offline(const struct capture_pcap *p);
+/* The next matching record (pcap record header and data): 1 with *rec
+   and *len set (valid until the next call), 0 when there is none yet.
+   follow 0: stops at the newest record of when the download opened;
+   1: goes on with what the capture adds. A reader more than the ring's
+   size behind skips to the oldest record (capture_pcap_lost_bytes). */
+int capture_pcap_next(struct capture_pcap *p, int follow, const uint8_t **rec, size_t *len);
+uint64_t capture_pcap_lost_bytes(const struct capture_pcap *p);
+/* Ends the download. Accepts NULL. */
+void capture_pcap_close(struct capture_pcap *p);
 
 /* Kernel drops judged a minute at a time: a live capture is dropping
    while the packets the kernel dropped in a minute exceed 1 % of those

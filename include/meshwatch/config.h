@@ -96,6 +96,8 @@ struct config {
 	int capture_buffer_bytes;
 	char capture_pcap[CONFIG_STR];
 	int capture_max_flows;
+	int pcap_ring_bytes;            /* recent-packet ring for GET /api/capture/pcap; 0 = off */
+	char ipfix_collector[CONFIG_STR]; /* "host:port" or "[v6]:port"; "" = no IPFIX export */
 	/* discovery */
 	char scan_subnets[CONFIG_STR];   /* allowed subnets, "a/b,c/d"; "" = connected ones */
 	char scan_ports[CONFIG_STR];     /* ports added to the built-in list */
@@ -133,6 +135,11 @@ int config_load(struct config *cfg, int argc, char **argv, char *err, size_t err
 /* Re-reads the config file on top of the current CLI and environment; on
    error leaves *cfg unchanged. Same contract as config_load. */
 int config_reload(struct config *cfg, int argc, char **argv, char *err, size_t errlen) MW_MUST_CHECK;
+
+/* Splits "HOST:PORT" (a host name or IPv4 address) or "[IPV6]:PORT" into
+   host (without brackets) and a port from 1 to 65535. 0, or MW_EINVAL
+   when s has neither shape. Resolves nothing. */
+int config_split_hostport(const char *s, char *host, size_t hostlen, int *port) MW_MUST_CHECK;
 
 /* Prints the effective configuration as JSON, secrets redacted. */
 void config_print(const struct config *cfg, FILE *out);

@@ -27,6 +27,7 @@ struct flow {
 	struct flow_key key;
 	uint64_t packets, bytes;
 	uint64_t a_to_b_bytes, b_to_a_bytes;
+	uint64_t a_to_b_packets;            /* b to a: packets - a_to_b_packets */
 	uint64_t tick_bytes, tick_packets;  /* at the last flowtable_sweep: per-interval deltas */
 	int64_t first_us, last_us;
 	uint8_t tcp_flags;                  /* OR of every packet's flags */
@@ -50,10 +51,23 @@ struct flowtable_stats {
 
 struct flowtable;
 
+/* Why a flow left the table (the values are IPFIX's flowEndReason). */
+enum flow_end {
+	FLOW_END_IDLE = 1,     /* idle past its TTL */
+	FLOW_END_CLOSED = 3,   /* a TCP flow that saw FIN or RST, then went idle */
+	FLOW_END_FORCED = 4,   /* the end of a capture file, or of the capture */
+	FLOW_END_EVICTED = 5,  /* pushed out at max_flows */
+};
+
 /* A table for at most max_flows flows (>= 16); seed keys the hash. NULL
    when out of memory. */
 struct flowtable *flowtable_create(uint32_t max_flows, uint64_t seed) MW_MUST_CHECK;
 void flowtable_destroy(struct flowtable *ft);
+
+/* Calls fn(flow, reason, arg) for every flow just before the table drops
+   it (expiry in flowtable_sweep, eviction at max_flows in an update), on
+   the owner's thread; fn must not touch the table. NULL: none. */
+void flowtable_set_on_end(struct flowtable *ft, void (*fn)(const struct flow *, int reason, void *), void *arg);
 
 /* Counts one packet of wirelen bytes at time now_us into its flow,
    creating it (and evicting another at the cap) if needed. Returns the

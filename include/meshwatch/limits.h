@@ -96,6 +96,32 @@
 #define DECODE_MAX_VLAN_TAGS 4
 /* IPv6 extension headers walked in one packet; more is a bad packet. */
 #define DECODE_MAX_V6_EXT 8
+/* The recent-packet ring (pcap_ring_bytes): its largest size, and its
+   smallest when on (it must hold at least a few of the largest records). */
+#define PCAP_RING_MAX (256 * 1024 * 1024)
+#define PCAP_RING_MIN (1024 * 1024)
+/* Bytes of one frame a ring record keeps (libpcap's own largest snaplen);
+   a file's longer record is cut to it. */
+#define PCAP_RING_RECORD_MAX 262144
+/* GET /api/capture/pcap: the largest answer (max_bytes' default and
+   ceiling), the longest live part (seconds), and downloads at once (more
+   get 429). */
+#define PCAP_DOWNLOAD_MAX_BYTES (64 * 1024 * 1024)
+#define PCAP_DOWNLOAD_MAX_SECONDS 60
+#define PCAP_DOWNLOADS_MAX 2
+/* The BPF filter of one download, in bytes. */
+#define PCAP_DOWNLOAD_BPF_MAX 1024
+/* IPFIX export (RFC 7011, UDP): the largest message (below a 1500-byte
+   path MTU with IPv6 and UDP headers), and how often the templates go
+   out again: every this many seconds or messages, whichever comes first
+   (RFC 7011 10.3.6: a UDP collector that restarts learns them again). */
+#define IPFIX_MSG_MAX 1400
+#define IPFIX_TEMPLATE_REFRESH_S 60
+#define IPFIX_TEMPLATE_REFRESH_MSGS 100
+/* Reading a capture file, the pause after each IPFIX message (at most
+   5000 messages, about 150000 records, a second): a collector's socket
+   buffer drains meanwhile. Live traffic is not paced. */
+#define IPFIX_FILE_PACE_US 200
 
 /* ---- discovery ---- */
 

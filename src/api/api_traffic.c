@@ -475,6 +475,27 @@ api_traffic_stats(struct req *r)
 		cJSON_AddNumberToObject(p, "seconds", s.processing_s);
 		cJSON_AddNumberToObject(p, "packets_per_s", s.processing_s > 0 ? (double)s.packets / s.processing_s : 0);
 	}
+	cJSON *ring = cJSON_AddObjectToObject(o, "pcap_ring");
+	cJSON_AddNumberToObject(ring, "max_bytes", s.ring_bytes);
+	json_add_u64(ring, "used_bytes", s.ring_used_bytes);
+	json_add_u64(ring, "packets", s.ring_packets);
+	cJSON_AddNumberToObject(ring, "downloads_active", s.downloads_active);
+	json_add_u64(ring, "downloads_total", s.downloads_total);
+	json_add_u64(ring, "downloads_refused", s.downloads_refused);
+	json_add_u64(ring, "download_lost_bytes", s.download_lost_bytes);
+	if (s.ipfix_collector[0]) {
+		cJSON *x = cJSON_AddObjectToObject(o, "ipfix");
+		cJSON_AddStringToObject(x, "collector", s.ipfix_collector);
+		cJSON_AddNumberToObject(x, "observation_domain_id", CAPTURE_IPFIX_DOMAIN);
+		json_add_u64(x, "flows_exported", s.ipfix.flows);
+		json_add_u64(x, "records_sent", s.ipfix.records_sent);
+		json_add_u64(x, "records_failed", s.ipfix.records_failed);
+		json_add_u64(x, "messages_sent", s.ipfix.messages_sent);
+		json_add_u64(x, "messages_failed", s.ipfix.messages_failed);
+		json_add_u64(x, "template_messages", s.ipfix.templates_sent);
+	} else {
+		cJSON_AddNullToObject(o, "ipfix");
+	}
 	struct rollup *ru = capture_rollup(r->node->capture);
 	struct rollup_sec last;
 	if (ru && rollup_latest(ru, &last, NULL, NULL, NULL) == 0) {

@@ -59,6 +59,8 @@ static const struct route routes[] = {
 	{"GET", "/api/flows", ROUTE_USER, api_traffic_flows},
 	{"GET", "/api/counters", ROUTE_USER, api_traffic_counters},
 	{"GET", "/api/stats", ROUTE_USER, api_traffic_stats},
+	/* packet payloads: admins only, also to read */
+	{"GET", "/api/capture/pcap", ROUTE_USER | ROUTE_ADMIN, api_capture_pcap},
 	/* discovery */
 	{"POST", "/api/scans", ROUTE_USER, api_scans_create},
 	{"GET", "/api/scans", ROUTE_USER, api_scans_list},

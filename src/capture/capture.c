@@ -7,11 +7,19 @@
    thread publishes under c->lock: the counters after every batch, a copy
    of the flows once a second of wall time. The thread never touches the
    database (the main thread stores finished minutes) and never waits for
-   a reader longer than a pointer swap. */
+   a reader longer than a pointer swap.
+
+   Two more things leave the thread: every frame also goes into the
+   recent-packet ring (pktring.c: no lock; GET /api/capture/pcap reads it
+   through capture_pcap_*, on civetweb's threads, each download with its
+   own cursor), and every flow that leaves the table (expired, evicted,
+   or still there at the end of a file or of the capture) goes to the
+   IPFIX exporter (ipfix.c), which this thread alone uses. */
 #include "meshwatch/capture.h"
 
 #include <dlfcn.h>
 #include <pcap/pcap.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,7 +32,10 @@
 
 #include "meshwatch/config.h"
 #include "meshwatch/events.h"
+#include "meshwatch/ipfix.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/log.h"
+#include "meshwatch/pktring.h"
 #include "meshwatch/store.h"
 #include "meshwatch/util.h"
 
@@ -55,6 +66,9 @@ static struct libpcap_fns {
 	void (*close)(pcap_t *);
 	char *(*geterr)(pcap_t *);
 	const char *(*statustostr)(int);
+	pcap_t *(*open_dead)(int, int);
+	int (*offline_filter)(const struct bpf_program *, const struct pcap_pkthdr *, const u_char *);
+	int (*snapshot)(pcap_t *);
 } LP;
 static pthread_once_t lp_once = PTHREAD_ONCE_INIT;
 static char lp_error[256]; /* "" when LP is usable */
@@ -75,7 +89,8 @@ lp_load(void)
 		SYM(create), SYM(open_offline_with_tstamp_precision), SYM(set_snaplen), SYM(set_buffer_size),
 		SYM(set_timeout), SYM(set_promisc), SYM(activate), SYM(setnonblock), SYM(compile), SYM(setfilter),
 		SYM(freecode), SYM(datalink), SYM(datalink_val_to_name), SYM(get_selectable_fd), SYM(dispatch), SYM(stats),
-		SYM(breakloop), SYM(close), SYM(geterr), SYM(statustostr),
+		SYM(breakloop), SYM(close), SYM(geterr), SYM(statustostr), SYM(open_dead), SYM(offline_filter),
+		SYM(snapshot),
 #undef SYM
 	};
 	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
@@ -118,12 +133,24 @@ struct capture {
 	int snaplen, buffer_bytes, retention_s;
 	uint32_t max_flows;
 	struct rollup *rollup;
+	int ring_bytes;
+	char ipfix_collector[CONFIG_STR];
+
+	/* set by capture_start before the thread runs, then fixed */
+	struct pktring *ring;          /* NULL when pcap_ring_bytes is 0 */
+	int dlt;                       /* the handle's DLT_* (for compiling download filters) */
+	int file_snaplen;              /* the snaplen a download's file header gives */
+	/* downloads, on civetweb's threads */
+	atomic_int downloads;
+	atomic_uint_fast64_t downloads_total, downloads_refused, download_lost_bytes;
 
 	/* the capture thread's (and capture_start's, before the thread runs) */
 	pcap_t *pcap;
 	int linktype;
 	struct flowtable *ft;
 	struct flow_batch batch;        /* packets on their way into ft */
+	struct ipfix *ipfix;            /* NULL when ipfix_collector is empty */
+	int flows_exported;             /* the flows left at the end went to ipfix */
 	struct rollup_sec cur;          /* the second in progress; cur.t = 0 before the first */
 	uint64_t packets, bytes, decode[DECODE_NSTATUS];
 	uint64_t proto_bytes[ROLLUP_NPROTO], proto_packets[ROLLUP_NPROTO];
@@ -298,6 +325,8 @@ capture_create(const struct config *cfg, struct events *ev)
 	c->buffer_bytes = cfg->capture_buffer_bytes;
 	c->retention_s = cfg->capture_retention_s;
 	c->max_flows = (uint32_t)cfg->capture_max_flows;
+	c->ring_bytes = cfg->pcap_ring_bytes;
+	snprintf(c->ipfix_collector, sizeof c->ipfix_collector, "%s", cfg->ipfix_collector);
 	c->pub.state = CAPTURE_OFF;
 	c->pub.offline = c->offline;
 	snprintf(c->pub.source, sizeof c->pub.source, "%s", c->source);
@@ -306,6 +335,7 @@ capture_create(const struct config *cfg, struct events *ev)
 	c->pub.buffer_bytes = c->buffer_bytes;
 	c->pub.retention_s = c->retention_s;
 	c->pub.max_flows = c->max_flows;
+	snprintf(c->pub.ipfix_collector, sizeof c->pub.ipfix_collector, "%s", c->enabled ? c->ipfix_collector : "");
 	if (c->enabled) {
 		c->rollup = rollup_create(c->retention_s);
 		c->talkers = calloc(TALKER_SLOTS, sizeof *c->talkers);
@@ -430,6 +460,31 @@ advance(struct capture *c, int64_t sec, int64_t now_us)
 	c->cur.t = sec;
 }
 
+/* The flow table drops a flow: its records go to the collector. */
+static void
+on_flow_end(const struct flow *f, int reason, void *arg)
+{
+	struct capture *c = arg;
+	ipfix_flow_end(c->ipfix, f, reason, mw_wall_ms());
+}
+
+/* The end of the file or of the capture: the flows still in the table
+   are finished too (they stay in the table for the API). Once. */
+static void
+export_remaining(struct capture *c)
+{
+	if (c->ipfix == NULL || c->flows_exported)
+		return;
+	flowtable_batch_flush(c->ft, &c->batch);
+	uint32_t n;
+	const struct flow *f = flowtable_flows(c->ft, &n);
+	int64_t now = mw_wall_ms();
+	for (uint32_t i = 0; i < n; i++)
+		ipfix_flow_end(c->ipfix, &f[i], FLOW_END_FORCED, now);
+	ipfix_flush(c->ipfix, now);
+	c->flows_exported = 1;
+}
+
 static int
 proto_slot(const struct decoded *d)
 {
@@ -461,6 +516,8 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 		c->first_us = us;
 	if (us > c->last_us)
 		c->last_us = us;
+	if (c->ring)
+		pktring_push(c->ring, (uint32_t)h->ts.tv_sec, (uint32_t)h->ts.tv_usec, h->caplen, h->len, bytes);
 	uint32_t len = decode_wire_len(c->linktype, bytes, h->caplen, h->len);
 	c->packets++;
 	c->bytes += len;
@@ -486,8 +543,14 @@ static void
 publish_stats(struct capture *c, int state)
 {
 	flowtable_batch_flush(c->ft, &c->batch);
+	struct ipfix_stats xs = {0};
+	if (c->ipfix) {
+		ipfix_flush(c->ipfix, mw_wall_ms());
+		ipfix_get_stats(c->ipfix, &xs);
+	}
 	pthread_mutex_lock(&c->lock);
 	struct capture_stats *p = &c->pub;
+	p->ipfix = xs;
 	if (state >= 0)
 		p->state = state;
 	p->linktype = c->linktype;
@@ -566,6 +629,7 @@ capture_main(void *arg)
 			if (c->cur.t != 0)
 				advance(c, c->cur.t + 1, c->last_us);
 			rollup_finish_minute(c->rollup);
+			export_remaining(c);
 			end_state = CAPTURE_FINISHED;
 			double s = mw_now_s() - c->started_s;
 			log_info("pcap", "read %s: %llu frames in %.3f s (%.0f frames/s), %u flows", c->source,
@@ -587,6 +651,7 @@ capture_main(void *arg)
 		advance(c, c->cur.t + 1, c->last_us);
 		rollup_finish_minute(c->rollup);
 	}
+	export_remaining(c);
 	publish_flows(c);
 	publish_stats(c, end_state);
 	pthread_mutex_lock(&c->lock);
@@ -652,6 +717,8 @@ capture_start(struct capture *c)
 	char err[1536];
 	if (!c->enabled) {
 		log_info("pcap", "traffic capture is off (start with --iface IF or --pcap FILE)");
+		if (c->ipfix_collector[0])
+			log_warn("ipfix", "ipfix_collector is %s but capture is off: no flows to export", c->ipfix_collector);
 		return 0;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -691,6 +758,25 @@ capture_start(struct capture *c)
 	if (c->ft == NULL) {
 		snprintf(err, sizeof err, "out of memory for %u flows (max_flows)", c->max_flows);
 		goto fail;
+	}
+	c->dlt = dlt;
+	c->file_snaplen = c->offline ? LP.snapshot(c->pcap) : c->snaplen;
+	if (c->file_snaplen <= 0 || c->file_snaplen > PCAP_RING_RECORD_MAX)
+		c->file_snaplen = PCAP_RING_RECORD_MAX;
+	if (c->ring_bytes > 0 && (c->ring = pktring_create((size_t)c->ring_bytes)) == NULL) {
+		snprintf(err, sizeof err, "out of memory for the packet ring of %d bytes (pcap_ring_bytes)", c->ring_bytes);
+		goto fail;
+	}
+	if (c->ipfix_collector[0]) {
+		char xerr[512];
+		c->ipfix = ipfix_create(c->ipfix_collector, CAPTURE_IPFIX_DOMAIN, c->offline ? IPFIX_FILE_PACE_US : 0, xerr,
+		    sizeof xerr);
+		if (c->ipfix == NULL) {
+			snprintf(err, sizeof err, "%s", xerr);
+			goto fail;
+		}
+		flowtable_set_on_end(c->ft, on_flow_end, c);
+		log_info("ipfix", "finished flows go to %s (IPFIX over UDP, one record per direction)", c->ipfix_collector);
 	}
 	c->started_s = mw_now_s();
 	publish_stats(c, CAPTURE_RUNNING);
@@ -754,6 +840,8 @@ capture_destroy(struct capture *c)
 	c->snap = NULL;
 	pthread_mutex_unlock(&c->lock);
 	flowtable_destroy(c->ft);
+	ipfix_destroy(c->ipfix);
+	pktring_destroy(c->ring);
 	rollup_destroy(c->rollup);
 	free(c->talkers);
 	free(c->talker_used);
@@ -772,6 +860,17 @@ capture_get_stats(struct capture *c, struct capture_stats *out)
 	pthread_mutex_unlock(&c->lock);
 	if (c->rollup)
 		out->minutes_dropped = rollup_minutes_dropped(c->rollup);
+	out->ring_bytes = c->ring_bytes;
+	if (c->ring) {
+		struct pktring_stats rs;
+		pktring_get_stats(c->ring, &rs);
+		out->ring_used_bytes = rs.head - rs.tail;
+		out->ring_packets = rs.records;
+	}
+	out->downloads_active = atomic_load(&c->downloads);
+	out->downloads_total = atomic_load(&c->downloads_total);
+	out->downloads_refused = atomic_load(&c->downloads_refused);
+	out->download_lost_bytes = atomic_load(&c->download_lost_bytes);
 }
 
 struct flow_snapshot *
@@ -819,4 +918,178 @@ capture_persist(struct capture *c, struct store *st)
 		pthread_mutex_unlock(&c->lock);
 	}
 	free(rows);
+}
+
+/* ---- downloads of the recent-packet ring (civetweb's threads) ---- */
+
+/* Enough for the largest record twice over: a record that began in one
+   copy always completes in the next. */
+#define STAGE_BYTES (2 * (PKTRING_HDR + PCAP_RING_RECORD_MAX))
+
+struct capture_pcap {
+	struct capture *c;
+	struct bpf_program prog;
+	int has_prog;
+	uint64_t cursor, stop_at;
+	uint8_t *stage;
+	size_t sbeg, send;
+	uint64_t lost_bytes;
+};
+
+/* pcap_compile keeps state in the handle only, but the libpcap of some
+   distributions had a global parser: one compile at a time costs
+   nothing here. */
+static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct capture_pcap *
+capture_pcap_open(struct capture *c, const char *bpf, int *why, char *err, size_t errlen)
+{
+	struct capture_stats s;
+	capture_get_stats(c, &s);
+	err[0] = '\0';
+	if (s.state == CAPTURE_OFF) {
+		*why = CAPTURE_PCAP_OFF;
+		snprintf(err, errlen, "traffic capture is off: start the node with iface (--iface IF) or pcap (--pcap FILE)");
+		return NULL;
+	}
+	if (s.state == CAPTURE_STARTING || s.state == CAPTURE_FAILED) {
+		*why = CAPTURE_PCAP_UNAVAILABLE;
+		snprintf(err, errlen, "traffic capture %s%s%s", s.state == CAPTURE_FAILED ? "failed: " : "is starting",
+		    s.state == CAPTURE_FAILED ? s.error : "", s.state == CAPTURE_FAILED ? "" : "; try again in a moment");
+		return NULL;
+	}
+	if (c->ring == NULL) {
+		*why = CAPTURE_PCAP_RING_OFF;
+		snprintf(err, errlen, "the recent-packet ring is off (pcap_ring_bytes is 0): set pcap_ring_bytes (at least %d) "
+		    "to download packets", PCAP_RING_MIN);
+		return NULL;
+	}
+	if (atomic_fetch_add(&c->downloads, 1) >= PCAP_DOWNLOADS_MAX) {
+		atomic_fetch_sub(&c->downloads, 1);
+		atomic_fetch_add(&c->downloads_refused, 1);
+		*why = CAPTURE_PCAP_BUSY;
+		snprintf(err, errlen, "%d packet downloads are running, the most at once (PCAP_DOWNLOADS_MAX)", PCAP_DOWNLOADS_MAX);
+		return NULL;
+	}
+	struct capture_pcap *p = calloc(1, sizeof *p);
+	if (p == NULL || (p->stage = malloc(STAGE_BYTES)) == NULL) {
+		free(p);
+		atomic_fetch_sub(&c->downloads, 1);
+		*why = CAPTURE_PCAP_NOMEM;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	p->c = c;
+	if (bpf && bpf[0]) {
+		pthread_mutex_lock(&compile_lock);
+		pcap_t *dead = LP.open_dead(c->dlt, c->file_snaplen);
+		int rc = dead ? LP.compile(dead, &p->prog, bpf, 1, PCAP_NETMASK_UNKNOWN) : -1;
+		if (rc != 0)
+			snprintf(err, errlen, "%s", dead ? LP.geterr(dead) : "out of memory");
+		if (dead)
+			LP.close(dead);
+		pthread_mutex_unlock(&compile_lock);
+		if (rc != 0) {
+			*why = dead ? CAPTURE_PCAP_BAD_FILTER : CAPTURE_PCAP_NOMEM;
+			p->has_prog = 0;
+			capture_pcap_close(p);
+			return NULL;
+		}
+		p->has_prog = 1;
+	}
+	struct pktring_stats rs;
+	pktring_get_stats(c->ring, &rs);
+	p->cursor = rs.tail;
+	p->stop_at = rs.head;
+	atomic_fetch_add(&c->downloads_total, 1);
+	*why = 0;
+	return p;
+}
+
+void
+capture_pcap_file_header(const struct capture_pcap *p, uint8_t out[CAPTURE_PCAP_FILE_HDR])
+{
+	/* the classic format in host byte order, microsecond time stamps (the
+	   precision both live and file capture ask libpcap for) */
+	uint32_t magic = 0xa1b2c3d4, zero = 0, snap = (uint32_t)p->c->file_snaplen, lt = (uint32_t)p->c->linktype;
+	uint16_t major = 2, minor = 4;
+	memcpy(out, &magic, 4);
+	memcpy(out + 4, &major, 2);
+	memcpy(out + 6, &minor, 2);
+	memcpy(out + 8, &zero, 4);
+	memcpy(out + 12, &zero, 4);
+	memcpy(out + 16, &snap, 4);
+	memcpy(out + 20, &lt, 4);
+}
+
+int
+capture_pcap_offline(const struct capture_pcap *p)
+{
+	return p->c->offline;
+}
+
+int
+capture_pcap_next(struct capture_pcap *p, int follow, const uint8_t **rec, size_t *len)
+{
+	for (;;) {
+		size_t have = p->send - p->sbeg;
+		if (have >= PKTRING_HDR) {
+			const uint8_t *r = p->stage + p->sbeg;
+			uint32_t hdr[4];
+			memcpy(hdr, r, sizeof hdr);
+			size_t rl = PKTRING_HDR + (size_t)hdr[2];
+			if (have >= rl) {
+				p->sbeg += rl;
+				if (p->has_prog) {
+					struct pcap_pkthdr ph = {.ts = {.tv_sec = hdr[0], .tv_usec = hdr[1]}, .caplen = hdr[2], .len = hdr[3]};
+					if (LP.offline_filter(&p->prog, &ph, r + PKTRING_HDR) == 0)
+						continue;
+				}
+				*rec = r;
+				*len = rl;
+				return 1;
+			}
+		}
+		/* a partial record (or none): keep it, copy more after it */
+		memmove(p->stage, p->stage + p->sbeg, have);
+		p->sbeg = 0;
+		p->send = have;
+		size_t got;
+		uint64_t lost;
+		int rc = pktring_read(p->c->ring, &p->cursor, follow ? 0 : p->stop_at, p->stage + have, STAGE_BYTES - have,
+		    &got, &lost);
+		if (rc != 0) {
+			/* overwritten while this reader was behind: what was staged
+			   cannot be completed; go on from the oldest record */
+			p->lost_bytes += lost + have;
+			p->sbeg = p->send = 0;
+			continue;
+		}
+		if (got == 0)
+			return 0;
+		p->send += got;
+	}
+}
+
+uint64_t
+capture_pcap_lost_bytes(const struct capture_pcap *p)
+{
+	return p->lost_bytes;
+}
+
+void
+capture_pcap_close(struct capture_pcap *p)
+{
+	if (p == NULL)
+		return;
+	if (p->has_prog)
+		LP.freecode(&p->prog);
+	if (p->lost_bytes) {
+		atomic_fetch_add(&p->c->download_lost_bytes, p->lost_bytes);
+		log_warn("pcap", "a packet download fell more than the ring (pcap_ring_bytes) behind the capture and skipped "
+		    "%llu bytes of records", (unsigned long long)p->lost_bytes);
+	}
+	atomic_fetch_sub(&p->c->downloads, 1);
+	free(p->stage);
+	free(p);
 }

@@ -30,7 +30,16 @@ struct flowtable {
 	uint32_t hand;   /* where the next emergency eviction looks */
 	uint64_t seed;
 	struct flowtable_stats stats;
+	void (*on_end)(const struct flow *, int, void *);
+	void *on_end_arg;
 };
+
+void
+flowtable_set_on_end(struct flowtable *ft, void (*fn)(const struct flow *, int reason, void *), void *arg)
+{
+	ft->on_end = fn;
+	ft->on_end_arg = arg;
+}
 
 struct flowtable *
 flowtable_create(uint32_t max_flows, uint64_t seed)
@@ -160,6 +169,8 @@ evict_one(struct flowtable *ft)
 			best = i;
 	}
 	ft->hand += EVICT_CANDIDATES;
+	if (ft->on_end)
+		ft->on_end(&ft->flows[best], FLOW_END_EVICTED, ft->on_end_arg);
 	remove_flow(ft, best);
 	ft->stats.evicted++;
 }
@@ -194,10 +205,12 @@ commit(struct flowtable *ft, const struct flow_pending *pk)
 	}
 	f->packets++;
 	f->bytes += pk->wirelen;
-	if (pk->forward)
+	if (pk->forward) {
 		f->a_to_b_bytes += pk->wirelen;
-	else
+		f->a_to_b_packets++;
+	} else {
 		f->b_to_a_bytes += pk->wirelen;
+	}
 	if (pk->us > f->last_us)
 		f->last_us = pk->us;
 	if (pk->key.proto == 6) {
@@ -291,6 +304,8 @@ flowtable_sweep(struct flowtable *ft, int64_t now_us, void (*fn)(const struct fl
 		f->tick_bytes = f->bytes;
 		f->tick_packets = f->packets;
 		if (now_us - f->last_us > (int64_t)flowtable_ttl(f) * 1000000) {
+			if (ft->on_end)
+				ft->on_end(f, f->closing ? FLOW_END_CLOSED : FLOW_END_IDLE, ft->on_end_arg);
 			remove_flow(ft, i); /* the last flow moved to i: look at i again */
 			ft->stats.expired++;
 			gone++;

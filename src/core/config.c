@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,8 @@ static const struct opt opts[] = {
 	{"capture_buffer_bytes", "capture-buffer", "MESHWATCH_CAPTURE_BUFFER", I(capture_buffer_bytes), 1048576, 1073741824, "33554432", 0, "kernel buffer for captured frames"},
 	{"pcap", "pcap", "MESHWATCH_PCAP", P(capture_pcap), 0, 0, "", 0, "read this capture file as fast as possible (packet times from the file) instead of an interface, then keep serving the results"},
 	{"max_flows", "max-flows", "MESHWATCH_MAX_FLOWS", I(capture_max_flows), 16, 16777216, "262144", 0, "flows tracked at once; past it the least recently seen give way"},
+	{"pcap_ring_bytes", "pcap-ring-bytes", "MESHWATCH_PCAP_RING_BYTES", I(pcap_ring_bytes), 0, PCAP_RING_MAX, "4194304", 0, "the most recent captured packets kept in memory for GET /api/capture/pcap (0: off, else at least 1048576)"},
+	{"ipfix_collector", "ipfix-collector", "MESHWATCH_IPFIX_COLLECTOR", S(ipfix_collector), 0, 0, "", 0, "send finished flows as IPFIX (RFC 7011) over UDP to this HOST:PORT or [IPV6]:PORT (one record per direction); off when empty"},
 	{"pbkdf2_iterations", NULL, "MESHWATCH_PBKDF2_ITERATIONS", I(pbkdf2_iterations), 100000, 10000000, "120000", 0, "PBKDF2-HMAC-SHA256 iterations for new password hashes"},
 	/* the prober: event loop and name lookups */
 	{"resolver_threads", NULL, "MESHWATCH_RESOLVER_THREADS", I(resolver_threads), 1, RESOLVER_MAX_THREADS, "2", 0, "threads resolving host names for checks and scans"},
@@ -154,6 +157,9 @@ check_field(const char *key, const char *val)
 	int port;
 	if (strcmp(key, "listen") == 0 && parse_listen_into(val, addr, sizeof addr, &port) != 0)
 		return "IPV4:PORT or [IPV6]:PORT with a numeric address and a port from 1 to 65535";
+	if (strcmp(key, "ipfix_collector") == 0 && val[0] &&
+	    config_split_hostport(val, addr, sizeof addr, &port) != 0)
+		return "HOST:PORT or [IPV6]:PORT with a port from 1 to 65535 (an IPFIX collector such as nfcapd)";
 	if (strcmp(key, "log_level") == 0 && log_parse_level(val) < 0)
 		return "error, warn, info or debug";
 	if (strcmp(key, "advertise") == 0 && val[0] && inet_pton(AF_INET, val, tmp) != 1 &&
@@ -349,6 +355,49 @@ bad:
 	return MW_EINVAL;
 }
 
+int
+config_split_hostport(const char *s, char *host, size_t hostlen, int *portp)
+{
+	const char *colon, *h = s;
+	size_t hl;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return MW_EINVAL;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+		unsigned char tmp[16];
+		char v6[64];
+		if (hl == 0 || hl >= sizeof v6)
+			return MW_EINVAL;
+		memcpy(v6, h, hl);
+		v6[hl] = '\0';
+		if (inet_pton(AF_INET6, v6, tmp) != 1)
+			return MW_EINVAL;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return MW_EINVAL; /* no port, or an IPv6 address without brackets */
+		hl = (size_t)(colon - s);
+		for (size_t i = 0; i < hl; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+			        s[i] == '.' || s[i] == '-' || s[i] == '_'))
+				return MW_EINVAL;
+	}
+	if (hl == 0 || hl >= hostlen || hl > 253)
+		return MW_EINVAL;
+	char *end;
+	errno = 0;
+	long port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || colon[1] == '+' || colon[1] == '-' || port < 1 || port > 65535)
+		return MW_EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	*portp = (int)port;
+	return 0;
+}
+
 /* Reads the metrics token: the file's content less surrounding white
    space, METRICS_TOKEN_MIN to METRICS_TOKEN_MAX printable ASCII
    characters, no spaces inside. */
@@ -416,6 +465,28 @@ validate(struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "iface (\"%s\") and pcap (\"%s\") are both set: capture from an interface or read a file, not both",
 		    cfg->capture_iface, cfg->capture_pcap);
 		return MW_EINVAL;
+	}
+	if (cfg->pcap_ring_bytes > 0 && cfg->pcap_ring_bytes < PCAP_RING_MIN) {
+		snprintf(err, errlen, "pcap_ring_bytes (%d) must be 0 (off) or from %d to %d", cfg->pcap_ring_bytes,
+		    PCAP_RING_MIN, PCAP_RING_MAX);
+		return MW_EINVAL;
+	}
+	if (cfg->ipfix_collector[0]) {
+		char host[256];
+		int port, gai;
+		if (config_split_hostport(cfg->ipfix_collector, host, sizeof host, &port) != 0) {
+			snprintf(err, errlen, "ipfix_collector: \"%s\" is not HOST:PORT or [IPV6]:PORT", cfg->ipfix_collector);
+			return MW_EINVAL;
+		}
+		char ports[8];
+		snprintf(ports, sizeof ports, "%d", port);
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
+		struct addrinfo *res = NULL;
+		if ((gai = getaddrinfo(host, ports, &hints, &res)) != 0) {
+			snprintf(err, errlen, "ipfix_collector: cannot resolve \"%s\": %s", host, gai_strerror(gai));
+			return MW_EINVAL;
+		}
+		freeaddrinfo(res);
 	}
 	if (cfg->metrics_token_file[0] && load_metrics_token(cfg, err, errlen) != 0)
 		return MW_EINVAL;

@@ -32,16 +32,6 @@ T0=1767225600
 # this test reads back once the date is more than retention_days later.
 export MESHWATCH_RETENTION_DAYS=3650
 
-# wait_finished ADDR TOKEN: until the node has read its file; BODY is /api/stats
-wait_finished() {
-  local i
-  for i in $(seq 50); do
-    ucurl "$1" /api/stats -H "Authorization: Bearer $2"
-    [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && return 0
-    sleep 0.1
-  done
-}
-
 A=$(rand_addr)
 # a reporting node that is never there: snapshots wait in the outbox, where
 # the test reads the traffic summary they carry

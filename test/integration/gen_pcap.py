@@ -20,6 +20,13 @@ gen_pcap.py corpus DIR
 gen_pcap.py talkers FILE N
     N clients (10.1.0.0/16), one UDP datagram each to 10.0.0.1:53, all in
     one second: more addresses than the per-second talker table holds.
+gen_pcap.py ipfix FILE EXPECT.json
+    Only frames that decode to flows (IPv4 and IPv6, TCP, UDP and ICMP,
+    some behind 802.1Q tag 7), one flow per 5-tuple; some one-way. Two
+    phases 300 s apart, so the first phase's flows expire (idle) while
+    the file is read and the rest end with the file. EXPECT.json: the
+    flows with their packets and bytes per direction ("records": one per
+    direction that carried packets) and the totals.
 gen_pcap.py bench FILE PACKETS FLOWS
     A large capture for the benchmark: an IMIX-like size mix (7 x 64, 4 x
     576, 1 x 1500 bytes), TCP and UDP over FLOWS distinct IPv4 flows,
@@ -331,6 +338,64 @@ def bench(path, packets, flows):
         f.write(b"".join(out))
 
 
+def ipfix(path, expect_path):
+    rnd = random.Random(7)
+    flows = []  # (src, sport, dst, dport, proto, vlan, fwd_packets, rev_packets, payload, t0_s)
+    for i in range(40):
+        flows.append(("10.20.%d.1" % i, 5000 + i, "10.20.%d.2" % i, 53, 17, 0, rnd.randint(1, 6), rnd.randint(0, 4), 30 + i, 0))
+    for i in range(20):
+        flows.append(("10.21.%d.1" % i, 40000 + i, "10.21.%d.2" % i, 443, 6, 0, rnd.randint(1, 8), rnd.randint(1, 8), 200, 0))
+    for i in range(10):
+        flows.append(("fd20::%x" % (i + 1), 6000 + i, "fd20::1:%x" % (i + 1), 123, 17, 0, rnd.randint(1, 3), rnd.randint(0, 3), 48, 0))
+    for i in range(10):
+        flows.append(("10.22.%d.1" % i, 7000 + i, "10.22.%d.2" % i, 4789, 17, 7, rnd.randint(1, 4), rnd.randint(0, 2), 60, 0))
+    for i in range(5):
+        flows.append(("10.23.%d.1" % i, 0, "10.23.%d.2" % i, 0, 1, 0, 2, 2, 56, 0))
+    # the second phase, 300 s later: the first phase's flows have expired
+    for i in range(30):
+        flows.append(("10.24.%d.1" % i, 9000 + i, "10.24.%d.2" % i, 80, 6, 0, rnd.randint(1, 5), rnd.randint(0, 5), 100, 300))
+    frames = []  # (t_us, frame)
+    exp = []
+    totals = {"packets": 0, "bytes": 0, "records": 0, "flows": len(flows)}
+
+    def build(src, sport, dst, dport, proto, vlan, size):
+        v6 = ":" in src
+        if proto == 6:
+            l4 = tcp(sport, dport, ACK, b"t" * size)
+        elif proto == 17:
+            l4 = udp(sport, dport, b"u" * size)
+        else:
+            l4 = icmp(8, b"p" * size)
+        ip = ipv6(src, dst, proto, l4) if v6 else ipv4(src, dst, proto, l4)
+        return eth(ip, 0x86DD if v6 else 0x0800, [(0x8100, vlan)] if vlan else ())
+
+    for n, (src, sport, dst, dport, proto, vlan, fp, rp, size, t0) in enumerate(flows):
+        t = (T0 + t0) * 1000000 + n * 10000
+        recs = []
+        for direction, count in ((0, fp), (1, rp)):
+            if count == 0:
+                continue
+            a, ap, b, bp = (src, sport, dst, dport) if direction == 0 else (dst, dport, src, sport)
+            nbytes = 0
+            for k in range(count):
+                fr = build(a, ap, b, bp, proto, vlan, size + k)
+                frames.append((t + direction * 1000 + k * 2000, fr))
+                nbytes += len(fr)
+            recs.append({"src": a, "sport": ap, "dst": b, "dport": bp, "proto": proto, "vlan": vlan,
+                         "packets": count, "bytes": nbytes})
+            totals["packets"] += count
+            totals["bytes"] += nbytes
+            totals["records"] += 1
+        exp.extend(recs)
+    frames.sort(key=lambda x: x[0])
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET))
+        for t, fr in frames:
+            f.write(record(t, fr))
+    with open(expect_path, "w") as f:
+        json.dump({"records": exp, "totals": totals}, f, indent=1)
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "known":
         known(sys.argv[2], sys.argv[3])
@@ -340,6 +405,8 @@ if __name__ == "__main__":
         corpus(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "talkers":
         talkers(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "ipfix":
+        ipfix(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:

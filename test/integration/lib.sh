@@ -125,6 +125,18 @@ login() {
   echo "$BODY" | jget 'd["token"]'
 }
 
+# wait_finished ADDR TOKEN: until a node reading a capture file (--pcap)
+# has read it to its end (up to 10 s); BODY is then its /api/stats
+wait_finished() {
+  local i
+  for i in $(seq 100); do
+    ucurl "$1" /api/stats -H "Authorization: Bearer $2"
+    [ "$(echo "$BODY" | jget 'd["state"]')" = finished ] && return 0
+    sleep 0.1
+  done
+  fail "the node on $1 did not finish reading its capture file: $BODY"
+}
+
 # expect_status WANT DESCRIPTION: checks HTTP_STATUS from the last ucurl
 expect_status() {
   [ "$HTTP_STATUS" = "$1" ] || fail "$2: expected HTTP $1, got $HTTP_STATUS"

@@ -334,6 +334,60 @@ test_rollup(void **state)
 	rollup_destroy(NULL);
 }
 
+/* The on_end hook: called with the reason just before a flow leaves
+   (idle, closed TCP, evicted at the cap), with packets per direction. */
+struct ended {
+	int n, reasons[8];
+	uint64_t a_to_b_packets[8], packets[8];
+};
+
+static void
+on_end(const struct flow *f, int reason, void *arg)
+{
+	struct ended *e = arg;
+	if (e->n < 8) {
+		e->reasons[e->n] = reason;
+		e->a_to_b_packets[e->n] = f->a_to_b_packets;
+		e->packets[e->n] = f->packets;
+	}
+	e->n++;
+}
+
+static void
+test_flow_end_hook(void **state)
+{
+	struct flowtable *ft = flowtable_create(16, 1);
+	struct ended e = {0};
+	flowtable_set_on_end(ft, on_end, &e);
+	struct decoded ab = pkt(0x0a000001, 1000, 0x0a000002, 53, 17), ba = pkt(0x0a000002, 53, 0x0a000001, 1000, 17);
+	flowtable_update(ft, &ab, 100, 1 * S);
+	flowtable_update(ft, &ab, 100, 1 * S);
+	flowtable_update(ft, &ba, 300, 1 * S + 100000);
+	struct decoded fin = pkt(0x0a000003, 2000, 0x0a000004, 80, 6);
+	fin.tcp_flags = 0x01;
+	flowtable_update(ft, &fin, 60, 1 * S);
+	/* UDP idle past 30 s, TCP with FIN past 10 s */
+	flowtable_sweep(ft, 45 * S, NULL, NULL);
+	assert_int_equal(e.n, 2);
+	for (int i = 0; i < 2; i++) {
+		if (e.packets[i] == 3) {
+			assert_int_equal(e.reasons[i], FLOW_END_IDLE);
+			assert_int_equal(e.a_to_b_packets[i], 2); /* 10.0.0.1 is a */
+		} else {
+			assert_int_equal(e.reasons[i], FLOW_END_CLOSED);
+			assert_int_equal(e.packets[i], 1);
+		}
+	}
+	/* 17 flows in a table of 16: one evicted */
+	for (uint16_t p = 0; p < 17; p++) {
+		struct decoded d = pkt(0x0a000005, (uint16_t)(p + 1), 0x0a000006, 9, 17);
+		flowtable_update(ft, &d, 50, 50 * S + p);
+	}
+	assert_int_equal(e.n, 3);
+	assert_int_equal(e.reasons[2], FLOW_END_EVICTED);
+	flowtable_destroy(ft);
+}
+
 int
 main(void)
 {
@@ -344,6 +398,7 @@ main(void)
 		cmocka_unit_test(test_random_consistency),
 		cmocka_unit_test(test_batch_matches_update),
 		cmocka_unit_test(test_rollup),
+		cmocka_unit_test(test_flow_end_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
