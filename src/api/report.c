@@ -81,12 +81,18 @@ add_traffic(cJSON *o, struct node *n)
 	cJSON_AddStringToObject(t, "state", capture_state_name(cs.state));
 	cJSON_AddNumberToObject(t, "drops_total", (double)(cs.kernel_drops + cs.if_drops));
 	cJSON_AddNumberToObject(t, "flows", cs.flows);
+	/* what /api/stats counts since the start, for the mesh totals */
+	json_add_u64(t, "packets_total", cs.packets);
+	json_add_u64(t, "bytes_total", cs.bytes);
 	cJSON *rates = views_traffic_rates(n);
 	if (rates) {
 		json_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
 		cJSON_AddNumberToObject(t, "pps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "pps")));
 		cJSON_AddNumberToObject(t, "bps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bps")));
 		cJSON_AddNumberToObject(t, "drops", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "drops")));
+		cJSON_AddNumberToObject(t, "packets", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "packets")));
+		cJSON_AddNumberToObject(t, "bytes", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bytes")));
+		cJSON_AddItemToObject(t, "by_proto", cJSON_DetachItemFromObjectCaseSensitive(rates, "by_proto"));
 		cJSON_Delete(rates);
 	}
 	cJSON *top = views_traffic_top(n, 5);
@@ -113,8 +119,27 @@ discovery_summary(struct node *n, int64_t now)
 	struct disc_host *hs = NULL;
 	int nh = 0, total = 0;
 	if (store_hosts_list(n->store, "", "", 0, "", REPORT_MAX_HOSTS, 0, &hs, &nh, &total) == 0) {
-		for (int i = 0; i < nh; i++)
-			cJSON_AddItemToArray(list, views_host_brief(&hs[i], REPORT_MAX_SERVICES));
+		for (int i = 0; i < nh; i++) {
+			const struct disc_host *h = &hs[i];
+			cJSON *e = views_host_brief(h, REPORT_MAX_SERVICES);
+			/* what a reporting node keeps of the host (mesh inventory) */
+			cJSON_AddStringToObject(e, "mac", h->mac);
+			json_add_time_or_null(e, "first_seen", h->first_seen);
+			json_add_time_or_null(e, "last_seen", h->last_seen);
+			cJSON *det = cJSON_AddArrayToObject(e, "service_details");
+			for (int k = 0, listed = 0; k < h->nsvc && listed < REPORT_MAX_SERVICES; k++) {
+				if (strcmp(h->svc[k].state, "open") != 0)
+					continue; /* a port once open, closed now */
+				listed++;
+				cJSON *v = cJSON_CreateObject();
+				cJSON_AddNumberToObject(v, "port", h->svc[k].port);
+				cJSON_AddStringToObject(v, "proto", h->svc[k].proto);
+				cJSON_AddStringToObject(v, "service", h->svc[k].service);
+				cJSON_AddStringToObject(v, "confidence", h->svc[k].confidence);
+				cJSON_AddItemToArray(det, v);
+			}
+			cJSON_AddItemToArray(list, e);
+		}
 		store_hosts_free(hs, nh);
 	}
 	cJSON_AddBoolToObject(d, "host_list_truncated", total > nh);
@@ -182,8 +207,11 @@ targets_summary(struct node *n)
 	if (store_target_list(n->store, NULL, 1, -1, REPORT_MAX_TARGETS, 0, &rows, &k, &total) != 0)
 		return t;
 	cJSON_AddNumberToObject(t, "enabled", total);
-	for (int i = 0; i < k; i++)
-		cJSON_AddItemToArray(items, views_target_brief(n, &rows[i]));
+	for (int i = 0; i < k; i++) {
+		cJSON *e = views_target_brief(n, &rows[i]);
+		json_add_time_or_null(e, "last_check", rows[i].last_check_ms / 1000);
+		cJSON_AddItemToArray(items, e);
+	}
 	cJSON_AddBoolToObject(t, "truncated", total > k);
 	free(rows);
 	return t;
@@ -343,6 +371,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		i++;
 	}
 	out->ncells = i;
+	report_inventory_parse(root, now, out);
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -357,6 +386,7 @@ report_free(struct report *r)
 	free(r->cells);
 	r->cells = NULL;
 	r->ncells = 0;
+	store_inventory_free(&r->inv);
 }
 
 /* ---- sending ---- */
