@@ -86,6 +86,8 @@ void report_free(struct report *r);
    out->ignored and counted; never fails the report. */
 struct cJSON;
 void report_inventory_parse(const struct cJSON *root, int64_t now, struct report *out);
+/* A JSON string "YYYY-MM-DDTHH:MM:SSZ" as epoch seconds: 0 or MW_EINVAL. */
+int report_parse_time(const struct cJSON *v, int64_t *out) MW_MUST_CHECK;
 /* Parts ignored since the start, by REPORT_PART_*. */
 void report_inventory_ignored_counts(uint64_t out[REPORT_PARTS]);
 

@@ -30,6 +30,7 @@
 
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t self_built_ms;
+static int self_warned; /* a broken own snapshot is said once, not every 2 s */
 
 /* Rebuilds this node's own inventory when it is older than
    INVENTORY_SELF_REFRESH_MS; never waits for another reader's rebuild. */
@@ -49,14 +50,16 @@ refresh_self(struct node *n)
 	char why[400];
 	int64_t now = mw_wall_s();
 	if (body && report_parse(body, strlen(body), n->cfg.max_peers, now, &rep, why, sizeof why) == 0) {
-		for (int i = 0; i < rep.nignored; i++)
+		for (int i = 0; i < rep.nignored && !self_warned; i++)
 			log_warn("report", "this node's own %s summary is malformed (%s): left out of the mesh inventory",
 			    report_part_name(rep.ignored[i].part), rep.ignored[i].reason);
+		self_warned |= rep.nignored > 0;
 		if (store_inventory_set_self(n->store, n->id, n->cfg.report_interval_s, &rep.inv, now) != 0)
 			log_warn("report", "cannot store this node's own inventory");
 		report_free(&rep);
-	} else if (body) {
+	} else if (body && !self_warned) {
 		log_warn("report", "this node's own snapshot does not parse: %s", why);
+		self_warned = 1;
 	}
 	free(body);
 	pthread_mutex_unlock(&self_lock);
@@ -174,6 +177,19 @@ common(struct req *r, int *limit, int *offset, char origin[37])
 		return 1;
 	}
 	return 0;
+}
+
+/* {"items", "total", "limit", "offset"} as http_reply_collection makes
+   it, for an answer that adds fields of its own. */
+static cJSON *
+collection(cJSON *items, int total, int limit, int offset)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddItemToObject(o, "items", items);
+	cJSON_AddNumberToObject(o, "total", total);
+	cJSON_AddNumberToObject(o, "limit", limit);
+	cJSON_AddNumberToObject(o, "offset", offset);
+	return o;
 }
 
 static cJSON *
@@ -366,11 +382,7 @@ api_mesh_traffic(struct req *r)
 		cJSON_AddItemToArray(items, e);
 	}
 	free(rows);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "items", items);
-	cJSON_AddNumberToObject(o, "total", total);
-	cJSON_AddNumberToObject(o, "limit", limit);
-	cJSON_AddNumberToObject(o, "offset", offset);
+	cJSON *o = collection(items, total, limit, offset);
 	cJSON *m = cJSON_AddObjectToObject(o, "totals");
 	cJSON_AddNumberToObject(m, "origins", tot.origins);
 	cJSON_AddNumberToObject(m, "fresh_origins", tot.fresh);
@@ -440,11 +452,7 @@ api_mesh_inventory(struct req *r)
 		cJSON_AddItemToArray(items, e);
 	}
 	free(rows);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddItemToObject(o, "items", items);
-	cJSON_AddNumberToObject(o, "total", total);
-	cJSON_AddNumberToObject(o, "limit", limit);
-	cJSON_AddNumberToObject(o, "offset", offset);
+	cJSON *o = collection(items, total, limit, offset);
 	uint64_t ig[REPORT_PARTS];
 	report_inventory_ignored_counts(ig);
 	cJSON *g = cJSON_AddObjectToObject(o, "ignored_parts");

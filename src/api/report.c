@@ -219,8 +219,8 @@ targets_summary(struct node *n)
 
 /* ---- parsing ---- */
 
-static int
-parse_time(const cJSON *v, int64_t *out)
+int
+report_parse_time(const cJSON *v, int64_t *out)
 {
 	if (!cJSON_IsString(v))
 		return MW_EINVAL;
@@ -291,7 +291,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		goto out;
 	}
 	o->last_seq = (int64_t)d;
-	if (parse_time(cJSON_GetObjectItemCaseSensitive(root, "generated_at"), &o->generated_at)) {
+	if (report_parse_time(cJSON_GetObjectItemCaseSensitive(root, "generated_at"), &o->generated_at)) {
 		snprintf(why, whylen, "\"generated_at\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z");
 		goto out;
 	}
@@ -352,7 +352,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 			goto out;
 		}
 		c->pmtu = pm < 0 ? 0 : (int)pm;
-		if (parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
+		if (report_parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
 			c->t = o->generated_at;
 		/* a cell from the future would hold the latest view forever */
 		if (c->t > now + REPORT_MAX_SKEW_S) {

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "meshwatch/json.h"
 #include "meshwatch/limits.h"
@@ -56,13 +55,9 @@ opt_time(const cJSON *o, const char *key, int64_t now, int64_t def, int64_t *out
 		*out = def;
 		return 0;
 	}
-	if (!cJSON_IsString(v))
+	int64_t t;
+	if (report_parse_time(v, &t) != 0)
 		return MW_EINVAL;
-	struct tm tm = {0};
-	const char *end = strptime(v->valuestring, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL || strcmp(end, "Z") != 0)
-		return MW_EINVAL;
-	int64_t t = (int64_t)timegm(&tm);
 	if (t > now + REPORT_MAX_SKEW_S || t < now - REPORT_MAX_AGE_S)
 		return MW_EINVAL;
 	*out = t;

@@ -538,47 +538,64 @@ store_inventory_hosts(struct store *st, const char *origin, const char *q, const
 	return LOCKED(st, hosts_locked(st, origin, q, service, limit, offset, rows, n, total, cut));
 }
 
-#define TARGET_MATCH \
-	"(?1 = '' OR x.origin = ?1) AND (?2 = '' OR instr(lower(x.name), lower(?2)) OR instr(lower(x.host), lower(?2)))"
-
+/* One page of rows: sql with ?1..?nb bound to the texts b and the next
+   two to limit and offset; each row (size bytes, zeroed) filled by fill.
+   *out malloc'd. 0 or MW_EDB. */
 static int
-targets_locked(struct store *st, const char *origin, const char *q, int limit, int offset, struct inv_target **out,
-    int *n, int *total)
+page_locked(struct store *st, const char *sql, const char *const *b, int nb, int limit, int offset, size_t size,
+    void (*fill)(sqlite3_stmt *s, void *row, void *ctx), void *ctx, void **out, int *n)
 {
 	*out = NULL;
 	*n = 0;
-	*total = count3_locked(st, "SELECT COUNT(*) FROM inv_targets x WHERE " TARGET_MATCH " AND ?3 = ''", origin, q, "");
-	if (*total < 0)
-		return MW_EDB;
-	sqlite3_stmt *s = store_prep(st, "SELECT " SRC_COLS ", x.target_id, x.name, x.host, x.port, x.state, "
-	                                 "x.success_ratio, x.last_check FROM inv_targets x " SRC_JOIN " WHERE " TARGET_MATCH
-	                                 " ORDER BY COALESCE(o.fqdn, ''), x.origin, x.name, x.target_id LIMIT ?3 OFFSET ?4");
-	struct inv_target *arr = calloc((size_t)(limit > 0 ? limit : 1), sizeof *arr);
+	sqlite3_stmt *s = store_prep(st, sql);
+	char *arr = calloc((size_t)(limit > 0 ? limit : 1), size);
 	if (s == NULL || arr == NULL) {
 		sqlite3_finalize(s);
 		free(arr);
 		return MW_EDB;
 	}
-	sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, q, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, limit);
-	sqlite3_bind_int(s, 4, offset);
+	for (int i = 0; i < nb; i++)
+		sqlite3_bind_text(s, i + 1, b[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, nb + 1, limit);
+	sqlite3_bind_int(s, nb + 2, offset);
 	int k = 0;
-	while (k < limit && sqlite3_step(s) == SQLITE_ROW) {
-		struct inv_target *t = &arr[k++];
-		read_src(s, 0, &t->src);
-		t->id = sqlite3_column_int64(s, 5);
-		snprintf(t->name, sizeof t->name, "%s", store_col_text(s, 6));
-		snprintf(t->host, sizeof t->host, "%s", store_col_text(s, 7));
-		t->port = sqlite3_column_int(s, 8);
-		snprintf(t->state, sizeof t->state, "%s", store_col_text(s, 9));
-		t->success_ratio = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 10);
-		t->last_check = sqlite3_column_int64(s, 11);
-	}
+	while (k < limit && sqlite3_step(s) == SQLITE_ROW)
+		fill(s, arr + (size_t)k++ * size, ctx);
 	sqlite3_finalize(s);
 	*out = arr;
 	*n = k;
 	return 0;
+}
+
+#define TARGET_MATCH \
+	"(?1 = '' OR x.origin = ?1) AND (?2 = '' OR instr(lower(x.name), lower(?2)) OR instr(lower(x.host), lower(?2)))"
+
+static void
+fill_target(sqlite3_stmt *s, void *row, void *ctx)
+{
+	struct inv_target *t = row;
+	read_src(s, 0, &t->src);
+	t->id = sqlite3_column_int64(s, 5);
+	snprintf(t->name, sizeof t->name, "%s", store_col_text(s, 6));
+	snprintf(t->host, sizeof t->host, "%s", store_col_text(s, 7));
+	t->port = sqlite3_column_int(s, 8);
+	snprintf(t->state, sizeof t->state, "%s", store_col_text(s, 9));
+	t->success_ratio = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 : sqlite3_column_double(s, 10);
+	t->last_check = sqlite3_column_int64(s, 11);
+}
+
+static int
+targets_locked(struct store *st, const char *origin, const char *q, int limit, int offset, struct inv_target **out,
+    int *n, int *total)
+{
+	*total = count3_locked(st, "SELECT COUNT(*) FROM inv_targets x WHERE " TARGET_MATCH " AND ?3 = ''", origin, q, "");
+	if (*total < 0)
+		return MW_EDB;
+	const char *b[] = {origin, q};
+	return page_locked(st, "SELECT " SRC_COLS ", x.target_id, x.name, x.host, x.port, x.state, x.success_ratio, "
+	                       "x.last_check FROM inv_targets x " SRC_JOIN " WHERE " TARGET_MATCH
+	                       " ORDER BY COALESCE(o.fqdn, ''), x.origin, x.name, x.target_id LIMIT ?3 OFFSET ?4",
+	    b, 2, limit, offset, sizeof **out, fill_target, NULL, (void **)out, n);
 }
 
 int
@@ -588,69 +605,62 @@ store_inventory_targets(struct store *st, const char *origin, const char *q, int
 	return LOCKED(st, targets_locked(st, origin, q, limit, offset, rows, n, total));
 }
 
+/* ctx: the statement reading an origin's protocols and talkers */
+static void
+fill_traffic(sqlite3_stmt *s, void *row, void *ctx)
+{
+	struct inv_traffic *t = row;
+	sqlite3_stmt *it = ctx;
+	read_src(s, 0, &t->src);
+	snprintf(t->state, sizeof t->state, "%s", store_col_text(s, 5));
+	t->t = sqlite3_column_int64(s, 6);
+	t->pps = sqlite3_column_double(s, 7);
+	t->bps = sqlite3_column_double(s, 8);
+	t->packets = (uint64_t)sqlite3_column_int64(s, 9);
+	t->bytes = (uint64_t)sqlite3_column_int64(s, 10);
+	t->drops = (uint64_t)sqlite3_column_int64(s, 11);
+	t->packets_total = (uint64_t)sqlite3_column_int64(s, 12);
+	t->bytes_total = (uint64_t)sqlite3_column_int64(s, 13);
+	t->drops_total = (uint64_t)sqlite3_column_int64(s, 14);
+	t->flows = sqlite3_column_int(s, 15);
+	t->generated_at = sqlite3_column_int64(s, 16);
+	sqlite3_bind_text(it, 1, t->src.id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(it) == SQLITE_ROW) {
+		int kind = sqlite3_column_int(it, 0);
+		if (kind == 0 && t->nproto < INVENTORY_MAX_PROTOS) {
+			struct inv_proto *p = &t->proto[t->nproto++];
+			snprintf(p->name, sizeof p->name, "%s", store_col_text(it, 1));
+			p->bytes = (uint64_t)sqlite3_column_int64(it, 2);
+		} else if (kind == 1 && t->ntalkers < INVENTORY_MAX_TALKERS) {
+			struct inv_talker *x = &t->talkers[t->ntalkers++];
+			snprintf(x->ip, sizeof x->ip, "%s", store_col_text(it, 1));
+			x->bytes = (uint64_t)sqlite3_column_int64(it, 2);
+			x->packets = (uint64_t)sqlite3_column_int64(it, 3);
+		}
+	}
+	sqlite3_reset(it);
+}
+
 static int
 traffic_locked(struct store *st, const char *origin, int limit, int offset, struct inv_traffic **out, int *n,
     int *total)
 {
-	*out = NULL;
-	*n = 0;
 	*total = count3_locked(st, "SELECT COUNT(*) FROM inv_traffic x WHERE (?1 = '' OR x.origin = ?1) AND ?2 = ?3", origin,
 	    "", "");
 	if (*total < 0)
 		return MW_EDB;
-	sqlite3_stmt *s = store_prep(st, "SELECT " SRC_COLS ", x.state, x.t, x.pps, x.bps, x.packets, x.bytes, x.drops, "
-	                                 "x.packets_total, x.bytes_total, x.drops_total, x.flows, x.generated_at "
-	                                 "FROM inv_traffic x " SRC_JOIN " WHERE (?1 = '' OR x.origin = ?1) "
-	                                 "ORDER BY COALESCE(o.fqdn, ''), x.origin LIMIT ?2 OFFSET ?3");
-	sqlite3_stmt *it = store_prep(st, "SELECT kind, rank, name, bytes, packets FROM inv_traffic_items WHERE origin=? "
+	sqlite3_stmt *it = store_prep(st, "SELECT kind, name, bytes, packets FROM inv_traffic_items WHERE origin=? "
 	                                  "ORDER BY kind, rank");
-	struct inv_traffic *arr = calloc((size_t)(limit > 0 ? limit : 1), sizeof *arr);
-	if (s == NULL || it == NULL || arr == NULL) {
-		sqlite3_finalize(s);
-		sqlite3_finalize(it);
-		free(arr);
+	if (it == NULL)
 		return MW_EDB;
-	}
-	sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 2, limit);
-	sqlite3_bind_int(s, 3, offset);
-	int k = 0;
-	while (k < limit && sqlite3_step(s) == SQLITE_ROW) {
-		struct inv_traffic *t = &arr[k++];
-		read_src(s, 0, &t->src);
-		snprintf(t->state, sizeof t->state, "%s", store_col_text(s, 5));
-		t->t = sqlite3_column_int64(s, 6);
-		t->pps = sqlite3_column_double(s, 7);
-		t->bps = sqlite3_column_double(s, 8);
-		t->packets = (uint64_t)sqlite3_column_int64(s, 9);
-		t->bytes = (uint64_t)sqlite3_column_int64(s, 10);
-		t->drops = (uint64_t)sqlite3_column_int64(s, 11);
-		t->packets_total = (uint64_t)sqlite3_column_int64(s, 12);
-		t->bytes_total = (uint64_t)sqlite3_column_int64(s, 13);
-		t->drops_total = (uint64_t)sqlite3_column_int64(s, 14);
-		t->flows = sqlite3_column_int(s, 15);
-		t->generated_at = sqlite3_column_int64(s, 16);
-		sqlite3_bind_text(it, 1, t->src.id, -1, SQLITE_STATIC);
-		while (sqlite3_step(it) == SQLITE_ROW) {
-			int kind = sqlite3_column_int(it, 0);
-			if (kind == 0 && t->nproto < INVENTORY_MAX_PROTOS) {
-				struct inv_proto *p = &t->proto[t->nproto++];
-				snprintf(p->name, sizeof p->name, "%s", store_col_text(it, 2));
-				p->bytes = (uint64_t)sqlite3_column_int64(it, 3);
-			} else if (kind == 1 && t->ntalkers < INVENTORY_MAX_TALKERS) {
-				struct inv_talker *x = &t->talkers[t->ntalkers++];
-				snprintf(x->ip, sizeof x->ip, "%s", store_col_text(it, 2));
-				x->bytes = (uint64_t)sqlite3_column_int64(it, 3);
-				x->packets = (uint64_t)sqlite3_column_int64(it, 4);
-			}
-		}
-		sqlite3_reset(it);
-	}
-	sqlite3_finalize(s);
+	const char *b[] = {origin};
+	int rc = page_locked(st, "SELECT " SRC_COLS ", x.state, x.t, x.pps, x.bps, x.packets, x.bytes, x.drops, "
+	                         "x.packets_total, x.bytes_total, x.drops_total, x.flows, x.generated_at "
+	                         "FROM inv_traffic x " SRC_JOIN " WHERE (?1 = '' OR x.origin = ?1) "
+	                         "ORDER BY COALESCE(o.fqdn, ''), x.origin LIMIT ?2 OFFSET ?3",
+	    b, 1, limit, offset, sizeof **out, fill_traffic, it, (void **)out, n);
 	sqlite3_finalize(it);
-	*out = arr;
-	*n = k;
-	return 0;
+	return rc;
 }
 
 int
@@ -698,43 +708,29 @@ store_inventory_traffic_totals(struct store *st, const char *origin, const char 
 
 #define CHANGE_MATCH "(?1 = '' OR x.origin = ?1) AND (?2 = '' OR instr(x.ip, ?2)) AND (?3 = '' OR x.kind = ?3)"
 
+static void
+fill_change(sqlite3_stmt *s, void *row, void *ctx)
+{
+	struct inv_change *c = row;
+	read_src(s, 0, &c->src);
+	c->t = sqlite3_column_int64(s, 5);
+	snprintf(c->ip, sizeof c->ip, "%s", store_col_text(s, 6));
+	snprintf(c->kind, sizeof c->kind, "%s", store_col_text(s, 7));
+	c->port = sqlite3_column_int(s, 8);
+	snprintf(c->detail, sizeof c->detail, "%s", store_col_text(s, 9));
+}
+
 static int
 changes_locked(struct store *st, const char *origin, const char *q, const char *kind, int limit, int offset,
     struct inv_change **out, int *n, int *total)
 {
-	*out = NULL;
-	*n = 0;
 	*total = count3_locked(st, "SELECT COUNT(*) FROM inv_changes x WHERE " CHANGE_MATCH, origin, q, kind);
 	if (*total < 0)
 		return MW_EDB;
-	sqlite3_stmt *s = store_prep(st, "SELECT " SRC_COLS ", x.t, x.ip, x.kind, x.port, x.detail FROM inv_changes x "
-	                                 SRC_JOIN " WHERE " CHANGE_MATCH
-	                                 " ORDER BY x.t DESC, x.origin, x.ip, x.port LIMIT ?4 OFFSET ?5");
-	struct inv_change *arr = calloc((size_t)(limit > 0 ? limit : 1), sizeof *arr);
-	if (s == NULL || arr == NULL) {
-		sqlite3_finalize(s);
-		free(arr);
-		return MW_EDB;
-	}
-	sqlite3_bind_text(s, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, q, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, limit);
-	sqlite3_bind_int(s, 5, offset);
-	int k = 0;
-	while (k < limit && sqlite3_step(s) == SQLITE_ROW) {
-		struct inv_change *c = &arr[k++];
-		read_src(s, 0, &c->src);
-		c->t = sqlite3_column_int64(s, 5);
-		snprintf(c->ip, sizeof c->ip, "%s", store_col_text(s, 6));
-		snprintf(c->kind, sizeof c->kind, "%s", store_col_text(s, 7));
-		c->port = sqlite3_column_int(s, 8);
-		snprintf(c->detail, sizeof c->detail, "%s", store_col_text(s, 9));
-	}
-	sqlite3_finalize(s);
-	*out = arr;
-	*n = k;
-	return 0;
+	const char *b[] = {origin, q, kind};
+	return page_locked(st, "SELECT " SRC_COLS ", x.t, x.ip, x.kind, x.port, x.detail FROM inv_changes x " SRC_JOIN
+	                       " WHERE " CHANGE_MATCH " ORDER BY x.t DESC, x.origin, x.ip, x.port LIMIT ?4 OFFSET ?5",
+	    b, 3, limit, offset, sizeof **out, fill_change, NULL, (void **)out, n);
 }
 
 int
@@ -767,41 +763,30 @@ store_inventory_origin_id(struct store *st, const char *name, char id[37])
 	return LOCKED(st, origin_id_locked(st, name, id));
 }
 
+static void
+fill_origin(sqlite3_stmt *s, void *row, void *ctx)
+{
+	struct inv_origin_count *c = row;
+	read_src(s, 0, &c->src);
+	c->hosts = sqlite3_column_int(s, 5);
+	c->targets = sqlite3_column_int(s, 6);
+	c->changes = sqlite3_column_int(s, 7);
+	c->traffic = sqlite3_column_int(s, 8);
+}
+
 static int
 origins_locked(struct store *st, int limit, int offset, struct inv_origin_count **out, int *n, int *total)
 {
-	*out = NULL;
-	*n = 0;
 	*total = store_int_query_locked(st, "SELECT COUNT(*) FROM inv_origins");
 	if (*total < 0)
 		return MW_EDB;
-	sqlite3_stmt *s = store_prep(st,
+	return page_locked(st,
 	    "SELECT " SRC_COLS ", (SELECT COUNT(*) FROM inv_hosts h WHERE h.origin = x.origin), "
 	    "(SELECT COUNT(*) FROM inv_targets t WHERE t.origin = x.origin), "
 	    "(SELECT COUNT(*) FROM inv_changes c WHERE c.origin = x.origin), "
 	    "(SELECT COUNT(*) FROM inv_traffic f WHERE f.origin = x.origin) "
-	    "FROM inv_origins x " SRC_JOIN " ORDER BY COALESCE(o.fqdn, ''), x.origin LIMIT ?1 OFFSET ?2");
-	struct inv_origin_count *arr = calloc((size_t)(limit > 0 ? limit : 1), sizeof *arr);
-	if (s == NULL || arr == NULL) {
-		sqlite3_finalize(s);
-		free(arr);
-		return MW_EDB;
-	}
-	sqlite3_bind_int(s, 1, limit);
-	sqlite3_bind_int(s, 2, offset);
-	int k = 0;
-	while (k < limit && sqlite3_step(s) == SQLITE_ROW) {
-		struct inv_origin_count *c = &arr[k++];
-		read_src(s, 0, &c->src);
-		c->hosts = sqlite3_column_int(s, 5);
-		c->targets = sqlite3_column_int(s, 6);
-		c->changes = sqlite3_column_int(s, 7);
-		c->traffic = sqlite3_column_int(s, 8);
-	}
-	sqlite3_finalize(s);
-	*out = arr;
-	*n = k;
-	return 0;
+	    "FROM inv_origins x " SRC_JOIN " ORDER BY COALESCE(o.fqdn, ''), x.origin LIMIT ?1 OFFSET ?2",
+	    NULL, 0, limit, offset, sizeof **out, fill_origin, NULL, (void **)out, n);
 }
 
 int
