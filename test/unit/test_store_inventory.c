@@ -369,6 +369,39 @@ test_per_origin_bounds(void **state)
 	free(cs);
 }
 
+/* A page of addresses seen by more origins than INVENTORY_READ_MAX_ROWS
+   rows hold: the rows stop there and say so. */
+static void
+test_read_rows_cut(void **state)
+{
+	struct fx *f = *state;
+	int64_t t = 1800000000;
+	int origins = INVENTORY_READ_MAX_ROWS / INVENTORY_MAX_HOSTS + 1;
+	for (int o = 0; o < origins; o++) {
+		char id[37];
+		snprintf(id, sizeof id, "%08x-2222-4333-8444-555555555555", (unsigned)o + 1);
+		for (int r = 0; r < INVENTORY_MAX_HOSTS / REPORT_MAX_HOSTS; r++) {
+			struct report_inventory inv;
+			mkinv(&inv, 0, "up", REPORT_MAX_HOSTS, r, 0, 0, t);
+			struct report_origin org = origin(id, "x.test", r + 1, t);
+			assert_int_equal(store_report_insert_inventory(f->st, &org, NULL, 0, &inv, 100, 10, t), 0);
+			store_inventory_free(&inv);
+		}
+	}
+	struct inv_host *hs = NULL;
+	int n, total, cut;
+	assert_int_equal(store_inventory_hosts(f->st, "", "", "", API_LIST_MAX, 0, &hs, &n, &total, &cut), 0);
+	assert_int_equal(total, INVENTORY_MAX_HOSTS);
+	assert_int_equal(n, INVENTORY_READ_MAX_ROWS);
+	assert_int_equal(cut, 1);
+	store_inventory_hosts_free(hs, n);
+	/* a smaller page is whole */
+	assert_int_equal(store_inventory_hosts(f->st, "", "", "", 10, 0, &hs, &n, &total, &cut), 0);
+	assert_int_equal(n, 10 * origins);
+	assert_int_equal(cut, 0);
+	store_inventory_hosts_free(hs, n);
+}
+
 static void
 test_forget_with_origin(void **state)
 {
@@ -788,6 +821,7 @@ main(void)
 	    T(test_insert_replace_upsert),
 	    T(test_mesh_view_filters),
 	    T(test_per_origin_bounds),
+	    T(test_read_rows_cut),
 	    T(test_forget_with_origin),
 	    T(test_size_cap_sheds_stale_first),
 	    T(test_size_cap_sheds_oldest_changes),
