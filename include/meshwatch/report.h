@@ -53,8 +53,15 @@ int reporter_is_server(const struct reporter *r, const char *fqdn, const char *i
    network. */
 void report_watch_origins(struct node *n);
 
-/* Builds this node's snapshot number seq (malloc'd JSON text). */
+/* Builds this node's snapshot number seq (malloc'd JSON text), with the
+   discovery changes of the last two report intervals. */
 char *report_snapshot(struct node *n, int64_t seq);
+/* The same, for a series of snapshots that together carry every
+   discovery change once: those after *change_cursor (the last change id
+   an earlier one carried; 0 at first: from two report intervals back;
+   -1 at first: from the oldest kept),
+   at most REPORT_MAX_CHANGES, oldest first; *change_cursor moves on. */
+char *report_snapshot_since(struct node *n, int64_t seq, int64_t *change_cursor);
 
 /* The inventory parts of a snapshot, each checked on its own. */
 enum { REPORT_PART_TARGETS, REPORT_PART_TRAFFIC, REPORT_PART_DISCOVERY, REPORT_PARTS };
@@ -86,8 +93,6 @@ void report_free(struct report *r);
    out->ignored and counted; never fails the report. */
 struct cJSON;
 void report_inventory_parse(const struct cJSON *root, int64_t now, struct report *out);
-/* A JSON string "YYYY-MM-DDTHH:MM:SSZ" as epoch seconds: 0 or MW_EINVAL. */
-int report_parse_time(const struct cJSON *v, int64_t *out) MW_MUST_CHECK;
 /* Parts ignored since the start, by REPORT_PART_*. */
 void report_inventory_ignored_counts(uint64_t out[REPORT_PARTS]);
 

@@ -448,6 +448,10 @@ int store_services_list(struct store *st, const char *q, const char *service, in
 /* Changes at or after since (seconds), newest first, optional kind and ip. */
 int store_changes_list(struct store *st, int64_t since, const char *kind, const char *ip, int limit, int offset,
     struct disc_change **rows, int *n, int *total);
+/* Changes after id after_id at or after since (seconds), oldest first:
+   the next ones for a reader that remembers the last id it took. */
+int store_changes_after(struct store *st, int64_t after_id, int64_t since, int limit, struct disc_change **rows,
+    int *n);
 /* Per-port results of a scan, optional state filter, ordered by address. */
 int store_scan_results(struct store *st, int64_t scan_id, const char *state, int limit, int offset,
     struct disc_result **rows, int *n, int *total);

@@ -31,6 +31,9 @@
 static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t self_built_ms;
 static int self_warned; /* a broken own snapshot is said once, not every 2 s */
+/* the last discovery change stored as this node's own (-1: none yet, so
+   the first rebuilds start from the oldest kept) */
+static int64_t self_changes = -1;
 
 /* Rebuilds this node's own inventory when it is older than
    INVENTORY_SELF_REFRESH_MS; never waits for another reader's rebuild. */
@@ -45,7 +48,7 @@ refresh_self(struct node *n)
 		return;
 	}
 	self_built_ms = now_ms;
-	char *body = report_snapshot(n, 1);
+	char *body = report_snapshot_since(n, 1, &self_changes);
 	struct report rep;
 	char why[400];
 	int64_t now = mw_wall_s();

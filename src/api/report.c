@@ -59,6 +59,7 @@ struct reporter {
 	struct origin_mark *marks;
 	int nmarks;
 	int64_t watch_since;
+	int64_t change_cursor;   /* the last discovery change a snapshot carried (sender thread) */
 };
 
 enum { MARK_UNJUDGED, MARK_FRESH, MARK_STALE };
@@ -104,10 +105,14 @@ add_traffic(cJSON *o, struct node *n)
 }
 
 /* Discovered hosts for reporting nodes: counts, the most recently seen
-   hosts (bounded, services as "port/name") and the changes of the last
-   report interval or two (bounded). */
+   hosts (bounded, services as "port/name" and in service_details) and
+   changes (bounded): with a cursor, those after the last change an
+   earlier snapshot of the same series carried (oldest first, so a
+   backlog drains over a few snapshots and a late snapshot misses none;
+   the first one starts two report intervals back), else those of the
+   last two report intervals. */
 static cJSON *
-discovery_summary(struct node *n, int64_t now)
+discovery_summary(struct node *n, int64_t now, int64_t *cursor)
 {
 	cJSON *d = cJSON_CreateObject();
 	int hosts = 0, up = 0, services = 0, changes = 0;
@@ -146,7 +151,17 @@ discovery_summary(struct node *n, int64_t now)
 	cJSON *ch = cJSON_AddArrayToObject(d, "recent_changes");
 	struct disc_change *cs = NULL;
 	int nc = 0;
-	if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
+	if (cursor) {
+		int64_t since = *cursor != 0 ? 0 : now - 2 * (int64_t)n->cfg.report_interval_s;
+		if (store_changes_after(n->store, *cursor > 0 ? *cursor : 0, since, REPORT_MAX_CHANGES, &cs, &nc) == 0) {
+			for (int i = 0; i < nc; i++) {
+				cJSON_AddItemToArray(ch, views_change(&cs[i]));
+				if (cs[i].id > *cursor)
+					*cursor = cs[i].id;
+			}
+			free(cs);
+		}
+	} else if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
 	        &nc, &total) == 0) {
 		for (int i = 0; i < nc; i++)
 			cJSON_AddItemToArray(ch, views_change(&cs[i]));
@@ -157,6 +172,12 @@ discovery_summary(struct node *n, int64_t now)
 
 char *
 report_snapshot(struct node *n, int64_t seq)
+{
+	return report_snapshot_since(n, seq, NULL);
+}
+
+char *
+report_snapshot_since(struct node *n, int64_t seq, int64_t *change_cursor)
 {
 	struct peer_news self;
 	mesh_self(n->mesh, &self);
@@ -184,7 +205,7 @@ report_snapshot(struct node *n, int64_t seq)
 	if (n->targets)
 		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
 	add_traffic(o, n);
-	cJSON_AddItemToObject(o, "discovery", discovery_summary(n, now));
+	cJSON_AddItemToObject(o, "discovery", discovery_summary(n, now, change_cursor));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
@@ -219,8 +240,8 @@ targets_summary(struct node *n)
 
 /* ---- parsing ---- */
 
-int
-report_parse_time(const cJSON *v, int64_t *out)
+static int
+parse_time(const cJSON *v, int64_t *out)
 {
 	if (!cJSON_IsString(v))
 		return MW_EINVAL;
@@ -291,7 +312,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		goto out;
 	}
 	o->last_seq = (int64_t)d;
-	if (report_parse_time(cJSON_GetObjectItemCaseSensitive(root, "generated_at"), &o->generated_at)) {
+	if (parse_time(cJSON_GetObjectItemCaseSensitive(root, "generated_at"), &o->generated_at)) {
 		snprintf(why, whylen, "\"generated_at\" must be an RFC 3339 UTC time like 2026-11-22T10:30:00Z");
 		goto out;
 	}
@@ -352,7 +373,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 			goto out;
 		}
 		c->pmtu = pm < 0 ? 0 : (int)pm;
-		if (report_parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
+		if (parse_time(cJSON_GetObjectItemCaseSensitive(e, "measured_at"), &c->t))
 			c->t = o->generated_at;
 		/* a cell from the future would hold the latest view forever */
 		if (c->t > now + REPORT_MAX_SKEW_S) {
@@ -505,7 +526,7 @@ sender_main(void *arg)
 		if (now_ms >= next_snapshot) {
 			next_snapshot = now_ms + (int64_t)n->cfg.report_interval_s * 1000;
 			int64_t seq = store_outbox_last_seq(n->store) + 1;
-			char *body = report_snapshot(n, seq);
+			char *body = report_snapshot_since(n, seq, &r->change_cursor);
 			int dropped = 0;
 			if (body && store_outbox_add(n->store, seq, body, mw_wall_s(), n->cfg.max_outbox, &dropped) == 0) {
 				pthread_mutex_lock(&r->lock);

@@ -56,7 +56,7 @@ opt_time(const cJSON *o, const char *key, int64_t now, int64_t def, int64_t *out
 		return 0;
 	}
 	int64_t t;
-	if (report_parse_time(v, &t) != 0)
+	if (!cJSON_IsString(v) || mw_parse_time(v->valuestring, &t) != 0)
 		return MW_EINVAL;
 	if (t > now + REPORT_MAX_SKEW_S || t < now - REPORT_MAX_AGE_S)
 		return MW_EINVAL;
