@@ -35,6 +35,12 @@ void api_nodes_pmtu(struct req *r);
 void api_report(struct req *r);
 void api_mesh_matrix(struct req *r);
 void api_mesh_history(struct req *r);
+/* the mesh inventory (api_inventory.c) */
+void api_mesh_hosts(struct req *r);
+void api_mesh_targets(struct req *r);
+void api_mesh_traffic(struct req *r);
+void api_mesh_changes(struct req *r);
+void api_mesh_inventory(struct req *r);
 void api_targets_list(struct req *r);
 void api_targets_create(struct req *r);
 void api_targets_get(struct req *r);

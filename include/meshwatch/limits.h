@@ -225,6 +225,24 @@
 #define REPORT_MAX_CHANGES 50
 /* TCP targets listed in one snapshot. */
 #define REPORT_MAX_TARGETS 200
+/* Received inventory (hosts, targets, traffic, discovery changes of each
+   origin; store_inventory.c). Per origin kept: at most this many hosts
+   (the least recently seen go) and changes (the oldest go); targets and
+   traffic are replaced by each report, so they are bounded by what one
+   report may carry (REPORT_MAX_TARGETS, INVENTORY_MAX_PROTOS,
+   INVENTORY_MAX_TALKERS). */
+#define INVENTORY_MAX_HOSTS 1000
+#define INVENTORY_MAX_CHANGES 1000
+/* Protocols in one traffic by_proto, top talkers in one traffic part. */
+#define INVENTORY_MAX_PROTOS 16
+#define INVENTORY_MAX_TALKERS 10
+/* Rows read for one /api/mesh/hosts page (an address seen by many
+   origins is one row per origin); past it an item's seen_by is cut short
+   and says so. */
+#define INVENTORY_READ_MAX_ROWS 10000
+/* This node's own inventory (its own snapshot fed through the same path)
+   is rebuilt when a read of the mesh inventory finds it older than this. */
+#define INVENTORY_SELF_REFRESH_MS 2000
 /* One answer of /api/mesh stops after about this many bytes or this long,
    at an origin's boundary, and says where to go on. */
 #define MATRIX_MAX_BYTES (1024 * 1024)

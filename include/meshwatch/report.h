@@ -53,8 +53,23 @@ int reporter_is_server(const struct reporter *r, const char *fqdn, const char *i
    network. */
 void report_watch_origins(struct node *n);
 
-/* Builds this node's snapshot number seq (malloc'd JSON text). */
+/* Builds this node's snapshot number seq (malloc'd JSON text), with the
+   discovery changes of the last two report intervals. */
 char *report_snapshot(struct node *n, int64_t seq);
+/* The same, for a series of snapshots that together carry every
+   discovery change once: those after *change_cursor (the last change id
+   an earlier one carried; 0 at first: from two report intervals back;
+   -1 at first: from the oldest kept),
+   at most REPORT_MAX_CHANGES, oldest first; *change_cursor moves on. */
+char *report_snapshot_since(struct node *n, int64_t seq, int64_t *change_cursor);
+
+/* The inventory parts of a snapshot, each checked on its own. */
+enum { REPORT_PART_TARGETS, REPORT_PART_TRAFFIC, REPORT_PART_DISCOVERY, REPORT_PARTS };
+const char *report_part_name(int part);
+struct report_ignored {
+	int part;                    /* REPORT_PART_* */
+	char reason[300];
+};
 
 /* A parsed snapshot. */
 struct report {
@@ -62,11 +77,23 @@ struct report {
 	uint64_t incarnation;
 	struct report_cell *cells;   /* malloc'd; report_free releases */
 	int ncells;
+	struct report_inventory inv; /* its parts; report_free releases */
+	struct report_ignored ignored[REPORT_PARTS]; /* malformed parts left out */
+	int nignored;
 };
 /* Validates and parses a snapshot; at most max_peers cells. 0, or
    MW_EINVAL / MW_ETOOBIG with a sentence naming the field in why. */
 int report_parse(const char *body, size_t len, int max_peers, int64_t now, struct report *out, char *why,
     size_t whylen) MW_MUST_CHECK;
 void report_free(struct report *r);
+
+/* Parses the inventory parts of a snapshot whose origin and cells
+   report_parse has read (root: the whole snapshot) into out->inv; a
+   malformed part is left out (has_* 0), named with the reason in
+   out->ignored and counted; never fails the report. */
+struct cJSON;
+void report_inventory_parse(const struct cJSON *root, int64_t now, struct report *out);
+/* Parts ignored since the start, by REPORT_PART_*. */
+void report_inventory_ignored_counts(uint64_t out[REPORT_PARTS]);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meshwatch/limits.h"
 #include "meshwatch/util.h"
 
 struct store;
@@ -447,6 +448,10 @@ int store_services_list(struct store *st, const char *q, const char *service, in
 /* Changes at or after since (seconds), newest first, optional kind and ip. */
 int store_changes_list(struct store *st, int64_t since, const char *kind, const char *ip, int limit, int offset,
     struct disc_change **rows, int *n, int *total);
+/* Changes after id after_id at or after since (seconds), oldest first:
+   the next ones for a reader that remembers the last id it took. */
+int store_changes_after(struct store *st, int64_t after_id, int64_t since, int limit, struct disc_change **rows,
+    int *n);
 /* Per-port results of a scan, optional state filter, ordered by address. */
 int store_scan_results(struct store *st, int64_t scan_id, const char *state, int limit, int offset,
     struct disc_result **rows, int *n, int *total);
@@ -546,5 +551,163 @@ int store_notify_add(struct store *st, const char *channel, const char *body, in
 int store_notify_next(struct store *st, const char *channel, struct store_doc *out) MW_MUST_CHECK;
 int store_notify_delete(struct store *st, int64_t id) MW_MUST_CHECK;
 int store_notify_count(struct store *st, const char *channel);
+
+/* ---- received inventory (store_inventory.c) ----
+   What the reports of each origin say besides their matrix cells: the
+   hosts its discovery found, its TCP targets, its newest traffic second
+   and its discovery changes. Targets and traffic are replaced by each
+   newer report; hosts are upserted (the earliest first_seen kept, at most
+   INVENTORY_MAX_HOSTS per origin, the least recently seen go); changes
+   are appended once each (origin, t, ip, kind, port), at most
+   INVENTORY_MAX_CHANGES per origin. An origin forgotten (replaced past
+   max_origins, or shed by the size cap) takes its inventory with it; the
+   size cap sheds the inventory of stale origins first, then the oldest
+   changes. This node's own inventory is stored the same way under its
+   own id (store_inventory_set_self). */
+
+#define INV_IP_MAX 46
+
+struct inv_service {
+	int port;
+	char proto[8];                /* tcp, udp */
+	char service[64];
+	char confidence[16];
+};
+
+/* Where a row read back came from: the origin, its name and freshness
+   (received_at 0 and interval_s 0 for this node's own rows, which have
+   no origins row). */
+struct inv_src {
+	char id[37];
+	char fqdn[256];
+	int64_t received_at;          /* the origin's last report */
+	int interval_s;
+	int64_t updated_at;           /* the inventory's last write */
+};
+
+struct inv_host {
+	struct inv_src src;           /* reads only */
+	char ip[INV_IP_MAX];
+	char mac[18];
+	char vendor[96];
+	char hostname[256];
+	int gone;
+	int64_t first_seen, last_seen;
+	int nsvc;
+	struct inv_service *svc;      /* malloc'd (at most REPORT_MAX_SERVICES) */
+};
+
+struct inv_target {
+	struct inv_src src;           /* reads only */
+	int64_t id;
+	char name[TARGET_NAME_MAX + 1];
+	char host[TARGET_HOST_MAX + 1];
+	int port;
+	char state[16];
+	double success_ratio;         /* < 0: none */
+	int64_t last_check;           /* 0: never */
+};
+
+struct inv_talker {
+	char ip[INV_IP_MAX];
+	uint64_t bytes, packets;
+};
+
+struct inv_proto {
+	char name[16];
+	uint64_t bytes;
+};
+
+struct inv_traffic {
+	struct inv_src src;           /* reads only */
+	char state[16];
+	int64_t t;                    /* the newest second; 0: none */
+	double pps, bps;
+	uint64_t packets, bytes, drops;          /* of that second */
+	uint64_t packets_total, bytes_total, drops_total;
+	int flows;
+	int nproto;
+	struct inv_proto proto[INVENTORY_MAX_PROTOS];
+	int ntalkers;
+	struct inv_talker talkers[INVENTORY_MAX_TALKERS];
+	int64_t generated_at;
+};
+
+struct inv_change {
+	struct inv_src src;           /* reads only */
+	int64_t t;
+	char ip[INV_IP_MAX];
+	char kind[16];
+	int port;                     /* 0 for host changes */
+	char detail[160];
+};
+
+/* One report's inventory. A part with has_* = 0 was absent or ignored
+   (malformed): it changes nothing stored. */
+struct report_inventory {
+	int has_targets, has_traffic, has_discovery;
+	struct inv_target *targets;   /* malloc'd */
+	int ntargets;
+	struct inv_traffic traffic;
+	struct inv_host *hosts;       /* malloc'd, each with its svc */
+	int nhosts;
+	struct inv_change *changes;   /* malloc'd */
+	int nchanges;
+};
+void store_inventory_free(struct report_inventory *inv);
+
+/* store_report_insert, with the report's inventory (NULL: none) stored in
+   the same transaction once the report is accepted. Targets and traffic
+   are replaced only by a report generated no earlier than the one that
+   wrote them. */
+int store_report_insert_inventory(struct store *st, const struct report_origin *o, const struct report_cell *cells,
+    int n, const struct report_inventory *inv, int max_origins, int max_cells, int64_t now) MW_MUST_CHECK;
+/* This node's own inventory under its own id (no origins row): the same
+   replace/upsert/append as a report's. 0 or MW_EDB. */
+int store_inventory_set_self(struct store *st, const char *id, int interval_s, const struct report_inventory *inv,
+    int64_t now) MW_MUST_CHECK;
+/* When this node's own inventory was last written (0: never). */
+int64_t store_inventory_self_updated(struct store *st, const char *id);
+
+/* The id of the stored origin whose id or fqdn (any case) is name (the
+   most recently reporting one), or MW_ENOTFOUND. */
+int store_inventory_origin_id(struct store *st, const char *name, char id[37]) MW_MUST_CHECK;
+
+/* Hosts one item per address: the addresses (ordered) whose rows match
+   origin (id; "" all), q (ip, hostname, vendor or mac substring; ""
+   off) and service (a service name, exact; "" off), limit/offset over
+   addresses, *total of them; *rows are every origin's row of those
+   addresses, by address then origin (at most INVENTORY_READ_MAX_ROWS;
+   *cut set when rows were left out). Free with store_inventory_hosts_free. */
+int store_inventory_hosts(struct store *st, const char *origin, const char *q, const char *service, int limit,
+    int offset, struct inv_host **rows, int *n, int *total, int *cut) MW_MUST_CHECK;
+void store_inventory_hosts_free(struct inv_host *rows, int n);
+/* Targets of origin ("" all) whose name or host contains q, by origin
+   name, target name, id. *rows malloc'd. */
+int store_inventory_targets(struct store *st, const char *origin, const char *q, int limit, int offset,
+    struct inv_target **rows, int *n, int *total) MW_MUST_CHECK;
+/* Traffic rows of origin ("" all) by origin name. *rows malloc'd. */
+int store_inventory_traffic(struct store *st, const char *origin, int limit, int offset, struct inv_traffic **rows,
+    int *n, int *total) MW_MUST_CHECK;
+/* Mesh totals over every traffic row of origin ("" all): sums of the
+   totals, and of the newest second's rates of the origins fresh at now. */
+struct inv_traffic_totals {
+	int origins, fresh;
+	double pps, bps;
+	uint64_t packets_total, bytes_total, drops_total;
+};
+int store_inventory_traffic_totals(struct store *st, const char *origin, const char *self_id, int64_t now,
+    struct inv_traffic_totals *out) MW_MUST_CHECK;
+/* Changes of origin ("" all), ip containing q, kind exact ("" off),
+   newest first. *rows malloc'd. */
+int store_inventory_changes(struct store *st, const char *origin, const char *q, const char *kind, int limit,
+    int offset, struct inv_change **rows, int *n, int *total) MW_MUST_CHECK;
+/* Per origin (this node's own included) the rows it has. */
+struct inv_origin_count {
+	struct inv_src src;
+	int hosts, targets, changes, traffic;
+};
+int store_inventory_origins(struct store *st, int limit, int offset, struct inv_origin_count **rows, int *n,
+    int *total) MW_MUST_CHECK;
 
 #endif

@@ -139,10 +139,23 @@ api_report(struct req *r)
 		http_reply_error(r, 403, "not_a_member", "%s", why);
 		return;
 	}
-	rc = store_report_insert(n->store, &rep.origin, rep.cells, rep.ncells, n->cfg.max_origins, n->cfg.max_peers + 1,
-	    mw_wall_s());
+	/* a malformed inventory part is left out; the cells are the matrix */
+	for (int i = 0; i < rep.nignored; i++)
+		log_warn("report", "report %lld from %s (%s): %s part ignored: %s", (long long)rep.origin.last_seq, rep.origin.id,
+		    rep.origin.fqdn, report_part_name(rep.ignored[i].part), rep.ignored[i].reason);
+	rc = store_report_insert_inventory(n->store, &rep.origin, rep.cells, rep.ncells, &rep.inv, n->cfg.max_origins,
+	    n->cfg.max_peers + 1, mw_wall_s());
 	int64_t seq = rep.origin.last_seq;
+	cJSON *ignored = cJSON_CreateArray();
+	for (int i = 0; i < rep.nignored; i++) {
+		cJSON *g = cJSON_CreateObject();
+		cJSON_AddStringToObject(g, "part", report_part_name(rep.ignored[i].part));
+		cJSON_AddStringToObject(g, "reason", rep.ignored[i].reason);
+		cJSON_AddItemToArray(ignored, g);
+	}
 	report_free(&rep);
+	if (rc != 0 && rc != MW_EEXIST)
+		cJSON_Delete(ignored);
 	if (rc == MW_ETOOBIG) {
 		log_warn("report", "report from %s refused: max_origins (%d) origins, none of them stale", r->client,
 		    n->cfg.max_origins);
@@ -157,6 +170,8 @@ api_report(struct req *r)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "accepted_seq", (double)seq);
 	cJSON_AddBoolToObject(o, "duplicate", rc == MW_EEXIST);
+	/* the parts left out, each with its reason ([] when none) */
+	cJSON_AddItemToObject(o, "ignored", ignored);
 	reply_signed(r, 202, o, nonce);
 }
 

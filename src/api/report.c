@@ -59,6 +59,7 @@ struct reporter {
 	struct origin_mark *marks;
 	int nmarks;
 	int64_t watch_since;
+	int64_t change_cursor;   /* the last discovery change a snapshot carried (sender thread) */
 };
 
 enum { MARK_UNJUDGED, MARK_FRESH, MARK_STALE };
@@ -81,12 +82,18 @@ add_traffic(cJSON *o, struct node *n)
 	cJSON_AddStringToObject(t, "state", capture_state_name(cs.state));
 	cJSON_AddNumberToObject(t, "drops_total", (double)(cs.kernel_drops + cs.if_drops));
 	cJSON_AddNumberToObject(t, "flows", cs.flows);
+	/* what /api/stats counts since the start, for the mesh totals */
+	json_add_u64(t, "packets_total", cs.packets);
+	json_add_u64(t, "bytes_total", cs.bytes);
 	cJSON *rates = views_traffic_rates(n);
 	if (rates) {
 		json_add_time(t, "time", (int64_t)(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "ts")) / 1000));
 		cJSON_AddNumberToObject(t, "pps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "pps")));
 		cJSON_AddNumberToObject(t, "bps", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bps")));
 		cJSON_AddNumberToObject(t, "drops", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "drops")));
+		cJSON_AddNumberToObject(t, "packets", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "packets")));
+		cJSON_AddNumberToObject(t, "bytes", cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rates, "bytes")));
+		cJSON_AddItemToObject(t, "by_proto", cJSON_DetachItemFromObjectCaseSensitive(rates, "by_proto"));
 		cJSON_Delete(rates);
 	}
 	cJSON *top = views_traffic_top(n, 5);
@@ -98,10 +105,14 @@ add_traffic(cJSON *o, struct node *n)
 }
 
 /* Discovered hosts for reporting nodes: counts, the most recently seen
-   hosts (bounded, services as "port/name") and the changes of the last
-   report interval or two (bounded). */
+   hosts (bounded, services as "port/name" and in service_details) and
+   changes (bounded): with a cursor, those after the last change an
+   earlier snapshot of the same series carried (oldest first, so a
+   backlog drains over a few snapshots and a late snapshot misses none;
+   the first one starts two report intervals back), else those of the
+   last two report intervals. */
 static cJSON *
-discovery_summary(struct node *n, int64_t now)
+discovery_summary(struct node *n, int64_t now, int64_t *cursor)
 {
 	cJSON *d = cJSON_CreateObject();
 	int hosts = 0, up = 0, services = 0, changes = 0;
@@ -113,15 +124,44 @@ discovery_summary(struct node *n, int64_t now)
 	struct disc_host *hs = NULL;
 	int nh = 0, total = 0;
 	if (store_hosts_list(n->store, "", "", 0, "", REPORT_MAX_HOSTS, 0, &hs, &nh, &total) == 0) {
-		for (int i = 0; i < nh; i++)
-			cJSON_AddItemToArray(list, views_host_brief(&hs[i], REPORT_MAX_SERVICES));
+		for (int i = 0; i < nh; i++) {
+			const struct disc_host *h = &hs[i];
+			cJSON *e = views_host_brief(h, REPORT_MAX_SERVICES);
+			/* what a reporting node keeps of the host (mesh inventory) */
+			cJSON_AddStringToObject(e, "mac", h->mac);
+			json_add_time_or_null(e, "first_seen", h->first_seen);
+			json_add_time_or_null(e, "last_seen", h->last_seen);
+			cJSON *det = cJSON_AddArrayToObject(e, "service_details");
+			for (int k = 0, listed = 0; k < h->nsvc && listed < REPORT_MAX_SERVICES; k++) {
+				if (strcmp(h->svc[k].state, "open") != 0)
+					continue; /* a port once open, closed now */
+				listed++;
+				cJSON *v = cJSON_CreateObject();
+				cJSON_AddNumberToObject(v, "port", h->svc[k].port);
+				cJSON_AddStringToObject(v, "proto", h->svc[k].proto);
+				cJSON_AddStringToObject(v, "service", h->svc[k].service);
+				cJSON_AddStringToObject(v, "confidence", h->svc[k].confidence);
+				cJSON_AddItemToArray(det, v);
+			}
+			cJSON_AddItemToArray(list, e);
+		}
 		store_hosts_free(hs, nh);
 	}
 	cJSON_AddBoolToObject(d, "host_list_truncated", total > nh);
 	cJSON *ch = cJSON_AddArrayToObject(d, "recent_changes");
 	struct disc_change *cs = NULL;
 	int nc = 0;
-	if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
+	if (cursor) {
+		int64_t since = *cursor != 0 ? 0 : now - 2 * (int64_t)n->cfg.report_interval_s;
+		if (store_changes_after(n->store, *cursor > 0 ? *cursor : 0, since, REPORT_MAX_CHANGES, &cs, &nc) == 0) {
+			for (int i = 0; i < nc; i++) {
+				cJSON_AddItemToArray(ch, views_change(&cs[i]));
+				if (cs[i].id > *cursor)
+					*cursor = cs[i].id;
+			}
+			free(cs);
+		}
+	} else if (store_changes_list(n->store, now - 2 * (int64_t)n->cfg.report_interval_s, "", "", REPORT_MAX_CHANGES, 0, &cs,
 	        &nc, &total) == 0) {
 		for (int i = 0; i < nc; i++)
 			cJSON_AddItemToArray(ch, views_change(&cs[i]));
@@ -132,6 +172,12 @@ discovery_summary(struct node *n, int64_t now)
 
 char *
 report_snapshot(struct node *n, int64_t seq)
+{
+	return report_snapshot_since(n, seq, NULL);
+}
+
+char *
+report_snapshot_since(struct node *n, int64_t seq, int64_t *change_cursor)
 {
 	struct peer_news self;
 	mesh_self(n->mesh, &self);
@@ -159,7 +205,7 @@ report_snapshot(struct node *n, int64_t seq)
 	if (n->targets)
 		cJSON_AddItemToObject(sum, "targets", targets_summary(n));
 	add_traffic(o, n);
-	cJSON_AddItemToObject(o, "discovery", discovery_summary(n, now));
+	cJSON_AddItemToObject(o, "discovery", discovery_summary(n, now, change_cursor));
 	char *text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return text;
@@ -182,8 +228,11 @@ targets_summary(struct node *n)
 	if (store_target_list(n->store, NULL, 1, -1, REPORT_MAX_TARGETS, 0, &rows, &k, &total) != 0)
 		return t;
 	cJSON_AddNumberToObject(t, "enabled", total);
-	for (int i = 0; i < k; i++)
-		cJSON_AddItemToArray(items, views_target_brief(n, &rows[i]));
+	for (int i = 0; i < k; i++) {
+		cJSON *e = views_target_brief(n, &rows[i]);
+		json_add_time_or_null(e, "last_check", rows[i].last_check_ms / 1000);
+		cJSON_AddItemToArray(items, e);
+	}
 	cJSON_AddBoolToObject(t, "truncated", total > k);
 	free(rows);
 	return t;
@@ -343,6 +392,7 @@ report_parse(const char *body, size_t len, int max_peers, int64_t now, struct re
 		i++;
 	}
 	out->ncells = i;
+	report_inventory_parse(root, now, out);
 	rc = 0;
 out:
 	cJSON_Delete(root);
@@ -357,6 +407,7 @@ report_free(struct report *r)
 	free(r->cells);
 	r->cells = NULL;
 	r->ncells = 0;
+	store_inventory_free(&r->inv);
 }
 
 /* ---- sending ---- */
@@ -475,7 +526,7 @@ sender_main(void *arg)
 		if (now_ms >= next_snapshot) {
 			next_snapshot = now_ms + (int64_t)n->cfg.report_interval_s * 1000;
 			int64_t seq = store_outbox_last_seq(n->store) + 1;
-			char *body = report_snapshot(n, seq);
+			char *body = report_snapshot_since(n, seq, &r->change_cursor);
 			int dropped = 0;
 			if (body && store_outbox_add(n->store, seq, body, mw_wall_s(), n->cfg.max_outbox, &dropped) == 0) {
 				pthread_mutex_lock(&r->lock);

@@ -45,6 +45,11 @@ static const struct route routes[] = {
 	{"POST", "/report", ROUTE_PUBLIC | ROUTE_RAW | ROUTE_REPORT, api_report},
 	{"GET", "/api/mesh", ROUTE_USER, api_mesh_matrix},
 	{"GET", "/api/mesh/history", ROUTE_USER, api_mesh_history},
+	{"GET", "/api/mesh/hosts", ROUTE_USER, api_mesh_hosts},
+	{"GET", "/api/mesh/targets", ROUTE_USER, api_mesh_targets},
+	{"GET", "/api/mesh/traffic", ROUTE_USER, api_mesh_traffic},
+	{"GET", "/api/mesh/changes", ROUTE_USER, api_mesh_changes},
+	{"GET", "/api/mesh/inventory", ROUTE_USER, api_mesh_inventory},
 	/* TCP targets */
 	{"GET", "/api/targets", ROUTE_USER, api_targets_list},
 	{"POST", "/api/targets", ROUTE_USER, api_targets_create},

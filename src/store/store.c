@@ -98,6 +98,9 @@ static const char *const migrations[] = {
 	/* 11: users' roles (existing users stay admins) and API tokens
 	   (store_tokens.c) */
 	store_schema_tokens,
+	/* 12: what reporting origins say of their hosts, services, targets,
+	   traffic and discovery changes (store_inventory.c) */
+	store_schema_inventory,
 };
 
 
@@ -1071,7 +1074,10 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 		int64_t t_old = 0;
 		int ntr = store_traffic_count_locked(st, &t_old);
 		int b_old = nb > 0 ? store_int_query_locked(st, "SELECT MIN(bucket) FROM polls_5m") : 0;
-		int d = ntr > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, shed_rows(ntr, 60, c, size)) : 0;
+		/* what stale origins said of their hosts, targets and traffic is the first to go */
+		int d = store_inventory_shed_stale_locked(st, mw_wall_s(), 2000);
+		if (d <= 0)
+			d = ntr > 0 && (nb == 0 || t_old <= b_old) ? store_traffic_trim_locked(st, shed_rows(ntr, 60, c, size)) : 0;
 		/* then the largest history: target checks, received cells, our own buckets */
 		if (d <= 0 && nt > nb && nt >= nc)
 			d = store_bind_exec_locked(st,
@@ -1088,6 +1094,10 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 			    "DELETE FROM report_seqs WHERE rowid IN (SELECT r.rowid FROM report_seqs r JOIN origins o ON o.id = r.origin "
 			    "WHERE r.seq < o.last_seq ORDER BY r.rowid LIMIT ?1)",
 			    shed_rows(ns, 2000, c, size));
+		/* received discovery changes, oldest first, before whole origins */
+		int ni = store_inventory_changes_count_locked(st);
+		if (d <= 0 && ni > nb)
+			d = store_inventory_shed_changes_locked(st, shed_rows(ni, 200, c, size));
 		if (d <= 0 && nl > nb)
 			d = shed_origins_locked(st, shed_rows(nl, 200, c, size));
 		if (d <= 0)
@@ -1266,6 +1276,8 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 		ms->expired += e > 0 ? e : 0;
 		e = store_alerts_expire_locked(st, now - keep_s);
 		ms->expired += e > 0 ? e : 0;
+		e = store_inventory_expire_locked(st, now - keep_s);
+		ms->expired += e > 0 ? e : 0;
 	}
 	store_exec_locked(st, r >= 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	if (r < 0)
@@ -1436,7 +1448,7 @@ forget_origin_locked(struct store *st, const char *id)
 			removed += sqlite3_changes(st->db);
 		sqlite3_finalize(s);
 	}
-	return removed;
+	return removed + store_inventory_forget_locked(st, id);
 }
 
 /* Removes about want rows of the stalest origin (oldest last report): its
@@ -1474,7 +1486,7 @@ shed_origins_locked(struct store *st, int want)
 
 static int
 report_insert_locked(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
-    int max_origins, int max_cells, int64_t now)
+    const struct report_inventory *inv, int max_origins, int max_cells, int64_t now)
 {
 	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
 		return MW_EDB;
@@ -1591,6 +1603,8 @@ report_insert_locked(struct store *st, const struct report_origin *o, const stru
 			ret = MW_EDB;
 		sqlite3_finalize(s);
 	}
+	if (ret == 0 && inv)
+		ret = store_inventory_apply_locked(st, o->id, o->interval_s, o->generated_at, inv, now);
 out:
 	store_exec_locked(st, ret == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
 	return ret;
@@ -1600,7 +1614,14 @@ int
 store_report_insert(struct store *st, const struct report_origin *o, const struct report_cell *cells, int n,
     int max_origins, int max_cells, int64_t now)
 {
-	return LOCKED(st, report_insert_locked(st, o, cells, n, max_origins, max_cells, now));
+	return LOCKED(st, report_insert_locked(st, o, cells, n, NULL, max_origins, max_cells, now));
+}
+
+int
+store_report_insert_inventory(struct store *st, const struct report_origin *o, const struct report_cell *cells,
+    int n, const struct report_inventory *inv, int max_origins, int max_cells, int64_t now)
+{
+	return LOCKED(st, report_insert_locked(st, o, cells, n, inv, max_origins, max_cells, now));
 }
 
 int

@@ -727,6 +727,19 @@ store_changes_list(struct store *st, int64_t since, const char *kind, const char
 	                      b, 2, since, limit, offset, (void **)rows, sizeof **rows, fill_change, n, total));
 }
 
+int
+store_changes_after(struct store *st, int64_t after_id, int64_t since, int limit, struct disc_change **rows, int *n)
+{
+	char t[24];
+	snprintf(t, sizeof t, "%lld", (long long)since);
+	const char *b[] = {t};
+	int total = 0;
+	return LOCKED(st, paged_locked(st, "SELECT COUNT(*) FROM host_changes WHERE t >= CAST(?1 AS INTEGER) AND id > ?2",
+	                      "SELECT id, t, scan_id, ip, kind, port, detail FROM host_changes "
+	                      "WHERE t >= CAST(?1 AS INTEGER) AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4",
+	                      b, 1, after_id, limit, 0, (void **)rows, sizeof **rows, fill_change, n, &total));
+}
+
 static void
 fill_result(sqlite3_stmt *s, void *p)
 {

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct report_inventory;
+
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
@@ -67,6 +69,7 @@ extern const char store_schema_discovery[];
 extern const char store_schema_events[];
 extern const char store_schema_alerts[];
 extern const char store_schema_tokens[];
+extern const char store_schema_inventory[];
 
 /* Traffic minutes for store_maintain (lock held): expire deletes rows
    before a time, trim the oldest rows (both return how many); count
@@ -78,6 +81,20 @@ int store_traffic_count_locked(struct store *st, int64_t *oldest);
    discovery history (per-port scan results, then changes); returns how
    many went, 0 when none is left. Lock held. */
 int store_discovery_shed_locked(struct store *st, int rows);
+
+/* Received inventory (store_inventory.c), lock held. apply stores one
+   origin's parts (within the caller's transaction); forget removes all
+   of an origin's; shed_stale removes about rows of the stalest stale
+   origin's inventory (then its row), shed_changes the oldest changes,
+   expire changes and hosts last seen before a time. Each returns the
+   rows removed (0 when none), or MW_EDB. */
+int store_inventory_apply_locked(struct store *st, const char *origin, int interval_s, int64_t generated_at,
+    const struct report_inventory *inv, int64_t now);
+int store_inventory_forget_locked(struct store *st, const char *origin);
+int store_inventory_shed_stale_locked(struct store *st, int64_t now, int rows);
+int store_inventory_shed_changes_locked(struct store *st, int rows);
+int store_inventory_changes_count_locked(struct store *st);
+int store_inventory_expire_locked(struct store *st, int64_t before);
 
 /* Events for store_maintain and the size cap (lock held): expire deletes
    events before a time (ms), shed the oldest rows; both return how many. */

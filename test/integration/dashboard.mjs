@@ -182,6 +182,44 @@ async function targetChecks(page) {
   ok('targets: delete (confirmed) removes the row');
 }
 
+// The mesh inventory: this node's own target listed under "(this node)",
+// never stale, on the Targets tab; each tab draws; no overflow at 390 px.
+async function inventoryChecks(page) {
+  const host = new URL(URL0).hostname;
+  const made = await page.evaluate(async (hostname) => {
+    const r = await fetch('/api/targets', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'inventory-check', host: hostname, port: 8443, interval_s: 1 }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, host);
+  check(made.status === 201, `POST /api/targets for the inventory: HTTP ${made.status}`);
+  await page.click('#nav a[href="#/inventory"]');
+  await page.locator('#inventory').waitFor({ state: 'visible' });
+  check(await page.locator('#inventory [role="tab"]').count() === 4, 'inventory: want 4 tabs');
+  await page.click('#inv-tab-targets');
+  await page.waitForFunction(() => [...document.querySelectorAll('#inv-table tbody tr')].some((tr) =>
+    /inventory-check/.test(tr.textContent) && /this node/.test(tr.textContent) && !tr.querySelector('.inv-stale') &&
+    /up/.test(tr.querySelector('td[data-label="State"]').textContent)), null, { timeout: 15000 });
+  await noJunkValues(page, '#inv-table', 'inventory targets');
+  ok('inventory: the Targets tab lists this node\'s own target, up, not stale');
+  for (const tab of ['traffic', 'changes', 'hosts']) {
+    await page.click(`#inv-tab-${tab}`);
+    await page.waitForFunction((t) => document.querySelector(`#inv-tab-${t}`).getAttribute('aria-selected') === 'true' &&
+      document.querySelectorAll('#inv-table tbody tr').length > 0, tab);
+    await noJunkValues(page, '#inv-table', `inventory ${tab}`);
+  }
+  await page.click('#inv-tab-targets');
+  await page.selectOption('#inv-origin', NODE_ID);
+  await page.waitForFunction(() => /inventory-check/.test(document.querySelector('#inv-table tbody').textContent));
+  ok('inventory: Traffic, Changes and Hosts tabs draw; the origin filter keeps this node\'s target');
+  await page.screenshot({ path: path.join(OUT, 'inventory.png'), fullPage: true });
+  await noOverflow(page, 'inventory');
+  const del = await page.evaluate(async (id) => (await fetch(`/api/targets/${id}`, { method: 'DELETE', credentials: 'same-origin' })).status, made.body.id);
+  check(del === 204, `DELETE the inventory target: HTTP ${del}`);
+  ok('inventory screenshots saved; no horizontal overflow at 390 px');
+}
+
 // The mesh page, the node page, a node killed while watching, forget.
 async function meshChecks(page) {
   // two alive peers, by name, in the table
@@ -512,6 +550,7 @@ try {
   await matrixChecks(page);
   const tid = await eventsChecks(page, victimId);
   await alertsChecks(page, tid);
+  await inventoryChecks(page);
 
   // ---- overview with fqdn, node_id and "healthy"
   await page.click('#nav a[href="#/overview"]');

@@ -115,7 +115,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 11);
+	assert_int_equal(store_schema_version(f->st), 12);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -135,7 +135,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "11");
+	assert_string_equal(v, "12");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -155,7 +155,8 @@ test_reopen_keeps_data(void **state)
 	int64_t exp = mw_wall_s() + 3600;
 	assert_int_equal(store_session_create(f->st, "tok-hash-1", u.id, exp), 0);
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 11);
+	/* migrated to 11 and on to the newest */
+	assert_true(store_schema_version(f->st) >= 11);
 	assert_int_equal(store_user_count(f->st), 1);
 	char hash[STORE_HASH_MAX];
 	assert_int_equal(store_user_get_by_name(f->st, "keeper", &back, hash, sizeof hash), 0);
@@ -1225,12 +1226,21 @@ test_migration_to_11(void **state)
 	store_close(f->st);
 	f->st = NULL;
 	side_query(db, "DROP TABLE tokens", NULL, 0);
+	/* and what later migrations made, as a version-10 file has none of it */
+	static const char *const later[] = {"inv_origins", "inv_hosts", "inv_services", "inv_targets", "inv_traffic",
+	    "inv_traffic_items", "inv_changes"};
+	for (size_t i = 0; i < MW_ARRAY_LEN(later); i++) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "DROP TABLE %s", later[i]);
+		side_query(db, sql, NULL, 0);
+	}
 	side_query(db, "ALTER TABLE users DROP COLUMN role", NULL, 0);
 	side_query(db, "UPDATE schema_version SET version=10", NULL, 0);
 	side_query(db, "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name='role'", v, sizeof v);
 	assert_string_equal(v, "0");
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 11);
+	/* migrated to 11 and on to the newest */
+	assert_true(store_schema_version(f->st) >= 11);
 	struct user_row u;
 	assert_int_equal(store_user_get(f->st, a, &u), 0);
 	assert_int_equal(u.role, ROLE_ADMIN);
@@ -1239,7 +1249,7 @@ test_migration_to_11(void **state)
 	assert_int_equal(u.role, ROLE_ADMIN);
 	assert_int_equal(store_token_create(f->st, "new", ROLE_READ, "hash-new", 0, TOKENS_MAX, NULL), 0);
 	side_query(db, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "11");
+	assert_true(atoi(v) >= 11);
 	side_query(db, "PRAGMA integrity_check", v, sizeof v);
 	assert_string_equal(v, "ok");
 }
