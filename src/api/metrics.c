@@ -523,6 +523,15 @@ put_traffic(struct mw_buf *b, struct capture *c)
 	put_one(b, "meshwatch_traffic_packets_total", "counter", "Frames captured.", cs.packets);
 	put_one(b, "meshwatch_traffic_bytes_total", "counter", "Bytes of captured frames (wire length).", cs.bytes);
 	put_one(b, "meshwatch_traffic_flows", "gauge", "Flows tracked now.", cs.flows);
+	put(b, "# HELP meshwatch_pcap_downloads_total Packet downloads (GET /api/capture/pcap) started, and refused "
+	       "because as many were running already.\n# TYPE meshwatch_pcap_downloads_total counter\n"
+	       "meshwatch_pcap_downloads_total{result=\"started\"} %llu\nmeshwatch_pcap_downloads_total{result=\"refused\"} %llu\n",
+	    (unsigned long long)cs.downloads_total, (unsigned long long)cs.downloads_refused);
+	if (cs.ipfix_collector[0])
+		put(b, "# HELP meshwatch_ipfix_records_total IPFIX data records of finished flows, by whether the socket took "
+		       "them.\n# TYPE meshwatch_ipfix_records_total counter\n"
+		       "meshwatch_ipfix_records_total{result=\"sent\"} %llu\nmeshwatch_ipfix_records_total{result=\"failed\"} %llu\n",
+		    (unsigned long long)cs.ipfix.records_sent, (unsigned long long)cs.ipfix.records_failed);
 	put(b, "# HELP meshwatch_traffic_protocol_bytes_total Bytes of captured frames by IP protocol (frames that did not "
 	       "decode: other).\n# TYPE meshwatch_traffic_protocol_bytes_total counter\n");
 	for (int i = 0; i < ROLLUP_NPROTO; i++)

@@ -47,6 +47,11 @@ start_node n1 "$A" --pcap "$TMP/flows.pcap" --bpf '' --ipfix-collector "$A:$PORT
 TOKEN=$(login "$A")
 wait_finished "$A" "$TOKEN"
 STATS=$BODY
+# /metrics counts the records sent (the file is read: every flow has ended)
+ucurl "$A" /metrics -H "Authorization: Bearer $TOKEN"
+recs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["records"])' "$TMP/expect.json")
+grep -qx "meshwatch_ipfix_records_total{result=\"sent\"} $recs" <<<"$BODY" ||
+  fail "metrics ipfix ($HTTP_STATUS, want $recs): $(grep -E "ipfix|pcap_downloads" <<<"$BODY")"
 stop_node "$NODE_PID"
 stop_collector
 grep -q "finished flows go to $A:$PORT" "$TMP/n1.log" || fail "the log does not name the collector"
@@ -84,7 +89,7 @@ if bad: sys.exit("\n".join(bad))
 print(f"# {len(rows)} records, {t['packets']} packets, {t['bytes']} bytes from {t['flows']} flows; "
       f"{x['messages_sent']} messages, {x['template_messages']} with templates")
 EOF
-ok "nfdump's flows, packets and bytes equal the generator's and the node's exactly (one record per direction)"
+ok "nfdump's flows, packets and bytes equal the generator's and the node's exactly (one record per direction), and /metrics' meshwatch_ipfix_records_total"
 # a few known flows, as nfdump prints them
 nfdump -R "$TMP/nf1" -q -o "fmt:%sa %da %sp %dp %pr %pkt %byt %svln" 'host 10.20.3.1' > "$TMP/one.txt"
 python3 - "$TMP/expect.json" "$TMP/one.txt" <<'EOF' || fail "a known flow: $(cat "$TMP/one.txt")"
