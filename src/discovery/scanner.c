@@ -714,14 +714,20 @@ tls_worker(void *arg)
 	return NULL;
 }
 
-/* Open ports that neither spoke nor answered HTTP may speak TLS. */
+/* Open ports that neither spoke nor answered HTTP may speak TLS; so may
+   those whose plain-HTTP answer sends us to https:// or says the port
+   speaks HTTPS (a TLS port answering a plain request in plain text). */
 static int
 tls_candidate(const struct open_port *op)
 {
 	if (op->len == 0)
 		return 1;
 	const unsigned char *u = (const unsigned char *)op->raw;
-	return op->http_sent && u[0] == 0x15 && u[1] == 0x03; /* a TLS alert to our plain GET */
+	if (op->http_sent && u[0] == 0x15 && u[1] == 0x03) /* a TLS alert to our plain GET */
+		return 1;
+	return op->http_sent && strncmp(op->raw, "HTTP/", 5) == 0 &&
+	       (strcasestr(op->raw, "\nLocation: https://") || strcasestr(op->raw, "HTTPS port") ||
+	           strcasestr(op->raw, "speaks HTTPS"));
 }
 
 /* Runs a batch's fetches on SCAN_TLS_THREADS threads. */
