@@ -203,7 +203,10 @@ BODY=$(cat "$TMP/.body")
 echo "$BODY" | jget 'd["accepted_seq"] == 1000000000 and [g["part"] for g in d["ignored"]] == ["discovery"] and "host_list[0]" in d["ignored"][0]["reason"]' |
   grep -q True || fail "202 answer: $BODY"
 ok "a report with a malformed discovery part is accepted (202) and says the part was ignored: $(echo "$BODY" | jget 'd["ignored"][0]["reason"][:60]')"
-rep "/api/mesh/history?from_id=$(id 1)&to_id=$(id 2)"
+# to a minute ahead: the range ends before "to", and the cell's time is
+# this second
+later=$(date -u -d '+1 minute' +%Y-%m-%dT%H:%M:%SZ)
+rep "/api/mesh/history?from_id=$(id 1)&to_id=$(id 2)&to=$later"
 echo "$BODY" | jget 'any(c["rtt_ms"] == 12.345 for c in d["items"])' | grep -q True || fail "its cell was not stored: $BODY"
 rep "/api/mesh/inventory"
 echo "$BODY" | jget 'd["ignored_parts"]["discovery"] >= 1 and d["total"] == 4 and any(o["self"] for o in d["items"])' | grep -q True ||
