@@ -317,29 +317,19 @@ peer_vantage_asked(const struct peer *p, int x, double *v)
 	return peer_vantage(p, 0, v);
 }
 
-/* This node's view of each peer it has met (quarantined entries and seeds
-   not reached yet have no id and no series), the first
-   metrics_max_peers by id. */
+/* This node's view of each peer it has met (ps: the snapshot without
+   quarantined entries and seeds not reached yet, sorted by id), the first
+   metrics_max_peers of them. */
 static void
-put_peers(struct mw_buf *b, struct node *n, int *capped)
+put_peers(struct mw_buf *b, struct node *n, const struct peer *ps, int np, int *capped)
 {
-	int np = 0;
-	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
-	if (ps == NULL)
-		return;
-	int k = 0;
-	for (int i = 0; i < np; i++)
-		if (ps[i].id[0] && !ps[i].quarantined)
-			ps[k++] = ps[i];
-	qsort(ps, (size_t)k, sizeof *ps, cmp_peer_id);
+	int k = np;
 	*capped = k > n->cfg.metrics_max_peers;
 	if (*capped)
 		k = n->cfg.metrics_max_peers;
 	char (*lbl)[400] = calloc((size_t)(k > 0 ? k : 1), sizeof *lbl);
-	if (lbl == NULL) {
-		free(ps);
+	if (lbl == NULL)
 		return;
-	}
 	for (int i = 0; i < k; i++) {
 		char fqdn[260];
 		label_escape(ps[i].fqdn, fqdn, sizeof fqdn);
@@ -372,7 +362,6 @@ put_peers(struct mw_buf *b, struct node *n, int *capped)
 	put_peer_family(b, "meshwatch_peer_vantage_reached", "gauge",
 	    "Of those, how many reached it.", NULL, NULL, 0, peer_vantage_reached, ps, lbl, k);
 	free(lbl);
-	free(ps);
 }
 
 /* The four matrix families, filled a cell at a time and put on the page
@@ -402,9 +391,10 @@ matrix_cell(struct matrix_out *mo, const char *from, const char *to_fqdn, int st
 
 /* On a node that receives reports: the mesh matrix, each origin's latest
    measurement of each peer, from=origin and to=peer (fqdn), this node's
-   own row from its peer table; at most metrics_max_cells cells. */
+   own row from its peer table (ps, as for put_peers); at most
+   metrics_max_cells cells. */
 static void
-put_matrix(struct mw_buf *b, struct node *n, int *capped)
+put_matrix(struct mw_buf *b, struct node *n, const struct peer *ps, int np, int *capped)
 {
 	int norigins = 0;
 	struct report_origin *os = NULL;
@@ -420,12 +410,8 @@ put_matrix(struct mw_buf *b, struct node *n, int *capped)
 	mw_buf_init(&mo.pmtu, METRICS_MAX_BYTES);
 	char from[260];
 	label_escape(n->fqdn, from, sizeof from);
-	int np = 0;
-	struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
-	for (int i = 0; ps && i < np; i++) {
+	for (int i = 0; i < np; i++) {
 		const struct peer *p = &ps[i];
-		if (p->id[0] == '\0' || p->quarantined)
-			continue;
 		if (mo.cells_left <= 0) {
 			mo.capped = 1;
 			break;
@@ -433,7 +419,6 @@ put_matrix(struct mw_buf *b, struct node *n, int *capped)
 		matrix_cell(&mo, from, p->fqdn, p->state, p->last.udp_received > 0 ? p->last.rtt_avg_ms : -1,
 		    p->last.udp_sent > 0 ? 1.0 - (double)p->last.udp_received / p->last.udp_sent : -1, p->pmtu.value);
 	}
-	free(ps);
 	put(b, "# HELP meshwatch_mesh_origin_age_seconds Seconds since the origin's latest report arrived.\n"
 	       "# TYPE meshwatch_mesh_origin_age_seconds gauge\n");
 	for (int o = 0; o < norigins; o++) {
@@ -731,8 +716,19 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	}
 	int capped[3] = {0, 0, 0}; /* peers, targets, matrix cells */
 	if (n->mesh) {
-		put_peers(&b, n, &capped[0]);
-		put_matrix(&b, n, &capped[2]);
+		/* one copy of the peer table for both the per-peer series and
+		   this node's row of the matrix: the peers met, by id */
+		int np = 0, k = 0;
+		struct peer *ps = membership_snapshot(mesh_membership(n->mesh), &np);
+		for (int i = 0; ps && i < np; i++)
+			if (ps[i].id[0] && !ps[i].quarantined)
+				ps[k++] = ps[i];
+		if (ps) {
+			qsort(ps, (size_t)k, sizeof *ps, cmp_peer_id);
+			put_peers(&b, n, ps, k, &capped[0]);
+			put_matrix(&b, n, ps, k, &capped[2]);
+		}
+		free(ps);
 	}
 	if (n->targets)
 		put_targets(&b, n, &capped[1]);
