@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 A=$(rand_addr)
-start_node n1 "$A"
+MESHWATCH_HANDSHAKE_TIMEOUT_MS=3000 start_node n1 "$A"
 T=$(login "$A")
 
 # raw REQUEST: sends the bytes, prints the answer (the node closes after it)
@@ -52,12 +52,20 @@ long=$(python3 -c 'print("/" + "a" * 3000)')
 out=$(raw "GET $long HTTP/1.1\r\nHost: h\r\n\r\n")
 grep -q '^HTTP/1.1 400' <<<"$out" || fail "long: ${out:0:200}"
 ok "a 3000-byte target (more than the 2048 bytes read): 400"
+# a client that sends one capital letter and then nothing holds its worker
+# no longer than a TLS handshake may take (handshake_timeout_ms, 3 s here):
+# the 400 comes before the reader's own 10 s timeout
+t0=$(date +%s.%N)
+out=$(raw 'G')
+t1=$(date +%s.%N)
+grep -q '^HTTP/1.1 400' <<<"$out" || fail "a lone G: $out"
+ok "a client that stalls after one letter gets a 400 after handshake_timeout_ms ($(python3 -c "print(round($t1 - $t0, 1))") s)"
 out=$(raw 'HELLO\r\n\r\n')
 grep -q '^HTTP/1.1 400' <<<"$out" || fail "not HTTP: $out"
 ok "capital letters that are not HTTP: 400"
 
 ucurl "$A" /metrics -H "Authorization: Bearer $T"
-grep -q '^meshwatch_http_plain_requests_total [6-9]$' <<<"$BODY" || fail "plain counter: $(grep plain <<<"$BODY")"
+grep -q '^meshwatch_http_plain_requests_total [7-9]$' <<<"$BODY" || fail "plain counter: $(grep plain <<<"$BODY")"
 grep -q '^meshwatch_tls_handshakes_total{result="failed"} 0$' <<<"$BODY" || fail "counted as failed handshakes: $(grep handshakes_total <<<"$BODY")"
 ok "meshwatch_http_plain_requests_total counts them; none is a failed handshake"
 ucurl "$A" /health
