@@ -20,6 +20,7 @@
 #include "meshwatch/events.h"
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/evloop.h"
 #include "meshwatch/report.h"
@@ -165,6 +166,7 @@ static void
 maintain_targets(struct node *n)
 {
 	targets_maintain(n->targets);
+	meshtargets_maintain(mesh_targets(n->mesh));
 }
 
 /* Creates and starts the modules in dependency order. Each is hung on n

@@ -40,6 +40,7 @@
     const unit = h('select', { id: 'tf-retention_unit', name: 'retention_unit' },
       ...UNITS.map((u) => h('option', { value: u, text: u })));
     const enabled = h('input', { id: 'tf-enabled', type: 'checkbox', name: 'enabled' });
+    const mesh = h('input', { id: 'tf-mesh', type: 'checkbox', name: 'mesh' });
     const err = h('p', { class: 'error', role: 'alert', hidden: true, id: 'target-form-error' });
     const save = h('button', { type: 'submit', class: 'primary', id: 'target-save', text: t ? 'Save changes' : 'Add target' });
     const form = h('form', { id: 'target-form', class: 'inline-form target-form', novalidate: true },
@@ -51,6 +52,8 @@
       field('retention_period', 'Keep', inp('retention_period', { type: 'number', min: '1', class: 'num-input' })),
       h('div', { class: 'field' }, h('label', { for: 'tf-retention_unit', text: 'Unit' }), unit),
       h('div', { class: 'field field-check' }, enabled, h('label', { for: 'tf-enabled', text: 'Enabled' })),
+      h('div', { class: 'field field-check' }, mesh, h('label', { for: 'tf-mesh', text: 'Check from other nodes too' })),
+      field('vantage', 'Vantage points', inp('vantage', { spellcheck: 'false', autocapitalize: 'none', placeholder: 'every node (or names, comma-separated)' })),
       h('div', { class: 'field field-button' }, save,
         onCancel ? h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: onCancel }) : null));
     f.retention_unit = unit;
@@ -60,6 +63,11 @@
     f.timeout_s.value = t ? String(t.timeout_s) : '';
     unit.value = v.retention_unit;
     enabled.checked = v.enabled !== false;
+    mesh.checked = !!v.mesh;
+    f.vantage.value = (v.vantage || []).map(vantageName).join(', ');
+    const syncVantage = () => { f.vantage.disabled = !mesh.checked; };
+    mesh.addEventListener('change', syncVantage);
+    syncVantage();
 
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -73,6 +81,9 @@
         enabled: enabled.checked,
       };
       if (f.timeout_s.value.trim() !== '') body.timeout_s = Number(f.timeout_s.value);
+      body.mesh = mesh.checked;
+      const names = f.vantage.value.split(',').map((x) => x.trim()).filter(Boolean);
+      body.vantage = mesh.checked && names.length ? names : null;
       save.disabled = true;
       try {
         const saved = t ? await api('PUT', `/api/targets/${t.id}`, body) : await api('POST', '/api/targets', body);
@@ -85,7 +96,35 @@
       }
     });
     return h('div', null, form, err,
-      h('p', { class: 'muted small hint', text: 'Timeout: at most the interval and 60 s; empty means that maximum. History older than "Keep" is deleted.' }));
+      h('p', { class: 'muted small hint', text: 'Timeout: at most the interval and 60 s; empty means that maximum. History older than "Keep" is deleted. ' +
+        'Checked from other nodes too: every node of the mesh (or the vantage points named) checks it and reports back; needs a mesh secret, at least 10 s.' }));
+  }
+
+  // A vantage point's name: the node's fqdn when this node knows it.
+  function vantageName(id) {
+    const node = window.meshwatch.nodeInfo().node;
+    if (node && node.node_id === id) return node.node_fqdn || id;
+    const p = (nodeNames || {})[id];
+    return p || id;
+  }
+  let nodeNames = null;
+  async function loadNodeNames() {
+    try {
+      const d = await api('GET', '/api/nodes?limit=1000');
+      nodeNames = {};
+      for (const p of d.items || []) if (p.id) nodeNames[p.id] = p.fqdn || p.ip;
+    } catch (e) { /* names are a nicety: ids stay */ }
+  }
+
+  // "mesh: up at 3 of 4" or "for n1.test": what a row says of its mesh role.
+  function meshNote(t) {
+    if (t.origin) return h('div', { class: 'muted small', 'data-mesh': 'copy', text: `checked here for ${t.origin.fqdn || t.origin.node_id}` });
+    if (t.mesh && t.agreement) {
+      const a = t.agreement;
+      return h('div', { class: 'muted small', 'data-mesh': 'origin', title: 'What the vantage points of the mesh say',
+        text: `mesh: ${a.summary}${a.agree || !a.reporting ? '' : ' (they disagree)'}` });
+    }
+    return null;
   }
 
   /* ---------- #/targets ---------- */
@@ -188,16 +227,16 @@
     function paint() {
       const rows = page.items.map((t) => h('tr', { 'data-target-id': String(t.id), 'data-state': t.enabled ? t.state : 'disabled' },
         h('td', { 'data-label': 'State' }, targetBadge(t.state, t.enabled)),
-        h('td', { 'data-label': 'Name' }, h('a', { href: `#/targets/${t.id}`, class: 'peer-link', text: t.name })),
+        h('td', { 'data-label': 'Name' }, h('a', { href: `#/targets/${t.id}`, class: 'peer-link', text: t.name }), meshNote(t)),
         h('td', { 'data-label': 'Host', class: 'mono', text: `${t.host.includes(':') ? '[' + t.host + ']' : t.host}:${t.port}` }),
         h('td', { 'data-label': 'Every', class: 'num', text: `${t.interval_s} s` }),
         h('td', { 'data-label': 'Last check', title: t.last_check ? fmtTime(t.last_check) : '', text: t.last_check ? fmtAgo(t.last_check) : 'never' },
           t.last_error && t.state !== 'up' ? h('div', { class: 'muted small err-text', text: t.last_error }) : null),
         h('td', { 'data-label': 'Connect', class: 'num', text: isNum(t.last_connect_ms) ? fmtMs(t.last_connect_ms) : DASH }),
         h('td', { 'data-label': 'Recent', text: ratioText(t.recent) }),
-        h('td', { class: 'actions' },
+        h('td', { class: 'actions' }, t.origin ? null : [
           h('button', { type: 'button', class: 'secondary small-btn', 'data-action': 'edit', text: 'Edit', onclick: () => showForm(t) }),
-          h('button', { type: 'button', class: 'danger small-btn', 'data-action': 'delete', text: 'Delete', onclick: () => onDelete(t) }))));
+          h('button', { type: 'button', class: 'danger small-btn', 'data-action': 'delete', text: 'Delete', onclick: () => onDelete(t) })])));
       if (!rows.length) {
         const filtered = page.q || page.state || page.enabled;
         rows.push(h('tr', null, h('td', { colspan: '8', class: 'empty',
@@ -212,6 +251,7 @@
     }
 
     showForm(null);
+    loadNodeNames();
     load();
     timer = setInterval(load, REFRESH_MS);
     return () => { alive = false; clearInterval(timer); clearTimeout(searchTimer); };
@@ -239,6 +279,19 @@
     const editBtn = h('button', { type: 'button', class: 'secondary', text: 'Edit', onclick: () => { editing = !editing; paintEdit(); } });
     const delBtn = h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: onDelete });
 
+    const vantageBody = h('tbody');
+    const vantageSummary = h('p', { class: 'muted small', id: 'target-vantage-summary' });
+    const vantageCard = h('section', { class: 'card', id: 'target-vantage', hidden: true },
+      h('h2', { text: 'Vantage points' }), vantageSummary,
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'target-vantage-table' },
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col', text: 'Node' }),
+          h('th', { scope: 'col', text: 'State' }),
+          h('th', { scope: 'col', text: 'Connect', class: 'num' }),
+          h('th', { scope: 'col', text: 'Checked' }),
+          h('th', { scope: 'col', text: 'Recent' }))),
+        vantageBody)));
+
     // its last state changes (web/events.js)
     const recent = window.meshwatch.events.recentCard([{ type: 'target', id: String(id) }]);
 
@@ -247,6 +300,7 @@
       h('div', { class: 'page-head' }, title, badge, h('span', { class: 'spacer' }), editBtn, delBtn),
       err, editSlot,
       h('section', { class: 'card' }, h('h2', { text: 'Settings and last check' }), facts),
+      vantageCard,
       recent.el,
       h('section', { class: 'card' },
         h('div', { class: 'toolbar' }, h('h2', { text: 'History' }), rangeBtns, stepSel),
@@ -292,7 +346,31 @@
         ...kv('Last check', t.last_check ? `${fmtAgo(t.last_check)} (${fmtTime(t.last_check)})` : 'never'),
         ...kv('Result', t.state === 'up' ? `connected in ${fmtMs(t.last_connect_ms)}` : (t.last_error || t.state)),
         ...kv('Recent checks', ratioText(t.recent)),
-        ...kv('Added', fmtTime(t.created_at)));
+        ...kv('Added', fmtTime(t.created_at)),
+        ...(t.origin ? kv('Checked here for', `${t.origin.fqdn || t.origin.node_id} (its target #${t.origin.target_id}); it changes only there`) : []),
+        ...(t.mesh && t.agreement ? kv('Mesh', t.agreement.summary) : []));
+      editBtn.hidden = delBtn.hidden = !!t.origin;
+      paintVantage(t);
+    }
+
+    function paintVantage(t) {
+      vantageCard.hidden = !(t.mesh && t.vantage_points);
+      if (vantageCard.hidden) return;
+      const a = t.agreement;
+      const parts = [`${a.summary}.`];
+      if (a.reporting > 0) parts.push(a.agree ? 'They agree.' : 'They disagree: the target looks different from different places.');
+      if (a.pending) parts.push(`${a.pending} not heard from yet.`);
+      if (a.stale) parts.push(`${a.stale} stale (no word for a while).`);
+      if (a.declined) parts.push(`${a.declined} declined.`);
+      vantageSummary.textContent = parts.join(' ');
+      vantageBody.replaceChildren(...t.vantage_points.map((p) => h('tr', { 'data-node-id': p.node_id, 'data-state': p.state },
+        h('td', { 'data-label': 'Node' }, p.self ? h('span', { text: `${p.fqdn || p.node_id} (this node)` }) : h('a', { href: `#/nodes/${p.node_id}`, class: 'peer-link', text: p.fqdn || p.node_id })),
+        h('td', { 'data-label': 'State' }, targetBadge(p.stale ? 'unknown' : p.state, p.state !== 'disabled'),
+          p.stale ? h('span', { class: 'muted small', text: ' stale' }) : null,
+          p.error && p.state !== 'up' ? h('div', { class: 'muted small err-text', text: p.error }) : null),
+        h('td', { 'data-label': 'Connect', class: 'num', text: isNum(p.connect_ms) ? fmtMs(p.connect_ms) : DASH }),
+        h('td', { 'data-label': 'Checked', title: p.checked_at ? fmtTime(p.checked_at) : '', text: p.checked_at ? fmtAgo(p.checked_at) : 'not yet' }),
+        h('td', { 'data-label': 'Recent', text: isNum(p.success_ratio) ? `${fmtPct(p.success_ratio)} up` : DASH }))));
     }
 
     async function loadTarget() {
@@ -332,7 +410,7 @@
     }
 
     paintRange();
-    loadTarget().then(loadHistory);
+    loadNodeNames().then(loadTarget).then(loadHistory);
     timer = setInterval(() => { loadTarget(); loadHistory(); }, REFRESH_MS * 2);
     return () => { alive = false; clearInterval(timer); recent.stop(); };
   }

@@ -84,6 +84,8 @@ struct config {
 	int dns_cache_ttl_s;
 	int max_targets;
 	int max_checks_in_flight;
+	int mesh_targets;       /* 1: check other nodes' mesh targets from here */
+	int mesh_targets_max;   /* copies of other nodes' mesh targets kept */
 	/* traffic capture (off unless capture_iface or capture_pcap is set) */
 	char capture_iface[64];
 /* IP and IPv6, untagged, behind one 802.1Q/802.1ad tag, or two (QinQ):

@@ -262,6 +262,17 @@
 /* Buckets in one target history answer, and rows read to make them. */
 #define TARGET_HISTORY_MAX_BUCKETS 2000
 #define TARGET_HISTORY_MAX_ROWS 1000000
+/* Mesh targets (meshtargets.c): the most one node distributes, the
+   vantage points one may name, the vantage results shown per target, the
+   shortest interval a copy is checked at, and how long copies outlive
+   their origin's silence before they are deleted. */
+#define MESH_TARGETS_MAX 64
+#define MESH_TARGET_VANTAGE_MAX 16
+#define MESH_TARGET_RESULTS_MAX 1024
+#define MESH_TARGET_MIN_INTERVAL_S 10
+#define MESH_TARGET_ORPHAN_S 86400
+/* Origins whose lists a node keeps track of. */
+#define MESH_TARGET_ORIGINS_MAX 1024
 /* A target's longest retention. */
 #define TARGET_MAX_RETENTION_S (5LL * 366 * 86400)
 /* The longest group_by, 1000000d: far from overflowing as milliseconds. */

@@ -109,6 +109,8 @@ void mesh_count_rejected(struct mesh *m);
 struct membership *mesh_membership(struct mesh *m);
 struct meshauth *mesh_auth(struct mesh *m);
 struct tls_client *mesh_client(struct mesh *m);
+/* Mesh targets (meshtargets.h); NULL for a NULL mesh. */
+struct meshtargets *mesh_targets(struct mesh *m);
 
 /* This node's identity as announced to peers. */
 void mesh_self(struct mesh *m, struct peer_news *out);

@@ -291,6 +291,25 @@ struct target_row {
 	int64_t last_check_ms;        /* 0: never */
 	double last_connect_ms;       /* < 0: none */
 	char last_error[96];
+	/* checked from many vantage points (meshtargets.c) */
+	int mesh;                     /* 1: distributed to the mesh */
+	char vantage[MESH_TARGET_VANTAGE_MAX * 37]; /* node ids "a,b"; "": every node */
+	char origin_id[37];           /* "": this node's own; else the node it is checked for */
+	char origin_fqdn[256];
+	int64_t origin_target;        /* the target's id on that node */
+};
+
+/* A vantage point's last word on one of this node's mesh targets. */
+struct vantage_row {
+	char node_id[37];
+	char fqdn[256];
+	int state;                    /* enum target_state */
+	double connect_ms;            /* < 0: none */
+	int64_t checked_ms;           /* when it checked (its clock) */
+	int64_t received_at;          /* when it reached this node (s) */
+	int recent_checks;            /* its last (up to 32) checks ... */
+	double recent_up;             /* ... and the share that was up, < 0 when none */
+	char error[96];
 };
 
 struct check_row {
@@ -310,6 +329,22 @@ int store_target_delete(struct store *st, int64_t id) MW_MUST_CHECK;            
 int store_target_list(struct store *st, const char *q, int enabled, int state, int limit, int offset,
     struct target_row **rows, int *n, int *total);
 int store_target_count(struct store *st);
+/* This node's own mesh targets (at most max, by id), or the copies
+   checked here for another node (origin != NULL: that node's; "": any). */
+int store_mesh_targets(struct store *st, const char *origin, int max, struct target_row **rows, int *n) MW_MUST_CHECK;
+/* Copies checked here for origin: the new list replaces the old one. Each
+   item (origin_target, config fields) is added or updated, copies no
+   longer listed are deleted with their history. The ids of the rows
+   added or changed go to changed, of those deleted to removed (each of
+   room max, the caller's arrays); a count over max_total copies from all
+   origins stops adding (*refused counts those left out). 0 or MW_EDB. */
+int store_mesh_targets_sync(struct store *st, const char *origin, const char *origin_fqdn, const struct target_row *items,
+    int n, int max_total, int64_t *changed, int *nchanged, int64_t *removed, int *nremoved, int max, int *refused)
+    MW_MUST_CHECK;
+/* A vantage point's result for one of this node's targets (upsert). */
+int store_vantage_put(struct store *st, int64_t target_id, const struct vantage_row *v) MW_MUST_CHECK;
+/* Every vantage point's last result for a target (at most max). */
+int store_vantage_list(struct store *st, int64_t target_id, int max, struct vantage_row **rows, int *n) MW_MUST_CHECK;
 /* Results and the targets' last state, one transaction. */
 int store_checks_insert(struct store *st, const struct check_row *rows, int n) MW_MUST_CHECK;
 /* Raw checks of one target in [from_ms, to_ms), oldest first, at most max. */

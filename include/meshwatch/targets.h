@@ -84,4 +84,9 @@ struct target_bucket {
    buckets with checks. */
 int targets_group(const struct check_row *rows, int n, int64_t step_ms, struct target_bucket *out, int max);
 
+/* A target's host: an IPv4 or IPv6 literal, or a DNS name (letters,
+   digits, '-', '.', '_'; labels of 1..63; at most 253). NULL when fine,
+   else what is wrong (a phrase after "field \"host\""). */
+const char *targets_host_problem(const char *h);
+
 #endif

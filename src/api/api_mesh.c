@@ -16,6 +16,7 @@
 #include "meshwatch/log.h"
 #include "meshwatch/mesh.h"
 #include "meshwatch/meshauth.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/report.h"
 #include "meshwatch/store.h"
@@ -284,6 +285,11 @@ api_nodeinfo(struct req *r)
 	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since,
 	    .page = n->cfg.nodeinfo_page_peers};
 	cJSON *o = gossip_nodeinfo(n, mesh_membership(n->mesh), &ask);
+	if (o) {
+		char tdigest[24];
+		copy_header(r, "X-Mw-Targets-Digest", tdigest, sizeof tdigest);
+		meshtargets_nodeinfo(mesh_targets(m), o, r->mesh_signer, tdigest);
+	}
 	reply_signed(r, 200, o);
 }
 

@@ -2,8 +2,6 @@
    grouped buckets, and the checker's own figures (/api/targets/stats).
    Every field is validated here, with a 400 that names it; the store only
    ever sees valid rows. */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +12,10 @@
 #include "meshwatch/json.h"
 #include "meshwatch/limits.h"
 #include "meshwatch/log.h"
+#include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/meshauth.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/store.h"
 #include "meshwatch/targets.h"
@@ -23,37 +25,10 @@
 
 #define LIST_DEFAULT 50
 
-static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
-    "retention_unit", "enabled"};
+static int own_mesh_count(struct req *r);
 
-/* A host: an IPv4 or IPv6 literal, or a DNS name (letters, digits, '-',
-   '.', '_'; labels of 1..63; at most 253). NULL when fine. */
-static const char *
-host_problem(const char *h)
-{
-	unsigned char buf[16];
-	size_t n = strlen(h);
-	if (n == 0)
-		return "must not be empty";
-	if (n > TARGET_HOST_MAX)
-		return "must be at most 253 characters";
-	if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1)
-		return NULL;
-	size_t label = 0;
-	for (const char *c = h; *c; c++) {
-		if (*c == '.') {
-			if (label == 0)
-				return "must be an IPv4 or IPv6 address or a DNS name (empty label)";
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
-			return "must be an IPv4 or IPv6 address or a DNS name (letters, digits, '-', '.')";
-		if (++label > 63)
-			return "must be a DNS name whose labels are at most 63 characters";
-	}
-	return NULL;
-}
+static const char *const known_fields[] = {"name", "host", "port", "interval_s", "timeout_s", "retention_period",
+    "retention_unit", "enabled", "mesh", "vantage"};
 
 static int
 bad(struct req *r, const char *field, const char *why)
@@ -80,6 +55,72 @@ int_field(struct req *r, const char *key, long min, long max, int *out)
 	return 0;
 }
 
+/* "vantage": a list of nodes (ids or names of peers this node knows, or
+   this node), stored as ids; null or [] for every node. 0, or
+   MW_EREPLIED after replying 400. */
+static int
+apply_vantage(struct req *r, const cJSON *v, struct target_row *t)
+{
+	t->vantage[0] = '\0';
+	if (cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > MESH_TARGET_VANTAGE_MAX)
+		return bad(r, "vantage", "must be a list of at most 16 node ids or names (or null: every node)");
+	struct membership *mem = mesh_membership(r->node->mesh);
+	size_t len = 0;
+	const cJSON *x;
+	cJSON_ArrayForEach(x, v) {
+		if (!cJSON_IsString(x))
+			return bad(r, "vantage", "must list node ids or names (strings)");
+		char id[37] = "";
+		if (strcmp(x->valuestring, r->node->id) == 0 || strcmp(x->valuestring, r->node->fqdn) == 0) {
+			snprintf(id, sizeof id, "%s", r->node->id);
+		} else {
+			int np = 0;
+			struct peer *ps = membership_snapshot(mem, &np);
+			for (int i = 0; i < np && !id[0]; i++)
+				if (ps[i].id[0] && (strcmp(ps[i].id, x->valuestring) == 0 || strcmp(ps[i].fqdn, x->valuestring) == 0))
+					snprintf(id, sizeof id, "%s", ps[i].id);
+			free(ps);
+		}
+		if (!id[0]) {
+			http_reply_error(r, 400, "invalid_field", "field \"vantage\": no node \"%.80s\" in this mesh (give ids "
+			                 "or names from /api/nodes)", x->valuestring);
+			return MW_EREPLIED;
+		}
+		if (strstr(t->vantage, id) == NULL)
+			len += (size_t)snprintf(t->vantage + len, sizeof t->vantage - len, "%s%s", len ? "," : "", id);
+	}
+	return 0;
+}
+
+/* "mesh" and "vantage". A copy checked here for another node changes
+   only there (the caller refuses those first). 0, or MW_EREPLIED. */
+static int
+apply_mesh_fields(struct req *r, struct target_row *t)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->body, "mesh");
+	if (v) {
+		if (!cJSON_IsBool(v))
+			return bad(r, "mesh", "must be true or false");
+		t->mesh = cJSON_IsTrue(v);
+	}
+	v = cJSON_GetObjectItemCaseSensitive(r->body, "vantage");
+	if (v && apply_vantage(r, v, t) != 0)
+		return MW_EREPLIED;
+	if (!t->mesh && t->vantage[0])
+		return bad(r, "vantage", "needs \"mesh\": true (vantage points are other nodes of the mesh)");
+	if (t->mesh && t->interval_s < MESH_TARGET_MIN_INTERVAL_S)
+		return bad(r, "interval_s", "must be at least 10 for a mesh target (each vantage point checks it)");
+	if (t->mesh && !meshauth_enabled(mesh_auth(r->node->mesh))) {
+		http_reply_error(r, 409, "mesh_secret_required",
+		    "a mesh target needs a mesh secret (mesh_secret): its list travels in signed answers, so that no "
+		    "host outside the mesh can make its nodes connect anywhere");
+		return MW_EREPLIED;
+	}
+	return 0;
+}
+
 /* Applies the body's fields onto t (all required when full). 0, or
    MW_EREPLIED after replying 400. */
 static int
@@ -96,7 +137,7 @@ apply_body(struct req *r, struct target_row *t, int full)
 			i++;
 		if (i == MW_ARRAY_LEN(known_fields))
 			return bad(r, f->string, "is not a target field (name, host, port, interval_s, timeout_s, "
-			                         "retention_period, retention_unit, enabled)");
+			                         "retention_period, retention_unit, enabled, mesh, vantage)");
 	}
 	static const char *const required[] = {"name", "host", "port"};
 	for (size_t i = 0; full && i < MW_ARRAY_LEN(required); i++)
@@ -119,7 +160,7 @@ apply_body(struct req *r, struct target_row *t, int full)
 	if (v) {
 		if (!cJSON_IsString(v))
 			return bad(r, "host", "must be a string");
-		const char *why = host_problem(v->valuestring);
+		const char *why = targets_host_problem(v->valuestring);
 		if (why)
 			return bad(r, "host", why);
 		snprintf(t->host, sizeof t->host, "%s", v->valuestring);
@@ -141,6 +182,8 @@ apply_body(struct req *r, struct target_row *t, int full)
 			return bad(r, "enabled", "must be true or false");
 		t->enabled = cJSON_IsTrue(v);
 	}
+	if (apply_mesh_fields(r, t) != 0)
+		return MW_EREPLIED;
 	/* the timeout: at most the interval and 60 s; when not given, that
 	   maximum (an interval change moves a timeout that was the default) */
 	int max_ms = (t->interval_s < 60 ? t->interval_s : 60) * 1000;
@@ -218,6 +261,11 @@ api_targets_create(struct req *r)
 	defaults(&t);
 	if (apply_body(r, &t, 1) != 0)
 		return;
+	if (t.mesh && own_mesh_count(r) >= MESH_TARGETS_MAX) {
+		http_reply_error(r, 409, "mesh_target_limit", "this node already has %d mesh targets, the limit",
+		    MESH_TARGETS_MAX);
+		return;
+	}
 	int rc = store_target_create(r->node->store, &t, r->node->cfg.max_targets, &out);
 	if (rc == MW_ETOOBIG) {
 		http_reply_error(r, 409, "target_limit", "the node already has %d targets, the limit (max_targets)",
@@ -230,8 +278,11 @@ api_targets_create(struct req *r)
 	}
 	if (r->node->targets)
 		targets_changed(r->node->targets, &out);
-	log_info("targets", "target %lld \"%s\" (%s port %d every %d s) added by \"%s\"", (long long)out.id, out.name,
-	    out.host, out.port, out.interval_s, r->user.username);
+	if (out.mesh)
+		meshtargets_own_changed(mesh_targets(r->node->mesh));
+	log_info("targets", "%s %lld \"%s\" (%s port %d every %d s) added by \"%s\"",
+	    out.mesh ? "mesh target" : "target", (long long)out.id, out.name, out.host, out.port, out.interval_s,
+	    r->user.username);
 	char loc[80];
 	snprintf(loc, sizeof loc, "Location: /api/targets/%lld\r\n", (long long)out.id);
 	http_reply_json(r, 201, views_target(r->node, &out), loc);
@@ -248,20 +299,54 @@ load(struct req *r, struct target_row *t)
 	return rc ? no_store(r) : 0;
 }
 
+/* A copy this node checks for another node changes only there: 0 when t
+   is this node's own, else MW_EREPLIED after a 409 naming its node. */
+static int
+own_only(struct req *r, const struct target_row *t)
+{
+	if (!t->origin_id[0])
+		return 0;
+	http_reply_error(r, 409, "owned_by_origin",
+	    "target %lld is checked here for node %s (its target %lld): change or delete it there, or set "
+	    "mesh_targets to 0 on this node to check no other node's targets",
+	    (long long)t->id, t->origin_fqdn[0] ? t->origin_fqdn : t->origin_id, (long long)t->origin_target);
+	return MW_EREPLIED;
+}
+
+/* This node's own mesh targets (up to one past the limit). */
+static int
+own_mesh_count(struct req *r)
+{
+	struct target_row *rows = NULL;
+	int n = 0;
+	if (store_mesh_targets(r->node->store, NULL, MESH_TARGETS_MAX + 1, &rows, &n) != 0)
+		n = 0;
+	free(rows);
+	return n;
+}
+
 void
 api_targets_get(struct req *r)
 {
 	struct target_row t;
-	if (load(r, &t) == 0)
-		http_reply_json(r, 200, views_target(r->node, &t), NULL);
+	if (load(r, &t) != 0)
+		return;
+	cJSON *o = views_target(r->node, &t);
+	if (t.mesh && !t.origin_id[0]) {
+		/* every vantage point, not only their agreement */
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "agreement");
+		meshtargets_view(mesh_targets(r->node->mesh), &t, o, 1);
+	}
+	http_reply_json(r, 200, o, NULL);
 }
 
 void
 api_targets_update(struct req *r)
 {
 	struct target_row t;
-	if (load(r, &t) != 0)
+	if (load(r, &t) != 0 || own_only(r, &t) != 0)
 		return;
+	int was_mesh = t.mesh;
 	int full = strcmp(r->method, "PUT") == 0;
 	if (full) {
 		/* PUT replaces: what is not given goes back to its default */
@@ -274,6 +359,11 @@ api_targets_update(struct req *r)
 	}
 	if (apply_body(r, &t, full) != 0)
 		return;
+	if (t.mesh && !was_mesh && own_mesh_count(r) >= MESH_TARGETS_MAX) {
+		http_reply_error(r, 409, "mesh_target_limit", "this node already has %d mesh targets, the limit",
+		    MESH_TARGETS_MAX);
+		return;
+	}
 	int rc = store_target_update(r->node->store, &t);
 	if (rc == MW_ENOTFOUND) {
 		http_reply_error(r, 404, "not_found", "no target with id %lld", (long long)r->id);
@@ -285,6 +375,8 @@ api_targets_update(struct req *r)
 	}
 	if (r->node->targets)
 		targets_changed(r->node->targets, &t);
+	if (t.mesh || was_mesh)
+		meshtargets_own_changed(mesh_targets(r->node->mesh));
 	http_reply_json(r, 200, views_target(r->node, &t), NULL);
 }
 
@@ -292,7 +384,7 @@ void
 api_targets_delete(struct req *r)
 {
 	struct target_row t;
-	if (load(r, &t) != 0)
+	if (load(r, &t) != 0 || own_only(r, &t) != 0)
 		return;
 	if (r->node->targets)
 		targets_removed(r->node->targets, r->id);
@@ -301,6 +393,8 @@ api_targets_delete(struct req *r)
 		no_store(r);
 		return;
 	}
+	if (t.mesh)
+		meshtargets_own_changed(mesh_targets(r->node->mesh));
 	log_info("targets", "target %lld \"%s\" and its history deleted by \"%s\"", (long long)t.id, t.name,
 	    r->user.username);
 	http_reply_raw(r, 204, "application/json", "", 0, NULL);

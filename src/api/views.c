@@ -13,7 +13,10 @@
 #include "meshwatch/events.h"
 #include "meshwatch/gossip.h"
 #include "meshwatch/json.h"
+#include "meshwatch/limits.h"
 #include "meshwatch/membership.h"
+#include "meshwatch/mesh.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/rollup.h"
 #include "meshwatch/store.h"
@@ -224,7 +227,33 @@ views_target(struct node *n, const struct target_row *t)
 			cJSON_AddNumberToObject(since, target_state_name(i), (double)ser.by_state[i]);
 	json_add_time(o, "created_at", t->created_at);
 	json_add_time(o, "updated_at", t->updated_at);
+	views_add_target_mesh(n, t, o, 0);
 	return o;
+}
+
+void
+views_add_target_mesh(struct node *n, const struct target_row *t, cJSON *o, int detail)
+{
+	cJSON_AddBoolToObject(o, "mesh", t->mesh);
+	char ids[MESH_TARGET_VANTAGE_MAX][37];
+	int nids = meshtargets_vantage_ids(t->vantage, ids, MESH_TARGET_VANTAGE_MAX);
+	if (nids > 0) {
+		cJSON *v = cJSON_AddArrayToObject(o, "vantage");
+		for (int i = 0; i < nids; i++)
+			cJSON_AddItemToArray(v, cJSON_CreateString(ids[i]));
+	} else {
+		cJSON_AddNullToObject(o, "vantage");
+	}
+	if (t->origin_id[0]) {
+		cJSON *g = cJSON_AddObjectToObject(o, "origin");
+		cJSON_AddStringToObject(g, "node_id", t->origin_id);
+		cJSON_AddStringToObject(g, "fqdn", t->origin_fqdn);
+		cJSON_AddNumberToObject(g, "target_id", (double)t->origin_target);
+	} else {
+		cJSON_AddNullToObject(o, "origin");
+	}
+	if (t->mesh && !t->origin_id[0] && n->mesh)
+		meshtargets_view(mesh_targets(n->mesh), t, o, detail);
 }
 
 cJSON *

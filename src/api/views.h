@@ -38,6 +38,10 @@ cJSON *views_seed(const struct peer *p);
    (id, name, host, port, state, success_ratio); the "by_state" counts
    added to o. */
 cJSON *views_target(struct node *n, const struct target_row *t);
+/* A target's mesh fields: mesh, vantage (ids or null), origin (the node
+   a copy is checked for, or null) and, for this node's own mesh targets,
+   the agreement of its vantage points (detail: each of them too). */
+void views_add_target_mesh(struct node *n, const struct target_row *t, cJSON *o, int detail);
 cJSON *views_target_brief(struct node *n, const struct target_row *t);
 void views_add_target_states(cJSON *o, const struct targets_stats *s);
 

@@ -119,6 +119,8 @@ static const struct opt opts[] = {
 	/* TCP targets */
 	{"max_targets", NULL, "MESHWATCH_MAX_TARGETS", I(max_targets), 1, 1000000, "10000", 0, "most TCP targets the node keeps"},
 	{"max_checks_in_flight", NULL, "MESHWATCH_MAX_CHECKS_IN_FLIGHT", I(max_checks_in_flight), 1, 60000, "4096", 0, "TCP target checks connecting at once"},
+	{"mesh_targets", NULL, "MESHWATCH_MESH_TARGETS", I(mesh_targets), 0, 1, "1", 0, "1: check the mesh targets other nodes publish (only with a mesh secret), as one of their vantage points"},
+	{"mesh_targets_max", NULL, "MESHWATCH_MESH_TARGETS_MAX", I(mesh_targets_max), 0, 100000, "256", 0, "most copies of other nodes' mesh targets checked here (from all of them); past it new ones are declined"},
 
 	/* traffic capture */
 

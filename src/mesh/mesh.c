@@ -29,6 +29,7 @@
 #include "meshwatch/limits.h"
 #include "meshwatch/log.h"
 #include "meshwatch/meshauth.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/pmtu.h"
 #include "meshwatch/store.h"
@@ -58,6 +59,7 @@ struct mesh {
 	struct meshauth *auth;
 	struct tls_client *client;
 	struct udp_responder *udp;
+	struct meshtargets *mtargets;
 
 	pthread_t scheduler;
 	struct poll_worker *workers;
@@ -257,13 +259,15 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	if (m->members)
 		membership_set_self(m->members, n->fqdn, n->ip, c->listen_port);
 	m->auth = meshauth_create(c->mesh_secret, 16384);
+	if (m->members && m->auth)
+		m->mtargets = meshtargets_create(n, m->members, m->auth);
 	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
 	if (m->client) {
 		tlsclient_limit_full_handshakes(m->client, c->first_contacts);
 		tlsclient_pace_first_contacts(m->client, c->first_contact_rate,
 		    c->first_contact_rate < FIRST_CONTACT_BURST ? c->first_contact_rate : FIRST_CONTACT_BURST);
 	}
-	if (m->members == NULL || m->auth == NULL || m->client == NULL) {
+	if (m->members == NULL || m->auth == NULL || m->client == NULL || m->mtargets == NULL) {
 		if (!err[0])
 			snprintf(err, errlen, "out of memory");
 		mesh_destroy(m);
@@ -651,7 +655,7 @@ poll_peer(struct mesh *m, struct peer *p)
 	membership_poll_view(m->members, &inc, view);
 	struct peer_news self;
 	self_news(m, inc, &self);
-	char ident[512], hdrs[1024], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
+	char ident[512], hdrs[1536], sig[256], nonce[MESHAUTH_NONCE_LEN + 1];
 	gossip_identity_string(&self, ident, sizeof ident);
 	gossip_identity_headers(&self, hdrs, sizeof hdrs);
 	meshauth_sign_request(m->auth, "GET", "/nodeinfo", ident, dest, "", 0, r->at, sig, sizeof sig, nonce);
@@ -662,6 +666,8 @@ poll_peer(struct mesh *m, struct peer *p)
 		dl += snprintf(dh + dl, sizeof dh - (size_t)dl, "X-Mw-Peers-Digest: %s\r\n", p->list_digest);
 	if (p->id[0] && p->list_cursor[0])
 		snprintf(dh + dl, sizeof dh - (size_t)dl, "X-Mw-Peers-Since: %s\r\n", p->list_cursor);
+	strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
+	meshtargets_poll_header(m->mtargets, p->id, dh, sizeof dh);
 	strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
 
 	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
@@ -732,6 +738,8 @@ poll_peer(struct mesh *m, struct peer *p)
 	refused = pin_refused(m, p, polled_id, who.id, o.spki, o.signed_ok);
 	if (refused)
 		goto done;
+	/* its mesh targets and its results for ours (signed answers only) */
+	meshtargets_answer(m->mtargets, who.id, who.fqdn, hr.body, hr.body_len);
 
 	if (c->udp_probes > 0) {
 		struct udp_stats us;
@@ -973,6 +981,7 @@ mesh_destroy(struct mesh *m)
 		mesh_stop(m); /* a start that failed half-way left threads */
 	membership_destroy(m->members);
 	meshauth_destroy(m->auth);
+	meshtargets_destroy(m->mtargets);
 	tlsclient_destroy(m->client);
 	free(m->workers);
 	free(m->idle);
@@ -1233,6 +1242,12 @@ struct meshauth *
 mesh_auth(struct mesh *m)
 {
 	return m->auth;
+}
+
+struct meshtargets *
+mesh_targets(struct mesh *m)
+{
+	return m ? m->mtargets : NULL;
 }
 
 struct tls_client *

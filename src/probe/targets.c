@@ -4,6 +4,8 @@
    t->results (under t->lock) until the main thread stores them. */
 #include "meshwatch/targets.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
@@ -870,3 +872,29 @@ targets_group(const struct check_row *rows, int n, int64_t step_ms, struct targe
 	return k;
 }
 
+const char *
+targets_host_problem(const char *h)
+{
+	unsigned char buf[16];
+	size_t n = strlen(h);
+	if (n == 0)
+		return "must not be empty";
+	if (n > TARGET_HOST_MAX)
+		return "must be at most 253 characters";
+	if (inet_pton(AF_INET, h, buf) == 1 || inet_pton(AF_INET6, h, buf) == 1)
+		return NULL;
+	size_t label = 0;
+	for (const char *c = h; *c; c++) {
+		if (*c == '.') {
+			if (label == 0)
+				return "must be an IPv4 or IPv6 address or a DNS name (empty label)";
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_')
+			return "must be an IPv4 or IPv6 address or a DNS name (letters, digits, '-', '.')";
+		if (++label > 63)
+			return "must be a DNS name whose labels are at most 63 characters";
+	}
+	return NULL;
+}

@@ -101,6 +101,8 @@ static const char *const migrations[] = {
 	/* 12: what reporting origins say of their hosts, services, targets,
 	   traffic and discovery changes (store_inventory.c) */
 	store_schema_inventory,
+	/* 13: targets checked from many vantage points (store_targets.c) */
+	store_schema_mesh_targets,
 };
 
 

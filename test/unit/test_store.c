@@ -103,6 +103,17 @@ side_query(const char *path, const char *sql, char *out, size_t outlen)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+/* Runs every statement of sql on a side connection. */
+static void
+side_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
 /* open, schema, WAL */
 
 static void
@@ -115,7 +126,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 12);
+	assert_int_equal(store_schema_version(f->st), 13);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -135,7 +146,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "12");
+	assert_string_equal(v, "13");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -1234,6 +1245,7 @@ test_migration_to_11(void **state)
 		snprintf(sql, sizeof sql, "DROP TABLE %s", later[i]);
 		side_query(db, sql, NULL, 0);
 	}
+	side_exec(db, TEST_UNDO_MIGRATION_13);
 	side_query(db, "ALTER TABLE users DROP COLUMN role", NULL, 0);
 	side_query(db, "UPDATE schema_version SET version=10", NULL, 0);
 	side_query(db, "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name='role'", v, sizeof v);
@@ -1250,6 +1262,139 @@ test_migration_to_11(void **state)
 	assert_int_equal(store_token_create(f->st, "new", ROLE_READ, "hash-new", 0, TOKENS_MAX, NULL), 0);
 	side_query(db, "SELECT version FROM schema_version", v, sizeof v);
 	assert_true(atoi(v) >= 11);
+	side_query(db, "PRAGMA integrity_check", v, sizeof v);
+	assert_string_equal(v, "ok");
+}
+
+/* A target row for the mesh tests. */
+static struct target_row
+mktarget(const char *name, int port, int64_t origin_target)
+{
+	struct target_row t;
+	memset(&t, 0, sizeof t);
+	snprintf(t.name, sizeof t.name, "%s", name);
+	snprintf(t.host, sizeof t.host, "127.0.0.1");
+	t.port = port;
+	t.interval_s = 60;
+	t.timeout_ms = 1000;
+	t.retention_period = 1;
+	snprintf(t.retention_unit, sizeof t.retention_unit, "days");
+	t.enabled = 1;
+	t.origin_target = origin_target;
+	return t;
+}
+
+#define ORIGIN_A "aaaaaaaa-1111-4111-8111-111111111111"
+#define ORIGIN_B "bbbbbbbb-2222-4222-8222-222222222222"
+
+/* Copies of other nodes' mesh targets: a list replaces the last one
+   (added, changed, unchanged, removed with its history), the cap over
+   all origins refuses the surplus, and vantage results are kept per
+   target and node (only for a target that exists). */
+static void
+test_mesh_targets_sync(void **state)
+{
+	struct fx *f = *state;
+	struct target_row own = mktarget("own", 80, 0), out;
+	own.mesh = 1;
+	assert_int_equal(store_target_create(f->st, &own, 100, &out), 0);
+	struct target_row *rows = NULL;
+	int n = 0;
+	assert_int_equal(store_mesh_targets(f->st, NULL, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, out.id);
+	free(rows);
+
+	struct target_row items[2] = {mktarget("a1", 81, 7), mktarget("a2", 82, 9)};
+	int64_t ch[8], rm[8];
+	int nch, nrm, refused;
+	assert_int_equal(store_mesh_targets_sync(f->st, ORIGIN_A, "a.test", items, 2, 10, ch, &nch, rm, &nrm, 8, &refused), 0);
+	assert_int_equal(nch, 2);
+	assert_int_equal(nrm, 0);
+	assert_int_equal(store_mesh_targets(f->st, ORIGIN_A, 10, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].origin_fqdn, "a.test");
+	assert_int_equal(rows[0].origin_target, 7);
+	assert_int_equal(rows[0].mesh, 0); /* a copy is not published again */
+	int64_t copy7 = rows[0].id;
+	free(rows);
+	/* the same list again changes nothing */
+	assert_int_equal(store_mesh_targets_sync(f->st, ORIGIN_A, "a.test", items, 2, 10, ch, &nch, rm, &nrm, 8, &refused), 0);
+	assert_int_equal(nch + nrm, 0);
+	/* a history for copy 7, then 7 changes port and 9 goes */
+	struct check_row c = {.target_id = copy7, .ts_ms = 1000, .state = TS_UP, .connect_ms = 1};
+	assert_int_equal(store_checks_insert(f->st, &c, 1), 0);
+	items[0].port = 8081;
+	assert_int_equal(store_mesh_targets_sync(f->st, ORIGIN_A, "a.test", items, 1, 10, ch, &nch, rm, &nrm, 8, &refused), 0);
+	assert_int_equal(nch, 1);
+	assert_int_equal(ch[0], copy7);
+	assert_int_equal(nrm, 1);
+	struct target_row t;
+	assert_int_equal(store_target_get(f->st, copy7, &t), 0);
+	assert_int_equal(t.port, 8081);
+	assert_int_equal(store_target_get(f->st, rm[0], &t), MW_ENOTFOUND);
+	/* the cap over every origin: one copy exists, a total of 2 takes one more of B's two */
+	struct target_row b[2] = {mktarget("b1", 91, 1), mktarget("b2", 92, 2)};
+	assert_int_equal(store_mesh_targets_sync(f->st, ORIGIN_B, "b.test", b, 2, 2, ch, &nch, rm, &nrm, 8, &refused), 0);
+	assert_int_equal(nch, 1);
+	assert_int_equal(refused, 1);
+	assert_int_equal(store_mesh_targets(f->st, "", 10, &rows, &n), 0);
+	assert_int_equal(n, 2);
+	free(rows);
+	/* an empty list removes an origin's copies with their history */
+	assert_int_equal(store_mesh_targets_sync(f->st, ORIGIN_A, "a.test", NULL, 0, 10, ch, &nch, rm, &nrm, 8, &refused), 0);
+	assert_int_equal(nrm, 1);
+	struct check_row *cr = NULL;
+	assert_int_equal(store_target_checks(f->st, copy7, 0, 1LL << 50, 10, &cr, &n), 0);
+	assert_int_equal(n, 0);
+	free(cr);
+	assert_int_equal(store_mesh_targets_sync(f->st, "", "x", NULL, 0, 10, ch, &nch, rm, &nrm, 8, &refused), MW_EINVAL);
+
+	/* vantage results: one row per node, updated in place */
+	struct vantage_row v = {.node_id = ORIGIN_A, .fqdn = "a.test", .state = TS_UP, .connect_ms = 1.5,
+	    .checked_ms = 5000, .received_at = 5, .recent_checks = 3, .recent_up = 1};
+	assert_int_equal(store_vantage_put(f->st, out.id, &v), 0);
+	v.state = TS_REFUSED;
+	v.connect_ms = -1;
+	assert_int_equal(store_vantage_put(f->st, out.id, &v), 0);
+	snprintf(v.node_id, sizeof v.node_id, ORIGIN_B);
+	assert_int_equal(store_vantage_put(f->st, 999999, &v), 0); /* no such target: nothing kept */
+	struct vantage_row *vr = NULL;
+	assert_int_equal(store_vantage_list(f->st, out.id, 10, &vr, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(vr[0].state, TS_REFUSED);
+	assert_true(vr[0].connect_ms < 0);
+	free(vr);
+	assert_int_equal(store_vantage_list(f->st, 999999, 10, &vr, &n), 0);
+	assert_int_equal(n, 0);
+	free(vr);
+	/* deleting the target takes its vantage rows */
+	assert_int_equal(store_target_delete(f->st, out.id), 0);
+	char v2[32], db[600];
+	snprintf(db, sizeof db, "%s", store_path(f->st));
+	side_query(db, "SELECT COUNT(*) FROM target_vantage", v2, sizeof v2);
+	assert_string_equal(v2, "0");
+}
+
+/* A version-12 file (targets, no mesh columns) gets migration 13 and
+   keeps its targets, as this node's own and not mesh targets. */
+static void
+test_migration_to_13(void **state)
+{
+	struct fx *f = *state;
+	struct target_row t = mktarget("kept", 443, 0), out;
+	assert_int_equal(store_target_create(f->st, &t, 100, &out), 0);
+	char db[600], v[32];
+	snprintf(db, sizeof db, "%s", store_path(f->st));
+	store_close(f->st);
+	f->st = NULL;
+	side_exec(db, TEST_UNDO_MIGRATION_13 " UPDATE schema_version SET version=12;");
+	reopen(f);
+	assert_int_equal(store_schema_version(f->st), 13);
+	assert_int_equal(store_target_get(f->st, out.id, &t), 0);
+	assert_string_equal(t.name, "kept");
+	assert_int_equal(t.mesh, 0);
+	assert_string_equal(t.origin_id, "");
 	side_query(db, "PRAGMA integrity_check", v, sizeof v);
 	assert_string_equal(v, "ok");
 }
@@ -1385,6 +1530,8 @@ main(void)
 		T(test_tokens),
 		T(test_tokens_cap),
 		T(test_migration_to_11),
+		T(test_mesh_targets_sync),
+		T(test_migration_to_13),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,4 +22,12 @@ testdir_remove(const char *dir)
 	nftw(dir, testdir_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* SQL that takes a database back from schema 13 to 12 (mesh targets'
+   columns and table), for tests that make an older file: a file of an
+   older build has none of what later migrations add. */
+#define TEST_UNDO_MIGRATION_13 \
+	"DROP INDEX targets_origin; DROP TABLE target_vantage; ALTER TABLE targets DROP COLUMN mesh; " \
+	"ALTER TABLE targets DROP COLUMN vantage; ALTER TABLE targets DROP COLUMN origin_id; " \
+	"ALTER TABLE targets DROP COLUMN origin_fqdn; ALTER TABLE targets DROP COLUMN origin_target;"
+
 #endif
