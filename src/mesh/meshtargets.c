@@ -206,7 +206,8 @@ origin_get_locked(struct meshtargets *mt, const char *id)
 	}
 	o = &mt->origins[mt->norigins++];
 	memset(o, 0, sizeof *o);
-	snprintf(o->id, sizeof o->id, "%s", id);
+	size_t len = strnlen(id, sizeof o->id - 1); /* (memcpy: gcc's UBSan build sees a NULL o in snprintf) */
+	memcpy(o->id, id, len);
 	return o;
 }
 
