@@ -65,6 +65,14 @@ void meshtargets_maintain(struct meshtargets *mt);
    only (lists). Adds to o. */
 void meshtargets_view(struct meshtargets *mt, const struct target_row *t, cJSON *o, int detail);
 
+/* The same agreement as counts: vantage points up, down (any failed
+   state), stale, pending (not heard from), declined, and how many are
+   expected (this node and the named ones, or every alive peer). */
+struct meshtargets_tally {
+	int up, down, stale, pending, declined, expected;
+};
+void meshtargets_tally(struct meshtargets *mt, const struct target_row *t, struct meshtargets_tally *out);
+
 struct meshtargets_stats {
 	int own, origins;
 	uint64_t lists_in, results_in, declined;

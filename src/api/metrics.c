@@ -17,6 +17,7 @@
 #include "meshwatch/limits.h"
 #include "meshwatch/membership.h"
 #include "meshwatch/mesh.h"
+#include "meshwatch/meshtargets.h"
 #include "meshwatch/node.h"
 #include "meshwatch/rollup.h"
 #include "meshwatch/scanner.h"
@@ -188,6 +189,19 @@ put_targets(struct mw_buf *b, struct node *n, int *capped)
 	for (int i = 0; i < k; i++)
 		if (rows[i].state != TS_UNKNOWN)
 			put(b, "meshwatch_target_up{%s} %d\n", lbl[i], rows[i].state == TS_UP);
+	put(b, "# HELP meshwatch_target_vantage_points A mesh target's vantage points (this node included) by what "
+	       "they say: up, down, stale, pending (not heard from), declined.\n"
+	       "# TYPE meshwatch_target_vantage_points gauge\n");
+	for (int i = 0; i < k; i++) {
+		if (!rows[i].mesh || rows[i].origin_id[0] || n->mesh == NULL)
+			continue;
+		struct meshtargets_tally t;
+		meshtargets_tally(mesh_targets(n->mesh), &rows[i], &t);
+		const int vals[] = {t.up, t.down, t.stale, t.pending, t.declined};
+		static const char *const names[] = {"up", "down", "stale", "pending", "declined"};
+		for (size_t j = 0; j < MW_ARRAY_LEN(vals); j++)
+			put(b, "meshwatch_target_vantage_points{%s,result=\"%s\"} %d\n", lbl[i], names[j], vals[j]);
+	}
 	put(b, "# HELP meshwatch_target_checks_total Checks of the target since this node started, by result.\n"
 	       "# TYPE meshwatch_target_checks_total counter\n");
 	for (int i = 0; i < k; i++)

@@ -568,12 +568,8 @@ add_point(cJSON *arr, const char *id, const char *fqdn, int self, const char *st
 	cJSON_AddItemToArray(arr, e);
 }
 
-struct tally {
-	int up, down, stale, pending, declined;
-};
-
 static void
-count(struct tally *t, const char *state, int stale)
+count(struct meshtargets_tally *t, const char *state, int stale)
 {
 	if (stale)
 		t->stale++;
@@ -587,13 +583,13 @@ count(struct tally *t, const char *state, int stale)
 		t->down++;
 }
 
-void
-meshtargets_view(struct meshtargets *mt, const struct target_row *t, cJSON *o, int detail)
+/* The vantage points of t into pts (an array) and their tally. */
+static void
+gather(struct meshtargets *mt, const struct target_row *t, cJSON *pts, struct meshtargets_tally *out)
 {
 	struct node *n = node_of(mt);
 	int64_t now = mw_wall_s();
-	cJSON *pts = cJSON_CreateArray();
-	struct tally tl = {0};
+	struct meshtargets_tally tl = {0};
 	/* this node first */
 	double ratio = -1;
 	int k = n->targets ? targets_recent(n->targets, t->id, &ratio) : 0;
@@ -642,6 +638,25 @@ meshtargets_view(struct meshtargets *mt, const struct target_row *t, cJSON *o, i
 		tl.pending += expected - 1 - (nv < expected - 1 ? nv : expected - 1);
 	free(peers);
 	free(v);
+	tl.expected = expected;
+	*out = tl;
+}
+
+void
+meshtargets_tally(struct meshtargets *mt, const struct target_row *t, struct meshtargets_tally *out)
+{
+	cJSON *pts = cJSON_CreateArray();
+	gather(mt, t, pts, out);
+	cJSON_Delete(pts);
+}
+
+void
+meshtargets_view(struct meshtargets *mt, const struct target_row *t, cJSON *o, int detail)
+{
+	cJSON *pts = cJSON_CreateArray();
+	struct meshtargets_tally tl;
+	gather(mt, t, pts, &tl);
+	int expected = tl.expected;
 	cJSON *a = cJSON_AddObjectToObject(o, "agreement");
 	int reporting = tl.up + tl.down;
 	cJSON_AddNumberToObject(a, "up", tl.up);

@@ -120,7 +120,12 @@ done
 api 1 GET "/api/targets?limit=10"
 echo "$BODY" | jget "[t for t in d['items'] if t['id']==$TID][0]['agreement']['summary']" | grep -qx "up at 3 of 3" ||
   fail "the list shows no agreement: $BODY"
-ok "n1 shows n1, n2, n3 up with their latency, n4 declined, \"up at 3 of 3\""
+api 1 GET /metrics
+for r in up:3 declined:1 down:0; do
+  grep -q "^meshwatch_target_vantage_points{target_id=\"$TID\",name=\"web\",result=\"${r%%:*}\"} ${r#*:}\$" <<<"$BODY" ||
+    fail "metrics: no vantage_points ${r%%:*} = ${r#*:}: $(grep vantage_points <<<"$BODY")"
+done
+ok "n1 shows n1, n2, n3 up with their latency, n4 declined, \"up at 3 of 3\" (API and /metrics)"
 
 # --- n3 is at its mesh_targets_max: a second mesh target is declined there
 api 1 POST /api/targets "{\"name\":\"db\",\"host\":\"$L\",\"port\":$OPEN2,\"interval_s\":10,\"mesh\":true}"
