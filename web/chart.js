@@ -27,7 +27,7 @@
 'use strict';
 
 (function () {
-  const { h, isNum, serverNow, fmtTime } = window.meshwatch.ui;
+  const { h, isNum, serverNow, fmtTime, DASH } = window.meshwatch.ui;
   const uPlot = window.uPlot;
 
   const PRESETS = {
@@ -73,6 +73,29 @@
     const mag = Math.pow(10, Math.floor(Math.log10(max)));
     const f = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((x) => x * mag >= max * 1.05) || 10;
     return f * mag;
+  }
+
+  // x axis labels in UTC, 24-hour: HH:MM (HH:MM:SS below a minute), the
+  // date under the first label and at midnight; past two days, dates
+  function xLabels(u, splits, axisIdx, space, incr) {
+    const span = u.scales.x.max - u.scales.x.min;
+    return splits.map((t, i) => {
+      const iso = new Date(t * 1000).toISOString();
+      const hm = incr < 60 ? iso.slice(11, 19) : iso.slice(11, 16), md = iso.slice(5, 10);
+      if (span > 2 * 86400) return hm === '00:00' ? md : `${md} ${hm}`;
+      return i === 0 || hm === '00:00' ? `${hm}\n${md}` : hm;
+    });
+  }
+
+  // room for the longest y label (11 px text)
+  function ySize(u, values) {
+    const n = Math.max(0, ...(values || []).map((v) => String(v).length));
+    return Math.max(36, Math.ceil(n * 6.4) + 16);
+  }
+
+  function lastIdx(col) {
+    for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null && col[i] !== undefined) return i;
+    return -1;
   }
 
   /* ---------- data: items -> columns with nulls for the gaps ---------- */
@@ -234,7 +257,8 @@
     function range() {
       const k = activeKey();
       if (k === 'custom' && current) return { key: k, from: current.from, to: current.to, span: current.to - current.from };
-      const to = Math.floor(serverNow() / 1000);
+      // a page whose data ends elsewhere (a capture file) says where "now" is
+      const to = Math.floor(opts.now ? opts.now() : serverNow() / 1000);
       const s = PRESETS[k].s;
       return { key: k, from: to - s, to, span: s };
     }
@@ -282,8 +306,14 @@
           width: s.width || 1.5,
           dash: s.dash || undefined,
           spanGaps: false,
+          // the value under the cursor; away from the chart, the latest
           value: (uu, v, si, idx) => {
-            if (v === null || v === undefined) return idx === null || idx === undefined ? '' : 'no data';
+            if (idx === null || idx === undefined) {
+              idx = lastIdx(uu.data[si]);
+              if (idx < 0) return DASH;
+              v = uu.data[si][idx];
+            }
+            if (v === null || v === undefined) return 'no data';
             return s.text ? s.text(v, rows && rows[idx]) : fmt(v);
           },
           points: {
@@ -323,7 +353,8 @@
         if (!data) return;
         const grid = cssColor('--chart-grid', '#e8ecf2'), axis = cssColor('--chart-axis', '#5d6778');
         const width = Math.max(box.clientWidth || 0, 240);
-        const yRange = spec.y && spec.y.fixed ? () => spec.y.fixed.slice()
+        const yRange = spec.y && spec.y.auto ? undefined
+          : spec.y && spec.y.fixed ? () => spec.y.fixed.slice()
           : ratio && spec.y.atLeast ? (uu, min, max) => [0, Math.min(1, Math.max(spec.y.atLeast, niceMax(max)))]
           : ratio ? () => [0, 1]
           : (uu, min, max) => [spec.y && isNum(spec.y.min) ? spec.y.min : 0, niceMax(max)];
@@ -339,17 +370,25 @@
           legend: { live: true },
           scales: { x: { time: true }, y: { range: yRange } },
           axes: [
-            { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, label: 'UTC', labelSize: 16, labelFont: '11px system-ui, sans-serif', font: '11px system-ui, sans-serif' },
-            { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: spec.ySize || 58,
+            { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, values: xLabels, show: spec.xAxis !== false,
+              font: '11px system-ui, sans-serif' },
+            { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, size: spec.ySize || ySize,
               font: '11px system-ui, sans-serif', values: (uu, splits) => splits.map((v) => (spec.y && spec.y.hide ? '' : yFmt(v))),
               splits: spec.y && spec.y.hide ? () => [] : undefined },
           ],
           series: [
             { label: 'time', value: (uu, v, si, idx) => {
-              if (v === null || v === undefined) return '—';
+              let latest = '';
+              if (idx === null || idx === undefined) {
+                idx = Math.max(-1, ...uu.data.slice(1).map(lastIdx));
+                if (idx < 0) return DASH;
+                v = uu.data[0][idx];
+                latest = ' (latest)';
+              }
               const half = (spec.stepS || 0) / 2;
               const a = new Date((v - half) * 1000).toISOString();
-              return half ? `${a.slice(11, 16)}–${new Date((v + half) * 1000).toISOString().slice(11, 16)} UTC ${a.slice(0, 10)}` : fmtTime(a.replace(/\.\d+Z$/, 'Z'));
+              return (half >= 1 ? `${a.slice(0, 10)} ${a.slice(11, 16)}–${new Date((v + half) * 1000).toISOString().slice(11, 16)} UTC`
+                : fmtTime(a.replace(/\.\d+Z$/, 'Z'))) + latest;
             } },
             ...spec.series.map(seriesOpts),
           ],
@@ -382,6 +421,11 @@
         lone = c.cols.map(loneIdx);
         data = [c.xs, ...c.cols];
         const any = c.cols.some((col) => col.some((v) => v !== null));
+        // what is drawn, for a reader of the page (and its test): points
+        // on the x axis, and how many of them have a value in some series
+        box.dataset.points = String(c.xs.length);
+        box.dataset.filled = String(c.xs.filter((x, i) => c.cols.some((col) => col[i] !== null)).length);
+        box.dataset.zeros = String(c.cols.reduce((a, col) => a + col.filter((v) => v === 0).length, 0));
         empty.hidden = any;
         wrapEl.classList.toggle('chart-is-empty', !any);
         if (!u) build();
