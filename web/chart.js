@@ -327,7 +327,7 @@
           const colorOf = s.bars.colorOf || (() => s.color || '--chart-1');
           const cache = new Map();
           const col = (name) => { if (!cache.has(name)) cache.set(name, cssColor(name, color)); return cache.get(name); };
-          const minPx = s.bars.minPx || 3;
+          const minPx = s.bars.minPx || 4;
           // value units of minPx device pixels on this chart's scale
           const minV = (uu) => {
             const sc = uu.scales.y;
@@ -337,7 +337,7 @@
           o.fill = color;
           o.points = { show: false };
           o.paths = uPlot.paths.bars({
-            size: [0.86, Infinity, 2],
+            size: [0.86, Infinity, 4],
             disp: {
               y0: { unit: 1, values: (uu, si) => uu.data[si].map((v) => (v === null ? null : 0)) },
               y1: { unit: 1, values: (uu, si) => { const m = minV(uu); return uu.data[si].map((v) => (v === null ? null : s.bars.full ? uu.scales.y.max : Math.max(v, m))); } },

@@ -85,11 +85,11 @@
       series: [{ key: 'jitter_ms', label: 'jitter', unit: 'ms', color: '--chart-4', fmt: fmtMs }] });
     const cLoss = group.chart({ id: 'chart-loss', title: 'UDP loss per bucket', height: 130, y: { ratio: true, atLeast: 0.05 }, yFmt: pctFmt,
       empty: 'No UDP probes in this range.',
-      series: [{ key: 'loss', label: 'loss', unit: '%', fmt: fmtPct,
+      series: [{ key: 'loss', label: 'loss', unit: '%', color: '--chart-bad', fmt: fmtPct,
         bars: { colorOf: (v) => (v === 0 ? '--chart-good' : v < 0.05 ? '--chart-warn' : '--chart-bad') } }] });
     const cOk = group.chart({ id: 'chart-ok', title: 'HTTPS poll success per bucket', height: 130, y: { ratio: true }, yFmt: pctFmt,
       empty: 'No polls in this range.',
-      series: [{ key: 'success_rate', label: 'success', unit: '%',
+      series: [{ key: 'success_rate', label: 'success', unit: '%', color: '--chart-good',
         text: (v, it) => (it ? `${fmtPct(v)} of ${fmtNumber(it.polls)} ${it.polls === 1 ? 'poll' : 'polls'}` : fmtPct(v)),
         bars: { colorOf: (v) => (v >= 0.999 ? '--chart-good' : v >= 0.9 ? '--chart-warn' : '--chart-bad') } }] });
     const cTimes = group.chart({ id: 'chart-rt', title: 'HTTPS poll time', yFmt: msFmt, empty: 'No polls in this range.',

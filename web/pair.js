@@ -24,7 +24,7 @@
     const group = chart.group({ id: 'pair', ranges: ['1h', '6h', '24h', '7d'], initial: '24h', onRange: () => load() });
     const cState = group.chart({ id: 'pair-state', title: 'State', height: 44, y: { fixed: [0, 1], hide: true }, ySize: 20, xAxis: false,
       empty: 'No samples in this range.',
-      series: [{ key: (it) => STATE_VAL[it.state] || 4, label: 'state', text: (v, it) => (it ? it.state : DASH),
+      series: [{ key: (it) => STATE_VAL[it.state] || 4, label: 'state', color: '--chart-alive', text: (v, it) => (it ? it.state : DASH),
         bars: { full: true, colorOf: (v, it) => '--chart-' + (it && STATE_VAL[it.state] ? it.state : 'unknown') } }] });
     const cRtt = group.chart({ id: 'pair-chart', title: 'Round-trip time', yFmt: msFmt, empty: 'No samples in this range.',
       series: [
@@ -33,7 +33,7 @@
       ] });
     const cLoss = group.chart({ id: 'pair-loss', title: 'UDP loss', height: 130, y: { ratio: true, atLeast: 0.05 },
       yFmt: (v) => `${+(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`, empty: 'No samples in this range.',
-      series: [{ key: 'loss', label: 'loss', unit: '%', fmt: fmtPct,
+      series: [{ key: 'loss', label: 'loss', unit: '%', color: '--chart-bad', fmt: fmtPct,
         bars: { colorOf: (v) => (v === 0 ? '--chart-good' : v < 0.05 ? '--chart-warn' : '--chart-bad') } }] });
     const cPmtu = group.chart({ id: 'pair-pmtu', title: 'Path MTU', height: 130, y: { auto: true }, yFmt: (v) => `${Math.round(v)}`,
       empty: 'No PMTU in these samples (a node\u2019s own row reports none).',

@@ -235,7 +235,7 @@
     const group = chart.group({ id: 'target', ranges: ['1h', '6h', '24h', '7d'], initial: '1h', onRange: () => loadHistory() });
     const cRatio = group.chart({ id: 'target-ratio-chart', title: 'Success ratio per bucket', height: 150, y: { ratio: true },
       empty: 'No checks in this range.',
-      series: [{ key: 'success_ratio', label: 'up', unit: '%',
+      series: [{ key: 'success_ratio', label: 'up', unit: '%', color: '--chart-good',
         text: (v, it) => (it ? `${fmtPct(v)} (${it.up} of ${it.checks} checks)` : fmtPct(v)),
         bars: { colorOf: (v) => (v >= 0.999 ? '--chart-good' : v >= 0.5 ? '--chart-warn' : '--chart-bad') } }] });
     const cLat = group.chart({ id: 'target-latency-chart', title: 'Connect time (successful checks)', height: 190,

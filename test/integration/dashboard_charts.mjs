@@ -167,6 +167,16 @@ try {
   check(loss.zeros >= 1, `node loss: no 0 % bucket among ${loss.filled} (loopback loses nothing)`);
   ok(`node page: RTT min/avg/max, jitter, loss, success and poll-time canvases; ${rtt.filled} of ${rtt.points} buckets filled (the rest are gaps); legends with units`);
   await shots(page, 'node');
+  // dark scheme: the chart colours come from web/charts.css's dark block
+  const light = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--chart-1').trim());
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForTimeout(400);
+  const dark = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--chart-1').trim());
+  await page.screenshot({ path: path.join(OUT, 'node-dark.png'), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+  check(light && dark && light !== dark, `--chart-1 is "${light}" light and "${dark}" dark`);
+  await chartDrawn(page, '#chart-rtt', 'node page RTT after the scheme changed');
+  ok(`node page: the charts redraw with the dark scheme's colours (--chart-1 ${light} -> ${dark}), screenshot node-dark.png`);
   await rangeChecks(page, '#peer-charts', /\/api\/nodes\/[^/]+\/history$/, 'node page', ['6h', '7d', '1h']);
   await page.click('#peer-charts .range-btn[data-range="1h"]');
   await page.waitForFunction(() => document.querySelector('#history-info').textContent.includes('of 1 min'));
