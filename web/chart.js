@@ -87,10 +87,11 @@
     });
   }
 
-  // room for the longest y label (11 px text)
+  // room for the longest y label (11 px text), at least 64 px so that the
+  // plots of a page's charts start at the same x and the cursor lines up
   function ySize(u, values) {
     const n = Math.max(0, ...(values || []).map((v) => String(v).length));
-    return Math.max(36, Math.ceil(n * 6.4) + 16);
+    return Math.max(64, Math.ceil(n * 6.4) + 16);
   }
 
   function lastIdx(col) {
@@ -207,9 +208,10 @@
         b.setAttribute('aria-pressed', on ? 'true' : 'false');
         b.classList.toggle('active', on);
       }
-      customBtn.textContent = k === 'custom' && current
-        ? `${fmtTime(new Date(current.from * 1000).toISOString().replace('.000', ''))} – ${fmtTime(new Date(current.to * 1000).toISOString().replace('.000', ''))}`
-        : 'Custom…';
+      // short enough for a phone: "12-07 02:18 – 12-07 04:18 UTC"
+      const short = (t) => new Date(t * 1000).toISOString().slice(5, 16).replace('T', ' ');
+      customBtn.textContent = k === 'custom' && current ? `${short(current.from)} – ${short(current.to)} UTC` : 'Custom…';
+      customBtn.title = k === 'custom' && current ? `${fmtTime(new Date(current.from * 1000).toISOString().replace('.000', ''))} – ${fmtTime(new Date(current.to * 1000).toISOString().replace('.000', ''))}` : 'Choose the start and end (UTC)';
     }
 
     function pick(r) {

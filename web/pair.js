@@ -22,7 +22,7 @@
     const title = h('h1', { text: 'Pair' });
     const info = h('p', { class: 'muted small', id: 'pair-info' });
     const group = chart.group({ id: 'pair', ranges: ['1h', '6h', '24h', '7d'], initial: '24h', onRange: () => load() });
-    const cState = group.chart({ id: 'pair-state', title: 'State', height: 44, y: { fixed: [0, 1], hide: true }, ySize: 20, xAxis: false,
+    const cState = group.chart({ id: 'pair-state', title: 'State', height: 44, y: { fixed: [0, 1], hide: true }, xAxis: false,
       empty: 'No samples in this range.',
       series: [{ key: (it) => STATE_VAL[it.state] || 4, label: 'state', color: '--chart-alive', text: (v, it) => (it ? it.state : DASH),
         bars: { full: true, colorOf: (v, it) => '--chart-' + (it && STATE_VAL[it.state] ? it.state : 'unknown') } }] });

@@ -221,7 +221,15 @@ try {
   await page.fill('#mx-th-2', '0.0003');
   await page.fill('#mx-th-3', '0.0004');
   await page.click('#mx-th-save');
-  await page.waitForFunction(() => [...document.querySelectorAll('#matrix tbody td[data-class]')].every((e) => e.dataset.class === '4'));
+  await page.waitForFunction(() => [...document.querySelectorAll('#matrix tbody td[data-class]')].every((e) => e.dataset.class === '4'))
+    .catch(async () => {
+      const st = await page.evaluate(() => ({
+        open: document.querySelector('#mx-thresholds').open, inputs: [0, 1, 2, 3].map((i) => document.querySelector(`#mx-th-${i}`).value),
+        error: document.querySelector('#mx-th-error').textContent, kept: localStorage.getItem('meshwatch.matrix.thresholds'),
+        classes: [...document.querySelectorAll('#matrix tbody td[data-class]')].map((e) => `${e.dataset.class}:${e.textContent}`),
+      }));
+      throw new CheckFailed(`matrix: after saving thresholds 0.0001..0.0004 the cells are not all the worst class: ${JSON.stringify(st)}`);
+    });
   const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('meshwatch.matrix.thresholds')));
   check(JSON.stringify(kept.rtt) === JSON.stringify([0.0001, 0.0002, 0.0003, 0.0004]), `localStorage has ${JSON.stringify(kept)}`);
   check(/localStorage/.test(await page.textContent('#mx-th-note')), 'the page does not say where thresholds are kept');
