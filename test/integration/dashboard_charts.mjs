@@ -45,11 +45,19 @@ const context = await chromium.launchPersistentContext(profile, {
   timeout: 30000,
 });
 
-// The query of the last request to path (a RegExp on the pathname) made
-// while fn runs, as an object; waits for it.
-async function requestOf(page, re, fn) {
+// The query (as an object) of a request to path (a RegExp on the
+// pathname) with from and to that want(from, to) accepts, made while fn
+// runs. The pages reload their ranges on timers too: a request that does
+// not fit is someone else's, and none fitting in 15 s fails with what came.
+async function requestOf(page, re, fn, want, what) {
+  const seen = [];
   const [req] = await Promise.all([
-    page.waitForRequest((r) => re.test(new URL(r.url()).pathname) && new URL(r.url()).searchParams.has('from'), { timeout: 15000 }),
+    page.waitForRequest((r) => {
+      const u = new URL(r.url());
+      if (!re.test(u.pathname) || !u.searchParams.has('from')) return false;
+      seen.push(`${u.searchParams.get('from')}..${u.searchParams.get('to')}`);
+      return want(Number(u.searchParams.get('from')), Number(u.searchParams.get('to')));
+    }, { timeout: 15000 }).catch(() => { throw new CheckFailed(`${what}: no request with the range wanted; saw ${JSON.stringify(seen)}`); }),
     fn(),
   ]);
   return Object.fromEntries(new URL(req.url()).searchParams);
@@ -72,9 +80,8 @@ async function chartDrawn(page, sel, what) {
 async function rangeChecks(page, scope, apiRe, what, presets) {
   const spans = { '1h': 3600, '6h': 21600, '24h': 86400, '7d': 604800 };
   for (const k of presets) {
-    const q = await requestOf(page, apiRe, () => page.click(`${scope} .range-btn[data-range="${k}"]`));
-    const span = Number(q.to) - Number(q.from);
-    check(span === spans[k], `${what}: the ${k} button asked for ${span} s (from=${q.from} to=${q.to})`);
+    await requestOf(page, apiRe, () => page.click(`${scope} .range-btn[data-range="${k}"]`),
+      (f, t) => t - f === spans[k] && Math.abs(t - Date.now() / 1000) < 120, `${what}: the ${k} button (${spans[k]} s ending now)`);
     const pressed = await page.$$eval(`${scope} .range-btn[aria-pressed="true"]`, (els) => els.map((e) => e.dataset.range));
     check(pressed.length === 1 && pressed[0] === k, `${what}: after ${k}, pressed ${JSON.stringify(pressed)}`);
   }
@@ -89,8 +96,8 @@ async function rangeChecks(page, scope, apiRe, what, presets) {
   check(/after/.test(await page.textContent(`${scope} .range-error`)), `${what}: a backwards custom range is not refused`);
   await page.fill(`${scope} .range-from`, iso(start));
   await page.fill(`${scope} .range-to`, iso(end));
-  const q = await requestOf(page, apiRe, () => page.click(`${scope} .range-apply`));
-  check(Number(q.from) === start && Number(q.to) === end, `${what}: custom asked from=${q.from} to=${q.to}, want ${start}..${end}`);
+  await requestOf(page, apiRe, () => page.click(`${scope} .range-apply`), (f, t) => f === start && t === end,
+    `${what}: custom ${start}..${end}`);
   check(await page.getAttribute(`${scope} .range-btn[data-range="custom"]`, 'aria-pressed') === 'true', `${what}: custom not shown pressed`);
   ok(`${what}: ${presets.join(', ')} and a custom range ask for their from/to and show pressed; a backwards custom range is refused`);
 }
@@ -241,8 +248,12 @@ try {
   await page.click('#mx-th-save');
   await page.locator('#mx-th-error').waitFor({ state: 'visible' });
   await page.click('#mx-th-reset');
-  await page.waitForFunction((b) => JSON.stringify([...document.querySelectorAll('#matrix tbody td[data-class]')].map((e) => e.dataset.class)) === JSON.stringify(b), before);
-  ok(`matrix: thresholds saved in localStorage recolour the grid (kept over a reload), a falling list is refused, "Defaults" restores (${before.join(',')})`);
+  // the RTTs move between refreshes: each cell's class is what its number gives with the defaults
+  await page.waitForFunction(() => [...document.querySelectorAll('#matrix tbody td[data-class]')].every((e) =>
+    Number(e.dataset.class) === [1, 10, 50, 150].filter((t) => Number(e.textContent) > t).length))
+    .catch(() => { throw new CheckFailed('matrix: "Defaults" does not bring back the default colours'); });
+  const after = await page.$$eval('#matrix tbody td[data-class]', (els) => els.map((e) => e.dataset.class));
+  ok(`matrix: thresholds saved in localStorage recolour the grid (kept over a reload), a falling list is refused, "Defaults" restores the default classes (${before.join(',')} before, ${after.join(',')} after)`);
   await page.click('#mx-tab-rtt');
   await shots(page, 'matrix');
 
@@ -274,8 +285,8 @@ try {
   await chartDrawn(page, '#chart-pps', 'traffic packets/s');
   check(live.filled >= 1 && live.legend.some((t) => /bit\/s/.test(t)), `traffic live chart ${JSON.stringify(live)}`);
   check(await page.getAttribute('#view .range-btn[data-range="5m"]', 'aria-pressed') === 'true', 'traffic: "5 min (live)" not pressed at first');
-  const q = await requestOf(page, /^\/api\/counters$/, () => page.click('#view .range-btn[data-range="1h"]'));
-  check(Number(q.to) - Number(q.from) === 3600, `traffic 1 h asked ${JSON.stringify(q)}`);
+  await requestOf(page, /^\/api\/counters$/, () => page.click('#view .range-btn[data-range="1h"]'), (f, t) => t - f === 3600,
+    'traffic: the 1h button (an hour ending at the capture\u2019s last second)');
   await page.waitForFunction(() => /a point every/.test(document.querySelector('#traffic-range-info').textContent));
   const hr = await chartDrawn(page, '#chart-bps', 'traffic 1 h');
   // the file lasts seconds: the hour before it is a gap, not zero traffic
