@@ -362,6 +362,9 @@
           : (uu, min, max) => [spec.y && isNum(spec.y.min) ? spec.y.min : 0, niceMax(max)];
         const o = {
           width, height,
+          // the same right margin on every chart (the x labels' room), so
+          // that a page's plots end at the same x too
+          padding: [10, 20, 0, 0],
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
           cursor: {
             sync: { key: syncKey, setSeries: false },
