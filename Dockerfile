@@ -1,6 +1,7 @@
 # meshwatch image, two stages on Debian 12:
 #   build:   the same scripts/setup.sh a developer runs (build packages only,
-#            civetweb's source from Debian with apt-get source), then meson.
+#            civetweb's source from Debian with apt-get source, uPlot from
+#            npm as package-lock.json pins it), then meson.
 #   runtime: bookworm-slim with only the shared libraries the binary links,
 #            curl for the health check, libcap2-bin for setcap; runs as an
 #            unprivileged user with cap_net_raw on the binary (for capture).
@@ -16,8 +17,12 @@ WORKDIR /src
 # tarball (.dockerignore keeps it if present), setup.sh adds a deb-src entry
 # derived from the image's own debian.sources and runs apt-get source; the
 # tarball is checked against the hash in subprojects/civetweb.wrap either way.
+# The lock file too: setup.sh installs the dashboard's chart library (uPlot,
+# embedded into the binary) with npm ci --omit=dev; node_modules/ is not in
+# the build context (.dockerignore), nor npm in the runtime image.
 COPY scripts/setup.sh scripts/setup.sh
 COPY subprojects/ subprojects/
+COPY package.json package-lock.json ./
 RUN ./scripts/setup.sh --build-only
 COPY . .
 # -O2, not release's -O3: 60 KB less program text mapped in each node, and

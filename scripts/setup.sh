@@ -6,7 +6,8 @@
 #   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk, nmap,
 #                                  tcpdump, tshark, tcpreplay, node_exporter)
 #   scripts/setup.sh --build-only  only what building needs (the Dockerfile's
-#                                  build stage): no browser, no npm
+#                                  build stage): no browser, and of npm's
+#                                  packages only the dashboard's (uPlot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,11 @@ packages=(
   libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev zlib1g-dev
   xz-utils dpkg-dev
 )
+# npm installs the dashboard's chart library (uPlot), which the build
+# embeds into the binary, and the browser test's driver. A machine may
+# already have Node.js from elsewhere (then Debian's npm package would
+# conflict).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 if [ "$build_only" = 0 ]; then
   # Tests: curl and openssl talk to nodes, iproute2 and nftables build the
   # namespace meshes, python3-yaml reads docker-compose.yml, systemd brings
@@ -43,9 +49,6 @@ if [ "$build_only" = 0 ]; then
   # packet downloads are read back with tcpdump; IPFIX export is checked
   # against nfdump's collector (nfcapd)
   packages+=(tcpdump nfdump)
-  # Node.js and npm drive the browser test; a machine may already have them
-  # from elsewhere (then Debian's npm package would conflict).
-  command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 # tshark asks whether non-root users may capture: DEBIAN_FRONTEND=noninteractive
 # (below) takes the default answer, no.
@@ -113,16 +116,24 @@ if [ -d subprojects/civetweb-1.15 ] && ! cmp -s subprojects/packagefiles/civetwe
   cp subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build
 fi
 
-# Browser-test driver, pinned by package-lock.json.
-if [ "$build_only" = 0 ] && [ -f package-lock.json ]; then
+# npm's packages, pinned by package-lock.json, never committed: uPlot
+# (dependencies), which the build embeds into the binary, and, except with
+# --build-only, playwright-core (devDependencies), which drives the browser
+# test. Installed again when the lock file changed or a package is missing.
+if [ -f package-lock.json ]; then
+  need=0
+  [ -f node_modules/uplot/dist/uPlot.iife.min.js ] || need=1
+  [ "$build_only" = 1 ] || [ -f node_modules/playwright-core/package.json ] || need=1
   stamp=node_modules/.package-lock.json
-  if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-    echo "setup: npm ci"
-    # Only the browser test needs it: without the registry, that test is
-    # skipped (and says so) rather than the whole setup failing.
-    if ! npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>"${TMPDIR:-/tmp}/meshwatch-npm.log"; then
-      echo "setup: npm ci failed ($(grep -m1 'npm ERR!' "${TMPDIR:-/tmp}/meshwatch-npm.log" || true)); the browser test will be skipped"
-      rm -rf node_modules
+  { [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ]; } || need=1
+  if [ "$need" = 1 ]; then
+    omit=()
+    [ "$build_only" = 1 ] && omit=(--omit=dev)
+    echo "setup: npm ci ${omit[*]}"
+    log="${TMPDIR:-/tmp}/meshwatch-npm.log"
+    if ! npm ci "${omit[@]}" --no-audit --no-fund --loglevel=error >/dev/null 2>"$log"; then
+      echo "setup: npm ci failed ($(grep -m1 -i 'npm ERR!\|npm error' "$log" || true)); the build needs node_modules/uplot (see $log)" >&2
+      exit 1
     fi
   fi
 fi

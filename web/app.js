@@ -5,7 +5,8 @@
    This file is the shell: the page registry and router, login and the
    session, the fetch helper, the /api/node poller behind the header, the
    one WebSocket client (window.meshwatch.live), the mesh feed the mesh and
-   node pages share, and the formatting and chart helpers every page uses.
+   node pages share, and the formatting helpers every page uses (the time
+   charts are web/chart.js).
    Each page is a file of its own (web/mesh.js, node.js, matrix.js, ...)
    that loads after this one and calls window.meshwatch.registerPage with
    its hash route and render function. A render function gets the <main>
@@ -793,96 +794,6 @@
   }
   const r1 = (v) => Math.round(v * 10) / 10;
 
-  /* ---------- charts (small, own code) ---------- */
-
-  // Nice round upper bound and tick step for 0..max.
-  function niceScale(max, ticks) {
-    if (!(max > 0)) max = 1;
-    const raw = max / ticks;
-    const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-    const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((v) => v >= raw) || 10 * mag;
-    return { max: step * Math.ceil(max / step - 1e-9), step };
-  }
-
-  function utcHM(ms) {
-    const d = new Date(ms);
-    return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
-  }
-
-  // A time chart: opts = {from, to (ms), stepS, height, yFmt, yMax (fixed)|null,
-  // series: [{key, cls, label}] (lines) | bars: {key, cls(v)}, items, tip(item)}.
-  function timeChart(opts) {
-    const W = Math.max(300, Math.round(opts.width || 820)), H = opts.height || 220, ml = 62, mr = 14, mt = 12, mb = 28;
-    const pw = W - ml - mr, ph = H - mt - mb;
-    const stepMs = opts.stepS * 1000;
-    // whole buckets: the one holding "now" is drawn in full
-    const from = Math.floor(opts.from / stepMs) * stepMs, to = Math.ceil(opts.to / stepMs) * stepMs;
-    const span = Math.max(to - from, 1);
-    const items = opts.items.map((it) => Object.assign({ _t: Date.parse(it.t) }, it)).filter((it) => Number.isFinite(it._t)).sort((a, b) => a._t - b._t);
-    const keys = opts.bars ? [opts.bars.key] : opts.series.map((x) => x.key);
-    let maxV = 0;
-    for (const it of items) for (const k of keys) if (isNum(it[k])) maxV = Math.max(maxV, it[k]);
-    const sc = opts.yMax ? { max: opts.yMax, step: opts.yMax / 4 } : niceScale(maxV * 1.08, 4);
-    // a bucket is drawn over [t, t+step): its centre is t + step/2
-    const X = (t) => ml + ((t + stepMs / 2 - from) / span) * pw;
-    const Y = (v) => mt + ph - (Math.min(v, sc.max) / sc.max) * ph;
-    const svg = s('svg', { class: 'chart ' + (opts.cls || ''), viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': opts.label });
-    const grid = s('g', { class: 'chart-grid' });
-    for (let v = 0; v <= sc.max + 1e-9; v += sc.step) {
-      grid.append(s('line', { x1: ml, x2: W - mr, y1: r1(Y(v)), y2: r1(Y(v)) }));
-      grid.append(s('text', { class: 'chart-tick', x: ml - 6, y: r1(Y(v)), 'text-anchor': 'end', 'dominant-baseline': 'central', text: opts.yFmt(v) }));
-    }
-    // time ticks on round UTC boundaries
-    const maxTicks = Math.max(2, Math.min(8, Math.floor(pw / 70)));
-    const tickMs = [5, 10, 15, 30, 60, 120, 180, 240, 360, 720].map((m) => m * 60000).find((m) => span / m <= maxTicks) || 12 * 3600000;
-    for (let t = Math.ceil(from / tickMs) * tickMs; t <= to - tickMs / 3; t += tickMs) {
-      const x = ml + ((t - from) / span) * pw;
-      grid.append(s('line', { class: 'chart-vtick', x1: r1(x), x2: r1(x), y1: mt, y2: mt + ph + 4 }));
-      grid.append(s('text', { class: 'chart-tick', x: r1(x), y: H - 8, 'text-anchor': 'middle', text: utcHM(t) }));
-    }
-    grid.append(s('text', { class: 'chart-tick chart-utc', x: W - mr, y: H - 8, 'text-anchor': 'end', text: 'UTC' }));
-    svg.append(grid, s('line', { class: 'chart-axis', x1: ml, x2: W - mr, y1: mt + ph, y2: mt + ph }));
-    const clipId = 'clip-' + Math.random().toString(36).slice(2);
-    svg.append(s('clipPath', { id: clipId }, s('rect', { x: ml, y: mt - 2, width: pw, height: ph + 4 })));
-    const plot = s('g', { 'clip-path': `url(#${clipId})` });
-    svg.append(plot);
-    const bw = Math.max((stepMs / span) * pw - 1, 1.5);
-    if (opts.bars) {
-      for (const it of items) {
-        const v = it[opts.bars.key];
-        if (!isNum(v)) continue;
-        const y = Math.min(Y(v), mt + ph - 2); // a 0 % bucket still shows
-        plot.append(s('rect', { class: 'chart-bar ' + opts.bars.cls(v), x: r1(X(it._t) - bw / 2), y: r1(y), width: r1(bw), height: r1(mt + ph - y) }));
-      }
-    } else {
-      for (const se of opts.series) {
-        // consecutive buckets are joined; a gap (no polls) breaks the line;
-        // a lone bucket is a dot (zero-length segment with round caps)
-        const segs = [];
-        let cur = null, prevT = null;
-        for (const it of items) {
-          const v = it[se.key];
-          if (!isNum(v)) { cur = null; prevT = null; continue; }
-          const pt = `${r1(X(it._t))} ${r1(Y(v))}`;
-          if (cur && it._t - prevT <= stepMs * 1.5) cur.push(pt);
-          else { cur = [pt]; segs.push(cur); }
-          prevT = it._t;
-        }
-        const d = segs.map((sg) => `M${sg[0]}` + (sg.length === 1 ? ' h0' : sg.slice(1).map((pt) => ` L${pt}`).join(''))).join(' ');
-        if (d) plot.append(s('path', { class: 'chart-line ' + se.cls, 'data-series': se.key, d }));
-      }
-    }
-    // hover targets with a tooltip per bucket
-    const hover = s('g', { class: 'chart-hover' });
-    for (const it of items) {
-      hover.append(s('rect', { x: r1(X(it._t) - Math.max(bw, 4) / 2), y: mt, width: r1(Math.max(bw, 4)), height: ph }, s('title', { text: opts.tip(it) })));
-    }
-    svg.append(hover);
-    if (!items.length) svg.append(s('text', { class: 'chart-empty', x: ml + pw / 2, y: mt + ph / 2, 'text-anchor': 'middle', text: 'No polls in this range' }));
-    return svg;
-  }
-
-
   // What page files may use: registerPage(route), live.subscribe(topic,
   // fn), the mesh feed (the mesh and node pages), session (the user, the
   // last /api/node answer, the page title) and the helpers in ui.
@@ -892,7 +803,7 @@
     meshFeed: { subscribe: feedSubscribe, modeIndicator },
     session: { user: currentUser, readOnly, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, setNavBadge, NODE_POLL_MS: POLL_MS },
     ui: {
-      h, s, show, setMessage, api, ApiError, timeChart, niceScale,
+      h, s, show, setMessage, api, ApiError,
       fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,
       natCmp, serverNow, noteServerTime, isNum, get, r1, DASH,
       STATE_ORDER, stateBadge, excuseText,

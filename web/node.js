@@ -3,24 +3,19 @@
    the helpers in window.meshwatch.ui (same rules as app.js: no innerHTML,
    no inline style or script).
      #/nodes/:id  a peer: identity, polling and UDP figures (from the mesh
-                  feed), its last events, history charts with a range
-                  selector, its path MTU and their changes, and "Forget
-                  this peer" */
+                  feed), its last events, history charts (web/chart.js:
+                  UDP RTT min/avg/max, jitter, loss, HTTPS poll success
+                  and times) with a range bar and zoom, its path MTU and
+                  their changes, and "Forget this peer" */
 'use strict';
 
 (function () {
-  const { h, api, setMessage, timeChart, fmtDuration, fmtTime, fmtNumber, plural, fmtMs, fmtPct,
+  const { h, api, setMessage, fmtDuration, fmtTime, fmtNumber, plural, fmtMs, fmtPct,
     fmtAgo, fmtVal, serverNow, isNum, get, DASH, stateBadge, excuseText } = window.meshwatch.ui;
-  const { session, meshFeed } = window.meshwatch;
+  const { session, meshFeed, chart } = window.meshwatch;
 
-  const RANGES = [
-    { key: '1h', label: '1 h', s: 3600, step: 60 },
-    { key: '6h', label: '6 h', s: 6 * 3600, step: 120 },
-    { key: '24h', label: '24 h', s: 86400, step: 300 },
-  ];
-  // The range the user picked (kept across visits); until then the shortest
-  // range that holds the peer's whole history (24 h for peers known longer).
-  let nodeRange = null;
+  const msFmt = (v) => (v === 0 ? '0' : v < 1 ? `${+v.toFixed(2)} ms` : v < 100 ? `${+v.toFixed(1)} ms` : `${Math.round(v)} ms`);
+  const pctFmt = (v) => `${+(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`;
 
   function renderNode(view, params) {
     const id = params.id;
@@ -75,25 +70,40 @@
         kv('Loss', 'udp.loss', (p) => { const l = get(p, 'udp.loss'); return isNum(l) ? { text: fmtPct(l), cls: l > 0 ? 'warn' : null } : DASH; }),
         kv('Probes', 'udp.probes', (p) => fmtNumber(get(p, 'udp.probes')))));
 
-    // charts
-    const rangeBtns = RANGES.map((r) => h('button', { type: 'button', class: 'secondary small-btn range-btn', 'data-range': r.key, text: r.label,
-      onclick: () => { nodeRange = r.key; paintRange(); loadHistory(); } }));
-    let autoRange = '24h';
+    // charts: one range bar, zoom and cursor for all of them. The range the
+    // user picked is kept while the dashboard is open; until then, the
+    // shortest range that holds the peer's whole history.
+    const group = chart.group({ id: 'node', ranges: ['1h', '6h', '24h', '7d'], initial: '24h', onRange: () => loadHistory() });
     const chartErr = h('p', { class: 'error', role: 'alert', hidden: true });
-    const rtChart = h('div', { class: 'chart-box', id: 'chart-rt' });
-    const okChart = h('div', { class: 'chart-box', id: 'chart-ok' });
-    const rtLegend = h('ul', { class: 'legend chart-legend' },
-      h('li', null, h('span', { class: 'swatch sw-total' }), 'total'),
-      h('li', null, h('span', { class: 'swatch sw-connect' }), 'connect'),
-      h('li', null, h('span', { class: 'swatch sw-tls' }), 'TLS handshake'),
-      h('li', null, h('span', { class: 'swatch sw-ttfb' }), 'first byte'));
+    const cRtt = group.chart({ id: 'chart-rtt', title: 'UDP round-trip time', yFmt: msFmt, empty: 'No UDP probes in this range.',
+      series: [
+        { key: 'rtt_min_ms', label: 'min', unit: 'ms', color: '--chart-3', fmt: fmtMs },
+        { key: 'rtt_avg_ms', label: 'average', unit: 'ms', color: '--chart-1', width: 2, fmt: fmtMs },
+        { key: 'rtt_max_ms', label: 'max', unit: 'ms', color: '--chart-2', fmt: fmtMs },
+      ], bands: [[2, 0]] });
+    const cJitter = group.chart({ id: 'chart-jitter', title: 'Jitter', height: 130, yFmt: msFmt, empty: 'No UDP probes in this range.',
+      series: [{ key: 'jitter_ms', label: 'jitter', unit: 'ms', color: '--chart-4', fmt: fmtMs }] });
+    const cLoss = group.chart({ id: 'chart-loss', title: 'UDP loss per bucket', height: 130, y: { ratio: true, atLeast: 0.05 }, yFmt: pctFmt,
+      empty: 'No UDP probes in this range.',
+      series: [{ key: 'loss', label: 'loss', unit: '%', color: '--chart-bad', fmt: fmtPct,
+        bars: { colorOf: (v) => (v === 0 ? '--chart-good' : v < 0.05 ? '--chart-warn' : '--chart-bad') } }] });
+    const cOk = group.chart({ id: 'chart-ok', title: 'HTTPS poll success per bucket', height: 130, y: { ratio: true }, yFmt: pctFmt,
+      empty: 'No polls in this range.',
+      series: [{ key: 'success_rate', label: 'success', unit: '%', color: '--chart-good',
+        text: (v, it) => (it ? `${fmtPct(v)} of ${fmtNumber(it.polls)} ${it.polls === 1 ? 'poll' : 'polls'}` : fmtPct(v)),
+        bars: { colorOf: (v) => (v >= 0.999 ? '--chart-good' : v >= 0.9 ? '--chart-warn' : '--chart-bad') } }] });
+    const cTimes = group.chart({ id: 'chart-rt', title: 'HTTPS poll time', yFmt: msFmt, empty: 'No polls in this range.',
+      series: [
+        { key: 'total_ms', label: 'total', unit: 'ms', color: '--chart-1', width: 2, fmt: fmtMs },
+        { key: 'connect_ms', label: 'connect', unit: 'ms', color: '--chart-3', fmt: fmtMs },
+        { key: 'tls_ms', label: 'TLS handshake', unit: 'ms', color: '--chart-2', fmt: fmtMs },
+        { key: 'ttfb_ms', label: 'first byte', unit: 'ms', color: '--chart-4', fmt: fmtMs },
+      ] });
     const histInfo = h('span', { class: 'muted small', id: 'history-info' });
     const chartsCard = h('section', { class: 'card', id: 'peer-charts' },
-      h('div', { class: 'toolbar' }, h('h2', { text: 'History' }),
-        h('div', { class: 'range', role: 'group', 'aria-label': 'Time range' }, rangeBtns)),
-      chartErr,
-      h('h3', { class: 'chart-title', text: 'Response time (HTTPS poll)' }), rtLegend, rtChart,
-      h('h3', { class: 'chart-title', text: 'Success rate per bucket' }), okChart, histInfo);
+      h('div', { class: 'toolbar' }, h('h2', { text: 'History' })),
+      group.el, chartErr,
+      cRtt.el, h('div', { class: 'chart-grid-3' }, cJitter.el, cLoss.el, cOk.el), cTimes.el, histInfo);
 
     // PMTU
     const pmtuKv = h('dl', { class: 'kv' });
@@ -182,56 +192,26 @@
       }
     }
 
-    function paintRange() {
-      for (const b of rangeBtns) b.setAttribute('aria-pressed', b.dataset.range === (nodeRange || autoRange) ? 'true' : 'false');
-    }
-
     async function loadHistory() {
       clearTimeout(histTimer);
       const seq = ++histSeq;
-      const r = RANGES.find((x) => x.key === (nodeRange || autoRange)) || RANGES[2];
-      const to = Math.floor(serverNow() / 1000);
-      const from = to - r.s;
+      const r = group.range();
+      const step = chart.stepFor(r.span, 60);
       try {
-        const d = await api('GET', `/api/nodes/${encodeURIComponent(id)}/history?from=${from}&to=${to}&step=${r.step}`);
+        const d = await api('GET', `/api/nodes/${encodeURIComponent(id)}/history?from=${r.from}&to=${r.to}&step=${step}`);
         if (!alive || seq !== histSeq) return;
         setMessage(chartErr, '');
-        lastHist = { d, r, from, to };
-        drawHistory();
+        const st = d.step_s || step;
+        group.setData(d.items, { from: Date.parse(d.from) / 1000 || r.from, to: Date.parse(d.to) / 1000 || r.to, stepS: st });
+        const polls = d.items.reduce((a, it) => a + (Number(it.polls) || 0), 0);
+        histInfo.textContent = `${plural(d.items.length, 'bucket', 'buckets')} of ${chart.fmtSpan(st)} · ${plural(polls, 'poll', 'polls')} · ${fmtTime(d.from)} – ${fmtTime(d.to)}`;
       } catch (e) {
         if (e.handled || !alive || seq !== histSeq) return;
         setMessage(chartErr, `Could not load the history: ${e.detail}`);
       }
-      if (alive && seq === histSeq) histTimer = setTimeout(loadHistory, (nodeRange || autoRange) === '1h' ? 10000 : 30000);
+      // a range that ends now moves on; a custom one stays put
+      if (alive && seq === histSeq && r.key !== 'custom') histTimer = setTimeout(loadHistory, r.key === '1h' ? 10000 : 30000);
     }
-
-    let lastHist = null, drawnWidth = 0;
-    function drawHistory() {
-      if (!lastHist) return;
-      const { d, r, from, to } = lastHist;
-      {
-        const width = chartsCard.querySelector('.chart-box').clientWidth || 820;
-        drawnWidth = width;
-        const fromMs = Date.parse(d.from) || from * 1000, toMs = Date.parse(d.to) || to * 1000;
-        const step = d.step_s || r.step;
-        const tip = (it) => `${fmtTime(it.t)}: ${fmtNumber(it.polls)} polls, ${fmtNumber(it.ok)} ok (${fmtPct(it.success_rate)})\n` +
-          `total ${fmtMs(it.total_ms)} · connect ${fmtMs(it.connect_ms)} · TLS ${fmtMs(it.tls_ms)} · first byte ${fmtMs(it.ttfb_ms)}\n` +
-          `RTT ${fmtMs(it.rtt_avg_ms)} · jitter ${fmtMs(it.jitter_ms)} · loss ${fmtPct(it.loss)}`;
-        rtChart.replaceChildren(timeChart({ width, from: fromMs, to: toMs, stepS: step, items: d.items, tip, label: 'Response time',
-          yFmt: (v) => (v === 0 ? '0' : v < 1 ? `${+v.toFixed(2)} ms` : `${+v.toFixed(1)} ms`),
-          series: [{ key: 'connect_ms', cls: 'ln-connect' }, { key: 'tls_ms', cls: 'ln-tls' }, { key: 'ttfb_ms', cls: 'ln-ttfb' }, { key: 'total_ms', cls: 'ln-total' }] }));
-        okChart.replaceChildren(timeChart({ width, from: fromMs, to: toMs, stepS: step, items: d.items, tip, label: 'Success rate', height: 150, yMax: 1, cls: 'chart-ok',
-          yFmt: (v) => `${Math.round(v * 100)} %`,
-          bars: { key: 'success_rate', cls: (v) => (v >= 0.999 ? 'bar-ok' : v >= 0.9 ? 'bar-warn' : 'bar-bad') } }));
-        const polls = d.items.reduce((a, it) => a + (Number(it.polls) || 0), 0);
-        histInfo.textContent = `${plural(d.items.length, 'bucket', 'buckets')} of ${step % 3600 === 0 ? step / 3600 + ' h' : step % 60 === 0 ? step / 60 + ' min' : step + ' s'} · ${plural(polls, 'poll', 'polls')} · ${fmtTime(d.from)} – ${fmtTime(d.to)}`;
-      }
-    }
-    const ro = typeof ResizeObserver === 'function' ? new ResizeObserver(() => {
-      const w = rtChart.clientWidth;
-      if (lastHist && w && Math.abs(w - drawnWidth) > 24) drawHistory();
-    }) : null;
-    if (ro) ro.observe(rtChart);
 
     async function loadPmtu() {
       try {
@@ -280,21 +260,19 @@
     }
 
     let alive = true;
-    paintRange();
     // the history waits for the peer (its first_seen picks the default range)
     loadPeer().then(() => {
       if (!alive) return;
       const known = peer && Date.parse(peer.first_seen);
       if (Number.isFinite(known)) {
         const age = (serverNow() - known) / 1000;
-        autoRange = age < 3600 ? '1h' : age < 6 * 3600 ? '6h' : '24h';
+        group.setAuto(age < 3600 ? '1h' : age < 6 * 3600 ? '6h' : age < 86400 ? '24h' : '7d');
       }
-      paintRange();
       loadHistory();
     });
     const unsub = meshFeed.subscribe(onFeed);
     const ageTimer = setInterval(() => { if (peer && !gone) paintPeer(peer); }, 1000);
-    return () => { alive = false; unsub(); recent.stop(); clearTimeout(histTimer); clearInterval(ageTimer); if (ro) ro.disconnect(); };
+    return () => { alive = false; unsub(); recent.stop(); clearTimeout(histTimer); clearInterval(ageTimer); group.destroy(); };
   }
 
   window.meshwatch.registerPage({ path: '/nodes/:id', label: 'Node', navParent: '/mesh', render: renderNode });

@@ -4,11 +4,12 @@
    no inline style or script).
      #/targets      list with search and filters, add / edit form, delete
      #/targets/:id  one target: state, settings, its last events, history
-                    chart with a group-by selector */
+                    charts (web/chart.js: range bar, zoom) with a group-by
+                    selector */
 'use strict';
 
 (function () {
-  const { h, api, setMessage, timeChart, fmtAgo, fmtMs, fmtPct, fmtTime, plural, isNum, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtAgo, fmtMs, fmtPct, fmtTime, plural, isNum, DASH } = window.meshwatch.ui;
   const PAGE = 25;
   const REFRESH_MS = 5000;
   const STATES = ['up', 'refused', 'timeout', 'unreachable', 'dns_error', 'unknown'];
@@ -259,21 +260,30 @@
 
   /* ---------- #/targets/:id ---------- */
 
-  const RANGES = [['1h', 3600], ['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]];
+  const { chart } = window.meshwatch;
   const STEPS = ['auto', '10s', '1m', '5m', '1h', '1d'];
 
   function renderTarget(view, params) {
     const id = params.id;
-    let alive = true, timer = null, target = null, rangeS = 3600, step = 'auto', editing = false;
+    let alive = true, timer = null, target = null, step = 'auto', editing = false, histSeq = 0;
     const title = h('h1', { text: 'Target' });
     const badge = h('span');
     const err = h('p', { class: 'error', role: 'alert', hidden: true, id: 'target-error' });
     const facts = h('dl', { class: 'kv', id: 'target-facts' });
     const chartErr = h('p', { class: 'error', role: 'alert', hidden: true });
-    const ratioSlot = h('div', { id: 'target-ratio-chart' });
-    const latSlot = h('div', { id: 'target-latency-chart' });
     const summary = h('p', { class: 'muted small', id: 'target-history-summary' });
-    const rangeBtns = h('div', { class: 'range', role: 'group', 'aria-label': 'Time range' });
+    const group = chart.group({ id: 'target', ranges: ['1h', '6h', '24h', '7d'], initial: '1h', onRange: () => loadHistory() });
+    const cRatio = group.chart({ id: 'target-ratio-chart', title: 'Success ratio per bucket', height: 150, y: { ratio: true },
+      empty: 'No checks in this range.',
+      series: [{ key: 'success_ratio', label: 'up', unit: '%', color: '--chart-good',
+        text: (v, it) => (it ? `${fmtPct(v)} (${it.up} of ${it.checks} checks)` : fmtPct(v)),
+        bars: { colorOf: (v) => (v >= 0.999 ? '--chart-good' : v >= 0.5 ? '--chart-warn' : '--chart-bad') } }] });
+    const cLat = group.chart({ id: 'target-latency-chart', title: 'Connect time (successful checks)', height: 190,
+      yFmt: (v) => `${+v.toFixed(2)} ms`, empty: 'No successful checks in this range.',
+      series: [
+        { key: 'latency_avg_ms', label: 'average', unit: 'ms', color: '--chart-1', width: 2, fmt: fmtMs },
+        { key: 'latency_p95_ms', label: 'p95', unit: 'ms', color: '--chart-2', fmt: fmtMs },
+      ] });
     const stepSel = h('select', { id: 'target-group-by', 'aria-label': 'Group by' }, ...STEPS.map((s) => h('option', { value: s, text: s === 'auto' ? 'group: auto' : `group: ${s}` })));
     const editSlot = h('div');
     const editBtn = h('button', { type: 'button', class: 'secondary', text: 'Edit', onclick: () => { editing = !editing; paintEdit(); } });
@@ -303,18 +313,9 @@
       vantageCard,
       recent.el,
       h('section', { class: 'card' },
-        h('div', { class: 'toolbar' }, h('h2', { text: 'History' }), rangeBtns, stepSel),
-        chartErr, summary,
-        h('h3', { class: 'chart-title', text: 'Success ratio per bucket' }), ratioSlot,
-        h('h3', { class: 'chart-title', text: 'Connect time (average and p95 of successful checks)' }), latSlot)));
+        h('div', { class: 'toolbar' }, h('h2', { text: 'History' }), stepSel),
+        group.el, chartErr, summary, cRatio.el, cLat.el)));
 
-    for (const [label, s] of RANGES) {
-      rangeBtns.append(h('button', { type: 'button', class: 'secondary small-btn', 'data-range': label, text: label,
-        onclick: () => { rangeS = s; paintRange(); loadHistory(); } }));
-    }
-    function paintRange() {
-      for (const b of rangeBtns.children) b.setAttribute('aria-pressed', String(RANGES.find((r) => r[0] === b.dataset.range)[1] === rangeS));
-    }
     stepSel.addEventListener('change', () => { step = stepSel.value; loadHistory(); });
 
     function paintEdit() {
@@ -386,33 +387,26 @@
     }
 
     async function loadHistory() {
-      const to = Math.floor(Date.now() / 1000), from = to - rangeS;
-      const qs = new URLSearchParams({ from: String(from), to: String(to) });
+      const my = ++histSeq;
+      const r = group.range();
+      const qs = new URLSearchParams({ from: String(r.from), to: String(r.to) });
       if (step !== 'auto') qs.set('group_by', step);
       try {
         const d = await api('GET', `/api/targets/${encodeURIComponent(id)}/history?` + qs.toString());
-        if (!alive) return;
+        if (!alive || my !== histSeq) return;
         setMessage(chartErr, '');
-        const width = Math.max(320, (ratioSlot.clientWidth || 820));
         const checks = d.items.reduce((a, it) => a + it.checks, 0), up = d.items.reduce((a, it) => a + it.up, 0);
         summary.textContent = checks ? `${plural(checks, 'check', 'checks')} in this range, ${fmtPct(up / checks)} up; buckets of ${d.step_s} s.` : `No checks in this range (buckets of ${d.step_s} s).`;
-        ratioSlot.replaceChildren(timeChart({ from: from * 1000, to: to * 1000, stepS: d.step_s, width, height: 160, yMax: 1,
-          yFmt: (v) => `${Math.round(v * 100)} %`, label: 'Success ratio per bucket', items: d.items,
-          bars: { key: 'success_ratio', cls: (v) => v >= 0.999 ? 'bar-ok' : v >= 0.5 ? 'bar-warn' : 'bar-bad' },
-          tip: (it) => `${fmtTime(it.t)}: ${it.up} of ${it.checks} up (${fmtPct(it.success_ratio)})` }));
-        latSlot.replaceChildren(timeChart({ from: from * 1000, to: to * 1000, stepS: d.step_s, width, height: 200,
-          yFmt: (v) => `${+v.toFixed(2)} ms`, label: 'Connect time', items: d.items,
-          series: [{ key: 'latency_avg_ms', cls: 'ln-connect', label: 'average' }, { key: 'latency_p95_ms', cls: 'ln-total', label: 'p95' }],
-          tip: (it) => `${fmtTime(it.t)}: avg ${fmtMs(it.latency_avg_ms)}, p95 ${fmtMs(it.latency_p95_ms)} (${it.checks} checks)` }));
+        group.setData(d.items, { from: r.from, to: r.to, stepS: d.step_s });
       } catch (e) {
-        if (!e.handled && alive) setMessage(chartErr, e.detail);
+        if (!e.handled && alive && my === histSeq) setMessage(chartErr, e.detail);
       }
     }
 
-    paintRange();
     loadNodeNames().then(loadTarget).then(loadHistory);
-    timer = setInterval(() => { loadTarget(); loadHistory(); }, REFRESH_MS * 2);
-    return () => { alive = false; clearInterval(timer); recent.stop(); };
+    // a range that ends now moves on; a custom one stays put
+    timer = setInterval(() => { loadTarget(); if (group.activeKey() !== 'custom') loadHistory(); }, REFRESH_MS * 2);
+    return () => { alive = false; clearInterval(timer); recent.stop(); group.destroy(); };
   }
 
   window.meshwatch.registerPage({ path: '/targets', label: 'Targets', render: renderTargets });

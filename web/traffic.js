@@ -2,17 +2,19 @@
    route with window.meshwatch.registerPage and draws with the helpers in
    window.meshwatch.ui (same rules as app.js: no innerHTML, no inline
    style or script).
-     #/traffic   capture state; live bits/s and packets/s (WebSocket
-                 "rates", or /api/counters polling while the socket is
-                 down); protocol breakdown; top talkers ("top_talkers");
+     #/traffic   capture state; bits/s and packets/s (web/chart.js): the
+                 last 5 minutes live (WebSocket "rates", or /api/counters
+                 polling while the socket is down), or a longer or custom
+                 range from /api/counters; protocol breakdown; top talkers ("top_talkers");
                  the flow table with filters, sorting and paging. When
                  capture is off or failed, why and how to turn it on. */
 'use strict';
 
 (function () {
-  const { h, api, setMessage, timeChart, fmtBytes, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
-  const live = window.meshwatch.live;
-  const WINDOW_S = 300;          // seconds on the charts
+  const { h, api, setMessage, fmtBytes, fmtNumber, fmtTime, isNum, DASH, serverNow } = window.meshwatch.ui;
+  const { live, chart } = window.meshwatch;
+  const WINDOW_S = 300;          // seconds on the live charts
+  const HISTORY_REFRESH_MS = 10000;
   const FLOWS_PAGE = 50;
   const FLOWS_REFRESH_MS = 5000;
   const STATS_REFRESH_MS = 5000;
@@ -38,8 +40,18 @@
     const badgeBox = h('span');
     const offCard = h('section', { class: 'card traffic-off', id: 'capture-off', hidden: true });
     const liveNote = h('span', { class: 'muted small', id: 'rates-source' });
-    const bpsBox = h('div', { class: 'chart-box', id: 'chart-bps' });
-    const ppsBox = h('div', { class: 'chart-box', id: 'chart-pps' });
+    // the capture file's last second is "now" for a node that read one
+    const anchor = () => (stats && stats.mode === 'offline' && stats.last_packet
+      ? Math.floor(Date.parse(stats.last_packet) / 1000) + 1 : Math.floor(serverNow() / 1000));
+    const group = chart.group({ id: 'traffic', ranges: ['5m', '1h', '6h', '24h', '7d'], initial: '5m', live: true,
+      now: anchor, onRange: () => onRange() });
+    const cBps = group.chart({ id: 'chart-bps', title: 'Throughput', timeKey: 'time', height: 180,
+      yFmt: (v) => fmtRate(v, 'b/s'), empty: 'No traffic counted in this range.',
+      series: [{ key: 'bps', label: 'throughput', unit: 'bit/s', color: '--chart-1', width: 2, fmt: (v) => fmtRate(v, 'bit/s') }] });
+    const cPps = group.chart({ id: 'chart-pps', title: 'Packets', timeKey: 'time', height: 160,
+      yFmt: (v) => fmtRate(v, 'p/s'), empty: 'No traffic counted in this range.',
+      series: [{ key: 'pps', label: 'packets', unit: 'packets/s', color: '--chart-2', width: 2, fmt: (v) => fmtRate(v, 'packets/s') }] });
+    const rangeInfo = h('p', { class: 'muted small', id: 'traffic-range-info' });
     const nowLine = h('p', { class: 'traffic-now', id: 'rates-now' });
     const protoList = h('div', { class: 'proto-list', id: 'proto-breakdown' });
     const talkersBody = h('tbody');
@@ -69,7 +81,7 @@
     const liveParts = [
       h('section', { class: 'card' },
         h('div', { class: 'card-head' }, h('h2', { text: 'Throughput' }), liveNote),
-        nowLine, h('h3', { class: 'chart-title', text: 'bits/s' }), bpsBox, h('h3', { class: 'chart-title', text: 'packets/s' }), ppsBox),
+        nowLine, group.el, rangeInfo, cBps.el, cPps.el),
       h('div', { class: 'traffic-grid' },
         h('section', { class: 'card' }, h('h2', { text: 'Protocols (last second)' }), protoList),
         h('section', { class: 'card' }, h('h2', { text: 'Top talkers (last second)' }),
@@ -149,17 +161,27 @@
       for (const k of series.keys()) if (k <= newest - WINDOW_S) series.delete(k);
     }
 
+    // Buckets of /api/counters without data are null (a gap), not 0: the
+    // seconds before the capture's first one (and after its last), unless
+    // the per-minute history covers them.
+    function withGaps(d) {
+      const sf = Date.parse(d.seconds_from) / 1000, st = Date.parse(d.seconds_to) / 1000;
+      const step = Number(d.step) || 1;
+      return (d.items || []).map((it) => {
+        const t = Date.parse(it.time) / 1000;
+        const has = it.source === 'minutes' || (Number.isFinite(sf) && t + step > sf && t <= st);
+        return has ? it : Object.assign({}, it, { bps: null, pps: null });
+      });
+    }
+
     function paintRates() {
-      const items = [...series.values()].map((it) => Object.assign({ t: it.time }, it));
+      const items = [...series.values()];
       if (!items.length) return;
-      const newestMs = Math.max(...items.map((it) => Date.parse(it.time))) + 1000;
-      const common = { from: newestMs - WINDOW_S * 1000, to: newestMs, stepS: 1, height: 180, items };
-      bpsBox.replaceChildren(timeChart(Object.assign({}, common, {
-        label: 'bits per second', yFmt: (v) => fmtRate(v, 'b/s'), series: [{ key: 'bps', cls: 'ln-total' }],
-        tip: (it) => `${fmtTime(it.time)}: ${fmtRate(it.bps, 'bit/s')}` })));
-      ppsBox.replaceChildren(timeChart(Object.assign({}, common, {
-        label: 'packets per second', yFmt: (v) => fmtRate(v, 'p/s'), series: [{ key: 'pps', cls: 'ln-ttfb' }],
-        tip: (it) => `${fmtTime(it.time)}: ${fmtRate(it.pps, 'packets/s')}` })));
+      const newest = Math.max(...items.map((it) => Date.parse(it.time))) / 1000 + 1;
+      if (group.activeKey() === '5m') {
+        group.setData(items, { from: newest - WINDOW_S, to: newest, stepS: 1 });
+        rangeInfo.textContent = `The last ${WINDOW_S / 60} minutes, a point a second${stats && stats.mode === 'offline' ? ' (of the capture file)' : ''}.`;
+      }
       const last = items.reduce((a, b) => (Date.parse(a.time) > Date.parse(b.time) ? a : b));
       nowLine.textContent = `${fmtTime(last.time)}: ${fmtRate(last.bps, 'bit/s')}, ${fmtRate(last.pps, 'packets/s')}` +
         (last.drops ? `, ${fmtNumber(last.drops)} dropped` : '');
@@ -171,13 +193,38 @@
         h('span', { class: 'proto-val', text: `${fmtBytes(bp[p] || 0)} (${total ? Math.round((100 * (bp[p] || 0)) / total) : 0} %)` }))));
     }
 
+    // A longer or custom range: /api/counters picks the step.
+    let histTimer = null, histSeq = 0;
+    async function loadRange() {
+      clearTimeout(histTimer);
+      const my = ++histSeq;
+      const r = group.range();
+      try {
+        const d = await api('GET', `/api/counters?from=${r.from}&to=${r.to}`);
+        if (!alive || my !== histSeq || group.activeKey() === '5m') return;
+        group.setData(withGaps(d), { from: Date.parse(d.from) / 1000, to: r.to, stepS: Number(d.step) || 1 });
+        rangeInfo.textContent = `${fmtTime(d.from)} – ${fmtTime(d.to)}, a point every ${chart.fmtSpan(Number(d.step) || 1)}` +
+          (stats && stats.mode === 'offline' ? ' (the capture file\u2019s time)' : '') + '.';
+      } catch (e) {
+        if (alive && my === histSeq) setMessage(errBox, e.detail || String(e));
+      }
+      if (alive && my === histSeq && r.key !== 'custom') histTimer = setTimeout(loadRange, HISTORY_REFRESH_MS);
+    }
+
+    function onRange() {
+      clearTimeout(histTimer);
+      histSeq++;
+      if (group.activeKey() === '5m') paintRates();
+      else loadRange();
+    }
+
     let pollTimer = null;
     async function pollCounters() {
       clearTimeout(pollTimer);
       if (!alive) return;
       try {
         const d = await api('GET', '/api/counters?step=1');
-        for (const it of d.items || []) addItem(it);
+        for (const it of withGaps(d)) if (it.bps !== null) addItem(it);
         paintRates();
       } catch (e) { /* the stats call reports errors */ }
       if (alive && !wsUp) pollTimer = setTimeout(pollCounters, POLL_MS);
@@ -243,7 +290,9 @@
       stopTalkers();
       clearTimeout(pollTimer);
       clearTimeout(flowTimer);
+      clearTimeout(histTimer);
       clearInterval(statsTimer);
+      group.destroy();
     };
   }
 

@@ -180,6 +180,9 @@ struct hist_row {
 	int polls, ok;
 	int excused;   /* failed polls among them made while this node was overloaded */
 	double connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss; /* < 0: no data */
+	/* the lowest and highest RTT of the polls (or 5-minute buckets) in the
+	   bucket: the spread that the average hides; < 0: no data */
+	double rtt_min_ms, rtt_max_ms;
 };
 int store_poll_history(struct store *st, const char *peer_id, int64_t from, int64_t to, int step,
     struct hist_row **rows, int *n);

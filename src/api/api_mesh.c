@@ -526,7 +526,9 @@ api_nodes_history(struct req *r)
 		json_add_num(e, "tls_ms", rows[i].tls_ms);
 		json_add_num(e, "ttfb_ms", rows[i].ttfb_ms);
 		json_add_num(e, "total_ms", rows[i].total_ms);
+		json_add_num(e, "rtt_min_ms", rows[i].rtt_min_ms);
 		json_add_num(e, "rtt_avg_ms", rows[i].rtt_avg_ms);
+		json_add_num(e, "rtt_max_ms", rows[i].rtt_max_ms);
 		json_add_num(e, "jitter_ms", rows[i].jitter_ms);
 		if (rows[i].loss < 0)
 			cJSON_AddNullToObject(e, "loss");

@@ -982,7 +982,8 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 	    "SUM(total_ms*n)/SUM(CASE WHEN total_ms IS NULL THEN 0 ELSE n END), "
 	    "SUM(rtt_avg_ms*n)/SUM(CASE WHEN rtt_avg_ms IS NULL THEN 0 ELSE n END), "
 	    "SUM(jitter_ms*n)/SUM(CASE WHEN jitter_ms IS NULL THEN 0 ELSE n END), "
-	    "SUM(loss*n)/SUM(CASE WHEN loss IS NULL THEN 0 ELSE n END), SUM(excused) FROM ("
+	    "SUM(loss*n)/SUM(CASE WHEN loss IS NULL THEN 0 ELSE n END), SUM(excused), "
+	    "MIN(rtt_avg_ms), MAX(rtt_avg_ms) FROM ("
 	    "  SELECT ts AS t, 1 AS n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss, excused "
 	    "  FROM polls WHERE peer_id=?1 AND ts>=?2 AND ts<?3 "
 	    "  UNION ALL SELECT bucket, n, ok, connect_ms, tls_ms, ttfb_ms, total_ms, rtt_avg_ms, jitter_ms, loss, excused "
@@ -1009,6 +1010,8 @@ history_locked(struct store *st, const char *peer_id, int64_t from, int64_t to, 
 		r->jitter_ms = col_or_neg(s, 8);
 		r->loss = col_or_neg(s, 9);
 		r->excused = sqlite3_column_int(s, 10);
+		r->rtt_min_ms = col_or_neg(s, 11);
+		r->rtt_max_ms = col_or_neg(s, 12);
 	}
 	sqlite3_finalize(s);
 	*rows = arr;

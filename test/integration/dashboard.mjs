@@ -169,7 +169,7 @@ async function targetChecks(page) {
   await noOverflow(page, 'targets');
   await page.click('#targets-table tr[data-target-id] a');
   await page.locator('#target').waitFor({ state: 'visible' });
-  await page.locator('#target-ratio-chart svg.chart').waitFor({ state: 'visible' });
+  await page.locator('#target-ratio-chart canvas').first().waitFor({ state: 'visible' });
   await page.selectOption('#target-group-by', '10s');
   await page.waitForFunction(() => /buckets of 10 s/.test(document.querySelector('#target-history-summary').textContent), null, { timeout: 15000 });
   await noJunkValues(page, '#target-facts', 'target facts');
@@ -282,17 +282,19 @@ async function meshChecks(page) {
   check(/^sha256:[0-9a-f]{64}$/.test((await page.textContent('#node [data-field="pin"]')).trim()), `node page key pin "${await page.textContent('#node [data-field="pin"]')}"`);
   check((await page.textContent('#peer-state')).trim() === 'alive', `node page state "${await page.textContent('#peer-state')}"`);
   ok(`clicking ${live} in the topology opens #/nodes/${liveId}`);
-  // chart with a line, PMTU
-  await page.locator('#chart-rt svg path.chart-line.ln-total').waitFor({ state: 'attached' }); // one bucket: a dot, no box
-  const d = await page.getAttribute('#chart-rt svg path.chart-line.ln-total', 'd');
-  check(/^M[\d.]+ [\d.]+/.test(d), `response-time path d="${d}"`);
-  check(await page.locator('#chart-ok svg rect.chart-bar').count() > 0, 'success-rate chart has no bars');
+  // charts (uPlot canvases, web/chart.js) with data, PMTU
+  const drawn = (sel) => page.waitForFunction((s) => {
+    const b = document.querySelector(s);
+    return b && b.querySelector('canvas') && Number(b.dataset.filled) > 0;
+  }, sel);
+  await drawn('#chart-rt');
+  await drawn('#chart-ok');
   await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${want} bytes`, PMTU);
   const pm = await texts(page, '#pmtu-table tbody td');
   check(pm.includes(PMTU), `PMTU history ${JSON.stringify(pm)} lacks ${PMTU}`);
   check((await page.textContent('#node [data-field="pmtu.black_hole"]')).trim() === 'no', 'black hole not "no"');
   await noJunkValues(page, '#node', 'node page');
-  ok(`node page: response-time chart (SVG path), success bars, PMTU ${PMTU} (${(await page.textContent('#node [data-field="pmtu.method"]')).trim()}) with its history`);
+  ok(`node page: response-time and success charts with data, PMTU ${PMTU} (${(await page.textContent('#node [data-field="pmtu.method"]')).trim()}) with its history`);
   // range selector
   const [hist] = await Promise.all([
     page.waitForResponse((r) => /\/history\?/.test(r.url()) && /step=120/.test(r.url())),
@@ -302,7 +304,7 @@ async function meshChecks(page) {
   check(await page.getAttribute('#peer-charts button[data-range="6h"]', 'aria-pressed') === 'true', '6 h not pressed');
   await page.click('#peer-charts button[data-range="1h"]');
   await page.waitForFunction(() => document.querySelector('#history-info').textContent.includes('of 1 min'));
-  await page.locator('#chart-rt svg path.chart-line.ln-total').waitFor({ state: 'attached' }); // one bucket: a dot, no box
+  await drawn('#chart-rt');
   ok('range selector: 6 h and 1 h reload the history');
   await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header stays on top
   await page.screenshot({ path: path.join(OUT, 'node.png'), fullPage: true });

@@ -74,8 +74,10 @@ try {
   ok(`Traffic page: in the nav, state "finished", ${src}`);
 
   // charts from the WebSocket (or the polling fallback)
-  await page.waitForSelector('#chart-bps svg .chart-line');
-  await page.waitForSelector('#chart-pps svg .chart-line');
+  await page.waitForFunction(() => ['#chart-bps', '#chart-pps'].every((s) => {
+    const b = document.querySelector(s);
+    return b && b.querySelector('canvas') && Number(b.dataset.filled) > 0;
+  }));
   await page.waitForFunction(() => /bit\/s/.test(document.querySelector('#rates-now').textContent));
   const note = await page.textContent('#rates-source');
   ok(`bits/s and packets/s charts drawn; now line "${await page.textContent('#rates-now')}"; feed: ${note || '(first load)'}`);

@@ -752,7 +752,7 @@ fill_polls(struct store *st, const char *peer, int64_t from, int64_t to, int ste
 		r->tls_ms = 2;
 		r->ttfb_ms = 3;
 		r->total_ms = 10;
-		r->rtt_avg_ms = 0.5;
+		r->rtt_avg_ms = 0.5 + (double)((t / step) % 3) * 0.25; /* 0.5, 0.75, 1.0 in turn */
 		r->jitter_ms = 0.1;
 		r->loss = 0;
 	}
@@ -789,6 +789,10 @@ test_history_downsample_and_retention(void **state)
 	assert_int_equal(n, 24);
 	assert_int_equal(rows[0].polls, 120);
 	assert_int_equal(rows[0].ok, 90);
+	/* each bucket's RTT spread: the lowest and highest poll, the mean between */
+	assert_true(rows[0].rtt_min_ms > 0.49 && rows[0].rtt_min_ms < 0.51);
+	assert_true(rows[0].rtt_max_ms > 0.99 && rows[0].rtt_max_ms < 1.01);
+	assert_true(rows[0].rtt_avg_ms > 0.74 && rows[0].rtt_avg_ms < 0.76);
 	free(rows);
 	assert_int_equal(store_poll_history(f->st, peer, now, now - 1, 60, &rows, &n), MW_EINVAL);
 }
