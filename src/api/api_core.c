@@ -40,6 +40,12 @@ api_health(struct req *r)
 	int total, alive, suspect, dead;
 	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON_AddNumberToObject(o, "known_nodes", total);
+	/* "status" is this node's own health (what a load balancer asks);
+	   the peers it sees say whether its mesh is degraded */
+	cJSON *peers = cJSON_AddObjectToObject(o, "peers");
+	cJSON_AddNumberToObject(peers, "alive", alive);
+	cJSON_AddNumberToObject(peers, "suspect", suspect);
+	cJSON_AddNumberToObject(peers, "dead", dead);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	if (k > 0) {
