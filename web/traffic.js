@@ -10,7 +10,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, timeChart, fmtBytes, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, timeChart, fmtBytes, fmtBitRate, fmtPktRate, fmtNumber, fmtTime, isNum, DASH } = window.meshwatch.ui;
   const live = window.meshwatch.live;
   const WINDOW_S = 300;          // seconds on the charts
   const FLOWS_PAGE = 50;
@@ -19,12 +19,9 @@
   const POLL_MS = 2000;          // /api/counters while the socket is down
   const PROTOS = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'];
 
+  // the shared unit style (app.js): bit/s with SI prefixes, pkt/s
   function fmtRate(v, unit) {
-    v = Number(v) || 0;
-    const pre = ['', 'k', 'M', 'G', 'T'];
-    let i = 0;
-    while (v >= 1000 && i < pre.length - 1) { v /= 1000; i++; }
-    return `${v.toFixed(v < 10 && i > 0 ? 2 : i > 0 ? 1 : 0)} ${pre[i]}${unit}`;
+    return /^b/.test(unit) ? fmtBitRate(v) : fmtPktRate(v);
   }
 
   function stateBadge(st) {
@@ -69,12 +66,12 @@
     const liveParts = [
       h('section', { class: 'card' },
         h('div', { class: 'card-head' }, h('h2', { text: 'Throughput' }), liveNote),
-        nowLine, h('h3', { class: 'chart-title', text: 'bits/s' }), bpsBox, h('h3', { class: 'chart-title', text: 'packets/s' }), ppsBox),
+        nowLine, h('h3', { class: 'chart-title', text: 'bit/s' }), bpsBox, h('h3', { class: 'chart-title', text: 'pkt/s' }), ppsBox),
       h('div', { class: 'traffic-grid' },
         h('section', { class: 'card' }, h('h2', { text: 'Protocols (last second)' }), protoList),
         h('section', { class: 'card' }, h('h2', { text: 'Top talkers (last second)' }),
           h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'talkers-table' },
-            h('thead', null, h('tr', null, ['Address', 'Bytes', 'bits/s', 'Packets'].map((t, i) => h('th', { class: i ? 'num' : null, text: t })))),
+            h('thead', null, h('tr', null, ['Address', 'Bytes', 'Rate', 'Packets'].map((t, i) => h('th', { class: i ? 'num' : null, text: t })))),
             talkersBody)))),
       h('section', { class: 'card' },
         h('h2', { text: 'Flows' }), form, flowErr,
@@ -117,8 +114,8 @@
       if (!on) { paintOff(st); return; }
       const errs = st.decode_errors || {};
       const rows = [
-        ['Mode', st.mode + (st.mode === 'offline' && st.processing ? ` (read at ${fmtNumber(Math.round(st.processing.packets_per_s))} packets/s)` : '')],
-        ['Filter', st.bpf || '(none)'], ['Link type', st.linktype], ['Snap length', `${st.snaplen} bytes`],
+        ['Mode', st.mode + (st.mode === 'offline' && st.processing ? ` (read at ${fmtPktRate(st.processing.packets_per_s)})` : '')],
+        ['Filter', st.bpf || '(none)'], ['Link type', st.linktype], ['Snap length', fmtBytes(st.snaplen)],
         ['Buffer', fmtBytes(st.buffer_bytes)], ['Frames', fmtNumber(st.packets_received)], ['Bytes', fmtBytes(st.bytes_received)],
         ['Kernel drops', fmtNumber(st.kernel_drops)], ['Interface drops', fmtNumber(st.interface_drops)],
         ['Flows', `${fmtNumber(st.flows)} of at most ${fmtNumber(st.max_flows)}`],

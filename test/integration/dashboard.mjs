@@ -287,7 +287,7 @@ async function meshChecks(page) {
   const d = await page.getAttribute('#chart-rt svg path.chart-line.ln-total', 'd');
   check(/^M[\d.]+ [\d.]+/.test(d), `response-time path d="${d}"`);
   check(await page.locator('#chart-ok svg rect.chart-bar').count() > 0, 'success-rate chart has no bars');
-  await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${want} bytes`, PMTU);
+  await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${Number(want).toLocaleString('en-US')} B`, PMTU);
   const pm = await texts(page, '#pmtu-table tbody td');
   check(pm.includes(PMTU), `PMTU history ${JSON.stringify(pm)} lacks ${PMTU}`);
   check((await page.textContent('#node [data-field="pmtu.black_hole"]')).trim() === 'no', 'black hole not "no"');
