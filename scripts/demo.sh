@@ -263,17 +263,18 @@ for _ in $(seq 1 "${DEMO_WAIT:-120}"); do
   sleep 0.5
 done
 
-# populate [check]: what each page of the demo shows from the start. Every
-# node checks TCP targets on two other demo nodes' listeners and on a port
-# of its own where nothing listens (refused), and scans the demo's own
-# addresses; its capture file is read at start. With "check": waits until
-# each node has a target up and one refused, has read its capture (flows),
-# has finished its scan (5 hosts), and the reporting node's matrix holds
-# every pair of the four reporting nodes; 1 if that does not happen.
+# populate fill|check: what each page of the demo shows from the start.
+# fill: every node checks TCP targets on two other demo nodes' listeners
+# and on a port of its own where nothing listens (refused), and scans the
+# demo's own addresses (its capture file is read at start). check: waits
+# until each node has a target up and one refused, has read its capture
+# (flows), has finished its scan (5 hosts), and the reporting node's
+# matrix holds every pair of the four reporting nodes; 1 if that does not
+# happen.
 populate() {
   local spec=() i
   for i in "${!names[@]}"; do spec+=("${names[$i]}=$(host "$i")=$(addr4 "$i")"); done
-  python3 - "$password" "${1:-}" "${DEMO_WAIT:-120}" "${spec[@]}" <<'PY'
+  python3 - "$password" "$1" "${DEMO_WAIT:-120}" "${spec[@]}" <<'PY'
 import json, ssl, sys, time, urllib.error, urllib.request
 password, check, wait = sys.argv[1], sys.argv[2] == "check", int(sys.argv[3])
 nodes = [s.split("=", 2) for s in sys.argv[4:]]           # name, host (for URLs), IPv4 address
@@ -290,7 +291,7 @@ def call(host, path, token=None, body=None, method=None):
         return json.load(r)
 tokens = {n: call(h, "/api/login", body={"username": "admin", "password": password})["token"] for n, h, _ in nodes}
 addrs = [a for _, _, a in nodes]
-for i, (name, host, me) in enumerate(nodes):
+for i, (name, host, me) in enumerate(nodes if not check else []):
     t = tokens[name]
     for k, every in ((1, 10), (2, 30)):
         other = nodes[(i + k) % len(nodes)]
@@ -410,7 +411,7 @@ sys.exit(0 if ok and family_ok else 1)
 PY
 }
 
-populate || die "could not fill the demo's pages (targets, scans)"
+populate fill || die "could not fill the demo's pages (targets, scans)"
 
 if [ $check = 1 ]; then
   for i in "${!names[@]}"; do
