@@ -188,7 +188,7 @@
     return out;
   }
 
-  // "down at 03:12:04 for 4 min: timeout"
+  // "down at 03:12:04 UTC for 4 min: timeout"
   function sentence(e, span) {
     let s = `${stateWord(e)} at ${fmtClock(e.time)}`;
     if (span) s += span.ongoing ? `, ${fmtDuration(span.s)} so far` : ` for ${fmtDuration(span.s)}`;
