@@ -3,13 +3,22 @@
 # certificate directory in a temporary directory and its configuration from
 # configs/. Ctrl-C stops every node and removes everything the demo made.
 #   scripts/demo.sh                 build, start on 127.0.0.11-15, print the dashboards, wait
-#   scripts/demo.sh --check         start, check every /health and convergence, stop (used by tests)
+#   scripts/demo.sh --check         start, check every /health, convergence and that every page
+#                                   has data (targets, traffic, discovery, the matrix), stop (used by tests)
+#   scripts/demo.sh --check --keep  the same checks, then keep serving like the plain demo (the
+#                                   browser test of every page runs against this)
 #   scripts/demo.sh --netns         the same mesh in network namespaces behind a router, with a
 #                                   different link MTU per node (root only)
 #   scripts/demo.sh --netns --check start it, check health, convergence and every node's path MTU
 #                                   to every peer, print the PMTU matrix, remove it all
 #   scripts/demo.sh --netns --ipv6  the links carry IPv4 and IPv6 either way; with --ipv6 the
 #                                   nodes listen, seed and measure over IPv6
+# Every capability shows something at once: each node checks TCP targets on
+# the demo's own listeners (and one closed port), reads a capture file made
+# for it (test/integration/gen_pcap.py demo: five minutes of traffic among
+# the demo's addresses, ending when the demo starts), scans the demo's own
+# addresses, and reports to the reporting node, whose Matrix page shows the
+# whole mesh. The demo needs no browser and no npm: it prints the URLs.
 # The demo mesh is signed: every run makes a fresh MESH_SECRET (or takes
 # the one in the environment), shared by its five nodes only; a node the
 # demo did not start cannot join, and unsigned /nodeinfo gets 401.
@@ -25,15 +34,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-check=0 netns=0 ipv6=0
+check=0 netns=0 ipv6=0 keep=0
 for arg in "$@"; do
   case "$arg" in
     --check) check=1 ;;
+    --keep) keep=1 ;;
     --netns) netns=1 ;;
     --ipv6) ipv6=1 ;;
-    *) echo "usage: scripts/demo.sh [--netns [--ipv6]] [--check]" >&2; exit 2 ;;
+    *) echo "usage: scripts/demo.sh [--netns [--ipv6]] [--check [--keep]]" >&2; exit 2 ;;
   esac
 done
+[ $keep = 0 ] || [ $check = 1 ] || { echo "demo: --keep goes with --check" >&2; exit 2; }
 [ $ipv6 = 0 ] || [ $netns = 1 ] || { echo "demo: --ipv6 goes with --netns" >&2; exit 2; }
 net=${DEMO_NET:-127.0.0}
 pfx=${DEMO_NETNS_NET:-10.90}
@@ -54,7 +65,8 @@ if [ $netns = 1 ]; then
 fi
 
 if [ -z "${MESHWATCH_BIN:-}" ]; then
-  ./scripts/setup.sh
+  # only what building needs: the demo opens no browser and runs no npm
+  ./scripts/setup.sh --build-only
   [ -f build/build.ninja ] || meson setup build >/dev/null
   ninja -C build >/dev/null
   MESHWATCH_BIN=build/meshwatch
@@ -105,10 +117,17 @@ addr4() {
 # "name" in that node's node.json) gets the node's address here as "ip".
 # Each node.json also gets scan_subnets: the demo nodes' own addresses, so
 # that a scan started on a demo dashboard with empty fields covers the
-# demo and never the networks this machine is connected to.
+# demo and never the networks this machine is connected to; and pcap: a
+# capture file made for that node (its traffic with the others).
 write_configs() {
-  local spec=() scan=() i
+  local spec=() scan=() i j peers
   for i in "${!names[@]}"; do spec+=("${names[$i]}=$(addr "$i")"); scan+=("$(addr4 "$i")/32"); done
+  for i in "${!names[@]}"; do
+    mkdir -p "$dir/${names[$i]}"
+    peers=()
+    for j in "${!names[@]}"; do [ "$j" = "$i" ] || peers+=("$(addr4 "$j")"); done
+    python3 test/integration/gen_pcap.py demo "$dir/${names[$i]}/traffic.pcap" "$(addr4 "$i")" "${peers[@]}"
+  done
   DEMO_SCAN_SUBNETS=$(IFS=,; echo "${scan[*]}") python3 - "$dir" "${spec[@]}" <<'PY'
 import json, os, sys
 out, spec = sys.argv[1], [s.split("=", 1) for s in sys.argv[2:]]
@@ -134,6 +153,7 @@ for name, _ in spec:
             fix(e, "fqdn", "ip")
         if fn == "node.json":
             d.setdefault("scan_subnets", os.environ["DEMO_SCAN_SUBNETS"])
+            d.setdefault("pcap", os.path.abspath(os.path.join(out, name, "traffic.pcap")))
         with open(os.path.join(out, name, fn), "w") as f:
             json.dump(d, f, indent=2)
 PY
@@ -243,6 +263,79 @@ for _ in $(seq 1 "${DEMO_WAIT:-120}"); do
   sleep 0.5
 done
 
+# populate fill|check: what each page of the demo shows from the start.
+# fill: every node checks TCP targets on two other demo nodes' listeners
+# and on a port of its own where nothing listens (refused), and scans the
+# demo's own addresses (its capture file is read at start). check: waits
+# until each node has a target up and one refused, has read its capture
+# (flows), has finished its scan (5 hosts), and the reporting node's
+# matrix holds every pair of the four reporting nodes; 1 if that does not
+# happen.
+populate() {
+  local spec=() i
+  for i in "${!names[@]}"; do spec+=("${names[$i]}=$(host "$i")=$(addr4 "$i")"); done
+  python3 - "$password" "$1" "${DEMO_WAIT:-120}" "${spec[@]}" <<'PY'
+import json, ssl, sys, time, urllib.error, urllib.request
+password, check, wait = sys.argv[1], sys.argv[2] == "check", int(sys.argv[3])
+nodes = [s.split("=", 2) for s in sys.argv[4:]]           # name, host (for URLs), IPv4 address
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # self-signed, by design
+def call(host, path, token=None, body=None, method=None):
+    req = urllib.request.Request("https://%s:8443%s" % (host, path), method=method,
+                                 data=None if body is None else json.dumps(body).encode())
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        return json.load(r)
+tokens = {n: call(h, "/api/login", body={"username": "admin", "password": password})["token"] for n, h, _ in nodes}
+addrs = [a for _, _, a in nodes]
+for i, (name, host, me) in enumerate(nodes if not check else []):
+    t = tokens[name]
+    for k, every in ((1, 10), (2, 30)):
+        other = nodes[(i + k) % len(nodes)]
+        call(host, "/api/targets", t, {"name": "%s dashboard" % other[0], "host": other[2], "port": 8443,
+                                       "interval_s": every, "retention_period": 7, "retention_unit": "days"})
+    call(host, "/api/targets", t, {"name": "telnet (nothing listens)", "host": me, "port": 23,
+                                   "interval_s": 30, "retention_period": 1, "retention_unit": "days"})
+    call(host, "/api/scans", t, {"subnets": ["%s/32" % a for a in addrs], "ports": [22, 23, 80, 443, 8443]})
+if not check:
+    sys.exit(0)
+reporters = [n for n, _, _ in nodes if n != "reporting"]
+rep = [x for x in nodes if x[0] == "reporting"][0]
+end = time.time() + wait / 2
+while True:
+    missing = []
+    for name, host, _ in nodes:
+        t = tokens[name]
+        states = {x["state"] for x in call(host, "/api/targets?limit=100", t)["items"]}
+        if not {"up", "refused"} <= states:
+            missing.append("%s: targets %s" % (name, ",".join(sorted(states))))
+        st = call(host, "/api/stats", t)
+        if not st.get("flows"):
+            missing.append("%s: capture %s, %s flows" % (name, st.get("state"), st.get("flows")))
+        sc = call(host, "/api/scans?limit=1", t)["items"]
+        if not sc or sc[0]["state"] != "completed" or sc[0]["progress"]["hosts_up"] < len(nodes):
+            missing.append("%s: scan %s" % (name, sc[0]["state"] + " " + json.dumps(sc[0]["progress"]) if sc else "none"))
+    m = call(rep[1], "/api/mesh", tokens["reporting"])
+    fqdn = {x["id"]: x["fqdn"] for x in m["nodes"]}
+    pairs = {(fqdn.get(c["from"], c["from"]).split(".")[0], fqdn.get(c["to"], c["to"]).split(".")[0])
+             for c in m["cells"] if c.get("state") == "alive"}
+    want = {(a, b) for a in reporters for b in [n for n, _, _ in nodes] if a != b}
+    if not want <= pairs:
+        missing.append("matrix: %d of %d pairs alive" % (len(want & pairs), len(want)))
+    if not missing or time.time() > end:
+        break
+    time.sleep(1)
+if missing:
+    print("demo: not every page has its data: " + "; ".join(missing), file=sys.stderr)
+    sys.exit(1)
+print("demo: every node checks its targets (up and refused), has read its capture and scanned the demo's %d addresses" % len(nodes))
+print("demo: the reporting node's matrix holds every pair from the %d reporting nodes" % len(reporters))
+PY
+}
+
 # pmtu_matrix: waits until every node sees every other alive with the path
 # MTU it should measure (the smaller of the two links' MTUs), then prints
 # the matrix as the nodes report it in /api/nodes; 1 if it never matched.
@@ -318,6 +411,8 @@ sys.exit(0 if ok and family_ok else 1)
 PY
 }
 
+populate fill || die "could not fill the demo's pages (targets, scans)"
+
 if [ $check = 1 ]; then
   for i in "${!names[@]}"; do
     a=$(host "$i")
@@ -342,7 +437,8 @@ if [ $check = 1 ]; then
     pmtu_matrix || exit 1
     echo "demo: every node sees the other $(( ${#names[@]} - 1 )) alive over $([ $ipv6 = 1 ] && echo IPv6 || echo IPv4), each path MTU as the links allow"
   fi
-  exit 0
+  populate check || exit 1
+  [ $keep = 1 ] || exit 0
 fi
 
 echo
@@ -371,6 +467,10 @@ if [ $netns = 1 ]; then
 fi
 echo "  the nodes poll each other every 10 s (configs/*/node.json); each seed file names"
 echo "  only one other node, so the full mesh appears on every dashboard within about 30 s."
+echo "  every page has data: Targets (checks of the other nodes' listeners and a closed port),"
+echo "  Traffic (a five-minute capture file made for each node), Discovery (a scan of the demo's"
+echo "  own addresses), Inventory, and on the reporting node the Matrix of the whole mesh:"
+echo "             https://$(host $(( ${#names[@]} - 1 ))):8443/dashboard#/matrix"
 echo
 echo "Press Ctrl-C to stop every node."
 wait

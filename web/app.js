@@ -71,12 +71,34 @@
     return `${s} s`;
   }
 
+  /* One unit style on every page: sizes in B, KiB, MiB, GiB (powers of
+     1024); rates in bit/s with SI prefixes (kbit/s, Mbit/s, Gbit/s) and
+     pkt/s; durations in ms, s, min, h, d. One time style: UTC, always
+     said ("2026-11-22 02:23:04 UTC", "02:23:04 UTC"), like the API's
+     RFC 3339 times; ages ("12 s ago") are measured against the node's
+     clock. Pages format through these, never on their own. */
+
   function fmtBytes(n) {
     n = Number(n) || 0;
-    const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let i = 0, v = n;
     while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-    return i === 0 ? `${n} bytes` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+    return i === 0 ? `${n.toLocaleString('en-US')} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+  }
+
+  // bits per second: "840 bit/s", "12.3 kbit/s", "1.25 Mbit/s"
+  function fmtBitRate(v) {
+    v = Number(v) || 0;
+    const pre = ['', 'k', 'M', 'G', 'T'];
+    let i = 0;
+    while (v >= 1000 && i < pre.length - 1) { v /= 1000; i++; }
+    return `${i === 0 ? Math.round(v) : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${pre[i]}bit/s`;
+  }
+
+  // packets per second: "0.5 pkt/s", "1,234 pkt/s"
+  function fmtPktRate(v) {
+    v = Number(v) || 0;
+    return `${v > 0 && v < 10 && !Number.isInteger(v) ? v.toFixed(1) : Math.round(v).toLocaleString('en-US')} pkt/s`;
   }
 
   // RFC 3339 UTC ("2026-11-22T02:23:04Z") -> "2026-11-22 02:23:04 UTC".
@@ -84,6 +106,54 @@
     if (!t) return '—';
     const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(String(t));
     return m ? `${m[1]} ${m[2]} UTC` : String(t);
+  }
+
+  // The time of day of a Date, epoch ms or RFC 3339 time: "02:23:04 UTC"
+  // ("02:23 UTC" with seconds false).
+  function fmtClock(t, seconds) {
+    const d = t instanceof Date ? t : new Date(t);
+    if (!Number.isFinite(d.getTime())) return '—';
+    const p = (x) => String(x).padStart(2, '0');
+    return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}${seconds === false ? '' : ':' + p(d.getUTCSeconds())} UTC`;
+  }
+
+  // The link from a page to the one above it, the same on every page:
+  // "← Mesh" on a line of its own above the title.
+  function backLink(href, label) {
+    return h('nav', { class: 'crumbs', 'aria-label': 'Back' }, h('a', { href, text: `← ${label}` }));
+  }
+
+  // Phone layout: below 700 px each table row is a card (style.css), and
+  // each value says its column's name from a data-label attribute. Pages
+  // may set it themselves; for the others it is copied from the header
+  // cell above, for every table.table drawn into the page.
+  function labelCells(root) {
+    for (const table of root.querySelectorAll('table.table')) {
+      const head = table.tHead && table.tHead.rows[0];
+      if (!head) continue;
+      const names = [];
+      for (const th of head.cells) {
+        const name = th.textContent.trim();
+        for (let k = 0; k < th.colSpan; k++) names.push(th.classList.contains('actions-col') ? '' : name);
+      }
+      for (const body of table.tBodies) {
+        for (const tr of body.rows) {
+          let col = 0;
+          for (const td of tr.cells) {
+            if (td.tagName === 'TD' && !td.hasAttribute('data-label') && td.colSpan === 1 && names[col]) td.setAttribute('data-label', names[col]);
+            col += td.colSpan;
+          }
+        }
+      }
+    }
+  }
+  function watchTables(view) {
+    let queued = false;
+    new MutationObserver(() => {
+      if (queued) return;
+      queued = true;
+      queueMicrotask(() => { queued = false; labelCells(view); });
+    }).observe(view, { childList: true, subtree: true });
   }
 
   function fmtNumber(n) {
@@ -208,8 +278,12 @@
       state.cleanup = null;
     }
     for (const a of $('nav').querySelectorAll('a')) {
-      if (a.dataset.route === m.route.path || a.dataset.route === m.route.navParent) a.setAttribute('aria-current', 'page');
-      else a.removeAttribute('aria-current');
+      if (a.dataset.route === m.route.path || a.dataset.route === m.route.navParent) {
+        a.setAttribute('aria-current', 'page');
+        // on a phone the navigation scrolls sideways: keep this page's entry in sight
+        const nav = $('nav');
+        if (nav.scrollWidth > nav.clientWidth) nav.scrollLeft = Math.max(0, a.offsetLeft - nav.offsetLeft - (nav.clientWidth - a.offsetWidth) / 2);
+      } else a.removeAttribute('aria-current');
     }
     if (path === state.renderedPath && state.cleanup) return; // already on screen
     state.renderedPath = path;
@@ -351,6 +425,7 @@
     document.body.classList.toggle('read-only', ro);
     $('me').textContent = ro ? `${user.username} (read-only)` : user.username;
     $('me').title = ro ? `Logged in as ${user.username}, who may look but not change anything` : `Logged in as ${user.username}`;
+    $('logout').title = `Log out ${user.username}${ro ? ' (read-only)' : ''}`;
     paintHeader();
     startPolling();
     if (!location.hash || !matchRoute(location.hash.slice(1))) location.replace('#' + DEFAULT_ROUTE);
@@ -399,9 +474,7 @@
       text = 'unreachable';
       badge.title = state.nodeError.detail;
     } else if (n) {
-      cls = n.status === 'healthy' ? 'badge-ok' : 'badge-bad';
-      text = n.status;
-      badge.title = n.status === 'healthy' ? 'All self-checks pass' : 'See the problems listed below';
+      ({ cls, text, title: badge.title } = healthWords(n));
     }
     badge.className = 'badge ' + cls;
     badge.textContent = text;
@@ -409,6 +482,25 @@
     $('problem-list').replaceChildren(...problems.map((p) => h('li', { text: typeof p === 'string' ? p : JSON.stringify(p) })));
     show($('problems'), problems.length > 0);
     updateTitle();
+  }
+
+  // The header's badge: this node's own self-checks (what /health says)
+  // and the peers it sees. Healthy self-checks with a dead or suspect peer
+  // are "degraded", never a green "healthy".
+  function healthWords(n) {
+    const m = n.mesh || {};
+    const dead = Number(m.dead) || 0, suspect = Number(m.suspect) || 0, total = Number(m.total) || 0;
+    if (n.status !== 'healthy') {
+      return { cls: 'badge-bad', text: n.status, title: 'This node fails a self-check: see the problems listed below' };
+    }
+    if (dead || suspect) {
+      const parts = [];
+      if (dead) parts.push(`${plural(dead, 'peer', 'peers')} dead`);
+      if (suspect) parts.push(dead ? `${suspect} suspect` : `${plural(suspect, 'peer', 'peers')} suspect`);
+      return { cls: 'badge-warn', text: `degraded: ${parts.join(', ')}`,
+        title: `This node's self-checks pass, but ${dead + suspect} of its ${plural(total, 'peer', 'peers')} ${dead + suspect === 1 ? 'is' : 'are'} not alive (see Mesh)` };
+    }
+    return { cls: 'badge-ok', text: 'healthy', title: total ? `Self-checks pass; all ${plural(total, 'peer', 'peers')} alive` : 'Self-checks pass; no peers yet' };
   }
 
   // What pages read of the session: the user, and the last /api/node answer
@@ -474,11 +566,8 @@
   function stateBadge(st, title) {
     return h('span', { class: `badge state state-${STATE_ORDER[st] !== undefined ? st : 'unknown'}`, 'data-state': st || '', text: st || 'unknown', title: title || null });
   }
-  // local HH:MM of an RFC 3339 time
-  function fmtHM(t) {
-    const d = new Date(t);
-    return Number.isFinite(d.getTime()) ? `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}` : DASH;
-  }
+  // "02:23 UTC" of an RFC 3339 time
+  function fmtHM(t) { return fmtClock(t, false); }
   // Why a peer's verdict is withheld (its polls time out while this node is
   // overloaded), or null: the words the mesh and node pages show.
   function excuseText(p) {
@@ -767,7 +856,7 @@
         el.title = mode === 'live' ? 'Updates arrive over a WebSocket about once a second'
           : mode === 'polling' ? `No WebSocket: fetching /api/nodes every ${MESH_POLL_MS / 1000} s and retrying the WebSocket`
           : 'Connecting…';
-        if (at) el.title += ` · last update ${at.toLocaleTimeString()}`;
+        if (at) el.title += ` · last update ${fmtClock(at)}`;
       },
     };
   }
@@ -804,7 +893,8 @@
     session: { user: currentUser, readOnly, node: nodeInfo, onNode: onNodeUpdate, setPageTitle, setNavBadge, NODE_POLL_MS: POLL_MS },
     ui: {
       h, s, show, setMessage, api, ApiError,
-      fmtDuration, fmtBytes, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,
+      fmtDuration, fmtBytes, fmtBitRate, fmtPktRate, fmtTime, fmtClock, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal,
+      backLink,
       natCmp, serverNow, noteServerTime, isNum, get, r1, DASH,
       STATE_ORDER, stateBadge, excuseText,
     },
@@ -814,6 +904,7 @@
 
   async function boot() {
     buildNav();
+    watchTables($('view'));
     $('login-form').addEventListener('submit', onLoginSubmit);
     $('logout').addEventListener('click', onLogout);
     window.addEventListener('hashchange', router);

@@ -10,7 +10,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, fmtTime, fmtAgo, fmtNumber, plural, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtTime, fmtAgo, fmtNumber, plural, DASH, backLink } = window.meshwatch.ui;
   const live = window.meshwatch.live;
   const HOSTS_PAGE = 50;
   const POLL_MS = 5000;
@@ -293,7 +293,8 @@
       svcBody);
     const changes = changesTable('host-changes');
     view.append(h('section', { class: 'page', id: 'host' },
-      h('div', { class: 'page-head' }, h('h1', { text: ip }), h('a', { href: '#/discovery', text: '← Discovery' })),
+      backLink('#/discovery', 'Discovery'),
+      h('div', { class: 'page-head' }, h('h1', { text: ip })),
       err,
       h('section', { class: 'card' }, h('h2', { text: 'Host' }), facts),
       h('section', { class: 'card' }, h('h2', { text: 'Services' }), h('div', { class: 'table-wrap' }, svcTable)),

@@ -153,12 +153,13 @@
     return parts.join(', ');
   }
 
-  // "03:12:04" today (UTC), "2026-12-05 03:12:04" before.
+  // "03:12:04 UTC" today, "2026-12-05 03:12:04 UTC" before (the time
+  // style of every page: UTC, said).
   function fmtClock(t) {
     const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(String(t || ''));
     if (!m) return '—';
     const today = new Date(serverNow()).toISOString().slice(0, 10);
-    return m[1] === today ? m[2] : `${m[1]} ${m[2]}`;
+    return m[1] === today ? `${m[2]} UTC` : `${m[1]} ${m[2]} UTC`;
   }
 
   // list + more, without repeats, newest first, at most limit.
@@ -187,7 +188,7 @@
     return out;
   }
 
-  // "down at 03:12:04 for 4 min: timeout"
+  // "down at 03:12:04 UTC for 4 min: timeout"
   function sentence(e, span) {
     let s = `${stateWord(e)} at ${fmtClock(e.time)}`;
     if (span) s += span.ongoing ? `, ${fmtDuration(span.s)} so far` : ` for ${fmtDuration(span.s)}`;

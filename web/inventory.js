@@ -13,7 +13,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, fmtTime, fmtAgo, fmtNumber, plural, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtTime, fmtAgo, fmtNumber, fmtBytes, fmtBitRate, fmtPktRate, fmtPct, fmtDuration, plural, DASH } = window.meshwatch.ui;
   const PAGE = 50;
   const POLL_MS = 5000;
   const TABS = [
@@ -47,12 +47,7 @@
         h('span', { class: 'disc-port', text: String(s.port) }), ' ', s.service || s.proto)));
   }
 
-  function bytes(n) {
-    if (n >= 1e9) return (n / 1e9).toFixed(1) + ' GB';
-    if (n >= 1e6) return (n / 1e6).toFixed(1) + ' MB';
-    if (n >= 1e3) return (n / 1e3).toFixed(1) + ' kB';
-    return fmtNumber(n) + ' B';
-  }
+  const bytes = fmtBytes; // the shared unit style (app.js)
 
   function cell(label, content, cls) {
     const td = h('td', { 'data-label': label, class: cls || null });
@@ -64,7 +59,7 @@
   const COLUMNS = {
     hosts: ['Address', 'Name', 'Vendor', 'Services', 'State', 'Seen by', 'Last seen'],
     targets: ['Origin', 'Name', 'Host', 'Port', 'State', 'Success', 'Last check'],
-    traffic: ['Origin', 'Capture', 'Packets/s', 'Bits/s', 'By protocol', 'Top talkers', 'Drops', 'Totals', 'Age'],
+    traffic: ['Origin', 'Capture', 'Packet rate', 'Bit rate', 'By protocol', 'Top talkers', 'Drops', 'Totals', 'Age'],
     changes: ['Time', 'Origin', 'Change', 'Address', 'Port', 'Detail'],
   };
 
@@ -83,18 +78,18 @@
       cell('Host', x.host),
       cell('Port', x.port, 'num'),
       cell('State', badge(x.state)),
-      cell('Success', x.success_ratio === null ? '' : (x.success_ratio * 100).toFixed(1) + ' %', 'num'),
+      cell('Success', x.success_ratio === null ? '' : fmtPct(x.success_ratio), 'num'),
       cell('Last check', x.last_check ? fmtAgo(x.last_check) : '')),
     traffic: (x) => h('tr', { class: x.stale ? 'inv-row-stale' : null },
       cell('Origin', origin(x)),
       cell('Capture', badge(x.state)),
-      cell('Packets/s', fmtNumber(x.pps), 'num'),
-      cell('Bits/s', fmtNumber(x.bps), 'num'),
+      cell('Packet rate', fmtPktRate(x.pps), 'num'),
+      cell('Bit rate', fmtBitRate(x.bps), 'num'),
       cell('By protocol', Object.keys(x.by_proto).filter((k) => x.by_proto[k] > 0).map((k) => `${k} ${bytes(x.by_proto[k])}`).join(', ')),
       cell('Top talkers', x.top_talkers.map((t) => `${t.ip} ${bytes(t.bytes)}`).join(', ')),
       cell('Drops', fmtNumber(x.drops_total), 'num'),
       cell('Totals', `${plural(x.packets_total, 'packet', 'packets')}, ${bytes(x.bytes_total)}`),
-      cell('Age', `${x.age_s} s`)),
+      cell('Age', fmtDuration(x.age_s))),
     changes: (x) => h('tr', { class: x.stale ? 'inv-row-stale' : null },
       cell('Time', fmtTime(x.time)),
       cell('Origin', origin(x)),
@@ -182,7 +177,7 @@
         totals.hidden = st.tab !== 'traffic' || !d.totals;
         if (d.totals) {
           const m = d.totals;
-          totals.textContent = `Mesh: ${fmtNumber(m.pps)} packets/s, ${fmtNumber(m.bps)} bits/s from ${m.fresh_origins} fresh of ` +
+          totals.textContent = `Mesh: ${fmtPktRate(m.pps)}, ${fmtBitRate(m.bps)} from ${m.fresh_origins} fresh of ` +
             `${plural(m.origins, 'origin', 'origins')}; ${plural(m.packets_total, 'packet', 'packets')}, ${bytes(m.bytes_total)}, ` +
             `${fmtNumber(m.drops_total)} dropped in all`;
         }

@@ -8,7 +8,7 @@
 'use strict';
 
 (function () {
-  const { h, s, setMessage, fmtTime, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal, natCmp,
+  const { h, s, setMessage, fmtTime, fmtClock, fmtNumber, plural, fmtMs, fmtPct, fmtAgo, fmtVal, natCmp,
     isNum, get, r1, DASH, STATE_ORDER, stateBadge, excuseText } = window.meshwatch.ui;
   const { session, meshFeed } = window.meshwatch;
 
@@ -64,12 +64,20 @@
       return `${p.fqdn} (${p.ip}:${p.port}) · ${p.state} · RTT ${fmtMs(rttOf(p))} · poll ${fmtMs(get(p, 'poll.total_ms'))} · last seen ${fmtAgo(p.last_seen)}`;
     }
 
-    function build(peers, me, compact) {
+    // On a phone (compact) the drawing is as wide as the card, so its text
+    // keeps its size, and a node is named by the first label of its name
+    // when that tells the nodes apart ("node3" for node3.example.com).
+    function build(peers, me, compact, width) {
       const n = peers.length;
       const radial = n > 12;
-      const R = radial ? Math.max(210, (n * 30) / (2 * Math.PI)) : compact ? 130 : 170;
+      const cw = Math.max(300, Math.min(600, width));
+      const firsts = [me, ...peers.map((p) => p.fqdn || p.id)].map((x) => String(x || '').split('.')[0]);
+      const short = compact && new Set(firsts).size === firsts.length && firsts.every((x) => x.length <= 12);
+      // short names centred on their nodes leave more room for the ring
+      const R = radial ? Math.max(210, (n * 30) / (2 * Math.PI)) : compact ? Math.min(140, cw / 2 - (short ? 38 : 60)) : 170;
       const labelRoom = radial ? 190 : 0;
-      const W = radial ? 2 * (R + 22 + labelRoom) : compact ? 460 : 920;
+      const W = radial ? 2 * (R + 22 + labelRoom) : compact ? cw : 920;
+      const shown = (full, max) => (short ? ellipsize(String(full || '').split('.')[0], max) : ellipsize(full, max));
       const H = radial ? W : 2 * (R + 52);
       const cx = W / 2, cy = H / 2;
       const nodeR = n > 30 ? 9 : n > 12 ? 11 : 15;
@@ -93,7 +101,7 @@
         // horizontal at the middle, or along the spoke when there are many
         const deg = (a * 180) / Math.PI;
         const flip = cos < -1e-6; // left half: turn the text so it reads left to right
-        const lr = 30 + (R - 30) * (radial ? (i % 2 ? 0.62 : 0.45) : 0.5);
+        const lr = 30 + (R - 30) * (radial ? (i % 2 ? 0.62 : 0.45) : compact ? 0.45 : 0.5);
         const plate = s('rect', { class: 'topo-edge-plate', x: -20, y: -9, width: 40, height: 18, rx: 4 });
         const label = s('text', { class: 'topo-edge-label', x: 0, y: 0, 'text-anchor': 'middle', 'dominant-baseline': 'central' });
         elabels.append(s('g', { transform: `translate(${r1(cx + lr * cos)} ${r1(cy + lr * sin)})` + (radial ? ` rotate(${r1(flip ? deg + 180 : deg)})` : '') }, plate, label));
@@ -112,7 +120,7 @@
           if (compact) { lx = x; ly = y + (sin > 0.2 ? off : -off); }
           else if (anchor === 'middle') ly += sin > 0 ? 8 : -4;
           const below = compact ? sin > 0.2 : sin > 0;
-          name = s('text', { class: 'topo-name', x: r1(lx), y: r1(ly), 'text-anchor': anchor, 'dominant-baseline': anchor === 'middle' ? (below ? 'hanging' : 'auto') : 'central', text: ellipsize(full, compact ? 20 : 30) });
+          name = s('text', { class: 'topo-name', x: r1(lx), y: r1(ly), 'text-anchor': anchor, 'dominant-baseline': anchor === 'middle' ? (below ? 'hanging' : 'auto') : 'central', text: shown(full, compact ? 20 : 30) });
         }
         const title = s('title');
         const circle = s('circle', { cx: r1(x), cy: r1(y), r: nodeR });
@@ -123,7 +131,7 @@
       // this node, on top
       const meTitle = s('title');
       // this node's name goes where no spoke runs (n = 1, 3: below; else just below, on a halo)
-      self = { title: meTitle, name: s('text', { class: 'topo-self-name', x: r1(cx), y: r1(cy + 48), 'text-anchor': 'middle', text: ellipsize(me || 'this node', compact ? 22 : 34) }) };
+      self = { title: meTitle, name: s('text', { class: 'topo-self-name', x: r1(cx), y: r1(cy + 48), 'text-anchor': 'middle', text: me ? shown(me, compact ? 22 : 34) : 'this node' }) };
       nodes.append(s('a', { class: 'topo-node topo-self', href: '#/overview', 'aria-label': 'This node (overview)' },
         meTitle,
         s('circle', { cx: r1(cx), cy: r1(cy), r: 30 }),
@@ -140,15 +148,50 @@
         svg.setAttribute('viewBox', `0 ${r1(top)} ${r1(W)} ${r1(bottom - top)}`);
       }
       wrap.replaceChildren(svg);
+      if (!radial) untangle(svg, W);
+    }
+
+    // Names that overlap (long names, nodes close together) move apart
+    // vertically, peers' names away from this node's; the drawing then
+    // grows to hold them. Spoke-aligned (radial) names never need it.
+    function untangle(svg, W) {
+      const texts = [svg.querySelector('.topo-self-name'), ...svg.querySelectorAll('.topo-name')].filter(Boolean);
+      let boxes;
+      try { boxes = texts.map((t) => t.getBBox()); } catch (e) { return; } // not laid out
+      const box = (b) => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+      boxes = boxes.map(box);
+      for (let pass = 0; pass < 6; pass++) {
+        let moved = false;
+        for (let i = 1; i < texts.length; i++) {
+          for (let j = 0; j < i; j++) {
+            const a = boxes[i], b = boxes[j];
+            const ix = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+            const iy = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+            if (ix <= 0 || iy <= 0) continue;
+            const dy = (a.y + a.height / 2 >= b.y + b.height / 2 ? 1 : -1) * (iy + 3);
+            texts[i].setAttribute('y', r1(Number(texts[i].getAttribute('y')) + dy));
+            a.y += dy;
+            moved = true;
+          }
+        }
+        if (!moved) break;
+      }
+      try {
+        const bb = svg.getBBox();
+        const vb = svg.getAttribute('viewBox').split(' ').map(Number);
+        const top = Math.min(vb[1], bb.y - 4), bottom = Math.max(vb[1] + vb[3], bb.y + bb.height + 4);
+        svg.setAttribute('viewBox', `0 ${r1(top)} ${r1(W)} ${r1(bottom - top)}`);
+      } catch (e) { /* keep the first fit */ }
     }
 
     let last = null;
     function update(peers, me) {
       last = [peers, me];
-      const compact = (wrap.clientWidth || 900) < 600;
+      const width = wrap.clientWidth || 900;
+      const compact = width < 600;
       const sorted = peers.slice().sort((a, b) => natCmp(a.fqdn, b.fqdn) || natCmp(a.id, b.id));
-      const k = sorted.map((p) => p.id).join(' ') + '|' + (me || '') + '|' + compact;
-      if (k !== key) { build(sorted, me, compact); key = k; }
+      const k = sorted.map((p) => p.id).join(' ') + '|' + (me || '') + '|' + (compact ? Math.round(width / 20) : 'wide');
+      if (k !== key) { build(sorted, me, compact, width); key = k; }
       for (const p of sorted) {
         const r = refs.get(p.id);
         const st = STATE_ORDER[p.state] !== undefined ? p.state : 'unknown';
@@ -363,7 +406,7 @@
         h('td', { 'data-label': 'Address', class: 'mono', text: `${fmtVal(sd.ip)}:${fmtVal(sd.port)}` }),
         h('td', { 'data-label': 'Last try' }, h('span', { title: fmtTime(sd.last_poll), text: sd.last_poll ? fmtAgo(sd.last_poll) : 'not yet' })),
         h('td', { 'data-label': 'Last error', class: sd.last_error ? 'err-text' : 'muted', text: fmtVal(sd.last_error) }))));
-      updated.textContent = d.at ? `Updated ${d.at.toLocaleTimeString()}` : '';
+      updated.textContent = d.at ? `Updated ${fmtClock(d.at)}` : '';
     }
 
     // ages ("12 s ago") move on between updates

@@ -11,7 +11,7 @@
 
 (function () {
   const { h, api, setMessage, fmtDuration, fmtTime, fmtNumber, plural, fmtMs, fmtPct,
-    fmtAgo, fmtVal, serverNow, isNum, get, DASH, stateBadge, excuseText } = window.meshwatch.ui;
+    fmtAgo, fmtVal, serverNow, isNum, get, DASH, stateBadge, excuseText, backLink } = window.meshwatch.ui;
   const { session, meshFeed, chart } = window.meshwatch;
 
   const msFmt = (v) => (v === 0 ? '0' : v < 1 ? `${+v.toFixed(2)} ms` : v < 100 ? `${+v.toFixed(1)} ms` : `${Math.round(v)} ms`);
@@ -108,7 +108,7 @@
     // PMTU
     const pmtuKv = h('dl', { class: 'kv' });
     const pmtuFields = [
-      ['Current', 'pmtu.value', (c) => isNum(c.value) ? `${c.value} bytes` : DASH],
+      ['Current', 'pmtu.value', (c) => isNum(c.value) ? `${fmtNumber(c.value)} B` : DASH],
       ['Method', 'pmtu.method', (c) => fmtVal(c.method)],
       ['Probes', 'pmtu.probes', (c) => fmtNumber(c.probes)],
       ['Black hole', 'pmtu.black_hole', (c) => c.black_hole === true ? { text: 'yes — large packets are dropped silently', cls: 'bad' } : c.black_hole === false ? { text: 'no', cls: 'good' } : DASH],
@@ -138,7 +138,7 @@
     const recent = window.meshwatch.events.recentCard([{ type: 'peer', id }]);
     const body = h('div', { class: 'page-body', hidden: true }, cards, recent.el, chartsCard, h('div', { class: 'grid grid-2' }, pmtuCard, dangerCard));
     view.append(h('section', { class: 'page', id: 'node', 'data-peer-id': id },
-      h('p', { class: 'crumbs' }, h('a', { href: '#/mesh', text: '← Mesh' })),
+      backLink('#/mesh', 'Mesh'),
       h('div', { class: 'page-head' }, title, badgeSlot, mode.el),
       errBox, body));
 

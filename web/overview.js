@@ -7,7 +7,7 @@
 'use strict';
 
 (function () {
-  const { h, setMessage, fmtDuration, fmtBytes, fmtTime, fmtNumber, plural } = window.meshwatch.ui;
+  const { h, setMessage, fmtDuration, fmtBytes, fmtTime, fmtClock, fmtNumber, plural } = window.meshwatch.ui;
   const session = window.meshwatch.session;
 
   function renderOverview(view) {
@@ -53,14 +53,26 @@
         [h('dt', { text: 'Names (SAN)' }), h('dd', null, names)]),
       card('Database', 'card-database',
         kv('Path', 'database.path', (n) => n.database.path, { mono: true, breakAfter: '/' }),
-        kv('Size', 'database.size_bytes', (n) => ({ text: fmtBytes(n.database.size_bytes), title: `${fmtNumber(n.database.size_bytes)} bytes` })),
+        kv('Size', 'database.size_bytes', (n) => ({ text: fmtBytes(n.database.size_bytes), title: `${fmtNumber(n.database.size_bytes)} B` })),
         kv('Schema version', 'database.schema_version', (n) => String(n.database.schema_version)),
         kv('Writable', 'database.writable', (n) => n.database.writable
           ? { text: 'yes', cls: 'good' } : { text: 'no — writes fail', cls: 'bad' })),
       card('TLS', 'card-tls',
         kv('Handshakes OK', 'tls.handshakes_ok', (n) => fmtNumber(n.tls.handshakes_ok)),
-        kv('Handshakes failed', 'tls.handshakes_failed', (n) => ({
-          text: fmtNumber(n.tls.handshakes_failed), cls: n.tls.handshakes_failed > 0 ? 'warn' : null })),
+        // failed handshakes by what the client did: only TLS errors may
+        // need a look; port scans and other protocols' probes are noise
+        kv('TLS errors', 'tls.failed_by_kind.tls_error', (n) => {
+          const k = n.tls.failed_by_kind;
+          if (!k) return { text: fmtNumber(n.tls.handshakes_failed), cls: n.tls.handshakes_failed > 0 ? 'warn' : null, title: 'failed handshakes (this node does not tell their kinds)' };
+          return { text: fmtNumber(k.tls_error), cls: k.tls_error > 0 ? 'warn' : null,
+            title: 'TLS clients whose handshake failed: no version or cipher in common, or the client refused this node\'s self-signed certificate (a browser before it is accepted)' };
+        }),
+        kv('Scans and probes', 'tls.failed_by_kind.noise', (n) => {
+          const k = n.tls.failed_by_kind;
+          if (!k) return '—';
+          return { text: `${fmtNumber(k.no_hello)} closed before a TLS hello, ${fmtNumber(k.not_tls)} not TLS`,
+            title: 'Connections that never began a TLS handshake: port scans, TCP health checks and other protocols\' probes. Counted, not errors of this node.' };
+        }),
         kv('Average handshake', 'tls.handshake_avg_ms', (n) => `${Number(n.tls.handshake_avg_ms || 0).toFixed(2)} ms`),
         kv('Certificate reloads', 'tls.certificate_reloads', (n) => fmtNumber(n.tls.certificate_reloads))),
       card('Accounts', 'card-accounts',
@@ -99,7 +111,7 @@
       const list = (n.certificate && Array.isArray(n.certificate.names)) ? n.certificate.names : [];
       names.replaceChildren(...list.map((s) => h('li', { class: 'chip', text: s })));
       const at = session.node().at;
-      if (at) updated.textContent = `Updated ${at.toLocaleTimeString()} · refreshes every ${session.NODE_POLL_MS / 1000} s`;
+      if (at) updated.textContent = `Updated ${fmtClock(at)} · refreshes every ${session.NODE_POLL_MS / 1000} s`;
     }
 
     const unsub = session.onNode(paint);

@@ -9,7 +9,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, fmtAgo, fmtMs, fmtPct, fmtTime, plural, isNum, DASH } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtAgo, fmtMs, fmtPct, fmtTime, plural, isNum, DASH, backLink } = window.meshwatch.ui;
   const PAGE = 25;
   const REFRESH_MS = 5000;
   const STATES = ['up', 'refused', 'timeout', 'unreachable', 'dns_error', 'unknown'];
@@ -306,7 +306,7 @@
     const recent = window.meshwatch.events.recentCard([{ type: 'target', id: String(id) }]);
 
     view.append(h('section', { class: 'page', id: 'target' },
-      h('nav', { class: 'crumbs' }, h('a', { href: '#/targets', text: 'TCP targets' }), ' / ', h('span', { text: `#${id}` })),
+      backLink('#/targets', 'TCP targets'),
       h('div', { class: 'page-head' }, title, badge, h('span', { class: 'spacer' }), editBtn, delBtn),
       err, editSlot,
       h('section', { class: 'card' }, h('h2', { text: 'Settings and last check' }), facts),

@@ -11,7 +11,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, fmtBytes, fmtNumber, fmtTime, isNum, DASH, serverNow } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtBytes, fmtBitRate, fmtPktRate, fmtNumber, fmtTime, isNum, DASH, serverNow } = window.meshwatch.ui;
   const { live, chart } = window.meshwatch;
   const WINDOW_S = 300;          // seconds on the live charts
   const HISTORY_REFRESH_MS = 10000;
@@ -21,12 +21,9 @@
   const POLL_MS = 2000;          // /api/counters while the socket is down
   const PROTOS = ['tcp', 'udp', 'icmp', 'icmpv6', 'other'];
 
+  // the shared unit style (app.js): bit/s with SI prefixes, pkt/s
   function fmtRate(v, unit) {
-    v = Number(v) || 0;
-    const pre = ['', 'k', 'M', 'G', 'T'];
-    let i = 0;
-    while (v >= 1000 && i < pre.length - 1) { v /= 1000; i++; }
-    return `${v.toFixed(v < 10 && i > 0 ? 2 : i > 0 ? 1 : 0)} ${pre[i]}${unit}`;
+    return /^b/.test(unit) ? fmtBitRate(v) : fmtPktRate(v);
   }
 
   function stateBadge(st) {
@@ -50,7 +47,7 @@
       series: [{ key: 'bps', label: 'throughput', unit: 'bit/s', color: '--chart-1', width: 2, fmt: (v) => fmtRate(v, 'bit/s') }] });
     const cPps = group.chart({ id: 'chart-pps', title: 'Packets', timeKey: 'time', height: 160,
       yFmt: (v) => fmtRate(v, 'p/s'), empty: 'No traffic counted in this range.',
-      series: [{ key: 'pps', label: 'packets', unit: 'packets/s', color: '--chart-2', width: 2, fmt: (v) => fmtRate(v, 'packets/s') }] });
+      series: [{ key: 'pps', label: 'packets', unit: 'pkt/s', color: '--chart-2', width: 2, fmt: (v) => fmtRate(v, 'pkt/s') }] });
     const rangeInfo = h('p', { class: 'muted small', id: 'traffic-range-info' });
     const nowLine = h('p', { class: 'traffic-now', id: 'rates-now' });
     const protoList = h('div', { class: 'proto-list', id: 'proto-breakdown' });
@@ -86,7 +83,7 @@
         h('section', { class: 'card' }, h('h2', { text: 'Protocols (last second)' }), protoList),
         h('section', { class: 'card' }, h('h2', { text: 'Top talkers (last second)' }),
           h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'talkers-table' },
-            h('thead', null, h('tr', null, ['Address', 'Bytes', 'bits/s', 'Packets'].map((t, i) => h('th', { class: i ? 'num' : null, text: t })))),
+            h('thead', null, h('tr', null, ['Address', 'Bytes', 'Rate', 'Packets'].map((t, i) => h('th', { class: i ? 'num' : null, text: t })))),
             talkersBody)))),
       h('section', { class: 'card' },
         h('h2', { text: 'Flows' }), form, flowErr,
@@ -129,8 +126,8 @@
       if (!on) { paintOff(st); return; }
       const errs = st.decode_errors || {};
       const rows = [
-        ['Mode', st.mode + (st.mode === 'offline' && st.processing ? ` (read at ${fmtNumber(Math.round(st.processing.packets_per_s))} packets/s)` : '')],
-        ['Filter', st.bpf || '(none)'], ['Link type', st.linktype], ['Snap length', `${st.snaplen} bytes`],
+        ['Mode', st.mode + (st.mode === 'offline' && st.processing ? ` (read at ${fmtPktRate(st.processing.packets_per_s)})` : '')],
+        ['Filter', st.bpf || '(none)'], ['Link type', st.linktype], ['Snap length', fmtBytes(st.snaplen)],
         ['Buffer', fmtBytes(st.buffer_bytes)], ['Frames', fmtNumber(st.packets_received)], ['Bytes', fmtBytes(st.bytes_received)],
         ['Kernel drops', fmtNumber(st.kernel_drops)], ['Interface drops', fmtNumber(st.interface_drops)],
         ['Flows', `${fmtNumber(st.flows)} of at most ${fmtNumber(st.max_flows)}`],

@@ -16,6 +16,15 @@ struct tls_server;
 struct tls_stats {
 	uint64_t handshakes_ok;
 	uint64_t handshakes_failed;
+	/* the failed ones by what the client did (they add up to handshakes_failed):
+	   no_hello: closed, reset or stayed silent before a ClientHello (port
+	   scans, TCP health checks); not_tls: sent bytes that are no TLS hello
+	   (other protocols' probes); tls_error: a TLS client whose handshake
+	   failed (no common version or cipher, or it refused this node's
+	   self-signed certificate): the only kind that may need a look */
+	uint64_t failed_no_hello;
+	uint64_t failed_not_tls;
+	uint64_t failed_tls_error;
 	double handshake_ms_sum;
 	struct hist handshake_s;   /* successful handshakes, seconds */
 	uint64_t reloads;

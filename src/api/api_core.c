@@ -40,6 +40,12 @@ api_health(struct req *r)
 	int total, alive, suspect, dead;
 	membership_counts(mesh_membership(n->mesh), &total, &alive, &suspect, &dead);
 	cJSON_AddNumberToObject(o, "known_nodes", total);
+	/* "status" is this node's own health (what a load balancer asks);
+	   the peers it sees say whether its mesh is degraded */
+	cJSON *peers = cJSON_AddObjectToObject(o, "peers");
+	cJSON_AddNumberToObject(peers, "alive", alive);
+	cJSON_AddNumberToObject(peers, "suspect", suspect);
+	cJSON_AddNumberToObject(peers, "dead", dead);
 	cJSON_AddNumberToObject(o, "uptime_s", (double)((mw_now_ms() - n->started_mono_ms) / 1000));
 	cJSON_AddStringToObject(o, "version", MW_VERSION);
 	if (k > 0) {
@@ -188,6 +194,10 @@ api_node(struct req *r)
 	cJSON *t = cJSON_AddObjectToObject(o, "tls");
 	cJSON_AddNumberToObject(t, "handshakes_ok", (double)ts.handshakes_ok);
 	cJSON_AddNumberToObject(t, "handshakes_failed", (double)ts.handshakes_failed);
+	cJSON *why = cJSON_AddObjectToObject(t, "failed_by_kind");
+	cJSON_AddNumberToObject(why, "no_hello", (double)ts.failed_no_hello);
+	cJSON_AddNumberToObject(why, "not_tls", (double)ts.failed_not_tls);
+	cJSON_AddNumberToObject(why, "tls_error", (double)ts.failed_tls_error);
 	cJSON_AddNumberToObject(t, "handshake_avg_ms", ts.handshakes_ok ? ts.handshake_ms_sum / (double)ts.handshakes_ok : 0);
 	cJSON_AddNumberToObject(t, "certificate_reloads", (double)ts.reloads);
 	cJSON_AddNumberToObject(o, "users", store_user_count(n->store));

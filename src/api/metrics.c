@@ -634,6 +634,12 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 	put(&b, "# HELP meshwatch_tls_handshakes_total TLS handshakes by result.\n# TYPE meshwatch_tls_handshakes_total counter\n");
 	put(&b, "meshwatch_tls_handshakes_total{result=\"ok\"} %llu\n", (unsigned long long)ts.handshakes_ok);
 	put(&b, "meshwatch_tls_handshakes_total{result=\"failed\"} %llu\n", (unsigned long long)ts.handshakes_failed);
+	put(&b, "# HELP meshwatch_tls_handshake_failures_total Failed TLS handshakes by what the client did: no_hello (closed or silent "
+	        "before a ClientHello: port scans, TCP checks), not_tls (bytes that are no TLS hello), tls_error (a TLS client's "
+	        "handshake failed).\n# TYPE meshwatch_tls_handshake_failures_total counter\n");
+	put(&b, "meshwatch_tls_handshake_failures_total{kind=\"no_hello\"} %llu\n", (unsigned long long)ts.failed_no_hello);
+	put(&b, "meshwatch_tls_handshake_failures_total{kind=\"not_tls\"} %llu\n", (unsigned long long)ts.failed_not_tls);
+	put(&b, "meshwatch_tls_handshake_failures_total{kind=\"tls_error\"} %llu\n", (unsigned long long)ts.failed_tls_error);
 	put_one(&b, "meshwatch_http_plain_requests_total", "counter",
 	    "Plain-HTTP requests on the HTTPS port, answered with a redirect to https:// (or a 400 without a Host).",
 	    (unsigned long long)ts.plain_http);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <http_parser.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_cache.h>
@@ -183,17 +184,44 @@ hook_release(void *arg, const void *conf)
 		gen_free(g);
 }
 
+/* What a failed handshake's client did (see struct tls_stats): once its
+   ClientHello was read, or when the hello named no version or cipher this
+   server takes, it was a TLS client; before that, an end of the connection
+   or silence is a scan or a TCP check, and anything else is not TLS. */
+static uint64_t *
+failure_kind(struct tls_stats *st, int rc, int hello)
+{
+	if (hello)
+		return &st->failed_tls_error;
+	switch (rc) {
+	case MBEDTLS_ERR_SSL_CONN_EOF:
+	case MBEDTLS_ERR_NET_CONN_RESET:
+	case MBEDTLS_ERR_NET_RECV_FAILED:
+	case MBEDTLS_ERR_SSL_TIMEOUT:
+	case MBEDTLS_ERR_SSL_WANT_READ:
+		return &st->failed_no_hello;
+	case MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE:
+	case MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN:
+	case MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION:
+	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
+		return &st->failed_tls_error;
+	default:
+		return &st->failed_not_tls;
+	}
+}
+
 static void
-hook_handshake(void *arg, int ok, double ms)
+hook_handshake(void *arg, int rc, int hello, double ms)
 {
 	struct tls_server *ts = arg;
 	pthread_mutex_lock(&ts->lock);
-	if (ok) {
+	if (rc == 0) {
 		ts->stats.handshakes_ok++;
 		ts->stats.handshake_ms_sum += ms;
 		hist_observe(&ts->stats.handshake_s, ms / 1000.0);
 	} else {
 		ts->stats.handshakes_failed++;
+		(*failure_kind(&ts->stats, rc, hello))++;
 	}
 	pthread_mutex_unlock(&ts->lock);
 }

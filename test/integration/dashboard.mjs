@@ -289,7 +289,7 @@ async function meshChecks(page) {
   }, sel);
   await drawn('#chart-rt');
   await drawn('#chart-ok');
-  await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${want} bytes`, PMTU);
+  await page.waitForFunction((want) => document.querySelector('#node [data-field="pmtu.value"]').textContent === `${Number(want).toLocaleString('en-US')} B`, PMTU);
   const pm = await texts(page, '#pmtu-table tbody td');
   check(pm.includes(PMTU), `PMTU history ${JSON.stringify(pm)} lacks ${PMTU}`);
   check((await page.textContent('#node [data-field="pmtu.black_hole"]')).trim() === 'no', 'black hole not "no"');
@@ -353,11 +353,11 @@ async function meshChecks(page) {
   await svg.locator(`a.topo-peer[aria-label="${KILL_FQDN}"]`).click();
   await page.locator('#node .page-body').waitFor({ state: 'visible' });
   check((await page.textContent('#peer-state')).trim() === 'dead', 'node page of the killed peer not dead');
-  // its last events: "dead at 21:40:05, 3 s so far: 3 failed polls (...)",
+  // its last events: "dead at 21:40:05 UTC, 3 s so far: 3 failed polls (...)",
   // and before it (suspect) how long that lasted
   await page.waitForFunction(() => {
     const l = [...document.querySelectorAll('#recent-events-list .event-sentence')].map((e) => e.textContent);
-    return /^dead at \d\d:\d\d:\d\d, .+ so far: ./.test(l[0] || '') && (l.length < 2 || /^\w+ at \d\d:\d\d:\d\d for \d/.test(l[1]));
+    return /^dead at \d\d:\d\d:\d\d UTC, .+ so far: ./.test(l[0] || '') && (l.length < 2 || /^\w+ at \d\d:\d\d:\d\d UTC for \d/.test(l[1]));
   }, null, { timeout: 10000 });
   const lines = await texts(page, '#recent-events-list .event-sentence');
   await page.screenshot({ path: path.join(OUT, 'node-dead.png'), fullPage: true });
@@ -434,7 +434,7 @@ async function eventsChecks(page, victimId) {
   await page.locator('#target').waitFor({ state: 'visible' });
   check(new URL(page.url()).hash === `#/targets/${tid}`, `target event link went to ${new URL(page.url()).hash}`);
   await page.waitForFunction(() => [...document.querySelectorAll('#recent-events-list .event-sentence')]
-    .some((e) => /^down at \d\d:\d\d:\d\d, .+ so far: refused/.test(e.textContent)));
+    .some((e) => /^down at \d\d:\d\d:\d\d UTC, .+ so far: refused/.test(e.textContent)));
   const tl = await texts(page, '#recent-events-list .event-sentence');
   await page.screenshot({ path: path.join(OUT, 'target-events.png'), fullPage: true });
   ok(`target page #${tid} (opened from its event): last events "${tl[0]}"`);

@@ -31,6 +31,13 @@ gen_pcap.py bench FILE PACKETS FLOWS
     A large capture for the benchmark: an IMIX-like size mix (7 x 64, 4 x
     576, 1 x 1500 bytes), TCP and UDP over FLOWS distinct IPv4 flows,
     1 µs apart.
+gen_pcap.py demo FILE SELF PEER...
+    What a node of the demo mesh might have seen over the last five
+    minutes, ending now: HTTPS and UDP probes between SELF and each PEER
+    (port 8443), DNS and NTP to documentation addresses (192.0.2.0/24),
+    a bulk transfer to 198.51.100.20:22 in the middle, pings. Frames are
+    kept to their first 96 bytes (their wire length is recorded), so the
+    file stays small.
 """
 import ipaddress
 import json
@@ -396,6 +403,56 @@ def ipfix(path, expect_path):
         json.dump({"records": exp, "totals": totals}, f, indent=1)
 
 
+def demo(path, me, peers):
+    import math
+    import time
+    rnd = random.Random(me)
+    end = int(time.time()) * 1000000
+    span = 300
+    start = end - span * 1000000
+    out = []
+
+    def add(t, src, dst, proto, l4, wirelen):
+        frame = eth(ipv4(src, dst, proto, l4 + b"\0" * max(0, wirelen - 34 - len(l4))), 0x0800)
+        out.append((t, record(t, frame[:96] if len(frame) > 96 else frame, wirelen=max(wirelen, len(frame)),
+                              caplen=None)))
+
+    for sec in range(span):
+        base = start + sec * 1000000
+        wave = 1 + math.sin(sec / 40.0)  # the rates rise and fall over the window
+        for i, peer in enumerate(peers):
+            port = 40000 + i
+            for _ in range(2 + int(3 * wave)):
+                t = base + rnd.randrange(1000000)
+                add(t, me, peer, 6, tcp(port, 8443, ACK | PSH), rnd.choice((120, 380, 620)))
+                add(t + 300, peer, me, 6, tcp(8443, port, ACK | PSH), rnd.choice((160, 900, 1400)))
+            if sec % 10 == i:
+                for k in range(5):
+                    t = base + k * 2000
+                    add(t, me, peer, 17, udp(50000 + i, 8443, b"probe"), 80)
+                    add(t + 150, peer, me, 17, udp(8443, 50000 + i, b"probe"), 80)
+            if sec % 30 == 0:
+                add(base + 500000, me, peer, 1, icmp(8), 98)
+                add(base + 500200, peer, me, 1, icmp(0), 98)
+        if sec % 3 == 0:
+            t = base + rnd.randrange(1000000)
+            add(t, me, "192.0.2.53", 17, udp(53000 + sec % 100, 53, b"q"), 74)
+            add(t + 800, "192.0.2.53", me, 17, udp(53, 53000 + sec % 100, b"a"), 130)
+        if sec % 64 == 0:
+            add(base + 1000, me, "192.0.2.123", 17, udp(123, 123, b"ntp"), 90)
+            add(base + 9000, "192.0.2.123", me, 17, udp(123, 123, b"ntp"), 90)
+        if 120 <= sec < 180:  # a minute of bulk transfer
+            for k in range(40 + int(20 * wave)):
+                t = base + k * 15000 + rnd.randrange(5000)
+                add(t, me, "198.51.100.20", 6, tcp(41000, 22, ACK | PSH), 1514)
+                if k % 4 == 0:
+                    add(t + 200, "198.51.100.20", me, 6, tcp(22, 41000, ACK), 66)
+    out.sort(key=lambda x: x[0])
+    with open(path, "wb") as f:
+        f.write(pcap_header(LINKTYPE_ETHERNET, 65535))
+        f.write(b"".join(r for _, r in out))
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "known":
         known(sys.argv[2], sys.argv[3])
@@ -409,5 +466,7 @@ if __name__ == "__main__":
         ipfix(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
         bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "demo":
+        demo(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(__doc__)
