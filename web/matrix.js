@@ -10,7 +10,7 @@
 
 (function () {
   const { h, api, setMessage, fmtDuration, fmtNumber, plural, fmtMs, fmtAgo, natCmp, noteServerTime,
-    isNum, DASH } = window.meshwatch.ui;
+    isNum, DASH, fmtClock } = window.meshwatch.ui;
 
   // The measures. A cell's colour class 0 (best) .. 4 (worst) is how many
   // thresholds its value is past: above them for RTT and loss, below them
@@ -263,7 +263,7 @@
         h('td', null, o.stale ? h('span', { class: 'badge state state-dead', text: 'stale' }) : h('span', { class: 'badge state state-alive', text: 'fresh' })))));
       // the server answers a page of origins (bounded in rows, bytes and time)
       const more = d.next_offset != null ? ` (the first ${d.origins.length} of ${d.total_origins} origins)` : '';
-      updated.textContent = `${plural(d.origins.length, 'row', 'rows')}${more} × ${plural(d.nodes.length, 'node', 'nodes')} · updated ${new Date().toLocaleTimeString()} · refreshes every 5 s`;
+      updated.textContent = `${plural(d.origins.length, 'row', 'rows')}${more} × ${plural(d.nodes.length, 'node', 'nodes')} · updated ${fmtClock(new Date())} · refreshes every 5 s`;
     }
     paintAll();
     load();

@@ -9,7 +9,7 @@
 'use strict';
 
 (function () {
-  const { h, api, setMessage, fmtTime, fmtMs, fmtPct, isNum, DASH, stateBadge } = window.meshwatch.ui;
+  const { h, api, setMessage, fmtTime, fmtMs, fmtPct, isNum, DASH, stateBadge, backLink } = window.meshwatch.ui;
   const { chart } = window.meshwatch;
 
   const msFmt = (v) => (v === 0 ? '0' : v < 1 ? `${+v.toFixed(2)} ms` : v < 100 ? `${+v.toFixed(1)} ms` : `${Math.round(v)} ms`);
@@ -37,12 +37,13 @@
         bars: { colorOf: (v) => (v === 0 ? '--chart-good' : v < 0.05 ? '--chart-warn' : '--chart-bad') } }] });
     const cPmtu = group.chart({ id: 'pair-pmtu', title: 'Path MTU', height: 130, y: { auto: true }, yFmt: (v) => `${Math.round(v)}`,
       empty: 'No PMTU in these samples (a node\u2019s own row reports none).',
-      series: [{ key: 'pmtu', label: 'PMTU', unit: 'bytes', color: '--chart-4', width: 2, fmt: (v) => `${v} bytes` }] });
+      series: [{ key: 'pmtu', label: 'PMTU', unit: 'B', color: '--chart-4', width: 2, fmt: (v) => `${Number(v).toLocaleString('en-US')} B` }] });
     // the last state changes of both ends, as peers (web/events.js)
     const recent = window.meshwatch.events.recentCard(
       [params.from, params.to].filter((id, i, a) => a.indexOf(id) === i).map((id) => ({ type: 'peer', id })));
     view.replaceChildren(
-      h('div', { class: 'page-head' }, title, h('a', { href: '#/matrix', class: 'muted small', text: '\u2190 matrix' })),
+      backLink('#/matrix', 'Matrix'),
+      h('div', { class: 'page-head' }, title),
       errBox,
       h('section', { class: 'card', id: 'pair-charts' }, h('h2', { text: 'History' }), group.el, info,
         cState.el, cRtt.el, h('div', { class: 'chart-grid-2' }, cLoss.el, cPmtu.el)),
