@@ -101,6 +101,9 @@ static const char *const migrations[] = {
 	/* 12: what reporting origins say of their hosts, services, targets,
 	   traffic and discovery changes (store_inventory.c) */
 	store_schema_inventory,
+	/* 13: remote scans: who asked a scan, and where one asked for ran
+	   (store_discovery.c) */
+	store_schema_remote_scans,
 };
 
 

@@ -115,7 +115,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 12);
+	assert_int_equal(store_schema_version(f->st), 13);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -135,7 +135,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "12");
+	assert_string_equal(v, "13");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -1232,6 +1232,13 @@ test_migration_to_11(void **state)
 	for (size_t i = 0; i < MW_ARRAY_LEN(later); i++) {
 		char sql[64];
 		snprintf(sql, sizeof sql, "DROP TABLE %s", later[i]);
+		side_query(db, sql, NULL, 0);
+	}
+	side_query(db, "DROP INDEX scans_node", NULL, 0);
+	static const char *const scan_cols[] = {"requested_by_id", "requested_by_fqdn", "node_id", "node_fqdn", "remote_id"};
+	for (size_t i = 0; i < MW_ARRAY_LEN(scan_cols); i++) {
+		char sql[80];
+		snprintf(sql, sizeof sql, "ALTER TABLE scans DROP COLUMN %s", scan_cols[i]);
 		side_query(db, sql, NULL, 0);
 	}
 	side_query(db, "ALTER TABLE users DROP COLUMN role", NULL, 0);

@@ -527,13 +527,16 @@ test_migration_to_12(void **state)
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "DROP TABLE inv_origins; DROP TABLE inv_hosts; DROP TABLE inv_services; "
 	                                 "DROP TABLE inv_targets; DROP TABLE inv_traffic; DROP TABLE inv_traffic_items; "
-	                                 "DROP TABLE inv_changes; UPDATE schema_version SET version=11;",
+	                                 "DROP TABLE inv_changes; DROP INDEX scans_node; ALTER TABLE scans DROP COLUMN requested_by_id; "
+	                                 "ALTER TABLE scans DROP COLUMN requested_by_fqdn; ALTER TABLE scans DROP COLUMN node_id; "
+	                                 "ALTER TABLE scans DROP COLUMN node_fqdn; ALTER TABLE scans DROP COLUMN remote_id; "
+	                                 "UPDATE schema_version SET version=11;",
 	                     NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);
 	f->st = store_open(f->dir, err, sizeof err);
 	assert_non_null(f->st);
-	assert_int_equal(store_schema_version(f->st), 12);
+	assert_int_equal(store_schema_version(f->st), 13);
 	assert_int_equal(store_report_origin_count(f->st), 1);
 	struct report_inventory inv;
 	mkinv(&inv, 1, "up", 1, 1, 1, 1, t + 10);
