@@ -24,15 +24,19 @@ PY=$(python3 -c 'import sys; print(sys.executable)')
 base="127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))"
 addr() { echo "$base.$((10 + $1))"; }
 A=$(addr 1) B=$(addr 2) C=$(addr 3) D=$(addr 4) L=$(addr 9)
+# and a /22 of loopback addresses nobody listens on: 3 ports of each give
+# more per-port results than one page of GET /mesh/scans/{id} (2000)
+WIDE="127.$((RANDOM % 200 + 20)).$((RANDOM % 60 * 4)).0/22"
 SECRET=remote-scan-secret
 export MESHWATCH_POLL_INTERVAL=1 MESHWATCH_SCAN_RDNS=0
 
-# B's network: two services that answer, one that never does (a slow
-# scan), and a port nobody listens on
+# B's network: two services that answer, four that never do (a slow scan:
+# B probes one port at a time and waits for each to speak), and a port
+# nobody listens on
 P=$((20000 + RANDOM % 30000))
-OPEN1=$P OPEN2=$((P + 1)) TARPIT=$((P + 2)) CLOSED=$((P + 3))
+OPEN1=$P OPEN2=$((P + 1)) CLOSED=$((P + 2)) TARPITS="$((P + 3)),$((P + 4)),$((P + 5)),$((P + 6))"
 "$PY" "$HERE/discovery_services.py" "$L" "banner:$OPEN1:SSH-2.0-OpenSSH_9.2p1" "banner:$OPEN2:220 mail.test ESMTP" \
-  "tarpit:$TARPIT" >"$TMP/services.out" 2>&1 &
+  "tarpit:$((P + 3))" "tarpit:$((P + 4))" "tarpit:$((P + 5))" "tarpit:$((P + 6))" >"$TMP/services.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do grep -q ready "$TMP/services.out" && break; sleep 0.1; done
 grep -q ready "$TMP/services.out" || fail "test services did not start: $(cat "$TMP/services.out")"
@@ -45,8 +49,8 @@ seed() { # seed FILE N...: the nodes named
 seed "$TMP/seedA.json" 2 3; seed "$TMP/seedB.json" 1 3; seed "$TMP/seedC.json" 1 2
 MESH_SECRET=$SECRET MESHWATCH_REMOTE_SCAN_LOST=5s start_node n1 "$A" --seed "$TMP/seedA.json"
 A_PID=$NODE_PID
-MESH_SECRET=$SECRET MESHWATCH_SCAN_SUBNETS="$L/32" MESHWATCH_SCAN_QUEUE_MAX=8 MESHWATCH_SCAN_BANNER_MS=2000 \
-  MESHWATCH_SCAN_CONCURRENCY=4 start_node n2 "$B" --seed "$TMP/seedB.json"
+MESH_SECRET=$SECRET MESHWATCH_SCAN_SUBNETS="$L/32,$WIDE" MESHWATCH_SCAN_MAX_HOSTS=2048 MESHWATCH_SCAN_QUEUE_MAX=8 MESHWATCH_SCAN_BANNER_MS=2000 \
+  MESHWATCH_SCAN_CONCURRENCY=1 start_node n2 "$B" --seed "$TMP/seedB.json"
 B_PID=$NODE_PID
 MESH_SECRET=$SECRET MESHWATCH_REMOTE_SCANS=false start_node n3 "$C" --seed "$TMP/seedC.json"
 start_node n4 "$D"
@@ -116,6 +120,18 @@ ID2=$(echo "$BODY" | jget 'd["id"]')
 [ "$(wait_state "$A" "$TA" "$ID2" "completed" | jget 'd["node"]["id"]')" = "$B_ID" ] || fail "scan by fqdn"
 ok "a node named by its fqdn runs the scan too"
 
+# more results than one page: A reads them all
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$WIDE\"],\"ports\":[$CLOSED,$((P + 7)),$((P + 8))]}"
+expect_status 201 "a remote scan of a /22"
+IDW=$(echo "$BODY" | jget 'd["id"]') RIDW=$(echo "$BODY" | jget 'd["remote_scan_id"]')
+wait_state "$A" "$TA" "$IDW" completed >/dev/null
+onA GET "/api/scans/$IDW/results?limit=10000"; WA=$(echo "$BODY" | jget 'd["total"], sorted((x["ip"], x["port"], x["state"]) for x in d["items"])')
+onB GET "/api/scans/$RIDW/results?limit=10000"; WB=$(echo "$BODY" | jget 'd["total"], sorted((x["ip"], x["port"], x["state"]) for x in d["items"])')
+[ "$WA" = "$WB" ] || fail "the /22's results differ between A and B"
+NW=$(echo "$BODY" | jget 'd["total"]')
+[ "$NW" -gt 2000 ] || fail "the /22 gave only $NW results, not more than a page"
+ok "a /22 on B: A holds all $NW per-port results, equal to B's (pages of 2000)"
+
 # ---- 2. refusals
 on "$D" "$TD" POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"]}"
 expect_status 409 "a node without a mesh secret"
@@ -134,16 +150,16 @@ echo "$BODY" | jget 'd["detail"]' | grep -q "^node n3.test ($C_ID): " || fail "C
 onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"10.9.0.0/24\"]}"
 expect_status 400 "a subnet outside B's scan_subnets"
 [ "$(echo "$BODY" | jget 'd["error"]')" = invalid_scan ] || fail "400: $BODY"
-echo "$BODY" | jget 'd["detail"]' | grep -q "^node n2.test ($B_ID): .*10.9.0.0/24 is outside.*$L/32" ||
+echo "$BODY" | jget 'd["detail"]' | grep -q "^node n2.test ($B_ID): .*10.9.0.0/24 is outside.*$L/32,$WIDE" ||
   fail "the 400 does not name B and its subnets: $BODY"
 onA POST /api/scans -d "{\"node\":\"$B_ID\"}"
 expect_status 409 "no subnets: B's confirm rule"
-[ "$(echo "$BODY" | jget '(d["error"], [s["subnet"] for s in d["subnets"]])')" = "('confirm_required', ['$L/32'])" ] ||
+[ "$(echo "$BODY" | jget '(d["error"], [s["subnet"] for s in d["subnets"]])')" = "('confirm_required', ['$L/32', '$WIDE'])" ] ||
   fail "confirm_required with B's defaults: $BODY"
 echo "$BODY" | jget 'd["detail"]' | grep -q "^node n2.test" || fail "confirm_required does not name B: $BODY"
 onA POST /api/scans -d "{\"node\":\"$B_ID\",\"confirm\":true,\"ports\":[$OPEN1]}"
 expect_status 201 "confirmed: B's default subnets"
-[ "$(echo "$BODY" | jget 'd["subnets"]')" = "['$L/32']" ] || fail "a confirmed remote scan covers B's defaults: $BODY"
+[ "$(echo "$BODY" | jget 'd["subnets"]')" = "['$L/32', '$WIDE']" ] || fail "a confirmed remote scan covers B's defaults: $BODY"
 wait_state "$A" "$TA" "$(echo "$BODY" | jget 'd["id"]')" completed >/dev/null
 
 # the mesh endpoint itself
@@ -166,11 +182,11 @@ expect_status 401 "POST /mesh/scans signed with another secret"
 # ---- 3. the per-asker limit and cancel
 SLOW=()
 for i in 1 2 3 4; do
-  onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPIT]}"
+  onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPITS]}"
   expect_status 201 "slow remote scan $i"
   SLOW+=("$(echo "$BODY" | jget 'd["id"]')")
 done
-onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPIT]}"
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPITS]}"
 expect_status 429 "a 5th scan while A has 4 queued or running on B"
 [ "$(echo "$BODY" | jget 'd["error"]')" = too_many_remote_scans ] || fail "per-asker limit: $BODY"
 echo "$BODY" | jget 'd["detail"]' | grep -q "^node n2.test.*has 4 scans queued or running" || fail "per-asker detail: $BODY"
@@ -195,7 +211,7 @@ ok "cancels on A cancel on B (B and A say cancelled)"
 onA DELETE "/api/scans/$ID"; expect_status 409 "a finished remote scan cannot be cancelled"
 
 # ---- 4. B goes away, with a scan running there
-onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPIT]}"
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPITS]}"
 expect_status 201 "a slow remote scan"
 LOST=$(echo "$BODY" | jget 'd["id"]')
 wait_state "$A" "$TA" "$LOST" running >/dev/null
