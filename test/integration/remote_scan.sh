@@ -11,13 +11,15 @@
 #     off 403; a subnet outside B's scan_subnets 400 naming B and its
 #     subnets; no subnets 409 confirm_required with B's defaults; on B
 #     unsigned POST /mesh/scans 401, a signed one from a non-member 403, GET
-#     /mesh/scans/{id} of a scan another node asked for 403.
+#     /mesh/scans/{id} of a scan another node asked for 403; the follow
+#     limit (32 scans on other nodes) 429.
 #  3. the per-asker limit (REMOTE_SCANS_PER_ASKER = 4): a 5th scan while 4
 #     are queued or running on B gets 429 too_many_remote_scans from B,
 #     passed on; DELETE /api/scans/{id} on A cancels them on B too.
-#  4. B stopped: A still shows the finished scan and its results; a scan
-#     B was running when it went away fails on A after remote_scan_lost_s,
-#     saying so.
+#  4. B frozen: asking it is 502 peer_unreachable (timeout). B stopped: A
+#     still shows the finished scan and its results; asking B once A sees
+#     it dead is 409 node_not_alive; a scan B was running when it went away
+#     fails on A after remote_scan_lost_s, saying so.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=$(python3 -c 'import sys; print(sys.executable)')
@@ -162,6 +164,30 @@ expect_status 201 "confirmed: B's default subnets"
 [ "$(echo "$BODY" | jget 'd["subnets"]')" = "['$L/32', '$WIDE']" ] || fail "a confirmed remote scan covers B's defaults: $BODY"
 wait_state "$A" "$TA" "$(echo "$BODY" | jget 'd["id"]')" completed >/dev/null
 
+# the follow limit (REMOTE_SCANS_FOLLOW_MAX = 32): rows of scans on a node
+# that has left the peer table, written straight into A's database, fill
+# it; they fail once that node has been unreachable for remote_scan_lost_s
+"$PY" - "$TMP/n1/data/meshwatch.db" <<'PYEOF'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+with db:
+    for i in range(32):
+        db.execute("INSERT INTO scans(created_at,state,trigger,subnets,ports,node_id,node_fqdn,remote_id) "
+                   "VALUES(?,'queued','api','10.0.0.0/24','22','77777777-2222-4333-8444-555555555555','gone.test',?)",
+                   (int(time.time()), 1000 + i))
+PYEOF
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$OPEN1]}"
+expect_status 429 "A follows 32 remote scans already"
+[ "$(echo "$BODY" | jget 'd["error"]')" = too_many_remote_scans ] || fail "follow limit: $BODY"
+onA GET "/api/scans?state=queued&limit=1"
+GONE=$(echo "$BODY" | jget 'd["items"][0]["id"]')
+G=$(wait_state "$A" "$TA" "$GONE" failed)
+echo "$G" | jget 'd["error"]' | grep -q "gone.test could not be reached for 5 s (remote_scan_lost_s): it is no longer in this node's peer table" ||
+  fail "a scan on a node that left: $G"
+for _ in $(seq 50); do onA GET "/api/scans?state=queued"; [ "$(echo "$BODY" | jget 'd["total"]')" = 0 ] && break; sleep 0.2; done
+[ "$(echo "$BODY" | jget 'd["total"]')" = 0 ] || fail "the 32 lost scans did not all fail: $BODY"
+ok "the follow limit answers 429; scans on a node that left the peer table fail after remote_scan_lost_s"
+
 # the mesh endpoint itself
 echo "{\"subnets\":[\"$L/32\"]}" >"$TMP/body.json"
 ucurl "$B" /mesh/scans -X POST -H 'Content-Type: application/json' --data-binary @"$TMP/body.json"
@@ -210,7 +236,18 @@ wait_state "$A" "$TA" "${SLOW[0]}" cancelled >/dev/null
 ok "cancels on A cancel on B (B and A say cancelled)"
 onA DELETE "/api/scans/$ID"; expect_status 409 "a finished remote scan cannot be cancelled"
 
-# ---- 4. B goes away, with a scan running there
+# ---- 4. B goes away
+# frozen (SIGSTOP) it still looks alive to A for a poll timeout, but does
+# not answer: 502 peer_unreachable, saying what failed
+kill -STOP "$B_PID"
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"]}"
+kill -CONT "$B_PID"
+expect_status 502 "a member that does not answer"
+[ "$(echo "$BODY" | jget 'd["error"]')" = peer_unreachable ] || fail "frozen node: $BODY"
+echo "$BODY" | jget 'd["detail"]' | grep -q "^node n2.test ($B_ID) at $B:8443 could not be asked: timeout" || fail "502 detail: $BODY"
+ok "a member that does not answer: 502 ($(echo "$BODY" | jget 'd["detail"]'))"
+for _ in $(seq 100); do alive "$A" "$TA" "$B_ID" && alive "$B" "$TB" "$A_ID" && break; sleep 0.2; done
+# stopped with a scan running there
 onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"],\"ports\":[$TARPITS]}"
 expect_status 201 "a slow remote scan"
 LOST=$(echo "$BODY" | jget 'd["id"]')
@@ -222,6 +259,12 @@ onA GET "/api/scans/$ID/results"
 [ "$(echo "$BODY" | jget 'sorted((x["ip"], x["port"], x["state"]) for x in d["items"])')" = "$RA" ] ||
   fail "A's results with B stopped: $BODY"
 ok "with B stopped A still shows scan $ID and its results"
+for _ in $(seq 100); do
+  onA GET "/api/nodes/$B_ID"; [ "$(echo "$BODY" | jget 'd["state"]')" = dead ] && break; sleep 0.2
+done
+onA POST /api/scans -d "{\"node\":\"$B_ID\",\"subnets\":[\"$L/32\"]}"
+expect_status 409 "a node A sees dead"
+[ "$(echo "$BODY" | jget 'd["error"]')" = node_not_alive ] || fail "dead node: $BODY"
 F=$(wait_state "$A" "$TA" "$LOST" failed)
 echo "$F" | jget 'd["error"]' | grep -q "node n2.test could not be reached for 5 s" || fail "lost scan's error: $F"
 ok "the scan B was running fails on A after remote_scan_lost_s: $(echo "$F" | jget 'd["error"]')"
