@@ -4,8 +4,10 @@
    style or script).
 
    /discovery   a scan form with live progress (WebSocket topic "scans"),
-                recent scans, discovered hosts with their services (filters,
-                pages) and recent changes
+                run here or on an alive member of the mesh ("Run on"),
+                recent scans (where each ran and who asked), discovered
+                hosts with their services (filters, pages) and recent
+                changes
    /hosts/:ip   one host: addresses, names, services, its changes */
 'use strict';
 
@@ -73,7 +75,11 @@
     const ports = h('input', { id: 'scan-ports', name: 'ports', placeholder: 'built-in list, e.g. 22, 80, 8000-8010', autocomplete: 'off', spellcheck: 'false' });
     const scanErr = h('p', { id: 'scan-error', class: 'error', role: 'alert', hidden: true });
     const scanBtn = h('button', { type: 'submit', class: 'primary', id: 'scan-submit', text: 'Start scan' });
+    // where the scan runs: this node, or an alive member (its own limits
+    // and default subnets apply there; its hosts stay its own)
+    const runOn = h('select', { id: 'scan-node', name: 'node' }, h('option', { value: '', text: 'this node' }));
     const form = h('form', { id: 'scan-form', class: 'inline-form', novalidate: true, onsubmit: onScan },
+      h('div', { class: 'field' }, h('label', { for: 'scan-node', text: 'Run on' }), runOn),
       h('div', { class: 'field' }, h('label', { for: 'scan-subnets', text: 'Subnets (CIDR)' }), subnets),
       h('div', { class: 'field' }, h('label', { for: 'scan-ports', text: 'Ports' }), ports),
       h('div', { class: 'field field-button' }, scanBtn));
@@ -96,7 +102,8 @@
     const scansTable = h('table', { id: 'scans-table', class: 'table' },
       h('thead', null, h('tr', null,
         h('th', { scope: 'col', class: 'num', text: 'ID' }), h('th', { scope: 'col', text: 'State' }),
-        h('th', { scope: 'col', text: 'Subnets' }), h('th', { scope: 'col', text: 'Started' }),
+        h('th', { scope: 'col', text: 'Subnets' }), h('th', { scope: 'col', text: 'Ran on' }),
+        h('th', { scope: 'col', text: 'Asked by' }), h('th', { scope: 'col', text: 'Started' }),
         h('th', { scope: 'col', class: 'num', text: 'Hosts up' }), h('th', { scope: 'col', class: 'num', text: 'Open ports' }))),
       scansBody);
 
@@ -163,11 +170,25 @@
       confirmYes.focus();
     }
 
+    // The alive members a scan can run on; the choice is kept while they stay.
+    async function loadMembers() {
+      try {
+        const d = await api('GET', '/api/nodes?state=alive&limit=500');
+        if (!alive) return;
+        const keep = runOn.value;
+        const peers = d.items.filter((p) => p.state === 'alive').sort((a, b) => a.fqdn.localeCompare(b.fqdn));
+        runOn.replaceChildren(h('option', { value: '', text: 'this node' }),
+          ...peers.map((p) => h('option', { value: p.id, text: `${p.fqdn} (${p.ip})` })));
+        runOn.value = peers.some((p) => p.id === keep) ? keep : '';
+      } catch (e) { /* the list keeps what it had */ }
+    }
+
     function onScan(ev) {
       ev.preventDefault();
       setMessage(scanErr, '');
       confirmBox.hidden = true;
-      if (!splitList(subnets.value).length && page.defaults) { askConfirm(page.defaults); return; }
+      // another node's defaults are its own: that node says which when asked
+      if (!splitList(subnets.value).length && page.defaults && !runOn.value) { askConfirm(page.defaults); return; }
       startScan(false);
     }
 
@@ -177,13 +198,15 @@
       if (sn.length) body.subnets = sn;
       else if (confirmed) body.confirm = true;
       if (pt.length) body.ports = pt.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      if (runOn.value) body.node = runOn.value;
       scanBtn.disabled = true;
       try {
         const s = await api('POST', '/api/scans', body);
         showProgress(s);
         loadScans();
       } catch (e) {
-        if (e.code === 'confirm_required') { loadDefaults(); askConfirm(page.defaults || []); if (!page.defaults) confirmText.textContent = e.detail; }
+        if (e.code === 'confirm_required' && body.node) { askConfirm([]); confirmText.textContent = e.detail; }
+        else if (e.code === 'confirm_required') { loadDefaults(); askConfirm(page.defaults || []); if (!page.defaults) confirmText.textContent = e.detail; }
         else if (!e.handled) setMessage(scanErr, e.detail, 'error');
       } finally {
         scanBtn.disabled = false;
@@ -208,7 +231,7 @@
       const p = s.progress;
       bar.max = Math.max(1, p.hosts_total);
       bar.value = p.hosts_done;
-      progText.textContent = `Scan ${s.id} ${s.state}: ${fmtNumber(p.hosts_done)} of ${plural(p.hosts_total, 'host', 'hosts')}, ` +
+      progText.textContent = `Scan ${s.id} ${s.state}${s.node ? ' on ' + s.node.fqdn : ''}: ${fmtNumber(p.hosts_done)} of ${plural(p.hosts_total, 'host', 'hosts')}, ` +
         `${plural(p.found, 'open port', 'open ports')} so far`;
     }
 
@@ -220,6 +243,8 @@
           h('td', { class: 'num', text: String(s.id) }),
           h('td', null, badge(s.state)),
           h('td', { text: s.subnets.join(', ') }),
+          h('td', { class: 'scan-node', text: s.node ? s.node.fqdn : 'this node', title: s.node ? `${s.node.id}, its scan ${s.remote_scan_id}` : '' }),
+          h('td', { class: 'scan-asked-by', text: s.requested_by ? s.requested_by.fqdn : s.trigger === 'schedule' ? 'schedule' : 'a user here', title: s.requested_by ? s.requested_by.id : '' }),
           h('td', { text: s.started_at ? fmtAgo(s.started_at) : DASH }),
           h('td', { class: 'num', text: String(s.progress.hosts_up) }),
           h('td', { class: 'num', text: String(s.progress.found) }))));
@@ -268,7 +293,8 @@
     }
 
     const unsub = live.subscribe('scans', (frame) => { if (frame && frame.scan) showProgress(frame.scan); });
-    const poll = setInterval(loadScans, POLL_MS);
+    const poll = setInterval(() => { loadScans(); loadMembers(); }, POLL_MS);
+    loadMembers();
     loadScans();
     loadHosts();
     loadChanges();

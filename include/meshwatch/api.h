@@ -58,6 +58,10 @@ void api_scans_list(struct req *r);
 void api_scans_get(struct req *r);
 void api_scans_delete(struct req *r);
 void api_scans_results(struct req *r);
+/* the mesh side of remote scans (api_discovery.c) */
+void api_mesh_scans_create(struct req *r);
+void api_mesh_scans_get(struct req *r);
+void api_mesh_scans_delete(struct req *r);
 void api_hosts_list(struct req *r);
 void api_hosts_get(struct req *r);
 void api_hosts_delete(struct req *r);

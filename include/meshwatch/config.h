@@ -115,6 +115,8 @@ struct config {
 	int scan_rdns;
 	int scan_rdns_timeout_ms;
 	int scan_keep;
+	int remote_scans;                /* 1: members of the mesh may ask this node to scan (POST /mesh/scans) */
+	int remote_scan_lost_s;          /* a remote scan whose node cannot be reached this long fails */
 	int discovery_max_hosts;
 	int discovery_max_changes;
 	char services_file[CONFIG_STR];

@@ -163,6 +163,19 @@
 #define SVC_MAX_DEFS 4096
 /* The largest service definitions file loaded. */
 #define SVC_FILE_MAX (4 * 1024 * 1024)
+/* Remote scans (POST /api/scans with "node", POST /mesh/scans). On the
+   node that runs them: scans one asking member may have queued or
+   running here at once (more get 429 too_many_remote_scans), within
+   scan_queue_max. On the node that asks: scans it follows at once (more
+   get 429 too_many_remote_scans), how often it asks each one's state
+   (ms), per-port results in one page of GET /mesh/scans/{id}, the
+   largest answer it reads, and the longest wait for one request (ms). */
+#define REMOTE_SCANS_PER_ASKER 4
+#define REMOTE_SCANS_FOLLOW_MAX 32
+#define REMOTE_SCAN_POLL_MS 2000
+#define REMOTE_SCAN_RESULTS_PAGE 2000
+#define REMOTE_SCAN_MAX_ANSWER (1024 * 1024)
+#define REMOTE_SCAN_TIMEOUT_MS 5000
 
 /* ---- HTTP server (bodies: max_body_bytes, max_report_bytes) ---- */
 

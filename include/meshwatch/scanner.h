@@ -24,6 +24,7 @@
 struct node;
 struct scanner;
 struct svcdb;
+struct remotescan;
 
 #define SCAN_TLS_THREADS 4
 #define SCAN_RDNS_THREADS 4
@@ -39,7 +40,9 @@ struct scanner_stats {
 };
 
 /* Loads the service definitions (services_file) and works out the allowed
-   subnets (scan_subnets, else the directly connected ones). NULL with a
+   subnets (scan_subnets, else the directly connected ones); makes the
+   remote scan follower, which scanner_start starts and scanner_stop
+   stops. NULL with a
    reason naming the option to fix. The node's prober must exist. */
 struct scanner *scanner_create(struct node *n, char *err, size_t errlen) MW_MUST_CHECK;
 /* Marks scans a previous run left unfinished as failed and starts the
@@ -58,6 +61,14 @@ void scanner_destroy(struct scanner *s);
    bad subnet/port/limit (400); MW_ELIMIT when the queue is full (429). */
 int scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports,
     int nports, const char *trigger, struct scan_row *out, char *err, size_t errlen);
+/* scanner_submit for another member of the mesh (trigger "mesh"): the
+   scan records who asked (by_id, by_fqdn). Also MW_ETOOBIG (429) when
+   that member has REMOTE_SCANS_PER_ASKER scans queued or running here. */
+int scanner_submit_for(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports,
+    int nports, const char *by_id, const char *by_fqdn, struct scan_row *out, char *err, size_t errlen);
+/* The follower of the scans this node asks other nodes to run
+   (remotescan.h); valid from scanner_create to scanner_destroy. */
+struct remotescan *scanner_remote(struct scanner *s);
 /* Cancels a queued or running scan: 0, MW_ENOTFOUND when it is neither
    (already finished or unknown). */
 int scanner_cancel(struct scanner *s, int64_t id);

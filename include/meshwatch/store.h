@@ -379,13 +379,22 @@ struct scan_row {
 	int64_t id;
 	int64_t created_at, started_at, finished_at; /* 0: not yet */
 	char state[12];            /* queued, running, completed, failed, cancelled */
-	char trigger[12];          /* api or schedule */
+	char trigger[12];          /* api, schedule or mesh (another node asked) */
 	char subnets[1024];        /* "10.0.0.0/24,10.0.1.0/24" */
 	char ports[1024];          /* "22,80,8000-8010" (ranges folded) */
 	int nports;
 	int hosts_total, hosts_done, hosts_up, found;  /* found: open ports */
 	int open, closed, filtered;
 	char error[200];
+	/* a scan another node of the mesh asked this node to run: who asked
+	   ("" when asked here) */
+	char requested_by_id[37];
+	char requested_by_fqdn[256];
+	/* a scan this node asked another node to run: that node and the
+	   scan's id there ("" and 0 when it ran here) */
+	char node_id[37];
+	char node_fqdn[256];
+	int64_t remote_id;
 };
 
 struct disc_service {
@@ -453,8 +462,16 @@ int store_scan_get(struct store *st, int64_t id, struct scan_row *out);
 /* Newest first; state "" for all. *rows malloc'd. */
 int store_scan_list(struct store *st, const char *state, int limit, int offset, struct scan_row **rows, int *n,
     int *total);
-/* Scans left queued or running by a previous run become failed. */
+/* Scans left queued or running by a previous run become failed; those
+   another node runs for this one (node_id set) go on there and stay. */
 int store_scans_interrupted(struct store *st, int64_t now) MW_MUST_CHECK;
+/* The scans another node runs for this one that are still queued or
+   running here, oldest first, at most max into *rows (malloc'd). 0 or
+   MW_EDB. */
+int store_scans_remote_active(struct store *st, int max, struct scan_row **rows, int *n) MW_MUST_CHECK;
+/* Stores the per-port results another node found for scan scan_id (its
+   earlier ones replaced), in one transaction. 0 or MW_EDB. */
+int store_scan_results_put(struct store *st, int64_t scan_id, const struct disc_result *results, int n) MW_MUST_CHECK;
 
 /* Records a finished scan in one transaction: hosts up (with their open
    services) are inserted or refreshed; against what was known before it

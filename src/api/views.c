@@ -311,6 +311,24 @@ views_scan(const struct scan_row *s)
 		cJSON_AddStringToObject(o, "error", s->error);
 	else
 		cJSON_AddNullToObject(o, "error");
+	/* remote scans: where it ran (null: this node) and its id there; who
+	   asked for it (null: a user of this node, or its schedule) */
+	if (s->node_id[0]) {
+		cJSON *nd = cJSON_AddObjectToObject(o, "node");
+		cJSON_AddStringToObject(nd, "id", s->node_id);
+		cJSON_AddStringToObject(nd, "fqdn", s->node_fqdn);
+		cJSON_AddNumberToObject(o, "remote_scan_id", (double)s->remote_id);
+	} else {
+		cJSON_AddNullToObject(o, "node");
+		cJSON_AddNullToObject(o, "remote_scan_id");
+	}
+	if (s->requested_by_id[0]) {
+		cJSON *by = cJSON_AddObjectToObject(o, "requested_by");
+		cJSON_AddStringToObject(by, "id", s->requested_by_id);
+		cJSON_AddStringToObject(by, "fqdn", s->requested_by_fqdn);
+	} else {
+		cJSON_AddNullToObject(o, "requested_by");
+	}
 	return o;
 }
 

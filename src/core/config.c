@@ -139,6 +139,8 @@ static const struct opt opts[] = {
 	{"scan_rdns", NULL, "MESHWATCH_SCAN_RDNS", I(scan_rdns), 0, 1, "1", 0, "1: look host names up by reverse DNS"},
 	{"scan_rdns_timeout_ms", NULL, "MESHWATCH_SCAN_RDNS_TIMEOUT_MS", I(scan_rdns_timeout_ms), 100, 60000, "2000", 0, "longest wait for the reverse lookups of one scan"},
 	{"scan_keep", NULL, "MESHWATCH_SCAN_KEEP", I(scan_keep), 1, 10000, "100", 0, "finished scans kept (with their per-port results)"},
+	{"remote_scans", NULL, "MESHWATCH_REMOTE_SCANS", I(remote_scans), 0, 1, "1", 0, "true (1): alive members of the mesh may ask this node to scan its allowed subnets (needs mesh_secret; its own limits apply); false (0): they get 403"},
+	{"remote_scan_lost_s", NULL, "MESHWATCH_REMOTE_SCAN_LOST", D(remote_scan_lost_s), 5, 86400, "120s", 0, "a scan this node asked another node to run fails when that node cannot be reached for this long (90s, 5m, ...)"},
 	{"discovery_max_hosts", NULL, "MESHWATCH_DISCOVERY_MAX_HOSTS", I(discovery_max_hosts), 1, 1000000, "10000", 0, "most discovered hosts kept (least recently seen go first)"},
 	{"discovery_max_changes", NULL, "MESHWATCH_DISCOVERY_MAX_CHANGES", I(discovery_max_changes), 1, 10000000, "10000", 0, "most host and port changes kept"},
 	{"services_file", NULL, "MESHWATCH_SERVICES_FILE", P(services_file), 0, 0, "", 0, "JSON service definitions replacing or adding to the built-in ones"},
@@ -224,6 +226,8 @@ set_value(struct config *cfg, const struct opt *o, const char *val, const char *
 		*(int *)(void *)field = (int)v;
 		return 0;
 	}
+	if (o->type == OPT_INT && o->min == 0 && o->max == 1 && (strcmp(val, "true") == 0 || strcmp(val, "false") == 0))
+		val = val[0] == 't' ? "1" : "0";
 	if (o->type == OPT_INT) {
 		char *end;
 		errno = 0;
@@ -279,6 +283,8 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 		const char *val;
 		if (o->type == OPT_DUR && cJSON_IsString(it)) {
 			val = it->valuestring;
+		} else if (o->type == OPT_INT && o->min == 0 && o->max == 1 && cJSON_IsBool(it)) {
+			val = cJSON_IsTrue(it) ? "1" : "0"; /* an on/off setting: true and false read as 1 and 0 */
 		} else if (o->type == OPT_INT || o->type == OPT_DUR) {
 			if (!cJSON_IsNumber(it) || it->valuedouble < (double)o->min || it->valuedouble > (double)o->max ||
 			    it->valuedouble != (double)(long)it->valuedouble) {

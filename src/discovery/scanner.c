@@ -39,6 +39,7 @@
 #include "meshwatch/log.h"
 #include "meshwatch/node.h"
 #include "meshwatch/oui.h"
+#include "meshwatch/remotescan.h"
 #include "meshwatch/services.h"
 #include "meshwatch/util.h"
 
@@ -137,6 +138,7 @@ struct scanner {
 	int started;
 	int64_t next_scheduled_ms;
 	struct scanner_stats stats;
+	struct remotescan *remote;  /* scans other nodes run for this one */
 };
 
 /* ---------- the sweep, on the prober's loop ---------- */
@@ -1487,9 +1489,38 @@ format_ports(const uint16_t *ports, int n, char *out, size_t outlen)
 	free(seen);
 }
 
-int
-scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports, int nports,
-    const char *trigger, struct scan_row *out, char *err, size_t errlen)
+/* Scans member id has queued or running here (s->lock held). */
+static int
+asked_by_locked(struct scanner *s, const char *id)
+{
+	int k = s->running && strcmp(s->running->row.requested_by_id, id) == 0;
+	for (int i = 0; i < s->nq; i++)
+		k += strcmp(s->queue[i]->row.requested_by_id, id) == 0;
+	return k;
+}
+
+/* The limits a new scan meets under s->lock: the queue, and for a scan
+   another member asked for, that member's share. 0, or MW_ELIMIT /
+   MW_ETOOBIG with err. */
+static int
+room_locked(struct scanner *s, const struct scan_row *r, char *err, size_t errlen)
+{
+	int qmax = s->n->cfg.scan_queue_max;
+	if (s->nq >= qmax || s->stop) {
+		snprintf(err, errlen, "%d scans are queued already (scan_queue_max); wait or cancel one", qmax);
+		return MW_ELIMIT;
+	}
+	if (r->requested_by_id[0] && asked_by_locked(s, r->requested_by_id) >= REMOTE_SCANS_PER_ASKER) {
+		snprintf(err, errlen, "node %s (%.100s) has %d scans queued or running here already, the most one node may ask for",
+		    r->requested_by_id, r->requested_by_fqdn, REMOTE_SCANS_PER_ASKER);
+		return MW_ETOOBIG;
+	}
+	return 0;
+}
+
+static int
+submit(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports, int nports,
+    const char *trigger, const char *by_id, const char *by_fqdn, struct scan_row *out, char *err, size_t errlen)
 {
 	const struct config *c = &s->n->cfg;
 	struct scan_net nets[SCAN_MAX_NETS];
@@ -1561,17 +1592,18 @@ scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, cons
 	r->created_at = mw_wall_s();
 	snprintf(r->state, sizeof r->state, "queued");
 	snprintf(r->trigger, sizeof r->trigger, "%s", trigger);
+	snprintf(r->requested_by_id, sizeof r->requested_by_id, "%s", by_id ? by_id : "");
+	snprintf(r->requested_by_fqdn, sizeof r->requested_by_fqdn, "%s", by_fqdn ? by_fqdn : "");
 	format_nets(nets, nn, r->subnets, sizeof r->subnets);
 	format_ports(job->ports, job->nports, r->ports, sizeof r->ports);
 	r->nports = job->nports;
 	r->hosts_total = job->nhosts;
 	pthread_mutex_lock(&s->lock);
-	int full = s->nq >= c->scan_queue_max || s->stop;
+	int full = room_locked(s, r, err, errlen);
 	pthread_mutex_unlock(&s->lock);
 	if (full) {
-		snprintf(err, errlen, "%d scans are queued already (scan_queue_max); wait or cancel one", c->scan_queue_max);
 		job_free(job);
-		return MW_ELIMIT;
+		return full;
 	}
 	if (store_scan_create(s->n->store, r) != 0) {
 		snprintf(err, errlen, "the database refused the scan");
@@ -1579,20 +1611,39 @@ scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, cons
 		return MW_EDB;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (s->nq >= c->scan_queue_max || s->stop) {
+	if ((full = room_locked(s, r, err, errlen)) != 0) {
 		pthread_mutex_unlock(&s->lock);
 		snprintf(r->state, sizeof r->state, "failed");
-		snprintf(r->error, sizeof r->error, "the queue filled up");
+		snprintf(r->error, sizeof r->error, "%s", full == MW_ELIMIT ? "the queue filled up" : "its node asked for too many");
 		save_scan(s->n->store, r);
-		snprintf(err, errlen, "%d scans are queued already (scan_queue_max); wait or cancel one", c->scan_queue_max);
 		job_free(job);
-		return MW_ELIMIT;
+		return full;
 	}
 	s->queue[s->nq++] = job;
 	*out = job->row;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+int
+scanner_submit(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports, int nports,
+    const char *trigger, struct scan_row *out, char *err, size_t errlen)
+{
+	return submit(s, subnets, nsubnets, ports, nports, trigger, NULL, NULL, out, err, errlen);
+}
+
+int
+scanner_submit_for(struct scanner *s, const char *const *subnets, int nsubnets, const char *const *ports, int nports,
+    const char *by_id, const char *by_fqdn, struct scan_row *out, char *err, size_t errlen)
+{
+	return submit(s, subnets, nsubnets, ports, nports, "mesh", by_id, by_fqdn, out, err, errlen);
+}
+
+struct remotescan *
+scanner_remote(struct scanner *s)
+{
+	return s->remote;
 }
 
 int
@@ -1742,6 +1793,9 @@ scanner_create(struct node *n, char *err, size_t errlen)
 	}
 	s->allowed_from_config = k > 0;
 	s->nallowed = k > 0 ? k : scan_local_subnets(s->allowed, SCAN_MAX_NETS);
+	s->remote = remotescan_create(n, err, errlen);
+	if (s->remote == NULL)
+		goto fail;
 	s->base_ports = calloc(SCAN_PORTS_LIMIT, sizeof *s->base_ports);
 	if (s->base_ports == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1772,6 +1826,8 @@ scanner_start(struct scanner *s, char *err, size_t errlen)
 		return MW_EIO;
 	}
 	s->started = 1;
+	if (remotescan_start(s->remote, err, errlen) != 0)
+		return MW_EIO;
 	char allowed[512];
 	scanner_allowed(s, allowed, sizeof allowed);
 	log_info("scan", "%d service definitions; may scan %s", svcdb_count(s->db), allowed[0] ? allowed : "no subnet");
@@ -1785,6 +1841,7 @@ scanner_stop(struct scanner *s)
 {
 	if (s == NULL)
 		return;
+	remotescan_stop(s->remote);
 	pthread_mutex_lock(&s->lock);
 	s->stop = 1;
 	if (s->running)
@@ -1812,6 +1869,7 @@ scanner_destroy(struct scanner *s)
 	scanner_stop(s);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	remotescan_destroy(s->remote);
 	free(s->base_ports);
 	svcdb_free(s->db);
 	oui_shared_free();

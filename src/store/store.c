@@ -103,6 +103,9 @@ static const char *const migrations[] = {
 	store_schema_inventory,
 	/* 13: targets checked from many vantage points (store_targets.c) */
 	store_schema_mesh_targets,
+	/* 14: remote scans: who asked a scan, and where one asked for ran
+	   (store_discovery.c) */
+	store_schema_remote_scans,
 };
 
 

@@ -45,6 +45,16 @@ const char store_schema_discovery[] =
 	" scan_id INTEGER NOT NULL, ipnum INTEGER NOT NULL, port INTEGER NOT NULL, state TEXT NOT NULL,"
 	" PRIMARY KEY (scan_id, ipnum, port)) WITHOUT ROWID;";
 
+/* Remote scans: on the node that ran one, who asked (requested_by_*); on
+   the node that asked, where it ran (node_*) and its id there. */
+const char store_schema_remote_scans[] =
+	"ALTER TABLE scans ADD COLUMN requested_by_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE scans ADD COLUMN requested_by_fqdn TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE scans ADD COLUMN node_id TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE scans ADD COLUMN node_fqdn TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE scans ADD COLUMN remote_id INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX scans_node ON scans(node_id, state);";
+
 #define COPY_COL(dst, s, i) snprintf((dst), sizeof(dst), "%s", store_col_text((s), (i)))
 
 static uint32_t
@@ -72,7 +82,8 @@ step_done(sqlite3_stmt *s)
 
 #define SCAN_COLS \
 	"id, created_at, started_at, finished_at, state, trigger, subnets, ports, nports, hosts_total, hosts_done," \
-	" hosts_up, found, open_ports, closed_ports, filtered_ports, error"
+	" hosts_up, found, open_ports, closed_ports, filtered_ports, error, requested_by_id, requested_by_fqdn," \
+	" node_id, node_fqdn, remote_id"
 
 static void
 scan_from_row(sqlite3_stmt *s, struct scan_row *r)
@@ -95,13 +106,19 @@ scan_from_row(sqlite3_stmt *s, struct scan_row *r)
 	r->closed = sqlite3_column_int(s, 14);
 	r->filtered = sqlite3_column_int(s, 15);
 	COPY_COL(r->error, s, 16);
+	COPY_COL(r->requested_by_id, s, 17);
+	COPY_COL(r->requested_by_fqdn, s, 18);
+	COPY_COL(r->node_id, s, 19);
+	COPY_COL(r->node_fqdn, s, 20);
+	r->remote_id = sqlite3_column_int64(s, 21);
 }
 
 static int
 scan_create_locked(struct store *st, struct scan_row *row)
 {
-	sqlite3_stmt *s = store_prep(st, "INSERT INTO scans(created_at,state,trigger,subnets,ports,nports,hosts_total) "
-	                                 "VALUES(?,?,?,?,?,?,?)");
+	sqlite3_stmt *s = store_prep(st, "INSERT INTO scans(created_at,state,trigger,subnets,ports,nports,hosts_total,"
+	                                 "requested_by_id,requested_by_fqdn,node_id,node_fqdn,remote_id) "
+	                                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return MW_EDB;
 	sqlite3_bind_int64(s, 1, row->created_at);
@@ -111,6 +128,11 @@ scan_create_locked(struct store *st, struct scan_row *row)
 	sqlite3_bind_text(s, 5, row->ports, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 6, row->nports);
 	sqlite3_bind_int(s, 7, row->hosts_total);
+	sqlite3_bind_text(s, 8, row->requested_by_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, row->requested_by_fqdn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 10, row->node_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 11, row->node_fqdn, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 12, row->remote_id);
 	if (step_done(s) != 0)
 		return MW_EDB;
 	row->id = sqlite3_last_insert_rowid(st->db);
@@ -239,9 +261,86 @@ store_scans_interrupted(struct store *st, int64_t now)
 	char sql[256];
 	snprintf(sql, sizeof sql,
 	    "UPDATE scans SET state='failed', finished_at=%lld, error='interrupted: the node stopped before the scan "
-	    "finished' WHERE state IN ('queued','running')",
+	    "finished' WHERE state IN ('queued','running') AND node_id=''",
 	    (long long)now);
 	return LOCKED(st, store_exec_locked(st, sql, NULL, 0));
+}
+
+/* Adds n per-port results of scan scan_id (in a transaction the caller
+   holds). 0 or MW_EDB. */
+static int
+insert_results_locked(struct store *st, int64_t scan_id, const struct disc_result *results, int n)
+{
+	sqlite3_stmt *s = store_prep(st, "INSERT OR REPLACE INTO scan_results(scan_id,ipnum,port,state) VALUES(?,?,?,?)");
+	if (s == NULL)
+		return MW_EDB;
+	int rc = 0;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		sqlite3_reset(s);
+		sqlite3_bind_int64(s, 1, scan_id);
+		sqlite3_bind_int64(s, 2, ip_num(results[i].ip));
+		sqlite3_bind_int(s, 3, results[i].port);
+		sqlite3_bind_text(s, 4, results[i].state, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = MW_EDB;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int
+remote_active_locked(struct store *st, int max, struct scan_row **rows, int *n)
+{
+	*rows = NULL;
+	*n = 0;
+	struct scan_row *out = calloc((size_t)(max > 0 ? max : 1), sizeof *out);
+	if (out == NULL)
+		return MW_ENOMEM;
+	sqlite3_stmt *s = store_prep(st, "SELECT " SCAN_COLS " FROM scans WHERE node_id<>'' AND state IN "
+	                                 "('queued','running') ORDER BY id LIMIT ?");
+	if (s == NULL) {
+		free(out);
+		return MW_EDB;
+	}
+	sqlite3_bind_int(s, 1, max);
+	int k = 0;
+	while (k < max && sqlite3_step(s) == SQLITE_ROW)
+		scan_from_row(s, &out[k++]);
+	sqlite3_finalize(s);
+	*rows = out;
+	*n = k;
+	return 0;
+}
+
+int
+store_scans_remote_active(struct store *st, int max, struct scan_row **rows, int *n)
+{
+	return LOCKED(st, remote_active_locked(st, max, rows, n));
+}
+
+static int
+results_put_locked(struct store *st, int64_t scan_id, const struct disc_result *results, int n)
+{
+	if (store_exec_locked(st, "BEGIN IMMEDIATE", NULL, 0))
+		return MW_EDB;
+	int rc = 0;
+	sqlite3_stmt *s = store_prep(st, "DELETE FROM scan_results WHERE scan_id=?");
+	if (s == NULL)
+		rc = MW_EDB;
+	else {
+		sqlite3_bind_int64(s, 1, scan_id);
+		rc = step_done(s);
+	}
+	if (rc == 0)
+		rc = insert_results_locked(st, scan_id, results, n);
+	store_exec_locked(st, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);
+	return rc;
+}
+
+int
+store_scan_results_put(struct store *st, int64_t scan_id, const struct disc_result *results, int n)
+{
+	return LOCKED(st, results_put_locked(st, scan_id, results, n));
 }
 
 /* ---- recording a scan ---- */
@@ -541,17 +640,9 @@ apply_locked(struct store *st, int64_t scan_id, int64_t now, const struct disc_h
 	/* no range (a cancelled scan): nothing can be said to be gone */
 	if (rc == 0 && scanned)
 		rc = mark_gone_locked(st, scan_id, now, "scan", hosts, nhosts, scanned, nscanned, changes);
-	sqlite3_stmt *s = rc == 0 ? store_prep(st, "INSERT OR REPLACE INTO scan_results(scan_id,ipnum,port,state) VALUES(?,?,?,?)") : NULL;
-	for (int i = 0; s && i < nresults && i < lim->max_results_per_scan; i++) {
-		sqlite3_reset(s);
-		sqlite3_bind_int64(s, 1, scan_id);
-		sqlite3_bind_int64(s, 2, ip_num(results[i].ip));
-		sqlite3_bind_int(s, 3, results[i].port);
-		sqlite3_bind_text(s, 4, results[i].state, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			rc = MW_EDB;
-	}
-	sqlite3_finalize(s);
+	if (rc == 0)
+		rc = insert_results_locked(st, scan_id, results,
+		    nresults < lim->max_results_per_scan ? nresults : lim->max_results_per_scan);
 	if (rc == 0)
 		trim_locked(st, lim);
 	store_exec_locked(st, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, 0);

@@ -71,6 +71,7 @@ extern const char store_schema_alerts[];
 extern const char store_schema_tokens[];
 extern const char store_schema_inventory[];
 extern const char store_schema_mesh_targets[];
+extern const char store_schema_remote_scans[];
 
 /* Traffic minutes for store_maintain (lock held): expire deletes rows
    before a time, trim the oldest rows (both return how many); count

@@ -387,6 +387,40 @@ test_bad_ints(void **state)
 	expect_einval(f, mkargs("--max-body", "67108865", NULL), "--max-body");
 }
 
+/* remote_scans: on by default; true/false (or 1/0) from the file and the
+   environment; anything else names the setting. remote_scan_lost_s: a
+   duration of at least 5 s. */
+static void
+test_remote_scans(void **state)
+{
+	struct fx *f = *state;
+	char p[512];
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.remote_scans, 1);
+	assert_int_equal(f->cfg.remote_scan_lost_s, 120);
+	put_file(f, "off.json", "{\"remote_scans\":false,\"remote_scan_lost_s\":\"5m\"}", p, sizeof p);
+	expect_ok(f, mkargs("--config", p, NULL));
+	assert_int_equal(f->cfg.remote_scans, 0);
+	assert_int_equal(f->cfg.remote_scan_lost_s, 300);
+	put_file(f, "on.json", "{\"remote_scans\":true}", p, sizeof p);
+	expect_ok(f, mkargs("--config", p, NULL));
+	assert_int_equal(f->cfg.remote_scans, 1);
+	put_file(f, "bad.json", "{\"remote_scans\":\"yes\"}", p, sizeof p);
+	expect_einval(f, mkargs("--config", p, NULL), "remote_scans");
+	setenv("MESHWATCH_REMOTE_SCANS", "false", 1);
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.remote_scans, 0);
+	setenv("MESHWATCH_REMOTE_SCANS", "1", 1);
+	expect_ok(f, mkargs(NULL));
+	assert_int_equal(f->cfg.remote_scans, 1);
+	setenv("MESHWATCH_REMOTE_SCANS", "on", 1);
+	expect_einval(f, mkargs(NULL), "MESHWATCH_REMOTE_SCANS", "remote_scans");
+	unsetenv("MESHWATCH_REMOTE_SCANS");
+	setenv("MESHWATCH_REMOTE_SCAN_LOST", "4s", 1);
+	expect_einval(f, mkargs(NULL), "MESHWATCH_REMOTE_SCAN_LOST", "remote_scan_lost_s");
+	unsetenv("MESHWATCH_REMOTE_SCAN_LOST");
+}
+
 static void
 test_long_strings(void **state)
 {
@@ -979,6 +1013,7 @@ main(void)
 		T(test_file_errors),
 		T(test_unknown_flag_and_args),
 		T(test_bad_ints),
+		T(test_remote_scans),
 		T(test_long_strings),
 		T(test_listen),
 		T(test_validation_names_source),

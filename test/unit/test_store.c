@@ -126,7 +126,7 @@ test_open_schema_wal(void **state)
 	struct stat sb;
 	assert_int_equal(stat(want, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 13);
+	assert_int_equal(store_schema_version(f->st), 14);
 	char mode[32];
 	side_query(want, "PRAGMA journal_mode", mode, sizeof mode);
 	assert_string_equal(mode, "wal");
@@ -146,7 +146,7 @@ test_open_schema_wal(void **state)
 	    v, sizeof v);
 	assert_string_equal(v, "4");
 	side_query(want, "SELECT version FROM schema_version", v, sizeof v);
-	assert_string_equal(v, "13");
+	assert_string_equal(v, "14");
 	side_query(want, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN ('peers','polls','polls_5m','pmtu_history')",
 	    v, sizeof v);
 	assert_string_equal(v, "4");
@@ -1249,7 +1249,7 @@ test_migration_to_11(void **state)
 		snprintf(sql, sizeof sql, "DROP TABLE %s", later[i]);
 		side_query(db, sql, NULL, 0);
 	}
-	side_exec(db, TEST_UNDO_MIGRATION_13);
+	side_exec(db, TEST_UNDO_MIGRATION_14 TEST_UNDO_MIGRATION_13);
 	side_query(db, "ALTER TABLE users DROP COLUMN role", NULL, 0);
 	side_query(db, "UPDATE schema_version SET version=10", NULL, 0);
 	side_query(db, "SELECT COUNT(*) FROM pragma_table_info('users') WHERE name='role'", v, sizeof v);
@@ -1380,7 +1380,7 @@ test_mesh_targets_sync(void **state)
 	assert_string_equal(v2, "0");
 }
 
-/* A version-12 file (targets, no mesh columns) gets migration 13 and
+/* A version-12 file (targets, no mesh columns) gets migration 13 (and 14) and
    keeps its targets, as this node's own and not mesh targets. */
 static void
 test_migration_to_13(void **state)
@@ -1392,9 +1392,9 @@ test_migration_to_13(void **state)
 	snprintf(db, sizeof db, "%s", store_path(f->st));
 	store_close(f->st);
 	f->st = NULL;
-	side_exec(db, TEST_UNDO_MIGRATION_13 " UPDATE schema_version SET version=12;");
+	side_exec(db, TEST_UNDO_MIGRATION_14 TEST_UNDO_MIGRATION_13 " UPDATE schema_version SET version=12;");
 	reopen(f);
-	assert_int_equal(store_schema_version(f->st), 13);
+	assert_int_equal(store_schema_version(f->st), 14);
 	assert_int_equal(store_target_get(f->st, out.id, &t), 0);
 	assert_string_equal(t.name, "kept");
 	assert_int_equal(t.mesh, 0);

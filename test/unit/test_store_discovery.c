@@ -248,6 +248,61 @@ test_scans(void **state)
 	assert_int_equal(store_scan_get(f->st, 999, &g), MW_ENOTFOUND);
 }
 
+/* Remote scans: who asked and where one runs round-trip; the asking
+   node's rows survive a restart and are listed for the follower; another
+   node's results replace earlier ones under this node's id. */
+static void
+test_remote_scans(void **state)
+{
+	struct fx *f = *state;
+	struct scan_row asked = {.created_at = 100};
+	snprintf(asked.state, sizeof asked.state, "queued");
+	snprintf(asked.trigger, sizeof asked.trigger, "mesh");
+	snprintf(asked.requested_by_id, sizeof asked.requested_by_id, "11111111-2222-4333-8444-555555555555");
+	snprintf(asked.requested_by_fqdn, sizeof asked.requested_by_fqdn, "a.test");
+	assert_int_equal(store_scan_create(f->st, &asked), 0);
+	struct scan_row there = {.created_at = 100, .remote_id = 42};
+	snprintf(there.state, sizeof there.state, "running");
+	snprintf(there.trigger, sizeof there.trigger, "api");
+	snprintf(there.node_id, sizeof there.node_id, "99999999-2222-4333-8444-555555555555");
+	snprintf(there.node_fqdn, sizeof there.node_fqdn, "b.test");
+	assert_int_equal(store_scan_create(f->st, &there), 0);
+	struct scan_row g;
+	assert_int_equal(store_scan_get(f->st, asked.id, &g), 0);
+	assert_string_equal(g.requested_by_id, asked.requested_by_id);
+	assert_string_equal(g.requested_by_fqdn, "a.test");
+	assert_string_equal(g.node_id, "");
+	assert_int_equal(store_scans_interrupted(f->st, 200), 0);
+	assert_int_equal(store_scan_get(f->st, asked.id, &g), 0);
+	assert_string_equal(g.state, "failed"); /* it ran here: interrupted */
+	assert_int_equal(store_scan_get(f->st, there.id, &g), 0);
+	assert_string_equal(g.state, "running"); /* it goes on there */
+	assert_string_equal(g.node_fqdn, "b.test");
+	assert_int_equal(g.remote_id, 42);
+	struct scan_row *rows = NULL;
+	int n = 0;
+	assert_int_equal(store_scans_remote_active(f->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(rows[0].id, there.id);
+	free(rows);
+	struct disc_result res[3] = {{"10.0.0.2", 22, "open"}, {"10.0.0.1", 80, "closed"}, {"10.0.0.1", 22, "filtered"}};
+	assert_int_equal(store_scan_results_put(f->st, there.id, res, 3), 0);
+	assert_int_equal(store_scan_results_put(f->st, there.id, res, 2), 0); /* replaces */
+	struct disc_result *rr = NULL;
+	int total = 0;
+	assert_int_equal(store_scan_results(f->st, there.id, "", 10, 0, &rr, &n, &total), 0);
+	assert_int_equal(total, 2);
+	assert_string_equal(rr[0].ip, "10.0.0.1");
+	assert_string_equal(rr[0].state, "closed");
+	assert_string_equal(rr[1].ip, "10.0.0.2");
+	free(rr);
+	snprintf(g.state, sizeof g.state, "completed");
+	assert_int_equal(store_scan_update(f->st, &g), 0);
+	assert_int_equal(store_scans_remote_active(f->st, 10, &rows, &n), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+}
+
 int
 main(void)
 {
@@ -255,6 +310,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_scans, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

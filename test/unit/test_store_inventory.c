@@ -527,7 +527,7 @@ test_migration_to_12(void **state)
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(h, "DROP TABLE inv_origins; DROP TABLE inv_hosts; DROP TABLE inv_services; "
 	                                 "DROP TABLE inv_targets; DROP TABLE inv_traffic; DROP TABLE inv_traffic_items; "
-	                                 "DROP TABLE inv_changes; " TEST_UNDO_MIGRATION_13 " UPDATE schema_version SET version=11;",
+	                                 "DROP TABLE inv_changes; " TEST_UNDO_MIGRATION_14 TEST_UNDO_MIGRATION_13 " UPDATE schema_version SET version=11;",
 	                     NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(h);

@@ -30,4 +30,10 @@ testdir_remove(const char *dir)
 	"ALTER TABLE targets DROP COLUMN vantage; ALTER TABLE targets DROP COLUMN origin_id; " \
 	"ALTER TABLE targets DROP COLUMN origin_fqdn; ALTER TABLE targets DROP COLUMN origin_target;"
 
+/* ... and from 14 to 13 (remote scans' columns). */
+#define TEST_UNDO_MIGRATION_14 \
+	"DROP INDEX scans_node; ALTER TABLE scans DROP COLUMN requested_by_id; " \
+	"ALTER TABLE scans DROP COLUMN requested_by_fqdn; ALTER TABLE scans DROP COLUMN node_id; " \
+	"ALTER TABLE scans DROP COLUMN node_fqdn; ALTER TABLE scans DROP COLUMN remote_id; "
+
 #endif
