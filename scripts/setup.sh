@@ -132,8 +132,12 @@ if [ -f package-lock.json ]; then
     echo "setup: npm ci ${omit[*]}"
     log="${TMPDIR:-/tmp}/meshwatch-npm.log"
     if ! npm ci "${omit[@]}" --no-audit --no-fund --loglevel=error >/dev/null 2>"$log"; then
-      echo "setup: npm ci failed ($(grep -m1 -i 'npm ERR!\|npm error' "$log" || true)); the build needs node_modules/uplot (see $log)" >&2
-      exit 1
+      # Without the registry the node still builds and runs: the dashboard
+      # says its charts are missing, and the browser tests say skipped.
+      echo "setup: npm ci failed ($(grep -m1 -i 'npm ERR!\|npm error' "$log" || true); see $log):" \
+        "the dashboard is built without its charts (uPlot) and the browser tests will be skipped" >&2
+    elif [ -f meson.build ]; then
+      touch meson.build # build directories configured without uPlot take it on their next build
     fi
   fi
 fi

@@ -353,6 +353,11 @@
       function build() {
         if (u) { u.destroy(); u = null; }
         if (!data) return;
+        if (!uPlot) {
+          // a build made without the chart library (see web/fallback/)
+          box.replaceChildren(h('p', { class: 'chart-missing', text: 'No chart: this build of meshwatch lacks its chart library (uPlot), which ./scripts/setup.sh installs from the npm registry. The figures above are complete.' }));
+          return;
+        }
         const grid = cssColor('--chart-grid', '#e8ecf2'), axis = cssColor('--chart-axis', '#5d6778');
         const width = Math.max(box.clientWidth || 0, 240);
         const yRange = spec.y && spec.y.auto ? undefined

@@ -102,6 +102,10 @@ cleanup() {
 		wait "$MON_PID" 2>/dev/null || true
 	fi
 	stop_nodes
+	# the monitor's byte counters, when it could not remove them itself
+	if [ "$(id -u)" = 0 ] && command -v nft >/dev/null 2>&1; then
+		nft delete table inet meshwatch_bench 2>/dev/null || true
+	fi
 	if [ "$KEEP" = 1 ]; then
 		say "KEEP=1: data directories and logs left in $T"
 	else
@@ -117,7 +121,7 @@ mesh_binary
 # ---------------------------------------------------------------- the monitor (python3)
 cat >"$T/monitor.py" <<'PY'
 """Readiness, convergence, measurement window and report for mesh.sh."""
-import collections, concurrent.futures, json, math, os, queue, re, select, signal, socket, sqlite3, ssl, statistics, subprocess, sys, time
+import collections, concurrent.futures, json, math, os, queue, re, select, shutil, signal, socket, sqlite3, ssl, statistics, subprocess, sys, time
 
 cfg = json.load(open(sys.argv[1]))
 N, IV, W, PORT = cfg["n"], cfg["interval"], cfg["window"], cfg["port"]
@@ -181,6 +185,64 @@ def machine():
     return sum(x), x[3] + x[4]  # total, idle+iowait
 
 
+# The monitor speaks from an address of its own, so that the bytes the
+# nodes exchange can be counted without its checks (see wire_counters).
+MON_IP = "127.0.49.254"
+WIRE_NET = "127.0.48.0/20"  # every node address (node_ip: 127.0.50.10 ...)
+NFT_TABLE = "meshwatch_bench"
+
+
+def nft(*args, inp=None):
+    return subprocess.run(["nft", *args], input=inp, capture_output=True, text=True, timeout=30)
+
+
+def wire_start():
+    """Counters of the bytes on the wire between nodes (TCP to and from the
+    HTTPS port, UDP probes and acks), IP headers included, in an nftables
+    table of their own on the output hook (loopback packets pass it once).
+    None (with the reason said) when nft is missing or not allowed."""
+    if os.geteuid() != 0 or not shutil.which("nft"):
+        say("    bytes on the wire: not counted (needs root and nft)")
+        return None
+    rules = f"""table inet {NFT_TABLE} {{
+  counter tcp_out {{}}
+  counter tcp_back {{}}
+  counter udp_out {{}}
+  counter udp_back {{}}
+  chain out {{
+    type filter hook output priority 0; policy accept;
+    ip saddr != {MON_IP} ip daddr {WIRE_NET} tcp dport {PORT} counter name tcp_out
+    ip saddr {WIRE_NET} ip daddr != {MON_IP} tcp sport {PORT} counter name tcp_back
+    ip daddr {WIRE_NET} udp dport {PORT} counter name udp_out
+    ip saddr {WIRE_NET} udp sport {PORT} counter name udp_back
+  }}
+}}
+"""
+    nft("delete", "table", "inet", NFT_TABLE)
+    r = nft("-f", "-", inp=rules)
+    if r.returncode != 0:
+        say(f"    bytes on the wire: not counted (nft: {r.stderr.strip()[:120]})")
+        return None
+    return wire_read()
+
+
+def wire_read():
+    r = nft("-j", "list", "counters", "table", "inet", NFT_TABLE)
+    out = {}
+    try:
+        for e in json.loads(r.stdout)["nftables"]:
+            c = e.get("counter")
+            if c:
+                out[c["name"]] = (c["packets"], c["bytes"])
+    except (ValueError, KeyError):
+        return None
+    return out
+
+
+def wire_stop():
+    nft("delete", "table", "inet", NFT_TABLE)
+
+
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
@@ -188,7 +250,7 @@ CTX.verify_mode = ssl.CERT_NONE
 
 def get(n, path, timeout=5.0):
     """GET over a fresh TLS connection, resuming the node's last session."""
-    s = socket.create_connection((n.ip, PORT), timeout=timeout)
+    s = socket.create_connection((n.ip, PORT), timeout=timeout, source_address=(MON_IP, 0))
     try:
         try:
             t = CTX.wrap_socket(s, session=n.session)
@@ -447,6 +509,7 @@ if perf:
     perf_cmd("enable", 10)
 c0 = {n.i: ticks(n.pid) for n in nodes}
 m0 = machine()
+wire0 = wire_start()
 if cfg["fsync"] == "strace":
     for n in fs_nodes:
         fs_procs.append((n, subprocess.Popen(
@@ -459,6 +522,9 @@ if perf:
     fs_late = time.time() - w1
 c1 = {n.i: ticks(n.pid) for n in nodes}
 m1 = machine()
+wire1 = wire_read() if wire0 is not None else None
+if wire0 is not None:
+    wire_stop()
 st = {n.i: status(n.pid) for n in nodes}
 if os.environ.get("SMAPS_DIR"):  # where the memory of three nodes goes (diagnostics)
     os.makedirs(os.environ["SMAPS_DIR"], exist_ok=True)
@@ -621,6 +687,22 @@ row("  mesh CPU", f"{100 * cpu_s / W / NCPU:.0f} % of {NCPU} CPUs ({cpu_s / W:.2
     f"other load {max(0, 100 * (busy_s - cpu_s) / (mt / HZ if mt else 1)):.0f} %")
 p = pctl(cpct)
 row("  CPU per node min/median/max", f"{p[0]:.1f} / {p[1]:.1f} / {p[2]:.1f} % of one CPU")
+if wire0 is not None and wire1 is not None:
+    d = {k: (wire1[k][0] - wire0[k][0], wire1[k][1] - wire0[k][1]) for k in wire1 if k in wire0}
+    tb = sum(d[k][1] for k in d)
+    tcp = d.get("tcp_out", (0, 0))[1] + d.get("tcp_back", (0, 0))[1]
+    udp = d.get("udp_out", (0, 0))[1] + d.get("udp_back", (0, 0))[1]
+    pairs = N * (N - 1)
+    per_pair = tb / W * IV / pairs if pairs else 0
+    row("bytes on the wire per peer per interval", f"{per_pair:,.0f} B both ways (IP headers included)",
+        f"TCP {tcp / max(1, tb) * 100:.0f} %, UDP {udp / max(1, tb) * 100:.0f} %",
+        f"{tb / W / 1024:,.0f} KiB/s in all")
+    row("  per poll", f"{tb / polls if polls else 0:,.0f} B", f"out {d.get('tcp_out', (0, 0))[1] / max(1, polls):,.0f} B, "
+        f"back {d.get('tcp_back', (0, 0))[1] / max(1, polls):,.0f} B TCP")
+    res["wire_bytes_per_peer_interval"] = per_pair
+    res["wire_bytes_per_poll"] = tb / polls if polls else None
+else:
+    row("bytes on the wire per peer per interval", "not counted")
 if cfg["fsync"] == "perf" and any(p is perf for _, p in fs_procs):
     f = sum(c["fsync"] for c in fs_node.values())
     d = sum(c["fdatasync"] for c in fs_node.values())
