@@ -398,9 +398,9 @@ take_list(struct meshtargets *mt, const char *who, const char *fqdn, const cJSON
 		}
 	}
 	free(items);
-	for (int i = 0; i < nremoved; i++)
+	for (int i = 0; i < nremoved && n->targets; i++)
 		targets_removed(n->targets, removed[i]);
-	for (int i = 0; i < nchanged; i++) {
+	for (int i = 0; i < nchanged && n->targets; i++) {
 		struct target_row t;
 		if (store_target_get(n->store, changed[i], &t) == 0)
 			targets_changed(n->targets, &t);
@@ -524,7 +524,8 @@ meshtargets_maintain(struct meshtargets *mt)
 		pthread_mutex_unlock(&mt->lock);
 		if (now - heard < MESH_TARGET_ORPHAN_S && n->cfg.mesh_targets)
 			continue;
-		targets_removed(n->targets, rows[i].id);
+		if (n->targets)
+			targets_removed(n->targets, rows[i].id);
 		if (store_target_delete(n->store, rows[i].id) == 0)
 			log_info("targets", "copy %lld of node %s's target %lld deleted: %s", (long long)rows[i].id,
 			    rows[i].origin_fqdn, (long long)rows[i].origin_target,
