@@ -81,5 +81,7 @@ void meshtargets_stats(struct meshtargets *mt, struct meshtargets_stats *out);
 
 /* Parses a vantage text "id,id" into ids (at most max); returns how many. */
 int meshtargets_vantage_ids(const char *text, char (*ids)[37], int max);
+/* The same ids as a JSON array ([] when every node). */
+cJSON *meshtargets_vantage_json(const char *text);
 
 #endif

@@ -235,15 +235,10 @@ void
 views_add_target_mesh(struct node *n, const struct target_row *t, cJSON *o, int detail)
 {
 	cJSON_AddBoolToObject(o, "mesh", t->mesh);
-	char ids[MESH_TARGET_VANTAGE_MAX][37];
-	int nids = meshtargets_vantage_ids(t->vantage, ids, MESH_TARGET_VANTAGE_MAX);
-	if (nids > 0) {
-		cJSON *v = cJSON_AddArrayToObject(o, "vantage");
-		for (int i = 0; i < nids; i++)
-			cJSON_AddItemToArray(v, cJSON_CreateString(ids[i]));
-	} else {
+	if (t->vantage[0])
+		cJSON_AddItemToObject(o, "vantage", meshtargets_vantage_json(t->vantage));
+	else
 		cJSON_AddNullToObject(o, "vantage");
-	}
 	if (t->origin_id[0]) {
 		cJSON *g = cJSON_AddObjectToObject(o, "origin");
 		cJSON_AddStringToObject(g, "node_id", t->origin_id);

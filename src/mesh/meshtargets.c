@@ -111,6 +111,17 @@ meshtargets_vantage_ids(const char *text, char (*ids)[37], int max)
 	return n;
 }
 
+cJSON *
+meshtargets_vantage_json(const char *vantage)
+{
+	cJSON *v = cJSON_CreateArray();
+	char ids[MESH_TARGET_VANTAGE_MAX][37];
+	int n = meshtargets_vantage_ids(vantage, ids, MESH_TARGET_VANTAGE_MAX);
+	for (int i = 0; i < n; i++)
+		cJSON_AddItemToArray(v, cJSON_CreateString(ids[i]));
+	return v;
+}
+
 /* Whether node id is one of t's vantage points (every node when the
    list is empty). */
 static int
@@ -140,11 +151,7 @@ item_json(const struct target_row *t)
 	cJSON_AddNumberToObject(e, "retention_period", t->retention_period);
 	cJSON_AddStringToObject(e, "retention_unit", t->retention_unit);
 	cJSON_AddBoolToObject(e, "enabled", t->enabled);
-	cJSON *v = cJSON_AddArrayToObject(e, "vantage");
-	char ids[MESH_TARGET_VANTAGE_MAX][37];
-	int n = meshtargets_vantage_ids(t->vantage, ids, MESH_TARGET_VANTAGE_MAX);
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(v, cJSON_CreateString(ids[i]));
+	cJSON_AddItemToObject(e, "vantage", meshtargets_vantage_json(t->vantage));
 	return e;
 }
 
