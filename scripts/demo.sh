@@ -273,11 +273,12 @@ done
 # happen.
 populate() {
   local spec=() i
-  for i in "${!names[@]}"; do spec+=("${names[$i]}=$(host "$i")=$(addr4 "$i")"); done
+  for i in "${!names[@]}"; do spec+=("${names[$i]}=$(host "$i")=$(addr4 "$i")=$(addr "$i")"); done
   python3 - "$password" "$1" "${DEMO_WAIT:-120}" "${spec[@]}" <<'PY'
 import json, ssl, sys, time, urllib.error, urllib.request
 password, check, wait = sys.argv[1], sys.argv[2] == "check", int(sys.argv[3])
-nodes = [s.split("=", 2) for s in sys.argv[4:]]           # name, host (for URLs), IPv4 address
+# name, host (for URLs), IPv4 address (scans), the address it listens on (targets)
+nodes = [s.split("=", 3) for s in sys.argv[4:]]
 ctx = ssl.create_default_context()
 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # self-signed, by design
 def call(host, path, token=None, body=None, method=None):
@@ -289,25 +290,25 @@ def call(host, path, token=None, body=None, method=None):
         req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
         return json.load(r)
-tokens = {n: call(h, "/api/login", body={"username": "admin", "password": password})["token"] for n, h, _ in nodes}
-addrs = [a for _, _, a in nodes]
-for i, (name, host, me) in enumerate(nodes if not check else []):
+tokens = {n: call(h, "/api/login", body={"username": "admin", "password": password})["token"] for n, h, _, _ in nodes}
+addrs = [a for _, _, a, _ in nodes]
+for i, (name, host, _, me) in enumerate(nodes if not check else []):
     t = tokens[name]
     for k, every in ((1, 10), (2, 30)):
         other = nodes[(i + k) % len(nodes)]
-        call(host, "/api/targets", t, {"name": "%s dashboard" % other[0], "host": other[2], "port": 8443,
+        call(host, "/api/targets", t, {"name": "%s dashboard" % other[0], "host": other[3], "port": 8443,
                                        "interval_s": every, "retention_period": 7, "retention_unit": "days"})
     call(host, "/api/targets", t, {"name": "telnet (nothing listens)", "host": me, "port": 23,
                                    "interval_s": 30, "retention_period": 1, "retention_unit": "days"})
     call(host, "/api/scans", t, {"subnets": ["%s/32" % a for a in addrs], "ports": [22, 23, 80, 443, 8443]})
 if not check:
     sys.exit(0)
-reporters = [n for n, _, _ in nodes if n != "reporting"]
+reporters = [n for n, _, _, _ in nodes if n != "reporting"]
 rep = [x for x in nodes if x[0] == "reporting"][0]
 end = time.time() + wait / 2
 while True:
     missing = []
-    for name, host, _ in nodes:
+    for name, host, _, _ in nodes:
         t = tokens[name]
         states = {x["state"] for x in call(host, "/api/targets?limit=100", t)["items"]}
         if not {"up", "refused"} <= states:
@@ -322,7 +323,7 @@ while True:
     fqdn = {x["id"]: x["fqdn"] for x in m["nodes"]}
     pairs = {(fqdn.get(c["from"], c["from"]).split(".")[0], fqdn.get(c["to"], c["to"]).split(".")[0])
              for c in m["cells"] if c.get("state") == "alive"}
-    want = {(a, b) for a in reporters for b in [n for n, _, _ in nodes] if a != b}
+    want = {(a, b) for a in reporters for b in [n for n, _, _, _ in nodes] if a != b}
     if not want <= pairs:
         missing.append("matrix: %d of %d pairs alive" % (len(want & pairs), len(want)))
     if not missing or time.time() > end:
