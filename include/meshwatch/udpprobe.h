@@ -20,7 +20,25 @@
    bytes, so an ack is never larger than the probe it answers. Receivers drop
    (and count) anything shorter than the header, with the wrong magic, with an
    unknown type, or truncated (larger than the receive buffer). A responder
-   never answers an ack, so two responders cannot be made to ping-pong. */
+   never answers an ack, so two responders cannot be made to ping-pong.
+
+   Beats (types 3 and 4) are the per-interval liveness and RTT probes of
+   the mesh poller: small, and answered with an authenticated ack that
+   carries the responder's state digest, so the poller knows without an
+   HTTPS exchange whether the peer has news. Both are exactly
+   UDPP_BEAT_LEN bytes:
+
+     beat (3):  magic | 3 | flags 0 | seq (2) | nonce (8) | ticket (8) | 0 (8)
+     ack  (4):  magic | 4 | flags 0 | seq (2) | nonce (8) | digest (8) | mac (8)
+
+   The ticket (8 random bytes) and its key (32 bytes) are issued by the
+   responder over HTTPS (udp_responder_ticket); the key is
+   HMAC-SHA256(responder secret, ticket), so the responder keeps no state
+   per ticket, and a restart (a new secret) invalidates every ticket. The
+   mac is the first 8 bytes of HMAC-SHA256(key, ack[0..23]); only a holder
+   of the key, the poller it was issued to and the responder, can make it.
+   A responder answers beats only while its owner says it is healthy
+   (udp_responder_set_beat), so a wedged node stops acking. */
 #ifndef MESHWATCH_UDPPROBE_H
 #define MESHWATCH_UDPPROBE_H
 
@@ -42,6 +60,11 @@
 /* Limits of udpprobe_burst(). */
 #define UDPP_MAX_COUNT 1000
 #define UDPP_BURST_PROBE_LEN 64
+#define UDPP_TYPE_BEAT 3
+#define UDPP_TYPE_BEAT_ACK 4
+#define UDPP_BEAT_LEN 32
+#define UDPP_TICKET_LEN 8
+#define UDPP_KEY_LEN 32
 
 struct udpp_msg {
 	uint8_t type;
@@ -92,8 +115,17 @@ void udp_responder_destroy(struct udp_responder *r);
 /* The bound UDP port (useful after port 0). */
 int udp_responder_port(const struct udp_responder *r);
 
+/* Issues a beat ticket and its key (see the wire format above). */
+void udp_responder_ticket(struct udp_responder *r, uint8_t ticket[UDPP_TICKET_LEN], uint8_t key[UDPP_KEY_LEN]);
+/* The state digest beat acks carry, and how long (ms from now) beats are
+   answered: the owner calls this while it is healthy (e.g. every second
+   with 5000); once that time has passed, beats are not answered. */
+void udp_responder_set_beat(struct udp_responder *r, uint64_t digest, int valid_ms);
+
 struct udp_responder_stats {
-	uint64_t probes;        /* valid probes received */
+	uint64_t probes;        /* valid probes received (beats included) */
+	uint64_t beats;         /* valid beats received */
+	uint64_t beats_unhealthy; /* beats not answered: the owner's health expired */
 	uint64_t acks;          /* acks sent */
 	uint64_t dropped_rate;  /* valid probes not answered: over the budget */
 	uint64_t malformed;     /* datagrams dropped: short, bad magic/type,
@@ -120,5 +152,19 @@ struct udp_stats {
    scheduling slack). Thread-safe: no shared state. */
 int udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
 	struct udp_stats *out);
+
+/* A ticket and key as udp_responder_ticket issued them to this poller. */
+struct udpp_beat_key {
+	uint8_t ticket[UDPP_TICKET_LEN];
+	uint8_t key[UDPP_KEY_LEN];
+};
+/* udpprobe_burst with beats: count beats carrying k's ticket; an ack
+   counts only with a valid mac under k's key. *digest is the digest of
+   the last valid ack (unchanged when none came). Same limits, timing and
+   return values as udpprobe_burst. */
+int udpprobe_beat(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
+	const struct udpp_beat_key *k, struct udp_stats *out, uint64_t *digest);
+/* The 8-byte mac of an ack's first 24 bytes under key (for tests). */
+void udpprobe_beat_mac(const uint8_t key[UDPP_KEY_LEN], const uint8_t ack[UDPP_BEAT_LEN], uint8_t mac[8]);
 
 #endif

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/md.h>
+
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
@@ -144,6 +146,34 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Beats */
+
+static void
+hmac256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len, uint8_t out[32])
+{
+	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, keylen, data, len, out);
+}
+
+void
+udpprobe_beat_mac(const uint8_t key[UDPP_KEY_LEN], const uint8_t ack[UDPP_BEAT_LEN], uint8_t mac[8])
+{
+	uint8_t h[32];
+	hmac256(key, UDPP_KEY_LEN, ack, 24, h);
+	memcpy(mac, h, 8);
+}
+
+static void
+beat_encode(uint8_t *buf, uint8_t type, uint16_t seq, uint64_t nonce, const uint8_t word[8])
+{
+	memset(buf, 0, UDPP_BEAT_LEN);
+	memcpy(buf, UDPP_MAGIC, 4);
+	buf[4] = type;
+	buf[6] = (uint8_t)(seq >> 8);
+	buf[7] = (uint8_t)seq;
+	put_be64(buf + 8, nonce);
+	memcpy(buf + 16, word, 8);
+}
+
 /* Responder */
 
 struct udp_responder {
@@ -155,7 +185,10 @@ struct udp_responder {
 	struct mw_bucket acks_budget;
 	int64_t last_drop_log_ms;
 	uint64_t drops_logged;
-	_Atomic uint64_t probes, acks, dropped_rate, malformed;
+	_Atomic uint64_t probes, acks, dropped_rate, malformed, beats, beats_unhealthy;
+	uint8_t secret[32];                 /* beat keys derive from it; never leaves the process */
+	_Atomic uint64_t beat_digest;
+	_Atomic int64_t beat_until_ms;      /* beats are answered until then (monotonic ms) */
 	uint8_t buf[UDPP_MAX_DGRAM];
 };
 
@@ -228,13 +261,71 @@ src_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+/* Whether the ack budget allows one more ack (else counted and, now and
+   then, logged). */
+static int
+budget_take(struct udp_responder *r)
+{
+	if (!mw_bucket_take(&r->acks_budget)) {
+		bump(&r->dropped_rate);
+		int64_t now = mw_now_ms();
+		if (now - r->last_drop_log_ms >= DROP_LOG_MS) {
+			uint64_t d = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
+			log_warn("udp", "ack budget of %.0f/s reached: %llu probes dropped so far",
+				r->acks_budget.burst, (unsigned long long)d);
+			r->last_drop_log_ms = now;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+/* Sends ack (len bytes) back to the source of the datagram mh describes,
+   from the address it was sent to. */
+static void
+send_ack(struct udp_responder *r, struct msghdr *mh, uint8_t *ack, size_t len, uint8_t *ctl, size_t ctllen)
+{
+	struct iovec iov = { .iov_base = ack, .iov_len = len };
+	struct msghdr out = {
+		.msg_name = mh->msg_name, .msg_namelen = mh->msg_namelen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctllen ? ctl : NULL, .msg_controllen = ctllen,
+	};
+	if (sendmsg(r->fd, &out, MSG_DONTWAIT) == (ssize_t)len)
+		bump(&r->acks);
+	else
+		log_debug("udp", "ack not sent: %s", strerror(errno));
+}
+
+/* A beat: answered with the digest and a mac under the ticket's key, while
+   the owner's health holds. */
+static void
+handle_beat(struct udp_responder *r, struct msghdr *mh, uint8_t *ctl, size_t ctllen)
+{
+	const uint8_t *b = r->buf;
+	bump(&r->probes);
+	bump(&r->beats);
+	if (mw_now_ms() >= atomic_load_explicit(&r->beat_until_ms, memory_order_relaxed)) {
+		bump(&r->beats_unhealthy);
+		return;
+	}
+	if (!budget_take(r))
+		return;
+	uint8_t key[32], ack[UDPP_BEAT_LEN], dg[8];
+	hmac256(r->secret, sizeof r->secret, b + 16, UDPP_TICKET_LEN, key);
+	put_be64(dg, atomic_load_explicit(&r->beat_digest, memory_order_relaxed));
+	beat_encode(ack, UDPP_TYPE_BEAT_ACK, (uint16_t)(b[6] << 8 | b[7]), get_be64(b + 8), dg);
+	udpprobe_beat_mac(key, ack, ack + 24);
+	send_ack(r, mh, ack, sizeof ack, ctl, ctllen);
+}
+
 static void
 responder_handle(struct udp_responder *r, struct msghdr *mh, ssize_t n)
 {
 	struct udpp_msg m;
-	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    udpprobe_decode(r->buf, (size_t)n, &m) != 0 || m.type != UDPP_TYPE_PROBE ||
-	    src_port(mh->msg_name) == 0) {
+	int beat = n == UDPP_BEAT_LEN && memcmp(r->buf, UDPP_MAGIC, 4) == 0 && r->buf[4] == UDPP_TYPE_BEAT;
+	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src_port(mh->msg_name) == 0 ||
+	    (!beat && (udpprobe_decode(r->buf, (size_t)n, &m) != 0 || m.type != UDPP_TYPE_PROBE))) {
 		bump(&r->malformed);
 		return;
 	}
@@ -245,33 +336,19 @@ responder_handle(struct udp_responder *r, struct msghdr *mh, ssize_t n)
 		bump(&r->malformed);
 		return;
 	}
-	bump(&r->probes);
-	if (!mw_bucket_take(&r->acks_budget)) {
-		bump(&r->dropped_rate);
-		int64_t now = mw_now_ms();
-		if (now - r->last_drop_log_ms >= DROP_LOG_MS) {
-			uint64_t d = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
-			log_warn("udp", "ack budget of %.0f/s reached: %llu probes dropped so far",
-				r->acks_budget.burst, (unsigned long long)d);
-			r->last_drop_log_ms = now;
-		}
+	if (beat) {
+		handle_beat(r, mh, ctl, ctllen);
 		return;
 	}
+	bump(&r->probes);
+	if (!budget_take(r))
+		return;
 	uint8_t ack[UDPP_HDR_LEN];
 	struct udpp_msg a = m;
 	a.type = UDPP_TYPE_ACK;
 	a.rx_len = (uint32_t)n;
 	udpprobe_encode(&a, ack, sizeof ack);
-	struct iovec iov = { .iov_base = ack, .iov_len = sizeof ack };
-	struct msghdr out = {
-		.msg_name = mh->msg_name, .msg_namelen = mh->msg_namelen,
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctllen ? ctl : NULL, .msg_controllen = ctllen,
-	};
-	if (sendmsg(r->fd, &out, MSG_DONTWAIT) == (ssize_t)sizeof ack)
-		bump(&r->acks);
-	else
-		log_debug("udp", "ack not sent: %s", strerror(errno));
+	send_ack(r, mh, ack, sizeof ack, ctl, ctllen);
 }
 
 static void *
@@ -344,6 +421,11 @@ udp_responder_create_opts(const char *addr, int port, const struct udp_responder
 	mw_bucket_init(&r->acks_budget, rate, rate); /* bursts up to one second's worth */
 	r->last_drop_log_ms = mw_now_ms() - DROP_LOG_MS;
 	int one = 1, zero = 0, e;
+	if (mw_random(r->secret, sizeof r->secret) != 0) {
+		set_err(err, errlen, addr, port, "no random bytes for the beat secret");
+		free(r);
+		return NULL;
+	}
 
 	r->fd = socket(r->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0)
@@ -440,6 +522,25 @@ udp_responder_port(const struct udp_responder *r)
 }
 
 void
+udp_responder_ticket(struct udp_responder *r, uint8_t ticket[UDPP_TICKET_LEN], uint8_t key[UDPP_KEY_LEN])
+{
+	uint8_t h[32];
+	if (mw_random(ticket, UDPP_TICKET_LEN) != 0)
+		memset(ticket, 0, UDPP_TICKET_LEN); /* still a valid ticket; its key is as secret as any */
+	hmac256(r->secret, sizeof r->secret, ticket, UDPP_TICKET_LEN, h);
+	memcpy(key, h, UDPP_KEY_LEN);
+}
+
+void
+udp_responder_set_beat(struct udp_responder *r, uint64_t digest, int valid_ms)
+{
+	if (r == NULL)
+		return;
+	atomic_store_explicit(&r->beat_digest, digest, memory_order_relaxed);
+	atomic_store_explicit(&r->beat_until_ms, mw_now_ms() + valid_ms, memory_order_relaxed);
+}
+
+void
 udp_responder_stats(struct udp_responder *r, struct udp_responder_stats *out)
 {
 	if (out == NULL)
@@ -451,6 +552,8 @@ udp_responder_stats(struct udp_responder *r, struct udp_responder_stats *out)
 	out->acks = atomic_load_explicit(&r->acks, memory_order_relaxed);
 	out->dropped_rate = atomic_load_explicit(&r->dropped_rate, memory_order_relaxed);
 	out->malformed = atomic_load_explicit(&r->malformed, memory_order_relaxed);
+	out->beats = atomic_load_explicit(&r->beats, memory_order_relaxed);
+	out->beats_unhealthy = atomic_load_explicit(&r->beats_unhealthy, memory_order_relaxed);
 }
 
 /* Burst client */
@@ -494,9 +597,39 @@ send_once(int fd, const uint8_t *buf, size_t len)
 	return -1;
 }
 
-int
-udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
-	struct udp_stats *out)
+/* Whether rx (n bytes) is a valid answer to probe seq of this burst:
+   a plain ack (k NULL) or a beat ack with a good mac (its digest then in
+   *digest). */
+static int
+ack_seq(const uint8_t *rx, ssize_t n, uint64_t nonce, const struct udpp_beat_key *k, uint32_t *seq,
+	uint64_t *digest)
+{
+	if (k == NULL) {
+		struct udpp_msg a;
+		if (n != UDPP_HDR_LEN || udpprobe_decode(rx, (size_t)n, &a) != 0 || a.type != UDPP_TYPE_ACK ||
+		    a.nonce != nonce || a.rx_len != UDPP_BURST_PROBE_LEN)
+			return 0;
+		*seq = a.seq;
+		return 1;
+	}
+	if (n != UDPP_BEAT_LEN || memcmp(rx, UDPP_MAGIC, 4) != 0 || rx[4] != UDPP_TYPE_BEAT_ACK ||
+	    get_be64(rx + 8) != nonce)
+		return 0;
+	uint8_t mac[8];
+	udpprobe_beat_mac(k->key, rx, mac);
+	uint8_t diff = 0;
+	for (int i = 0; i < 8; i++)
+		diff |= (uint8_t)(mac[i] ^ rx[24 + i]);
+	if (diff != 0)
+		return 0;
+	*seq = (uint32_t)(rx[6] << 8 | rx[7]);
+	*digest = get_be64(rx + 16);
+	return 1;
+}
+
+static int
+burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, const struct udpp_beat_key *k,
+	struct udp_stats *out, uint64_t *digest)
 {
 	if (out == NULL)
 		return MW_EINVAL;
@@ -530,16 +663,21 @@ udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_
 	}
 
 	uint8_t pkt[UDPP_BURST_PROBE_LEN], rx[UDPP_HDR_LEN + 1];
+	size_t pkt_len = k ? UDPP_BEAT_LEN : sizeof pkt;
 	uint64_t spacing = (uint64_t)spacing_ms * 1000000u, next_send = mono_ns(), deadline = 0;
 	int nsent = 0, nrecv = 0;
 	for (;;) {
 		uint64_t now = mono_ns();
 		while (nsent < count && now >= next_send) {
-			struct udpp_msg m = { .type = UDPP_TYPE_PROBE, .seq = (uint32_t)nsent,
-				.nonce = nonce, .ts_ns = now };
-			udpprobe_encode(&m, pkt, sizeof pkt);
+			if (k) {
+				beat_encode(pkt, UDPP_TYPE_BEAT, (uint16_t)nsent, nonce, k->ticket);
+			} else {
+				struct udpp_msg m = { .type = UDPP_TYPE_PROBE, .seq = (uint32_t)nsent,
+					.nonce = nonce, .ts_ns = now };
+				udpprobe_encode(&m, pkt, sizeof pkt);
+			}
 			sent_ns[nsent] = now;
-			if (send_once(fd, pkt, sizeof pkt) < 0)
+			if (send_once(fd, pkt, pkt_len) < 0)
 				log_debug("udp", "probe %d to %s not sent: %s", nsent, ip, strerror(errno));
 			nsent++;
 			next_send += spacing;
@@ -564,14 +702,14 @@ udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_
 					break;
 				continue;  /* an ICMP error reported once (e.g. refused) */
 			}
-			uint64_t t = mono_ns();
-			struct udpp_msg a;
-			if (n != UDPP_HDR_LEN || udpprobe_decode(rx, (size_t)n, &a) != 0 ||
-			    a.type != UDPP_TYPE_ACK || a.nonce != nonce || a.seq >= (uint32_t)nsent ||
-			    got[a.seq] || a.rx_len != UDPP_BURST_PROBE_LEN)
+			uint64_t t = mono_ns(), dg = 0;
+			uint32_t seq;
+			if (!ack_seq(rx, n, nonce, k, &seq, &dg) || seq >= (uint32_t)nsent || got[seq])
 				continue;
-			got[a.seq] = 1;
-			rtt[a.seq] = (double)(t - sent_ns[a.seq]) / 1e6;
+			if (digest)
+				*digest = dg;
+			got[seq] = 1;
+			rtt[seq] = (double)(t - sent_ns[seq]) / 1e6;
 			nrecv++;
 		}
 	}
@@ -607,4 +745,23 @@ out:
 	free(rtt);
 	free(got);
 	return rc;
+}
+
+int
+udpprobe_burst(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
+	struct udp_stats *out)
+{
+	return burst_run(ip, port, count, spacing_ms, timeout_ms, NULL, out, NULL);
+}
+
+int
+udpprobe_beat(const char *ip, int port, int count, int spacing_ms, int timeout_ms,
+	const struct udpp_beat_key *k, struct udp_stats *out, uint64_t *digest)
+{
+	if (k == NULL || digest == NULL || count > 65535) {
+		if (out)
+			memset(out, 0, sizeof *out);
+		return MW_EINVAL;
+	}
+	return burst_run(ip, port, count, spacing_ms, timeout_ms, k, out, digest);
 }
