@@ -71,6 +71,7 @@ struct config {
 	int pmtu_interval_s;
 	int udp_probes;
 	int udp_probe_spacing_ms;
+	int exchange_every;          /* an HTTPS exchange at least every this many polls of a peer */
 	int db_max_bytes;
 	int events_max_rows;
 	int retention_days;

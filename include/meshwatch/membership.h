@@ -56,6 +56,9 @@ struct poll_result {
 	/* a timeout while this machine was overloaded: recorded as a failure
 	   and counted, but the verdict (suspect, dead) is withheld for a while */
 	int excused;
+	/* answered by beats (UDP, see mesh.c) without an HTTPS exchange: the
+	   HTTPS phase times are not measured (-1) */
+	int beat;
 };
 
 struct pmtu_info {
@@ -89,6 +92,14 @@ struct peer {
 	int pmtu_due;                    /* a PMTU measurement is wanted */
 	char list_digest[17];            /* digest of the view it last sent us */
 	char list_cursor[MEMBERSHIP_CURSOR_LEN]; /* "epoch.version" of its table as of its last answer */
+	/* beats (see mesh.c): the ticket and key it issued us in its last
+	   HTTPS answer, its state digest as of that answer, and the polls
+	   answered by beats since; beat_ok 0 = no ticket (an exchange next) */
+	int beat_ok;
+	uint8_t beat_ticket[8], beat_key[32];
+	uint64_t beat_digest;
+	int beats;
+	int64_t last_exchange;           /* our last successful HTTPS exchange with it */
 	/* the last indirect probes (see mesh.c): other nodes asked whether
 	   they reach it, and how many did; vantage_at 0 = never asked */
 	int vantage_asked, vantage_reached;
@@ -262,6 +273,11 @@ struct poll_outcome {
 	const struct peer_news *list;
 	int nlist;
 	char list_digest[17], list_cursor[MEMBERSHIP_CURSOR_LEN];
+	/* the beat ticket its answer issued (beat_issued 0: none, an older
+	   node or beats off: the peer's ticket is forgotten) */
+	int beat_issued;
+	uint8_t beat_ticket[8], beat_key[32];
+	uint64_t beat_digest;
 	int64_t answered_at;         /* wall-clock seconds, when the answer came */
 	/* a path MTU measured during the poll */
 	int pmtu_measured;

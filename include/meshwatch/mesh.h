@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "meshwatch/membership.h"
 #include "meshwatch/hist.h"
 #include "meshwatch/tlsclient.h"
@@ -31,6 +33,9 @@ struct mesh_stats {
 	uint64_t callers_rejected;          /* /nodeinfo callers with a bad identity or signature */
 	uint64_t rows_written, rows_dropped;
 	uint64_t polls_excused;             /* timed out while this machine was overloaded */
+	uint64_t polls_beat;                /* answered by beats alone (no HTTPS exchange) */
+	uint64_t beats_stale;               /* beats answered with a changed digest: an exchange followed */
+	uint64_t beats_lost;                /* beats not answered: an exchange was tried instead */
 	struct hist poll_s;         /* polls that reached the peer's address, seconds */
 	/* each phase of the polls that got as far as it (mesh_poll_phase_name) */
 	struct hist phase_s[MESH_POLL_PHASES];
@@ -68,6 +73,16 @@ void mesh_flush(struct mesh *m);
 void mesh_maintain(struct mesh *m);
 
 void mesh_get_stats(struct mesh *m, struct mesh_stats *out);
+
+/* This node's state digest, as its beat acks carry it: its view of the
+   mesh and its published mesh targets. A poller that sees it change holds
+   an HTTPS exchange. */
+uint64_t mesh_beat_digest(struct mesh *m);
+/* For a /nodeinfo answer asked for one: a beat ticket and key for the
+   caller and the state digest as of now, as the "beat" member of o
+   (nothing when the UDP responder is not running). Call before the
+   answer's list is built, so the digest is never newer than the list. */
+void mesh_beat_issue(struct mesh *m, cJSON *o);
 /* A copy of the overload rule's state. */
 void mesh_get_overload(struct mesh *m, struct mesh_overload *out);
 

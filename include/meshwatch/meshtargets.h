@@ -50,6 +50,13 @@ void meshtargets_poll_header(struct meshtargets *mt, const char *peer_id, char *
    the results of the copies checked here for caller_id (the signed
    caller; "" when unknown). Nothing when signing is off. */
 void meshtargets_nodeinfo(struct meshtargets *mt, cJSON *o, const char *caller_id, const char *caller_digest);
+/* The digest of this node's published list (0 when none or signing is
+   off), part of the state digest beats carry (see mesh.c). */
+uint64_t meshtargets_own_digest(struct meshtargets *mt);
+/* Whether peer_id checks one of this node's mesh targets (a vantage point
+   of one, or all nodes are): its results come in HTTPS exchanges, so it
+   is polled with one every interval. */
+int meshtargets_wants_results(struct meshtargets *mt, const char *peer_id);
 /* A signed answer from peer_id (its body): takes its list (copies added,
    changed, removed) and its results for this node's targets. */
 void meshtargets_answer(struct meshtargets *mt, const char *peer_id, const char *peer_fqdn, const char *body,

@@ -284,7 +284,19 @@ api_nodeinfo(struct req *r)
 	copy_header(r, "X-Mw-Peers-Since", since, sizeof since);
 	struct gossip_ask ask = {.known_digest = known, .view_digest = view, .since = since,
 	    .page = n->cfg.nodeinfo_page_peers};
+	/* a beat ticket, asked for: the digest first, never newer than the list */
+	cJSON *beat = NULL;
+	if (mg_get_header(r->conn, "X-Mw-Beat")) {
+		beat = cJSON_CreateObject();
+		mesh_beat_issue(m, beat);
+	}
 	cJSON *o = gossip_nodeinfo(n, mesh_membership(n->mesh), &ask);
+	cJSON *b = cJSON_DetachItemFromObjectCaseSensitive(beat, "beat");
+	if (o && b)
+		cJSON_AddItemToObject(o, "beat", b);
+	else
+		cJSON_Delete(b);
+	cJSON_Delete(beat);
 	if (o) {
 		char tdigest[24];
 		copy_header(r, "X-Mw-Targets-Digest", tdigest, sizeof tdigest);

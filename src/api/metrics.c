@@ -706,6 +706,12 @@ metrics_render(struct metrics *m, struct node *n, size_t *len)
 		put(&b, "# HELP meshwatch_polls_excused_total Failed polls (counted as failed too) that timed out while this "
 		        "node was overloaded: the peer's verdict was withheld.\n# TYPE meshwatch_polls_excused_total counter\n");
 		put(&b, "meshwatch_polls_excused_total %llu\n", (unsigned long long)ms.polls_excused);
+		put(&b, "# HELP meshwatch_poll_beats_total Polls answered by UDP beats alone (nothing new at the peer, no "
+		        "HTTPS exchange), and beats that led to an exchange: answered with a changed state digest (stale) or "
+		        "not answered (lost).\n# TYPE meshwatch_poll_beats_total counter\n");
+		put(&b, "meshwatch_poll_beats_total{result=\"answered\"} %llu\nmeshwatch_poll_beats_total{result=\"stale\"} "
+		        "%llu\nmeshwatch_poll_beats_total{result=\"lost\"} %llu\n",
+		    (unsigned long long)ms.polls_beat, (unsigned long long)ms.beats_stale, (unsigned long long)ms.beats_lost);
 		put_hist(&b, "meshwatch_poll_seconds", "Duration of polls that got as far as a connection attempt.", &ms.poll_s);
 		put(&b, "# HELP meshwatch_poll_duration_seconds Each phase of the polls that got as far as it: TCP connect, "
 		        "TLS handshake, request to first byte (ttfb), the whole poll (total).\n"

@@ -106,6 +106,14 @@ views_peer(const struct peer *p)
 	cJSON_AddNumberToObject(poll, "polls_24h", p->polls_24h);
 	json_add_time_or_null(poll, "last_poll", p->last_poll);
 	cJSON_AddBoolToObject(poll, "last_ok", p->last_poll > 0 && p->last.ok);
+	/* how the last poll was answered: beats (UDP, nothing new at the
+	   peer) or an HTTPS exchange; the times below are the last exchange's */
+	if (p->last_poll > 0)
+		cJSON_AddStringToObject(poll, "via", p->last.beat ? "beats" : "https");
+	else
+		cJSON_AddNullToObject(poll, "via");
+	json_add_time_or_null(poll, "last_exchange", p->last_exchange);
+	cJSON_AddNumberToObject(poll, "beats_since_exchange", p->beats);
 	json_add_num(poll, "connect_ms", p->last.connect_ms);
 	json_add_num(poll, "tls_ms", p->last.tls_ms);
 	json_add_num(poll, "ttfb_ms", p->last.ttfb_ms);

@@ -820,8 +820,19 @@ poll_done_locked(struct membership *m, struct entry *e, const struct poll_result
 {
 	int excused = 0;
 	e->in_flight = 0;
+	struct poll_result was = e->p.last;
 	e->p.last = *r;
 	e->p.last_poll = now;
+	if (r->beat) {
+		/* the HTTPS times shown stay those of the last exchange */
+		e->p.beats++;
+		e->p.last.connect_ms = was.connect_ms;
+		e->p.last.tls_ms = was.tls_ms;
+		e->p.last.ttfb_ms = was.ttfb_ms;
+		e->p.last.total_ms = was.total_ms;
+	} else if (!r->ok) {
+		e->p.beat_ok = 0; /* an exchange failed: the next poll is one again */
+	}
 	add_counts(e, now, 1, r->ok ? 1 : 0);
 	if (r->ok) {
 		if (e->p.quarantined) {
@@ -1340,6 +1351,14 @@ apply_answer_locked(struct membership *m, const struct poll_outcome *o, struct p
 	if (e) {
 		snprintf(e->p.list_digest, sizeof e->p.list_digest, "%s", whole ? o->list_digest : "");
 		snprintf(e->p.list_cursor, sizeof e->p.list_cursor, "%s", whole ? o->list_cursor : "");
+		/* beats stand for the next polls only when the whole answer was
+		   taken: else the next poll is an exchange again */
+		e->p.beat_ok = o->beat_issued && whole && !o->taken;
+		memcpy(e->p.beat_ticket, o->beat_ticket, sizeof e->p.beat_ticket);
+		memcpy(e->p.beat_key, o->beat_key, sizeof e->p.beat_key);
+		e->p.beat_digest = o->beat_digest;
+		e->p.beats = 0;
+		e->p.last_exchange = o->answered_at;
 	}
 	if (a->merge.refute > 0) {
 		set_incarnation_locked(m, a->merge.refute + 1);

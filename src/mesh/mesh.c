@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "meshwatch/gossip.h"
 #include "meshwatch/limits.h"
@@ -347,6 +348,8 @@ queue_row_locked(struct mesh *m, const char *id, const struct poll_result *r)
 		m->stats.polls_ok++;
 	else
 		m->stats.polls_failed++;
+	if (r->beat)
+		m->stats.polls_beat++;
 	if (r->excused)
 		m->stats.polls_excused++;
 	if (r->total_ms > 0)
@@ -417,6 +420,116 @@ measure_pmtu(const struct peer *p, const char *ip, struct poll_outcome *o)
 	snprintf(pi->method, sizeof pi->method, "%s", pr.method);
 	o->pmtu_measured = 1;
 	return p->pmtu.value != pi->value || p->pmtu.black_hole != pi->black_hole;
+}
+
+/* How long beats are answered after the main thread last said this node
+   is healthy (it says so every second, from mesh_flush): a node whose main
+   loop is stuck stops acking, and its pollers fall back to HTTPS. */
+#define BEAT_HEALTH_MS 5000
+
+uint64_t
+mesh_beat_digest(struct mesh *m)
+{
+	char view[17];
+	membership_view_digest(m->members, view);
+	uint64_t parts[2] = {strtoull(view, NULL, 16), meshtargets_own_digest(m->mtargets)};
+	return XXH3_64bits(parts, sizeof parts);
+}
+
+void
+mesh_beat_issue(struct mesh *m, cJSON *o)
+{
+	if (m->udp == NULL || o == NULL)
+		return;
+	uint8_t ticket[UDPP_TICKET_LEN], key[UDPP_KEY_LEN];
+	udp_responder_ticket(m->udp, ticket, key);
+	uint64_t digest = mesh_beat_digest(m);
+	udp_responder_set_beat(m->udp, digest, BEAT_HEALTH_MS);
+	char t[2 * UDPP_TICKET_LEN + 1], k[2 * UDPP_KEY_LEN + 1], d[17];
+	mw_hex(ticket, sizeof ticket, t);
+	mw_hex(key, sizeof key, k);
+	snprintf(d, sizeof d, "%016llx", (unsigned long long)digest);
+	cJSON *b = cJSON_AddObjectToObject(o, "beat");
+	cJSON_AddStringToObject(b, "ticket", t);
+	cJSON_AddStringToObject(b, "key", k);
+	cJSON_AddStringToObject(b, "digest", d);
+}
+
+/* n bytes from exactly 2n hex digits; 0 or -1. */
+static int
+unhex(const char *s, uint8_t *out, size_t n)
+{
+	if (s == NULL || strlen(s) != 2 * n || strspn(s, "0123456789abcdef") != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char b[3] = {s[2 * i], s[2 * i + 1], 0};
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	return 0;
+}
+
+/* The beat ticket of a /nodeinfo answer into o (beat_issued stays 0 when
+   there is none or it is malformed). */
+static void
+take_beat(const char *body, size_t len, struct poll_outcome *o)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "beat");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "ticket");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(b, "key");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(b, "digest");
+	uint8_t dg[8];
+	if (cJSON_IsString(t) && cJSON_IsString(k) && cJSON_IsString(d) &&
+	    unhex(t->valuestring, o->beat_ticket, sizeof o->beat_ticket) == 0 &&
+	    unhex(k->valuestring, o->beat_key, sizeof o->beat_key) == 0 && unhex(d->valuestring, dg, sizeof dg) == 0) {
+		o->beat_digest = strtoull(d->valuestring, NULL, 16);
+		o->beat_issued = 1;
+	}
+	cJSON_Delete(root);
+}
+
+/* Copies a UDP measurement into the poll's result. */
+static void
+take_udp(struct poll_result *r, const struct udp_stats *us)
+{
+	r->udp_sent = us->sent;
+	r->udp_received = us->received;
+	r->rtt_min_ms = us->rtt_min_ms;
+	r->rtt_avg_ms = us->rtt_avg_ms;
+	r->rtt_max_ms = us->rtt_max_ms;
+	r->jitter_ms = us->jitter_ms;
+}
+
+/* Beats (see mesh.h): between HTTPS exchanges, a poll of a peer whose
+   ticket we hold is a burst of beats. Answered, with the digest the
+   peer's last exchange gave, it stands for the poll: liveness, RTT,
+   jitter and loss measured, nothing new to fetch. Otherwise (no answer,
+   another digest, an exchange due) the poll goes on over HTTPS, keeping
+   the UDP figures. Returns 1 when the beats answered the poll, with *us
+   filled whenever beats were sent (*sent 1). */
+static int
+beat_poll(struct mesh *m, const struct peer *p, const char *ip, struct udp_stats *us, int *sent)
+{
+	const struct config *c = &m->node->cfg;
+	*sent = 0;
+	if (!p->beat_ok || p->id[0] == '\0' || p->quarantined || p->state != PEER_ALIVE || c->udp_probes <= 0 ||
+	    p->beats + 1 >= c->exchange_every || meshtargets_wants_results(m->mtargets, p->id))
+		return 0;
+	struct udpp_beat_key k;
+	memcpy(k.ticket, p->beat_ticket, sizeof k.ticket);
+	memcpy(k.key, p->beat_key, sizeof k.key);
+	uint64_t digest = p->beat_digest;
+	if (udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &k, us, &digest) != 0)
+		return 0;
+	*sent = 1;
+	int answered = us->received > 0;
+	pthread_mutex_lock(&m->lock);
+	if (!answered)
+		m->stats.beats_lost++;
+	else if (digest != p->beat_digest)
+		m->stats.beats_stale++;
+	pthread_mutex_unlock(&m->lock);
+	return answered && digest == p->beat_digest;
 }
 
 /* SWIM's indirect probe: before a failed poll makes p dead, ask up to
@@ -627,6 +740,16 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r->detail, sizeof r->detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
+	struct udp_stats beat_us;
+	int beat_sent = 0;
+	if (beat_poll(m, p, ip, &beat_us, &beat_sent)) {
+		r->ok = 1;
+		r->beat = 1;
+		take_udp(r, &beat_us);
+		if (p->pmtu_due || p->pmtu.value == 0)
+			pmtu_changed = measure_pmtu(p, ip, &o);
+		goto done;
+	}
 	/* A seed's first contact is never paced: seeds are what join this
 	   node's part of the mesh to the rest. Paced behind the peers gossip
 	   had already named (gossip also gives a seed its id before we reach
@@ -669,6 +792,8 @@ poll_peer(struct mesh *m, struct peer *p)
 	strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
 	meshtargets_poll_header(m->mtargets, p->id, dh, sizeof dh);
 	strncat(hdrs, dh, sizeof hdrs - strlen(hdrs) - 1);
+	if (c->udp_probes > 0 && c->exchange_every > 1)
+		strncat(hdrs, "X-Mw-Beat: 1\r\n", sizeof hdrs - strlen(hdrs) - 1);
 
 	int rc = tlsclient_request(m->client, ip, p->port, "GET", "/nodeinfo", hdrs, NULL, 0,
 	    (size_t)c->max_nodeinfo_bytes, c->poll_timeout_ms, &hr);
@@ -728,6 +853,7 @@ poll_peer(struct mesh *m, struct peer *p)
 	snprintf(o.list_digest, sizeof o.list_digest, "%s", gm.digest);
 	snprintf(o.list_cursor, sizeof o.list_cursor, "%s", gm.cursor);
 	o.answered_at = mw_wall_s();
+	take_beat(hr.body, hr.body_len, &o);
 	if (p->id[0] == '\0')
 		snprintf(p->id, sizeof p->id, "%s", who.id);
 	if (dropped > 0)
@@ -741,16 +867,21 @@ poll_peer(struct mesh *m, struct peer *p)
 	/* its mesh targets and its results for ours (signed answers only) */
 	meshtargets_answer(m->mtargets, who.id, who.fqdn, hr.body, hr.body_len);
 
-	if (c->udp_probes > 0) {
+	/* RTT, jitter and loss: the beats of this poll when they were sent,
+	   else beats under the ticket just issued (an older node: plain
+	   probes) */
+	if (beat_sent) {
+		take_udp(r, &beat_us);
+	} else if (c->udp_probes > 0) {
 		struct udp_stats us;
-		if (udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &us) == 0) {
-			r->udp_sent = us.sent;
-			r->udp_received = us.received;
-			r->rtt_min_ms = us.rtt_min_ms;
-			r->rtt_avg_ms = us.rtt_avg_ms;
-			r->rtt_max_ms = us.rtt_max_ms;
-			r->jitter_ms = us.jitter_ms;
-		}
+		struct udpp_beat_key k;
+		memcpy(k.ticket, o.beat_ticket, sizeof k.ticket);
+		memcpy(k.key, o.beat_key, sizeof k.key);
+		uint64_t digest = o.beat_digest;
+		int rc2 = o.beat_issued ? udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &k, &us, &digest)
+		                        : udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &us);
+		if (rc2 == 0)
+			take_udp(r, &us);
 	}
 	if (p->pmtu_due || p->pmtu.value == 0)
 		pmtu_changed = measure_pmtu(p, ip, &o);
@@ -1152,6 +1283,9 @@ void
 mesh_flush(struct mesh *m)
 {
 	check_overload(m);
+	/* this node is healthy: beats are answered, with the state as of now */
+	if (m->udp)
+		udp_responder_set_beat(m->udp, mesh_beat_digest(m), BEAT_HEALTH_MS);
 	membership_tick(m->members, mw_wall_s(), m->node->cfg.poll_interval_s);
 	pthread_mutex_lock(&m->lock);
 	struct poll_row *rows = m->batch;

@@ -39,6 +39,8 @@ struct meshtargets {
 	char *own_json;             /* the published list (a JSON array), NULL when none */
 	char own_digest[17];        /* "" when none */
 	int own_count;
+	int own_vantage_all;        /* one of them is checked by every node */
+	char *own_vantage;          /* the vantage ids of the others, "id,id,..." (NULL: none) */
 	struct origin *origins;     /* malloc'd, grows to MESH_TARGET_ORIGINS_MAX */
 	int norigins, corigins;
 	int64_t started;
@@ -66,6 +68,7 @@ meshtargets_destroy(struct meshtargets *mt)
 		return;
 	pthread_mutex_destroy(&mt->lock);
 	free(mt->own_json);
+	free(mt->own_vantage);
 	free(mt->origins);
 	free(mt);
 }
@@ -169,10 +172,22 @@ own_refresh_locked(struct meshtargets *mt)
 	mt->own_json = NULL;
 	mt->own_digest[0] = '\0';
 	mt->own_count = n;
+	free(mt->own_vantage);
+	mt->own_vantage = NULL;
+	mt->own_vantage_all = 0;
 	if (n > 0) {
 		cJSON *arr = cJSON_CreateArray();
-		for (int i = 0; i < n; i++)
+		size_t vlen = 0;
+		for (int i = 0; i < n; i++) {
 			cJSON_AddItemToArray(arr, item_json(&rows[i]));
+			vlen += strlen(rows[i].vantage) + 1;
+			if (rows[i].vantage[0] == '\0' && rows[i].enabled)
+				mt->own_vantage_all = 1;
+		}
+		mt->own_vantage = calloc(1, vlen + 1);
+		for (int i = 0; mt->own_vantage && i < n; i++)
+			if (rows[i].enabled && rows[i].vantage[0])
+				strcat(strcat(mt->own_vantage, rows[i].vantage), ",");
 		mt->own_json = cJSON_PrintUnformatted(arr);
 		cJSON_Delete(arr);
 		if (mt->own_json)
@@ -216,6 +231,30 @@ origin_get_locked(struct meshtargets *mt, const char *id)
 	size_t len = strnlen(id, sizeof o->id - 1); /* (memcpy: gcc's UBSan build sees a NULL o in snprintf) */
 	memcpy(o->id, id, len);
 	return o;
+}
+
+uint64_t
+meshtargets_own_digest(struct meshtargets *mt)
+{
+	if (mt == NULL || !signing(mt))
+		return 0;
+	pthread_mutex_lock(&mt->lock);
+	own_refresh_locked(mt);
+	uint64_t d = strtoull(mt->own_digest, NULL, 16);
+	pthread_mutex_unlock(&mt->lock);
+	return d;
+}
+
+int
+meshtargets_wants_results(struct meshtargets *mt, const char *peer_id)
+{
+	if (mt == NULL || !signing(mt) || peer_id[0] == '\0')
+		return 0;
+	pthread_mutex_lock(&mt->lock);
+	own_refresh_locked(mt);
+	int want = mt->own_count > 0 && (mt->own_vantage_all || (mt->own_vantage && strstr(mt->own_vantage, peer_id)));
+	pthread_mutex_unlock(&mt->lock);
+	return want;
 }
 
 void
