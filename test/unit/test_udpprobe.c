@@ -1,6 +1,8 @@
 /* Unit tests for udpprobe.c on loopback: wire format, responder on IPv4,
    IPv6 and dual-stack wildcards (replies from the probed address), bursts,
-   malformed datagrams, the ack budget, and a prompt stop. */
+   malformed datagrams, the ack budget, and a prompt stop; and beats: the
+   authenticated digest round trip, keys that do not fit, the owner's
+   health, the beat wire format byte by byte, and the budget. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +13,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <mbedtls/md.h>
 
 #include "meshwatch/log.h"
 #include "meshwatch/udpprobe.h"
@@ -69,13 +74,14 @@ drain(int fd, int ms, int *maxlen)
 }
 
 /* Waits until n datagrams have been fully handled (an ack is counted
-   just after it is sent, so the prober may see it first). */
+   just after it is sent, so the prober may see it first): acked, dropped
+   over the budget, malformed, or a beat while the owner is unhealthy. */
 static void
 wait_stats(struct udp_responder *r, uint64_t n, struct udp_responder_stats *st)
 {
 	for (int i = 0; i < 200; i++) {
 		udp_responder_stats(r, st);
-		if (st->acks + st->dropped_rate + st->malformed >= n)
+		if (st->acks + st->dropped_rate + st->malformed + st->beats_unhealthy >= n)
 			return;
 		usleep(10000);
 	}
@@ -114,17 +120,24 @@ test_wire_format(void **state)
 	assert_int_equal(udpprobe_sockaddr("10.1.2.3", 70000, &ss, &sl), MW_EINVAL);
 }
 
+/* Every one of count probes answered, with sane RTTs (under max_ms). */
+static void
+all_answered(const struct udp_stats *s, int count, double max_ms)
+{
+	assert_int_equal(s->sent, count);
+	assert_int_equal(s->received, count);
+	assert_true(s->loss == 0.0);
+	assert_true(s->rtt_min_ms > 0 && s->rtt_min_ms <= s->rtt_avg_ms && s->rtt_avg_ms <= s->rtt_max_ms);
+	assert_true(s->rtt_max_ms < max_ms);
+	assert_true(s->jitter_ms >= 0 && s->jitter_ms <= s->rtt_max_ms - s->rtt_min_ms);
+}
+
 static void
 burst_ok(const char *ip, int port)
 {
 	struct udp_stats s;
 	assert_int_equal(udpprobe_burst(ip, port, 20, 2, 500, &s), 0);
-	assert_int_equal(s.sent, 20);
-	assert_int_equal(s.received, 20);
-	assert_true(s.loss == 0.0);
-	assert_true(s.rtt_min_ms > 0 && s.rtt_min_ms <= s.rtt_avg_ms && s.rtt_avg_ms <= s.rtt_max_ms);
-	assert_true(s.rtt_max_ms < 500);
-	assert_true(s.jitter_ms >= 0 && s.jitter_ms <= s.rtt_max_ms - s.rtt_min_ms);
+	all_answered(&s, 20, 500);
 }
 
 static void
@@ -302,6 +315,445 @@ test_stop_is_quick(void **state)
 	}
 }
 
+/* Beats */
+
+#define DIGEST1 0x0123456789abcdefull
+#define SENTINEL 0x5a5a5a5a5a5a5a5aull
+
+static struct udpp_beat_key
+issue(struct udp_responder *r)
+{
+	struct udpp_beat_key k;
+	udp_responder_ticket(r, k.ticket, k.key);
+	return k;
+}
+
+/* count beats to ip:port with k; returns how many were answered with a
+   valid mac, the digest (SENTINEL when none) in *dg. */
+static int
+beats(const char *ip, int port, int count, const struct udpp_beat_key *k, uint64_t *dg)
+{
+	struct udp_stats s;
+	*dg = SENTINEL;
+	assert_int_equal(udpprobe_beat(ip, port, count, 1, 100, k, &s, dg), 0);
+	assert_int_equal(s.sent, count);
+	if (s.received == 0) {
+		assert_true(s.loss == 1.0);
+		assert_true(s.rtt_min_ms == 0 && s.rtt_avg_ms == 0 && s.rtt_max_ms == 0);
+	}
+	return s.received;
+}
+
+static void
+beat_round_trip(const char *bind_addr, const char *ip)
+{
+	struct udp_responder *r = start(bind_addr, 0);
+	int port = udp_responder_port(r);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r);
+	struct udp_stats s;
+	uint64_t dg = SENTINEL;
+	assert_int_equal(udpprobe_beat(ip, port, 3, 2, 200, &k, &s, &dg), 0);
+	all_answered(&s, 3, 200);
+	assert_true(dg == DIGEST1);
+	struct udp_responder_stats st;
+	wait_stats(r, 3, &st);
+	assert_int_equal(st.beats, 3);
+	assert_int_equal(st.probes, 3);  /* beats count as probes too */
+	assert_int_equal(st.acks, 3);
+	assert_int_equal(st.beats_unhealthy, 0);
+	assert_int_equal(st.dropped_rate, 0);
+	assert_int_equal(st.malformed, 0);
+	udp_responder_destroy(r);
+}
+
+static void
+test_beat_round_trip(void **state)
+{
+	(void)state;
+	beat_round_trip("127.0.0.1", "127.0.0.1");
+	beat_round_trip("::1", "::1");
+	/* dual-stack wildcard: the ack leaves from the probed address */
+	beat_round_trip("::", "127.0.0.2");
+	beat_round_trip("::", "::1");
+}
+
+/* The digest is whatever the owner last set; each poller's ticket works. */
+static void
+test_beat_digest_follows(void **state)
+{
+	(void)state;
+	struct udp_responder *r = start("127.0.0.1", 0);
+	int port = udp_responder_port(r);
+	struct udpp_beat_key k1 = issue(r), k2 = issue(r);
+	assert_memory_not_equal(k1.ticket, k2.ticket, UDPP_TICKET_LEN);
+	assert_memory_not_equal(k1.key, k2.key, UDPP_KEY_LEN);
+	uint64_t dg;
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	assert_int_equal(beats("127.0.0.1", port, 2, &k1, &dg), 2);
+	assert_true(dg == DIGEST1);
+	udp_responder_set_beat(r, 0xfedcba9876543210ull, 5000);
+	assert_int_equal(beats("127.0.0.1", port, 2, &k1, &dg), 2);
+	assert_true(dg == 0xfedcba9876543210ull);
+	assert_int_equal(beats("127.0.0.1", port, 2, &k2, &dg), 2);
+	assert_true(dg == 0xfedcba9876543210ull);
+	udp_responder_set_beat(r, 0, 5000);
+	assert_int_equal(beats("127.0.0.1", port, 1, &k2, &dg), 1);
+	assert_true(dg == 0);
+	udp_responder_destroy(r);
+}
+
+/* Acks made under another key do not count, and leave *digest alone: the
+   responder answers (it cannot tell), the prober rejects the mac. */
+static void
+test_beat_wrong_key(void **state)
+{
+	(void)state;
+	struct udp_responder *r = start("127.0.0.1", 0);
+	int port = udp_responder_port(r);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r), bad;
+	uint64_t dg;
+	bad = k;
+	bad.key[UDPP_KEY_LEN - 1] ^= 0x01;
+	assert_int_equal(beats("127.0.0.1", port, 3, &bad, &dg), 0);
+	assert_true(dg == SENTINEL);
+	bad = k;
+	bad.ticket[0] ^= 0x80;
+	assert_int_equal(beats("127.0.0.1", port, 3, &bad, &dg), 0);
+	assert_true(dg == SENTINEL);
+	struct udp_responder_stats st;
+	wait_stats(r, 6, &st);
+	assert_int_equal(st.beats, 6);
+	assert_int_equal(st.acks, 6);
+	/* and the right key still works */
+	assert_int_equal(beats("127.0.0.1", port, 3, &k, &dg), 3);
+	assert_true(dg == DIGEST1);
+	udp_responder_destroy(r);
+}
+
+/* A key is good only with the responder that issued it: not with another
+   instance, nor with the same node after a restart (a new secret). */
+static void
+test_beat_key_of_other_responder(void **state)
+{
+	(void)state;
+	struct udp_responder *r1 = start("127.0.0.1", 0), *r2 = start("127.0.0.1", 0);
+	int port1 = udp_responder_port(r1), port2 = udp_responder_port(r2);
+	udp_responder_set_beat(r1, DIGEST1, 5000);
+	udp_responder_set_beat(r2, DIGEST1, 5000);
+	struct udpp_beat_key k1 = issue(r1), k2 = issue(r2);
+	uint64_t dg;
+	assert_int_equal(beats("127.0.0.1", port1, 2, &k2, &dg), 0);
+	assert_true(dg == SENTINEL);
+	assert_int_equal(beats("127.0.0.1", port2, 2, &k1, &dg), 0);
+	assert_int_equal(beats("127.0.0.1", port2, 2, &k2, &dg), 2);
+	assert_int_equal(beats("127.0.0.1", port1, 2, &k1, &dg), 2);
+	udp_responder_destroy(r2);
+
+	/* restart on the same port: the old key is dead, a new one works */
+	udp_responder_destroy(r1);
+	char err[256] = "";
+	r1 = udp_responder_create("127.0.0.1", port1, err, sizeof err);
+	if (r1 == NULL || udp_responder_start(r1, err, sizeof err) != MW_OK)
+		fail_msg("restart on port %d: %s", port1, err);
+	udp_responder_set_beat(r1, DIGEST1, 5000);
+	assert_int_equal(beats("127.0.0.1", port1, 2, &k1, &dg), 0);
+	assert_true(dg == SENTINEL);
+	k1 = issue(r1);
+	assert_int_equal(beats("127.0.0.1", port1, 2, &k1, &dg), 2);
+	assert_true(dg == DIGEST1);
+	udp_responder_destroy(r1);
+}
+
+/* Beats are answered only while the owner's health holds; plain probes
+   (bursts, PMTU) are answered regardless. */
+static void
+test_beat_health(void **state)
+{
+	(void)state;
+	struct udp_responder *r = start("127.0.0.1", 0);
+	int port = udp_responder_port(r);
+	struct udpp_beat_key k = issue(r);
+	struct udp_responder_stats st;
+	struct udp_stats s;
+	uint64_t dg;
+
+	/* never set */
+	assert_int_equal(beats("127.0.0.1", port, 3, &k, &dg), 0);
+	assert_true(dg == SENTINEL);
+	wait_stats(r, 3, &st);
+	assert_int_equal(st.beats, 3);
+	assert_int_equal(st.beats_unhealthy, 3);
+	assert_int_equal(st.acks, 0);
+	assert_int_equal(udpprobe_burst("127.0.0.1", port, 5, 1, 150, &s), 0);
+	assert_int_equal(s.received, 5);
+
+	/* valid for 0 ms */
+	udp_responder_set_beat(r, DIGEST1, 0);
+	assert_int_equal(beats("127.0.0.1", port, 2, &k, &dg), 0);
+	wait_stats(r, 10, &st);
+	assert_int_equal(st.beats_unhealthy, 5);
+	assert_int_equal(st.acks, 5);
+
+	/* healthy for a while, then expired */
+	udp_responder_set_beat(r, DIGEST1, 200);
+	int64_t t0 = mw_now_ms();
+	assert_int_equal(beats("127.0.0.1", port, 2, &k, &dg), 2);
+	assert_true(dg == DIGEST1);
+	int64_t left = 210 - (mw_now_ms() - t0);
+	if (left > 0)
+		usleep((useconds_t)left * 1000);
+	assert_int_equal(beats("127.0.0.1", port, 2, &k, &dg), 0);
+	assert_true(dg == SENTINEL);
+	assert_int_equal(udpprobe_burst("127.0.0.1", port, 5, 1, 150, &s), 0);
+	assert_int_equal(s.received, 5);
+	wait_stats(r, 19, &st);
+	assert_int_equal(st.beats, 9);
+	assert_int_equal(st.beats_unhealthy, 7);
+	assert_int_equal(st.probes, 19);
+	assert_int_equal(st.acks, 12);
+	assert_int_equal(st.dropped_rate, 0);
+	assert_int_equal(st.malformed, 0);
+	udp_responder_destroy(r);
+}
+
+static void
+put_beat(uint8_t b[UDPP_BEAT_LEN], uint8_t type, const uint8_t word[8])
+{
+	static const uint8_t nonce[8] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	memset(b, 0, UDPP_BEAT_LEN);
+	memcpy(b, "MWU1", 4);
+	b[4] = type;
+	b[6] = 0xab;
+	b[7] = 0xcd;
+	memcpy(b + 8, nonce, 8);
+	memcpy(b + 16, word, 8);
+}
+
+/* Waits up to ms for one datagram; returns its length (-1: none). */
+static ssize_t
+recv_one(int fd, uint8_t *buf, size_t len, int ms)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	if (poll(&pf, 1, ms) <= 0)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+}
+
+/* The beat wire format, byte by byte, from a plain socket. */
+static void
+test_beat_wire(void **state)
+{
+	(void)state;
+	/* the mac is the first 8 bytes of HMAC-SHA256(key, ack[0..23]), as an
+	   independent implementation would compute it */
+	uint8_t key[UDPP_KEY_LEN], msg[UDPP_BEAT_LEN], mac[8], h[32];
+	for (int i = 0; i < UDPP_KEY_LEN; i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	for (int i = 0; i < UDPP_BEAT_LEN; i++)
+		msg[i] = (uint8_t)(0xf0 - i);
+	udpprobe_beat_mac(key, msg, mac);
+	assert_int_equal(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, sizeof key,
+		msg, 24, h), 0);
+	assert_memory_equal(mac, h, 8);
+	msg[30] ^= 0xff;  /* bytes 24.. are not covered */
+	udpprobe_beat_mac(key, msg, mac);
+	assert_memory_equal(mac, h, 8);
+
+	struct udp_responder *r = start("127.0.0.1", 0);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r);
+	int fd = raw_socket("127.0.0.1", udp_responder_port(r));
+	uint8_t beat[UDPP_BEAT_LEN + 1], ack[64];
+	put_beat(beat, UDPP_TYPE_BEAT, k.ticket);
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN, 0), UDPP_BEAT_LEN);
+	assert_int_equal(recv_one(fd, ack, sizeof ack, 200), UDPP_BEAT_LEN);
+	assert_memory_equal(ack, "MWU1", 4);
+	assert_int_equal(ack[4], UDPP_TYPE_BEAT_ACK);
+	assert_int_equal(ack[5], 0);
+	assert_memory_equal(ack + 6, beat + 6, 2);   /* seq */
+	assert_memory_equal(ack + 8, beat + 8, 8);   /* nonce */
+	static const uint8_t d1[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	assert_memory_equal(ack + 16, d1, 8);        /* digest, big-endian */
+	udpprobe_beat_mac(k.key, ack, mac);
+	assert_memory_equal(ack + 24, mac, 8);
+	int maxlen;
+	assert_int_equal(drain(fd, 100, &maxlen), 0); /* exactly one ack */
+
+	/* flags and the trailing zero word are ignored by the receiver */
+	beat[5] = 0xff;
+	memset(beat + 24, 0xee, 8);
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN, 0), UDPP_BEAT_LEN);
+	assert_int_equal(recv_one(fd, ack, sizeof ack, 200), UDPP_BEAT_LEN);
+	assert_int_equal(ack[5], 0);
+	udpprobe_beat_mac(k.key, ack, mac);
+	assert_memory_equal(ack + 24, mac, 8);
+
+	/* not beats: no answer, counted as malformed */
+	put_beat(beat, UDPP_TYPE_BEAT, k.ticket);
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN - 1, 0), UDPP_BEAT_LEN - 1);  /* 31 bytes */
+	beat[UDPP_BEAT_LEN] = 0;
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN + 1, 0), UDPP_BEAT_LEN + 1);  /* 33 bytes */
+	beat[0] = 'X';
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN, 0), UDPP_BEAT_LEN);          /* bad magic */
+	put_beat(beat, UDPP_TYPE_BEAT_ACK, k.ticket);                                  /* a beat ack */
+	assert_int_equal(send(fd, beat, UDPP_BEAT_LEN, 0), UDPP_BEAT_LEN);
+	struct udp_responder_stats st;
+	wait_stats(r, 6, &st);
+	assert_int_equal(drain(fd, 150, &maxlen), 0);
+	udp_responder_stats(r, &st);
+	assert_int_equal(st.malformed, 4);
+	assert_int_equal(st.beats, 2);
+	assert_int_equal(st.acks, 2);
+	close(fd);
+	udp_responder_destroy(r);
+}
+
+/* A stand-in responder on a plain socket that answers each beat with
+   forgeries first (another nonce, another key, the wrong type or size, a
+   seq never sent), then the genuine ack, twice. */
+struct fake {
+	int fd, beats, send_errors;
+	struct udpp_beat_key k;
+};
+
+#define DIGEST_BAD 0xbadbadbadbadbad0ull
+
+static void
+fake_ack(struct fake *f, const uint8_t *beat, uint8_t type, int nonce_delta, int seq_delta,
+	int bad_key, uint64_t digest, size_t len, const struct sockaddr_storage *to, socklen_t tolen)
+{
+	uint8_t a[UDPP_BEAT_LEN + 1] = { 0 }, key[UDPP_KEY_LEN];
+	memcpy(a, beat, UDPP_BEAT_LEN);
+	a[4] = type;
+	a[7] = (uint8_t)(a[7] + seq_delta);
+	a[15] = (uint8_t)(a[15] + nonce_delta);
+	for (int i = 0; i < 8; i++)
+		a[16 + i] = (uint8_t)(digest >> (56 - 8 * i));
+	memcpy(key, f->k.key, sizeof key);
+	key[0] ^= (uint8_t)bad_key;
+	udpprobe_beat_mac(key, a, a + 24);
+	if (sendto(f->fd, a, len, 0, (const struct sockaddr *)to, tolen) != (ssize_t)len)
+		f->send_errors++;  /* cmocka's asserts belong to the test's own thread */
+}
+
+static void *
+fake_main(void *arg)
+{
+	struct fake *f = arg;
+	for (;;) {
+		struct pollfd pf = { .fd = f->fd, .events = POLLIN };
+		if (poll(&pf, 1, 200) <= 0)
+			return NULL;  /* the burst is over */
+		uint8_t b[64];
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(f->fd, b, sizeof b, 0, (struct sockaddr *)&from, &fl);
+		if (n != UDPP_BEAT_LEN || b[4] != UDPP_TYPE_BEAT ||
+		    memcmp(b + 16, f->k.ticket, UDPP_TICKET_LEN) != 0)
+			continue;
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 1, 0, 0, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl);  /* stale nonce */
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 1, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl);  /* other key */
+		fake_ack(f, b, UDPP_TYPE_ACK, 0, 0, 0, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl);       /* wrong type */
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST_BAD, UDPP_BEAT_LEN + 1, &from, fl); /* 33 bytes */
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 100, 0, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl); /* never sent */
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST1, UDPP_BEAT_LEN, &from, fl);
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST1, UDPP_BEAT_LEN, &from, fl);      /* duplicate */
+		f->beats++;
+	}
+}
+
+/* The prober counts only the genuine acks of its own burst. */
+static void
+test_beat_prober_checks(void **state)
+{
+	(void)state;
+	struct fake f = { .beats = 0 };
+	for (int i = 0; i < UDPP_TICKET_LEN; i++)
+		f.k.ticket[i] = (uint8_t)(0xa0 + i);
+	for (int i = 0; i < UDPP_KEY_LEN; i++)
+		f.k.key[i] = (uint8_t)(3 * i);
+	f.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f.fd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(getsockname(f.fd, (struct sockaddr *)&sa, &sl), 0);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, fake_main, &f), 0);
+	struct udp_stats s;
+	uint64_t dg = SENTINEL;
+	assert_int_equal(udpprobe_beat("127.0.0.1", ntohs(sa.sin_port), 3, 5, 150, &f.k, &s, &dg), 0);
+	pthread_join(t, NULL);
+	close(f.fd);
+	assert_int_equal(f.beats, 3);
+	assert_int_equal(f.send_errors, 0);
+	assert_int_equal(s.sent, 3);
+	assert_int_equal(s.received, 3);
+	assert_true(dg == DIGEST1);
+}
+
+static void
+test_beat_bad_arguments(void **state)
+{
+	(void)state;
+	struct udpp_beat_key k = { { 0 }, { 0 } };
+	struct udp_stats s;
+	uint64_t dg = SENTINEL;
+	memset(&s, 0xff, sizeof s);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, 1, 1, NULL, &s, &dg), MW_EINVAL);
+	assert_int_equal(s.sent, 0);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, 1, 1, &k, &s, NULL), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 0, 1, 1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, UDPP_MAX_COUNT + 1, 1, 1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, -1, 1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, 1, -1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 0, 1, 1, 1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("localhost", 9, 1, 1, 1, &k, &s, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, 1, 1, &k, NULL, &dg), MW_EINVAL);
+	assert_int_equal(udpprobe_beat("127.0.0.1", 9, 1, 1, 1, NULL, NULL, NULL), MW_EINVAL);
+	assert_true(dg == SENTINEL);
+	udp_responder_set_beat(NULL, 1, 1000);  /* accepted, a no-op */
+}
+
+/* Beats spend the same ack budget as probes. */
+static void
+test_beat_rate_limit(void **state)
+{
+	(void)state;
+	const int rate = 5, n = 50;
+	struct udp_responder *r = start("127.0.0.1", rate);
+	int port = udp_responder_port(r);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r);
+	struct udp_stats s;
+	uint64_t dg = SENTINEL;
+	int64_t t0 = mw_now_ms();
+	assert_int_equal(udpprobe_beat("127.0.0.1", port, n, 0, 150, &k, &s, &dg), 0);
+	struct udp_responder_stats st;
+	wait_stats(r, (uint64_t)n, &st);
+	int64_t took = mw_now_ms() - t0;
+	assert_int_equal(s.sent, n);
+	assert_true(dg == DIGEST1);
+	assert_int_equal(st.beats, n);
+	assert_int_equal(st.beats, st.acks + st.dropped_rate);
+	/* one second's budget up front, then rate per second */
+	assert_true(st.acks >= (uint64_t)rate);
+	assert_true(st.acks <= (uint64_t)(rate + rate * took / 1000 + 1));
+	assert_true(st.dropped_rate > 0);
+	assert_int_equal(s.received, (int)st.acks);
+	/* and plain probes find the budget spent too */
+	assert_int_equal(udpprobe_burst("127.0.0.1", port, 20, 0, 100, &s), 0);
+	wait_stats(r, (uint64_t)n + 20, &st);
+	took = mw_now_ms() - t0;
+	assert_int_equal(st.probes, n + 20);
+	assert_int_equal(st.probes, st.acks + st.dropped_rate);
+	assert_true(st.acks <= (uint64_t)(rate + rate * took / 1000 + 1));
+	assert_true(s.received < 20);
+	udp_responder_destroy(r);
+}
+
 int
 main(void)
 {
@@ -316,6 +768,15 @@ main(void)
 		cmocka_unit_test(test_no_responder),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_stop_is_quick),
+		cmocka_unit_test(test_beat_round_trip),
+		cmocka_unit_test(test_beat_digest_follows),
+		cmocka_unit_test(test_beat_wrong_key),
+		cmocka_unit_test(test_beat_key_of_other_responder),
+		cmocka_unit_test(test_beat_health),
+		cmocka_unit_test(test_beat_wire),
+		cmocka_unit_test(test_beat_prober_checks),
+		cmocka_unit_test(test_beat_bad_arguments),
+		cmocka_unit_test(test_beat_rate_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
