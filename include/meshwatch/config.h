@@ -60,6 +60,7 @@ struct config {
 	int indirect_probes;
 	int first_contacts;
 	int first_contact_rate;
+	int first_contact_growth;    /* 1: the pace also grows with the peers reached */
 	int overload_cpu_pressure;
 	int overload_excuse_max_s;
 	int forget_after_s;

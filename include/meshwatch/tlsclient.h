@@ -95,6 +95,9 @@ uint64_t tlsclient_full_handshake_waits(struct tls_client *c);
    would otherwise meet them all in one interval. per_min tokens a minute,
    up to burst saved (per_min <= 0: no pacing, the default). */
 void tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst);
+/* Changes the pace (tokens a minute, > 0) and keeps the tokens saved;
+   nothing when pacing is off. */
+void tlsclient_pace_rate(struct tls_client *c, double per_min);
 /* 1 when a request to ip:port may go now: a session to resume is cached,
    pacing is off, or a first-contact token was taken. 0 when it should be
    deferred (counted, see tlsclient_first_contacts_deferred). */

@@ -1283,6 +1283,20 @@ void
 mesh_flush(struct mesh *m)
 {
 	check_overload(m);
+	/* First contacts (first_contact_growth): first_contact_rate a minute,
+	   or, when more, one per peer this node has reached per poll interval. A mesh forming from
+	   seeds then meets everyone in about log2(N) intervals (the peers
+	   reached double each interval) instead of N / first_contact_rate
+	   minutes, while gossip naming unknown addresses (a poisoned list)
+	   still makes at most as many first contacts as the real mesh has
+	   members reached, bounded by first_contacts handshakes at once. */
+	const struct config *c = &m->node->cfg;
+	if (c->first_contact_rate > 0 && c->first_contact_growth) {
+		int total, alive, suspect, dead;
+		membership_counts(m->members, &total, &alive, &suspect, &dead);
+		double per_min = (alive + 1) * 60.0 / c->poll_interval_s;
+		tlsclient_pace_rate(m->client, per_min > c->first_contact_rate ? per_min : c->first_contact_rate);
+	}
 	/* this node is healthy: beats are answered, with the state as of now */
 	if (m->udp)
 		udp_responder_set_beat(m->udp, mesh_beat_digest(m), BEAT_HEALTH_MS);

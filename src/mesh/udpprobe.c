@@ -525,6 +525,11 @@ void
 udp_responder_ticket(struct udp_responder *r, uint8_t ticket[UDPP_TICKET_LEN], uint8_t key[UDPP_KEY_LEN])
 {
 	uint8_t h[32];
+	if (r == NULL) {
+		memset(ticket, 0, UDPP_TICKET_LEN);
+		memset(key, 0, UDPP_KEY_LEN);
+		return;
+	}
 	if (mw_random(ticket, UDPP_TICKET_LEN) != 0)
 		memset(ticket, 0, UDPP_TICKET_LEN); /* still a valid ticket; its key is as secret as any */
 	hmac256(r->secret, sizeof r->secret, ticket, UDPP_TICKET_LEN, h);

@@ -204,6 +204,18 @@ tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void
+tlsclient_pace_rate(struct tls_client *c, double per_min)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->pace_on && per_min > 0) {
+		mw_bucket_take(&c->pace); /* settles the tokens earned at the old rate */
+		c->pace.tokens += 1.0;    /* (and gives back the one taken) */
+		c->pace.rate_per_ns = per_min / 60e9;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 int
 tlsclient_first_contact_ok(struct tls_client *c, const char *ip, int port)
 {

@@ -213,7 +213,7 @@ ok "WebSocket refuses no session and foreign origins, and reports unknown topics
 # instead of failing them.
 X=$(addr 9)
 echo "{\"nodes\":[{\"ip\":\"$(addr 1)\"},{\"ip\":\"$(addr 2)\"}]}" > "$TMP/seedx.json"
-MESHWATCH_FIRST_CONTACT_RATE=1 start_node nx "$X" --seed "$TMP/seedx.json"
+MESHWATCH_FIRST_CONTACT_RATE=1 MESHWATCH_FIRST_CONTACT_GROWTH=0 start_node nx "$X" --seed "$TMP/seedx.json"
 TOKX=$(login "$X")
 sleep 3
 ucurl "$X" /metrics -H "Authorization: Bearer $TOKX"
