@@ -95,6 +95,11 @@ uint64_t tlsclient_full_handshake_waits(struct tls_client *c);
    would otherwise meet them all in one interval. per_min tokens a minute,
    up to burst saved (per_min <= 0: no pacing, the default). */
 void tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst);
+/* Connections leave from this numeric address (a node listening on one
+   address polls from it, so peers see the address it claims; on loopback
+   every node would otherwise call from 127.0.0.1). NULL, "", "0.0.0.0" or
+   "::": the kernel's choice. Call before the first request. */
+void tlsclient_set_source(struct tls_client *c, const char *ip);
 /* Changes the pace (tokens a minute, > 0) and keeps the tokens saved;
    nothing when pacing is off. */
 void tlsclient_pace_rate(struct tls_client *c, double per_min);

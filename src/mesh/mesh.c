@@ -264,6 +264,7 @@ mesh_create(struct node *n, char *err, size_t errlen)
 		m->mtargets = meshtargets_create(n, m->members, m->auth);
 	m->client = tlsclient_create(c->max_peers < 8192 ? c->max_peers + 16 : 8192, err, errlen);
 	if (m->client) {
+		tlsclient_set_source(m->client, c->listen_addr);
 		tlsclient_limit_full_handshakes(m->client, c->first_contacts);
 		tlsclient_pace_first_contacts(m->client, c->first_contact_rate,
 		    c->first_contact_rate < FIRST_CONTACT_BURST ? c->first_contact_rate : FIRST_CONTACT_BURST);

@@ -40,6 +40,8 @@ struct sess_slot {
 };
 
 struct tls_client {
+	struct sockaddr_storage src;  /* where connections leave from; src_len 0: the kernel's choice */
+	socklen_t src_len;
 	mbedtls_ctr_drbg_context drbg;
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca;          /* trusted roots, when certificates are checked */
@@ -205,12 +207,30 @@ tlsclient_pace_first_contacts(struct tls_client *c, int per_min, int burst)
 }
 
 void
+tlsclient_set_source(struct tls_client *c, const char *ip)
+{
+	c->src_len = 0;
+	if (ip == NULL || ip[0] == '\0')
+		return;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&c->src;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->src;
+	memset(&c->src, 0, sizeof c->src);
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1 && s4->sin_addr.s_addr != htonl(INADDR_ANY)) {
+		s4->sin_family = AF_INET;
+		c->src_len = sizeof *s4;
+	} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1 && !IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) {
+		s6->sin6_family = AF_INET6;
+		c->src_len = sizeof *s6;
+	}
+}
+
+void
 tlsclient_pace_rate(struct tls_client *c, double per_min)
 {
 	pthread_mutex_lock(&c->lock);
 	if (c->pace_on && per_min > 0) {
-		mw_bucket_take(&c->pace); /* settles the tokens earned at the old rate */
-		c->pace.tokens += 1.0;    /* (and gives back the one taken) */
+		if (mw_bucket_take(&c->pace)) /* settles the tokens earned at the old rate */
+			c->pace.tokens += 1.0;    /* (and gives back the one taken) */
 		c->pace.rate_per_ns = per_min / 60e9;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -467,7 +487,8 @@ tlsclient_fetch(struct tls_client *c, const struct fetch_req *q, struct https_re
 	char *req = NULL;
 	int rc = MW_EIO, r;
 
-	int e = tlsio_connect(&io, (struct sockaddr *)&ss, sslen);
+	int e = tlsio_connect_from(&io, (struct sockaddr *)&ss, sslen, c->src_len ? (struct sockaddr *)&c->src : NULL,
+	    c->src_len);
 	if (e != 0) {
 		set_error(out, io.fd < 0 ? PERR_OTHER : e == ECONNREFUSED ? PERR_REFUSED : e == ETIMEDOUT ? PERR_TIMEOUT : PERR_UNREACHABLE,
 		    "%s: %s", io.fd < 0 ? "socket" : "connect", e == ETIMEDOUT ? "timed out" : strerror(e));

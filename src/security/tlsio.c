@@ -41,13 +41,29 @@ tlsio_wait(struct tlsio *io, short events)
 int
 tlsio_connect(struct tlsio *io, const struct sockaddr *sa, socklen_t salen)
 {
+	return tlsio_connect_from(io, sa, salen, NULL, 0);
+}
+
+int
+tlsio_connect_from(struct tlsio *io, const struct sockaddr *sa, socklen_t salen, const struct sockaddr *src,
+    socklen_t srclen)
+{
+	if (src && src->sa_family != sa->sa_family)
+		src = NULL;
 	io->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (io->fd < 0)
 		return errno;
 	int one = 1;
 	setsockopt(io->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(io->fd, sa, salen) != 0 && errno != EINPROGRESS)
-		return errno;
+	if ((src && bind(io->fd, src, srclen) != 0) || (connect(io->fd, sa, salen) != 0 && errno != EINPROGRESS)) {
+		int e = errno;
+		if (src && (e == EADDRNOTAVAIL || e == EINVAL || e == ENETUNREACH)) {
+			close(io->fd);
+			io->fd = -1;
+			return tlsio_connect_from(io, sa, salen, NULL, 0);
+		}
+		return e;
+	}
 	if (tlsio_wait(io, POLLOUT) <= 0)
 		return ETIMEDOUT;
 	int soerr = 0;

@@ -39,6 +39,12 @@ void tlsio_init(struct tlsio *io, int timeout_ms);
    deadline passed (or the node is stopping). io->fd is still -1 when the
    socket itself could not be made. */
 int tlsio_connect(struct tlsio *io, const struct sockaddr *sa, socklen_t salen);
+/* The same, leaving from source address src (port 0) when it is of sa's
+   family (NULL: the kernel's choice). A source the destination cannot be
+   reached from (bind or connect fail with EADDRNOTAVAIL, EINVAL or
+   ENETUNREACH) is dropped and the connection tried again without it. */
+int tlsio_connect_from(struct tlsio *io, const struct sockaddr *sa, socklen_t salen, const struct sockaddr *src,
+    socklen_t srclen);
 
 /* Waits for events on the socket until the deadline, in slices of at most
    100 ms so a stopping node does not wait for a slow peer. poll()'s
