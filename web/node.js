@@ -4,7 +4,7 @@
    no inline style or script).
      #/nodes/:id  a peer: identity, polling and UDP figures (from the mesh
                   feed), its last events, history charts (web/chart.js:
-                  UDP RTT min/avg/max, jitter, loss, HTTPS poll success
+                  UDP RTT min/avg/max, jitter, loss, poll success
                   and times) with a range bar and zoom, its path MTU and
                   their changes, and "Forget this peer" */
 'use strict';
@@ -48,13 +48,15 @@
         kv('Key pin', 'pin', (p) => p.pin ? { text: p.pin, title: p.pinned_at ? `pinned ${fmtTime(p.pinned_at)}` : null } : 'not pinned yet (no direct contact)', { mono: true }),
         kv('First seen', 'first_seen', (p) => fmtTime(p.first_seen)),
         kv('Last seen', 'last_seen', (p) => p.last_seen ? { text: `${fmtAgo(p.last_seen)} (${fmtTime(p.last_seen)})` } : DASH)),
-      card('Polling (HTTPS)', 'peer-poll',
+      card('Polling', 'peer-poll',
         kv('Success 1 h', 'poll.success_rate_1h', (p) => `${fmtPct(get(p, 'poll.success_rate_1h'))} of ${fmtNumber(get(p, 'poll.polls_1h'))} polls`),
         kv('Success 24 h', 'poll.success_rate_24h', (p) => `${fmtPct(get(p, 'poll.success_rate_24h'))} of ${fmtNumber(get(p, 'poll.polls_24h'))} polls`),
         kv('Last poll', 'poll.last_poll', (p) => get(p, 'poll.last_poll') ? { text: fmtAgo(p.poll.last_poll), title: fmtTime(p.poll.last_poll) } : DASH),
         kv('Last result', 'poll.last_ok', okOf),
-        kv('Times', 'poll.times', (p) => `connect ${fmtMs(get(p, 'poll.connect_ms'))} · TLS ${fmtMs(get(p, 'poll.tls_ms'))} · first byte ${fmtMs(get(p, 'poll.ttfb_ms'))}`),
-        kv('Total', 'poll.total_ms', (p) => fmtMs(get(p, 'poll.total_ms'))),
+        kv('Answered by', 'poll.via', (p) => { const v = get(p, 'poll.via'); return v === 'beats' ? `UDP beats (${fmtNumber(get(p, 'poll.beats_since_exchange'))} since the last HTTPS exchange)` : v === 'https' ? 'an HTTPS exchange' : DASH; }),
+        kv('Last HTTPS exchange', 'poll.last_exchange', (p) => get(p, 'poll.last_exchange') ? { text: fmtAgo(p.poll.last_exchange), title: fmtTime(p.poll.last_exchange) } : DASH),
+        kv('Exchange times', 'poll.times', (p) => `connect ${fmtMs(get(p, 'poll.connect_ms'))} · TLS ${fmtMs(get(p, 'poll.tls_ms'))} · first byte ${fmtMs(get(p, 'poll.ttfb_ms'))}`),
+        kv('Exchange total', 'poll.total_ms', (p) => fmtMs(get(p, 'poll.total_ms'))),
         kv('Failures in a row', 'poll.consecutive_failures', (p) => { const n = get(p, 'poll.consecutive_failures'); return isNum(n) ? { text: String(n), cls: n > 0 ? 'warn' : null } : DASH; }),
         kv('Last error', 'poll.last_error', (p) => get(p, 'poll.last_error') ? { text: p.poll.last_error, cls: 'bad' } : DASH),
         // indirect probes: asked when our polls failed
@@ -87,12 +89,12 @@
       empty: 'No UDP probes in this range.',
       series: [{ key: 'loss', label: 'loss', unit: '%', color: '--chart-bad', fmt: fmtPct,
         bars: { colorOf: (v) => (v === 0 ? '--chart-good' : v < 0.05 ? '--chart-warn' : '--chart-bad') } }] });
-    const cOk = group.chart({ id: 'chart-ok', title: 'HTTPS poll success per bucket', height: 130, y: { ratio: true }, yFmt: pctFmt,
+    const cOk = group.chart({ id: 'chart-ok', title: 'Poll success per bucket (beats and HTTPS)', height: 130, y: { ratio: true }, yFmt: pctFmt,
       empty: 'No polls in this range.',
       series: [{ key: 'success_rate', label: 'success', unit: '%', color: '--chart-good',
         text: (v, it) => (it ? `${fmtPct(v)} of ${fmtNumber(it.polls)} ${it.polls === 1 ? 'poll' : 'polls'}` : fmtPct(v)),
         bars: { colorOf: (v) => (v >= 0.999 ? '--chart-good' : v >= 0.9 ? '--chart-warn' : '--chart-bad') } }] });
-    const cTimes = group.chart({ id: 'chart-rt', title: 'HTTPS poll time', yFmt: msFmt, empty: 'No polls in this range.',
+    const cTimes = group.chart({ id: 'chart-rt', title: 'HTTPS exchange time', yFmt: msFmt, empty: 'No polls in this range.',
       series: [
         { key: 'total_ms', label: 'total', unit: 'ms', color: '--chart-1', width: 2, fmt: fmtMs },
         { key: 'connect_ms', label: 'connect', unit: 'ms', color: '--chart-3', fmt: fmtMs },

@@ -29,7 +29,7 @@
     const cRtt = group.chart({ id: 'pair-chart', title: 'Round-trip time', yFmt: msFmt, empty: 'No samples in this range.',
       series: [
         { key: 'rtt_ms', label: 'UDP RTT', unit: 'ms', color: '--chart-1', width: 2, fmt: fmtMs },
-        { key: 'total_ms', label: 'HTTPS poll total', unit: 'ms', color: '--chart-2', fmt: fmtMs },
+        { key: 'total_ms', label: 'HTTPS exchange total', unit: 'ms', color: '--chart-2', fmt: fmtMs },
       ] });
     const cLoss = group.chart({ id: 'pair-loss', title: 'UDP loss', height: 130, y: { ratio: true, atLeast: 0.05 },
       yFmt: (v) => `${+(v * 100).toFixed(v < 0.1 ? 1 : 0)} %`, empty: 'No samples in this range.',

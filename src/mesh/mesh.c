@@ -82,6 +82,7 @@ struct mesh {
 	int reach_in_flight;         /* /nodeinfo/reach probes being answered (atomic) */
 	int64_t reach_at;            /* under lock: the reach pacer's last refill (monotonic ms; 0 never) */
 	double reach_tokens;         /* under lock: indirect probes it may answer now */
+	struct mw_bucket stall_pmtu; /* under lock: PMTU searches after a TLS stall (STALL_PMTU_PER_MIN) */
 	int overloaded;              /* CPU pressure above overload_cpu_pressure (atomic; main thread sets) */
 	struct mesh_overload ovl;    /* under lock; the main thread writes it */
 };
@@ -90,6 +91,15 @@ struct mesh {
    them (at most a minute's worth): enough for its seeds and the first
    peers it hears of. */
 #define FIRST_CONTACT_BURST 10
+
+/* Path MTU searches after a TLS stall, per minute over all peers (after a
+   burst of as many): a search sends up to the link's MTU (64 KiB on
+   loopback) a dozen times, and on a machine too busy to finish handshakes
+   in time, every stalled poll asking for one made it busier still (200
+   nodes on two cores: half the bytes on the wire were PMTU probes). Not
+   when the poll's small beats went unanswered too: then nothing small
+   passes either, which is not what a shrunken path looks like. */
+#define STALL_PMTU_PER_MIN 6
 
 static void save_peers(struct mesh *m);
 
@@ -212,6 +222,7 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	}
 	m->node = n;
 	pthread_mutex_init(&m->lock, NULL);
+	mw_bucket_init(&m->stall_pmtu, STALL_PMTU_PER_MIN / 60.0, STALL_PMTU_PER_MIN);
 	pthread_cond_init(&m->worker_idle, NULL);
 	mw_cond_init_mono(&m->wake);
 	struct membership_opts mo = {
@@ -711,6 +722,16 @@ log_answer(const struct poll_outcome *o, const struct poll_applied *a, const cha
 		    (unsigned long long)a->incarnation);
 }
 
+
+static int
+stall_pmtu_ok(struct mesh *m)
+{
+	pthread_mutex_lock(&m->lock);
+	int ok = mw_bucket_take(&m->stall_pmtu);
+	pthread_mutex_unlock(&m->lock);
+	return ok;
+}
+
 /* One poll of peer p (a copy); runs on a worker thread. What it learns
    goes to the peer table in one message at the end
    (membership_apply_poll), and its rows to the store's queue. */
@@ -735,14 +756,14 @@ poll_peer(struct mesh *m, struct peer *p)
 	struct https_result hr = {0};
 	struct peer_news who, *list = NULL;
 	int nlist = 0, dropped = 0, refused = 0, pmtu_changed = 0;
+	struct udp_stats beat_us = {0};
+	int beat_sent = 0;
 
 	if (ip[0] == '\0' && mw_resolve(p->fqdn, ip, sizeof ip) != 0) {
 		r->error = PERR_DNS;
 		snprintf(r->detail, sizeof r->detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
-	struct udp_stats beat_us;
-	int beat_sent = 0;
 	if (beat_poll(m, p, ip, &beat_us, &beat_sent)) {
 		r->ok = 1;
 		r->beat = 1;
@@ -891,7 +912,8 @@ done:
 	   shrank (small packets pass, the certificate does not). Measure again
 	   now, over UDP, which does not need the poll to succeed. */
 	if (!r->ok && p->id[0] && r->connect_ms >= 0 && (r->error == PERR_TIMEOUT || r->error == PERR_TLS) &&
-	    p->pmtu.value > 0 && mw_wall_s() - p->pmtu.measured_at >= 10) {
+	    p->pmtu.value > 0 && mw_wall_s() - p->pmtu.measured_at >= 10 && !(beat_sent && beat_us.received == 0) &&
+	    !__atomic_load_n(&m->overloaded, __ATOMIC_RELAXED) && stall_pmtu_ok(m)) {
 		log_info("pmtu", "peer %s (%s): TLS stalled after connect: measuring the path MTU again", p->id, ip);
 		pmtu_changed = measure_pmtu(p, ip, &o);
 	}
