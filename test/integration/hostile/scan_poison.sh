@@ -130,20 +130,21 @@ python3 - "$A" "$TOKA" 20 >"$TMP/watch.txt" 2>&1 <<'PY' || fail "watching A fail
 import json, ssl, sys, time, urllib.request
 addr, tok, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 ctx = ssl._create_unverified_context()
-polled, maxq, end = set(), 0, time.time() + secs
+polled, maxq, maxa, end = set(), 0, 0, time.time() + secs
 while time.time() < end:
     req = urllib.request.Request("https://%s:8443/api/nodes?limit=5000" % addr, headers={"Authorization": "Bearer " + tok})
     d = json.load(urllib.request.urlopen(req, context=ctx, timeout=10))
     fakes = [p for p in d["items"] if p["id"].startswith("fa4e0000-")]
     maxq = max(maxq, d["counts"]["quarantined"])
+    maxa = max(maxa, d["counts"]["alive"])
     for p in fakes:
         assert p["quarantined"] and p["state"] == "unknown", p
         if p["poll"]["last_poll"] is not None:
             polled.add(p["id"])
     time.sleep(0.5)
-print(len(polled), maxq)
+print(len(polled), maxq, maxa)
 PY
-read -r contacted maxq <"$TMP/watch.txt"
+read -r contacted maxq alive_max <"$TMP/watch.txt"
 # a fake whose one poll failed is dropped (quarantine_tries 1): contacted too
 ucurl "$A" /metrics -H "Authorization: Bearer $TOKA"
 contacted=$((contacted + $(awk '/^meshwatch_quarantine_total\{event="dropped"\}/ {print $2}' <<<"$BODY")))
@@ -153,8 +154,12 @@ elapsed=$(( $(date -u +%s) - $(date -u -d "${cut_at/T/ }" +%s) + 1 ))
 # first_contact_rate (30 a minute) or, when more (first_contact_growth), one
 # per member reached (alive) plus one per 2 s interval: the real members
 # and the fake itself, never the fakes it names (quarantined, not alive)
+# (the most A showed alive while watched, or now, plus one: the fake may
+# have been alive before the watch began)
 ucurl "$A" "/api/nodes?limit=5000" -H "Authorization: Bearer $TOKA"
 alive=$(jget 'd["counts"]["alive"]' <<<"$BODY")
+[ "${alive_max:-0}" -gt "$alive" ] && alive=$alive_max
+alive=$((alive + 1))
 rate=$(( (alive + 1) * 30 )); [ "$rate" -ge 30 ] || rate=30
 limit=$(( 10 + rate * elapsed / 60 + 3 ))
 [ "$maxq" -le 256 ] || fail "quarantine above max_quarantined: $maxq"
