@@ -119,7 +119,8 @@ int udp_responder_port(const struct udp_responder *r);
 void udp_responder_ticket(struct udp_responder *r, uint8_t ticket[UDPP_TICKET_LEN], uint8_t key[UDPP_KEY_LEN]);
 /* The state digest beat acks carry, and how long (ms from now) beats are
    answered: the owner calls this while it is healthy (e.g. every second
-   with 5000); once that time has passed, beats are not answered. */
+   with 5000); once that time has passed, beats are not answered.
+   valid_ms < 0: only the digest changes, the health time stays. */
 void udp_responder_set_beat(struct udp_responder *r, uint64_t digest, int valid_ms);
 
 struct udp_responder_stats {

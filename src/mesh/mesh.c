@@ -455,8 +455,10 @@ mesh_beat_issue(struct mesh *m, cJSON *o)
 		return;
 	uint8_t ticket[UDPP_TICKET_LEN], key[UDPP_KEY_LEN];
 	udp_responder_ticket(m->udp, ticket, key);
+	/* the responder acks with this digest from now on (only the main
+	   loop renews its health) */
 	uint64_t digest = mesh_beat_digest(m);
-	udp_responder_set_beat(m->udp, digest, BEAT_HEALTH_MS);
+	udp_responder_set_beat(m->udp, digest, -1);
 	char t[2 * UDPP_TICKET_LEN + 1], k[2 * UDPP_KEY_LEN + 1], d[17];
 	mw_hex(ticket, sizeof ticket, t);
 	mw_hex(key, sizeof key, k);

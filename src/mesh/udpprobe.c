@@ -542,7 +542,8 @@ udp_responder_set_beat(struct udp_responder *r, uint64_t digest, int valid_ms)
 	if (r == NULL)
 		return;
 	atomic_store_explicit(&r->beat_digest, digest, memory_order_relaxed);
-	atomic_store_explicit(&r->beat_until_ms, mw_now_ms() + valid_ms, memory_order_relaxed);
+	if (valid_ms >= 0)
+		atomic_store_explicit(&r->beat_until_ms, mw_now_ms() + valid_ms, memory_order_relaxed);
 }
 
 void
