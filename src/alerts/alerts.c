@@ -887,36 +887,62 @@ apply_silences(struct alerts *a, int64_t now)
 /* ---- who tells ---- */
 
 /* Of the nodes that see a peer, the alive one with the lowest id sends
-   its messages, so a mesh of N nodes tells once, not N times. NULL: this
-   node; otherwise the name of the node that does (copied into by). */
-static const char *
-peer_sender(struct alerts *a, const char *subject, char *by, size_t bylen)
+   its messages, so a mesh of N nodes tells once, not N times. The two
+   lowest alive ids are enough to answer for any subject (the subject may
+   be one of them). They are read before a->lock is taken: the membership
+   holds its own lock while it emits events into alerts_on_event, so
+   taking the membership's lock under a->lock would deadlock the two. */
+struct senders {
+	int n;
+	char id[2][37];
+	char name[2][256];
+};
+
+static void
+senders_load(struct alerts *a, struct senders *s)
 {
-	struct node *n = a->node;
-	if (n->mesh == NULL)
-		return NULL;
+	memset(s, 0, sizeof *s);
+	if (a->node->mesh == NULL)
+		return;
 	int cnt = 0;
-	struct peer *all = membership_snapshot(mesh_membership(n->mesh), &cnt);
+	struct peer *all = membership_snapshot(mesh_membership(a->node->mesh), &cnt);
 	if (all == NULL)
-		return NULL;
-	const char *best = n->id;
-	const char *best_name = NULL;
+		return;
 	for (int i = 0; i < cnt; i++) {
 		const struct peer *p = &all[i];
-		if (!p->id[0] || p->quarantined || p->state != PEER_ALIVE || strcmp(p->id, subject) == 0)
+		if (!p->id[0] || p->quarantined || p->state != PEER_ALIVE)
 			continue;
-		if (strcmp(p->id, best) < 0) {
-			best = p->id;
-			best_name = p->fqdn[0] ? p->fqdn : p->id;
+		int at = s->n;
+		while (at > 0 && strcmp(p->id, s->id[at - 1]) < 0)
+			at--;
+		if (at >= 2)
+			continue;
+		if (at == 0 && s->n > 0) {
+			memcpy(s->id[1], s->id[0], sizeof s->id[1]);
+			memcpy(s->name[1], s->name[0], sizeof s->name[1]);
 		}
-	}
-	const char *r = NULL;
-	if (best_name) {
-		snprintf(by, bylen, "%s", best_name);
-		r = by;
+		snprintf(s->id[at], sizeof s->id[at], "%s", p->id);
+		snprintf(s->name[at], sizeof s->name[at], "%s", p->fqdn[0] ? p->fqdn : p->id);
+		if (s->n < 2)
+			s->n++;
 	}
 	free(all);
-	return r;
+}
+
+/* NULL: this node sends; otherwise the name of the node that does
+   (copied into by). */
+static const char *
+peer_sender(const struct alerts *a, const struct senders *s, const char *subject, char *by, size_t bylen)
+{
+	for (int i = 0; i < s->n; i++) {
+		if (strcmp(s->id[i], subject) == 0)
+			continue;
+		if (strcmp(s->id[i], a->node->id) >= 0)
+			return NULL;
+		snprintf(by, bylen, "%s", s->name[i]);
+		return by;
+	}
+	return NULL;
 }
 
 /* Moves pending alerts past their "for" to firing, and marks repeats due. */
@@ -952,7 +978,7 @@ advance(struct alerts *a, int64_t now)
 /* Due messages leave in groups: all due alerts of one rule and status,
    once the oldest has waited the rule's group_wait_s. */
 static void
-dispatch(struct alerts *a, int64_t now_ms)
+dispatch(struct alerts *a, const struct senders *senders, int64_t now_ms)
 {
 	struct alert *group[ALERTS_GROUP_MAX];
 	for (int i = 0; i < a->nactive; i++) {
@@ -978,7 +1004,7 @@ dispatch(struct alerts *a, int64_t now_ms)
 				continue; /* held back; a firing one is due again when the silence ends */
 			}
 			if (status == ALERT_FIRING && !y->repeat && strcmp(y->subject_type, "peer") == 0 &&
-			    peer_sender(a, y->subject, y->sent_by, sizeof y->sent_by) != NULL) {
+			    peer_sender(a, senders, y->subject, y->sent_by, sizeof y->sent_by) != NULL) {
 				log_info("alerts", "%s on %s: %s sends the messages", y->rule, y->subject_name, y->sent_by);
 				alert_save(a, y);
 				continue;
@@ -1036,7 +1062,15 @@ alerts_tick(struct alerts *a)
 		silences_reload_locked(a);
 	apply_silences(a, now);
 	advance(a, now);
-	dispatch(a, mw_now_ms());
+	int peer_due = 0;
+	for (int i = 0; i < a->nactive && !peer_due; i++)
+		peer_due = a->active[i].due_ms != 0 && strcmp(a->active[i].subject_type, "peer") == 0;
+	pthread_mutex_unlock(&a->lock);
+	struct senders senders = {0};
+	if (peer_due)
+		senders_load(a, &senders); /* not under a->lock, see senders_load */
+	pthread_mutex_lock(&a->lock);
+	dispatch(a, &senders, mw_now_ms());
 	pthread_mutex_unlock(&a->lock);
 	pthread_cond_signal(&a->wake);
 }

@@ -20,11 +20,34 @@ ADMIN_USER=admin
 ADMIN_PASS=admin-pass-123
 CHECKS=0
 
+# A node that does not stop within STOP_GRACE seconds of SIGTERM is hung
+# (a deadlock, say): it gets SIGKILL and the test fails, instead of waiting
+# for the suite's timeout with the node left running.
+STOP_GRACE=${STOP_GRACE:-30}
+HUNG=
+kill_if_hung() {  # kill_if_hung PID...: SIGKILL those still running after STOP_GRACE
+  local p i alive
+  for ((i = 0; i < STOP_GRACE * 10; i++)); do
+    alive=0
+    for p in "$@"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 1 ] || return 0
+    sleep 0.1
+  done
+  for p in "$@"; do
+    [ -n "$p" ] && kill -0 "$p" 2>/dev/null || continue
+    # a zombie is stopped, only not reaped yet
+    [ "$(ps -o stat= -p "$p" 2>/dev/null | cut -c1)" = Z ] && continue
+    HUNG="$HUNG $p"
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+
 cleanup() {
   local rc=$?
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true
   done
+  kill_if_hung "${MW_PIDS[@]:-}"
   local st p q is_mw
   for p in "${PIDS[@]:-}"; do
     [ -n "$p" ] || continue
@@ -39,6 +62,10 @@ cleanup() {
     echo "FAIL: sanitizer report in a node log" >&2
     [ $rc = 0 ] || [ $rc = 77 ] && rc=1
     for f in "$TMP"/*.log; do grep -A30 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" | head -60; done
+  fi
+  if [ -n "$HUNG" ]; then
+    echo "FAIL: nodes did not stop within ${STOP_GRACE} s of SIGTERM and were killed:$HUNG" >&2
+    { [ $rc = 0 ] || [ $rc = 77 ]; } && rc=1
   fi
   # A node that exits non-zero (a leak report exits 23) fails the test too.
   if [ -n "${BAD_EXIT:-}" ]; then
@@ -113,6 +140,7 @@ kill_node() {
 stop_node() {
   local pid=$1 st=0
   kill -TERM "$pid" 2>/dev/null || true
+  kill_if_hung "$pid"
   wait "$pid" 2>/dev/null || st=$?
   [ $st = 0 ] || BAD_EXIT="$BAD_EXIT $pid:$st"
 }

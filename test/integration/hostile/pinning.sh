@@ -158,7 +158,7 @@ while pages < 100:
     req = urllib.request.Request("https://%s:8443/nodeinfo" % sys.argv[1])
     if cursor:
         req.add_header("X-Mw-Peers-Since", cursor)
-    d = json.load(urllib.request.urlopen(req, context=ctx))
+    d = json.load(urllib.request.urlopen(req, context=ctx, timeout=15))
     pages += 1
     ids.update(p["id"] for p in d["peers"])
     cursor = d["peers_cursor"]
