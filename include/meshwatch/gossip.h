@@ -44,8 +44,9 @@ cJSON *gossip_nodeinfo(struct node *n, struct membership *m, const struct gossip
 /* Parses a /nodeinfo answer: the sender's identity into *who, at most
    max_peers entries into *list (malloc'd; caller frees), *n, how many
    entries were invalid or over the bound into *dropped, and unless meta
-   is NULL the sender's view digest (16 hex characters) and cursor ("" when
-   absent or malformed); meta's other fields are left 0.
+   is NULL the sender's view digest (16 hex characters), cursor ("" when
+   absent or malformed) and beat ticket (meta->beat 0 when absent or
+   malformed); meta's other fields are left 0.
    Returns 0, or MW_EINVAL with a reason in why when the answer as a whole
    is unusable. */
 int gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who,

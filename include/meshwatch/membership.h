@@ -196,6 +196,10 @@ struct gossip_meta {
 	int unchanged;                         /* the caller has it all: no list */
 	int delta;                             /* the list holds only changes since ask->since */
 	int more;                              /* a page: cursor is where the next one starts */
+	/* a /nodeinfo answer's beat ticket ("beat": see mesh.h), parsed with it */
+	int beat;                              /* 1: the three below are set */
+	uint8_t beat_ticket[8], beat_key[32];
+	uint64_t beat_digest;
 };
 
 /* What /nodeinfo gossips: contacted peers (seeds not yet reached are left

@@ -143,6 +143,39 @@ parse_entry(const cJSON *e, struct peer_news *x, int self_entry)
 	return 0;
 }
 
+/* n bytes from exactly 2n lowercase hex digits; 0 or -1. */
+static int
+unhex(const char *s, uint8_t *out, size_t n)
+{
+	if (s == NULL || strlen(s) != 2 * n || strspn(s, "0123456789abcdef") != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char b[3] = {s[2 * i], s[2 * i + 1], 0};
+		out[i] = (uint8_t)strtoul(b, NULL, 16);
+	}
+	return 0;
+}
+
+/* The beat ticket of an answer ({ticket, key, digest}, hex) into meta;
+   meta->beat stays 0 when there is none or it is malformed. */
+static void
+take_beat(const cJSON *b, struct gossip_meta *meta)
+{
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "ticket");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(b, "key");
+	const cJSON *d = cJSON_GetObjectItemCaseSensitive(b, "digest");
+	uint8_t dg[8];
+	if (cJSON_IsString(t) && cJSON_IsString(k) && cJSON_IsString(d) &&
+	    unhex(t->valuestring, meta->beat_ticket, sizeof meta->beat_ticket) == 0 &&
+	    unhex(k->valuestring, meta->beat_key, sizeof meta->beat_key) == 0 &&
+	    unhex(d->valuestring, dg, sizeof dg) == 0) {
+		meta->beat_digest = 0;
+		for (size_t i = 0; i < sizeof dg; i++)
+			meta->beat_digest = meta->beat_digest << 8 | dg[i];
+		meta->beat = 1;
+	}
+}
+
 int
 gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_news *who, struct peer_news **list,
     int *n, int *dropped, struct gossip_meta *meta, char *why, size_t whylen)
@@ -170,6 +203,7 @@ gossip_parse_nodeinfo(const char *body, size_t len, int max_peers, struct peer_n
 		uint64_t ver;
 		if (cJSON_IsString(c) && membership_parse_cursor(c->valuestring, &ep, &ver) == 0)
 			snprintf(meta->cursor, sizeof meta->cursor, "%s", c->valuestring); /* kept only when well formed */
+		take_beat(cJSON_GetObjectItemCaseSensitive(root, "beat"), meta);
 	}
 	const cJSON *peers = cJSON_GetObjectItemCaseSensitive(root, "peers");
 	if (!cJSON_IsArray(peers)) {

@@ -469,39 +469,6 @@ mesh_beat_issue(struct mesh *m, cJSON *o)
 	cJSON_AddStringToObject(b, "digest", d);
 }
 
-/* n bytes from exactly 2n hex digits; 0 or -1. */
-static int
-unhex(const char *s, uint8_t *out, size_t n)
-{
-	if (s == NULL || strlen(s) != 2 * n || strspn(s, "0123456789abcdef") != 2 * n)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char b[3] = {s[2 * i], s[2 * i + 1], 0};
-		out[i] = (uint8_t)strtoul(b, NULL, 16);
-	}
-	return 0;
-}
-
-/* The beat ticket of a /nodeinfo answer into o (beat_issued stays 0 when
-   there is none or it is malformed). */
-static void
-take_beat(const char *body, size_t len, struct poll_outcome *o)
-{
-	cJSON *root = cJSON_ParseWithLength(body, len);
-	const cJSON *b = cJSON_GetObjectItemCaseSensitive(root, "beat");
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "ticket");
-	const cJSON *k = cJSON_GetObjectItemCaseSensitive(b, "key");
-	const cJSON *d = cJSON_GetObjectItemCaseSensitive(b, "digest");
-	uint8_t dg[8];
-	if (cJSON_IsString(t) && cJSON_IsString(k) && cJSON_IsString(d) &&
-	    unhex(t->valuestring, o->beat_ticket, sizeof o->beat_ticket) == 0 &&
-	    unhex(k->valuestring, o->beat_key, sizeof o->beat_key) == 0 && unhex(d->valuestring, dg, sizeof dg) == 0) {
-		o->beat_digest = strtoull(d->valuestring, NULL, 16);
-		o->beat_issued = 1;
-	}
-	cJSON_Delete(root);
-}
-
 /* Copies a UDP measurement into the poll's result. */
 static void
 take_udp(struct poll_result *r, const struct udp_stats *us)
@@ -877,7 +844,12 @@ poll_peer(struct mesh *m, struct peer *p)
 	snprintf(o.list_digest, sizeof o.list_digest, "%s", gm.digest);
 	snprintf(o.list_cursor, sizeof o.list_cursor, "%s", gm.cursor);
 	o.answered_at = mw_wall_s();
-	take_beat(hr.body, hr.body_len, &o);
+	if (gm.beat) {
+		memcpy(o.beat_ticket, gm.beat_ticket, sizeof o.beat_ticket);
+		memcpy(o.beat_key, gm.beat_key, sizeof o.beat_key);
+		o.beat_digest = gm.beat_digest;
+		o.beat_issued = 1;
+	}
 	if (p->id[0] == '\0')
 		snprintf(p->id, sizeof p->id, "%s", who.id);
 	if (dropped > 0)
