@@ -19,6 +19,11 @@ void json_add_num(cJSON *obj, const char *key, double v);
    exact below 10^15). */
 void json_add_u64(cJSON *obj, const char *key, uint64_t v);
 
+/* s as a JSON string literal, quotes included, into out (NUL-terminated):
+   its length, or -1 when it does not fit. For answers written without
+   building a cJSON tree (/health, asked once a second by every monitor). */
+int json_quote(const char *s, char *out, size_t outlen);
+
 /* Adds a time as an RFC 3339 UTC string ("2026-11-22T10:30:00Z"); the
    _or_null form adds null for t <= 0 (never happened). */
 void json_add_time(cJSON *obj, const char *key, int64_t t);

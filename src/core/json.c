@@ -5,6 +5,44 @@
 
 #include "meshwatch/util.h"
 
+int
+json_quote(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (outlen < 3)
+		return -1;
+	out[o++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc = 0;
+		switch (*p) {
+		case '"': esc = '"'; break;
+		case '\\': esc = '\\'; break;
+		case '\n': esc = 'n'; break;
+		case '\r': esc = 'r'; break;
+		case '\t': esc = 't'; break;
+		default: break;
+		}
+		size_t need = esc ? 2 : (*p < 0x20 ? 6 : 1);
+		if (o + need + 2 > outlen)
+			return -1;
+		if (esc) {
+			out[o++] = '\\';
+			out[o++] = esc;
+		} else if (*p < 0x20) {
+			memcpy(out + o, "\\u00", 4);
+			out[o + 4] = hex[*p >> 4];
+			out[o + 5] = hex[*p & 15];
+			o += 6;
+		} else {
+			out[o++] = (char)*p;
+		}
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+	return (int)o;
+}
+
 void
 json_add_num(cJSON *obj, const char *key, double v)
 {

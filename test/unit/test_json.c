@@ -34,6 +34,32 @@ test_add_num(void **state)
 	free(t);
 }
 
+/* json_quote gives what cJSON would print for the same string, and -1
+   instead of a truncated literal. */
+static void
+test_quote(void **state)
+{
+	(void)state;
+	const char *in[] = {"", "n1.mesh.test", "a\"b\\c", "tab\there\nnl\rcr", "\x01\x1f ctl", "caf\xc3\xa9"};
+	for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+		char out[64];
+		assert_true(json_quote(in[i], out, sizeof out) == (int)strlen(out));
+		cJSON *s = cJSON_CreateString(in[i]);
+		char *want = cJSON_PrintUnformatted(s);
+		assert_string_equal(out, want);
+		cJSON *back = cJSON_Parse(out);
+		assert_string_equal(cJSON_GetStringValue(back), in[i]);
+		cJSON_Delete(back);
+		free(want);
+		cJSON_Delete(s);
+	}
+	char small[8];
+	assert_int_equal(json_quote("abcde", small, sizeof small), 7);    /* "abcde" + NUL fits exactly */
+	assert_int_equal(json_quote("abcdef", small, sizeof small), -1);  /* one more does not */
+	assert_int_equal(json_quote("\x01", small, sizeof small), -1);   /* \u0001 is 6 bytes */
+	assert_int_equal(json_quote("", small, 2), -1);
+}
+
 static void
 test_add_u64(void **state)
 {
@@ -125,6 +151,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_num),
+		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_add_u64),
 		cmocka_unit_test(test_add_time),
 		cmocka_unit_test(test_get_str),
