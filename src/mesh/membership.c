@@ -934,7 +934,13 @@ membership_tick(struct membership *m, int64_t now, int poll_interval_s)
 		/* another node reached it lately (indirect probe): not dead by time;
 		   the window spans a few rounds of slow, timing-out polls */
 		int vouched = e->p.vantage_reached > 0 && now - e->p.vantage_at <= 2 * (int64_t)m->o.dead_after * poll_interval_s + 10;
-		if (e->p.state == PEER_SUSPECT && !vouched &&
+		/* Not a peer this node has never polled (one that called us, its
+		   first poll still paced): a death reported by another node made it
+		   suspect, and passing that on as our own verdict turned one
+		   overloaded node's timeouts into a mesh-wide cascade (200 nodes on
+		   two cores: 65 k such verdicts while forming). Our first poll decides. */
+		int polled = e->p.last_poll > 0;
+		if (e->p.state == PEER_SUSPECT && !vouched && polled &&
 		    now - e->p.state_since > (int64_t)m->o.dead_after * poll_interval_s + poll_interval_s &&
 		    (e->p.last_ok == 0 || now - e->p.last_ok > (int64_t)m->o.dead_after * poll_interval_s)) {
 			set_state(m, e, PEER_DEAD, now, "suspect for too long");
