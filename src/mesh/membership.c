@@ -11,8 +11,9 @@
       incarnation, only by its own newer incarnation or our direct contact.
    4. Second-hand bad news is a suspicion, never a death, and only a
       death counts: a peer another node reports dead (after its own failed
-      polls and indirect probes) becomes suspect here unless we reached it
-      within the last two minutes; only our own failed polls make it dead.
+      polls and indirect probes) becomes suspect here unless we reached it,
+      or it called us, within the last two minutes; only our own failed
+      polls make it dead.
       Another node's suspicion is its own opinion (one timed-out poll on a
       busy machine) and changes nothing here: adopted, it spread to the
       whole mesh at once and took hundreds of healthy nodes out of "alive"
@@ -80,6 +81,7 @@ struct entry {
 	uint64_t ver;   /* table version when they last changed */
 	int in_flight;
 	int skip;       /* dead peers: polls skipped since the last one */
+	int64_t heard_at; /* it last called us, or answered us, first-hand (0: never) */
 	/* as a gossip source: new entries it named in the window starting at
 	   budget_t, and the end of its cut-off (0: none) */
 	int64_t budget_t, cut_until;
@@ -493,6 +495,7 @@ heard_from_locked(struct membership *m, const struct peer_news *who, int64_t now
 		e->p.incarnation = who->incarnation;
 	e->p.source = SRC_DIRECT;
 	e->p.last_seen = now;
+	e->heard_at = now;
 	e->p.fails = 0;
 	e->p.excused_since = 0;
 	set_state(m, e, PEER_ALIVE, now, "heard first-hand");
@@ -670,7 +673,13 @@ merge_from_locked(struct membership *m, const char *from_id, const struct peer_n
 			st->updated++;
 			continue;
 		}
-		int recent_ok = e->p.last_ok > 0 && now - e->p.last_ok <= 2 * 60; /* first-hand, fresh */
+		/* first-hand and fresh: our poll reached it, or it called us (rule
+		   1); a node that has not polled a caller yet (its first contact
+		   paced) must not take another node's verdict over the caller's own
+		   call: 200 nodes on two cores made 219 k such suspicions while
+		   forming, each an event and a poll sooner */
+		int recent_ok = (e->p.last_ok > 0 && now - e->p.last_ok <= 2 * 60) ||
+		    (e->heard_at > 0 && now - e->heard_at <= 2 * 60);
 		if (x->incarnation > e->p.incarnation) {
 			e->p.incarnation = x->incarnation; /* its address stays: never moved on hearsay (rule 10) */
 			if (x->state == PEER_ALIVE) {

@@ -295,8 +295,17 @@ test_second_hand_suspicion_ignored(void **state)
 	membership_merge(m, x, 1, t + 1, &ms);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_int_equal(p.state, PEER_ALIVE);
+	/* B called us (heard_from) and we never polled it: another node's
+	   verdict does not outweigh that call for two minutes (rule 4) */
 	x[0].state = PEER_DEAD;
 	membership_merge(m, x, 1, t + 2, &ms);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	assert_int_equal(p.last_ok, 0);
+	membership_merge(m, x, 1, t + 120, &ms);
+	assert_int_equal(membership_get(m, B_ID, &p), 0);
+	assert_int_equal(p.state, PEER_ALIVE);
+	membership_merge(m, x, 1, t + 121, &ms);
 	assert_int_equal(membership_get(m, B_ID, &p), 0);
 	assert_int_equal(p.state, PEER_SUSPECT);
 	membership_destroy(m);
