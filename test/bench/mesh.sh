@@ -771,6 +771,7 @@ run_scenario() { # name nodes interval window
 	say "== scenario $name: $n nodes, poll interval $iv s, measurement window $win s$stxt =="
 	say "  nodes:       https+udp on $(node_ip 1)..$(node_ip "$n"):$PORT, ring seeds (node i seeds node i+1), --http-threads $HTTP_THREADS,"
 	say "               $POLL_WORKERS poll workers, $UDP_PROBES UDP beats per poll, an HTTPS exchange at least every $EXCHANGE_EVERY polls, poll timeout ${POLL_TIMEOUT_MS} ms, log level $MESHWATCH_LOG_LEVEL$([ "$INFO_NODE" -gt 0 ] && echo " (node $INFO_NODE: info)")"
+	say "               $(pressure_note)"
 	say "               fsyncs: $(case "$FSYNC" in perf) echo "perf stat on the sys_enter_fsync/fdatasync tracepoints of every thread of $((FSYNC_NODES < n ? FSYNC_NODES : n)) nodes" ;;
 		strace) echo "strace -f -c attached to $FSYNC_NODES node(s) for the window (slows them)" ;; *) echo "not counted" ;; esac)${FSYNC_NOTE:+ ($FSYNC_NOTE)}"
 	mesh_check "$n"

@@ -203,6 +203,7 @@ run_scenario() { # name nodes interval
 	say ""
 	say "== scenario $name: $n nodes, --poll-interval $iv s, MESHWATCH_REPORT_INTERVAL $REPORT_INTERVAL (senders), --http-threads $HTTP_THREADS =="
 	say "  nodes:       $(node_ip 1)..$(node_ip "$n"):$PORT, ring seeds; n1.test is the reporting node of the $((n - 1)) others (reporting.json)"
+	say "               $(pressure_note)"
 	mesh_check "$n"
 	printf '{"servers":[{"server_fqdn":"n1.test","server_ip":"%s","port":%d}]}\n' "$(node_ip 1)" "$PORT" >"$d/reporting.json"
 	t0=$EPOCHREALTIME
