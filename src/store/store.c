@@ -1698,7 +1698,11 @@ report_latest_locked(struct store *st, const char *origin, int max, struct repor
 	*n = 0;
 	if (max < 0)
 		return MW_EINVAL;
-	struct report_cell *arr = calloc((size_t)(max ? max : 1), sizeof *arr);
+	/* grown as rows come: callers pass a bound (a reporting node's
+	   /metrics passes the matrix cells left, up to 40,001), and an array of
+	   that size per origin was 15 MB allocated for a few hundred rows */
+	int cap = max < 64 ? (max ? max : 1) : 64;
+	struct report_cell *arr = calloc((size_t)cap, sizeof *arr);
 	if (arr == NULL)
 		return MW_ENOMEM;
 	sqlite3_stmt *s = store_prep(st, "SELECT peer,t,state,rtt_ms,loss,pmtu,total_ms,fqdn,ip FROM cells_latest "
@@ -1709,6 +1713,18 @@ report_latest_locked(struct store *st, const char *origin, int max, struct repor
 	}
 	int k = 0;
 	while (s && k < max && sqlite3_step(s) == SQLITE_ROW) {
+		if (k == cap) {
+			int ncap = cap > max / 2 ? max : 2 * cap;
+			struct report_cell *g = realloc(arr, (size_t)ncap * sizeof *arr);
+			if (g == NULL) {
+				sqlite3_finalize(s);
+				free(arr);
+				return MW_ENOMEM;
+			}
+			memset(g + cap, 0, (size_t)(ncap - cap) * sizeof *g);
+			arr = g;
+			cap = ncap;
+		}
 		struct report_cell *c = &arr[k++];
 		read_cell(s, 0, c);
 		snprintf(c->fqdn, sizeof c->fqdn, "%s", sqlite3_column_text(s, 7) ? (const char *)sqlite3_column_text(s, 7) : "");

@@ -812,6 +812,49 @@ test_parse_limits(void **state)
 	report_free(&r);
 }
 
+/* An origin's latest cells read back whole past the array's growth steps
+   (64, 128), in peer order, with a bound far above them (a reporting
+   node's /metrics passes the matrix cells left), and cut at a bound that
+   falls between two steps. */
+static void
+test_latest_cells_grow(void **state)
+{
+	struct fx *f = *state;
+	enum { NCELLS = 150 };
+	int64_t t = 1700000000;
+	struct report_origin o = origin(ID_A, "a.test", 1, t);
+	struct report_cell *cs = calloc(NCELLS, sizeof *cs);
+	assert_non_null(cs);
+	for (int i = 0; i < NCELLS; i++) {
+		snprintf(cs[i].peer, sizeof cs[i].peer, "%08d-2222-4333-8444-555555555555", NCELLS - i);
+		snprintf(cs[i].fqdn, sizeof cs[i].fqdn, "p%d.test", NCELLS - i);
+		cs[i].t = t;
+		cs[i].state = 1;
+		cs[i].rtt_ms = i;
+		cs[i].loss = cs[i].total_ms = -1;
+	}
+	assert_int_equal(store_report_insert(f->st, &o, cs, NCELLS, 10, 1000, t), 0);
+	free(cs);
+	struct report_cell *out = NULL;
+	int n = 0;
+	assert_int_equal(store_report_latest(f->st, ID_A, 40001, &out, &n), 0);
+	assert_int_equal(n, NCELLS);
+	for (int i = 0; i < n; i++) {
+		char want[40];
+		snprintf(want, sizeof want, "%08d-2222-4333-8444-555555555555", i + 1);
+		assert_string_equal(out[i].peer, want);
+		assert_int_equal((int)out[i].rtt_ms, NCELLS - 1 - i);
+	}
+	free(out);
+	assert_int_equal(store_report_latest(f->st, ID_A, 100, &out, &n), 0);
+	assert_int_equal(n, 100);
+	assert_string_equal(out[99].peer, "00000100-2222-4333-8444-555555555555");
+	free(out);
+	assert_int_equal(store_report_latest(f->st, ID_A, 0, &out, &n), 0);
+	assert_int_equal(n, 0);
+	free(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -826,6 +869,7 @@ main(void)
 	    T(test_size_cap_sheds_stale_first),
 	    T(test_size_cap_sheds_oldest_changes),
 	    T(test_migration_to_12),
+	    T(test_latest_cells_grow),
 	    cmocka_unit_test(test_parse_parts),
 	    cmocka_unit_test(test_parse_limits),
 	};
