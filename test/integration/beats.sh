@@ -120,9 +120,12 @@ for t in $(seq 1 150); do [ "$(peer "$A" "$TOK_A" "$C_ID" 'p["state"]')" = suspe
 st=$(peer "$A" "$TOK_A" "$C_ID" 'p["state"]')
 kill -CONT "$C_PID"
 [ "$st" = suspect ] || fail "A shows a stopped C $st after 15 s"
-lost=$(metric "$A" "$TOK_A" 'meshwatch_poll_beats_total{result="lost"}')
-[ "$lost" -ge 1 ] || fail "no lost beats counted for a stopped node"
-ok "a stopped C is suspect at A after $((SECONDS - t0)) s (suspect_after 2, 1 s polls); $lost lost beats fell back to HTTPS"
+# whether A's failed polls of C began as beats is chance (an exchange may
+# have been due, and after one failed poll the next is HTTPS), so lost
+# beats are reported, summed over A and B, not required
+lost=$(( $(metric "$A" "$TOK_A" 'meshwatch_poll_beats_total{result="lost"}') +
+  $(metric "$B" "$TOK_B" 'meshwatch_poll_beats_total{result="lost"}') ))
+ok "a stopped C is suspect at A after $((SECONDS - t0)) s (suspect_after 2, 1 s polls); $lost beats to it lost at A and B fell back to HTTPS"
 for t in $(seq 1 150); do [ "$(peer "$A" "$TOK_A" "$C_ID" 'p["state"]')" = alive ] && break; sleep 0.1; done
 [ "$(peer "$A" "$TOK_A" "$C_ID" 'p["state"]')" = alive ] || fail "C not alive again at A"
 ok "C alive again at A after SIGCONT"

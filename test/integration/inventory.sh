@@ -117,8 +117,14 @@ done
 [ $left = 0 ] || fail "the reporting node's inventory does not match the node's own: $why"
 ok "after ${SECONDS}s: the reporting node's /api/mesh/targets, /hosts and /traffic say what each node's own /api/targets, /api/hosts and /api/stats say (states, addresses, services, totals)"
 
-# the whole view: 10 targets (the reporting node's own among them, self and fresh)
-rep "/api/mesh/targets?limit=1000"
+# the whole view: 10 targets (the reporting node's own among them, self and
+# fresh, up once its own first check is done: the loop above waits for the
+# other nodes only)
+for t in $(seq 1 60); do
+  rep "/api/mesh/targets?limit=1000"
+  echo "$BODY" | jget 'any(t["self"] and t["state"] == "up" for t in d["items"])' | grep -q True && break
+  sleep 0.5
+done
 echo "$BODY" | jget 'd["total"] == 10 and len(d["items"]) == 10 and sum(1 for t in d["items"] if t["self"] and t["origin_fqdn"] == "n5.test" and not t["stale"] and t["state"] == "up") == 1 and all(set(t) >= {"origin_id", "origin_fqdn", "name", "host", "port", "state", "success_ratio", "last_check", "stale"} for t in d["items"])' |
   grep -q True || fail "mesh targets: $BODY"
 ok "/api/mesh/targets lists every origin's targets, the reporting node's own (self, fresh) included"
