@@ -168,4 +168,41 @@ int udpprobe_beat(const char *ip, int port, int count, int spacing_ms, int timeo
 /* The 8-byte mac of an ack's first 24 bytes under key (for tests). */
 void udpprobe_beat_mac(const uint8_t key[UDPP_KEY_LEN], const uint8_t ack[UDPP_BEAT_LEN], uint8_t mac[8]);
 
+/* Beats in flight: bursts of beats sent and collected by one thread
+   without blocking (the mesh scheduler), from one unconnected socket per
+   address family. Not thread-safe: one owner thread. */
+#define UDPP_BEATER_MAX_COUNT 16     /* beats per burst */
+#define UDPP_BEATER_MAX_FLIGHTS 1024 /* bursts in flight */
+struct udp_beater;
+struct pollfd;
+/* A beater for up to max_flights bursts at once; NULL when out of memory
+   or max_flights is outside 1..UDPP_BEATER_MAX_FLIGHTS. */
+struct udp_beater *udp_beater_create(int max_flights);
+/* Closes its sockets; drop (when not NULL) gets the tag of every burst
+   still in flight. */
+void udp_beater_destroy(struct udp_beater *b, void (*drop)(void *tag));
+/* Sends count (1..UDPP_BEATER_MAX_COUNT) beats under k to ip:port
+   (numeric) back to back, to be answered within timeout_ms; tag comes
+   back with the result. 0; MW_EINVAL for bad arguments; MW_ELIMIT when
+   max_flights bursts are in flight; MW_EIO when nothing could be sent
+   (no socket, no route): no result will come. */
+int udp_beater_send(struct udp_beater *b, const char *ip, int port, int count, int timeout_ms,
+	const struct udpp_beat_key *k, void *tag);
+/* Bursts in flight. */
+int udp_beater_in_flight(const struct udp_beater *b);
+/* The sockets to wait on (POLLIN), at most max (2 do): how many. */
+int udp_beater_fds(const struct udp_beater *b, struct pollfd *pf, int max);
+/* The earliest deadline of a burst in flight (CLOCK_MONOTONIC ns), 0 when
+   none is. */
+uint64_t udp_beater_deadline_ns(const struct udp_beater *b);
+/* Reads the acks waiting (on the sockets pf, npf entries, marks readable
+   after a poll; pf NULL: on all of them), then ends every burst answered
+   in full or past its deadline: done gets its tag, its figures (as
+   udpprobe_beat gives them: loss 1 when nothing came) and the digest of
+   its last valid ack (0 when none). RTTs run to the kernel's receive
+   stamp, so the caller need not wake for each ack; an ack stamped after
+   the burst's timeout is lost. Returns how many ended. Never blocks. */
+int udp_beater_collect(struct udp_beater *b, const struct pollfd *pf, int npf,
+	void (*done)(void *arg, void *tag, const struct udp_stats *us, uint64_t digest), void *arg);
+
 #endif

@@ -7,13 +7,17 @@
    fixed-size header, never more than the probe, and acks are rate-limited
    overall by a token bucket; it never answers acks, malformed datagrams,
    or probes sent to multicast/broadcast addresses, and it only ever sends to
-   the source of a probe it received.
+   the source of a probe it received. It reads up to RX_BATCH datagrams per
+   call (recvmmsg; only their headers, the kernel gives the real length)
+   and sends their acks in one call (sendmmsg): a burst of beats costs it
+   one wake-up and two system calls.
 
    udpprobe_burst runs on the caller's thread (the poller's worker), owns
    its socket for the duration of the call and shares nothing. The socket is
    connect()ed to the peer, so the kernel only hands it datagrams from that
    address and port; every ack is still validated (magic, type, nonce, seq,
-   length) before it counts. */
+   length) before it counts. A beater (below) does the same for many
+   bursts at once from one thread, without blocking. */
 #include "meshwatch/udpprobe.h"
 
 #include <arpa/inet.h>
@@ -36,8 +40,13 @@
 #include "meshwatch/log.h"
 #include "meshwatch/util.h"
 
-/* Datagrams read per wake-up before the stop flag is looked at again. */
-#define RX_BATCH 64
+/* Datagrams read (and acks sent) per system call; RX_CALLS calls per
+   wake-up before the stop flag is looked at again. */
+#define RX_BATCH 16
+#define RX_CALLS 4
+/* What the responder reads of a datagram: the header (the rest of a probe
+   is padding; its length comes from the kernel). */
+#define RX_SLOT 64
 /* At most one "over budget" warning per this many ms. */
 #define DROP_LOG_MS 10000
 
@@ -148,18 +157,53 @@ mono_ns(void)
 
 /* Beats */
 
+/* An HMAC-SHA256 context set up once per thread that uses it: no
+   allocation per mac. ok 0: setup failed, mbedtls_md_hmac is used. */
+struct mac {
+	mbedtls_md_context_t md;
+	int ok;
+};
+
+static void
+mac_init(struct mac *c)
+{
+	mbedtls_md_init(&c->md);
+	c->ok = mbedtls_md_setup(&c->md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) == 0;
+}
+
+static void
+mac_free(struct mac *c)
+{
+	mbedtls_md_free(&c->md);
+	c->ok = 0;
+}
+
 static void
 hmac256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t len, uint8_t out[32])
 {
 	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, keylen, data, len, out);
 }
 
+static void
+mac_compute(struct mac *c, const uint8_t *key, size_t keylen, const uint8_t *data, size_t len, uint8_t out[32])
+{
+	if (c == NULL || !c->ok || mbedtls_md_hmac_starts(&c->md, key, keylen) != 0 ||
+	    mbedtls_md_hmac_update(&c->md, data, len) != 0 || mbedtls_md_hmac_finish(&c->md, out) != 0)
+		hmac256(key, keylen, data, len, out);
+}
+
+static void
+beat_mac(struct mac *c, const uint8_t key[UDPP_KEY_LEN], const uint8_t ack[UDPP_BEAT_LEN], uint8_t mac[8])
+{
+	uint8_t h[32];
+	mac_compute(c, key, UDPP_KEY_LEN, ack, 24, h);
+	memcpy(mac, h, 8);
+}
+
 void
 udpprobe_beat_mac(const uint8_t key[UDPP_KEY_LEN], const uint8_t ack[UDPP_BEAT_LEN], uint8_t mac[8])
 {
-	uint8_t h[32];
-	hmac256(key, UDPP_KEY_LEN, ack, 24, h);
-	memcpy(mac, h, 8);
+	beat_mac(NULL, key, ack, mac);
 }
 
 static void
@@ -189,7 +233,20 @@ struct udp_responder {
 	uint8_t secret[32];                 /* beat keys derive from it; never leaves the process */
 	_Atomic uint64_t beat_digest;
 	_Atomic int64_t beat_until_ms;      /* beats are answered until then (monotonic ms) */
-	uint8_t buf[UDPP_MAX_DGRAM];
+	/* the responder thread's: the last ticket seen and its key (a
+	   burst's beats carry the same ticket), and an HMAC context */
+	int have_ticket;
+	uint8_t last_ticket[UDPP_TICKET_LEN], last_key[32];
+	struct mac mac;
+};
+
+/* The acks of one batch, sent in one sendmmsg. */
+struct ack_batch {
+	int n;
+	uint8_t ack[RX_BATCH][UDPP_HDR_LEN];
+	uint8_t ctl[RX_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct iovec iov[RX_BATCH];
+	struct mmsghdr mm[RX_BATCH];
 };
 
 static void
@@ -280,29 +337,48 @@ budget_take(struct udp_responder *r)
 	return 1;
 }
 
-/* Sends ack (len bytes) back to the source of the datagram mh describes,
-   from the address it was sent to. */
+/* Queues the ack in ob->ack[ob->n] (UDPP_HDR_LEN bytes, as long as a
+   beat ack) for the source of the datagram mh describes, from the address
+   it was sent to (the control message in ob->ctl[ob->n], ctllen bytes). */
 static void
-send_ack(struct udp_responder *r, struct msghdr *mh, uint8_t *ack, size_t len, uint8_t *ctl, size_t ctllen)
+queue_ack(struct ack_batch *ob, const struct msghdr *mh, size_t ctllen)
 {
-	struct iovec iov = { .iov_base = ack, .iov_len = len };
-	struct msghdr out = {
+	int i = ob->n++;
+	ob->iov[i] = (struct iovec){ .iov_base = ob->ack[i], .iov_len = UDPP_HDR_LEN };
+	ob->mm[i].msg_hdr = (struct msghdr){
 		.msg_name = mh->msg_name, .msg_namelen = mh->msg_namelen,
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctllen ? ctl : NULL, .msg_controllen = ctllen,
+		.msg_iov = &ob->iov[i], .msg_iovlen = 1,
+		.msg_control = ctllen ? ob->ctl[i] : NULL, .msg_controllen = ctllen,
 	};
-	if (sendmsg(r->fd, &out, MSG_DONTWAIT) == (ssize_t)len)
-		bump(&r->acks);
-	else
-		log_debug("udp", "ack not sent: %s", strerror(errno));
+}
+
+/* Sends the acks queued, in one call. */
+static void
+send_acks(struct udp_responder *r, struct ack_batch *ob)
+{
+	int sent = 0;
+	while (sent < ob->n) {
+		int k = sendmmsg(r->fd, ob->mm + sent, (unsigned)(ob->n - sent), MSG_DONTWAIT);
+		if (k <= 0) {
+			if (k < 0 && errno == EINTR)
+				continue;
+			/* the failed one is skipped; the rest are tried */
+			log_debug("udp", "ack not sent: %s", k < 0 ? strerror(errno) : "none taken");
+			sent++;
+			continue;
+		}
+		for (int i = 0; i < k; i++)
+			bump(&r->acks);
+		sent += k;
+	}
+	ob->n = 0;
 }
 
 /* A beat: answered with the digest and a mac under the ticket's key, while
    the owner's health holds. */
 static void
-handle_beat(struct udp_responder *r, struct msghdr *mh, uint8_t *ctl, size_t ctllen)
+handle_beat(struct udp_responder *r, const uint8_t *b, const struct msghdr *mh, struct ack_batch *ob, size_t ctllen)
 {
-	const uint8_t *b = r->buf;
 	bump(&r->probes);
 	bump(&r->beats);
 	if (mw_now_ms() >= atomic_load_explicit(&r->beat_until_ms, memory_order_relaxed)) {
@@ -311,44 +387,48 @@ handle_beat(struct udp_responder *r, struct msghdr *mh, uint8_t *ctl, size_t ctl
 	}
 	if (!budget_take(r))
 		return;
-	uint8_t key[32], ack[UDPP_BEAT_LEN], dg[8];
-	hmac256(r->secret, sizeof r->secret, b + 16, UDPP_TICKET_LEN, key);
+	if (!r->have_ticket || memcmp(r->last_ticket, b + 16, UDPP_TICKET_LEN) != 0) {
+		mac_compute(&r->mac, r->secret, sizeof r->secret, b + 16, UDPP_TICKET_LEN, r->last_key);
+		memcpy(r->last_ticket, b + 16, UDPP_TICKET_LEN);
+		r->have_ticket = 1;
+	}
+	uint8_t dg[8], *ack = ob->ack[ob->n];
 	put_be64(dg, atomic_load_explicit(&r->beat_digest, memory_order_relaxed));
 	beat_encode(ack, UDPP_TYPE_BEAT_ACK, (uint16_t)(b[6] << 8 | b[7]), get_be64(b + 8), dg);
-	udpprobe_beat_mac(key, ack, ack + 24);
-	send_ack(r, mh, ack, sizeof ack, ctl, ctllen);
+	beat_mac(&r->mac, r->last_key, ack, ack + 24);
+	queue_ack(ob, mh, ctllen);
 }
 
+/* One datagram: buf holds its first bytes (up to RX_SLOT), n is its real
+   length. An ack, when one is due, joins ob. */
 static void
-responder_handle(struct udp_responder *r, struct msghdr *mh, ssize_t n)
+responder_handle(struct udp_responder *r, const uint8_t *buf, struct msghdr *mh, ssize_t n, struct ack_batch *ob)
 {
 	struct udpp_msg m;
-	int beat = n == UDPP_BEAT_LEN && memcmp(r->buf, UDPP_MAGIC, 4) == 0 && r->buf[4] == UDPP_TYPE_BEAT;
-	if ((mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src_port(mh->msg_name) == 0 ||
-	    (!beat && (udpprobe_decode(r->buf, (size_t)n, &m) != 0 || m.type != UDPP_TYPE_PROBE))) {
+	int beat = n == UDPP_BEAT_LEN && memcmp(buf, UDPP_MAGIC, 4) == 0 && buf[4] == UDPP_TYPE_BEAT;
+	if ((mh->msg_flags & MSG_CTRUNC) || src_port(mh->msg_name) == 0 ||
+	    (!beat && (udpprobe_decode(buf, (size_t)n, &m) != 0 || m.type != UDPP_TYPE_PROBE))) {
 		bump(&r->malformed);
 		return;
 	}
-	uint8_t ctl[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	int bad;
-	size_t ctllen = reply_cmsg(mh, ctl, sizeof ctl, &bad);
+	size_t ctllen = reply_cmsg(mh, ob->ctl[ob->n], sizeof ob->ctl[ob->n], &bad);
 	if (bad) {
 		bump(&r->malformed);
 		return;
 	}
 	if (beat) {
-		handle_beat(r, mh, ctl, ctllen);
+		handle_beat(r, buf, mh, ob, ctllen);
 		return;
 	}
 	bump(&r->probes);
 	if (!budget_take(r))
 		return;
-	uint8_t ack[UDPP_HDR_LEN];
 	struct udpp_msg a = m;
 	a.type = UDPP_TYPE_ACK;
 	a.rx_len = (uint32_t)n;
-	udpprobe_encode(&a, ack, sizeof ack);
-	send_ack(r, mh, ack, sizeof ack, ctl, ctllen);
+	udpprobe_encode(&a, ob->ack[ob->n], UDPP_HDR_LEN);
+	queue_ack(ob, mh, ctllen);
 }
 
 static void *
@@ -356,6 +436,13 @@ responder_main(void *arg)
 {
 	struct udp_responder *r = arg;
 	struct pollfd pf[2] = { { .fd = r->fd, .events = POLLIN }, { .fd = r->evfd, .events = POLLIN } };
+	struct ack_batch *ob = calloc(1, sizeof *ob);
+	if (ob == NULL) {
+		log_error("udp", "responder: out of memory");
+		return NULL;
+	}
+	mac_init(&r->mac);
+	r->have_ticket = 0;
 	while (!atomic_load(&r->stop)) {
 		if (poll(pf, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -365,24 +452,33 @@ responder_main(void *arg)
 		}
 		if (pf[1].revents)
 			break;
-		for (int i = 0; i < RX_BATCH; i++) {
-			struct sockaddr_storage from;
-			uint8_t ctl[256];
-			struct iovec iov = { .iov_base = r->buf, .iov_len = sizeof r->buf };
-			struct msghdr mh = {
-				.msg_name = &from, .msg_namelen = sizeof from,
-				.msg_iov = &iov, .msg_iovlen = 1,
-				.msg_control = ctl, .msg_controllen = sizeof ctl,
-			};
-			ssize_t n = recvmsg(r->fd, &mh, MSG_DONTWAIT);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				break;  /* EAGAIN, or a transient socket error */
+		for (int call = 0; call < RX_CALLS; call++) {
+			struct sockaddr_storage from[RX_BATCH];
+			uint8_t buf[RX_BATCH][RX_SLOT], ctl[RX_BATCH][256];
+			struct iovec iov[RX_BATCH];
+			struct mmsghdr mm[RX_BATCH];
+			for (int i = 0; i < RX_BATCH; i++) {
+				iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = RX_SLOT };
+				mm[i] = (struct mmsghdr){ .msg_hdr = {
+					.msg_name = &from[i], .msg_namelen = sizeof from[i],
+					.msg_iov = &iov[i], .msg_iovlen = 1,
+					.msg_control = ctl[i], .msg_controllen = sizeof ctl[i] } };
 			}
-			responder_handle(r, &mh, n);
+			/* MSG_TRUNC: a datagram's real length, however little of it is read */
+			int n = recvmmsg(r->fd, mm, RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;  /* EAGAIN, or a transient socket error */
+			for (int i = 0; i < n; i++)
+				responder_handle(r, buf[i], &mm[i].msg_hdr, (ssize_t)mm[i].msg_len, ob);
+			send_acks(r, ob);
+			if (n < RX_BATCH)
+				break;  /* drained: back to poll, no call to learn it */
 		}
 	}
+	mac_free(&r->mac);
+	free(ob);
 	return NULL;
 }
 
@@ -607,7 +703,7 @@ send_once(int fd, const uint8_t *buf, size_t len)
    a plain ack (k NULL) or a beat ack with a good mac (its digest then in
    *digest). */
 static int
-ack_seq(const uint8_t *rx, ssize_t n, uint64_t nonce, const struct udpp_beat_key *k, uint32_t *seq,
+ack_seq(const uint8_t *rx, ssize_t n, uint64_t nonce, const struct udpp_beat_key *k, struct mac *mc, uint32_t *seq,
 	uint64_t *digest)
 {
 	if (k == NULL) {
@@ -622,7 +718,7 @@ ack_seq(const uint8_t *rx, ssize_t n, uint64_t nonce, const struct udpp_beat_key
 	    get_be64(rx + 8) != nonce)
 		return 0;
 	uint8_t mac[8];
-	udpprobe_beat_mac(k->key, rx, mac);
+	beat_mac(mc, k->key, rx, mac);
 	uint8_t diff = 0;
 	for (int i = 0; i < 8; i++)
 		diff |= (uint8_t)(mac[i] ^ rx[24 + i]);
@@ -631,6 +727,37 @@ ack_seq(const uint8_t *rx, ssize_t n, uint64_t nonce, const struct udpp_beat_key
 	*seq = (uint32_t)(rx[6] << 8 | rx[7]);
 	*digest = get_be64(rx + 16);
 	return 1;
+}
+
+/* RTT, jitter and loss of nsent probes, got[i] set for the nrecv answered
+   (rtt[i] ms); out zeroed by the caller. */
+static void
+burst_stats(int nsent, const uint8_t *got, const double *rtt, int nrecv, struct udp_stats *out)
+{
+	out->sent = nsent;
+	out->received = nrecv;
+	out->loss = 1.0 - (double)nrecv / (double)nsent;
+	if (nrecv == 0)
+		return;
+	double sum = 0, jsum = 0, prev = -1;
+	int pairs = 0;
+	out->rtt_min_ms = 1e300;
+	for (int i = 0; i < nsent; i++) {
+		if (!got[i])
+			continue;
+		sum += rtt[i];
+		if (rtt[i] < out->rtt_min_ms)
+			out->rtt_min_ms = rtt[i];
+		if (rtt[i] > out->rtt_max_ms)
+			out->rtt_max_ms = rtt[i];
+		if (prev >= 0) {
+			jsum += rtt[i] > prev ? rtt[i] - prev : prev - rtt[i];
+			pairs++;
+		}
+		prev = rtt[i];
+	}
+	out->rtt_avg_ms = sum / nrecv;
+	out->jitter_ms = pairs ? jsum / pairs : 0;
 }
 
 static int
@@ -710,7 +837,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 			}
 			uint64_t t = mono_ns(), dg = 0;
 			uint32_t seq;
-			if (!ack_seq(rx, n, nonce, k, &seq, &dg) || seq >= (uint32_t)nsent || got[seq])
+			if (!ack_seq(rx, n, nonce, k, NULL, &seq, &dg) || seq >= (uint32_t)nsent || got[seq])
 				continue;
 			if (digest)
 				*digest = dg;
@@ -720,30 +847,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 		}
 	}
 
-	out->sent = nsent;
-	out->received = nrecv;
-	out->loss = 1.0 - (double)nrecv / (double)nsent;
-	if (nrecv > 0) {
-		double sum = 0, jsum = 0, prev = -1;
-		int pairs = 0;
-		out->rtt_min_ms = 1e300;
-		for (int i = 0; i < nsent; i++) {
-			if (!got[i])
-				continue;
-			sum += rtt[i];
-			if (rtt[i] < out->rtt_min_ms)
-				out->rtt_min_ms = rtt[i];
-			if (rtt[i] > out->rtt_max_ms)
-				out->rtt_max_ms = rtt[i];
-			if (prev >= 0) {
-				jsum += rtt[i] > prev ? rtt[i] - prev : prev - rtt[i];
-				pairs++;
-			}
-			prev = rtt[i];
-		}
-		out->rtt_avg_ms = sum / nrecv;
-		out->jitter_ms = pairs ? jsum / pairs : 0;
-	}
+	burst_stats(nsent, got, rtt, nrecv, out);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -770,4 +874,303 @@ udpprobe_beat(const char *ip, int port, int count, int spacing_ms, int timeout_m
 		return MW_EINVAL;
 	}
 	return burst_run(ip, port, count, spacing_ms, timeout_ms, k, out, digest);
+}
+
+/* Beats in flight (one thread, no blocking)
+
+   A beater sends each burst back to back in one sendmmsg from one
+   unconnected socket per address family, and its owner's event loop
+   collects the acks of every burst in flight with recvmmsg: no socket,
+   connect and close per burst, no thread hand-off per poll. The owner
+   need not wake for each ack: the kernel stamps each datagram as it
+   arrives (SO_TIMESTAMPNS), and the RTT is that stamp less the send
+   time, whenever the ack is read. An ack is matched by its nonce and its
+   source (the address the beats went to), and counts only with a good
+   mac under that burst's key and within the burst's timeout, as in
+   udpprobe_beat. */
+
+#define BEATER_RX_BATCH 16
+
+struct flight {
+	int used;
+	void *tag;
+	uint64_t nonce, sent_ns, sent_rt_ns, deadline_ns, digest; /* sent_rt_ns: CLOCK_REALTIME, as kernel stamps */
+	int timeout_ms;
+	int count, nrecv;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	struct udpp_beat_key k;
+	uint8_t got[UDPP_BEATER_MAX_COUNT];
+	double rtt[UDPP_BEATER_MAX_COUNT];
+};
+
+struct udp_beater {
+	int fd4, fd6; /* -1 until a peer of that family is beaten */
+	int max, used;
+	struct flight *f;
+	struct mac mac;
+	uint64_t nonce; /* random at start, then one more per burst: never one twice */
+};
+
+struct udp_beater *
+udp_beater_create(int max_flights)
+{
+	if (max_flights < 1 || max_flights > UDPP_BEATER_MAX_FLIGHTS)
+		return NULL;
+	struct udp_beater *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return NULL;
+	b->f = calloc((size_t)max_flights, sizeof *b->f);
+	if (b->f == NULL) {
+		free(b);
+		return NULL;
+	}
+	if (mw_random(&b->nonce, sizeof b->nonce) != 0) {
+		free(b->f);
+		free(b);
+		return NULL;
+	}
+	mac_init(&b->mac);
+	b->fd4 = b->fd6 = -1;
+	b->max = max_flights;
+	return b;
+}
+
+void
+udp_beater_destroy(struct udp_beater *b, void (*drop)(void *tag))
+{
+	if (b == NULL)
+		return;
+	for (int i = 0; i < b->max; i++)
+		if (b->f[i].used && drop)
+			drop(b->f[i].tag);
+	if (b->fd4 >= 0)
+		close(b->fd4);
+	if (b->fd6 >= 0)
+		close(b->fd6);
+	mac_free(&b->mac);
+	free(b->f);
+	free(b);
+}
+
+int
+udp_beater_in_flight(const struct udp_beater *b)
+{
+	return b ? b->used : 0;
+}
+
+static int
+beater_fd(struct udp_beater *b, int family)
+{
+	int *fd = family == AF_INET6 ? &b->fd6 : &b->fd4;
+	if (*fd < 0) {
+		*fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int one = 1;
+		if (*fd >= 0 && setsockopt(*fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
+			log_debug("udp", "no receive time stamps: %s (RTTs are taken when acks are read)", strerror(errno));
+	}
+	return *fd;
+}
+
+static uint64_t
+real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int
+udp_beater_send(struct udp_beater *b, const char *ip, int port, int count, int timeout_ms,
+	const struct udpp_beat_key *k, void *tag)
+{
+	if (b == NULL || k == NULL || count < 1 || count > UDPP_BEATER_MAX_COUNT || timeout_ms < 0 ||
+	    port < 1 || port > 65535)
+		return MW_EINVAL;
+	if (b->used == b->max)
+		return MW_ELIMIT;
+	struct flight *f = NULL;
+	for (int i = 0; i < b->max && f == NULL; i++)
+		if (!b->f[i].used)
+			f = &b->f[i];
+	memset(f, 0, sizeof *f);
+	if (udpprobe_sockaddr(ip, port, &f->to, &f->tolen) != 0)
+		return MW_EINVAL;
+	int fd = beater_fd(b, f->to.ss_family);
+	if (fd < 0)
+		return MW_EIO;
+	f->nonce = ++b->nonce;
+	uint8_t pkt[UDPP_BEATER_MAX_COUNT][UDPP_BEAT_LEN];
+	struct iovec iov[UDPP_BEATER_MAX_COUNT];
+	struct mmsghdr mm[UDPP_BEATER_MAX_COUNT];
+	memset(mm, 0, sizeof mm);
+	for (int i = 0; i < count; i++) {
+		beat_encode(pkt[i], UDPP_TYPE_BEAT, (uint16_t)i, f->nonce, k->ticket);
+		iov[i] = (struct iovec){ .iov_base = pkt[i], .iov_len = UDPP_BEAT_LEN };
+		mm[i].msg_hdr = (struct msghdr){ .msg_name = &f->to, .msg_namelen = f->tolen,
+			.msg_iov = &iov[i], .msg_iovlen = 1 };
+	}
+	f->sent_rt_ns = real_ns();
+	f->sent_ns = mono_ns();
+	int n = sendmmsg(fd, mm, (unsigned)count, MSG_DONTWAIT);
+	if (n <= 0) {
+		/* nothing left (no route, buffer full): not a burst, the caller
+		   polls another way */
+		log_debug("udp", "beats to %s port %d not sent: %s", ip, port, n < 0 ? strerror(errno) : "none");
+		return MW_EIO;
+	}
+	/* beats the kernel did not take count as lost, as in udpprobe_beat */
+	f->used = 1;
+	f->tag = tag;
+	f->count = count;
+	f->k = *k;
+	f->timeout_ms = timeout_ms;
+	f->deadline_ns = f->sent_ns + (uint64_t)timeout_ms * 1000000u;
+	b->used++;
+	return 0;
+}
+
+int
+udp_beater_fds(const struct udp_beater *b, struct pollfd *pf, int max)
+{
+	int n = 0;
+	if (b && b->fd4 >= 0 && n < max)
+		pf[n++] = (struct pollfd){ .fd = b->fd4, .events = POLLIN };
+	if (b && b->fd6 >= 0 && n < max)
+		pf[n++] = (struct pollfd){ .fd = b->fd6, .events = POLLIN };
+	return n;
+}
+
+uint64_t
+udp_beater_deadline_ns(const struct udp_beater *b)
+{
+	uint64_t d = 0;
+	for (int i = 0; b && i < b->max; i++)
+		if (b->f[i].used && (d == 0 || b->f[i].deadline_ns < d))
+			d = b->f[i].deadline_ns;
+	return d;
+}
+
+static int
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* One datagram, read at now (monotonic) and stamped at rx_rt (realtime,
+   0: no stamp): an ack of a burst in flight, or ignored. */
+static void
+beater_take(struct udp_beater *b, const uint8_t *rx, ssize_t n, const struct sockaddr_storage *from,
+	uint64_t now, uint64_t rx_rt)
+{
+	if (n != UDPP_BEAT_LEN)
+		return;
+	uint64_t nonce = get_be64(rx + 8);
+	for (int i = 0; i < b->max; i++) {
+		struct flight *f = &b->f[i];
+		if (!f->used || f->nonce != nonce || !same_addr(&f->to, from))
+			continue;
+		uint32_t seq;
+		uint64_t dg;
+		if (!ack_seq(rx, n, nonce, &f->k, &b->mac, &seq, &dg) || seq >= (uint32_t)f->count || f->got[seq])
+			return;
+		/* the stamp, unless the wall clock was stepped meanwhile: then
+		   the time until read, which is never less */
+		double upper = (double)(now - f->sent_ns) / 1e6, rtt = upper;
+		if (rx_rt > 0) {
+			double stamped = ((double)rx_rt - (double)f->sent_rt_ns) / 1e6;
+			if (stamped >= 0 && stamped <= upper)
+				rtt = stamped;
+		}
+		if (rtt > f->timeout_ms)
+			return; /* came after the burst's time was up: lost */
+		f->digest = dg;
+		f->got[seq] = 1;
+		f->rtt[seq] = rtt;
+		f->nrecv++;
+		return;
+	}
+}
+
+static void
+beater_read(struct udp_beater *b, int fd)
+{
+	uint8_t rx[BEATER_RX_BATCH][UDPP_BEAT_LEN + 1];
+	struct sockaddr_storage from[BEATER_RX_BATCH];
+	struct iovec iov[BEATER_RX_BATCH];
+	struct mmsghdr mm[BEATER_RX_BATCH];
+	uint64_t ctl[BEATER_RX_BATCH][CMSG_SPACE(sizeof(struct timespec)) / sizeof(uint64_t) + 1];
+	for (;;) {
+		memset(mm, 0, sizeof mm);
+		for (int i = 0; i < BEATER_RX_BATCH; i++) {
+			/* one byte more than an ack, so an oversized datagram shows */
+			iov[i] = (struct iovec){ .iov_base = rx[i], .iov_len = sizeof rx[i] };
+			mm[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof from[i],
+				.msg_iov = &iov[i], .msg_iovlen = 1, .msg_control = ctl[i], .msg_controllen = sizeof ctl[i] };
+		}
+		int n = recvmmsg(fd, mm, BEATER_RX_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return; /* EAGAIN, or an ICMP error reported once */
+		}
+		uint64_t now = mono_ns();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *h = &mm[i].msg_hdr;
+			if (h->msg_flags & MSG_TRUNC)
+				continue;
+			uint64_t rx_rt = 0;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+					memcpy(&ts, CMSG_DATA(c), sizeof ts);
+					rx_rt = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+				}
+			beater_take(b, rx[i], (ssize_t)mm[i].msg_len, &from[i], now, rx_rt);
+		}
+		if (n < BEATER_RX_BATCH)
+			return;
+	}
+}
+
+int
+udp_beater_collect(struct udp_beater *b, const struct pollfd *pf, int npf,
+	void (*done)(void *arg, void *tag, const struct udp_stats *us, uint64_t digest), void *arg)
+{
+	if (b == NULL || b->used == 0)
+		return 0;
+	if (pf == NULL) {
+		if (b->fd4 >= 0)
+			beater_read(b, b->fd4);
+		if (b->fd6 >= 0)
+			beater_read(b, b->fd6);
+	}
+	for (int i = 0; pf && i < npf; i++)
+		if ((pf[i].fd == b->fd4 || pf[i].fd == b->fd6) && (pf[i].revents & (POLLIN | POLLERR)))
+			beater_read(b, pf[i].fd);
+	uint64_t now = mono_ns();
+	int completed = 0;
+	for (int i = 0; i < b->max; i++) {
+		struct flight *f = &b->f[i];
+		if (!f->used || (f->nrecv < f->count && now < f->deadline_ns))
+			continue;
+		struct udp_stats us;
+		memset(&us, 0, sizeof us);
+		burst_stats(f->count, f->got, f->rtt, f->nrecv, &us);
+		void *tag = f->tag;
+		uint64_t dg = f->digest;
+		f->used = 0;
+		b->used--;
+		completed++;
+		if (done)
+			done(arg, tag, &us, dg);
+	}
+	return completed;
 }

@@ -614,7 +614,7 @@ test_beat_wire(void **state)
    forgeries first (another nonce, another key, the wrong type or size, a
    seq never sent), then the genuine ack, twice. */
 struct fake {
-	int fd, beats, send_errors;
+	int fd, other, beats, send_errors; /* other: a second socket, another source port */
 	struct udpp_beat_key k;
 };
 
@@ -632,9 +632,9 @@ fake_ack(struct fake *f, const uint8_t *beat, uint8_t type, int nonce_delta, int
 	for (int i = 0; i < 8; i++)
 		a[16 + i] = (uint8_t)(digest >> (56 - 8 * i));
 	memcpy(key, f->k.key, sizeof key);
-	key[0] ^= (uint8_t)bad_key;
+	key[0] ^= (uint8_t)(bad_key & 1);
 	udpprobe_beat_mac(key, a, a + 24);
-	if (sendto(f->fd, a, len, 0, (const struct sockaddr *)to, tolen) != (ssize_t)len)
+	if (sendto(bad_key & 2 ? f->other : f->fd, a, len, 0, (const struct sockaddr *)to, tolen) != (ssize_t)len)
 		f->send_errors++;  /* cmocka's asserts belong to the test's own thread */
 }
 
@@ -658,6 +658,7 @@ fake_main(void *arg)
 		fake_ack(f, b, UDPP_TYPE_ACK, 0, 0, 0, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl);       /* wrong type */
 		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST_BAD, UDPP_BEAT_LEN + 1, &from, fl); /* 33 bytes */
 		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 100, 0, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl); /* never sent */
+		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 2, DIGEST_BAD, UDPP_BEAT_LEN, &from, fl);   /* other source */
 		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST1, UDPP_BEAT_LEN, &from, fl);
 		fake_ack(f, b, UDPP_TYPE_BEAT_ACK, 0, 0, 0, DIGEST1, UDPP_BEAT_LEN, &from, fl);      /* duplicate */
 		f->beats++;
@@ -665,28 +666,46 @@ fake_main(void *arg)
 }
 
 /* The prober counts only the genuine acks of its own burst. */
+/* Starts the stand-in responder on 127.0.0.1; returns its port. */
+static int
+fake_start(struct fake *f, pthread_t *t)
+{
+	memset(f, 0, sizeof *f);
+	for (int i = 0; i < UDPP_TICKET_LEN; i++)
+		f->k.ticket[i] = (uint8_t)(0xa0 + i);
+	for (int i = 0; i < UDPP_KEY_LEN; i++)
+		f->k.key[i] = (uint8_t)(3 * i);
+	f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	f->other = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(f->fd >= 0 && f->other >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(f->other, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(bind(f->fd, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(getsockname(f->fd, (struct sockaddr *)&sa, &sl), 0);
+	assert_int_equal(pthread_create(t, NULL, fake_main, f), 0);
+	return ntohs(sa.sin_port);
+}
+
+static void
+fake_stop(struct fake *f, pthread_t t)
+{
+	pthread_join(t, NULL);
+	close(f->fd);
+	close(f->other);
+}
+
 static void
 test_beat_prober_checks(void **state)
 {
 	(void)state;
-	struct fake f = { .beats = 0 };
-	for (int i = 0; i < UDPP_TICKET_LEN; i++)
-		f.k.ticket[i] = (uint8_t)(0xa0 + i);
-	for (int i = 0; i < UDPP_KEY_LEN; i++)
-		f.k.key[i] = (uint8_t)(3 * i);
-	f.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(f.fd >= 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof sa;
-	assert_int_equal(bind(f.fd, (struct sockaddr *)&sa, sl), 0);
-	assert_int_equal(getsockname(f.fd, (struct sockaddr *)&sa, &sl), 0);
+	struct fake f;
 	pthread_t t;
-	assert_int_equal(pthread_create(&t, NULL, fake_main, &f), 0);
+	int port = fake_start(&f, &t);
 	struct udp_stats s;
 	uint64_t dg = SENTINEL;
-	assert_int_equal(udpprobe_beat("127.0.0.1", ntohs(sa.sin_port), 3, 5, 150, &f.k, &s, &dg), 0);
-	pthread_join(t, NULL);
-	close(f.fd);
+	assert_int_equal(udpprobe_beat("127.0.0.1", port, 3, 5, 150, &f.k, &s, &dg), 0);
+	fake_stop(&f, t);
 	assert_int_equal(f.beats, 3);
 	assert_int_equal(f.send_errors, 0);
 	assert_int_equal(s.sent, 3);
@@ -754,6 +773,186 @@ test_beat_rate_limit(void **state)
 	udp_responder_destroy(r);
 }
 
+/* Beats in flight: what one thread collects from a beater. */
+struct ended {
+	int n;
+	void *tag[4];
+	struct udp_stats us[4];
+	uint64_t digest[4];
+	int64_t at_ms[4];
+};
+
+static void
+on_end(void *arg, void *tag, const struct udp_stats *us, uint64_t digest)
+{
+	struct ended *e = arg;
+	if (e->n < 4) {
+		e->tag[e->n] = tag;
+		e->us[e->n] = *us;
+		e->digest[e->n] = digest;
+		e->at_ms[e->n] = mw_now_ms();
+	}
+	e->n++;
+}
+
+/* Waits on the beater's sockets until want bursts have ended (at most
+   max_ms). */
+static void
+collect_until(struct udp_beater *b, struct ended *e, int want, int max_ms)
+{
+	int64_t end = mw_now_ms() + max_ms;
+	while (e->n < want && mw_now_ms() < end) {
+		struct pollfd pf[2];
+		int n = udp_beater_fds(b, pf, 2);
+		assert_true(n >= 1);
+		if (poll(pf, (nfds_t)n, 20) > 0)
+			udp_beater_collect(b, pf, n, on_end, e);
+		else
+			udp_beater_collect(b, e->n & 1 ? NULL : pf, 0, on_end, e); /* deadlines, either way */
+	}
+}
+
+static int
+tag_index(const struct ended *e, void *tag)
+{
+	for (int i = 0; i < e->n && i < 4; i++)
+		if (e->tag[i] == tag)
+			return i;
+	fail_msg("burst %p never ended", tag);
+	return -1;
+}
+
+/* Two bursts at once, IPv4 and IPv6, to two responders: each ends as soon
+   as all its beats are answered, with its own responder's digest. */
+static void
+test_beater_round_trip(void **state)
+{
+	(void)state;
+	struct udp_responder *r4 = start("127.0.0.1", 0), *r6 = start("::1", 0);
+	udp_responder_set_beat(r4, DIGEST1, 5000);
+	udp_responder_set_beat(r6, DIGEST1 + 1, 5000);
+	struct udpp_beat_key k4 = issue(r4), k6 = issue(r6);
+	struct udp_beater *b = udp_beater_create(4);
+	assert_non_null(b);
+	int t4, t6;
+	int64_t t0 = mw_now_ms();
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", udp_responder_port(r4), 3, 1000, &k4, &t4), 0);
+	assert_int_equal(udp_beater_send(b, "::1", udp_responder_port(r6), 5, 1000, &k6, &t6), 0);
+	assert_int_equal(udp_beater_in_flight(b), 2);
+	assert_true(udp_beater_deadline_ns(b) > 0);
+	struct ended e = { 0 };
+	collect_until(b, &e, 2, 2000);
+	assert_int_equal(e.n, 2);
+	int i4 = tag_index(&e, &t4), i6 = tag_index(&e, &t6);
+	all_answered(&e.us[i4], 3, 500);
+	all_answered(&e.us[i6], 5, 500);
+	assert_true(e.digest[i4] == DIGEST1 && e.digest[i6] == DIGEST1 + 1);
+	/* answered in full: not held until the deadline */
+	assert_true(e.at_ms[0] - t0 < 900 && e.at_ms[1] - t0 < 900);
+	assert_int_equal(udp_beater_in_flight(b), 0);
+	assert_true(udp_beater_deadline_ns(b) == 0);
+	udp_beater_destroy(b, NULL);
+	udp_responder_destroy(r4);
+	udp_responder_destroy(r6);
+}
+
+/* Nobody answers: the burst ends at its deadline, not before, all lost;
+   a wrong key is as good as no answer. */
+static void
+test_beater_deadline(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	struct udp_responder *r = start("127.0.0.1", 0);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r);
+	k.key[0] ^= 1;
+	struct udp_beater *b = udp_beater_create(2);
+	int t1, t2;
+	int64_t t0 = mw_now_ms();
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", ntohs(sa.sin_port), 3, 150, &k, &t1), 0);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", udp_responder_port(r), 3, 150, &k, &t2), 0);
+	struct ended e = { 0 };
+	collect_until(b, &e, 2, 2000);
+	assert_int_equal(e.n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_true(e.at_ms[i] - t0 >= 150);
+		assert_int_equal(e.us[i].sent, 3);
+		assert_int_equal(e.us[i].received, 0);
+		assert_true(e.us[i].loss == 1.0);
+		assert_true(e.digest[i] == 0);
+	}
+	struct udp_responder_stats st;
+	udp_responder_stats(r, &st);
+	assert_int_equal(st.acks, 3); /* answered, but not with a mac under our (wrong) key */
+	udp_beater_destroy(b, NULL);
+	udp_responder_destroy(r);
+	close(fd);
+}
+
+/* Forged, stale, oversized, duplicate and other-source acks do not count. */
+static void
+test_beater_checks(void **state)
+{
+	(void)state;
+	struct fake f;
+	pthread_t t;
+	int port = fake_start(&f, &t);
+	struct udp_beater *b = udp_beater_create(1);
+	int tag;
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", port, 3, 150, &f.k, &tag), 0);
+	struct ended e = { 0 };
+	collect_until(b, &e, 1, 2000);
+	fake_stop(&f, t);
+	assert_int_equal(f.beats, 3);
+	assert_int_equal(f.send_errors, 0);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.us[0].sent, 3);
+	assert_int_equal(e.us[0].received, 3);
+	assert_true(e.digest[0] == DIGEST1);
+	udp_beater_destroy(b, NULL);
+}
+
+static int drops;
+
+static void
+count_drop(void *tag)
+{
+	(void)tag;
+	drops++;
+}
+
+/* Each limit: flights, beats per burst, arguments; destroy hands back the
+   tags of bursts still in flight. */
+static void
+test_beater_limits(void **state)
+{
+	(void)state;
+	assert_null(udp_beater_create(0));
+	assert_null(udp_beater_create(UDPP_BEATER_MAX_FLIGHTS + 1));
+	struct udp_beater *b = udp_beater_create(1);
+	struct udpp_beat_key k = { { 0 }, { 0 } };
+	int tag;
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, 0, 100, &k, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, UDPP_BEATER_MAX_COUNT + 1, 100, &k, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 0, 1, 100, &k, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_send(b, "localhost", 9, 1, 100, &k, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, 1, -1, &k, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, 1, 100, NULL, &tag), MW_EINVAL);
+	assert_int_equal(udp_beater_in_flight(b), 0);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, UDPP_BEATER_MAX_COUNT, 60000, &k, &tag), 0);
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", 9, 1, 60000, &k, &tag), MW_ELIMIT);
+	assert_int_equal(udp_beater_in_flight(b), 1);
+	drops = 0;
+	udp_beater_destroy(b, count_drop);
+	assert_int_equal(drops, 1);
+	udp_beater_destroy(NULL, count_drop);
+}
+
 int
 main(void)
 {
@@ -777,6 +976,10 @@ main(void)
 		cmocka_unit_test(test_beat_prober_checks),
 		cmocka_unit_test(test_beat_bad_arguments),
 		cmocka_unit_test(test_beat_rate_limit),
+		cmocka_unit_test(test_beater_round_trip),
+		cmocka_unit_test(test_beater_deadline),
+		cmocka_unit_test(test_beater_checks),
+		cmocka_unit_test(test_beater_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
