@@ -1,12 +1,17 @@
-/* mesh: polls peers. One scheduler thread walks the peer table round-robin
-   and hands one peer at a time to a pool of poll workers, spacing the polls
-   evenly over the poll interval (interval / peers to visit, or / the
-   budget when there are more peers than the budget, so the rotation goes
-   on across intervals). A worker does one poll: GET /nodeinfo over a fresh
-   TLS connection (resumed session), a short UDP burst, and a path-MTU
-   search when one is due; it sends what it learned to the peer table in
-   one message (membership_apply_poll) and queues its rows (the poll, a
-   changed path MTU) for the store. The main thread writes queued rows in
+/* mesh: polls peers. One scheduler thread walks the peer table round-robin,
+   spacing the polls evenly over the poll interval (interval / peers to
+   visit, or / the budget when there are more peers than the budget, so
+   the rotation goes on across intervals; it wakes at most every
+   POLL_BATCH_MS and starts the polls due by then). A poll that may be
+   beats (a ticket held, no exchange due) is sent by the scheduler itself
+   from one socket and ends there when the acks carry the digest we knew:
+   no thread hand-off, no connection. Every other poll, and a beaten one
+   that must go on (no answer, news, a path MTU due), goes to a pool of
+   poll workers. A worker does one poll: GET /nodeinfo over a fresh TLS
+   connection (resumed session), a short UDP burst, and a path-MTU search
+   when one is due. Either way, what was learned goes to the peer table in
+   one message (membership_apply_poll) and the rows (the poll, a changed
+   path MTU) are queued for the store. The main thread writes queued rows in
    batches (one transaction, so far fewer than one fsync per poll).
    Workers never touch SQLite; the scheduler never blocks on the network.
    The main thread also reads CPU pressure once a second (the overload
@@ -18,11 +23,13 @@
 #include <cjson/cJSON.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -44,11 +51,22 @@ struct pmtu_queued {
 	struct pmtu_row row;
 };
 
+/* One poll: the peer (a copy), and when the scheduler has beaten it
+   already, what the beats found. */
+struct poll_job {
+	struct peer p;
+	int64_t at;             /* wall clock when the poll began */
+	int beaten;             /* beats were sent: us holds their figures */
+	int beat_answered;      /* ... and they answered with the digest we knew */
+	struct udp_stats us;
+	struct poll_job *next;  /* the scheduler's hand-off list */
+};
+
 struct poll_worker {
 	struct mesh *mesh;
 	pthread_t thread;
-	pthread_cond_t ready; /* job set, or stopping */
-	struct peer *job;     /* the peer to poll, or NULL */
+	pthread_cond_t ready;    /* job set, or stopping */
+	struct poll_job *job;    /* the poll to make, or NULL */
 };
 
 /* The mesh: written by the main thread (create, start, flush, stop),
@@ -71,7 +89,10 @@ struct mesh {
 
 	pthread_mutex_t lock;        /* guards the workers' jobs and the idle list, the batch and stats */
 	pthread_cond_t worker_idle;  /* a worker joined the idle list */
-	pthread_cond_t wake;         /* the scheduler's sleep (monotonic); signalled at stop */
+	int wake_fd;                 /* eventfd: wakes the scheduler (a worker idle while it waits, stop) */
+	int sched_waiting;           /* under lock: the scheduler waits for an idle worker */
+	struct udp_beater *beater;   /* the scheduler's beats in flight (scheduler thread only) */
+	struct poll_job *handoff;    /* scheduler only: beaten polls that go on over HTTPS */
 	struct poll_row *batch;      /* results waiting for the store */
 	int batch_n, batch_cap;
 	struct pmtu_queued *pmtu_batch; /* PMTU changes waiting for the store */
@@ -100,6 +121,17 @@ struct mesh {
    when the poll's small beats went unanswered too: then nothing small
    passes either, which is not what a shrunken path looks like. */
 #define STALL_PMTU_PER_MIN 6
+
+/* Bursts of beats the scheduler may have in flight at once; past that, a
+   poll's beats go out from a worker. A burst lasts until the turn after
+   its acks came (at most BEAT_TIMEOUT_MS plus a turn): 256 is several
+   hundred polls per second. */
+#define MESH_BEATS_IN_FLIGHT 256
+
+/* The scheduler wakes at most once per this many ms to start the polls
+   that are due (a poll may start up to this late; each still comes once
+   per interval): at 25 polls/s a wake-up starts about six. */
+#define POLL_BATCH_MS 250
 
 static void save_peers(struct mesh *m);
 
@@ -224,7 +256,7 @@ mesh_create(struct node *n, char *err, size_t errlen)
 	pthread_mutex_init(&m->lock, NULL);
 	mw_bucket_init(&m->stall_pmtu, STALL_PMTU_PER_MIN / 60.0, STALL_PMTU_PER_MIN);
 	pthread_cond_init(&m->worker_idle, NULL);
-	mw_cond_init_mono(&m->wake);
+	m->wake_fd = -1;
 	struct membership_opts mo = {
 		.self_id = n->id,
 		.max_peers = c->max_peers,
@@ -434,6 +466,9 @@ measure_pmtu(const struct peer *p, const char *ip, struct poll_outcome *o)
 	return p->pmtu.value != pi->value || p->pmtu.black_hole != pi->black_hole;
 }
 
+/* How long a burst of beats waits for its acks. */
+#define BEAT_TIMEOUT_MS 200
+
 /* How long beats are answered after the main thread last said this node
    is healthy (it says so every second, from mesh_flush): a node whose main
    loop is stuck stops acking, and its pollers fall back to HTTPS. */
@@ -488,21 +523,20 @@ take_udp(struct poll_result *r, const struct udp_stats *us)
    another digest, an exchange due) the poll goes on over HTTPS, keeping
    the UDP figures. Returns 1 when the beats answered the poll, with *us
    filled whenever beats were sent (*sent 1). */
+/* Whether this poll of p may be beats (a ticket held, no exchange due). */
 static int
-beat_poll(struct mesh *m, const struct peer *p, const char *ip, struct udp_stats *us, int *sent)
+beat_due(struct mesh *m, const struct peer *p)
 {
 	const struct config *c = &m->node->cfg;
-	*sent = 0;
-	if (!p->beat_ok || p->id[0] == '\0' || p->quarantined || p->state != PEER_ALIVE || c->udp_probes <= 0 ||
-	    p->beats + 1 >= c->exchange_every || meshtargets_wants_results(m->mtargets, p->id))
-		return 0;
-	struct udpp_beat_key k;
-	memcpy(k.ticket, p->beat_ticket, sizeof k.ticket);
-	memcpy(k.key, p->beat_key, sizeof k.key);
-	uint64_t digest = p->beat_digest;
-	if (udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &k, us, &digest) != 0)
-		return 0;
-	*sent = 1;
+	return p->beat_ok && p->id[0] != '\0' && !p->quarantined && p->state == PEER_ALIVE && c->udp_probes > 0 &&
+	       p->beats + 1 < c->exchange_every && !meshtargets_wants_results(m->mtargets, p->id);
+}
+
+/* Counts what a burst of beats found; returns whether they answered the
+   poll (answered with the digest p's last exchange gave). */
+static int
+beat_verdict(struct mesh *m, const struct peer *p, const struct udp_stats *us, uint64_t digest)
+{
 	int answered = us->received > 0;
 	pthread_mutex_lock(&m->lock);
 	if (!answered)
@@ -511,6 +545,30 @@ beat_poll(struct mesh *m, const struct peer *p, const char *ip, struct udp_stats
 		m->stats.beats_stale++;
 	pthread_mutex_unlock(&m->lock);
 	return answered && digest == p->beat_digest;
+}
+
+static void
+beat_key_of(const struct peer *p, struct udpp_beat_key *k)
+{
+	memcpy(k->ticket, p->beat_ticket, sizeof k->ticket);
+	memcpy(k->key, p->beat_key, sizeof k->key);
+}
+
+/* Beats on the worker's thread (when the scheduler could not send them). */
+static int
+beat_poll(struct mesh *m, const struct peer *p, const char *ip, struct udp_stats *us, int *sent)
+{
+	const struct config *c = &m->node->cfg;
+	*sent = 0;
+	if (!beat_due(m, p))
+		return 0;
+	struct udpp_beat_key k;
+	beat_key_of(p, &k);
+	uint64_t digest = p->beat_digest;
+	if (udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, BEAT_TIMEOUT_MS, &k, us, &digest) != 0)
+		return 0;
+	*sent = 1;
+	return beat_verdict(m, p, us, digest);
 }
 
 /* SWIM's indirect probe: before a failed poll makes p dead, ask up to
@@ -701,25 +759,34 @@ stall_pmtu_ok(struct mesh *m)
 	return ok;
 }
 
+/* A poll's outcome, nothing measured yet; id is the peer's id as scheduled. */
+static void
+outcome_init(struct poll_outcome *o, const struct poll_job *job, const char *id)
+{
+	memset(o, 0, sizeof *o);
+	o->id = id;
+	o->ip = job->p.ip;
+	o->fqdn = job->p.fqdn;
+	o->port = job->p.port;
+	struct poll_result *r = &o->r;
+	r->connect_ms = r->tls_ms = r->ttfb_ms = r->total_ms = -1;
+	r->at = job->at;
+}
+
 /* One poll of peer p (a copy); runs on a worker thread. What it learns
    goes to the peer table in one message at the end
    (membership_apply_poll), and its rows to the store's queue. */
 static void
-poll_peer(struct mesh *m, struct peer *p)
+poll_peer(struct mesh *m, struct poll_job *job)
 {
+	struct peer *p = &job->p;
 	struct node *n = m->node;
 	const struct config *c = &n->cfg;
 	char polled_id[37]; /* p->id as scheduled; a seed's copy learns its id below */
 	snprintf(polled_id, sizeof polled_id, "%s", p->id);
 	struct poll_outcome o;
-	memset(&o, 0, sizeof o);
-	o.id = polled_id;
-	o.ip = p->ip;
-	o.fqdn = p->fqdn;
-	o.port = p->port;
+	outcome_init(&o, job, polled_id);
 	struct poll_result *r = &o.r;
-	r->connect_ms = r->tls_ms = r->ttfb_ms = r->total_ms = -1;
-	r->at = mw_wall_s();
 	char ip[64];
 	snprintf(ip, sizeof ip, "%s", p->ip);
 	struct https_result hr = {0};
@@ -733,7 +800,15 @@ poll_peer(struct mesh *m, struct peer *p)
 		snprintf(r->detail, sizeof r->detail, "cannot resolve %.100s", p->fqdn);
 		goto done;
 	}
-	if (beat_poll(m, p, ip, &beat_us, &beat_sent)) {
+	int beat_answered;
+	if (job->beaten) {
+		beat_us = job->us;
+		beat_sent = 1;
+		beat_answered = job->beat_answered;
+	} else {
+		beat_answered = beat_poll(m, p, ip, &beat_us, &beat_sent);
+	}
+	if (beat_answered) {
 		r->ok = 1;
 		r->beat = 1;
 		take_udp(r, &beat_us);
@@ -874,8 +949,9 @@ poll_peer(struct mesh *m, struct peer *p)
 		memcpy(k.ticket, o.beat_ticket, sizeof k.ticket);
 		memcpy(k.key, o.beat_key, sizeof k.key);
 		uint64_t digest = o.beat_digest;
-		int rc2 = o.beat_issued ? udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &k, &us, &digest)
-		                        : udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, 200, &us);
+		int rc2 = o.beat_issued ? udpprobe_beat(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, BEAT_TIMEOUT_MS, &k,
+		                                        &us, &digest)
+		                        : udpprobe_burst(ip, p->port, c->udp_probes, c->udp_probe_spacing_ms, BEAT_TIMEOUT_MS, &us);
 		if (rc2 == 0)
 			take_udp(r, &us);
 	}
@@ -933,29 +1009,24 @@ worker_main(void *arg)
 		if (m->stopping)
 			break;
 		m->idle[m->nidle++] = (int)(w - m->workers);
-		pthread_cond_signal(&m->worker_idle);
+		if (m->sched_waiting) {
+			m->sched_waiting = 0;
+			if (eventfd_write(m->wake_fd, 1) != 0)
+				log_debug("mesh", "could not wake the scheduler: %s", strerror(errno));
+		}
 		while (w->job == NULL && !m->stopping)
 			pthread_cond_wait(&w->ready, &m->lock);
 		if (m->stopping)
 			break; /* a job handed over just now is freed by mesh_stop */
-		struct peer *p = w->job;
+		struct poll_job *job = w->job;
 		w->job = NULL;
 		pthread_mutex_unlock(&m->lock);
-		poll_peer(m, p);
-		free(p);
+		poll_peer(m, job);
+		free(job);
 		pthread_mutex_lock(&m->lock);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return NULL;
-}
-
-static void
-sleep_until(struct mesh *m, int64_t deadline_ms)
-{
-	pthread_mutex_lock(&m->lock);
-	while (!m->stopping && mw_cond_wait_until(&m->wake, &m->lock, deadline_ms) == 0)
-		;
-	pthread_mutex_unlock(&m->lock);
 }
 
 /* Spacing between two polls: the interval over the peers to visit (or
@@ -970,14 +1041,124 @@ poll_gap_ms(struct mesh *m)
 	return (int64_t)c->poll_interval_s * 1000 / (visits > 0 ? visits : 1);
 }
 
+/* A burst of beats the scheduler sent has ended (scheduler thread). When
+   it answered the poll and nothing else is due, the poll ends here: no
+   worker, no thread hand-off. Otherwise the poll goes on over HTTPS (or
+   measures the path MTU) on a worker, with the beats' figures. */
+static void
+beat_ended(void *arg, void *tag, const struct udp_stats *us, uint64_t digest)
+{
+	struct mesh *m = arg;
+	struct poll_job *job = tag;
+	struct peer *p = &job->p;
+	job->beaten = 1;
+	job->us = *us;
+	job->beat_answered = beat_verdict(m, p, us, digest);
+	if (!job->beat_answered || p->pmtu_due || p->pmtu.value == 0) {
+		job->next = m->handoff;
+		m->handoff = job;
+		return;
+	}
+	struct poll_outcome o;
+	outcome_init(&o, job, p->id);
+	struct poll_result *r = &o.r;
+	r->ok = 1;
+	r->beat = 1;
+	take_udp(r, us);
+	o.at = mw_wall_s();
+	struct poll_applied a;
+	membership_apply_poll(m->members, &o, &a);
+	queue_results(m, &a, NULL, 0);
+	free(job);
+}
+
+/* The scheduler's only wait: until deadline_ms (monotonic), a burst's
+   deadline, or a wake-up (a worker idle while it waits for one, stop);
+   then ends the bursts that are done. It does not wake for acks: the
+   kernel stamps them as they come, and they are read at the next turn. */
+static void
+sched_wait(struct mesh *m, int64_t deadline_ms)
+{
+	struct pollfd pf = { .fd = m->wake_fd, .events = POLLIN };
+	int64_t wait_ms = deadline_ms - mw_now_ms();
+	uint64_t bd = udp_beater_deadline_ns(m->beater);
+	if (bd) {
+		int64_t left = ((int64_t)bd / 1000000 + 1) - mw_now_ms();
+		if (left < wait_ms)
+			wait_ms = left;
+	}
+	if (wait_ms < 0)
+		wait_ms = 0;
+	if (poll(&pf, 1, (int)wait_ms) > 0) {
+		eventfd_t v;
+		(void)eventfd_read(m->wake_fd, &v);
+	}
+	udp_beater_collect(m->beater, NULL, 0, beat_ended, m);
+}
+
+/* Hands job to an idle worker, waiting for one (and meanwhile ending
+   bursts of beats) while every worker is busy, or as many polls are in
+   flight as an overloaded machine is allowed. Returns 0, or -1 when the
+   node is stopping (job not taken). */
+static int
+dispatch(struct mesh *m, struct poll_job *job)
+{
+	const struct config *c = &m->node->cfg;
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && (m->nidle == 0 || (m->nworkers - m->nidle >= c->overload_poll_concurrency &&
+	                                              __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED)))) {
+		m->sched_waiting = 1;
+		pthread_mutex_unlock(&m->lock);
+		sched_wait(m, mw_now_ms() + 1000); /* the overload flag may clear without a wake-up */
+		pthread_mutex_lock(&m->lock);
+	}
+	m->sched_waiting = 0;
+	int rc = -1;
+	if (!m->stopping) {
+		struct poll_worker *w = &m->workers[m->idle[--m->nidle]];
+		w->job = job;
+		pthread_cond_signal(&w->ready);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+/* Starts the poll of job: beats sent from here when the poll may be beats
+   (the scheduler collects them), else on a worker. Returns 0 when the job
+   was taken. */
+static int
+start_poll(struct mesh *m, struct poll_job *job)
+{
+	const struct config *c = &m->node->cfg;
+	job->at = mw_wall_s();
+	if (m->beater && c->udp_probe_spacing_ms == 0 && c->udp_probes <= UDPP_BEATER_MAX_COUNT && job->p.ip[0] &&
+	    beat_due(m, &job->p)) {
+		struct udpp_beat_key k;
+		beat_key_of(&job->p, &k);
+		if (udp_beater_send(m->beater, job->p.ip, job->p.port, c->udp_probes, BEAT_TIMEOUT_MS, &k, job) == 0)
+			return 0;
+	}
+	return dispatch(m, job);
+}
+
 static void *
 scheduler_main(void *arg)
 {
 	struct mesh *m = arg;
 	const struct config *c = &m->node->cfg;
 	int64_t prev = mw_now_ms(), next = prev; /* when the last poll was due, when the next is */
+	int64_t woke = prev; /* when the last wait ended */
 	int idle = 1; /* the last turn found nothing to poll (and the first turn polls at once) */
 	while (!m->stopping) {
+		/* polls the beats handed on come first */
+		if (m->handoff) {
+			struct poll_job *job = m->handoff;
+			m->handoff = job->next;
+			if (dispatch(m, job) != 0)
+				free(job);
+			continue;
+		}
 		/* The next poll is due one gap after the last, and the gap is
 		   taken again at least every second while waiting: a node that
 		   knew one peer and has just heard of fifty polls the newcomers
@@ -988,31 +1169,29 @@ scheduler_main(void *arg)
 		if (next < now - 1000)
 			prev = next = now; /* fell behind (slow workers): do not burst to catch up */
 		if (now < next) {
-			sleep_until(m, next < now + 1000 ? next : now + 1000);
+			/* polls due within POLL_BATCH_MS of the last wake-up wait
+			   for the next one: fewer wake-ups, never a poll early */
+			int64_t until = next < woke + POLL_BATCH_MS ? woke + POLL_BATCH_MS : next;
+			sched_wait(m, until < now + 1000 ? until : now + 1000);
+			woke = mw_now_ms();
 			continue;
 		}
 		prev = next;
-		struct peer *p = malloc(sizeof *p);
-		if (p && membership_next_poll(m->members, c->dead_poll_every, p) == 0) {
-			pthread_mutex_lock(&m->lock);
-			/* every worker busy, or as many polls in flight as an
-			   overloaded machine is allowed: wait for one to finish */
-			while (!m->stopping && (m->nidle == 0 || (m->nworkers - m->nidle >= c->overload_poll_concurrency &&
-			                                              __atomic_load_n(&m->overloaded, __ATOMIC_RELAXED))))
-				pthread_cond_wait(&m->worker_idle, &m->lock);
-			if (!m->stopping) {
-				struct poll_worker *w = &m->workers[m->idle[--m->nidle]];
-				w->job = p;
-				p = NULL;
-				pthread_cond_signal(&w->ready);
-			}
-			pthread_mutex_unlock(&m->lock);
-			idle = 0; /* stopping with p still ours: the peer stays marked in flight, which no longer matters */
+		struct poll_job *job = calloc(1, sizeof *job);
+		if (job && membership_next_poll(m->members, c->dead_poll_every, &job->p) == 0) {
+			if (start_poll(m, job) == 0)
+				job = NULL;
+			idle = 0; /* stopping with the job still ours: the peer stays marked in flight, which no longer matters */
 		} else {
 			next = prev + 200; /* nothing to poll yet */
 			idle = 1;
 		}
-		free(p);
+		free(job);
+	}
+	while (m->handoff) {
+		struct poll_job *job = m->handoff;
+		m->handoff = job->next;
+		free(job);
 	}
 	return NULL;
 }
@@ -1024,6 +1203,16 @@ mesh_start(struct mesh *m, char *err, size_t errlen)
 	m->udp = udp_responder_create(n->cfg.listen_addr, n->cfg.listen_port, err, errlen);
 	if (m->udp == NULL || udp_responder_start(m->udp, err, errlen) != MW_OK)
 		return MW_EIO;
+	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->wake_fd < 0) {
+		snprintf(err, errlen, "cannot make the scheduler's eventfd: %s", strerror(errno));
+		return MW_EIO;
+	}
+	m->beater = udp_beater_create(MESH_BEATS_IN_FLIGHT);
+	if (m->beater == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MW_ENOMEM;
+	}
 	int nw = n->cfg.poll_concurrency;
 	m->workers = calloc((size_t)nw, sizeof *m->workers);
 	m->idle = calloc((size_t)nw, sizeof *m->idle);
@@ -1080,10 +1269,13 @@ mesh_stop(struct mesh *m)
 	for (int i = 0; i < m->nworkers; i++)
 		pthread_cond_signal(&m->workers[i].ready);
 	pthread_cond_broadcast(&m->worker_idle);
-	pthread_cond_broadcast(&m->wake);
+	if (m->wake_fd >= 0 && eventfd_write(m->wake_fd, 1) != 0)
+		log_warn_errno("mesh", "could not wake the poll scheduler");
 	pthread_mutex_unlock(&m->lock);
 	if (m->started)
 		pthread_join(m->scheduler, NULL);
+	udp_beater_destroy(m->beater, free); /* bursts in flight: their jobs */
+	m->beater = NULL;
 	for (int i = 0; i < m->nworkers; i++) {
 		struct poll_worker *w = &m->workers[i];
 		pthread_join(w->thread, NULL);
@@ -1116,7 +1308,8 @@ mesh_destroy(struct mesh *m)
 	free(m->batch);
 	free(m->pmtu_batch);
 	pthread_cond_destroy(&m->worker_idle);
-	pthread_cond_destroy(&m->wake);
+	if (m->wake_fd >= 0)
+		close(m->wake_fd);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
