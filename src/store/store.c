@@ -1106,8 +1106,8 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 		int ni = store_inventory_changes_count_locked(st);
 		if (d <= 0 && ni > nb)
 			d = store_inventory_shed_changes_locked(st, shed_rows(ni, 200, c, size));
-		if (d <= 0 && nl > nb)
-			d = shed_origins_locked(st, shed_rows(nl, 200, c, size));
+		if (d <= 0 && nl > nb && (d = shed_origins_locked(st, shed_rows(nl, 200, c, size))) > 0)
+			st->cap_matrix_rows += d;
 		if (d <= 0)
 			d = store_bind_exec_locked(st,
 			    "DELETE FROM polls_5m WHERE rowid IN (SELECT rowid FROM polls_5m ORDER BY bucket LIMIT ?1)",
@@ -1121,8 +1121,8 @@ shed_locked(struct store *st, int64_t target, int64_t chunk)
 			    200);
 		if (d <= 0)
 			d = store_discovery_shed_locked(st, 2000);
-		if (d <= 0 && nl > 0)
-			d = shed_origins_locked(st, 200);
+		if (d <= 0 && nl > 0 && (d = shed_origins_locked(st, 200)) > 0)
+			st->cap_matrix_rows += d;
 		if (d <= 0) /* ended alerts; active ones are state, never shed */
 			d = store_bind_exec_locked(st,
 			    "DELETE FROM alerts WHERE rowid IN (SELECT rowid FROM alerts WHERE state = 'resolved' ORDER BY id LIMIT ?1)",
@@ -1209,6 +1209,21 @@ store_set_size_cap(struct store *st, int64_t max_bytes)
 	LOCKED(st, (set_size_cap_locked(st, max_bytes), 0));
 }
 
+/* A reporting node whose cap cannot hold the latest cells of every origin
+   loses whole origins from its matrix: said plainly, not at info level
+   among the routine removals. */
+static void
+warn_matrix_cut_locked(struct store *st, int64_t size)
+{
+	if (st->cap_matrix_rows <= 0)
+		return;
+	int cells = store_int_query_locked(st, "SELECT COUNT(*) FROM cells_latest");
+	log_warn("db", "size cap %lld bytes: %lld latest cells of reporting origins removed to stay under it "
+	               "(%d kept, %lld bytes now): the mesh matrix does not fit; raise db_max_bytes",
+	    (long long)st->cap_bytes, (long long)st->cap_matrix_rows, cells, (long long)size);
+	st->cap_matrix_rows = 0;
+}
+
 void
 store_cap_check_locked(struct store *st)
 {
@@ -1250,6 +1265,7 @@ store_cap_check_locked(struct store *st)
 			log_warn("db", "write transactions of up to %lld bytes leave the %lld-byte cap little room for history "
 			               "(%lld bytes left after removing what can go): raise db_max_bytes",
 			    (long long)st->cap_txn_max, (long long)st->cap_bytes, (long long)after);
+		warn_matrix_cut_locked(st, after);
 		st->cap_rows = 0;
 		st->cap_logged_ms = ms;
 	}
@@ -1295,6 +1311,7 @@ maintain_locked(struct store *st, int64_t now, int64_t raw_keep_s, int64_t keep_
 	if (store_size_bytes(st) > max_bytes)
 		ms->capped = shed_locked(st, max_bytes, 0);
 	ms->size_after = store_size_bytes(st);
+	warn_matrix_cut_locked(st, ms->size_after);
 	return 0;
 }
 

@@ -27,6 +27,7 @@ struct store {
 	int64_t cap_txn_max;    /* ... lately, decaying */
 	int64_t cap_last_size;  /* database + WAL after the last check */
 	int64_t cap_rows, cap_logged_ms; /* rows removed since the last log line */
+	int64_t cap_matrix_rows;          /* of those, latest cells of report origins (the mesh matrix) */
 };
 
 /* Evaluates expr with the lock held; the pattern every query follows.

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "meshwatch/json.h"
 #include "meshwatch/limits.h"
@@ -855,6 +856,59 @@ test_latest_cells_grow(void **state)
 	free(out);
 }
 
+/* A cap too small for the matrix: whole origins' latest cells go, oldest
+   report first, and the log says the matrix does not fit. */
+static void
+test_size_cap_cuts_matrix_loudly(void **state)
+{
+	struct fx *f = *state;
+	enum { NORIGINS = 4, NCELLS = 500 };
+	int64_t t = mw_wall_s();
+	struct report_cell *cs = calloc(NCELLS, sizeof *cs);
+	assert_non_null(cs);
+	for (int i = 0; i < NCELLS; i++) {
+		snprintf(cs[i].peer, sizeof cs[i].peer, "%08d-2222-4333-8444-555555555555", i);
+		snprintf(cs[i].fqdn, sizeof cs[i].fqdn, "p%d.test", i);
+		cs[i].t = t;
+		cs[i].state = 1;
+		cs[i].rtt_ms = cs[i].loss = cs[i].total_ms = -1;
+	}
+	static const char *const ids[NORIGINS] = {ID_A, ID_B, ID_C, "dddddddd-2222-4333-8444-555555555555"};
+	for (int k = 0; k < NORIGINS; k++) {
+		struct report_origin o = origin(ids[k], "o.test", 1, t - NORIGINS + k);
+		assert_int_equal(store_report_insert(f->st, &o, cs, NCELLS, 10, NCELLS, t - NORIGINS + k), 0);
+	}
+	free(cs);
+	struct maint_stats ms;
+	assert_int_equal(store_maintain(f->st, t, 86400, 30 * 86400, 100 * 1024 * 1024, &ms), 0);
+	int64_t before = store_size_bytes(f->st);
+	char logf[] = "/tmp/mw-test-log-XXXXXX";
+	int lfd = mkstemp(logf);
+	assert_true(lfd >= 0);
+	int saved = dup(STDERR_FILENO);
+	dup2(lfd, STDERR_FILENO);
+	int rc = store_maintain(f->st, t, 86400, 30 * 86400, before / 3, &ms);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	assert_int_equal(rc, 0);
+	assert_true(ms.capped > 0);
+	char buf[2048] = "";
+	ssize_t n = pread(lfd, buf, sizeof buf - 1, 0);
+	close(lfd);
+	unlink(logf);
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "the mesh matrix does not fit; raise db_max_bytes"));
+	/* the origin that reported first lost its cells, the newest kept all */
+	struct report_cell *out = NULL;
+	int got = 0;
+	assert_int_equal(store_report_latest(f->st, ids[0], NCELLS, &out, &got), 0);
+	free(out);
+	assert_true(got < NCELLS);
+	assert_int_equal(store_report_latest(f->st, ids[NORIGINS - 1], NCELLS, &out, &got), 0);
+	free(out);
+	assert_int_equal(got, NCELLS);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -868,6 +922,7 @@ main(void)
 	    T(test_forget_with_origin),
 	    T(test_size_cap_sheds_stale_first),
 	    T(test_size_cap_sheds_oldest_changes),
+	    T(test_size_cap_cuts_matrix_loudly),
 	    T(test_migration_to_12),
 	    T(test_latest_cells_grow),
 	    cmocka_unit_test(test_parse_parts),
