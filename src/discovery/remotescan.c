@@ -1,8 +1,8 @@
 /* remotescan: scans run by another member of the mesh for this node, and
    the follower thread that mirrors them (see remotescan.h).
 
-   The follower thread wakes every REMOTE_SCAN_POLL_MS (or when a scan is
-   submitted), reads this node's remote scans that are still queued or
+   The follower thread wakes every REMOTE_SCAN_POLL_MS while it follows a
+   scan (and when one is submitted; with none, it sleeps until then), reads this node's remote scans that are still queued or
    running (at most REMOTE_SCANS_FOLLOW_MAX) and asks each one's node for
    it with a signed GET /mesh/scans/{id}. It may block on those requests;
    nothing else waits for it. It alone owns the follow table. Every write
@@ -494,7 +494,8 @@ follow_one(struct remotescan *rs, const struct scan_row *row, struct follow *f)
 	}
 }
 
-static void
+/* Returns how many scans it follows (-1: the store could not say). */
+static int
 follow_round(struct remotescan *rs)
 {
 	struct scan_row *rows = NULL;
@@ -502,7 +503,7 @@ follow_round(struct remotescan *rs)
 	if (store_scans_remote_active(rs->n->store, REMOTE_SCANS_FOLLOW_MAX, &rows, &n) != 0) {
 		log_warn("db", "cannot read the remote scans to follow");
 		free(rows);
-		return;
+		return -1;
 	}
 	follow_prune(rs, rows, n);
 	for (int i = 0; i < n && !rs->stop; i++) {
@@ -511,6 +512,7 @@ follow_round(struct remotescan *rs)
 			follow_one(rs, &rows[i], f);
 	}
 	free(rows);
+	return n;
 }
 
 static void *
@@ -519,16 +521,22 @@ follower_main(void *arg)
 	struct remotescan *rs = arg;
 	pthread_setname_np(pthread_self(), "mw-remotescan");
 	pthread_mutex_lock(&rs->lock);
+	int following = 1; /* the first round looks for scans left from the last run */
 	while (!rs->stop) {
+		/* nothing to follow: a scan comes only through remotescan_submit,
+		   which kicks, so there is nothing to look at until then */
 		int64_t deadline = mw_now_ms() + REMOTE_SCAN_POLL_MS;
-		while (!rs->stop && !rs->kick)
-			if (mw_cond_wait_until(&rs->wake, &rs->lock, deadline))
+		while (!rs->stop && !rs->kick) {
+			if (!following)
+				pthread_cond_wait(&rs->wake, &rs->lock);
+			else if (mw_cond_wait_until(&rs->wake, &rs->lock, deadline))
 				break;
+		}
 		if (rs->stop)
 			break;
 		rs->kick = 0;
 		pthread_mutex_unlock(&rs->lock);
-		follow_round(rs);
+		following = follow_round(rs) != 0;
 		pthread_mutex_lock(&rs->lock);
 	}
 	pthread_mutex_unlock(&rs->lock);
