@@ -1004,6 +1004,7 @@ worker_main(void *arg)
 {
 	struct poll_worker *w = arg;
 	struct mesh *m = w->mesh;
+	pthread_setname_np(pthread_self(), "mw-poll");
 	pthread_mutex_lock(&m->lock);
 	for (;;) {
 		if (m->stopping)
@@ -1147,6 +1148,7 @@ scheduler_main(void *arg)
 {
 	struct mesh *m = arg;
 	const struct config *c = &m->node->cfg;
+	pthread_setname_np(pthread_self(), "mw-sched");
 	int64_t prev = mw_now_ms(), next = prev; /* when the last poll was due, when the next is */
 	int64_t woke = prev; /* when the last wait ended */
 	int idle = 1; /* the last turn found nothing to poll (and the first turn polls at once) */
