@@ -32,7 +32,13 @@
 # without Prometheus, before and after its window); PROM_IN (B: the
 # scenarios that run Prometheus, e.g. "A B"); CONVERGE_MAX (seconds to wait
 # for convergence, default 60 + 15 intervals); HTTP_THREADS (16); PORT
-# (8443); KEEP=1; MESHWATCH (binary; default build-bench/meshwatch).
+# (8443); KEEP=1; MESHWATCH (binary; default build-bench/meshwatch);
+# MESHWATCH_DB_MAX_BYTES (104857600 for every node: the reporting node's
+# latest cells of a 200-node matrix alone take about 9 MB, more than the
+# shipped 10 MB cap leaves, and it would cut whole origins); MESH_SECRET
+# (a bench value unless set: signed reports are taken from every member,
+# not only from those the reporting node has polled already, as a real
+# deployment runs).
 # What each figure means: test/bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -58,6 +64,8 @@ done
 for v in A_NODES B_NODES; do [ "${!v}" -ge 3 ] && [ "${!v}" -le 500 ] || die "$v must be between 3 and 500"; done
 [ -z "${CONVERGE_MAX:-}" ] || posint CONVERGE_MAX "$CONVERGE_MAX"
 MESHWATCH=${MESHWATCH:-$ROOT/build-bench/meshwatch}
+export MESHWATCH_DB_MAX_BYTES=${MESHWATCH_DB_MAX_BYTES:-104857600}
+export MESH_SECRET=${MESH_SECRET:-prometheus-bench-mesh-secret}
 export MESHWATCH_LOG_LEVEL=${MESHWATCH_LOG_LEVEL:-warn}
 POLL_WORKERS=${MESHWATCH_POLL_CONCURRENCY:-8}
 for tool in curl python3 ss awk gzip prometheus prometheus-node-exporter; do
@@ -204,6 +212,7 @@ run_scenario() { # name nodes interval
 	say "== scenario $name: $n nodes, --poll-interval $iv s, MESHWATCH_REPORT_INTERVAL $REPORT_INTERVAL (senders), --http-threads $HTTP_THREADS =="
 	say "  nodes:       $(node_ip 1)..$(node_ip "$n"):$PORT, ring seeds; n1.test is the reporting node of the $((n - 1)) others (reporting.json)"
 	say "               $(pressure_note)"
+	say "               db_max_bytes $MESHWATCH_DB_MAX_BYTES, MESH_SECRET set (signed mesh requests and reports)"
 	mesh_check "$n"
 	printf '{"servers":[{"server_fqdn":"n1.test","server_ip":"%s","port":%d}]}\n' "$(node_ip 1)" "$PORT" >"$d/reporting.json"
 	t0=$EPOCHREALTIME
