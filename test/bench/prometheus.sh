@@ -200,7 +200,7 @@ anchors() {
 node_extra_args() { [ "$1" = 1 ] || EXTRA_ARGS=(--reporting "$SCEN_DIR/reporting.json"); }
 CRASHED=0
 run_scenario() { # name nodes interval
-	local name=$1 n=$2 iv=$3 d i j p pending t0 cmax ord conv sd up cells want_cells
+	local name=$1 n=$2 iv=$3 d i j p pending t0 cmax ord conv sd up cells cells_up want_cells
 	SCEN=$name d="$T/$name" SCEN_DIR="$T/$name"
 	mkdir -p "$d"
 	cmax=${CONVERGE_MAX:-$((60 + 15 * iv))}
@@ -259,27 +259,33 @@ run_scenario() { # name nodes interval
 
 	# convergence: node 1's service discovery lists all N, the measured
 	# ordinary node has N-1 peers up, and the reporting node's matrix has
-	# every cell (its own row plus N-1 reports of N-1 peers)
+	# every cell (its own row plus N-1 reports of N-1 peers), at least
+	# 99.5 % of them up (at 200 nodes on two CPUs a few pairs are always
+	# between a missed poll and the next: the series exist all the same)
 	want_cells=$((n * (n - 1)))
 	say "  converging:  waiting (at most $cmax s) for /api/prometheus/sd = $n, n$ord's meshwatch_peer_up = 1 for $((n - 1)) peers,"
-	say "               n1's matrix meshwatch_mesh_up = 1 for all $want_cells cells"
+	say "               n1's matrix meshwatch_mesh_up for all $want_cells cells, >= 99.5 % of them 1"
 	conv=""
 	while awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="$cmax" 'BEGIN {exit !(b - a < m)}'; do
 		sd=$(auth "https://$(node_ip 1):$PORT/api/prometheus/sd" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0)
 		up=$(count_metric "$ord" '^meshwatch_peer_up\{.*\} 1$')
-		cells=0
-		[ "$sd" != "$n" ] || [ "$up" != $((n - 1)) ] || cells=$(count_metric 1 '^meshwatch_mesh_up\{.*\} 1$')
-		if [ "$cells" = "$want_cells" ]; then
+		cells=0 cells_up=0
+		if [ "$sd" = "$n" ] && [ "$up" = $((n - 1)) ]; then
+			read -r cells cells_up < <(auth --max-time 180 "https://$(node_ip 1):$PORT/metrics" |
+				awk '/^meshwatch_mesh_up\{/ {c++; if ($NF == 1) u++} END {print c + 0, u + 0}')
+		fi
+		if [ "$cells" = "$want_cells" ] && [ $((cells_up * 1000)) -ge $((want_cells * 995)) ]; then
 			conv=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b - a}')
 			break
 		fi
-		printf '               +%3.0f s: sd %s, n%s peers up %s, matrix cells up %s\n' \
-			"$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" "$sd" "$ord" "$up" "$cells"
+		printf '               +%3.0f s: sd %s, n%s peers up %s, matrix cells %s, up %s\n' \
+			"$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" "$sd" "$ord" "$up" "$cells" "$cells_up"
 		sleep $((iv < 5 ? 2 : 5))
 	done
 	[ -n "$conv" ] || die "scenario $name did not converge within $cmax s"
-	say "  converged:   $conv s after the launch"
+	say "  converged:   $conv s after the launch ($cells_up of $want_cells matrix cells up)"
 	rec converge_s "$conv"
+	rec matrix_cells_up "$cells_up"
 
 	# the scrapes, side by side
 	say "  scraping:    n$ord, n1 (reporting), node_exporter, Prometheus' own /metrics: $SCRAPES scrapes each way"

@@ -57,7 +57,8 @@ for scen in sorted(R):
     SHOW = scen == WHAT
     n = int(num(r, "nodes"))
     say("")
-    say(f"== scenario {scen}: {n} nodes (poll interval {r.get('interval')} s), converged {r.get('converge_s')} s after the launch;"
+    say(f"== scenario {scen}: {n} nodes (poll interval {r.get('interval')} s), converged {r.get('converge_s')} s after the launch"
+        f" ({r.get('matrix_cells_up', '?')} of {n * (n - 1)} matrix cells up);"
         f" {SCRAPES} scrapes each way, HTTP/1.1 with Accept-Encoding: gzip, TLS 1.2 (same certificate) ==")
     hdr = (f"  {'':<27} {'series':>7} {'body':>9} {'gzip':>22}  {'new connection':>19}  {'keep-alive':>19}"
            f"  {'server CPU/scrape':>17}")
