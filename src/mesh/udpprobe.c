@@ -658,6 +658,56 @@ udp_responder_stats(struct udp_responder *r, struct udp_responder_stats *out)
 	out->beats_unhealthy = atomic_load_explicit(&r->beats_unhealthy, memory_order_relaxed);
 }
 
+/* Receive time stamps: the kernel stamps each datagram as it arrives
+   (SO_TIMESTAMPNS, CLOCK_REALTIME), so an RTT does not include the time
+   until the prober's thread runs and reads it; on a busy machine that was
+   most of the figure. */
+
+static uint64_t
+real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+stamps_on(int fd)
+{
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
+		log_debug("udp", "no receive time stamps: %s (RTTs are taken when acks are read)", strerror(errno));
+}
+
+/* The receive stamp of a datagram read with its control messages (0: none). */
+static uint64_t
+rx_stamp(struct msghdr *h)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		}
+	return 0;
+}
+
+/* The RTT in ms of a probe sent at sent (monotonic) / sent_rt (realtime)
+   whose ack was read at now (monotonic), stamped rx_rt (0: no stamp): the
+   stamp, unless the wall clock was stepped meanwhile; then the time until
+   read, which is never less. */
+static double
+rtt_ms(uint64_t sent, uint64_t sent_rt, uint64_t now, uint64_t rx_rt)
+{
+	double upper = (double)(now - sent) / 1e6;
+	if (rx_rt > 0) {
+		double stamped = ((double)rx_rt - (double)sent_rt) / 1e6;
+		if (stamped >= 0 && stamped <= upper)
+			return stamped;
+	}
+	return upper;
+}
+
 /* Burst client */
 
 /* Waits for fd to become readable until the absolute monotonic deadline.
@@ -777,10 +827,11 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 
 	int rc = 0, fd = -1;
 	uint64_t *sent_ns = calloc((size_t)count, sizeof *sent_ns);
+	uint64_t *sent_rt = calloc((size_t)count, sizeof *sent_rt);
 	double *rtt = calloc((size_t)count, sizeof *rtt);
 	uint8_t *got = calloc((size_t)count, 1);
 	uint64_t nonce;
-	if (sent_ns == NULL || rtt == NULL || got == NULL) {
+	if (sent_ns == NULL || sent_rt == NULL || rtt == NULL || got == NULL) {
 		rc = MW_ENOMEM;
 		goto out;
 	}
@@ -794,6 +845,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 		rc = MW_EIO;
 		goto out;
 	}
+	stamps_on(fd);
 
 	uint8_t pkt[UDPP_BURST_PROBE_LEN], rx[UDPP_HDR_LEN + 1];
 	size_t pkt_len = k ? UDPP_BEAT_LEN : sizeof pkt;
@@ -810,6 +862,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 				udpprobe_encode(&m, pkt, sizeof pkt);
 			}
 			sent_ns[nsent] = now;
+			sent_rt[nsent] = real_ns();
 			if (send_once(fd, pkt, pkt_len) < 0)
 				log_debug("udp", "probe %d to %s not sent: %s", nsent, ip, strerror(errno));
 			nsent++;
@@ -829,7 +882,11 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 			continue;
 		for (;;) {
 			/* One byte more than an ack, so an oversized datagram shows. */
-			ssize_t n = recv(fd, rx, sizeof rx, MSG_DONTWAIT | MSG_TRUNC);
+			uint64_t ctl[CMSG_SPACE(sizeof(struct timespec)) / sizeof(uint64_t) + 1];
+			struct iovec iov = { .iov_base = rx, .iov_len = sizeof rx };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+				.msg_controllen = sizeof ctl };
+			ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
@@ -842,7 +899,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 			if (digest)
 				*digest = dg;
 			got[seq] = 1;
-			rtt[seq] = (double)(t - sent_ns[seq]) / 1e6;
+			rtt[seq] = rtt_ms(sent_ns[seq], sent_rt[seq], t, rx_stamp(&mh));
 			nrecv++;
 		}
 	}
@@ -852,6 +909,7 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(sent_ns);
+	free(sent_rt);
 	free(rtt);
 	free(got);
 	return rc;
@@ -965,19 +1023,10 @@ beater_fd(struct udp_beater *b, int family)
 	int *fd = family == AF_INET6 ? &b->fd6 : &b->fd4;
 	if (*fd < 0) {
 		*fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		int one = 1;
-		if (*fd >= 0 && setsockopt(*fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
-			log_debug("udp", "no receive time stamps: %s (RTTs are taken when acks are read)", strerror(errno));
+		if (*fd >= 0)
+			stamps_on(*fd);
 	}
 	return *fd;
-}
-
-static uint64_t
-real_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int
@@ -1081,14 +1130,7 @@ beater_take(struct udp_beater *b, const uint8_t *rx, ssize_t n, const struct soc
 		uint64_t dg;
 		if (!ack_seq(rx, n, nonce, &f->k, &b->mac, &seq, &dg) || seq >= (uint32_t)f->count || f->got[seq])
 			return;
-		/* the stamp, unless the wall clock was stepped meanwhile: then
-		   the time until read, which is never less */
-		double upper = (double)(now - f->sent_ns) / 1e6, rtt = upper;
-		if (rx_rt > 0) {
-			double stamped = ((double)rx_rt - (double)f->sent_rt_ns) / 1e6;
-			if (stamped >= 0 && stamped <= upper)
-				rtt = stamped;
-		}
+		double rtt = rtt_ms(f->sent_ns, f->sent_rt_ns, now, rx_rt);
 		if (rtt > f->timeout_ms)
 			return; /* came after the burst's time was up: lost */
 		f->digest = dg;
@@ -1126,14 +1168,7 @@ beater_read(struct udp_beater *b, int fd)
 			struct msghdr *h = &mm[i].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
 				continue;
-			uint64_t rx_rt = 0;
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c))
-				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-					struct timespec ts;
-					memcpy(&ts, CMSG_DATA(c), sizeof ts);
-					rx_rt = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-				}
-			beater_take(b, rx[i], (ssize_t)mm[i].msg_len, &from[i], now, rx_rt);
+			beater_take(b, rx[i], (ssize_t)mm[i].msg_len, &from[i], now, rx_stamp(h));
 		}
 		if (n < BEATER_RX_BATCH)
 			return;

@@ -856,6 +856,29 @@ test_beater_round_trip(void **state)
 	udp_responder_destroy(r6);
 }
 
+/* Acks read long after they came: the RTT is the kernel's receive stamp
+   less the send time, not the time until the acks were read. */
+static void
+test_beater_rtt_from_stamp(void **state)
+{
+	(void)state;
+	struct udp_responder *r = start("127.0.0.1", 0);
+	udp_responder_set_beat(r, DIGEST1, 5000);
+	struct udpp_beat_key k = issue(r);
+	struct udp_beater *b = udp_beater_create(1);
+	int tag;
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", udp_responder_port(r), 3, 1000, &k, &tag), 0);
+	struct udp_responder_stats st;
+	wait_stats(r, 3, &st);
+	usleep(300 * 1000);
+	struct ended e = { 0 };
+	udp_beater_collect(b, NULL, 0, on_end, &e);
+	assert_int_equal(e.n, 1);
+	all_answered(&e.us[0], 3, 250); /* read 300 ms after they were sent */
+	udp_beater_destroy(b, NULL);
+	udp_responder_destroy(r);
+}
+
 /* Nobody answers: the burst ends at its deadline, not before, all lost;
    a wrong key is as good as no answer. */
 static void
@@ -977,6 +1000,7 @@ main(void)
 		cmocka_unit_test(test_beat_bad_arguments),
 		cmocka_unit_test(test_beat_rate_limit),
 		cmocka_unit_test(test_beater_round_trip),
+		cmocka_unit_test(test_beater_rtt_from_stamp),
 		cmocka_unit_test(test_beater_deadline),
 		cmocka_unit_test(test_beater_checks),
 		cmocka_unit_test(test_beater_limits),
