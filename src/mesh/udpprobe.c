@@ -244,7 +244,7 @@ struct udp_responder {
 struct ack_batch {
 	int n;
 	uint8_t ack[RX_BATCH][UDPP_HDR_LEN];
-	uint8_t ctl[RX_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	_Alignas(struct cmsghdr) uint8_t ctl[RX_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* rows of 40: each aligned */
 	struct iovec iov[RX_BATCH];
 	struct mmsghdr mm[RX_BATCH];
 };
@@ -454,7 +454,8 @@ responder_main(void *arg)
 			break;
 		for (int call = 0; call < RX_CALLS; call++) {
 			struct sockaddr_storage from[RX_BATCH];
-			uint8_t buf[RX_BATCH][RX_SLOT], ctl[RX_BATCH][256];
+			uint8_t buf[RX_BATCH][RX_SLOT];
+			_Alignas(struct cmsghdr) uint8_t ctl[RX_BATCH][256];
 			struct iovec iov[RX_BATCH];
 			struct mmsghdr mm[RX_BATCH];
 			for (int i = 0; i < RX_BATCH; i++) {
