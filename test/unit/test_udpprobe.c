@@ -879,6 +879,43 @@ test_beater_rtt_from_stamp(void **state)
 	udp_responder_destroy(r);
 }
 
+/* A flood of junk on the beater's socket (anyone may send to it): a
+   collect returns, nothing of the junk counts, and the burst still ends
+   at its deadline. (That a collect reads at most BEATER_RX_CALLS batches
+   is by construction; this shows the flood costs nothing more.) */
+static void
+test_beater_flood_bounded(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	struct udpp_beat_key k = { { 1 }, { 2 } };
+	struct udp_beater *b = udp_beater_create(1);
+	int tag;
+	assert_int_equal(udp_beater_send(b, "127.0.0.1", ntohs(sa.sin_port), 1, 100, &k, &tag), 0);
+	uint8_t beat[64];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	assert_int_equal(recvfrom(fd, beat, sizeof beat, 0, (struct sockaddr *)&from, &fl), UDPP_BEAT_LEN);
+	uint8_t junk[UDPP_BEAT_LEN] = { 'M', 'W', 'U', '1', UDPP_TYPE_BEAT_ACK };
+	int sent = 0;
+	for (int i = 0; i < 1000; i++)
+		sent += sendto(fd, junk, sizeof junk, 0, (struct sockaddr *)&from, fl) == (ssize_t)sizeof junk;
+	assert_true(sent > 200);
+	struct ended e = { 0 };
+	udp_beater_collect(b, NULL, 0, on_end, &e);
+	assert_int_equal(e.n, 0);
+	usleep(150 * 1000);
+	udp_beater_collect(b, NULL, 0, on_end, &e);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.us[0].received, 0);
+	udp_beater_destroy(b, NULL);
+	close(fd);
+}
+
 /* Nobody answers: the burst ends at its deadline, not before, all lost;
    a wrong key is as good as no answer. */
 static void
@@ -1002,6 +1039,7 @@ main(void)
 		cmocka_unit_test(test_beater_round_trip),
 		cmocka_unit_test(test_beater_rtt_from_stamp),
 		cmocka_unit_test(test_beater_deadline),
+		cmocka_unit_test(test_beater_flood_bounded),
 		cmocka_unit_test(test_beater_checks),
 		cmocka_unit_test(test_beater_limits),
 	};
