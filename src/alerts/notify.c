@@ -258,10 +258,12 @@ channel_json(const struct channel *c)
 static void
 title(char *out, size_t len, const char *status, struct alert *const *g, int n)
 {
+	/* precisions bound the fields to their arrays, so the compiler can see it fits */
 	if (n == 1)
-		snprintf(out, len, "[%s] %s: %s", status, g[0]->rule, g[0]->summary);
+		snprintf(out, len, "[%s] %.*s: %.*s", status, ALERT_NAME_MAX - 1, g[0]->rule,
+		    ALERT_SUMMARY_MAX - 1, g[0]->summary);
 	else
-		snprintf(out, len, "[%s] %s: %d alerts", status, g[0]->rule, n);
+		snprintf(out, len, "[%s] %.*s: %d alerts", status, ALERT_NAME_MAX - 1, g[0]->rule, n);
 }
 
 static void
