@@ -12,11 +12,11 @@
 
 FROM debian:bookworm AS build
 WORKDIR /src
-# setup.sh first, alone, so that its layer (apt-get install, civetweb's
-# tarball) is cached across source changes. When the build context has no
-# tarball (.dockerignore keeps it if present), setup.sh adds a deb-src entry
-# derived from the image's own debian.sources and runs apt-get source; the
-# tarball is checked against the hash in subprojects/civetweb.wrap either way.
+# setup.sh first, alone, so that its layer (apt-get install, civetweb's and
+# mbedTLS's tarballs) is cached across source changes. When the build context
+# lacks a tarball (.dockerignore keeps them if present), setup.sh adds a
+# deb-src entry derived from the image's own debian.sources and runs apt-get
+# source; each tarball is checked against the hash in its subprojects/*.wrap.
 # The lock file too: setup.sh installs the dashboard's chart library (uPlot,
 # embedded into the binary) with npm ci --omit=dev; node_modules/ is not in
 # the build context (.dockerignore), nor npm in the runtime image.
@@ -33,12 +33,12 @@ RUN meson setup build-image --buildtype=release -Doptimization=2 \
  && /out/meshwatch --version
 
 FROM debian:bookworm-slim AS runtime
-# Runtime libraries of the binary (ldd: mbedTLS, SQLite, cJSON, http-parser,
-# xxHash, zlib; libpcap, opened when a capture starts), curl for HEALTHCHECK,
+# Runtime libraries of the binary (ldd: SQLite, cJSON, http-parser, xxHash,
+# zlib; mbedTLS is linked in, built from Debian's source by the build stage; libpcap, opened when a capture starts), curl for HEALTHCHECK,
 # libcap2-bin for setcap.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmbedtls14 libmbedx509-1 libmbedcrypto7 libsqlite3-0 libcjson1 libhttp-parser2.9 libxxhash0 zlib1g \
+      libsqlite3-0 libcjson1 libhttp-parser2.9 libxxhash0 zlib1g \
       libpcap0.8 ca-certificates curl libcap2-bin \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid, so that volumes keep their owner across image rebuilds; the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 machine lacks to build and test meshwatch,
-# and fetches civetweb's source from the distribution. Idempotent, and quick
+# and fetches civetweb's and mbedTLS's sources from the distribution. Idempotent, and quick
 # when everything is already there.
 #   scripts/setup.sh               build + test dependencies
 #   scripts/setup.sh --bench       also the benchmark peers (nginx, wrk, nmap,
@@ -21,9 +21,12 @@ esac
 
 # libcmocka-dev belongs to the build: meson configures the unit tests too.
 # xz-utils unpacks civetweb's tarball; dpkg-dev goes with apt-get source.
+# mbedTLS is built from its source (subprojects/mbedtls.wrap), not the
+# distribution's libmbedtls-dev: meshwatch needs options Debian's build
+# leaves off.
 packages=(
   gcc meson ninja-build pkg-config python3 ca-certificates
-  libmbedtls-dev libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev zlib1g-dev
+  libsqlite3-dev libcjson-dev libpcap-dev libcmocka-dev libhttp-parser-dev libxxhash-dev zlib1g-dev
   xz-utils dpkg-dev
 )
 # npm installs the dashboard's chart library (uPlot), which the build
@@ -71,32 +74,43 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# civetweb 1.15: the distribution's own source tarball, checked against the
-# hash in subprojects/civetweb.wrap. Never committed.
-tarball=subprojects/packagefiles/civetweb_1.15+dfsg.orig.tar.xz
-want_hash=$(sed -n 's/^source_hash = //p' subprojects/civetweb.wrap)
-have_hash() { [ -f "$tarball" ] && [ "$(sha256sum "$tarball" | cut -d' ' -f1)" = "$want_hash" ]; }
-if ! have_hash; then
-  echo "setup: fetching civetweb source with apt-get source"
-  # A deb-src entry derived from the machine's own sources, if it has none.
-  if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
-        $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.sources >/dev/null
-    elif [ -f /etc/apt/sources.list ]; then
-      grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
-        $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.list >/dev/null
+# civetweb 1.15 and mbedTLS 2.28.3: the distribution's own source tarballs,
+# checked against the hashes in subprojects/*.wrap. Never committed.
+have_hash() { # tarball wrap
+  [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(sed -n 's/^source_hash = //p' "$2")" ]
+}
+deb_src_ready=0
+fetch_source() { # package tarball-name wrap
+  local pkg=$1 name=$2 wrap=$3 tarball=subprojects/packagefiles/$2 tmp
+  have_hash "$tarball" "$wrap" && return 0
+  echo "setup: fetching $pkg source with apt-get source"
+  if [ "$deb_src_ready" = 0 ]; then
+    # A deb-src entry derived from the machine's own sources, if it has none.
+    if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+        sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+          $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.sources >/dev/null
+      elif [ -f /etc/apt/sources.list ]; then
+        grep '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+          $SUDO tee /etc/apt/sources.list.d/meshwatch-deb-src.list >/dev/null
+      fi
+      apt_updated=0
     fi
-    apt_updated=0
+    [ "$apt_updated" = 1 ] || $SUDO apt-get update -qq
+    apt_updated=1 deb_src_ready=1
   fi
-  [ "$apt_updated" = 1 ] || $SUDO apt-get update -qq
   tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
   chmod 777 "$tmp"
-  (cd "$tmp" && apt-get source --download-only -qq civetweb >/dev/null 2>&1)
-  cp "$tmp"/civetweb_1.15+dfsg.orig.tar.xz "$tarball"
-  have_hash || { echo "setup: civetweb tarball hash mismatch (want $want_hash)" >&2; exit 1; }
-fi
+  (cd "$tmp" && apt-get source --download-only -qq "$pkg" >/dev/null 2>&1) || true
+  cp "$tmp/$name" "$tarball" 2>/dev/null || true
+  rm -rf "$tmp"
+  have_hash "$tarball" "$wrap" || {
+    echo "setup: $pkg: no source tarball $name with the hash in $wrap (apt-get source $pkg)" >&2
+    exit 1
+  }
+}
+fetch_source civetweb civetweb_1.15+dfsg.orig.tar.xz subprojects/civetweb.wrap
+fetch_source mbedtls mbedtls_2.28.3.orig.tar.gz subprojects/mbedtls.wrap
 
 # An unpacked civetweb keeps the patch and build file it was unpacked with.
 # Unpacked with another patch (or before the stamp existed): unpacked again.
@@ -114,6 +128,14 @@ if [ ! -d subprojects/civetweb-1.15 ] && [ -f meson.build ]; then # (an image bu
 fi
 if [ -d subprojects/civetweb-1.15 ] && ! cmp -s subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build; then
   cp subprojects/packagefiles/civetweb/meson.build subprojects/civetweb-1.15/meson.build
+fi
+# mbedTLS: meson unpacks it at the first setup; an unpacked tree gets the
+# current build file and configuration header (meson then reconfigures).
+mbedtls_dir=subprojects/$(sed -n 's/^directory = //p' subprojects/mbedtls.wrap)
+if [ -d "$mbedtls_dir" ]; then
+  for f in meson.build include/meshwatch_mbedtls_config.h; do
+    cmp -s "subprojects/packagefiles/mbedtls/$f" "$mbedtls_dir/$f" || cp "subprojects/packagefiles/mbedtls/$f" "$mbedtls_dir/$f"
+  done
 fi
 
 # npm's packages, pinned by package-lock.json, never committed: uPlot
