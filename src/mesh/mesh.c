@@ -1205,6 +1205,11 @@ mesh_start(struct mesh *m, char *err, size_t errlen)
 	m->udp = udp_responder_create(n->cfg.listen_addr, n->cfg.listen_port, err, errlen);
 	if (m->udp == NULL || udp_responder_start(m->udp, err, errlen) != MW_OK)
 		return MW_EIO;
+	/* healthy from the start, as mesh_flush renews it: the main loop's
+	   first flush comes a second later, and a peer that polled in that
+	   second would get its HTTPS answer but no acks, and record 100 %
+	   loss on a path that lost nothing */
+	udp_responder_set_beat(m->udp, mesh_beat_digest(m), BEAT_HEALTH_MS);
 	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->wake_fd < 0) {
 		snprintf(err, errlen, "cannot make the scheduler's eventfd: %s", strerror(errno));

@@ -20,6 +20,7 @@ export MESHWATCH_POLL_INTERVAL=1 MESHWATCH_EXCHANGE_EVERY=4 MESHWATCH_SUSPECT_AF
 seed() { local s="" a; for a in "$@"; do s="$s${s:+,}{\"ip\":\"$a\"}"; done; echo "{\"nodes\":[$s]}"; }
 seed "$B" "$C" > "$TMP/seed-a.json"
 seed "$A" > "$TMP/seed-b.json"
+T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 start_node a "$A" --seed "$TMP/seed-a.json"
 start_node b "$B" --seed "$TMP/seed-b.json"
 B_PID=$NODE_PID
@@ -86,6 +87,19 @@ expect_status 200 "history of B at A"
 rows=$(echo "$BODY" | jget 'sum(i["polls"] for i in d["items"])')
 [ "$rows" -ge 7 ] || fail "only $rows polls of B in the last 10 s at a 1 s interval: $BODY"
 ok "the history keeps a row per poll: $rows in 10 s"
+
+# loopback loses nothing: no poll since the start records loss, also not
+# the first ones, which met a peer in its first second (its responder
+# answers beats from the start, not only after the main loop's first turn)
+ucurl "$A" /health; A_ID=$(echo "$BODY" | jget 'd["node_id"]')
+for pair in "$A $B_ID $TOK_A" "$B $A_ID $TOK_B"; do
+  set -- $pair
+  ucurl "$1" "/api/nodes/$2/history?from=$T0&to=$to&step=1" -H "Authorization: Bearer $3"
+  expect_status 200 "history since the start at $1"
+  lossy=$(echo "$BODY" | jget '[(i["t"], i["polls"], i["loss"]) for i in d["items"] if i["loss"] not in (None, 0)]')
+  [ "$lossy" = "[]" ] || fail "polls from $1 since the start record loss on loopback: $lossy"
+done
+ok "no poll since the start records loss on loopback (A to B and B to A)"
 
 # a change: D joins through A only; B and C learn it through A's changed
 # digest. Which poll meets a changed digest is chance (an exchange falls due
