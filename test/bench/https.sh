@@ -150,13 +150,16 @@ mw_tls() {
 
 # One measured slice. Appends to $T/PHASE.SRV a line:
 #   requests seconds p50_ms p99_ms errors server_ticks client_ticks machine_ticks hs_count hs_seconds
-# PHASE is ka (keep-alive), cc (Connection: close) or hs (full handshakes).
+# PHASE is ka (keep-alive), kb (keep-alive, the ~100 KB JSON answer),
+# cc (Connection: close) or hs (full handshakes).
 slice() {
 	local phase=$1 srv=$2 round=$3 host port out n secs p50 p99 err t0 t1 c0 c1 m0 m1 s0 s1 h0="0 0" h1="0 0" i
 	if [ "$srv" = mw ]; then host=$MW_HOST port=$MW_PORT; else host=$NG_HOST port=$NG_PORT; fi
 	local url="https://$host:$port/health"
 	local wrk_args=(-t"$WRK_THREADS" -c"$WRK_CONNS")
 	[ "$phase" = cc ] && wrk_args+=(-H 'Connection: close')
+	# the same header to both: nginx ignores it
+	[ "$phase" = kb ] && url="https://$host:$port$BIG_PATH" wrk_args+=(-H "Authorization: Bearer $MW_TOKEN")
 	if [ "$round" = 1 ] && [ "$WARMUP" -gt 0 ]; then
 		if [ "$phase" = hs ]; then
 			for i in $(seq "$HS_CLIENTS"); do
@@ -168,7 +171,7 @@ slice() {
 			wait_clients
 		fi
 	fi
-	[ "$srv" = mw ] && [ "$phase" != ka ] && h0=$(mw_tls)
+	[ "$srv" = mw ] && [ "$phase" = cc -o "$phase" = hs ] && h0=$(mw_tls)
 	out=$T/$phase.$srv.$round
 	client_ticks; c0=$CLIENT_TICKS s0=$(cpu_ticks "$srv") m0=$(machine_busy)
 	if [ "$phase" = hs ]; then
@@ -206,7 +209,7 @@ slice() {
 			/Non-2xx or 3xx/ { err += $NF }
 			END { printf "%d %s %s %s %d\n", n, s == "" ? 0 : s, p50 == "" ? "-" : p50, p99 == "" ? "-" : p99, err }' "$out")
 	fi
-	[ "$srv" = mw ] && [ "$phase" != ka ] && h1=$(mw_tls)
+	[ "$srv" = mw ] && [ "$phase" = cc -o "$phase" = hs ] && h1=$(mw_tls)
 	echo "$n $secs $p50 $p99 $err $((s1 - s0)) $((c1 - c0)) $((m1 - m0)) $h0 $h1" |
 		awk '{print $1, $2, $3, $4, $5, $6, $7, $8, $11 - $9, $12 - $10}' >>"$T/$phase.$srv"
 }
@@ -287,11 +290,40 @@ MW_BODY=$(curl -sk "https://$MW_HOST:$MW_PORT/health")
 MW_TOKEN=$(curl -sk -X POST -H 'Content-Type: application/json' \
 	-d "{\"username\":\"$ADMIN_USER\",\"password\":\"$ADMIN_PASS\"}" "https://$MW_HOST:$MW_PORT/api/login" |
 	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+[ -n "$MW_TOKEN" ] || { cat "$T/mw/log" >&2; die "cannot log in to meshwatch"; }
+
+# The ~100 KB JSON answer: GET /api/targets?limit=1000 (a SQLite query and
+# the JSON built per request) once the node holds enough targets, made
+# disabled so that no check runs during the phases. nginx serves the same
+# bytes from a file. Targets are added 50 at a time, on one connection.
+BIG_PATH="/api/targets?limit=1000" BIG_WANT=${BIG_BYTES:-100000}
+big_size() { curl -sk -o "$T/big.json" -w '%{size_download}' -H "Authorization: Bearer $MW_TOKEN" \
+	"https://$MW_HOST:$MW_PORT$BIG_PATH"; }
+made=0
+while [ "$(big_size)" -lt "$BIG_WANT" ] && [ "$made" -lt 1000 ]; do
+	: >"$T/targets.curl"
+	for i in $(seq $((made + 1)) $((made + 50))); do
+		[ -s "$T/targets.curl" ] && echo next >>"$T/targets.curl"
+		printf '%s\n' "url = \"https://$MW_HOST:$MW_PORT/api/targets\"" 'request = "POST"' \
+			'header = "Content-Type: application/json"' "header = \"Authorization: Bearer $MW_TOKEN\"" \
+			"data = \"{\\\"name\\\": \\\"bench target $i\\\", \\\"host\\\": \\\"127.0.0.$((i % 250 + 1))\\\", \\\"port\\\": $((10000 + i)), \\\"enabled\\\": false}\"" \
+			'output = "/dev/null"' 'insecure' 'fail' >>"$T/targets.curl"
+	done
+	curl -sSk -K "$T/targets.curl" || { head -20 "$T/targets.curl" >&2; die "cannot add the targets of the 100 KB answer"; }
+	made=$((made + 50))
+done
+BIG_LEN=$(big_size)
+[ "$BIG_LEN" -ge "$BIG_WANT" ] || die "GET $BIG_PATH is only $BIG_LEN bytes after $made targets"
+BIG_N=$made
 
 # ---------------------------------------------------------------- start nginx
 # The same certificate and key; a static JSON body like meshwatch's (same
 # length), with meshwatch's two extra headers.
 cp "$T/mw/data/certs/cert.pem" "$T/mw/data/certs/key.pem" "$T/nginx/"
+cp "$T/big.json" "$T/nginx/big.json"
+# nginx's workers (user nobody when started as root) must reach the file
+chmod 755 "$T" "$T/nginx"
+chmod 644 "$T/nginx/big.json"
 NG_BODY=$(printf '%s' "$MW_BODY" | sed 's/\\/\\\\/g; s/'\''/\\'\''/g')
 cat >"$T/nginx/nginx.conf" <<EOF
 daemon off;
@@ -331,6 +363,13 @@ http {
 			add_header X-Content-Type-Options nosniff;
 			return 200 '$NG_BODY';
 		}
+		location = /api/targets {
+			alias $T/nginx/big.json;
+			default_type application/json;
+			etag off;
+			add_header Cache-Control no-store;
+			add_header X-Content-Type-Options nosniff;
+		}
 		location / { return 404; }
 	}
 }
@@ -351,6 +390,8 @@ say "  meshwatch:  $("$MESHWATCH" --version 2>/dev/null | head -1), https://$MW_
 say "  nginx:      $(nginx -v 2>&1 | sed 's/^nginx version: //'), https://$NG_HOST:$NG_PORT, master + $NG_WORKERS worker(s), ssl_protocols $NGINX_PROTOCOLS"
 say "  GET /health: meshwatch $(curl -sk -o /dev/null -w '%{size_header}+%{size_download}' "https://$MW_HOST:$MW_PORT/health") bytes," \
 	"nginx $(curl -sk -o /dev/null -w '%{size_header}+%{size_download}' "https://$NG_HOST:$NG_PORT/health") bytes (headers+body)"
+say "  GET $BIG_PATH ($BIG_N disabled targets): meshwatch $(curl -sk -o /dev/null -w '%{size_header}+%{size_download}' -H "Authorization: Bearer $MW_TOKEN" "https://$MW_HOST:$MW_PORT$BIG_PATH") bytes," \
+	"nginx $(curl -sk -o /dev/null -w '%{size_header}+%{size_download}' "https://$NG_HOST:$NG_PORT$BIG_PATH") bytes (the same body from a file)"
 say "  TLS:        meshwatch $(tls_of "$MW_HOST:$MW_PORT"); nginx $(tls_of "$NG_HOST:$NG_PORT")"
 say "  resumption: meshwatch $(resumes "$MW_HOST:$MW_PORT"), nginx $(resumes "$NG_HOST:$NG_PORT") (openssl s_client -sess_out / -sess_in)"
 say "  phases:     $ROUNDS round(s) of ${SLICE}s per server and phase, servers alternating; ${WARMUP}s warm-up;"
@@ -364,9 +405,10 @@ say ""
 # ---------------------------------------------------------------- phases
 # Servers take turns slice by slice, so a busier stretch of the shared
 # machine hits both about equally.
-for phase in ka cc hs; do
+for phase in ka kb cc hs; do
 	case $phase in
 	ka) say "running: keep-alive throughput ..." ;;
+	kb) say "running: keep-alive throughput, the ~100 KB JSON answer ..." ;;
 	cc) say "running: Connection: close (a new TCP+TLS connection per request) ..." ;;
 	hs) say "running: full TLS handshakes (openssl s_time -new) ..." ;;
 	esac
@@ -399,11 +441,14 @@ verdict() { # value op target
 		print ok ? "MET" : "NOT MET" }'
 }
 KA_R=$(ratio "$MW_KA_RPS" "$NG_KA_RPS")
+KB_R=$(ratio "$MW_KB_RPS" "$NG_KB_RPS")
 CC_R=$(ratio "$MW_CC_RPS" "$NG_CC_RPS")
 HS_R=$(ratio "$MW_HS_RPS" "$NG_HS_RPS")
 IDLE_MB=$(mb "$MW_RSS_IDLE")
 KA_V=$(verdict "$KA_R" ">=" 1.0)
+KB_V=$(verdict "$KB_R" ">=" 1.0)
 CC_V=$(verdict "$CC_R" ">=" 0.5)
+HS_V=$(verdict "$HS_R" ">=" 0.5)
 RSS_V=$(verdict "$IDLE_MB" "<=" 8)
 
 fmt='%-46s %11s %11s %9s  %s\n'
@@ -417,6 +462,14 @@ row "   latency p99 (ms, worst round)" "$MW_KA_P99" "$NG_KA_P99" "$(ratio "$MW_K
 row "   server CPU per request (us)" "$MW_KA_CPU" "$NG_KA_CPU" "$(ratio "$MW_KA_CPU" "$NG_KA_CPU")" ""
 row "   socket errors + non-2xx" "$MW_KA_ERR" "$NG_KA_ERR" "" ""
 row "   other load on the machine (%)" "$MW_KA_OTHER" "$NG_KA_OTHER" "" ""
+row "1b. keep-alive, ~100 KB JSON: requests/s" "$MW_KB_RPS" "$NG_KB_RPS" "$KB_R" ">= 1.0x: $KB_V"
+row "   MB/s of body" "$(awk -v r="$MW_KB_RPS" -v b="$BIG_LEN" 'BEGIN {printf "%.0f", r * b / 1e6}')" \
+	"$(awk -v r="$NG_KB_RPS" -v b="$BIG_LEN" 'BEGIN {printf "%.0f", r * b / 1e6}')" "" ""
+row "   latency p50 (ms, mean of rounds)" "$MW_KB_P50" "$NG_KB_P50" "$(ratio "$MW_KB_P50" "$NG_KB_P50")" ""
+row "   latency p99 (ms, worst round)" "$MW_KB_P99" "$NG_KB_P99" "$(ratio "$MW_KB_P99" "$NG_KB_P99")" ""
+row "   server CPU per request (us)" "$MW_KB_CPU" "$NG_KB_CPU" "$(ratio "$MW_KB_CPU" "$NG_KB_CPU")" ""
+row "   socket errors + non-2xx" "$MW_KB_ERR" "$NG_KB_ERR" "" ""
+row "   other load on the machine (%)" "$MW_KB_OTHER" "$NG_KB_OTHER" "" ""
 row "2. new connections/s (Connection: close)" "$MW_CC_RPS" "$NG_CC_RPS" "$CC_R" ">= 0.5x: $CC_V"
 row "   latency p50 (ms, mean of rounds)" "$MW_CC_P50" "$NG_CC_P50" "$(ratio "$MW_CC_P50" "$NG_CC_P50")" ""
 row "   latency p99 (ms, worst round)" "$MW_CC_P99" "$NG_CC_P99" "$(ratio "$MW_CC_P99" "$NG_CC_P99")" ""
@@ -425,7 +478,7 @@ row "   server-side handshake time, mean (ms)" "$MW_CC_HSMS" "" "" ""
 row "   sessions resumed by wrk (nginx log)" "" "$NG_CC_REUSED/$NG_CC_LOGGED" "" ""
 row "   socket errors + non-2xx (see README)" "$MW_CC_ERR" "$NG_CC_ERR" "" ""
 row "   other load on the machine (%)" "$MW_CC_OTHER" "$NG_CC_OTHER" "" ""
-row "   full handshakes/s (s_time -new)" "$MW_HS_RPS" "$NG_HS_RPS" "$HS_R" "info (0.5x: $(verdict "$HS_R" ">=" 0.5))"
+row "   full handshakes/s (s_time -new)" "$MW_HS_RPS" "$NG_HS_RPS" "$HS_R" ">= 0.5x: $HS_V"
 row "   server CPU per full handshake (us)" "$MW_HS_CPU" "$NG_HS_CPU" "$(ratio "$MW_HS_CPU" "$NG_HS_CPU")" ""
 row "   server-side handshake time, mean (ms)" "$MW_HS_HSMS" "" "" ""
 row "   other load on the machine (%)" "$MW_HS_OTHER" "$NG_HS_OTHER" "" ""
@@ -435,7 +488,7 @@ row "   RSS after the load (MB)" "$(mb "$MW_RSS_AFTER")" "$(mb "$NG_RSS")" "$(ra
 row "   peak RSS, VmHWM (MB)" "$(mb "$MW_HWM")" "" "" ""
 row "   PSS after the load (MB)" "$(mb "$MW_PSS")" "$(mb "$NG_PSS")" "$(ratio "$MW_PSS" "$NG_PSS")" "shared pages split"
 say ""
-say "targets: keep-alive >= 1.0x nginx: $KA_V ($KA_R); new connections >= 0.5x nginx: $CC_V ($CC_R); idle RSS <= 8 MB: $RSS_V ($IDLE_MB MB)"
+say "targets: keep-alive >= 1.0x nginx: $KA_V ($KA_R); keep-alive 100 KB JSON >= 1.0x: $KB_V ($KB_R); new connections >= 0.5x nginx: $CC_V ($CC_R); full handshakes >= 0.5x: $HS_V ($HS_R); idle RSS <= 8 MB: $RSS_V ($IDLE_MB MB)"
 if [ "$MW_CC_ERR" != 0 ]; then
 	say "note: meshwatch closes after a 'Connection: close' request without answering 'Connection: close',"
 	say "      so wrk tries to reuse the connection and counts a socket error before reconnecting (README)."
