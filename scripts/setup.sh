@@ -80,8 +80,11 @@ have_hash() { # tarball wrap
   [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$(sed -n 's/^source_hash = //p' "$2")" ]
 }
 deb_src_ready=0
-fetch_source() { # package tarball-name wrap
-  local pkg=$1 name=$2 wrap=$3 tarball=subprojects/packagefiles/$2 tmp
+# Only the upstream tarball is built, not Debian's patches: when Debian's
+# source package is newer than the version the wrap was made for (a
+# security update patches the same tarball), say so loudly.
+fetch_source() { # package tarball-name wrap debian-version
+  local pkg=$1 name=$2 wrap=$3 made_for=$4 tarball=subprojects/packagefiles/$2 tmp dsc
   have_hash "$tarball" "$wrap" && return 0
   echo "setup: fetching $pkg source with apt-get source"
   if [ "$deb_src_ready" = 0 ]; then
@@ -103,14 +106,20 @@ fetch_source() { # package tarball-name wrap
   chmod 777 "$tmp"
   (cd "$tmp" && apt-get source --download-only -qq "$pkg" >/dev/null 2>&1) || true
   cp "$tmp/$name" "$tarball" 2>/dev/null || true
+  dsc=$(cd "$tmp" && ls "${pkg}"_*.dsc 2>/dev/null | head -1)
+  dsc=${dsc#"${pkg}"_} dsc=${dsc%.dsc}
+  if [ -n "$dsc" ] && [ "$dsc" != "$made_for" ]; then
+    echo "setup: WARNING: Debian's $pkg source is $dsc; meshwatch builds the upstream tarball of $made_for" >&2
+    echo "setup:          without Debian's patches: read $pkg's changelog for security fixes and update $wrap" >&2
+  fi
   rm -rf "$tmp"
   have_hash "$tarball" "$wrap" || {
     echo "setup: $pkg: no source tarball $name with the hash in $wrap (apt-get source $pkg)" >&2
     exit 1
   }
 }
-fetch_source civetweb civetweb_1.15+dfsg.orig.tar.xz subprojects/civetweb.wrap
-fetch_source mbedtls mbedtls_2.28.3.orig.tar.gz subprojects/mbedtls.wrap
+fetch_source civetweb civetweb_1.15+dfsg.orig.tar.xz subprojects/civetweb.wrap 1.15+dfsg-4
+fetch_source mbedtls mbedtls_2.28.3.orig.tar.gz subprojects/mbedtls.wrap 2.28.3-1
 
 # An unpacked civetweb keeps the patch and build file it was unpacked with.
 # Unpacked with another patch (or before the stamp existed): unpacked again.
