@@ -37,6 +37,8 @@ const char *mw_strerror(int code);
 
 /* Monotonic milliseconds, for durations and deadlines. */
 int64_t mw_now_ms(void);
+/* Monotonic nanoseconds, for send times and RTTs. */
+uint64_t mw_now_ns(void);
 /* Wall clock in milliseconds since the epoch. */
 int64_t mw_wall_ms(void);
 /* Monotonic time in seconds with sub-millisecond precision. */

@@ -58,12 +58,12 @@ mw_cond_wait_until(pthread_cond_t *c, pthread_mutex_t *mu, int64_t deadline_ms)
 	return pthread_cond_timedwait(c, mu, &ts) == ETIMEDOUT ? 1 : 0;
 }
 
-static int64_t
-mono_ns(void)
+uint64_t
+mw_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 void
@@ -72,13 +72,13 @@ mw_bucket_init(struct mw_bucket *b, double rate_per_s, double burst)
 	b->rate_per_ns = rate_per_s / 1e9;
 	b->burst = burst;
 	b->tokens = burst;
-	b->at_ns = mono_ns();
+	b->at_ns = (int64_t)mw_now_ns();
 }
 
 int
 mw_bucket_take(struct mw_bucket *b)
 {
-	int64_t now = mono_ns();
+	int64_t now = (int64_t)mw_now_ns();
 	b->tokens += (double)(now - b->at_ns) * b->rate_per_ns;
 	if (b->tokens > b->burst)
 		b->tokens = b->burst;

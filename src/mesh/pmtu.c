@@ -62,14 +62,6 @@ struct run {
 	const char *ip;
 };
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The kernel's current path MTU for the connected socket (0 if unknown). */
 static int
 kernel_mtu(const struct run *r)
@@ -149,7 +141,7 @@ send_probe(struct run *r, int size, int try)
 {
 	struct udpp_msg m = {
 		.type = UDPP_TYPE_PROBE, .seq = (uint32_t)r->step << 8 | (uint32_t)try,
-		.nonce = r->nonce, .ts_ns = mono_ns(),
+		.nonce = r->nonce, .ts_ns = mw_now_ns(),
 	};
 	size_t len = (size_t)(size - r->hdr);
 	udpprobe_encode(&m, r->buf, len);
@@ -227,9 +219,9 @@ probe_size(struct run *r, int size)
 			return s;
 		if (r->ev_refused)
 			return P_REFUSED;
-		uint64_t deadline = mono_ns() + (uint64_t)r->timeout_ms * 1000000u;
+		uint64_t deadline = mw_now_ns() + (uint64_t)r->timeout_ms * 1000000u;
 		for (;;) {
-			uint64_t now = mono_ns();
+			uint64_t now = mw_now_ns();
 			if (now >= deadline)
 				break;
 			uint64_t left = deadline - now;

@@ -147,14 +147,6 @@ udpprobe_sockaddr(const char *ip, int port, struct sockaddr_storage *ss, socklen
 	return 0;
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Beats */
 
 /* An HMAC-SHA256 context set up once per thread that uses it: no
@@ -717,7 +709,7 @@ static int
 wait_readable(int fd, uint64_t deadline_ns)
 {
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = mw_now_ns();
 		if (now >= deadline_ns)
 			return 0;
 		uint64_t left = deadline_ns - now;
@@ -850,10 +842,10 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 
 	uint8_t pkt[UDPP_BURST_PROBE_LEN], rx[UDPP_HDR_LEN + 1];
 	size_t pkt_len = k ? UDPP_BEAT_LEN : sizeof pkt;
-	uint64_t spacing = (uint64_t)spacing_ms * 1000000u, next_send = mono_ns(), deadline = 0;
+	uint64_t spacing = (uint64_t)spacing_ms * 1000000u, next_send = mw_now_ns(), deadline = 0;
 	int nsent = 0, nrecv = 0;
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = mw_now_ns();
 		while (nsent < count && now >= next_send) {
 			if (k) {
 				beat_encode(pkt, UDPP_TYPE_BEAT, (uint16_t)nsent, nonce, k->ticket);
@@ -870,7 +862,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 			next_send += spacing;
 			if (nsent == count)
 				deadline = now + (uint64_t)timeout_ms * 1000000u;
-			now = mono_ns();
+			now = mw_now_ns();
 		}
 		if (nsent == count && (nrecv == count || now >= deadline))
 			break;
@@ -893,7 +885,7 @@ burst_run(const char *ip, int port, int count, int spacing_ms, int timeout_ms, c
 					break;
 				continue;  /* an ICMP error reported once (e.g. refused) */
 			}
-			uint64_t t = mono_ns(), dg = 0;
+			uint64_t t = mw_now_ns(), dg = 0;
 			uint32_t seq;
 			if (!ack_seq(rx, n, nonce, k, NULL, &seq, &dg) || seq >= (uint32_t)nsent || got[seq])
 				continue;
@@ -1066,7 +1058,7 @@ udp_beater_send(struct udp_beater *b, const char *ip, int port, int count, int t
 			.msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
 	f->sent_rt_ns = real_ns();
-	f->sent_ns = mono_ns();
+	f->sent_ns = mw_now_ns();
 	int n = sendmmsg(fd, mm, (unsigned)count, MSG_DONTWAIT);
 	if (n <= 0) {
 		/* nothing left (no route, buffer full): not a burst, the caller
@@ -1169,7 +1161,7 @@ beater_read(struct udp_beater *b, int fd)
 				continue;
 			return; /* EAGAIN, or an ICMP error reported once */
 		}
-		uint64_t now = mono_ns();
+		uint64_t now = mw_now_ns();
 		for (int i = 0; i < n; i++) {
 			struct msghdr *h = &mm[i].msg_hdr;
 			if (h->msg_flags & MSG_TRUNC)
@@ -1196,7 +1188,7 @@ udp_beater_collect(struct udp_beater *b, const struct pollfd *pf, int npf,
 	for (int i = 0; pf && i < npf; i++)
 		if ((pf[i].fd == b->fd4 || pf[i].fd == b->fd6) && (pf[i].revents & (POLLIN | POLLERR)))
 			beater_read(b, pf[i].fd);
-	uint64_t now = mono_ns();
+	uint64_t now = mw_now_ns();
 	int completed = 0;
 	for (int i = 0; i < b->max; i++) {
 		struct flight *f = &b->f[i];
