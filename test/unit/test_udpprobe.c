@@ -254,16 +254,27 @@ test_rate_limit(void **state)
 	udp_responder_destroy(r);
 }
 
+/* A UDP socket bound to 127.0.0.1 on a port the kernel picks; sa gets
+   the address. */
+static int
+bound_loopback(struct sockaddr_in *sa)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	*sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof *sa;
+	assert_int_equal(bind(fd, (struct sockaddr *)sa, sl), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sa, &sl), 0);
+	return fd;
+}
+
 static void
 test_no_responder(void **state)
 {
 	(void)state;
 	/* A port nobody listens on: bind, learn it, close. */
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof sa;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	struct sockaddr_in sa;
+	int fd = bound_loopback(&sa);
 	close(fd);
 	struct udp_stats s;
 	int64_t t0 = mw_now_ms();
@@ -887,11 +898,8 @@ static void
 test_beater_flood_bounded(void **state)
 {
 	(void)state;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof sa;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	struct sockaddr_in sa;
+	int fd = bound_loopback(&sa);
 	struct udpp_beat_key k = { { 1 }, { 2 } };
 	struct udp_beater *b = udp_beater_create(1);
 	int tag;
@@ -922,11 +930,8 @@ static void
 test_beater_deadline(void **state)
 {
 	(void)state;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t sl = sizeof sa;
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	struct sockaddr_in sa;
+	int fd = bound_loopback(&sa);
 	struct udp_responder *r = start("127.0.0.1", 0);
 	udp_responder_set_beat(r, DIGEST1, 5000);
 	struct udpp_beat_key k = issue(r);
