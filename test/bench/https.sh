@@ -312,6 +312,7 @@ while [ "$(big_size)" -lt "$BIG_WANT" ] && [ "$made" -lt 1000 ]; do
 	curl -sSk -K "$T/targets.curl" || { head -20 "$T/targets.curl" >&2; die "cannot add the targets of the 100 KB answer"; }
 	made=$((made + 50))
 done
+rm -f "$T/targets.curl" # it holds the token, and $T is opened to nginx's workers below
 BIG_LEN=$(big_size)
 [ "$BIG_LEN" -ge "$BIG_WANT" ] || die "GET $BIG_PATH is only $BIG_LEN bytes after $made targets"
 BIG_N=$made
